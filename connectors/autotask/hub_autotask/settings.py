@@ -1,0 +1,44 @@
+"""Settings of an ``autotask`` connection."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+__all__ = ["AutotaskSettings", "DEFAULT_TICKET_STATUSES"]
+
+#: Autotask's default ticket status picklist (Admin > Features & Settings > Tickets > Status).
+DEFAULT_TICKET_STATUSES = {
+    "1": "New", "5": "Complete", "7": "Waiting Customer", "8": "In Progress",
+    "9": "Waiting Materials", "10": "Dispatched", "11": "Escalate", "12": "Waiting Vendor",
+    "13": "Waiting Approval", "15": "Change Order", "16": "Customer Note Added",
+}
+
+
+class AutotaskSettings(BaseModel):
+    """How to reach one Autotask database with an API-only user."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base_url: str = Field(description="zone URL up to ATServicesRest, e.g. "
+                                      "https://webservices5.autotask.net/ATServicesRest")
+    username: str = Field(description="API user's UserName")
+    secret: SecretStr = Field(description="API user's Secret; use { env = \"NAME\" }")
+    integration_code: SecretStr = Field(description="ApiIntegrationcode of the integration")
+    page_size: int = Field(500, ge=1, le=500, description="MaxRecords per query (max 500)")
+    requests_per_minute: int = Field(150, ge=1,
+                                     description="client-side limit (Autotask: 10,000/hour)")
+    timeout_seconds: float = Field(30.0, gt=0, description="per-request timeout")
+    ticket_statuses: dict[str, str] = Field(
+        default_factory=lambda: dict(DEFAULT_TICKET_STATUSES),
+        description="status picklist value -> label, as configured in your Autotask")
+    contact_udf_attributes: dict[str, str] = Field(
+        default_factory=dict,
+        description="contact attribute -> Autotask user-defined field name, e.g. "
+                    "{ remote_access = \"Remote Access\" } for user counters")
+    hourly_rate: Decimal | None = Field(None, description="rate for ticket charges made from "
+                                        "time entries (None: price from the product)")
+    currency: str = Field("USD", pattern=r"^[A-Z]{3}$", description="currency of hourly_rate")
+    count_live: bool = Field(False, description="answer user counters from Autotask itself "
+                             "instead of the hub's stored contacts")

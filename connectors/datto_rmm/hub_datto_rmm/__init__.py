@@ -1,0 +1,1 @@
+"""Datto RMM connector for the MSP billing hub: sites and devices."""

@@ -1,0 +1,67 @@
+"""Datto RMM API 2.0 client (``specs/datto_rmm/datto-rmm-openapi.json``).
+
+Log-in is Datto's OAuth password grant: ``POST /auth/oauth/token`` with the fixed public client
+``public-client:public`` (HTTP basic) and the API key and secret as username and password. Lists
+(``/api/v2/account/sites``, ``/api/v2/account/devices``) take ``page``/``max`` and answer
+``{"pageDetails": {..., "nextPageUrl": ...}, "sites"|"devices": [...]}``; the client follows
+``nextPageUrl`` until it is null.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from hub import Connection, PermanentError
+from hub.vendor_http import TokenCache, VendorHttp
+
+from hub_datto_rmm.settings import DattoRmmSettings
+
+__all__ = ["DattoRmmClient"]
+
+_PUBLIC_CLIENT = ("public-client", "public")
+
+
+class DattoRmmClient:
+    """One connection's client; keeps its token in the connection state."""
+
+    def __init__(self, connection: Connection, *, transport: httpx.BaseTransport | None = None
+                 ) -> None:
+        settings: DattoRmmSettings = connection.settings  # type: ignore[assignment]
+        self.settings = settings
+        self.tokens = TokenCache(connection, self._login, key="datto_rmm.token")
+        self.http = VendorHttp(connection, settings.base_url, auth_headers=self._auth,
+                               requests_per_minute=settings.requests_per_minute,
+                               timeout=settings.timeout_seconds, transport=transport,
+                               vendor="Datto RMM")
+        self._login_http = VendorHttp(connection, settings.base_url,
+                                      timeout=settings.timeout_seconds, transport=transport,
+                                      vendor="Datto RMM")
+
+    def _login(self) -> tuple[str, float]:
+        body = self._login_http.post(
+            "/auth/oauth/token", auth=_PUBLIC_CLIENT,
+            data={"grant_type": "password", "username": self.settings.api_key,
+                  "password": self.settings.api_secret.get_secret_value()})
+        if not body or "access_token" not in body:
+            raise PermanentError("Datto RMM gave no access token", hint="check api_key/api_secret")
+        return body["access_token"], float(body.get("expires_in", 3600))
+
+    def _auth(self, force: bool) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens.token(force=force)}"}
+
+    def page(self, what: str, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of ``sites`` or ``devices``: its items and the next page's URL."""
+        if cursor:
+            body = self.http.get(cursor)  # nextPageUrl is absolute and carries page/max
+        else:
+            body = self.http.get(f"/api/v2/account/{what}",
+                                 params={"page": 0, "max": self.settings.page_size})
+        details = body.get("pageDetails") or {}
+        return body.get(what) or [], details.get("nextPageUrl")
+
+    def close(self) -> None:
+        """Release the HTTP connections."""
+        self.http.close()
+        self._login_http.close()

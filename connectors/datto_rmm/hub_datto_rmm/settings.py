@@ -1,0 +1,21 @@
+"""Settings of a ``datto_rmm`` connection."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+__all__ = ["DattoRmmSettings"]
+
+
+class DattoRmmSettings(BaseModel):
+    """How to reach one Datto RMM platform with an API user's key and secret."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base_url: str = Field("https://syrah-api.centrastage.net",
+                          description="your platform's API URL (Setup > Global Settings > API)")
+    api_key: str = Field(description="the API user's key")
+    api_secret: SecretStr = Field(description="the API user's secret; use { env = \"NAME\" }")
+    page_size: int = Field(250, ge=1, le=250, description="records per request (max 250)")
+    requests_per_minute: int = Field(600, ge=1, description="client-side rate limit")
+    timeout_seconds: float = Field(30.0, gt=0, description="per-request timeout")

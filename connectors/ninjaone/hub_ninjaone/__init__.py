@@ -1,0 +1,1 @@
+"""NinjaOne RMM connector for the MSP billing hub: organisations and devices."""

@@ -1,0 +1,178 @@
+"""Building one draft invoice from a due schedule or contract cycle (no database access).
+
+The loader (:mod:`hub.billing.loading`) gathers what is due into :class:`DueInvoice` records;
+:func:`build_draft` turns one into column values for an invoice and its lines: template lines
+priced per coverage segment (pro-rata segments explained), counter lines counted through the
+plugin hooks with their provenance, pending ticket charges, then future items, and for each line
+the change from the previous invoice of the same schedule.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Mapping, NamedTuple
+
+from hub.billing.counters import Counter
+from hub.core.changes import LineSnapshot, describe_change
+from hub.core.lines import FutureItemRef, LineKind, TakenItem, price_line, take_future_items
+from hub.core.money import Money
+from hub.core.prorata import Segment
+
+__all__ = ["TemplateLine", "PendingCharge", "DueInvoice", "Draft", "build_draft",
+           "snapshot_lines"]
+
+
+class TemplateLine(NamedTuple):
+    """A recurring/contract template line, detached from the session (a tuple: a run reads
+    five per organisation)."""
+
+    id: int
+    line_type: str
+    description: str
+    product_id: int | None
+    quantity: Decimal
+    unit_price: Decimal
+    tax_rate: Decimal
+    counter_filters: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class PendingCharge:
+    """A ticket charge waiting to be invoiced."""
+
+    id: int
+    label: str
+    description: str
+    product_id: int | None
+    quantity: Decimal
+    unit_price: Decimal
+
+
+@dataclass
+class DueInvoice:
+    """Everything needed to build one draft invoice."""
+
+    organisation_id: int
+    currency: str
+    billing_key: str
+    schedule_key: str
+    issue_date: dt.date
+    due_date: dt.date
+    segments: list[Segment]
+    lines: list[TemplateLine]
+    external_ids: Mapping[str, str] = field(default_factory=dict)
+    auto_bill: bool = False
+    charges: list[PendingCharge] = field(default_factory=list)
+    future_items: list[FutureItemRef] = field(default_factory=list)
+    previous: dict[str, LineSnapshot] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    replaces_invoice_id: int | None = None
+
+
+@dataclass
+class Draft:
+    """Column values of the invoice and its lines, plus what it reserves."""
+
+    invoice: dict[str, Any]
+    lines: list[dict[str, Any]]
+    taken: list[TakenItem]
+    charge_ids: list[int]
+
+    @property
+    def key(self) -> tuple[str, dt.date]:
+        """The exactly-once key: (billing key, period start)."""
+        return self.invoice["billing_key"], self.invoice["period_start"]
+
+
+def _sum(lines: list[dict[str, Any]], key: str) -> Decimal:
+    return sum((line[key] for line in lines), Decimal(0))
+
+
+def _line(position: int, line_type: str, description: str, product_id: int | None, priced,
+          period_start: dt.date, period_end: dt.date, key: str, provenance: list,
+          change: str | None, prorata_note: str | None = None) -> dict[str, Any]:
+    return {"position": position, "line_type": line_type, "description": description,
+            "product_id": product_id, "quantity": priced.quantity,
+            "unit_price": priced.unit_price.amount, "amount": priced.amount.amount,
+            "tax_rate": priced.tax_rate, "tax_amount": priced.tax.amount,
+            "period_start": period_start, "period_end": period_end, "source_line_key": key,
+            "provenance": provenance, "change": change, "prorata_note": prorata_note}
+
+
+def build_draft(due: DueInvoice, counter: Counter, now: dt.datetime) -> Draft:
+    """Price ``due`` into a draft (see module docstring)."""
+    currency = due.currency
+    first, last = due.segments[0].covered, due.segments[-1].covered
+    lines: list[dict[str, Any]] = []
+    for template in due.lines:
+        kind = LineKind.COUNTERS.get(template.line_type)
+        if kind is None:
+            quantity, provenance = template.quantity, []
+        else:
+            counted = counter.count(kind, organisation_id=due.organisation_id,
+                                    external_ids=due.external_ids,
+                                    filters=template.counter_filters,
+                                    period_start=first.start, period_end=last.end)
+            quantity, provenance = counted.quantity, counted.provenance
+        snapshot = LineSnapshot(template.line_type, quantity, template.unit_price, provenance)
+        if due.previous is None:
+            change = "first invoice"
+        else:
+            change = describe_change(due.previous.get(f"line:{template.id}"), snapshot)
+        unit = Money(template.unit_price, currency)
+        for segment in due.segments:
+            priced = price_line(unit, quantity, template.tax_rate, segment.fraction)
+            partial = segment.is_partial
+            lines.append(_line(
+                len(lines), template.line_type,
+                template.description + (" (pro-rata)" if partial else ""), template.product_id,
+                priced, segment.covered.start, segment.covered.end, f"line:{template.id}",
+                provenance, change, segment.explain() if partial else None))
+    for charge in due.charges:
+        priced = price_line(Money(charge.unit_price, currency), charge.quantity)
+        lines.append(_line(len(lines), "ticket_charge", charge.description, charge.product_id,
+                           priced, first.start, last.end, f"ticket_charge:{charge.id}",
+                           [{"ref": f"ticket_charge:{charge.id}", "label": charge.label}],
+                           f"pending ticket charge: {charge.label}"))
+    taken = take_future_items(Money(_sum(lines, "amount") + _sum(lines, "tax_amount"),
+                                    currency), due.future_items) if due.future_items else []
+    for item in taken:
+        priced = price_line(item.taken, 1)
+        kind = "debit" if not item.taken.is_negative else "credit"
+        lines.append(_line(len(lines), "future_item", item.item.description, None, priced,
+                           first.start, last.end, f"future_item:{item.item.id}",
+                           [{"ref": f"future_item:{item.item.id}",
+                             "label": item.item.description}],
+                           f"future item ({kind}) #{item.item.id}"))
+    # Every amount is already rounded to the currency, so plain Decimal sums are exact.
+    subtotal, tax = _sum(lines, "amount"), _sum(lines, "tax_amount")
+    invoice = {
+        "organisation_id": due.organisation_id, "kind": "recurring", "status": "draft",
+        "number": None, "currency": currency, "issue_date": due.issue_date,
+        "due_date": due.due_date, "period_start": first.start, "period_end": last.end,
+        "billing_key": due.billing_key, "schedule_key": due.schedule_key,
+        "replaces_invoice_id": due.replaces_invoice_id,
+        "subtotal": subtotal, "tax_total": tax, "total": subtotal + tax,
+        "amount_paid": Decimal(0), "credit_applied": Decimal(0),
+        "note": "", "memo": "", "extra_fields": dict(due.extra), "auto_bill": due.auto_bill,
+        "created_at": now,
+    }
+    return Draft(invoice, lines, taken, [c.id for c in due.charges])
+
+
+def snapshot_lines(rows) -> dict[str, LineSnapshot]:
+    """Previous-invoice lines by template key, preferring the full-period line over a pro-rata
+    one. ``rows`` have ``source_line_key``, ``line_type``, ``quantity``, ``unit_price``,
+    ``provenance`` and ``prorata_note``."""
+    result: dict[str, LineSnapshot] = {}
+    partial: dict[str, LineSnapshot] = {}
+    for row in rows:
+        if not row.source_line_key:
+            continue
+        snap = LineSnapshot(row.line_type, row.quantity, row.unit_price, row.provenance or [])
+        (partial if row.prorata_note else result)[row.source_line_key] = snap
+    for key, snap in partial.items():
+        result.setdefault(key, snap)
+    return result

@@ -1,0 +1,227 @@
+"""Gathering what is due for a billing run, a chunk of schedules or cycles at a time.
+
+Each chunk is loaded with a handful of queries (organisations, mappings, template lines, the
+previous invoice's lines, pending ticket charges, future items), never one query per row, and
+nothing is kept between chunks: memory stays flat however many organisations there are.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import defaultdict
+from functools import lru_cache
+from types import MappingProxyType
+from typing import Any, Iterable, Mapping, Sequence
+
+from dateutil.relativedelta import relativedelta
+from sqlalchemy import Text, and_, func, select, type_coerce
+from sqlmodel import Session
+
+from hub.billing.drafts import DueInvoice, PendingCharge, TemplateLine, snapshot_lines
+from hub.core.lines import FutureItemRef
+from hub.core.money import Money
+from hub.core.periods import Cadence, Period
+from hub.core.prorata import Segment, coverage
+from hub.db.models import (
+    BillingContract, BillingCycle, FutureItem, Invoice, InvoiceLine, LaborStatus, Organisation,
+    OrganisationMapping, RecurringInvoice, RecurringLine, Ticket, TicketCharge,
+)
+
+__all__ = ["cadence_of", "due_for_schedules", "due_for_cycles", "MAX_CATCH_UP", "CATCH_UP"]
+
+#: ``DueInvoice.previous`` value meaning "compare with the draft built just before".
+CATCH_UP: dict = {"__catch_up__": None}
+
+#: At most this many missed periods are caught up for one schedule in one run.
+MAX_CATCH_UP = 36
+
+
+def cadence_of(schedule: RecurringInvoice | BillingContract) -> Cadence:
+    """The schedule's or contract's cadence."""
+    anchor = getattr(schedule, "anchor_date", None) or getattr(schedule, "start_date")
+    return Cadence(schedule.frequency, schedule.interval, schedule.billing_day, anchor)
+
+
+def _templates(session: Session, column, ids: Sequence[int]) -> dict[int, list[TemplateLine]]:
+    t = RecurringLine.__table__
+    rows = session.connection().execute(select(
+        column.label("owner"), t.c.id, t.c.line_type, t.c.description, t.c.product_id,
+        t.c.quantity, t.c.unit_price, t.c.tax_rate,
+        type_coerce(t.c.counter_filters, Text).label("filters"))
+        .where(column.in_(ids), t.c.active).order_by(t.c.position, t.c.id))
+    result: dict[int, list[TemplateLine]] = defaultdict(list)
+    for r in rows:
+        result[r.owner].append(TemplateLine(r.id, r.line_type, r.description, r.product_id,
+                                            r.quantity, r.unit_price, r.tax_rate,
+                                            _filters(r.filters)))
+    return result
+
+
+def _filters(raw) -> Mapping[str, Any]:
+    """Counter filters as a read-only mapping. Most lines of a run share a handful of filter
+    texts, so each text is parsed once (SQLite gives text; psycopg has parsed it already)."""
+    if raw is None:
+        return MappingProxyType({})
+    return _parse_filters(raw) if isinstance(raw, str) else MappingProxyType(dict(raw))
+
+
+@lru_cache(maxsize=1024)
+def _parse_filters(text: str) -> Mapping[str, Any]:
+    return MappingProxyType(json.loads(text) or {})
+
+
+def _organisations(session: Session, ids: Iterable[int]):
+    ids = sorted(set(ids))
+    ot = Organisation.__table__
+    orgs = {o.id: o for o in session.execute(
+        select(ot.c.id, ot.c.currency, ot.c.payment_due_days).where(ot.c.id.in_(ids)))}
+    mappings: dict[int, dict[str, str]] = defaultdict(dict)
+    for m in session.exec(select(OrganisationMapping).where(
+            OrganisationMapping.organisation_id.in_(ids))).scalars():
+        mappings[m.organisation_id][m.connection] = m.external_id
+    return orgs, mappings
+
+
+def previous_lines(session: Session, schedule_keys: Sequence[str]):
+    """``schedule_key -> {line key: snapshot}`` from each key's latest final invoice."""
+    latest = (select(Invoice.schedule_key, func.max(Invoice.period_start).label("start"))
+              .where(Invoice.schedule_key.in_(schedule_keys),
+                     Invoice.status.notin_(["draft", "deleted"]))
+              .group_by(Invoice.schedule_key).subquery())
+    invoices = session.execute(
+        select(Invoice.id, Invoice.schedule_key).join(latest, and_(
+            Invoice.schedule_key == latest.c.schedule_key,
+            Invoice.period_start == latest.c.start))
+        .where(Invoice.status.notin_(["draft", "deleted"]))).all()
+    by_invoice = {row.id: row.schedule_key for row in invoices}
+    grouped: dict[str, list] = defaultdict(list)
+    if by_invoice:
+        for line in session.execute(select(
+                InvoiceLine.invoice_id, InvoiceLine.source_line_key, InvoiceLine.line_type,
+                InvoiceLine.quantity, InvoiceLine.unit_price, InvoiceLine.provenance,
+                InvoiceLine.prorata_note).where(InvoiceLine.invoice_id.in_(list(by_invoice)))):
+            grouped[by_invoice[line.invoice_id]].append(line)
+    return {key: snapshot_lines(grouped[key]) for key in set(by_invoice.values())}
+
+
+def _pending_charges(session: Session, schedules: Sequence[RecurringInvoice]):
+    wanted = [s for s in schedules if s.add_pending_ticket_charges]
+    result: dict[int, list[PendingCharge]] = {}
+    if not wanted:
+        return result
+    rows = session.execute(
+        select(TicketCharge, Ticket.number, Ticket.status).join(Ticket)
+        .where(TicketCharge.organisation_id.in_({s.organisation_id for s in wanted}),
+               TicketCharge.labor_status == LaborStatus.charged, TicketCharge.billable,
+               TicketCharge.invoice_line_id.is_(None))).all()
+    taken: set[int] = set()
+    for schedule in wanted:
+        mine = [r for r in rows if r[0].organisation_id == schedule.organisation_id
+                and r[0].id not in taken
+                and (not schedule.ticket_status_filter or r[2] in schedule.ticket_status_filter)]
+        order = schedule.ticket_charge_order
+        if order == "by_ticket":
+            mine.sort(key=lambda r: (r[1], r[0].worked_at or dt.datetime.min, r[0].id))
+        else:
+            mine.sort(key=lambda r: (r[0].worked_at is None, r[0].worked_at, r[0].id),
+                      reverse=order == "newest_first")
+        taken.update(r[0].id for r in mine)
+        result[schedule.id] = [PendingCharge(
+            r[0].id, f"#{r[1]} {r[0].description}", f"Ticket #{r[1]}: {r[0].description}",
+            r[0].product_id, r[0].quantity, r[0].unit_price) for r in mine]
+    return result
+
+
+def _future_items(session: Session, org_ids: Iterable[int]) -> dict[int, list[FutureItemRef]]:
+    result: dict[int, list[FutureItemRef]] = defaultdict(list)
+    for item in session.exec(select(FutureItem).where(
+            FutureItem.organisation_id.in_(set(org_ids)), FutureItem.invoice_id.is_(None),
+            FutureItem.used.is_(False)).order_by(FutureItem.id)).scalars():
+        result[item.organisation_id].append(
+            FutureItemRef(item.id, item.description, Money(item.amount, item.currency)))
+    return result
+
+
+def _due_days(org, schedule_days: int | None, default: int) -> int:
+    if schedule_days is not None:
+        return schedule_days
+    return org.payment_due_days if org.payment_due_days is not None else default
+
+
+def due_for_schedules(session: Session, schedules: Sequence[RecurringInvoice],
+                      run_date: dt.date, default_due_days: int) -> list[DueInvoice]:
+    """Every invoice due for ``schedules`` by ``run_date`` (missed periods caught up)."""
+    if not schedules:
+        return []
+    orgs, mappings = _organisations(session, (s.organisation_id for s in schedules))
+    templates = _templates(session, RecurringLine.recurring_invoice_id, [s.id for s in schedules])
+    previous = previous_lines(session, [f"schedule:{s.id}" for s in schedules])
+    charges = _pending_charges(session, schedules)
+    futures = _future_items(session, orgs)
+    result = []
+    for schedule in schedules:
+        org = orgs[schedule.organisation_id]
+        cadence = cadence_of(schedule)
+        covered_from, next_run = schedule.covered_from, schedule.next_run_date
+        for _ in range(MAX_CATCH_UP):
+            if next_run > run_date or (schedule.end_date and covered_from > schedule.end_date):
+                break
+            period = cadence.period_for(next_run)
+            through = min(period.end, schedule.end_date) if schedule.end_date else period.end
+            segments = coverage(cadence, covered_from, through)
+            key = f"schedule:{schedule.id}"
+            result.append(DueInvoice(
+                organisation_id=org.id, currency=org.currency,
+                billing_key=key, schedule_key=key, issue_date=next_run,
+                due_date=next_run + dt.timedelta(days=_due_days(
+                    org, schedule.payment_due_days, default_due_days)),
+                segments=segments, lines=templates.get(schedule.id, []),
+                external_ids=mappings.get(org.id, {}), auto_bill=schedule.auto_bill,
+                charges=charges.pop(schedule.id, []),
+                future_items=futures.pop(org.id, []), previous=previous.get(key),
+                extra={"recurring_id": schedule.id, "next_run_date": str(period.end +
+                       relativedelta(days=1)),
+                       "post_tasks": ["sync"] + (["charge"] if schedule.auto_bill else [])}))
+            # A second period caught up in the same run compares with the draft just built.
+            previous[key] = CATCH_UP
+            covered_from = next_run = period.end + relativedelta(days=1)
+    return result
+
+
+def due_for_cycles(session: Session, cycles: Sequence[BillingCycle], issue_date: dt.date | None,
+                   default_due_days: int, *, replace: dict[int, int] | None = None
+                   ) -> list[DueInvoice]:
+    """One invoice per cycle. ``replace`` maps cycle id → the invoice being replaced."""
+    if not cycles:
+        return []
+    replace = replace or {}
+    contracts = {c.id: c for c in session.exec(select(BillingContract).where(
+        BillingContract.id.in_({c.contract_id for c in cycles}))).scalars()}
+    orgs, mappings = _organisations(session, (c.organisation_id for c in contracts.values()))
+    templates = _templates(session, RecurringLine.contract_id, list(contracts))
+    previous = previous_lines(session, [f"contract:{c}" for c in contracts])
+    futures = _future_items(session, orgs)
+    result = []
+    for cycle in cycles:
+        contract = contracts[cycle.contract_id]
+        org = orgs[contract.organisation_id]
+        period = cadence_of(contract).period_for(cycle.start)
+        key = f"contract:{contract.id}"
+        billing_key = key if cycle.id not in replace else \
+            f"{key}:replacement:{cycle.replacements + 1}"
+        day = issue_date or cycle.start
+        tasks = [t for t, on in (("charge", contract.auto_charge), ("sync", contract.auto_sync),
+                                 ("send", contract.auto_send)) if on]
+        result.append(DueInvoice(
+            organisation_id=org.id, currency=org.currency, billing_key=billing_key,
+            schedule_key=key, issue_date=day,
+            due_date=day + relativedelta(days=_due_days(org, None, default_due_days)),
+            segments=[Segment(Period(cycle.start, cycle.end), period)],
+            lines=templates.get(contract.id, []), external_ids=mappings.get(org.id, {}),
+            auto_bill=contract.auto_charge, future_items=futures.pop(org.id, []),
+            previous=previous.get(key), replaces_invoice_id=replace.get(cycle.id),
+            extra={"contract_id": contract.id, "cycle_id": cycle.id,
+                   "cycle_number": cycle.number, "post_tasks": tasks}))
+    return result
+

@@ -1,0 +1,161 @@
+"""Recurring invoices (schedules) and invoice groups: creating them, their lines, joining a
+group (seed 001) and choosing where the first invoice starts (seed 002).
+
+``first_run`` decides the first invoice: ``"start"`` bills on the service start date (Splynx
+example A: 15–31 March, then 1–30 April); ``"next"`` (default) waits for the next billing day
+and covers from the service start (example B: 15 March–30 April on 1 April).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from sqlmodel import Session, select
+
+from hub.core.groups import GroupRef, choose_group, plan_join
+from hub.core.money import to_decimal
+from hub.core.periods import Cadence, Frequency
+from hub.billing.catalogue import get_or_404, product_by_code
+from hub.db.models import InvoiceGroup, Organisation, RecurringInvoice, RecurringLine
+from hub.errors import ValidationFailed
+
+__all__ = ["create_recurring", "add_recurring_line", "create_group", "join_group",
+           "set_master", "group_ref", "LINE_TYPES"]
+
+LINE_TYPES = ("standard", "asset_counter", "user_counter", "vendor_usage")
+ORDERS = ("oldest_first", "newest_first", "by_ticket")
+
+
+def group_ref(group: InvoiceGroup) -> GroupRef:
+    """The pure view of a group row."""
+    return GroupRef(group.id, group.description,
+                    Cadence(group.frequency, group.interval, group.align_day, group.next_date),
+                    group.next_date)
+
+
+def create_recurring(session: Session, organisation_id: int, service_start: dt.date, *,
+                     name: str = "Recurring invoice", frequency: str = "monthly",
+                     interval: int = 1, billing_day: int | None = None,
+                     first_run: Literal["start", "next"] = "next", auto_bill: bool | None = None,
+                     add_pending_ticket_charges: bool = False,
+                     ticket_status_filter: list[str] | None = None,
+                     ticket_charge_order: str = "oldest_first",
+                     group_id: int | None = None, payment_due_days: int | None = None,
+                     end_date: dt.date | None = None) -> RecurringInvoice:
+    """A new recurring invoice. When the account requires an invoice group the new agreement
+    joins one (chosen automatically when exactly one exists)."""
+    org = get_or_404(session, Organisation, organisation_id, "organisation",
+                     "list organisations with `hub org list`")
+    if ticket_charge_order not in ORDERS:
+        raise ValidationFailed(f"unknown ticket charge order {ticket_charge_order!r}",
+                               hint="use one of " + ", ".join(ORDERS))
+    try:
+        cadence = Cadence(Frequency(frequency), interval, billing_day or org.billing_day,
+                          service_start)
+    except ValueError as exc:
+        raise ValidationFailed(str(exc), hint="frequencies: " + ", ".join(Frequency)) from None
+    next_run = service_start if first_run == "start" else \
+        cadence.start_on_or_after(service_start)
+    schedule = RecurringInvoice(
+        organisation_id=org.id, name=name, frequency=cadence.frequency.value,
+        interval=interval, billing_day=cadence.billing_day, anchor_date=service_start,
+        service_start=service_start, covered_from=service_start, next_run_date=next_run,
+        end_date=end_date, auto_bill=org.auto_bill if auto_bill is None else auto_bill,
+        add_pending_ticket_charges=add_pending_ticket_charges,
+        ticket_status_filter=list(ticket_status_filter or []),
+        ticket_charge_order=ticket_charge_order, payment_due_days=payment_due_days)
+    session.add(schedule)
+    session.flush()
+    groups = [group_ref(g) for g in session.exec(
+        select(InvoiceGroup).where(InvoiceGroup.organisation_id == org.id)).all()]
+    chosen = choose_group(groups, required=org.require_invoice_group, chosen_id=group_id)
+    if chosen is not None:
+        join_group(session, schedule.id, chosen.id)
+    return schedule
+
+
+def add_recurring_line(session: Session, *, description: str | None = None,
+                       recurring_id: int | None = None, contract_id: int | None = None,
+                       line_type: str = "standard", unit_price: object | None = None,
+                       quantity: object = "1", tax_rate: object | None = None,
+                       product_code: str | None = None,
+                       filters: dict[str, Any] | None = None) -> RecurringLine:
+    """A template line; a counter line's ``filters`` go to the counter hooks as they are
+    (e.g. ``{"asset_type": ["workstation"]}`` or ``{"attributes.remote_access": True}``)."""
+    if line_type not in LINE_TYPES:
+        raise ValidationFailed(f"unknown line type {line_type!r}",
+                               hint="use one of " + ", ".join(LINE_TYPES))
+    if (recurring_id is None) == (contract_id is None):
+        raise ValidationFailed("a template line belongs to one recurring invoice or one contract",
+                               hint="give exactly one of recurring_id and contract_id")
+    product = product_by_code(session, product_code) if product_code else None
+    if unit_price is None and product is None:
+        raise ValidationFailed("a line needs a unit price or a catalogue product",
+                               hint="pass --price or --product CODE")
+    owner = (RecurringLine.recurring_invoice_id == recurring_id) if recurring_id else \
+        (RecurringLine.contract_id == contract_id)
+    position = len(session.exec(select(RecurringLine.id).where(owner)).all())
+    line = RecurringLine(
+        recurring_invoice_id=recurring_id, contract_id=contract_id, position=position,
+        line_type=line_type, product_id=product.id if product else None,
+        description=description or (product.name if product else line_type),
+        quantity=to_decimal(quantity),
+        unit_price=to_decimal(unit_price) if unit_price is not None else product.unit_price,
+        tax_rate=to_decimal(tax_rate) if tax_rate is not None else (
+            product.tax_rate if product else to_decimal("0")),
+        counter_filters=dict(filters or {}))
+    session.add(line)
+    session.flush()
+    return line
+
+
+def create_group(session: Session, organisation_id: int, description: str,
+                 next_date: dt.date, *, frequency: str = "monthly",
+                 interval: int = 1) -> InvoiceGroup:
+    """An invoice group aligning agreements to ``next_date``'s day (1–28)."""
+    if next_date.day > 28:
+        raise ValidationFailed("an invoice group aligns to a day from 1 to 28",
+                               hint="use the 28th or the 1st for month ends")
+    group = InvoiceGroup(organisation_id=organisation_id, description=description,
+                         frequency=frequency, interval=interval, align_day=next_date.day,
+                         next_date=next_date)
+    session.add(group)
+    session.flush()
+    return group
+
+
+def join_group(session: Session, recurring_id: int, group_id: int) -> RecurringInvoice:
+    """Align a live agreement to a group: its next invoice date moves to the group's date and
+    the days in between are billed pro-rata on that invoice (``covered_from`` is kept)."""
+    schedule = get_or_404(session, RecurringInvoice, recurring_id, "recurring invoice",
+                          "list them with `hub recurring list`")
+    group = get_or_404(session, InvoiceGroup, group_id, "invoice group",
+                       "list them with `hub recurring groups ORG`")
+    if group.organisation_id != schedule.organisation_id:
+        raise ValidationFailed("an agreement joins only its own account's invoice groups",
+                               hint=f"pick a group of organisation {schedule.organisation_id}")
+    ref = group_ref(group)
+    plan = plan_join(schedule.next_run_date, ref)
+    schedule.invoice_group_id = group.id
+    schedule.billing_day = group.align_day
+    schedule.frequency, schedule.interval = group.frequency, group.interval
+    schedule.anchor_date = group.next_date
+    schedule.next_run_date = plan.next_date
+    if group.master_recurring_id is None:
+        group.master_recurring_id = schedule.id
+    return schedule
+
+
+def set_master(session: Session, group_id: int, recurring_id: int) -> InvoiceGroup:
+    """Make ``recurring_id`` the group's master agreement (it advances the group's date)."""
+    group = get_or_404(session, InvoiceGroup, group_id, "invoice group",
+                       "list them with `hub recurring groups ORG`")
+    schedule = get_or_404(session, RecurringInvoice, recurring_id, "recurring invoice",
+                          "list them with `hub recurring list`")
+    if schedule.invoice_group_id != group.id:
+        raise ValidationFailed("the master agreement must be in the group",
+                               hint=f"join it first: "
+                                    f"`hub recurring join {recurring_id} {group_id}`")
+    group.master_recurring_id = schedule.id
+    return group

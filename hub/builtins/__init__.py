@@ -1,0 +1,1 @@
+"""The host's own plugins (datasette-style DEFAULT_PLUGINS): small, and overridable."""

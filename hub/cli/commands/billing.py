@@ -1,0 +1,294 @@
+"""Billing commands: ``hub bill ...`` (runs as preview → confirm batches), ``hub invoice ...``
+(one-time, from a ticket, proforma) and ``hub contract ...`` (billing contracts and cycles).
+
+Refusals are :mod:`hub.errors` exceptions; the CLI boundary prints them as one line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import List, Optional
+
+import typer
+from rich.table import Table
+
+from hub.cli.state import console, context
+from hub.errors import ValidationFailed
+
+__all__ = ["register", "parse_date", "render_batch", "render_invoice"]
+
+bill_app = typer.Typer(help="Billing runs: preview a batch, look at it, confirm or discard it.",
+                       no_args_is_help=True)
+invoice_app = typer.Typer(help="One-time and proforma invoices.", no_args_is_help=True)
+contract_app = typer.Typer(help="Billing contracts and their cycles.", no_args_is_help=True)
+
+
+def parse_date(value: Optional[str]) -> dt.date:
+    """``YYYY-MM-DD``, or today by the hub's clock when ``None``."""
+    if value is None:
+        return context().today()
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValidationFailed(f"{value!r} is not a date", hint="write YYYY-MM-DD") from None
+
+
+def _session():
+    from hub.db.engine import session_scope
+
+    return session_scope(context().engine)
+
+
+def _money(value) -> str:
+    return "" if value is None else f"{value:,.2f}"
+
+
+def render_invoice(data: dict, *, title: str | None = None) -> None:
+    """An invoice as a Rich table: every line with its change, cause and pro-rata."""
+    table = Table(title=title or (
+        f"{data['number'] or 'DRAFT #' + str(data['id'])}  {data['organisation']}  "
+        f"{data['period_start'] or data['issue_date']} – {data['period_end'] or ''}  "
+        f"[{data['status']}]"), title_justify="left", show_lines=False)
+    for column, justify in (("Line", "left"), ("Qty", "right"), ("Unit", "right"),
+                            ("Amount", "right"), ("Tax", "right"), ("Change / cause", "left")):
+        table.add_column(column, justify=justify)
+    for line in data.get("lines", []):
+        cause = line["change"] or "no change"
+        if line["prorata_note"]:
+            cause = (cause + "; " if cause else "") + "pro-rata " + line["prorata_note"]
+        table.add_row(line["description"], f"{line['quantity'].normalize():f}",
+                      _money(line["unit_price"]), _money(line["amount"]),
+                      _money(line["tax_amount"]), cause)
+    table.add_row("[b]Total[/b]", "", "", f"[b]{_money(data['total'])}[/b]",
+                  _money(data["tax_total"]), data["currency"])
+    console.print(table)
+
+
+def render_batch(data: dict) -> None:
+    """A batch: its status and every invoice with its lines."""
+    console.print(f"Batch {data['id']} for {data['run_date']}: {data['status']}, "
+                  f"{data['invoice_count']} invoice(s)")
+    for note in data["notes"]:
+        console.print(f"  note: {note}")
+    for invoice in data["invoices"]:
+        render_invoice(invoice)
+
+
+@bill_app.command("preview")
+def bill_preview(date: Optional[str] = typer.Option(None, "--date", help="run date (YYYY-MM-DD); "
+                                                    "may be in the future"),
+                 limit: int = typer.Option(20, help="invoices to show")) -> None:
+    """Make a preview batch of DRAFT invoices for everything due on or before DATE."""
+    from hub.billing import preview
+    from hub.billing.views import batch_view
+
+    summary = preview(context(), parse_date(date))
+    with _session() as session:
+        render_batch(batch_view(session, summary.batch_id, limit=limit))
+    console.print(f"Confirm with `hub bill confirm {summary.batch_id}` or discard with "
+                  f"`hub bill discard {summary.batch_id}`.")
+
+
+@bill_app.command("confirm")
+def bill_confirm(batch: int = typer.Argument(..., help="batch id")) -> None:
+    """Finalise the batch's invoices: numbers, ledger, charges invoiced, outbox rows."""
+    from hub.billing import confirm
+
+    summary = confirm(context(), batch)
+    console.print(f"Batch {batch} confirmed: {summary.invoices} invoice(s) finalised.")
+
+
+@bill_app.command("discard")
+def bill_discard(batch: int = typer.Argument(..., help="batch id")) -> None:
+    """Throw a preview batch away (its drafts are deleted, reservations released)."""
+    from hub.billing import discard
+
+    discard(context(), batch)
+    console.print(f"Batch {batch} discarded.")
+
+
+@bill_app.command("show")
+def bill_show(batch: int = typer.Argument(..., help="batch id"),
+              limit: Optional[int] = typer.Option(None, help="invoices to show")) -> None:
+    """Every invoice of a batch and, per line, the change and its cause."""
+    from hub.billing.views import batch_view
+
+    with _session() as session:
+        render_batch(batch_view(session, batch, limit=limit))
+
+
+@bill_app.command("list")
+def bill_list() -> None:
+    """The latest billing batches."""
+    from hub.billing.views import list_batches
+
+    with _session() as session:
+        table = Table("Batch", "Run date", "Status", "Invoices", "Created")
+        for b in list_batches(session):
+            table.add_row(str(b["id"]), str(b["run_date"]), b["status"],
+                          str(b["invoice_count"]), f"{b['created_at']:%Y-%m-%d %H:%M}")
+        console.print(table)
+
+
+@invoice_app.command("list")
+def invoice_list(org: Optional[int] = typer.Option(None, help="organisation id"),
+                 status: Optional[str] = typer.Option(None, help="e.g. unpaid, draft")) -> None:
+    """The latest invoices."""
+    from hub.billing.views import list_invoices
+
+    with _session() as session:
+        table = Table("Id", "Number", "Organisation", "Kind", "Status", "Issued", "Total")
+        for i in list_invoices(session, organisation_id=org, status=status):
+            table.add_row(str(i["id"]), i["number"] or "—", i["organisation"], i["kind"],
+                          i["status"], str(i["issue_date"]), _money(i["total"]))
+        console.print(table)
+
+
+@invoice_app.command("show")
+def invoice_show(invoice: int = typer.Argument(..., help="invoice id")) -> None:
+    """An invoice with its lines, provenance counts and changes."""
+    from hub.billing.views import invoice_view
+
+    with _session() as session:
+        render_invoice(invoice_view(session, invoice))
+
+
+@invoice_app.command("create")
+def invoice_create(org: int = typer.Argument(..., help="organisation id"),
+                   date: Optional[str] = typer.Option(None, help="issue date"),
+                   proforma: bool = typer.Option(False, help="a proforma (never final)"),
+                   note: str = typer.Option("", help="note on the invoice")) -> None:
+    """A new draft one-time (or proforma) invoice; add lines, then `hub invoice finalise`."""
+    from hub.billing.invoices import create_invoice
+
+    with _session() as session:
+        invoice = create_invoice(context(), session, org, issue_date=parse_date(date) if date
+                                 else None, proforma=proforma, note=note)
+        console.print(f"Draft invoice {invoice.id} created.")
+
+
+@invoice_app.command("add-line")
+def invoice_add_line(invoice: int = typer.Argument(...),
+                     product: Optional[str] = typer.Option(None, help="catalogue product code"),
+                     description: Optional[str] = typer.Option(None),
+                     qty: str = typer.Option("1", help="quantity"),
+                     price: Optional[str] = typer.Option(None, help="unit price"),
+                     tax: Optional[str] = typer.Option(None, help="tax rate in %")) -> None:
+    """Add a manual item or a catalogue product to a draft invoice."""
+    from hub.billing.invoices import add_line
+
+    with _session() as session:
+        line = add_line(session, invoice, description=description, product_code=product,
+                        quantity=qty, unit_price=price, tax_rate=tax)
+        console.print(f"Line {line.id} added: {line.description} {_money(line.amount)}")
+
+
+@invoice_app.command("edit-line")
+def invoice_edit_line(line: int = typer.Argument(...), description: str = typer.Argument(...)
+                      ) -> None:
+    """Change a line's description."""
+    from hub.billing.invoices import edit_line_description
+
+    with _session() as session:
+        edit_line_description(session, line, description)
+        console.print(f"Line {line} updated.")
+
+
+@invoice_app.command("finalise")
+def invoice_finalise(invoice: int = typer.Argument(...)) -> None:
+    """Finalise a one-time draft: number, ledger, outbox."""
+    from hub.billing.invoices import finalise
+
+    with _session() as session:
+        done = finalise(context(), session, invoice)
+        console.print(f"Invoice {done.number} finalised: {_money(done.total)} {done.currency}")
+
+
+@invoice_app.command("from-ticket")
+def invoice_from_ticket(ticket: int = typer.Argument(..., help="ticket id"),
+                        finalise_now: bool = typer.Option(False, "--finalise",
+                                                          help="finalise at once")) -> None:
+    """A draft invoice from a ticket's charged time and items."""
+    from hub.billing.invoices import finalise, invoice_from_ticket as make
+
+    with _session() as session:
+        invoice = make(context(), session, ticket)
+        if finalise_now:
+            finalise(context(), session, invoice.id)
+        console.print(f"Invoice {invoice.number or 'draft ' + str(invoice.id)} from ticket "
+                      f"{ticket}: {_money(invoice.total)} {invoice.currency}")
+
+
+@invoice_app.command("load-future-items")
+def invoice_load_future_items(invoice: int = typer.Argument(...)) -> None:
+    """Take the organisation's waiting future items into this draft."""
+    from hub.billing.invoices import load_future_items
+
+    with _session() as session:
+        lines = load_future_items(session, invoice)
+        console.print(f"{len(lines)} future item(s) added.")
+
+
+@invoice_app.command("convert-proforma")
+def invoice_convert_proforma(proforma: int = typer.Argument(...)) -> None:
+    """Make a final invoice from a proforma (the proforma is kept)."""
+    from hub.billing.invoices import convert_proforma
+
+    with _session() as session:
+        invoice = convert_proforma(context(), session, proforma)
+        console.print(f"Proforma {proforma} converted into invoice {invoice.number}.")
+
+
+@contract_app.command("invoice")
+def contract_invoice(contract: int = typer.Argument(..., help="billing contract id"),
+                     cycle: Optional[int] = typer.Option(None, help="cycle number (default: "
+                                                         "the next un-invoiced one)"),
+                     replace: bool = typer.Option(False, help="invoice an invoiced cycle again "
+                                                  "(the existing invoice is kept)"),
+                     post_tasks: bool = typer.Option(False, "--post-tasks",
+                                                     help="run charge/sync/send as enabled"),
+                     preview_only: bool = typer.Option(False, "--preview",
+                                                       help="show, do not generate")) -> None:
+    """Generate one contract's invoice for a cycle."""
+    from hub.billing.contracts import invoice_contract
+
+    done = invoice_contract(context(), contract, cycle=cycle, replace=replace,
+                            post_tasks=post_tasks, preview=preview_only)
+    inv = done.invoice
+    word = "would be" if done.preview else "invoiced as " + inv.number
+    console.print(f"Contract {contract} cycle {done.cycle_number} ({inv.period_start} – "
+                  f"{inv.period_end}) {word}: {_money(inv.total)} {inv.currency}"
+                  + (f"; replaces invoice {done.replaced_invoice_id}"
+                     if done.replaced_invoice_id else ""))
+
+
+@contract_app.command("invoice-many")
+def contract_invoice_many(contracts: List[int] = typer.Argument(..., help="contract ids"),
+                          post_tasks: bool = typer.Option(False, "--post-tasks")) -> None:
+    """Invoice each contract's next un-invoiced cycle."""
+    from hub.billing.contracts import invoice_many
+
+    for done in invoice_many(context(), contracts, post_tasks=post_tasks):
+        console.print(f"Contract {done.contract_id} cycle {done.cycle_number}: "
+                      f"{done.invoice.number} {_money(done.invoice.total)}")
+
+
+@contract_app.command("cycles")
+def contract_cycles(contract: int = typer.Argument(...)) -> None:
+    """A contract's cycles; the preselected (next un-invoiced) one is marked."""
+    from hub.billing.contracts import cycles_of, preselected_cycle
+
+    with _session() as session:
+        chosen = preselected_cycle(session, contract)
+        table = Table("Cycle", "From", "To", "Invoice", "")
+        for c in cycles_of(session, contract):
+            table.add_row(str(c.number), str(c.start), str(c.end), str(c.invoice_id or "—"),
+                          "preselected" if chosen is not None and c.id == chosen.id else "")
+        console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``bill``, ``invoice`` and ``contract`` (setup commands: billing_setup.py)."""
+    app.add_typer(bill_app, name="bill")
+    app.add_typer(invoice_app, name="invoice")
+    app.add_typer(contract_app, name="contract")

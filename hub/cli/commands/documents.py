@@ -1,0 +1,270 @@
+"""Customer documents: ``hub pdf invoice|credit-note|statement|templates`` and
+``hub send invoice|credit-note|statement|list``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from hub.cli import state as cli_state
+from hub.cli.state import console
+from hub.errors import ValidationFailed
+
+__all__ = ["register", "pdf_app", "send_app"]
+
+pdf_app = typer.Typer(help="Invoices, credit notes and statements as PDF files.",
+                      no_args_is_help=True)
+send_app = typer.Typer(help="Email invoices, credit notes and statements to customers; list "
+                            "what was sent.", no_args_is_help=True)
+
+_MODE_HELP = "documents (invoices, payments, credit notes) or transactions (with balance)"
+
+
+def _date(value: str, option: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValidationFailed(f"{option} {value!r} is not a date",
+                               hint=f"write it as YYYY-MM-DD, e.g. {option} 2026-01-31") from None
+
+
+def context():
+    """The hub context for documents. Third-party plugins are not loaded: printing or sending
+    an invoice needs none, and a broken plugin must not stop it (`hub plugins` shows why)."""
+    if cli_state.state._context is None:
+        from hub.app import HubContext
+        from hub.plugins import build_plugin_host
+
+        cli_state.state._context = HubContext.from_settings(
+            cli_state.settings(), plugins=build_plugin_host(load_entry_points=False))
+    return cli_state.state._context
+
+
+def _period(period: Optional[str], start: Optional[str], end: Optional[str],
+            today: dt.date) -> tuple[dt.date, dt.date]:
+    """The statement period: ``--period NAME`` or both ``--from`` and ``--to``."""
+    from hub.documents_render.statement_data import NAMED_PERIODS, statement_period
+
+    if period is not None:
+        if start or end:
+            raise ValidationFailed("give --period or --from/--to, not both",
+                                   hint=f"--period is one of {', '.join(NAMED_PERIODS)}")
+        return statement_period(period, today)
+    if not (start and end):
+        raise ValidationFailed("a statement needs a period",
+                               hint="give --from YYYY-MM-DD --to YYYY-MM-DD, or --period "
+                                    "last-month")
+    return _date(start, "--from"), _date(end, "--to")
+
+
+_PERIOD_HELP = "this-month, last-month, this-year or last-year (instead of --from/--to)"
+
+
+def _renderer():
+    from hub.documents_render import DocumentRenderer
+
+    ctx = context()
+    return ctx, DocumentRenderer(ctx.settings, today=ctx.today)
+
+
+def _write(document, output: Optional[Path]) -> None:
+    target = output or Path(document.filename)
+    if target.is_dir():
+        target = target / document.filename
+    target.write_bytes(document.pdf)
+    console.print(f"wrote {target} ({len(document.pdf):,} bytes)", highlight=False)
+
+
+@pdf_app.command("invoice")
+def pdf_invoice(invoice_id: int = typer.Argument(..., help="invoice id"),
+                output: Optional[Path] = typer.Option(None, "--output", "-o",
+                                                      help="file or folder to write")) -> None:
+    """Write an invoice's PDF (default: ./invoice-NUMBER.pdf)."""
+    from hub.db.engine import session_scope
+
+    ctx, renderer = _renderer()
+    with session_scope(ctx.engine) as session:
+        document = renderer.invoice(session, invoice_id)
+    _write(document, output)
+
+
+@pdf_app.command("credit-note")
+def pdf_credit_note(credit_note_id: int = typer.Argument(..., help="credit note id"),
+                    output: Optional[Path] = typer.Option(None, "--output", "-o")) -> None:
+    """Write a credit note's PDF (default: ./credit-note-NUMBER.pdf)."""
+    from hub.db.engine import session_scope
+
+    ctx, renderer = _renderer()
+    with session_scope(ctx.engine) as session:
+        document = renderer.credit_note(session, credit_note_id)
+    _write(document, output)
+
+
+@pdf_app.command("statement")
+def pdf_statement(organisation_id: int = typer.Argument(..., help="organisation id"),
+                  start: Optional[str] = typer.Option(None, "--from",
+                                                      help="first day, YYYY-MM-DD"),
+                  end: Optional[str] = typer.Option(None, "--to", help="last day, YYYY-MM-DD"),
+                  period: Optional[str] = typer.Option(None, "--period", help=_PERIOD_HELP),
+                  mode: str = typer.Option("documents", "--mode", help=_MODE_HELP),
+                  output: Optional[Path] = typer.Option(None, "--output", "-o")) -> None:
+    """Write an organisation's statement for a period."""
+    from hub.db.engine import session_scope
+
+    ctx, renderer = _renderer()
+    first, last = _period(period, start, end, ctx.today())
+    with session_scope(ctx.engine) as session:
+        document = renderer.statement(session, organisation_id, first, last, mode)
+    _write(document, output)
+
+
+@pdf_app.command("templates")
+def pdf_templates(copy_to: Optional[Path] = typer.Option(
+        None, "--copy", help="copy the packaged templates here to edit them (then set "
+                             "company.templates_dir to this folder)")) -> None:
+    """List the templates (PDF layout, style and email texts); --copy them to edit."""
+    from hub.documents_render.templating import PACKAGED_DIR, packaged_templates
+
+    names = packaged_templates()
+    if copy_to is None:
+        for name in names:
+            console.print(name, highlight=False)
+        return
+    copied = 0
+    for name in names:
+        target = copy_to / name
+        if target.exists():
+            continue  # never overwrite an edited template
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(PACKAGED_DIR / name, target)
+        copied += 1
+    console.print(f"copied {copied} template(s) to {copy_to}; set company.templates_dir = "
+                  f"\"{copy_to}\" in hub.toml", highlight=False)
+
+
+def _report(outcome) -> None:
+    record = outcome.record
+    if outcome.delivered_now:
+        console.print(f"sent {record.document_kind.replace('_', ' ')} {record.reference} to "
+                      f"{record.to} (send {record.id})", highlight=False)
+    else:
+        console.print(f"already sent to {record.to} at {record.sent_at} (send {record.id}); "
+                      "nothing sent again", highlight=False)
+    if record.error:
+        console.print(f"note: {record.error}", highlight=False)
+
+
+@send_app.command("invoice")
+def send_invoice(invoice_id: int = typer.Argument(..., help="invoice id"),
+                 to: Optional[List[str]] = typer.Option(
+                     None, "--to", help="recipient (repeat for more); default: the "
+                                        "organisation's email"),
+                 queue: bool = typer.Option(False, "--queue",
+                                            help="send from a job (retried on failure) instead "
+                                                 "of now")) -> None:
+    """Email an invoice with its PDF now (or --queue it as a retried job)."""
+    from hub.documents_render.sending import new_request_key, queue_invoice_send
+    from hub.sending import send_invoice as deliver
+
+    ctx = context()
+    if queue:
+        row_id = queue_invoice_send(ctx.engine, invoice_id, to=list(to) if to else None)
+        console.print(f"queued (outbox {row_id}); a running `hub run`/`hub worker` sends it and "
+                      "retries failures; see `hub send list`", highlight=False)
+        return
+    payload = {"request": new_request_key(), **({"to": list(to)} if to else {})}
+    _report(deliver(ctx, invoice_id, payload))
+
+
+@send_app.command("credit-note")
+def send_credit_note(credit_note_id: int = typer.Argument(..., help="credit note id"),
+                     to: Optional[List[str]] = typer.Option(None, "--to",
+                                                            help="recipient (repeatable)")
+                     ) -> None:
+    """Email a credit note with its PDF."""
+    from hub.sending import send_credit_note as deliver
+
+    _report(deliver(context(), credit_note_id, to=list(to) if to else None))
+
+
+@send_app.command("statement")
+def send_statement(organisation_id: int = typer.Argument(..., help="organisation id"),
+                   start: Optional[str] = typer.Option(None, "--from",
+                                                       help="first day, YYYY-MM-DD"),
+                   end: Optional[str] = typer.Option(None, "--to", help="last day, YYYY-MM-DD"),
+                   period: Optional[str] = typer.Option(None, "--period", help=_PERIOD_HELP),
+                   mode: str = typer.Option("documents", "--mode", help=_MODE_HELP),
+                   email: Optional[List[str]] = typer.Option(
+                       None, "--email", help="recipient (repeatable); default: the "
+                                             "organisation's email")) -> None:
+    """Email an organisation's statement for a period (PDF attached)."""
+    from hub.documents_render.sending import new_request_key
+    from hub.sending import send_statement as deliver
+
+    ctx = context()
+    first, last = _period(period, start, end, ctx.today())
+    _report(deliver(ctx, organisation_id, first, last, mode, to=list(email) if email else None,
+                    request_key=new_request_key("statement")))
+
+
+@send_app.command("list")
+def send_list(failed: bool = typer.Option(False, "--failed", help="failed sends only"),
+              kind: Optional[str] = typer.Option(None, "--kind",
+                                                 help="invoice, credit_note or statement"),
+              document_id: Optional[int] = typer.Option(None, "--id", help="document id"),
+              limit: int = typer.Option(50, help="how many, newest first"),
+              as_json: bool = typer.Option(False, "--json", help="machine-readable")) -> None:
+    """Every send with its status, attempts and the server's answer."""
+    import json
+
+    from rich.table import Table
+
+    from hub.sending import list_sends
+
+    rows = list_sends(context().engine, kind=kind, document_id=document_id, failed_only=failed,
+                      limit=limit)
+    if as_json:
+        typer.echo(json.dumps([row.model_dump(mode="json") for row in rows], indent=2))
+        return
+    if not rows:
+        console.print("no failed sends" if failed else "nothing sent yet")
+        return
+    table = Table("send", "document", "to", "subject", "status", "attempts", "last attempt",
+                  "error")
+    for row in rows:
+        table.add_row(str(row.id), f"{row.document_kind} {row.document_id} {row.reference}",
+                      row.to, row.subject, str(row.status), str(row.attempts),
+                      str(row.last_attempt_at or ""), row.error or "")
+    console.print(table)
+
+
+def invoice_sends(invoice_id: int = typer.Argument(..., help="invoice id"),
+                  as_json: bool = typer.Option(False, "--json", help="machine-readable")) -> None:
+    """Every email send of an invoice: to whom, status, attempts, the server's answer."""
+    send_list(failed=False, kind="invoice", document_id=invoice_id, limit=1000, as_json=as_json)
+
+
+def _extend_invoice_app() -> None:
+    """``hub invoice pdf ID`` and ``hub invoice sends ID`` on the billing area's ``hub invoice``
+    (added here, so neither module edits the other; a name billing already uses is left alone)."""
+    try:
+        from hub.cli.commands.billing import invoice_app
+    except ImportError:
+        return
+    taken = {info.name or (info.callback.__name__.replace("_", "-") if info.callback else None)
+             for info in invoice_app.registered_commands}
+    if "pdf" not in taken:
+        invoice_app.command("pdf")(pdf_invoice)
+    if "sends" not in taken:
+        invoice_app.command("sends")(invoice_sends)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``hub pdf`` and ``hub send``, and ``pdf``/``sends`` to ``hub invoice``."""
+    app.add_typer(pdf_app, name="pdf")
+    app.add_typer(send_app, name="send")
+    _extend_invoice_app()

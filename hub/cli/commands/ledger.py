@@ -1,0 +1,343 @@
+"""Ledger commands: ``hub payment ...``, ``hub ledger ...`` (invoice actions: mark paid, pay
+from balance, edit, delete, links, overdue check), ``hub credit-note ...`` and
+``hub account ...``.
+
+Invoices are named by id or number. Dates default to today by the hub's clock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+from typing import List, Optional
+
+import typer
+
+from hub.cli.state import console, context
+from hub.errors import ValidationFailed
+
+__all__ = ["register", "parse_pairs", "print_json"]
+
+payment_app = typer.Typer(help="Payments and refunds.", no_args_is_help=True)
+ledger_app = typer.Typer(help="Invoice actions on the ledger: pay, edit, delete, links.",
+                         no_args_is_help=True)
+credit_app = typer.Typer(help="Credit notes: correct an invoice, or give account credit.",
+                         no_args_is_help=True)
+account_app = typer.Typer(help="A customer's account: balance, calendar, reminders.",
+                          no_args_is_help=True)
+
+
+def print_json(data) -> None:
+    """Print ``data`` as JSON (Decimals and dates as strings)."""
+    console.print_json(json.dumps(data, default=str))
+
+
+def parse_pairs(pairs: list[str], what: str) -> dict[str, str]:
+    """``["A=1", "B=2"]`` -> ``{"A": "1", "B": "2"}``."""
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValidationFailed(f"{what} {pair!r} is not KEY=VALUE")
+        out[key] = value
+    return out
+
+
+def _date(value: Optional[str]) -> dt.date:
+    if value is None:
+        return context().today()
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValidationFailed(f"{value!r} is not a date", hint="write YYYY-MM-DD") from None
+
+
+def _invoice_id(session, ref: str) -> int:
+    from hub.ledger import find_invoice
+
+    return find_invoice(session, ref).id
+
+
+def _session():
+    from hub.ledger import ledger_session
+
+    return ledger_session(context())
+
+
+# ------------------------------------------------------------------------------ payments
+@payment_app.command("add")
+def payment_add(organisation: int = typer.Argument(..., help="organisation id"),
+                amount: str = typer.Argument(..., help="e.g. 120.00"),
+                method: str = typer.Option("other", help="card, bank_transfer, cash, check, ..."),
+                date: Optional[str] = typer.Option(None, help="YYYY-MM-DD (default today)"),
+                invoice: Optional[str] = typer.Option(None, help="pay this invoice (id or number)"),
+                allocate: List[str] = typer.Option([], help="INVOICE=AMOUNT, repeatable"),
+                reference: str = typer.Option("", help="cheque number, bank reference, ...")) -> None:
+    """Record a payment: for one invoice, split with --allocate, or allocated automatically."""
+    from hub.ledger import record_payment
+
+    with _session() as session:
+        allocations = {_invoice_id(session, k): v
+                       for k, v in parse_pairs(allocate, "--allocate").items()} or None
+        pay = record_payment(session, organisation, amount, date=_date(date),
+                             today=context().today(), method=method,
+                             invoice_id=_invoice_id(session, invoice) if invoice else None,
+                             allocations=allocations, reference=reference)
+        console.print(f"payment {pay.id}: {pay.amount} {pay.currency} ({pay.method})")
+
+
+@payment_app.command("list")
+def payment_list(organisation: Optional[int] = typer.Option(None, help="organisation id")) -> None:
+    """List payments and refunds with the invoices they paid."""
+    from sqlmodel import select
+
+    from hub.db.models import Payment
+    from hub.ledger import links_of_payment
+
+    with _session() as session:
+        query = select(Payment).order_by(Payment.id)
+        if organisation is not None:
+            query = query.where(Payment.organisation_id == organisation)
+        for p in session.exec(query):
+            label = "refund" if p.amount < 0 else "payment"
+            links = links_of_payment(session, p.id)["invoices"]
+            paid = ", ".join(f"{i['number']}:{i['applied']}" for i in links) or "-"
+            console.print(f"{p.id}\t{p.date}\t{label}\t{p.amount} {p.currency}\t{p.method}\t"
+                          f"{p.status}\t{paid}")
+
+
+@payment_app.command("refund")
+def payment_refund(payment: int = typer.Argument(..., help="payment id"),
+                   amount: Optional[str] = typer.Option(None, help="default: all refundable"),
+                   reason: str = typer.Option(""),
+                   date: Optional[str] = typer.Option(None)) -> None:
+    """Refund (part of) a payment: recorded as a negative payment. A payment taken by a
+    processor (Stripe) is refunded there; the refund enters the ledger when it confirms."""
+    from hub.db.models import Payment
+    from hub.ledger import refund, request_refund
+
+    with _session() as session:
+        original = session.get(Payment, payment)
+        if original is not None and original.processor and original.processor_object_id:
+            request = request_refund(session, payment, amount, reason=reason)
+            console.print(f"refund of {request.payload['amount']} requested at "
+                          f"{request.connection}; it enters the ledger when confirmed")
+            return
+        row = refund(session, payment, amount, date=_date(date), today=context().today(),
+                     reason=reason)
+        console.print(f"refund {row.id}: {row.amount} {row.currency}")
+
+
+@payment_app.command("allocate")
+def payment_allocate(payment: int = typer.Argument(..., help="payment id"),
+                     pairs: List[str] = typer.Argument(..., help="INVOICE=AMOUNT ...")) -> None:
+    """Allocate the unallocated part of a payment to invoices."""
+    from hub.ledger import allocate_payment
+
+    with _session() as session:
+        wanted = {_invoice_id(session, k): v for k, v in parse_pairs(pairs, "allocation").items()}
+        rows = allocate_payment(session, payment, wanted, today=context().today())
+        console.print(f"payment {payment}: {len(rows)} allocation(s)")
+
+
+# ------------------------------------------------------------------------------ invoice actions
+@ledger_app.command("mark-paid")
+def mark_paid_cmd(invoice: str, method: str = typer.Option("other"),
+                  date: Optional[str] = typer.Option(None)) -> None:
+    """Quick payment: mark the invoice paid for its whole amount due."""
+    from hub.ledger import mark_paid
+
+    with _session() as session:
+        pay = mark_paid(session, _invoice_id(session, invoice), date=_date(date),
+                        today=context().today(), method=method)
+        console.print(f"invoice {invoice} paid by payment {pay.id} ({pay.amount})")
+
+
+@ledger_app.command("pay-from-balance")
+def pay_from_balance(invoice: str, amount: Optional[str] = typer.Option(None)) -> None:
+    """Pay an invoice from the customer's account credit."""
+    from hub.ledger import apply_account_credit
+
+    with _session() as session:
+        inv = apply_account_credit(session, _invoice_id(session, invoice), amount,
+                                   today=context().today())
+        console.print(f"invoice {inv.number}: {inv.status}, due {inv.amount_due}")
+
+
+@ledger_app.command("edit")
+def edit_cmd(invoice: str, note: Optional[str] = typer.Option(None),
+             memo: Optional[str] = typer.Option(None),
+             issue_date: Optional[str] = typer.Option(None, help="document date"),
+             due_date: Optional[str] = typer.Option(None, help="payment due date"),
+             number: Optional[str] = typer.Option(None),
+             extra: List[str] = typer.Option([], help="extra field NAME=VALUE, repeatable"),
+             lines: Optional[str] = typer.Option(
+                 None, help='JSON list of {"description","quantity","unit_price","tax_rate"}')
+             ) -> None:
+    """Edit an invoice within its status' rules; a synced invoice is refused (credit it)."""
+    from hub.ledger import edit_invoice
+
+    changes: dict = {k: v for k, v in {"note": note, "memo": memo, "issue_date": issue_date,
+                                       "due_date": due_date, "number": number}.items()
+                     if v is not None}
+    if extra:
+        changes["extra_fields"] = parse_pairs(extra, "--extra")
+    if lines is not None:
+        try:
+            changes["lines"] = json.loads(lines)
+        except json.JSONDecodeError as exc:
+            raise ValidationFailed(f"--lines is not JSON: {exc}") from None
+    if not changes:
+        raise ValidationFailed("nothing to change", hint="give --note, --memo, --due-date, ...")
+    with _session() as session:
+        inv = edit_invoice(session, _invoice_id(session, invoice), changes,
+                           today=context().today())
+        console.print(f"invoice {inv.number} updated ({', '.join(sorted(changes))})")
+
+
+@ledger_app.command("delete")
+def delete_cmd(invoice: str, completely: bool = typer.Option(
+        False, "--completely", help="delete for good instead of marking as deleted")) -> None:
+    """Mark an unpaid invoice as deleted, or delete it completely (not recommended)."""
+    from hub.ledger import delete_completely, mark_deleted
+
+    with _session() as session:
+        invoice_id = _invoice_id(session, invoice)
+        result = (delete_completely(session, invoice_id, today=context().today()) if completely
+                  else mark_deleted(session, invoice_id, when=context().clock()))
+        console.print(f"invoice {result.number} {'deleted' if completely else 'marked as deleted'}")
+        for warning in result.warnings:
+            console.print(f"warning: {warning}")
+
+
+@ledger_app.command("cancel-last-recurring")
+def cancel_last(organisation: int) -> None:
+    """Cancel the organisation's last recurring invoice (delete it and its auto transaction)."""
+    from hub.ledger import cancel_last_recurring_invoice
+
+    with _session() as session:
+        result = cancel_last_recurring_invoice(session, organisation, today=context().today())
+        console.print(f"recurring invoice {result.number} cancelled")
+        for warning in result.warnings:
+            console.print(f"warning: {warning}")
+
+
+@ledger_app.command("links")
+def links_cmd(invoice: str) -> None:
+    """Show the payments and credit notes linked to an invoice."""
+    from hub.ledger import links_of_invoice
+
+    with _session() as session:
+        print_json(links_of_invoice(session, _invoice_id(session, invoice)))
+
+
+@ledger_app.command("overdue")
+def overdue_cmd() -> None:
+    """Mark invoices past their due date overdue and tell the plugins (hub_invoice_overdue)."""
+    from hub.ledger import run_overdue_check
+
+    found = run_overdue_check(context())
+    console.print(f"{len(found)} invoice(s) became overdue")
+
+
+# ------------------------------------------------------------------------------ credit notes
+@credit_app.command("create")
+def credit_create(invoice: Optional[str] = typer.Option(None, help="invoice to correct"),
+                  organisation: Optional[int] = typer.Option(None, help="for a standalone one"),
+                  whole: bool = typer.Option(False, help="credit every line of the invoice"),
+                  percent: Optional[str] = typer.Option(None, help="credit this share"),
+                  line: List[str] = typer.Option([], help="DESCRIPTION=AMOUNT, repeatable"),
+                  apply: bool = typer.Option(True, help="apply to the invoice's amount due"),
+                  reason: str = typer.Option(""), date: Optional[str] = typer.Option(None)) -> None:
+    """Create a credit note against an invoice (whole, part, lines) or standalone."""
+    from hub.ledger import CreditLine, create_credit_note
+
+    settings = context().settings
+    with _session() as session:
+        note = create_credit_note(
+            session, organisation_id=organisation,
+            invoice_id=_invoice_id(session, invoice) if invoice else None,
+            lines=[CreditLine(d, Decimal(a)) for d, a in parse_pairs(line, "--line").items()],
+            whole=whole, percent=percent, date=_date(date), today=context().today(),
+            reason=reason, apply=apply, number_format=settings.company.credit_note_number_format,
+            partner_id=settings.company.partner_id)
+        console.print(f"credit note {note.number}: {note.total} {note.currency}")
+
+
+@credit_app.command("apply")
+def credit_apply(credit_note: int, invoice: str, amount: Optional[str] = typer.Option(None)) -> None:
+    """Apply a credit note's unapplied credit to an invoice."""
+    from hub.ledger import apply_credit_note
+
+    with _session() as session:
+        inv = apply_credit_note(session, credit_note, _invoice_id(session, invoice), amount,
+                                today=context().today())
+        console.print(f"invoice {inv.number}: {inv.status}, due {inv.amount_due}")
+
+
+# ------------------------------------------------------------------------------ accounts
+@account_app.command("show")
+def account_show(organisation: int) -> None:
+    """Balance, account credit, what is due, and the calendar (next due, block, deactivation)."""
+    from hub.ledger import account_summary, calendar_view
+
+    ctx = context()
+    with _session() as session:
+        view = calendar_view(session, organisation, today=ctx.today(),
+                             default_due_days=ctx.settings.company.payment_due_days)
+        print_json({**account_summary(session, organisation),
+                    "next_billing": view.next_billing.billing_date,
+                    "next_due": view.next_billing.due_date,
+                    "next_block": view.next_billing.block_date,
+                    "next_deactivation": view.next_billing.deactivation_date,
+                    "block_state": view.block_state, "triggered_by": view.triggered_by})
+
+
+@account_app.command("reminders")
+def account_reminders(organisation: int) -> None:
+    """Reminder send dates for the unpaid and partially paid invoices."""
+    from hub.ledger import reminders
+
+    ctx = context()
+    with _session() as session:
+        for r in reminders(session, organisation, ctx.settings.billing.reminder_days,
+                           today=ctx.today()):
+            console.print(f"{r.invoice_key}\t+{r.days_after} days\t{r.send_on}\t"
+                          f"{r.days_remaining} days remaining")
+
+
+@account_app.command("transaction")
+def account_transaction(organisation: int, side: str = typer.Option(..., help="debit or credit"),
+                        amount: str = typer.Option(...), description: str = typer.Option(""),
+                        date: Optional[str] = typer.Option(None)) -> None:
+    """Add a manual debit or credit transaction."""
+    from hub.ledger import add_transaction
+
+    with _session() as session:
+        tx = add_transaction(session, organisation, side=side, amount=amount, date=_date(date),
+                             description=description)
+        console.print(f"transaction {tx.id}: {tx.side} {tx.amount}")
+
+
+@account_app.command("config")
+def account_config(organisation: int,
+                   setting: List[str] = typer.Argument(..., help="NAME=VALUE, e.g. "
+                                                       "minimum_balance=-50 blocking_days=2")) -> None:
+    """Set billing config values (minimum balance, blocking/deactivation days, holidays)."""
+    from hub.ledger import set_account_config
+
+    values: dict = {}
+    for name, raw in parse_pairs(setting, "setting").items():
+        values[name] = json.loads(raw) if raw.startswith("[") else raw  # holidays lists
+    with _session() as session:
+        row = set_account_config(session, organisation, **values)
+        print_json(row.model_dump())
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ledger command groups to the ``hub`` app."""
+    app.add_typer(payment_app, name="payment")
+    app.add_typer(ledger_app, name="ledger")
+    app.add_typer(credit_app, name="credit-note")
+    app.add_typer(account_app, name="account")

@@ -1,0 +1,153 @@
+"""``hub statement`` and ``hub prebill ...`` (seed 002 statements, seed 003 pre-bills)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Optional
+
+import typer
+
+from hub.cli.commands.ledger import print_json
+from hub.cli.state import console, context
+from hub.errors import ValidationFailed
+
+__all__ = ["register"]
+
+prebill_app = typer.Typer(help="Pre-bills: bill a stage up-front, attach WIP later.",
+                          no_args_is_help=True)
+
+
+def _date(value: Optional[str]) -> Optional[dt.date]:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValidationFailed(f"{value!r} is not a date", hint="write YYYY-MM-DD") from None
+
+
+def _session():
+    from hub.ledger import ledger_session
+
+    return ledger_session(context())
+
+
+def statement_cmd(organisation: int, start: str = typer.Option(..., help="YYYY-MM-DD"),
+                  end: str = typer.Option(..., help="YYYY-MM-DD"),
+                  transactions: bool = typer.Option(False, "--transactions",
+                                                    help="list transactions, not documents")
+                  ) -> None:
+    """A statement of finance documents (or transactions) for a period, with the totals."""
+    from hub.ledger import statement
+
+    with _session() as session:
+        st = statement(session, organisation, _date(start), _date(end),
+                       "transactions" if transactions else "documents")
+    if st.mode == "documents":
+        for row in st.documents:
+            console.print(f"{row.date}\t{row.kind}\t{row.number}\t{row.amount}\t{row.status}")
+        t = st.totals
+        console.print(f"Total invoiced: {t.invoiced} ({t.invoiced_count})  paid: {t.paid} "
+                      f"({t.paid_count})  unpaid: {t.unpaid} ({t.unpaid_count})")
+    else:
+        console.print(f"opening balance {st.opening_balance}")
+        for row, running in st.transactions:
+            console.print(f"{row.date}\t{row.side}\t{row.amount}\t{running}\t{row.description}")
+        console.print(f"closing balance {st.closing_balance}")
+
+
+@prebill_app.command("create")
+def prebill_create(organisation: int, project: str = typer.Option(...),
+                   stage: str = typer.Option(...), fee: str = typer.Option(..., help="stage fee"),
+                   percent: Optional[str] = typer.Option(None, help="Invoiced %"),
+                   value: Optional[str] = typer.Option(None, help="Total ex. tax"),
+                   date: Optional[str] = typer.Option(None)) -> None:
+    """Pre-bill a stage by percentage or value (a final invoice)."""
+    from hub.ledger import create_prebill
+
+    ctx = context()
+    with _session() as session:
+        pb = create_prebill(session, organisation, project=project, stage=stage, stage_fee=fee,
+                            percent=percent, value=value, issue_date=_date(date) or ctx.today(),
+                            due_days=ctx.settings.company.payment_due_days,
+                            number_format=ctx.settings.company.invoice_number_format,
+                            partner_id=ctx.settings.company.partner_id)
+        console.print(f"pre-bill {pb.id}: {pb.amount} {pb.currency} (invoice {pb.invoice_id})")
+
+
+@prebill_app.command("wip")
+def prebill_wip(organisation: int, project: str = typer.Option(...),
+                stage: str = typer.Option(...), value: str = typer.Option(...),
+                date: Optional[str] = typer.Option(None),
+                description: str = typer.Option("")) -> None:
+    """Record a WIP transaction on a stage."""
+    from hub.ledger import add_wip
+
+    with _session() as session:
+        row = add_wip(session, organisation, project=project, stage=stage, value=value,
+                      date=_date(date) or context().today(), description=description)
+        console.print(f"WIP {row.id}: {row.value}")
+
+
+@prebill_app.command("options")
+def prebill_options(prebill: int, method: str = typer.Option("all", help="all, range, closest"),
+                    start: Optional[str] = typer.Option(None),
+                    end: Optional[str] = typer.Option(None)) -> None:
+    """The options offered for attaching WIP (markup, markdown, exact)."""
+    from hub.ledger import attach_options
+
+    with _session() as session:
+        options = attach_options(session, prebill, method, start=_date(start), end=_date(end))
+    print_json([{"use": o.use, "wip": list(o.wip), "wip_total": o.wip_total.rounded().amount,
+                 "billed": o.billed.rounded().amount, "close": o.close,
+                 "balance_after": o.balance_after.rounded().amount} for o in options])
+
+
+@prebill_app.command("attach")
+def prebill_attach(prebill: int, method: str = typer.Option("all", help="all, range, closest"),
+                   use: str = typer.Option(..., help="markup, markdown or exact"),
+                   start: Optional[str] = typer.Option(None),
+                   end: Optional[str] = typer.Option(None),
+                   close: bool = typer.Option(False, help="close even with a balance left")
+                   ) -> None:
+    """Attach WIP to the pre-bill."""
+    from hub.ledger import attach_wip
+
+    with _session() as session:
+        result = attach_wip(session, prebill, method, use, start=_date(start), end=_date(end),
+                            close=close or None, when=context().clock())
+    console.print(f"attached {len(result.billed)} WIP; balance {result.balance_after}"
+                  f"{' (closed)' if result.closed else ''}")
+
+
+@prebill_app.command("close")
+def prebill_close(prebill: int) -> None:
+    """Close a pre-bill's remaining balance."""
+    from hub.ledger import close_prebill
+
+    with _session() as session:
+        close_prebill(session, prebill, when=context().clock())
+    console.print(f"pre-bill {prebill} closed")
+
+
+@prebill_app.command("list")
+def prebill_list(organisation: Optional[int] = typer.Option(None)) -> None:
+    """Pre-bills with their balance."""
+    from sqlmodel import select
+
+    from hub.db.models import PreBill
+    from hub.ledger import prebill_balance
+
+    with _session() as session:
+        query = select(PreBill).order_by(PreBill.id)
+        if organisation is not None:
+            query = query.where(PreBill.organisation_id == organisation)
+        for pb in session.exec(query):
+            console.print(f"{pb.id}\t{pb.project}\t{pb.stage}\t{pb.amount}\t"
+                          f"balance {prebill_balance(session, pb.id)}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``hub statement`` and ``hub prebill``."""
+    app.command("statement")(statement_cmd)
+    app.add_typer(prebill_app, name="prebill")

@@ -1,0 +1,101 @@
+"""``hub pull NAME`` and ``hub mapping``: pull a connection now, and map source companies to
+organisations (the only way facts reach an organisation; see :mod:`hub.pulls`)."""
+
+from __future__ import annotations
+
+from typing import List, Optional
+
+import typer
+from rich.table import Table
+from sqlmodel import select
+
+from hub.cli.state import console, context
+
+__all__ = ["register"]
+
+mapping_app = typer.Typer(help="Map companies/tenants seen at a source to organisations.",
+                          no_args_is_help=True)
+
+
+def pull(name: str = typer.Argument(..., help="connection name from hub.toml"),
+         full: bool = typer.Option(False, "--full",
+                                   help="list everything (not only changes); notices deletions"),
+         import_organisations: bool = typer.Option(
+             False, "--import-organisations",
+             help="create an organisation for every unmapped company (first set-up)"),
+         kind: Optional[List[str]] = typer.Option(None, "--kind",
+                                                  help="only these kinds (repeatable)")) -> None:
+    """Pull one connection now and show what changed and what is not mapped."""
+    from hub.pulls import KINDS, pull_by_name
+
+    report = pull_by_name(context(), name, full=full, kinds=kind or KINDS,
+                          create_organisations=import_organisations)
+    table = Table(title=f"pull {name}")
+    for column in ("kind", "created", "updated", "unchanged", "deleted", "unmapped", "pages"):
+        table.add_column(column, justify="left" if column == "kind" else "right")
+    for what, counts in report.kinds.items():
+        table.add_row(what, *(str(getattr(counts, c)) for c in
+                              ("created", "updated", "unchanged", "deleted", "unmapped", "pages")))
+    console.print(table)
+    if report.unmapped_organisations:
+        console.print(f"{len(report.unmapped_organisations)} unmapped at {name}: "
+                      + ", ".join(f"{ext} ({label})" if label else ext for ext, label in
+                                  report.unmapped_organisations[:20]))
+        console.print(f"map them with `hub mapping set {name} EXTERNAL_ID ORGANISATION_ID`; "
+                      "their facts are stored on the next pull")
+
+
+@mapping_app.command("list")
+def mapping_list(connection: Optional[str] = typer.Option(None, "--connection", "-c"),
+                 unmapped: bool = typer.Option(False, "--unmapped",
+                                               help="only companies with no organisation")
+                 ) -> None:
+    """List the mapping rows (source company -> organisation)."""
+    from hub.db.engine import session_scope
+    from hub.db.models import Organisation, OrganisationMapping
+
+    with session_scope(context().engine) as session:
+        query = select(OrganisationMapping).order_by(OrganisationMapping.connection,
+                                                     OrganisationMapping.external_id)
+        if connection:
+            query = query.where(OrganisationMapping.connection == connection)
+        if unmapped:
+            query = query.where(OrganisationMapping.organisation_id.is_(None))
+        rows = session.exec(query).all()
+        names = {o.id: o.name for o in session.exec(select(Organisation)).all()}
+        table = Table(title="organisation mapping")
+        for column in ("connection", "external id", "name at source", "organisation"):
+            table.add_column(column)
+        for row in rows:
+            table.add_row(row.connection, row.external_id, row.external_name or "-",
+                          f"{row.organisation_id} {names.get(row.organisation_id, '')}"
+                          if row.organisation_id else "(unmapped)")
+    console.print(table)
+
+
+@mapping_app.command("set")
+def mapping_set(connection: str = typer.Argument(...), external_id: str = typer.Argument(...),
+                organisation_id: int = typer.Argument(...)) -> None:
+    """Map a source company to an organisation (the next pull stores its facts)."""
+    from hub.db.engine import session_scope
+    from hub.db.models import Organisation, OrganisationMapping
+    from hub.errors import NotFound
+
+    with session_scope(context().engine) as session:
+        if session.get(Organisation, organisation_id) is None:
+            raise NotFound(f"organisation {organisation_id} does not exist",
+                           hint="list organisations with `hub org list`")
+        row = session.exec(select(OrganisationMapping).where(
+            OrganisationMapping.connection == connection,
+            OrganisationMapping.external_id == external_id)).first()
+        if row is None:
+            row = OrganisationMapping(connection=connection, external_id=external_id)
+        row.organisation_id = organisation_id
+        session.add(row)
+    console.print(f"{connection} {external_id} -> organisation {organisation_id}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``hub pull`` and the ``hub mapping`` group."""
+    app.command("pull")(pull)
+    app.add_typer(mapping_app, name="mapping")

@@ -1,0 +1,155 @@
+"""Runtime commands: ``hub worker``, ``hub scheduler``, ``hub serve``, ``hub run``,
+``hub jobs list|retry``, ``hub status`` and ``hub token create``."""
+
+from __future__ import annotations
+
+import json
+from typing import Optional
+
+import typer
+
+from hub.cli.state import console, context
+from hub.errors import ValidationFailed
+
+__all__ = ["register"]
+
+jobs_app = typer.Typer(help="Failed jobs: list and replay them.", no_args_is_help=True)
+token_app = typer.Typer(help="Bearer tokens for the REST API.", no_args_is_help=True)
+
+
+def _logging() -> None:
+    from hub.jobs.logs import configure_logging
+
+    configure_logging(context().settings.log_level)
+
+
+def worker(threads: Optional[int] = typer.Option(None, "--threads", "-t",
+                                                 help="worker threads (HUB_JOBS_WORKER_THREADS)"),
+           dispatch: bool = typer.Option(True, "--dispatch/--no-dispatch",
+                                         help="also turn pending outbox rows into jobs")) -> None:
+    """Run jobs from the queue until SIGTERM (in-flight jobs finish first)."""
+    from hub.jobs.processes import run_worker
+
+    _logging()
+    run_worker(context(), threads=threads, dispatch=dispatch)
+
+
+def scheduler() -> None:
+    """Send scheduled pulls, the daily billing run, reminders and overdue checks."""
+    from hub.jobs.processes import run_scheduler
+
+    _logging()
+    run_scheduler(context())
+
+
+def serve(host: Optional[str] = typer.Option(None, help="default: web.host"),
+          port: Optional[int] = typer.Option(None, help="default: web.port")) -> None:
+    """Serve webhooks, the REST API and /docs with uvicorn."""
+    from hub.jobs.processes import run_server
+
+    _logging()
+    run_server(context(), host=host, port=port)
+
+
+def run(threads: Optional[int] = typer.Option(None, "--threads", "-t"),
+        host: Optional[str] = typer.Option(None), port: Optional[int] = typer.Option(None)) -> None:
+    """Worker threads, scheduler and web server in one process (the embedded defaults)."""
+    from hub.jobs.processes import run_all
+
+    _logging()
+    run_all(context(), threads=threads, host=host, port=port)
+
+
+@jobs_app.command("list")
+def jobs_list(failed: bool = typer.Option(False, "--failed", help="failed jobs only"),
+              limit: int = typer.Option(50, help="how many, newest first")) -> None:
+    """Recorded jobs with their reason (newest first); replay with `hub jobs retry ID`."""
+    from hub.jobs.records import list_jobs
+
+    records = list_jobs(context().engine, failed_only=failed, limit=limit)
+    if not records:
+        console.print("no failed jobs" if failed else "no recorded jobs")
+        return
+    for r in records:
+        where = " ".join(filter(None, [
+            f"connection={r.connection}" if r.connection else "",
+            f"{r.document_kind}={r.document_id}" if r.document_kind else "",
+            f"outbox={r.outbox_id}" if r.outbox_id else ""]))
+        console.print(f"#{r.id} {r.actor}({', '.join(json.dumps(a) for a in r.args)}) "
+                      f"{r.status} attempts={r.attempts} {where} at {r.created_at:%Y-%m-%d %H:%M}",
+                      highlight=False, soft_wrap=True)
+        console.print(f"    {r.reason}", highlight=False, soft_wrap=True)
+
+
+@jobs_app.command("retry")
+def jobs_retry(job_id: Optional[int] = typer.Argument(None, help="job id from `hub jobs list`"),
+               all_failed: bool = typer.Option(False, "--all", help="replay every failed job")
+               ) -> None:
+    """Replay a failed job (or all of them); a running worker picks it up."""
+    from hub.jobs.records import retry_all_failed, retry_job
+    from hub.jobs.runtime import build_runtime
+
+    if (job_id is None) == (not all_failed):
+        raise ValidationFailed("give a job id or --all, not both and not neither",
+                               hint="see `hub jobs list --failed`")
+    runtime = build_runtime(context())
+    try:
+        if all_failed:
+            ids = retry_all_failed(runtime)
+            console.print(f"replay requested for {len(ids)} job(s)")
+        else:
+            record = retry_job(runtime, job_id)
+            console.print(f"replay requested for job {record.id} ({record.actor})")
+        console.print("a running `hub worker` or `hub run` picks it up")
+    finally:
+        runtime.broker.close()
+
+
+def status(as_json: bool = typer.Option(False, "--json", help="machine-readable")) -> None:
+    """Queues, outbox, failed jobs, last pull and push per connection, next scheduled runs."""
+    from rich.table import Table
+
+    from hub.jobs.runtime import build_runtime
+    from hub.jobs.status import hub_status
+
+    ctx = context()
+    runtime = build_runtime(ctx)
+    try:
+        data = hub_status(ctx, runtime)
+    finally:
+        runtime.broker.close()
+    if as_json:
+        console.print_json(json.dumps(data, default=str))
+        return
+    console.print(f"broker: {data['broker']}   queues: {data['queues'] or 'n/a'}")
+    console.print(f"outbox: {data['outbox'] or 'empty'}   inbox: {data['inbox'] or 'empty'}   "
+                  f"failed jobs: {data['failed_jobs']}"
+                  + ("  (see `hub jobs list --failed`)" if data["failed_jobs"] else ""))
+    table = Table("connection", "plugin", "last pull", "last push", "next pull")
+    for name, c in data["connections"].items():
+        table.add_row(name, c["plugin"], c["last_pull"] or "never", c["last_push"] or "never",
+                      c["next_pull"] or "-")
+    console.print(table)
+    for job, when in data["next_runs"].items():
+        console.print(f"next {job}: {when}")
+
+
+@token_app.command("create")
+def token_create(name: str = typer.Argument(..., help="who or what uses the token")) -> None:
+    """Create an API token; it is shown once and stored only as a hash."""
+    from hub.web.tokens import create_token
+
+    token = create_token(context().engine, name)
+    console.print(f"token {name!r} created; copy it now, it is not shown again:")
+    console.print(token, highlight=False, soft_wrap=True)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the runtime commands to the ``hub`` CLI."""
+    app.command("worker")(worker)
+    app.command("scheduler")(scheduler)
+    app.command("serve")(serve)
+    app.command("run")(run)
+    app.command("status")(status)
+    app.add_typer(jobs_app, name="jobs")
+    app.add_typer(token_app, name="token")

@@ -1,0 +1,190 @@
+"""Money: an exact Decimal amount in one ISO 4217 currency.
+
+Rules (DESIGN.md, "Money"):
+
+- amounts are built from ``str``, ``int`` or ``Decimal``, never from ``float``;
+- adding, subtracting or comparing two currencies is a ``TypeError``;
+- rounding is explicit (:meth:`Money.rounded`) and per currency minor unit, half-up by default,
+  because that is what invoices and tax authorities expect;
+- :meth:`Money.allocate` splits by the largest-remainder method, so the parts always add back to
+  the whole to the last minor unit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Iterable, Sequence
+
+__all__ = ["Money", "CurrencyMismatch", "minor_unit", "to_decimal", "STORAGE_PLACES"]
+
+#: Minor-unit exponents that differ from 2 (ISO 4217). Anything not listed has two decimals.
+_MINOR_UNITS: dict[str, int] = {
+    "BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0, "KRW": 0, "PYG": 0,
+    "RWF": 0, "UGX": 0, "UYI": 0, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0, "XPF": 0,
+    "BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3,
+}
+
+#: Places kept in storage and in unit prices: four, so per-unit prices like 0.0125 stay exact.
+STORAGE_PLACES = 4
+
+
+class CurrencyMismatch(TypeError):
+    """Two amounts in different currencies were combined; convert one of them explicitly first."""
+
+
+def minor_unit(currency: str) -> int:
+    """Number of decimal places of ``currency``'s minor unit (2 for USD, 0 for JPY, 3 for KWD)."""
+    return _MINOR_UNITS.get(currency, 2)
+
+
+def to_decimal(value: object) -> Decimal:
+    """Turn ``str``/``int``/``Decimal`` into a ``Decimal``; refuse ``float`` and junk loudly."""
+    if isinstance(value, bool):
+        raise TypeError("a bool is not an amount")
+    if isinstance(value, float):
+        raise TypeError(
+            f"float {value!r} refused as an amount: pass a string such as '{value}' "
+            "so no binary rounding error can slip in"
+        )
+    if isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, (int, str)):
+        try:
+            result = Decimal(value.strip() if isinstance(value, str) else value)
+        except InvalidOperation:
+            raise ValueError(f"{value!r} is not a number; write amounts like '12.50'") from None
+    else:
+        raise TypeError(f"{type(value).__name__} is not an amount; use str, int or Decimal")
+    if not result.is_finite():
+        raise ValueError(f"{value!r} is not a finite amount")
+    return result
+
+
+def _check_currency(code: str) -> str:
+    if not (isinstance(code, str) and len(code) == 3 and code.isalpha() and code.isupper()):
+        raise ValueError(f"{code!r} is not an ISO 4217 currency code; use three capitals like 'USD'")
+    return code
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    """An amount of one currency. ``Money("12.50", "USD")``."""
+
+    amount: Decimal
+    currency: str
+
+    def __init__(self, amount: object, currency: str) -> None:
+        object.__setattr__(self, "amount", to_decimal(amount))
+        object.__setattr__(self, "currency", _check_currency(currency))
+
+    # -- construction -------------------------------------------------------------------------
+    @classmethod
+    def zero(cls, currency: str) -> "Money":
+        """Zero in ``currency``."""
+        return cls(0, currency)
+
+    @classmethod
+    def sum(cls, items: Iterable["Money"], currency: str) -> "Money":
+        """Sum of ``items``; ``currency`` names the result when ``items`` is empty."""
+        total = cls.zero(currency)
+        for item in items:
+            total = total + item
+        return total
+
+    # -- arithmetic -----------------------------------------------------------------------------
+    def _same(self, other: object) -> "Money":
+        if not isinstance(other, Money):
+            raise TypeError(f"cannot combine Money with {type(other).__name__}")
+        if other.currency != self.currency:
+            raise CurrencyMismatch(f"cannot combine {self.currency} with {other.currency}")
+        return other
+
+    def __add__(self, other: "Money") -> "Money":
+        return Money(self.amount + self._same(other).amount, self.currency)
+
+    def __sub__(self, other: "Money") -> "Money":
+        return Money(self.amount - self._same(other).amount, self.currency)
+
+    def __neg__(self) -> "Money":
+        return Money(-self.amount, self.currency)
+
+    def __abs__(self) -> "Money":
+        return Money(abs(self.amount), self.currency)
+
+    def __mul__(self, factor: object) -> "Money":
+        if isinstance(factor, Money):
+            raise TypeError("cannot multiply Money by Money")
+        return Money(self.amount * to_decimal(factor), self.currency)
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, divisor: object) -> "Money":
+        if isinstance(divisor, Money):
+            raise TypeError("dividing Money by Money is a ratio: use a.amount / b.amount")
+        return Money(self.amount / to_decimal(divisor), self.currency)
+
+    # -- comparison (same currency only) --------------------------------------------------------
+    def __lt__(self, other: "Money") -> bool:
+        return self.amount < self._same(other).amount
+
+    def __le__(self, other: "Money") -> bool:
+        return self.amount <= self._same(other).amount
+
+    def __gt__(self, other: "Money") -> bool:
+        return self.amount > self._same(other).amount
+
+    def __ge__(self, other: "Money") -> bool:
+        return self.amount >= self._same(other).amount
+
+    def __bool__(self) -> bool:
+        return bool(self.amount)
+
+    @property
+    def is_negative(self) -> bool:
+        """True when below zero."""
+        return self.amount < 0
+
+    def max_zero(self) -> "Money":
+        """This amount, or zero when it is negative (totals are never negative)."""
+        return self if self.amount >= 0 else Money.zero(self.currency)
+
+    # -- rounding and splitting -----------------------------------------------------------------
+    def rounded(self, rounding: str = ROUND_HALF_UP) -> "Money":
+        """Rounded to the currency's minor unit (half-up unless told otherwise)."""
+        quantum = Decimal(1).scaleb(-minor_unit(self.currency))
+        return Money(self.amount.quantize(quantum, rounding=rounding), self.currency)
+
+    def allocate(self, ratios: Sequence[object]) -> list["Money"]:
+        """Split into parts proportional to ``ratios`` by largest remainder.
+
+        The amount is first rounded to the minor unit; the parts are in minor units and add up to
+        it exactly. Ties in remainders go to the earlier part, so results are deterministic.
+        """
+        weights = [to_decimal(r) for r in ratios]
+        if not weights:
+            raise ValueError("allocate needs at least one ratio")
+        if any(w < 0 for w in weights):
+            raise ValueError("ratios must not be negative")
+        total_weight = sum(weights, Decimal(0))
+        if total_weight == 0:
+            raise ValueError("ratios must not all be zero")
+        places = minor_unit(self.currency)
+        whole = self.rounded()
+        units = int(whole.amount.scaleb(places))
+        sign = -1 if units < 0 else 1
+        units = abs(units)
+        exact = [Decimal(units) * w / total_weight for w in weights]
+        floors = [int(e.to_integral_value(rounding=ROUND_DOWN)) for e in exact]
+        left = units - sum(floors)
+        order = sorted(range(len(weights)), key=lambda i: (-(exact[i] - floors[i]), i))
+        for i in order[:left]:
+            floors[i] += 1
+        return [Money(Decimal(sign * f).scaleb(-places), self.currency) for f in floors]
+
+    # -- presentation ---------------------------------------------------------------------------
+    def __str__(self) -> str:
+        return f"{self.rounded().amount:,} {self.currency}"
+
+    def __repr__(self) -> str:
+        return f"Money('{self.amount}', '{self.currency}')"

@@ -1,0 +1,1 @@
+"""Storage: SQLModel tables, exact money columns, engines and Alembic migrations."""

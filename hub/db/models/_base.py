@@ -1,0 +1,40 @@
+"""Shared column helpers for the table modules."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime
+from sqlmodel import Field
+
+from hub.db.types import ExactDecimal
+
+
+def utcnow() -> dt.datetime:
+    """Aware UTC now, for row timestamps (the billing core never reads the clock itself)."""
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def money_field(default: Decimal | None = Decimal("0"), *, nullable: bool = False,
+                description: str | None = None) -> Any:
+    """An exact amount column (see :class:`hub.db.types.ExactDecimal`)."""
+    return Field(default=default, sa_type=ExactDecimal(), nullable=nullable,
+                 description=description)
+
+
+def quantity_field(default: Decimal | None = Decimal("0"), *, nullable: bool = False) -> Any:
+    """An exact quantity column (hours, device counts, licence counts)."""
+    return Field(default=default, sa_type=ExactDecimal(), nullable=nullable)
+
+
+def json_field(default_factory=dict) -> Any:
+    """A JSON column (provenance, attributes, extra fields)."""
+    return Field(default_factory=default_factory, sa_column=Column(JSON, nullable=False))
+
+
+def timestamp_field(*, nullable: bool = False, default_now: bool = True, index: bool = False) -> Any:
+    """An aware timestamp column."""
+    return Field(default_factory=utcnow if default_now else None,
+                 sa_column=Column(DateTime(timezone=True), nullable=nullable, index=index))

@@ -1,0 +1,106 @@
+"""The long-running processes: ``hub worker``, ``hub scheduler``, ``hub serve``, ``hub run``.
+
+Each runs until SIGTERM or SIGINT, then shuts down in order: stop taking new work (web,
+scheduler, dispatcher), let the worker finish the jobs it is running, and return the rest —
+to Redis, or, on the embedded broker, by leaving their outbox rows dispatched so the next start
+sends them again. Nothing is lost because an outbox row stays open until its job is done.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Iterator
+
+from hub.jobs.dispatcher import Dispatcher
+from hub.jobs.runtime import JobRuntime, build_runtime
+
+if TYPE_CHECKING:
+    from hub.app import HubContext
+
+__all__ = ["run_worker", "run_scheduler", "run_server", "run_all", "shutdown_event"]
+
+log = logging.getLogger("hub.processes")
+
+
+@contextmanager
+def shutdown_event() -> Iterator[threading.Event]:
+    """An event set by SIGTERM/SIGINT (only in the main thread; elsewhere never set)."""
+    stop = threading.Event()
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            previous[sig] = signal.signal(sig, lambda *_: stop.set())
+    try:
+        yield stop
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def run_worker(ctx: "HubContext", *, threads: int | None = None, dispatch: bool = True,
+               runtime: JobRuntime | None = None, stop: threading.Event | None = None) -> None:
+    """Consume jobs (and, with ``dispatch``, dispatch the outbox) until told to stop."""
+    runtime = runtime or build_runtime(ctx)
+    with shutdown_event() as signalled:
+        stop = stop or signalled
+        runtime.start_worker(threads)
+        dispatcher = Dispatcher(runtime).start() if dispatch else None
+        log.info("worker running (%s broker)", "in-process" if runtime.in_process else "redis")
+        stop.wait()
+        log.info("worker stopping: finishing in-flight jobs")
+        if dispatcher:
+            dispatcher.stop()
+        runtime.close()
+
+
+def run_scheduler(ctx: "HubContext", *, runtime: JobRuntime | None = None,
+                  stop: threading.Event | None = None) -> None:
+    """Send scheduled jobs and dispatch the outbox until told to stop."""
+    from hub.scheduler import Scheduler
+
+    runtime = runtime or build_runtime(ctx)
+    with shutdown_event() as signalled:
+        stop = stop or signalled
+        scheduler = Scheduler(runtime).start()
+        dispatcher = Dispatcher(runtime).start()
+        stop.wait()
+        scheduler.stop()
+        dispatcher.stop()
+        runtime.close()
+
+
+def run_server(ctx: "HubContext", *, host: str | None = None, port: int | None = None,
+               runtime: JobRuntime | None = None) -> None:
+    """Serve the web app (uvicorn handles SIGTERM itself and finishes open requests)."""
+    from hub.web.server import make_server
+
+    server = make_server(ctx, runtime, host=host, port=port)
+    server.run()
+
+
+def run_all(ctx: "HubContext", *, threads: int | None = None, host: str | None = None,
+            port: int | None = None, stop: threading.Event | None = None) -> None:
+    """Worker threads, scheduler, dispatcher and web server in one process (embedded)."""
+    from hub.scheduler import Scheduler
+    from hub.web.server import make_server
+
+    runtime = build_runtime(ctx)
+    with shutdown_event() as signalled:
+        stop = stop or signalled
+        runtime.start_worker(threads)
+        dispatcher = Dispatcher(runtime).start()
+        scheduler = Scheduler(runtime).start()
+        server = make_server(ctx, runtime, host=host, port=port)
+        web = threading.Thread(target=server.run, name="hub-web", daemon=True)
+        web.start()
+        log.info("hub running: web on http://%s:%s", server.config.host, server.config.port)
+        stop.wait()
+        log.info("hub stopping: closing web, then finishing in-flight jobs")
+        server.should_exit = True
+        web.join(timeout=30)
+        scheduler.stop()
+        dispatcher.stop()
+        runtime.close()

@@ -1,0 +1,54 @@
+"""Tunables of the job runtime, with their defaults as named constants.
+
+They come from ``HUB_JOBS_*`` environment variables (e.g. ``HUB_JOBS_MIN_BACKOFF_SECONDS=0.05``
+in a test), so an operator can tune retries without a code change and a test can make them fast.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = [
+    "JobSettings", "DEFAULT_MIN_BACKOFF_SECONDS", "DEFAULT_MAX_BACKOFF_SECONDS",
+    "DEFAULT_MAX_ATTEMPTS", "DEFAULT_DISPATCH_LEASE_SECONDS", "DEFAULT_DISPATCH_INTERVAL_SECONDS",
+    "DEFAULT_PUSH_BATCH_SIZE", "DEFAULT_WORKER_THREADS", "DEFAULT_HEARTBEAT_TIMEOUT_SECONDS",
+    "DEFAULT_QUEUE",
+]
+
+#: First retry waits about this long; each further retry doubles it (plus jitter).
+DEFAULT_MIN_BACKOFF_SECONDS = 5.0
+#: No retry waits longer than this, unless the vendor's Retry-After asks for more.
+DEFAULT_MAX_BACKOFF_SECONDS = 15 * 60.0
+#: After this many transient failures a job stops and is recorded as failed (replayable).
+DEFAULT_MAX_ATTEMPTS = 12
+#: A dispatched outbox row whose job has not finished within this time is dispatched again
+#: (its message was lost, e.g. with a killed worker); running jobs renew the lease.
+DEFAULT_DISPATCH_LEASE_SECONDS = 10 * 60.0
+#: How often the dispatcher looks for pending outbox rows.
+DEFAULT_DISPATCH_INTERVAL_SECONDS = 1.0
+#: Documents per push hook call (Xero accepts 50 per request).
+DEFAULT_PUSH_BATCH_SIZE = 50
+#: Worker threads per worker process.
+DEFAULT_WORKER_THREADS = 4
+#: A Redis worker silent for this long is presumed dead and its messages are requeued.
+DEFAULT_HEARTBEAT_TIMEOUT_SECONDS = 60.0
+#: The queue every hub actor uses.
+DEFAULT_QUEUE = "hub"
+
+
+class JobSettings(BaseSettings):
+    """Retry, lease and batching settings of the job runtime (``HUB_JOBS_*``)."""
+
+    model_config = SettingsConfigDict(env_prefix="HUB_JOBS_", extra="forbid")
+
+    min_backoff_seconds: float = Field(DEFAULT_MIN_BACKOFF_SECONDS, gt=0)
+    max_backoff_seconds: float = Field(DEFAULT_MAX_BACKOFF_SECONDS, gt=0)
+    max_attempts: int = Field(DEFAULT_MAX_ATTEMPTS, ge=1)
+    dispatch_lease_seconds: float = Field(DEFAULT_DISPATCH_LEASE_SECONDS, gt=0)
+    dispatch_interval_seconds: float = Field(DEFAULT_DISPATCH_INTERVAL_SECONDS, gt=0)
+    push_batch_size: int = Field(DEFAULT_PUSH_BATCH_SIZE, ge=1, le=1000)
+    worker_threads: int = Field(DEFAULT_WORKER_THREADS, ge=1)
+    heartbeat_timeout_seconds: float = Field(DEFAULT_HEARTBEAT_TIMEOUT_SECONDS, gt=0)
+    queue: str = DEFAULT_QUEUE
+    namespace: str = Field("hub", description="Redis key prefix of the broker")

@@ -1,0 +1,214 @@
+"""Shared helpers of the ledger services: loading, the account's open items and free credit,
+recomputing an invoice's figures and status, and outbox rows.
+
+Definitions used throughout:
+
+- a **live invoice** is posted (not draft, not proforma) and not deleted; its auto debit
+  transaction carries its total;
+- an **open debit** is a debit transaction that is not an invoice's auto debit (manual debits,
+  refunds), with what is not yet allocated to it outstanding;
+- **free credit** is the unallocated part of credit transactions (payments, credit notes,
+  manual credits): the account credit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from contextlib import contextmanager
+from decimal import Decimal
+from typing import TYPE_CHECKING, Iterator, Sequence
+
+from sqlmodel import Session, select
+
+from hub.core.ledger.statuses import invoice_status
+from hub.core.money import Money
+from hub.db.models.catalogue import Organisation
+from hub.db.models.invoices import Invoice, InvoiceKind, InvoiceStatus
+from hub.db.models.ledger import (
+    Allocation, AllocationKind, Payment, PaymentStatus, Side, Transaction, TransactionCategory,
+)
+from hub.db.models.sync import Effect, OutboxEntry
+from hub.errors import NotFound, ValidationFailed
+
+if TYPE_CHECKING:
+    from hub.app import HubContext
+
+__all__ = ["PUSH_TO", "accounting_connections", "ledger_session", "push_targets", "get_invoice",
+           "get_organisation", "lock_account", "find_invoice", "money", "is_live", "refresh_invoice", "open_debits",
+           "free_credits", "live_invoices_due", "balance", "write_outbox", "sum_decimal"]
+
+#: ``session.info`` key holding the accounting connections payments and credit notes go to.
+PUSH_TO = "hub.ledger.push_to"
+ZERO = Decimal(0)
+
+
+def accounting_connections(ctx: "HubContext") -> list[str]:
+    """Names of the enabled connections whose plugin has the 'accounting' capability."""
+    return [c.name for c in ctx.connections("accounting")]
+
+
+@contextmanager
+def ledger_session(ctx: "HubContext") -> Iterator[Session]:
+    """One transaction for one ledger request, knowing where finalised documents are pushed."""
+    from hub.db.engine import session_scope
+
+    targets = accounting_connections(ctx)
+    with session_scope(ctx.engine) as session:
+        session.info[PUSH_TO] = targets
+        yield session
+
+
+def push_targets(session: Session, push_to: Sequence[str] | None) -> list[str]:
+    """``push_to`` if given, else what :func:`ledger_session` put on the session."""
+    if push_to is not None:
+        return list(push_to)
+    return list(session.info.get(PUSH_TO, ()))
+
+
+def write_outbox(session: Session, kind: str, document_id: int, targets: Sequence[str]) -> None:
+    """One "push" outbox row per accounting connection, in the caller's transaction."""
+    for name in targets:
+        exists = session.exec(select(OutboxEntry.id).where(
+            OutboxEntry.effect == Effect.push, OutboxEntry.document_kind == kind,
+            OutboxEntry.document_id == document_id, OutboxEntry.connection == name,
+            OutboxEntry.generation == 0)).first()
+        if exists is None:
+            session.add(OutboxEntry(effect=Effect.push, document_kind=kind,
+                                    document_id=document_id, connection=name))
+
+
+def money(value: Decimal, currency: str) -> Money:
+    """A stored amount as Money."""
+    return Money(value, currency)
+
+
+def sum_decimal(values) -> Decimal:
+    """Exact sum (``sum`` of an empty list is the int 0)."""
+    total = ZERO
+    for v in values:
+        total += v
+    return total
+
+
+def get_invoice(session: Session, invoice_id: int) -> Invoice:
+    """The invoice, or a clear NotFound."""
+    invoice = session.get(Invoice, invoice_id)
+    if invoice is None:
+        raise NotFound(f"no invoice with id {invoice_id}", hint="list invoices with `hub invoice list`")
+    return invoice
+
+
+def find_invoice(session: Session, ref: str | int) -> Invoice:
+    """An invoice by number, or else by id (numbers are often all digits, so they win)."""
+    invoice = session.exec(select(Invoice).where(Invoice.number == str(ref))).first()
+    if invoice is None and str(ref).isdigit():
+        invoice = session.get(Invoice, int(ref))
+    if invoice is None:
+        raise NotFound(f"no invoice with number or id {ref}",
+                       hint="check the number in `hub payment list` or the invoice list")
+    return invoice
+
+
+def lock_account(session: Session, organisation_id: int) -> Organisation:
+    """Take the organisation's row lock (``SELECT ... FOR UPDATE`` on PostgreSQL) so that
+    ledger changes to one account run one at a time: two payments racing for the same invoice
+    cannot both see it unpaid. SQLite's write lock (``BEGIN IMMEDIATE``) already serialises."""
+    org = session.exec(select(Organisation).where(Organisation.id == organisation_id)
+                       .with_for_update()).first()
+    if org is None:
+        raise NotFound(f"no organisation with id {organisation_id}")
+    return org
+
+
+def get_organisation(session: Session, organisation_id: int) -> Organisation:
+    """The organisation, or a clear NotFound."""
+    org = session.get(Organisation, organisation_id)
+    if org is None:
+        raise NotFound(f"no organisation with id {organisation_id}")
+    return org
+
+
+def is_live(invoice: Invoice) -> bool:
+    """Posted to the ledger and not deleted."""
+    return (invoice.status not in (InvoiceStatus.draft, InvoiceStatus.deleted)
+            and invoice.kind != InvoiceKind.proforma and invoice.deleted_at is None)
+
+
+def _allocated_to_invoice(session: Session, invoice_id: int) -> dict[AllocationKind, Decimal]:
+    # Summed in Python: SQLite keeps amounts as exact text, so SQL SUM would turn them to floats.
+    result: dict[AllocationKind, Decimal] = {}
+    for alloc in session.exec(select(Allocation).where(Allocation.invoice_id == invoice_id)):
+        result[alloc.kind] = result.get(alloc.kind, ZERO) + alloc.amount
+    return result
+
+
+def refresh_invoice(session: Session, invoice: Invoice, today: dt.date) -> InvoiceStatus:
+    """Recompute amount paid, credit applied and status from the allocations; returns the
+    status it had before."""
+    before = invoice.status
+    if not is_live(invoice):
+        return before
+    amounts = _allocated_to_invoice(session, invoice.id)
+    invoice.amount_paid = amounts.get(AllocationKind.payment, ZERO)
+    from_balance = amounts.get(AllocationKind.balance, ZERO)
+    invoice.credit_applied = amounts.get(AllocationKind.credit_note, ZERO) + from_balance
+    if invoice.amount_paid + invoice.credit_applied > invoice.total:
+        raise ValidationFailed(f"invoice {invoice.number} would be overpaid",
+                               hint="the excess belongs on the account as credit")
+    pending = session.exec(select(Payment.id).where(
+        Payment.invoice_id == invoice.id, Payment.status == PaymentStatus.processing)).first()
+    invoice.status = InvoiceStatus(invoice_status(
+        total=invoice.total, paid=invoice.amount_paid, credit=invoice.credit_applied,
+        due_date=invoice.due_date, today=today, pending=pending is not None,
+        from_balance=from_balance).value)
+    session.add(invoice)
+    return before
+
+
+def _allocated_from(session: Session, tx_ids: list[int]) -> dict[int, Decimal]:
+    out: dict[int, Decimal] = {}
+    if tx_ids:
+        for a in session.exec(select(Allocation).where(Allocation.source_transaction_id.in_(tx_ids))):
+            out[a.source_transaction_id] = out.get(a.source_transaction_id, ZERO) + a.amount
+    return out
+
+
+def _allocated_to(session: Session, tx_ids: list[int]) -> dict[int, Decimal]:
+    out: dict[int, Decimal] = {}
+    if tx_ids:
+        for a in session.exec(select(Allocation).where(Allocation.target_transaction_id.in_(tx_ids))):
+            out[a.target_transaction_id] = out.get(a.target_transaction_id, ZERO) + a.amount
+    return out
+
+
+def open_debits(session: Session, organisation_id: int) -> list[tuple[Transaction, Decimal]]:
+    """Debit transactions other than invoices' auto debits, with what is still outstanding."""
+    txs = list(session.exec(select(Transaction).where(
+        Transaction.organisation_id == organisation_id, Transaction.side == Side.debit,
+        Transaction.category != TransactionCategory.auto).order_by(Transaction.date, Transaction.id)))
+    paid = _allocated_to(session, [t.id for t in txs])
+    return [(t, t.amount - paid.get(t.id, ZERO)) for t in txs]
+
+
+def free_credits(session: Session, organisation_id: int) -> list[tuple[Transaction, Decimal]]:
+    """Credit transactions with their unallocated part (the account credit), oldest first."""
+    txs = list(session.exec(select(Transaction).where(
+        Transaction.organisation_id == organisation_id, Transaction.side == Side.credit)
+        .order_by(Transaction.date, Transaction.id)))
+    used = _allocated_from(session, [t.id for t in txs])
+    return [(t, t.amount - used.get(t.id, ZERO)) for t in txs]
+
+
+def live_invoices_due(session: Session, organisation_id: int) -> list[Invoice]:
+    """Live invoices of the organisation, oldest first."""
+    rows = session.exec(select(Invoice).where(Invoice.organisation_id == organisation_id)
+                        .order_by(Invoice.issue_date, Invoice.id))
+    return [i for i in rows if is_live(i)]
+
+
+def balance(session: Session, organisation_id: int) -> Decimal:
+    """Credits minus debits: positive is money on account, negative is money owed."""
+    total = ZERO
+    for tx in session.exec(select(Transaction).where(Transaction.organisation_id == organisation_id)):
+        total += tx.amount if tx.side == Side.credit else -tx.amount
+    return total

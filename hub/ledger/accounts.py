@@ -1,0 +1,201 @@
+"""A customer's account: balance, calendar (due, block, deactivation), reminders, the overdue
+check, and the links between finance documents (invoice <-> payments <-> credit notes)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Sequence
+
+from pydantic import TypeAdapter, ValidationError
+from sqlmodel import Session, select
+
+from hub.core.ledger.calendar import (
+    AccountCalendar, CalendarDates, Reminder, block_state, dates_for, next_billing_date,
+    reminder_dates,
+)
+from hub.db.models.invoices import Invoice, InvoiceStatus
+from hub.db.models.ledger import AccountConfig, Allocation, CreditNote, Payment
+from hub.errors import NotFound, ValidationFailed
+from hub.ledger._base import (
+    balance, free_credits, get_organisation, is_live, live_invoices_due, open_debits,
+    refresh_invoice, sum_decimal,
+)
+
+__all__ = ["account_calendar", "calendar_view", "CalendarView", "reminders", "find_overdue",
+           "run_overdue_check", "links_of_invoice", "links_of_payment", "links_of_credit_note",
+           "account_summary", "set_account_config"]
+
+
+def set_account_config(session: Session, organisation_id: int, **values: Any) -> AccountConfig:
+    """Create or update the organisation's billing config (minimum balance, blocking, ...)."""
+    get_organisation(session, organisation_id)
+    row = session.exec(select(AccountConfig).where(
+        AccountConfig.organisation_id == organisation_id)).first() or AccountConfig(
+        organisation_id=organisation_id)
+    for name, value in values.items():
+        if name not in AccountConfig.model_fields or name in ("id", "organisation_id"):
+            raise NotFound(f"no billing config setting {name!r}")
+        try:
+            value = TypeAdapter(AccountConfig.model_fields[name].annotation).validate_python(value)
+        except ValidationError as exc:
+            raise ValidationFailed(f"{name}={value!r} is not valid: {exc.errors()[0]['msg']}") \
+                from None
+        setattr(row, name, value)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def account_calendar(session: Session, organisation_id: int, *, default_due_days: int = 14
+                     ) -> AccountCalendar:
+    """The organisation's :class:`AccountCalendar` from its row and billing config."""
+    org = get_organisation(session, organisation_id)
+    cfg = session.exec(select(AccountConfig).where(
+        AccountConfig.organisation_id == organisation_id)).first() or AccountConfig(
+        organisation_id=organisation_id)
+    return AccountCalendar(
+        billing_day=org.billing_day,
+        payment_due_days=org.payment_due_days if org.payment_due_days is not None
+        else default_due_days,
+        blocking_days=cfg.blocking_days, deactivation_days=cfg.deactivation_days,
+        minimum_balance=cfg.minimum_balance, block_on_weekends=cfg.block_on_weekends,
+        block_on_holidays=cfg.block_on_holidays, holiday_country=cfg.holiday_country,
+        holiday_subdivision=cfg.holiday_subdivision,
+        extra_holidays=frozenset(dt.date.fromisoformat(str(d)) for d in cfg.holidays))
+
+
+@dataclass
+class CalendarView:
+    """The billing config calendar: next billing, due, block and deactivation dates."""
+
+    balance: Decimal
+    next_billing: CalendarDates
+    block_state: str
+    triggered_by: list[str] = field(default_factory=list)
+
+
+def calendar_view(session: Session, organisation_id: int, *, today: dt.date,
+                  default_due_days: int = 14) -> CalendarView:
+    """Next due, block and deactivation dates. With an unpaid invoice the block date counts
+    from the oldest one; otherwise from the next billing day."""
+    cal = account_calendar(session, organisation_id, default_due_days=default_due_days)
+    open_invoices = [i for i in live_invoices_due(session, organisation_id) if i.amount_due > 0]
+    if open_invoices:
+        first = open_invoices[0]
+        dates = dates_for(first.issue_date, cal)
+        dates = CalendarDates(dates.billing_date, first.due_date,
+                              max(dates.block_date, first.due_date + dt.timedelta(days=1)),
+                              dates.deactivation_date)
+    else:
+        dates = dates_for(next_billing_date(today, cal.billing_day), cal)
+    bal = balance(session, organisation_id)
+    cfg = session.exec(select(AccountConfig).where(
+        AccountConfig.organisation_id == organisation_id)).first()
+    state = block_state(bal, cal, today=today, block_date=dates.block_date,
+                        already_blocked=bool(cfg and cfg.blocked_at))
+    return CalendarView(bal, dates, state, [i.number or str(i.id) for i in open_invoices])
+
+
+def reminders(session: Session, organisation_id: int, reminder_days: Sequence[int], *,
+              today: dt.date) -> list[Reminder]:
+    """Reminder dates for unpaid and partially paid invoices (days after the document date)."""
+    cfg = session.exec(select(AccountConfig).where(
+        AccountConfig.organisation_id == organisation_id)).first()
+    days = (cfg.reminder_days if cfg and cfg.reminder_days else None) or list(reminder_days)
+    open_invoices = [(i.number or i.id, i.issue_date)
+                     for i in live_invoices_due(session, organisation_id)
+                     if i.amount_due > 0]
+    return reminder_dates(open_invoices, days, today)
+
+
+def find_overdue(session: Session, today: dt.date) -> list[tuple[Invoice, int]]:
+    """Re-status every live invoice past its due date; returns those that *became* overdue now
+    with their days overdue (so the event is emitted once per invoice)."""
+    became = []
+    rows = session.exec(select(Invoice).where(
+        Invoice.due_date < today,
+        Invoice.status.in_([InvoiceStatus.unpaid, InvoiceStatus.pending,
+                            InvoiceStatus.partially_paid]))).all()
+    for invoice in rows:
+        if not is_live(invoice):
+            continue
+        refresh_invoice(session, invoice, today)
+        if invoice.status == InvoiceStatus.overdue:
+            became.append((invoice, (today - invoice.due_date).days))
+    return became
+
+
+def run_overdue_check(ctx, today: dt.date | None = None) -> list[int]:
+    """Mark newly overdue invoices, commit, then broadcast ``hub_invoice_overdue`` for each."""
+    from hub.db.engine import session_scope
+
+    today = today or ctx.today()
+    with session_scope(ctx.engine) as session:
+        found = [(i.id, i.organisation_id, i.due_date, days)
+                 for i, days in find_overdue(session, today)]
+    for invoice_id, organisation_id, due_date, days in found:
+        ctx.plugins.hook.hub_invoice_overdue(invoice_id=invoice_id,
+                                             organisation_id=organisation_id, due_date=due_date,
+                                             days_overdue=days)
+    return [f[0] for f in found]
+
+
+def links_of_invoice(session: Session, invoice_id: int) -> dict[str, list[dict]]:
+    """The payments and credit notes linked to an invoice, with the amounts applied."""
+    payments: dict[int, Decimal] = {}
+    notes: dict[int, Decimal] = {}
+    for a in session.exec(select(Allocation).where(Allocation.invoice_id == invoice_id)):
+        if a.payment_id is not None:
+            payments[a.payment_id] = payments.get(a.payment_id, Decimal(0)) + a.amount
+        if a.credit_note_id is not None:
+            notes[a.credit_note_id] = notes.get(a.credit_note_id, Decimal(0)) + a.amount
+    for p in session.exec(select(Payment).where(Payment.invoice_id == invoice_id)):
+        payments.setdefault(p.id, Decimal(0))
+    for n in session.exec(select(CreditNote).where(CreditNote.invoice_id == invoice_id)):
+        notes.setdefault(n.id, Decimal(0))
+    return {
+        "payments": [{"id": pid, "amount": str(session.get(Payment, pid).amount),
+                      "applied": str(v)} for pid, v in sorted(payments.items())],
+        "credit_notes": [{"id": nid, "number": session.get(CreditNote, nid).number,
+                          "applied": str(v)} for nid, v in sorted(notes.items())],
+    }
+
+
+def _invoices_of(session: Session, column, value: int) -> list[dict]:
+    out: dict[int, Decimal] = {}
+    for a in session.exec(select(Allocation).where(column == value, Allocation.invoice_id.is_not(None))):
+        out[a.invoice_id] = out.get(a.invoice_id, Decimal(0)) + a.amount
+    return [{"id": iid, "number": session.get(Invoice, iid).number, "applied": str(v)}
+            for iid, v in sorted(out.items())]
+
+
+def links_of_payment(session: Session, payment_id: int) -> dict[str, list[dict]]:
+    """The invoices a payment paid and its refunds."""
+    if session.get(Payment, payment_id) is None:
+        raise NotFound(f"no payment with id {payment_id}")
+    refunds = session.exec(select(Payment).where(Payment.refund_of_id == payment_id)).all()
+    return {"invoices": _invoices_of(session, Allocation.payment_id, payment_id),
+            "refunds": [{"id": r.id, "amount": str(r.amount)} for r in refunds]}
+
+
+def links_of_credit_note(session: Session, credit_note_id: int) -> dict[str, Any]:
+    """The invoice a credit note corrects and the invoices it was applied to."""
+    note = session.get(CreditNote, credit_note_id)
+    if note is None:
+        raise NotFound(f"no credit note with id {credit_note_id}")
+    return {"against_invoice": note.invoice_id,
+            "invoices": _invoices_of(session, Allocation.credit_note_id, credit_note_id)}
+
+
+def account_summary(session: Session, organisation_id: int) -> dict[str, Decimal]:
+    """Balance, account credit and what is due, which always satisfy
+    ``balance == credit - invoices_due - open_debits``."""
+    org = get_organisation(session, organisation_id)
+    return {
+        "balance": balance(session, org.id),
+        "credit": sum_decimal(left for _, left in free_credits(session, org.id)),
+        "invoices_due": sum_decimal(i.amount_due for i in live_invoices_due(session, org.id)),
+        "open_debits": sum_decimal(left for _, left in open_debits(session, org.id)),
+    }

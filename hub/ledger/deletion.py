@@ -1,0 +1,186 @@
+"""Deleting invoices, by seed 002's rules.
+
+- **Mark as deleted** (unpaid invoices only): the invoice stays, with status Deleted; its auto
+  (+Debit) transactions are removed; manual transactions stay; the future items it took stay as
+  future items (only a person removes them). A deleted invoice never returns to unpaid; only
+  "delete completely" can still be applied to it.
+- **Delete completely**: the invoice and its lines go; auto transactions go; payments allocated
+  to it go back to the account as credit; manual transactions and future items stay.
+- **Cancel last recurring invoice**: delete completely the customer's latest recurring invoice;
+  if it took future items as well as the service charge, say so (they stay, as future items).
+- An invoice synced to accounting (locked) is never deleted: credit it instead.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sqlmodel import Session, select
+
+from hub.db.models.catalogue import LaborStatus, TicketCharge
+from hub.db.models.future_items import FutureItem
+from hub.db.models.invoices import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus
+from hub.db.models.ledger import Allocation, CreditNote, Payment, Transaction
+from hub.db.models.sync import Effect, OutboxEntry, OutboxStatus
+from hub.errors import DocumentLocked, DocumentRefused, EditNotAllowed, NotFound, ValidationFailed
+from hub.ledger._base import get_invoice, lock_account
+from hub.ledger.posting import auto_transactions
+
+__all__ = ["DeletionResult", "mark_deleted", "delete_completely", "cancel_last_recurring_invoice",
+           "check_deletable"]
+
+
+@dataclass
+class DeletionResult:
+    """What a deletion did and what it left for a person to handle."""
+
+    invoice_id: int
+    number: str | None
+    removed_transactions: list[int] = field(default_factory=list)
+    released_future_items: list[int] = field(default_factory=list)
+    kept_manual_transactions: list[int] = field(default_factory=list)
+    released_allocations: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+def check_deletable(session: Session, invoice: Invoice) -> None:
+    """Refuse deleting a locked invoice or one being pushed to accounting right now."""
+    if invoice.locked_at is not None:
+        raise DocumentLocked(
+            f"invoice {invoice.number} is synced to accounting ({invoice.locked_by}) and locked; "
+            "it cannot be deleted",
+            hint=f"create a credit note for it instead: `hub credit-note create --invoice "
+                 f"{invoice.number} --whole`")
+    in_flight = session.exec(select(OutboxEntry.id).where(
+        OutboxEntry.document_kind == "invoice", OutboxEntry.document_id == invoice.id,
+        OutboxEntry.status == OutboxStatus.dispatched)).first()
+    if in_flight is not None:
+        raise DocumentRefused(f"invoice {invoice.number} is being pushed to accounting right now",
+                              hint="wait for the push to finish, then create a credit note")
+
+
+def _forget_pending_pushes(session: Session, invoice_id: int) -> None:
+    for row in session.exec(select(OutboxEntry).where(
+            OutboxEntry.document_kind == "invoice", OutboxEntry.document_id == invoice_id,
+            OutboxEntry.status == OutboxStatus.pending, OutboxEntry.effect != Effect.void)):
+        session.delete(row)
+
+
+def _release_future_items(session: Session, invoice_id: int) -> list[int]:
+    released = []
+    for item in session.exec(select(FutureItem).where(FutureItem.invoice_id == invoice_id)):
+        remainders = session.exec(select(FutureItem).where(FutureItem.remainder_of_id == item.id)).all()
+        for rest in remainders:
+            if rest.invoice_id is None and not rest.used:
+                session.delete(rest)  # the whole item is waiting again: no separate remainder
+            elif item.taken_amount is not None:
+                item.amount = item.taken_amount  # the rest already went into another invoice
+        item.invoice_id, item.used, item.taken_amount = None, False, None
+        session.add(item)
+        released.append(item.id)
+    return released
+
+
+def _remove_from_ledger(session: Session, invoice: Invoice, result: DeletionResult) -> None:
+    for tx in auto_transactions(session, invoice.id):
+        result.removed_transactions.append(tx.id)
+        session.delete(tx)
+    result.kept_manual_transactions = [t.id for t in session.exec(select(Transaction).where(
+        Transaction.invoice_id == invoice.id, Transaction.category == "manual"))]
+    result.released_future_items = _release_future_items(session, invoice.id)
+    _forget_pending_pushes(session, invoice.id)
+    if result.released_future_items:
+        result.warnings.append(
+            f"invoice {invoice.number} included future items {result.released_future_items}: "
+            "they stay on the account as future items and can only be removed manually")
+    if result.kept_manual_transactions:
+        result.warnings.append(
+            f"manual transactions {result.kept_manual_transactions} stay on the account; "
+            "remove them manually if they are wrong")
+
+
+def mark_deleted(session: Session, invoice_id: int, *, when: dt.datetime) -> DeletionResult:
+    """Mark an unpaid invoice as deleted (see module docstring)."""
+    invoice = get_invoice(session, invoice_id)
+    lock_account(session, invoice.organisation_id)
+    if invoice.status == InvoiceStatus.deleted:
+        raise EditNotAllowed(f"invoice {invoice.number} is already marked as deleted",
+                             hint="it cannot return to unpaid; only 'delete completely' remains")
+    check_deletable(session, invoice)
+    if invoice.status == InvoiceStatus.draft:
+        raise ValidationFailed(f"invoice {invoice.id} is a draft in a preview batch",
+                               hint="discard the preview batch instead")
+    if invoice.amount_paid + invoice.credit_applied > 0:
+        raise EditNotAllowed(
+            f"invoice {invoice.number} is {invoice.status.replace('_', ' ')}: only an unpaid "
+            "invoice can be marked as deleted",
+            hint=f"create a credit note for invoice {invoice.number} instead")
+    result = DeletionResult(invoice.id, invoice.number)
+    _remove_from_ledger(session, invoice, result)
+    invoice.status = InvoiceStatus.deleted
+    invoice.deleted_at = when
+    session.add(invoice)
+    session.flush()
+    return result
+
+
+def delete_completely(session: Session, invoice_id: int, *, today: dt.date) -> DeletionResult:
+    """Delete an invoice and its lines for good (see module docstring)."""
+    invoice = get_invoice(session, invoice_id)
+    lock_account(session, invoice.organisation_id)
+    check_deletable(session, invoice)
+    if invoice.status == InvoiceStatus.draft:
+        raise ValidationFailed(f"invoice {invoice.id} is a draft in a preview batch",
+                               hint="discard the preview batch instead")
+    credited = session.exec(select(CreditNote.number).where(CreditNote.invoice_id == invoice.id)).all()
+    if credited:
+        raise DocumentRefused(
+            f"invoice {invoice.number} has credit notes {', '.join(credited)}; deleting it would "
+            "break their link", hint="keep the invoice; its credit notes already correct it")
+    result = DeletionResult(invoice.id, invoice.number)
+    for alloc in session.exec(select(Allocation).where(Allocation.invoice_id == invoice.id)):
+        result.released_allocations += 1
+        session.delete(alloc)  # the money stays on the account as credit
+    _remove_from_ledger(session, invoice, result)
+    for tx in session.exec(select(Transaction).where(Transaction.invoice_id == invoice.id)):
+        tx.invoice_id = None  # manual transactions and payments outlive the invoice
+        session.add(tx)
+    for payment in session.exec(select(Payment).where(Payment.invoice_id == invoice.id)):
+        payment.invoice_id = None
+        session.add(payment)
+    # Put back what billing recorded (schedule period, contract cycle) so the period is billed
+    # again at the next run and nothing points at the deleted row.
+    from hub.billing.unbill import release_invoice
+
+    release_invoice(session, invoice)
+    lines = session.exec(select(InvoiceLine).where(InvoiceLine.invoice_id == invoice.id)).all()
+    line_ids = [l.id for l in lines]
+    if line_ids:
+        for charge in session.exec(select(TicketCharge).where(
+                TicketCharge.invoice_line_id.in_(line_ids))):
+            charge.invoice_line_id, charge.labor_status = None, LaborStatus.charged
+            session.add(charge)
+    session.flush()
+    for line in lines:
+        session.delete(line)
+    session.flush()
+    session.delete(invoice)
+    session.flush()
+    return result
+
+
+def cancel_last_recurring_invoice(session: Session, organisation_id: int, *,
+                                  today: dt.date) -> DeletionResult:
+    """Delete completely the organisation's most recent recurring invoice."""
+    last = session.exec(select(Invoice).where(
+        Invoice.organisation_id == organisation_id, Invoice.kind == InvoiceKind.recurring,
+        Invoice.status != InvoiceStatus.draft)
+        .order_by(Invoice.issue_date.desc(), Invoice.id.desc())).first()
+    if last is None:
+        raise NotFound(f"organisation {organisation_id} has no recurring invoice to cancel")
+    result = delete_completely(session, last.id, today=today)
+    if result.released_future_items:
+        result.warnings.insert(0, f"the last recurring invoice {last.number} includes not only "
+                                  "the service charge: its future items were not deleted")
+    return result

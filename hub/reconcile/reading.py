@@ -1,0 +1,218 @@
+"""Reading the hub's database for reconciliation: read-only, streamed, in Python's key order.
+
+- :func:`read_only` opens the hub's database so that nothing can be written: on SQLite a
+  separate engine over the same file with ``PRAGMA query_only`` (and no ``BEGIN IMMEDIATE``, so a
+  long report never holds the write lock the workers need); on PostgreSQL read-only transactions.
+- :func:`stream` runs a query and yields rows in batches (a server-side cursor on PostgreSQL), so
+  a million documents never sit in memory at once; :func:`stream_tuples` does the same for the
+  hot paths with plain driver tuples and no per-row Python work.
+- :func:`key_order` orders a text key the way Python compares strings (code point order): binary
+  on SQLite; on PostgreSQL the database's own order when it is code point order (``C``,
+  ``C.UTF-8``), else ``COLLATE "C"``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import queue
+import threading
+from contextlib import contextmanager
+from decimal import Decimal
+from functools import lru_cache
+from itertools import chain
+from typing import Any, Iterable, Iterator
+
+from sqlalchemy import create_engine, event, select, text, type_coerce
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.types import NullType
+
+from hub.core.money import to_decimal
+from hub.db.models import Organisation, OrganisationMapping
+
+__all__ = ["read_only", "stream", "stream_tuples", "key_order", "Lookups", "STREAM_BATCH",
+           "raw_columns", "exact_decimal", "as_date"]
+
+#: Rows fetched per round trip when streaming.
+STREAM_BATCH = 5_000
+#: Batches a streaming cursor may fetch ahead of the comparison.
+PREFETCH_BATCHES = 2
+
+
+@contextmanager
+def read_only(engine: Engine) -> Iterator[Engine]:
+    """An engine over ``engine``'s database that cannot write (see module docstring)."""
+    url = engine.url
+    if url.get_backend_name() == "sqlite":
+        if not url.database or url.database == ":memory:":
+            # A private in-memory database cannot be reopened: read through the hub's engine.
+            yield engine
+            return
+        reader = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(reader, "connect")
+        def _query_only(dbapi_connection, _record):
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA query_only=ON")
+            cursor.close()
+
+        try:
+            yield reader
+        finally:
+            reader.dispose()
+        return
+    yield engine.execution_options(postgresql_readonly=True)
+
+
+def stream(conn: Connection, statement: Any, batch: int = STREAM_BATCH) -> Iterator[Any]:
+    """Rows of ``statement``, fetched ``batch`` at a time (server-side cursor where possible)."""
+    result = conn.execution_options(stream_results=True).execute(statement)
+    for partition in result.partitions(batch):
+        yield from partition
+
+
+def stream_tuples(conn: Connection, statement: Any, batch: int = STREAM_BATCH
+                  ) -> Iterator[tuple]:
+    """Plain tuples of ``statement`` straight from the driver's cursor, ``batch`` at a time.
+
+    For the hot paths: SQLAlchemy compiles the statement, binds its parameters and opens the
+    (server-side, where possible) cursor, but rows skip its per-row processing, and the
+    iterator is built from C parts only (no Python frame per row). Select
+    :func:`raw_columns` so the values need no type processing either. The cursor closes with
+    ``conn``.
+    """
+    result = conn.execution_options(stream_results=True).execute(statement)
+    # The first batch through SQLAlchemy: with a server-side cursor it has already prefetched
+    # a row into its own buffer, and this drains that buffer exactly.
+    first = result.fetchmany(batch)
+    if len(first) < batch:
+        return iter(first)
+    fetch = result.cursor.fetchmany
+    if conn.dialect.name == "sqlite":
+        # in-process: nothing to wait for that a thread could overlap (the driver holds the
+        # GIL while it builds rows)
+        return chain(first, chain.from_iterable(iter(lambda: fetch(batch), [])))
+    return chain(first, _prefetched(conn, fetch, batch))
+
+
+class _Failed:
+    """An error raised by the prefetching thread, handed to the reader to raise."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+def _prefetched(conn: Connection, fetch: Any, batch: int) -> Iterator[tuple]:
+    """The cursor's remaining rows, the next batch fetched by a thread while this one is being
+    compared, so waiting for the database and comparing overlap (the driver releases the GIL
+    while it waits). At most :data:`PREFETCH_BATCHES` batches are held. The thread owns the
+    cursor until it has handed over the last (empty) batch, and stops if ``conn`` closes."""
+    handover: queue.Queue = queue.Queue(maxsize=PREFETCH_BATCHES)
+
+    def hand_over(item: Any) -> bool:
+        while True:
+            try:
+                handover.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                if conn.closed:  # the reader gave up (an error, or it stopped early)
+                    return False
+
+    def fetcher() -> None:
+        try:
+            while True:
+                rows = fetch(batch)
+                if not hand_over(rows) or not rows:
+                    return
+        except BaseException as exc:  # handed to the reader, who raises it
+            hand_over(_Failed(exc))
+
+    threading.Thread(target=fetcher, name="hub-reconcile-prefetch", daemon=True).start()
+
+    def take() -> Any:
+        item = handover.get()
+        if isinstance(item, _Failed):
+            raise item.error
+        return item
+
+    # chain/iter run in C: no Python frame per row
+    return chain.from_iterable(iter(take, []))
+
+
+def raw_columns(*columns: Any) -> list[Any]:
+    """``columns`` without result type processing: values come back as the driver returns
+    them (text amounts and dates on SQLite), to be converted with :func:`exact_decimal` and
+    :func:`as_date` — several times faster than per-value processing over millions of rows."""
+    return [type_coerce(column, NullType()).label(getattr(column, "key", None) or f"c{i}")
+            for i, column in enumerate(columns)]
+
+
+def exact_decimal(value: Any) -> Decimal | None:
+    """An amount from the driver (Decimal on PostgreSQL, canonical text on SQLite)."""
+    if value is None or value.__class__ is Decimal:
+        return value
+    return Decimal(value) if not isinstance(value, float) else to_decimal(value)
+
+
+def as_date(value: Any) -> dt.date | None:
+    """A date from the driver (a date, or ISO text on SQLite)."""
+    if value is None or value.__class__ is dt.date:
+        return value
+    if isinstance(value, dt.datetime):
+        return value.date()
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+def key_order(column: Any, engine: Engine) -> Any:
+    """``column`` ordered in code point order on every database (see module docstring).
+
+    On PostgreSQL the default collation may sort by locale; unless the database's own
+    collation already is code point order (``C``, ``POSIX``, ``C.UTF-8``), the key is ordered
+    ``COLLATE "C"`` — which cannot use the column's index, so a database in ``C`` order is the
+    faster one to reconcile.
+    """
+    if engine.url.get_backend_name() == "postgresql" and not _codepoint_collation(engine):
+        return column.collate("C")
+    return column
+
+
+_CODEPOINT_COLLATIONS = {"c", "posix", "c.utf-8", "c.utf8"}
+_collation_of: dict[str, bool] = {}
+
+
+def _codepoint_collation(engine: Engine) -> bool:
+    """True when this PostgreSQL database's default collation sorts by code point."""
+    url = engine.url.render_as_string(hide_password=True)
+    if url not in _collation_of:
+        with engine.connect() as conn:
+            collation = conn.execute(text(
+                "SELECT datcollate FROM pg_database WHERE datname = current_database()")).scalar()
+        _collation_of[url] = str(collation or "").lower() in _CODEPOINT_COLLATIONS
+    return _collation_of[url]
+
+
+class Lookups:
+    """Small point queries with bounded caches: organisation names and external mappings."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.organisation_of_ref = lru_cache(maxsize=20_000)(self._organisation_of_ref)
+
+    def _organisation_of_ref(self, connection: str, external_id: str | None) -> int | None:
+        """The hub organisation mapped to ``external_id`` at ``connection``, if any."""
+        if not external_id:
+            return None
+        with self.engine.connect() as conn:
+            return conn.execute(select(OrganisationMapping.organisation_id).where(
+                OrganisationMapping.connection == connection,
+                OrganisationMapping.external_id == external_id)).scalar()
+
+    def organisation_names(self, ids: Iterable[int | None]) -> dict[int, str]:
+        """Names of the organisations ``ids`` (one query per thousand)."""
+        wanted = sorted({i for i in ids if i is not None})
+        names: dict[int, str] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(wanted), 1000):
+                chunk = wanted[start:start + 1000]
+                names.update(conn.execute(select(Organisation.id, Organisation.name)
+                                          .where(Organisation.id.in_(chunk))).all())
+        return names

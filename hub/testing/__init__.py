@@ -1,0 +1,24 @@
+"""Test kit for the hub and for plugin authors.
+
+Installed with the hub as a pytest plugin (entry point ``pytest11: hub``), so any plugin's test
+suite gets these fixtures without a conftest:
+
+- ``hub_clock`` — a controllable clock (:class:`FrozenClock`);
+- ``hub_engine`` — a temporary SQLite database with every table;
+- ``hub_postgres_url`` / ``hub_redis_url`` — a fresh PostgreSQL database or Redis namespace,
+  from ``HUB_TEST_POSTGRES_URL`` / ``HUB_TEST_REDIS_URL`` (skipped when unset, *failed* when
+  ``HUB_TEST_REQUIRE_SERVICES=1``, as CI sets it);
+- ``make_plugin_host`` — a plugin host with throwaway plugins registered;
+- ``make_hub_context`` — a :class:`hub.app.HubContext` over a temporary database;
+- ``stub_broker`` — dramatiq's ``StubBroker`` with a running ``Worker``.
+
+And for sandbox vendor servers: :class:`SandboxServer` runs any ASGI app on 127.0.0.1 on a free
+port in a background thread, so a plugin's real HTTP client talks to it over real sockets;
+:class:`FakeDistribution` installs a throwaway plugin found through real entry points.
+"""
+
+from hub.testing.clock import FrozenClock
+from hub.testing.distributions import FakeDistribution
+from hub.testing.sandbox import SandboxServer, free_port
+
+__all__ = ["FakeDistribution", "FrozenClock", "SandboxServer", "free_port"]

@@ -1,0 +1,46 @@
+"""What every router depends on: the hub context and bearer-token authentication.
+
+Routers write::
+
+    from hub.web.deps import get_context, require_token
+
+    router = APIRouter(prefix="/invoices", dependencies=[Depends(require_token)])
+
+    @router.get("/{invoice_id}")
+    def show(invoice_id: int, ctx: HubContext = Depends(get_context)): ...
+"""
+
+from __future__ import annotations
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from hub.app import HubContext
+from hub.db.models.api_tokens import ApiToken
+from hub.web.tokens import verify_token
+
+__all__ = ["get_context", "require_token"]
+
+_bearer = HTTPBearer(auto_error=False, description="a token made with `hub token create NAME`")
+
+
+def get_context(request: Request) -> HubContext:
+    """The :class:`~hub.app.HubContext` the app was created with (``app.state.ctx``)."""
+    return request.app.state.ctx
+
+
+def require_token(credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
+                  ctx: HubContext = Depends(get_context)) -> ApiToken:
+    """Refuse the request (401) unless it carries ``Authorization: Bearer <valid token>``.
+
+    Returns the token row, so a handler can record who did what.
+    """
+    challenge = {"WWW-Authenticate": "Bearer"}
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, headers=challenge,
+                            detail="missing bearer token; create one with `hub token create NAME`")
+    row = verify_token(ctx.engine, credentials.credentials)
+    if row is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, headers=challenge,
+                            detail="invalid or revoked token; create one with `hub token create NAME`")
+    return row

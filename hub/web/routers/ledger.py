@@ -1,0 +1,319 @@
+"""Ledger over HTTP: payments and refunds, invoice edits and deletion (under ``/ledger``),
+credit notes, statements and accounts (pre-bills are in :mod:`.ledger_prebills`).
+
+Each request is one transaction: everything is validated before anything is written, and a
+refusal (status rules, locks, deleted documents) is a 4xx whose ``detail`` says what to do.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any, Literal, Optional
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from hub.app import HubContext
+from hub.web.deps import get_context, require_token
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["ledger"], dependencies=[Depends(require_token)])
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PaymentIn(_In):
+    """A payment: for one invoice, split by ``allocations`` (invoice id -> amount), or
+    allocated automatically (open debits first, then invoices oldest first)."""
+
+    organisation_id: int
+    amount: Decimal = Field(gt=0)
+    method: str = "other"
+    date: Optional[dt.date] = None
+    invoice_id: Optional[int] = None
+    allocations: Optional[dict[int, Decimal]] = None
+    reference: str = ""
+    note: str = ""
+
+
+class RefundIn(_In):
+    """A refund of (part of) a payment; default: everything still refundable."""
+
+    amount: Optional[Decimal] = Field(None, gt=0)
+    reason: str = ""
+    date: Optional[dt.date] = None
+
+
+class AmountIn(_In):
+    """An optional amount (default: as much as possible)."""
+
+    amount: Optional[Decimal] = Field(None, gt=0)
+
+
+class MarkPaidIn(_In):
+    """Quick payment of the whole amount due."""
+
+    method: str = "other"
+    date: Optional[dt.date] = None
+
+
+class CreditLineIn(_In):
+    """A credit note line (tax rate in percent)."""
+
+    description: str
+    unit_price: Decimal
+    quantity: Decimal = Decimal(1)
+    tax_rate: Decimal = Decimal(0)
+    invoice_line_id: Optional[int] = None
+
+
+class CreditNoteIn(_In):
+    """Against an invoice (``whole``, ``percent`` or ``lines``) or standalone (organisation)."""
+
+    invoice_id: Optional[int] = None
+    organisation_id: Optional[int] = None
+    whole: bool = False
+    percent: Optional[Decimal] = None
+    lines: list[CreditLineIn] = []
+    apply: bool = True
+    reason: str = ""
+    date: Optional[dt.date] = None
+
+
+def _session(ctx: HubContext):
+    from hub.ledger import ledger_session
+
+    return ledger_session(ctx)
+
+
+def _payment_out(session, payment) -> dict[str, Any]:
+    from hub.ledger import links_of_payment
+
+    return {**payment.model_dump(mode="json"), "links": links_of_payment(session, payment.id)}
+
+
+def _invoice_out(session, invoice) -> dict[str, Any]:
+    from hub.ledger import links_of_invoice
+
+    data = invoice.model_dump(mode="json")
+    return {**data, "amount_due": str(invoice.amount_due),
+            "links": links_of_invoice(session, invoice.id)}
+
+
+# ------------------------------------------------------------------------------ payments
+@router.post("/payments", status_code=201, summary="Record a payment")
+def add_payment(body: PaymentIn, ctx: HubContext = Depends(get_context)) -> dict[str, Any]:
+    """Record a payment; an overpayment stays on the account, never on the invoice."""
+    from hub.ledger import record_payment
+
+    with _session(ctx) as session:
+        pay = record_payment(session, body.organisation_id, body.amount,
+                             date=body.date or ctx.today(), today=ctx.today(),
+                             method=body.method, invoice_id=body.invoice_id,
+                             allocations=body.allocations, reference=body.reference,
+                             note=body.note)
+        return _payment_out(session, pay)
+
+
+@router.get("/payments", summary="List payments and refunds")
+def list_payments(organisation_id: Optional[int] = Query(None),
+                  ctx: HubContext = Depends(get_context)) -> list[dict[str, Any]]:
+    """Payments (refunds have negative amounts) with the invoices they paid."""
+    from sqlmodel import select
+
+    from hub.db.models import Payment
+
+    with _session(ctx) as session:
+        query = select(Payment).order_by(Payment.id)
+        if organisation_id is not None:
+            query = query.where(Payment.organisation_id == organisation_id)
+        return [_payment_out(session, p) for p in session.exec(query)]
+
+
+@router.get("/payments/{payment_id:int}", summary="A payment with its links")
+def show_payment(payment_id: int, ctx: HubContext = Depends(get_context)) -> dict[str, Any]:
+    """The payment, the invoices it paid and its refunds."""
+    from hub.db.models import Payment
+    from hub.errors import NotFound
+
+    with _session(ctx) as session:
+        pay = session.get(Payment, payment_id)
+        if pay is None:
+            raise NotFound(f"no payment with id {payment_id}")
+        return _payment_out(session, pay)
+
+
+@router.post("/payments/{payment_id:int}/refund", status_code=201, summary="Refund a payment")
+def refund_payment(payment_id: int, body: RefundIn,
+                   ctx: HubContext = Depends(get_context)) -> dict[str, Any]:
+    """A negative payment; it reopens what the payment paid if its free part is not enough.
+    A processor's payment is refunded at the processor (answer ``requested``); the ledger
+    refund follows from the processor's refund event."""
+    from hub.db.models import Payment
+    from hub.ledger import refund, request_refund
+
+    with _session(ctx) as session:
+        original = session.get(Payment, payment_id)
+        if original is not None and original.processor and original.processor_object_id:
+            request = request_refund(session, payment_id, body.amount, reason=body.reason)
+            return {"requested": True, "connection": request.connection, **request.payload}
+        row = refund(session, payment_id, body.amount, date=body.date or ctx.today(),
+                     today=ctx.today(), reason=body.reason)
+        return _payment_out(session, row)
+
+
+@router.post("/payments/{payment_id:int}/allocate", summary="Allocate a payment manually")
+def allocate(payment_id: int, body: dict[int, Decimal],
+             ctx: HubContext = Depends(get_context)) -> dict[str, Any]:
+    """Allocate the unallocated part of the payment: ``{invoice_id: amount}``."""
+    from hub.db.models import Payment
+    from hub.ledger import allocate_payment
+
+    with _session(ctx) as session:
+        allocate_payment(session, payment_id, body, today=ctx.today())
+        return _payment_out(session, session.get(Payment, payment_id))
+
+
+# ------------------------------------------------------------------------------ invoices
+@router.get("/ledger/invoices/{invoice_id:int}", summary="An invoice's ledger view")
+def invoice_ledger(invoice_id: int, ctx: HubContext = Depends(get_context)) -> dict[str, Any]:
+    """Status, amounts and the linked payments and credit notes."""
+    from hub.ledger._base import get_invoice
+
+    with _session(ctx) as session:
+        return _invoice_out(session, get_invoice(session, invoice_id))
+
+
+@router.patch("/ledger/invoices/{invoice_id:int}", summary="Edit an invoice")
+def edit(invoice_id: int, changes: dict[str, Any],
+         ctx: HubContext = Depends(get_context)) -> dict[str, Any]:
+    """Change fields the invoice's status allows; a synced invoice is refused (credit it)."""
+    from hub.ledger import edit_invoice
+
+    with _session(ctx) as session:
+        return _invoice_out(session, edit_invoice(session, invoice_id, changes,
+                                                  today=ctx.today()))
+
+
+@router.delete("/ledger/invoices/{invoice_id:int}", summary="Delete an invoice")
+def delete(invoice_id: int, completely: bool = Query(False, description="delete for good"),
+           ctx: HubContext = Depends(get_context)) -> dict[str, Any]:
+    """Mark an unpaid invoice as deleted, or delete it completely; never a synced one."""
+    from hub.ledger import delete_completely, mark_deleted
+
+    with _session(ctx) as session:
+        result = (delete_completely(session, invoice_id, today=ctx.today()) if completely
+                  else mark_deleted(session, invoice_id, when=ctx.clock()))
+        return result.__dict__
+
+
+@router.post("/ledger/invoices/{invoice_id:int}/mark-paid", status_code=201,
+             summary="Quick payment")
+def mark_paid(invoice_id: int, body: MarkPaidIn,
+              ctx: HubContext = Depends(get_context)) -> dict[str, Any]:
+    """Pay the whole amount due with one call."""
+    from hub.ledger import mark_paid as pay
+
+    with _session(ctx) as session:
+        return _payment_out(session, pay(session, invoice_id, date=body.date or ctx.today(),
+                                         today=ctx.today(), method=body.method))
+
+
+@router.post("/ledger/invoices/{invoice_id:int}/pay-from-balance", summary="Paid from balance")
+def pay_from_balance(invoice_id: int, body: AmountIn,
+                     ctx: HubContext = Depends(get_context)) -> dict[str, Any]:
+    """Apply the customer's account credit to the invoice."""
+    from hub.ledger import apply_account_credit
+
+    with _session(ctx) as session:
+        return _invoice_out(session, apply_account_credit(session, invoice_id, body.amount,
+                                                          today=ctx.today()))
+
+
+# ------------------------------------------------------------------------------ credit notes
+@router.post("/credit-notes", status_code=201, summary="Create a credit note")
+def add_credit_note(body: CreditNoteIn, ctx: HubContext = Depends(get_context)) -> dict[str, Any]:
+    """Against an invoice (applied to its amount due unless ``apply`` is false) or standalone."""
+    from hub.ledger import CreditLine, create_credit_note, links_of_credit_note
+
+    company = ctx.settings.company
+    with _session(ctx) as session:
+        note = create_credit_note(
+            session, organisation_id=body.organisation_id, invoice_id=body.invoice_id,
+            lines=[CreditLine(**l.model_dump()) for l in body.lines], whole=body.whole,
+            percent=body.percent, date=body.date or ctx.today(), today=ctx.today(),
+            reason=body.reason, apply=body.apply,
+            number_format=company.credit_note_number_format, partner_id=company.partner_id)
+        return {**note.model_dump(mode="json"), "links": links_of_credit_note(session, note.id)}
+
+
+@router.post("/credit-notes/{credit_note_id:int}/apply/{invoice_id:int}",
+             summary="Apply a credit note to an invoice")
+def apply_note(credit_note_id: int, invoice_id: int, body: AmountIn,
+               ctx: HubContext = Depends(get_context)) -> dict[str, Any]:
+    """Apply the credit note's unapplied credit to an invoice of the same organisation."""
+    from hub.ledger import apply_credit_note
+
+    with _session(ctx) as session:
+        return _invoice_out(session, apply_credit_note(session, credit_note_id, invoice_id,
+                                                       body.amount, today=ctx.today()))
+
+
+# ------------------------------------------------------------------------------ accounts
+@router.get("/organisations/{organisation_id:int}/statement", summary="A statement")
+def statement(organisation_id: int, start: dt.date = Query(...), end: dt.date = Query(...),
+              mode: Literal["documents", "transactions"] = Query("documents"),
+              ctx: HubContext = Depends(get_context)) -> dict[str, Any]:
+    """Finance documents with the Total invoiced figures, or transactions with balances."""
+    from dataclasses import asdict
+
+    from hub.ledger import statement as make
+
+    with _session(ctx) as session:
+        st = make(session, organisation_id, start, end, mode)
+
+    def plain(value):
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [plain(v) for v in value]
+        if isinstance(value, (dt.date, Decimal)):
+            return str(value)
+        return value
+
+    return plain(asdict(st))
+
+
+@router.get("/organisations/{organisation_id:int}/account", summary="Balance and calendar")
+def account(organisation_id: int, ctx: HubContext = Depends(get_context)) -> dict[str, Any]:
+    """Balance, credit, what is due; next due, block and deactivation dates; reminders."""
+    from hub.ledger import account_summary, calendar_view, reminders
+
+    with _session(ctx) as session:
+        view = calendar_view(session, organisation_id, today=ctx.today(),
+                             default_due_days=ctx.settings.company.payment_due_days)
+        return {**{k: str(v) for k, v in account_summary(session, organisation_id).items()},
+                "next_billing": view.next_billing.billing_date,
+                "next_due": view.next_billing.due_date,
+                "next_block": view.next_billing.block_date,
+                "next_deactivation": view.next_billing.deactivation_date,
+                "block_state": view.block_state, "triggered_by": view.triggered_by,
+                "reminders": [{"invoice": r.invoice_key, "days_after": r.days_after,
+                               "send_on": r.send_on, "days_remaining": r.days_remaining}
+                              for r in reminders(session, organisation_id,
+                                                 ctx.settings.billing.reminder_days,
+                                                 today=ctx.today())]}
+
+
+@router.post("/organisations/{organisation_id:int}/cancel-last-recurring-invoice",
+             summary="Cancel the last recurring invoice")
+def cancel_last(organisation_id: int, ctx: HubContext = Depends(get_context)) -> dict[str, Any]:
+    """Delete the last recurring invoice completely; future items stay (with a warning)."""
+    from hub.ledger import cancel_last_recurring_invoice
+
+    with _session(ctx) as session:
+        return cancel_last_recurring_invoice(session, organisation_id, today=ctx.today()).__dict__

@@ -1,0 +1,99 @@
+"""Xero webhooks: signature, intent to receive, payments and voids made directly in Xero."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from hub import Money, PaymentEventKind, PushStatus, WebhookRejected, WebhookRequest
+
+from hub_accounting_xero import plugin
+from hub_accounting_xero.testing import connected, invoice_doc, payment_doc
+
+NOW = dt.datetime(2026, 11, 22, 10, 0, tzinfo=dt.timezone.utc)
+
+
+def delivery(sandbox, events, signature=None):
+    body, good = sandbox.webhook(events)
+    return WebhookRequest(connection="xero", body=body, received_at=NOW,
+                          headers={"X-Xero-Signature": signature or good})
+
+
+def test_intent_to_receive_good_and_bad_signature(sandbox, xero_url):
+    conn = connected(sandbox, xero_url)
+    assert plugin.hub_receive_payment(connection=conn, request=delivery(sandbox, [])) == []
+    with pytest.raises(WebhookRejected) as info:
+        plugin.hub_receive_payment(connection=conn,
+                                   request=delivery(sandbox, [], signature="bm9wZQ=="))
+    assert info.value.status_code == 401
+    unsigned = WebhookRequest(connection="xero", body=b'{"events":[]}', headers={},
+                              received_at=NOW)
+    with pytest.raises(WebhookRejected):
+        plugin.hub_receive_payment(connection=conn, request=unsigned)
+
+
+def test_payment_recorded_in_xero_and_void_become_events_once(sandbox, xero_url):
+    conn = connected(sandbox, xero_url)
+    a, b = invoice_doc(1), invoice_doc(2)
+    outcomes = plugin.hub_push_invoices(connection=conn, invoices=[a, b])
+    xa, xb = (o.external_id for o in outcomes)
+    [ours] = plugin.hub_push_payments(connection=conn, payments=[payment_doc(1, a, "35.00")])
+    books = sandbox.books()
+    # the MSP's bookkeeper records a payment in Xero and voids the other invoice
+    theirs, errors = books.create_payment({"Invoice": {"InvoiceID": xa}, "Account": {"Code": "090"},
+                                           "Date": "2026-11-20", "Amount": Decimal("100.00")})
+    assert not errors
+    books.update_invoice(xb, {"Status": "VOIDED"})
+    request = delivery(sandbox, sandbox.invoice_events())
+    events = plugin.hub_receive_payment(connection=conn, request=request)
+    by_kind = {e.kind: e for e in events}
+    assert set(by_kind) == {PaymentEventKind.payment_succeeded, PaymentEventKind.invoice_voided}
+    paid = by_kind[PaymentEventKind.payment_succeeded]
+    assert paid.object_id == theirs["PaymentID"] != ours.external_id  # the hub's own is skipped
+    assert paid.invoice_id == 1 and paid.amount == Money("100.00", "USD")
+    assert paid.occurred_at.date() == dt.date(2026, 11, 20)
+    void = by_kind[PaymentEventKind.invoice_voided]
+    assert void.invoice_id == 2 and void.object_id == xb
+    # a redelivery gives the same event ids, so the host stores each once
+    again = plugin.hub_receive_payment(connection=conn, request=request)
+    assert sorted(e.event_id for e in again) == sorted(e.event_id for e in events)
+
+    # the ledger pushing that payment back (reference = PaymentID) creates nothing in Xero
+    echo = payment_doc(7, a, "100.00", reference=theirs["PaymentID"])
+    [pushed] = plugin.hub_push_payments(connection=conn, payments=[echo])
+    assert pushed.status is PushStatus.synced and pushed.external_id == theirs["PaymentID"]
+    assert len(books.payments) == 2
+
+    # the bookkeeper deletes their payment: a reversal of it comes back
+    books.delete_payment(theirs["PaymentID"])
+    later = plugin.hub_receive_payment(connection=conn,
+                                       request=delivery(sandbox, sandbox.invoice_events()))
+    [gone] = [e for e in later if e.kind is PaymentEventKind.refunded]
+    assert gone.payment_object_id == theirs["PaymentID"] and gone.invoice_id == 1
+    assert not [e for e in later if e.kind is PaymentEventKind.payment_succeeded]
+
+
+def test_hub_reversal_is_not_reported_back(sandbox, xero_url):
+    conn = connected(sandbox, xero_url)
+    inv = invoice_doc(1)
+    plugin.hub_push_invoices(connection=conn, invoices=[inv])
+    plugin.hub_push_payments(connection=conn, payments=[payment_doc(1, inv, "35.00")])
+    assert plugin.hub_receive_payment(connection=conn,
+                                      request=delivery(sandbox, sandbox.invoice_events())) == []
+    [rev] = plugin.hub_push_payments(connection=conn,
+                                     payments=[payment_doc(2, inv, "-35.00", reversal_of=1)])
+    assert rev.status is PushStatus.synced
+    assert plugin.hub_receive_payment(connection=conn,
+                                      request=delivery(sandbox, sandbox.invoice_events())) == []
+
+
+def test_events_of_another_organisation_are_ignored(sandbox, xero_url):
+    conn = connected(sandbox, xero_url)
+    events = [{"resourceId": "00000000-0000-0000-0000-000000000001", "eventCategory": "INVOICE",
+               "eventType": "UPDATE", "tenantId": "someone-else", "tenantType": "ORGANISATION",
+               "resourceUrl": "x", "eventDateUtc": "2026-11-22T10:00:00"}]
+    before = len(sandbox.api_calls())
+    assert plugin.hub_receive_payment(connection=conn, request=delivery(sandbox, events)) == []
+    assert len(sandbox.api_calls()) == before

@@ -1,0 +1,69 @@
+"""``hub_receive_payment``: check a Stripe webhook's signature, then normalise it.
+
+The signature is checked by ``stripe.Webhook.construct_event`` (HMAC-SHA256 over
+``"{t}.{body}"`` with the endpoint secret, and the timestamp within the tolerance). Anything
+wrong raises :class:`hub.WebhookRejected` (400) *before* anything is parsed or stored: missing
+header, wrong secret, stale timestamp, tampered body, a body that is not a Stripe event.
+
+The tolerance is measured by the ``stripe`` library against this machine's real clock (not the
+hub's test clock): keep the server's time synchronised (NTP).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import stripe
+
+from hub import Connection, PaymentEvent, PaymentEventKind, WebhookRejected, WebhookRequest
+
+from hub_payments_stripe.events import to_payment_events
+from hub_payments_stripe.intents import with_hub_ids
+
+__all__ = ["receive_payment", "verify"]
+
+SIGNATURE_HEADER = "stripe-signature"
+_NEEDS_PAYMENT = frozenset({PaymentEventKind.payment_succeeded, PaymentEventKind.payment_failed,
+                            PaymentEventKind.payment_processing, PaymentEventKind.refunded,
+                            PaymentEventKind.dispute_opened, PaymentEventKind.dispute_closed})
+
+
+def verify(connection: Connection, request: WebhookRequest) -> dict[str, Any]:
+    """The verified event as plain JSON, or :class:`WebhookRejected`."""
+    header = next((v for k, v in request.headers.items() if k.lower() == SIGNATURE_HEADER), None)
+    if not header:
+        raise WebhookRejected(
+            f"webhook to connection {connection.name!r} has no Stripe-Signature header; only "
+            "Stripe's signed deliveries are accepted", status_code=400)
+    settings = connection.settings
+    try:
+        stripe.Webhook.construct_event(
+            request.body, header, settings.webhook_secret.get_secret_value(),
+            tolerance=settings.webhook_tolerance_seconds)
+    except stripe.SignatureVerificationError as exc:
+        raise WebhookRejected(
+            f"Stripe signature check failed for connection {connection.name!r}: "
+            f"{exc.user_message or exc} (check webhook_secret matches the endpoint's signing "
+            "secret and the server clock)", status_code=400) from None
+    except (ValueError, TypeError, AttributeError) as exc:  # not JSON / not an event object
+        raise WebhookRejected(f"webhook body is not a Stripe event: {exc}", status_code=400) from None
+    event = json.loads(request.body)
+    if not (isinstance(event, dict) and isinstance(event.get("id"), str)
+            and isinstance(event.get("type"), str) and isinstance(event.get("created"), int)
+            and isinstance(event.get("data"), dict) and isinstance(event["data"].get("object"), dict)):
+        raise WebhookRejected("webhook body is signed but is not a Stripe event "
+                              "(needs id, type, created and data.object)", status_code=400)
+    return event
+
+
+def receive_payment(connection: Connection, request: WebhookRequest) -> list[PaymentEvent]:
+    """Verify ``request`` and turn its event into :class:`hub.PaymentEvent` records."""
+    event = verify(connection, request)
+    try:
+        events = to_payment_events(event)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise WebhookRejected(f"Stripe event {event['id']} ({event['type']}) is malformed: "
+                              f"{type(exc).__name__}: {exc}", status_code=400) from None
+    # Refunds and disputes name only their payment: give the ledger its invoice/organisation.
+    return [with_hub_ids(connection, e) if e.kind in _NEEDS_PAYMENT else e for e in events]

@@ -1,0 +1,100 @@
+"""Configuration: typed, extra="forbid", env over file, secrets redacted, errors point at lines."""
+
+import json
+
+import pytest
+
+from hub.cli.main import main
+from hub.config import load_settings
+from hub.errors import ConfigError
+
+GOOD = """\
+data_dir = "data"
+
+[company]
+name = "Acme IT"
+currency = "EUR"
+
+[[connections]]
+name = "books"
+plugin = "xero"
+[connections.settings]
+client_id = "abc"
+client_secret = { env = "XERO_SECRET" }
+api_token = "plain-token-value"
+"""
+
+
+def test_file_values_load_and_env_wins(tmp_path, monkeypatch):
+    path = tmp_path / "hub.toml"
+    path.write_text(GOOD)
+    monkeypatch.setenv("HUB_COMPANY__NAME", "From Env")
+    settings = load_settings(path)
+    assert settings.company.currency == "EUR"
+    assert settings.company.name == "From Env"
+    assert settings.connections[0].settings["client_secret"] == {"env": "XERO_SECRET"}
+
+
+def test_unknown_key_names_file_line_and_key(tmp_path):
+    path = tmp_path / "hub.toml"
+    path.write_text('[company]\nname = "x"\ncurrancy = "EUR"\n')
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    message = info.value.user_message()
+    assert f"{path}:3: company.currancy: unknown key" in message
+
+
+def test_bad_value_in_a_connection_points_at_its_line(tmp_path):
+    path = tmp_path / "hub.toml"
+    path.write_text('[[connections]]\nname = "a"\nplugin = "x"\n\n[[connections]]\n'
+                    'name = "Bad Name"\nplugin = "y"\n')
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    assert f"{path}:6: connections.1.name" in str(info.value)
+
+
+def test_toml_syntax_error_is_reported_with_the_fix(tmp_path):
+    path = tmp_path / "hub.toml"
+    path.write_text("[company]\nname = unquoted\n")
+    with pytest.raises(ConfigError, match="not valid TOML.*line 2"):
+        load_settings(path)
+
+
+def test_missing_named_file_says_how_to_create_one(tmp_path):
+    with pytest.raises(ConfigError) as info:
+        load_settings(tmp_path / "nope.toml")
+    assert "hub init" in info.value.user_message()
+
+
+def test_config_show_redacts_every_secret(tmp_path, capsys, monkeypatch):
+    path = tmp_path / "hub.toml"
+    path.write_text(GOOD)
+    monkeypatch.setenv("HUB_DATABASE_URL", "postgresql://hub:hunter2@db/hub")
+    monkeypatch.setenv("XERO_SECRET", "s3cr3t-value")
+    assert main(["--config", str(path), "config", "show", "--json"]) == 0
+    out = capsys.readouterr().out
+    data = json.loads(out)
+    assert "hunter2" not in out and "s3cr3t-value" not in out and "plain-token-value" not in out
+    assert data["connections"][0]["settings"]["client_secret"] == {"env": "XERO_SECRET"}
+    assert data["connections"][0]["settings"]["api_token"] == "**********"
+    assert data["connections"][0]["settings"]["client_id"] == "abc"
+
+
+def test_invalid_config_is_one_line_on_the_cli_without_traceback(tmp_path, capsys):
+    path = tmp_path / "hub.toml"
+    path.write_text('[web]\nport = "eighty"\n')
+    assert main(["--config", str(path), "config", "show"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert "web.port" in lines[0] and ":2:" in lines[0]
+
+
+def test_init_writes_a_config_that_loads(tmp_path, capsys):
+    path = tmp_path / "hub.toml"
+    assert main(["init", "--path", str(path)]) == 0
+    settings = load_settings(path)
+    assert settings.company.invoice_number_format == "{year}{partner_id|2}{next|6}"
+    assert main(["init", "--path", str(path)]) == 2
+    assert "--force" in capsys.readouterr().err

@@ -1,0 +1,129 @@
+"""post_invoices (bulk) writes exactly what post_invoice one by one writes, on the same data."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import Session
+
+import hub.db.models as models
+from hub.db.engine import make_engine
+from hub.db.models import Invoice, InvoiceKind, InvoiceStatus, Organisation
+from hub.db.models.ledger import Allocation, AllocationKind, Payment, PaymentStatus
+from hub.errors import ValidationFailed
+from hub.ledger import add_transaction, post_invoice, post_invoices
+
+ISSUE = dt.date(2026, 3, 1)
+TODAY = dt.date(2026, 3, 20)  # after the due date of the early invoices: some turn overdue
+
+
+def _invoice(org_id: int, total: str, *, status=InvoiceStatus.draft, number=None,
+             kind=InvoiceKind.recurring, issue=ISSUE, due_days=14) -> Invoice:
+    value = Decimal(total)
+    return Invoice(organisation_id=org_id, kind=kind, status=status, number=number,
+                   currency="USD", issue_date=issue, due_date=issue + dt.timedelta(days=due_days),
+                   subtotal=value, total=value)
+
+
+def _scenario(session: Session) -> list[Invoice]:
+    """Invoices in every situation posting meets; returns the list to post (with a repeat and
+    one invoice not yet flushed)."""
+    a = Organisation(name="Acme", currency="USD", billing_day=1, payment_due_days=14)
+    b = Organisation(name="Beta", currency="USD", billing_day=1, payment_due_days=14)
+    session.add_all([a, b])
+    session.flush()
+    plain = [_invoice(a.id if n % 2 else b.id, f"{100 + n}.25", number=f"INV{n:03d}")
+             for n in range(6)]
+    later = _invoice(a.id, "50.00", number="INV100", issue=dt.date(2026, 3, 15))
+    unnumbered = _invoice(b.id, "75.10")
+    zero = _invoice(a.id, "0.00", number="INV101")
+    final = _invoice(b.id, "30.00", status=InvoiceStatus.unpaid, number="INV102")
+    paid_part = _invoice(a.id, "200.00", number="INV103", due_days=60)
+    processing = _invoice(b.id, "80.00", number="INV104", due_days=60)
+    already = _invoice(a.id, "10.00", number="INV105")
+    session.add_all([*plain, later, unnumbered, zero, final, paid_part, processing, already])
+    session.flush()
+    # Posted before: posting again returns its transaction and writes nothing.
+    post_invoice(session, already, today=ISSUE)
+    # Account credit already set against an invoice before it is posted.
+    credit = add_transaction(session, a.id, side="credit", amount="60.00", date=ISSUE)
+    session.add(Allocation(organisation_id=a.id, kind=AllocationKind.payment,
+                           source_transaction_id=credit.id, invoice_id=paid_part.id,
+                           amount=Decimal("60.00")))
+    session.add(Payment(organisation_id=b.id, amount=Decimal("80.00"), date=ISSUE,
+                        status=PaymentStatus.processing, invoice_id=processing.id))
+    session.flush()
+    not_flushed = _invoice(b.id, "12.34", number="INV106")
+    return [*plain, later, unnumbered, zero, final, paid_part, processing, already, plain[2],
+            not_flushed]
+
+
+def _dump(session: Session) -> dict[str, list[tuple]]:
+    """Every ledger-relevant row, without ids' timestamps (created_at differs run to run)."""
+    out = {}
+    for table in ("ledger_transaction", "invoice", "allocation", "payment", "outboxentry"):
+        t = models.metadata.tables[table]
+        cols = [c for c in t.c if c.name not in ("created_at", "updated_at")]
+        out[table] = [tuple(r) for r in session.execute(sa.select(*cols).order_by(t.c.id))]
+    return out
+
+
+def _engine(tmp_path, name):
+    eng = make_engine("sqlite:///" + str(tmp_path / name))
+    models.metadata.create_all(eng)
+    return eng
+
+
+def test_bulk_posting_writes_the_same_rows_as_one_by_one(tmp_path):
+    results, dumps = [], []
+    for name, post in (("one.sqlite", lambda s, invs: [post_invoice(s, i, today=TODAY)
+                                                         for i in invs]),
+                       ("bulk.sqlite", lambda s, invs: post_invoices(s, invs, today=TODAY))):
+        eng = _engine(tmp_path, name)
+        with Session(eng, expire_on_commit=False) as session:
+            invoices = _scenario(session)
+            txs = post(session, invoices)
+            session.commit()
+            results.append([(t.id, t.invoice_id, t.amount, t.description) for t in txs])
+            dumps.append(_dump(session))
+        eng.dispose()
+    assert results[0] == results[1]
+    assert dumps[0] == dumps[1]
+    assert len(dumps[1]["ledger_transaction"]) == 15  # 14 invoices + the manual credit
+    # The figures really were refreshed (not just left as they were).
+    it = models.metadata.tables["invoice"]
+    with Session(_engine(tmp_path, "bulk.sqlite")) as session:
+        rows = {r.number: r for r in session.execute(sa.select(it))}
+    assert rows["INV000"].status == "overdue"
+    assert rows["INV103"].status == "partially_paid" and rows["INV103"].amount_paid == Decimal("60.00")
+    assert rows["INV104"].status == "pending"
+    assert rows["INV101"].status == "paid"
+    assert rows["INV100"].status == "unpaid"
+
+
+def test_bulk_posting_refuses_a_proforma_before_writing_anything(tmp_path):
+    eng = _engine(tmp_path, "refuse.sqlite")
+    with Session(eng) as session:
+        org = Organisation(name="Acme", currency="USD", billing_day=1, payment_due_days=14)
+        session.add(org)
+        session.flush()
+        good = _invoice(org.id, "10.00", number="INV1")
+        proforma = _invoice(org.id, "20.00", kind=InvoiceKind.proforma)
+        session.add_all([good, proforma])
+        session.flush()
+        with pytest.raises(ValidationFailed, match="proforma"):
+            post_invoices(session, [good, proforma])
+        count = session.execute(sa.select(sa.func.count()).select_from(
+            models.metadata.tables["ledger_transaction"])).scalar_one()
+        assert count == 0
+        assert good.status == InvoiceStatus.draft
+    eng.dispose()
+
+
+def test_billing_finalise_uses_the_bulk_posting():
+    from hub.billing.finalise import ledger_poster
+
+    assert ledger_poster() is post_invoices
