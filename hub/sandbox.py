@@ -10,6 +10,9 @@ from the vendor's spec and calls :func:`install` to get, for free:
 - **a request log**: ``control.requests`` lists ``(method, path, query)`` seen, so tests can check
   what the connector sent (paging parameters, filters, headers);
 
+the pieces every token-guarded vendor sandbox repeats: :func:`vendor_errors` (answer
+``HTTPException`` in the vendor's error body), :func:`read_form` (a form-encoded token request),
+:func:`issue_token` and :func:`require_bearer` (the access tokens the sandbox handed out);
 and :func:`serve` runs any app on ``127.0.0.1`` on a free port in a background thread (the test
 kit's :class:`hub.testing.sandbox.SandboxServer`), so the connector talks real HTTP to it exactly
 as to the vendor.
@@ -18,17 +21,21 @@ as to the vendor.
 from __future__ import annotations
 
 import asyncio
+import secrets
 import threading
 import time
 from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
+from urllib.parse import parse_qs
 
+from fastapi import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-__all__ = ["SandboxControl", "install", "serve"]
+__all__ = ["SandboxControl", "install", "serve", "vendor_errors", "read_form", "issue_token",
+           "require_bearer"]
 
 
 @dataclass
@@ -112,6 +119,37 @@ def install(app: Any, control: SandboxControl | None = None) -> SandboxControl:
         return await call_next(request)
 
     return control
+
+
+def vendor_errors(app: Any, body: Callable[[Request, HTTPException], dict[str, Any]]) -> None:
+    """Answer every ``HTTPException`` the app raises with ``body(request, exc)`` as JSON (the
+    vendor's error shape) and the exception's status code."""
+
+    async def _vendor_error(request: Request, exc: HTTPException) -> JSONResponse:
+        return JSONResponse(body(request, exc), status_code=exc.status_code)
+
+    app.add_exception_handler(HTTPException, _vendor_error)
+
+
+async def read_form(request: Request) -> dict[str, str]:
+    """The fields of an ``application/x-www-form-urlencoded`` body (first value of each);
+    parsed by hand so sandboxes need no multipart package."""
+    return {k: v[0] for k, v in parse_qs((await request.body()).decode()).items()}
+
+
+def issue_token(tokens: set[str]) -> str:
+    """A new random access token, remembered in ``tokens`` (the sandbox's issued tokens)."""
+    value = secrets.token_urlsafe(16)
+    tokens.add(value)
+    return value
+
+
+def require_bearer(request: Request, tokens: set[str], detail: str) -> None:
+    """Refuse the request with 401 ``detail`` unless it carries ``Authorization: Bearer <t>``
+    with a token from ``tokens``."""
+    header = request.headers.get("authorization", "")
+    if not header.startswith("Bearer ") or header[7:] not in tokens:
+        raise HTTPException(401, detail=detail)
 
 
 @contextmanager

@@ -10,7 +10,11 @@ connection and calls ``get``/``post``. What it does for them:
 - **rate limit per connection**: at most ``requests_per_minute`` calls, shared by every client of
   that connection name in this process (a sliding one-minute window);
 - **tokens**: :class:`TokenCache` keeps an access token in the connection's durable state until
-  shortly before it expires, so workers do not log in on every page.
+  shortly before it expires, so workers do not log in on every page;
+- **bearer-token clients**: :class:`BearerTokenClient` is the shape of a connector client whose
+  vendor hands out an access token at a log-in endpoint (OAuth client credentials, password
+  grant, ...): a subclass names its vendor and token key and implements ``_login`` with
+  ``self._login_http``; :func:`access_token_of` reads the token answer.
 """
 
 from __future__ import annotations
@@ -27,7 +31,8 @@ import httpx
 from hub.connections import Connection
 from hub.errors import PermanentError, TransientError
 
-__all__ = ["VendorHttp", "RateLimiter", "TokenCache", "rate_limiter_for", "DEFAULT_TIMEOUT"]
+__all__ = ["VendorHttp", "RateLimiter", "TokenCache", "rate_limiter_for", "DEFAULT_TIMEOUT",
+           "BearerTokenClient", "access_token_of"]
 
 DEFAULT_TIMEOUT = 30.0
 #: Refresh a cached token this long before the vendor says it expires.
@@ -208,3 +213,58 @@ class VendorHttp:
     def post(self, url: str, **kwargs: Any) -> Any:
         """POST to ``url``; returns the JSON body."""
         return self.request("POST", url, **kwargs)
+
+
+def access_token_of(body: Any, vendor: str, *, hint: str,
+                    default_lifetime: float = 3600) -> tuple[str, float]:
+    """``(access_token, expires_in)`` from a token endpoint's JSON answer.
+
+    Refuses with :class:`PermanentError` (carrying ``hint``, e.g. which credentials to check)
+    when the vendor answered without a token; ``default_lifetime`` stands in for a missing
+    ``expires_in``.
+    """
+    if not body or "access_token" not in body:
+        raise PermanentError(f"{vendor} gave no access token", hint=hint)
+    return body["access_token"], float(body.get("expires_in", default_lifetime))
+
+
+class BearerTokenClient:
+    """Base of a connection's client to a vendor that takes ``Authorization: Bearer <token>``.
+
+    Subclasses set :attr:`vendor` (the name in error messages) and :attr:`token_key` (where the
+    token is cached in ``connection.state``) and implement :meth:`_login`, which logs in through
+    ``self._login_http`` (a client without auth headers, so logging in never recurses) and
+    returns ``(token, lifetime_seconds)`` (see :func:`access_token_of`). The connection's
+    settings must carry ``base_url``, ``requests_per_minute`` and ``timeout_seconds``.
+
+    The client is cheap to build; ``self.http`` is the authenticated :class:`VendorHttp` (rate
+    limited per connection, re-logs in once on a 401) and ``self.tokens`` the :class:`TokenCache`.
+    """
+
+    vendor: str = "vendor"
+    token_key: str = "access_token"
+
+    def __init__(self, connection: Connection, *, transport: httpx.BaseTransport | None = None
+                 ) -> None:
+        settings = connection.settings
+        self.settings = settings
+        self.tokens = TokenCache(connection, self._login, key=self.token_key)
+        self.http = VendorHttp(connection, settings.base_url, auth_headers=self._auth,
+                               requests_per_minute=settings.requests_per_minute,
+                               timeout=settings.timeout_seconds, transport=transport,
+                               vendor=self.vendor)
+        self._login_http = VendorHttp(connection, settings.base_url,
+                                      timeout=settings.timeout_seconds, transport=transport,
+                                      vendor=self.vendor)
+
+    def _login(self) -> tuple[str, float]:
+        """Ask the vendor for a new access token: ``(token, lifetime_seconds)``."""
+        raise NotImplementedError(f"{type(self).__name__} must implement _login")
+
+    def _auth(self, force: bool) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens.token(force=force)}"}
+
+    def close(self) -> None:
+        """Release the HTTP connections."""
+        self.http.close()
+        self._login_http.close()

@@ -25,17 +25,9 @@ VISA = CardDetails("visa", "4242", 12, 2026)
 
 
 @pytest.fixture
-def engine(tmp_path):
-    eng = make_engine("sqlite:///" + str(tmp_path / "profiles.sqlite"))
-    models.metadata.create_all(eng)
-    yield eng
-    eng.dispose()
-
-
-@pytest.fixture
-def session(engine):
-    with Session(engine, expire_on_commit=False) as s:
-        yield s
+def session(hub_session):
+    """The hub test kit's session on a temporary SQLite database with every table."""
+    return hub_session
 
 
 @pytest.fixture

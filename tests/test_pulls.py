@@ -76,11 +76,9 @@ class FakeSource:
 
 
 @pytest.fixture
-def engine(tmp_path):
-    eng = make_engine("sqlite:///" + str(tmp_path / "pulls.sqlite"))
-    metadata.create_all(eng)
-    yield eng
-    eng.dispose()
+def engine(hub_engine):
+    """The hub test kit's temporary SQLite database with every table."""
+    return hub_engine
 
 
 @pytest.fixture

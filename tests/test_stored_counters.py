@@ -174,7 +174,7 @@ def test_usage_by_sku_and_period_with_quantities(engine, world):
             connection=pax8, query=_query("usage", world["acme"], sku="M365-BP"))
         everything = stored_counters.hub_fetch_vendor_usage(
             connection=pax8, query=_query("usage", world["acme"]))
-    assert bp.items == (CountedItem(ref=f"usage:{world['usage'][0]}", label="M365 BP",
+    assert bp.items == (CountedItem(ref="usage:pax8:sub:1", label="M365 BP",
                                     quantity="12"),)
     assert everything.quantity == Decimal("14.5")  # October and the deleted BS are not counted
 

@@ -16,9 +16,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Callable, Sequence
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import (
+    Date, Integer, String, bindparam, column, func, select, update, values,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session
 
+from hub.db.sql import among
 from hub.app import HubContext
 from hub.billing._sql import insert_ignoring
 from hub.billing.numbers import take_numbers
@@ -102,9 +106,10 @@ def finalise_invoices(session: Session, ctx: HubContext,
     refs = [i for i in invoices if isinstance(i, DraftRef)]
     if refs:
         it = Invoice.__table__
-        session.execute(update(it).where(it.c.id == bindparam("iid")).values(
-            number=bindparam("num"), status=InvoiceStatus.unpaid.value, finalised_at=now),
-            [{"iid": r.id, "num": r.number} for r in refs],
+        numbers = _values_table(session, "numbers", [("iid", Integer()), ("num", String())],
+                                [(r.id, r.number) for r in refs])
+        session.execute(update(it).where(it.c.id == numbers.c.iid).values(
+            number=numbers.c.num, status=InvoiceStatus.unpaid.value, finalised_at=now),
             execution_options={"synchronize_session": False})
     session.flush()
     ids = [i.id for i in invoices]
@@ -119,12 +124,28 @@ def finalise_invoices(session: Session, ctx: HubContext,
         rows = [i for i in invoices if isinstance(i, Invoice)]
         if refs:
             rows += list(session.exec(select(Invoice).where(
-                Invoice.id.in_([r.id for r in refs])).order_by(Invoice.id)).scalars())
+                among(Invoice.id, [r.id for r in refs], session.get_bind()))
+                .order_by(Invoice.id)).scalars())
         post(session, rows)  # the ledger's single call site (its debit transaction)
 
 
+def _values_table(session: Session, name: str, columns: list[tuple[str, Any]],
+                  rows: list[tuple]):
+    """An inline table of ``rows``, for one ``UPDATE ... FROM`` that sets a different value per
+    row (PostgreSQL, SQLite >= 3.33) instead of one UPDATE statement per row."""
+    if session.get_bind().dialect.name == "postgresql":
+        # unnest() of one array per column: a few parameters, not one per value (psycopg
+        # parses a statement's placeholders on every execution).
+        arrays = [bindparam(None, [row[i] for row in rows], type_=ARRAY(t))
+                  for i, (_n, t) in enumerate(columns)]
+        return func.unnest(*arrays).table_valued(
+            *(column(n, t) for n, t in columns), name=name).render_derived(name)
+    # As a CTE: SQLite does not take ``(VALUES ...) AS name (columns)``, but takes WITH.
+    return values(*(column(n, t) for n, t in columns), name=name).data(rows).cte(name)
+
+
 def _mark_charges_invoiced(session: Session, ids: list[int]) -> None:
-    lines = select(InvoiceLine.id).where(InvoiceLine.invoice_id.in_(ids),
+    lines = select(InvoiceLine.id).where(among(InvoiceLine.invoice_id, ids, session.get_bind()),
                                          InvoiceLine.line_type == "ticket_charge")
     ct = TicketCharge.__table__
     session.execute(update(ct).where(ct.c.invoice_line_id.in_(lines.scalar_subquery()))
@@ -132,7 +153,8 @@ def _mark_charges_invoiced(session: Session, ids: list[int]) -> None:
 
 
 def _use_future_items(session: Session, ids: list[int], now: dt.datetime) -> None:
-    items = session.exec(select(FutureItem).where(FutureItem.invoice_id.in_(ids))).scalars().all()
+    items = session.exec(select(FutureItem).where(
+        among(FutureItem.invoice_id, ids, session.get_bind()))).scalars().all()
     for item in items:
         item.used = True
         taken = item.taken_amount if item.taken_amount is not None else item.amount
@@ -156,11 +178,19 @@ def _advance_schedules(session: Session, invoices: Sequence[Invoice]) -> None:
         return
     rt = RecurringInvoice.__table__
     params = [{"sid": sid, "day": end + dt.timedelta(days=1)} for sid, end in latest.items()]
-    session.execute(update(rt).where(rt.c.id == bindparam("sid"))
-                    .values(covered_from=bindparam("day"), next_run_date=bindparam("day")),
-                    params, execution_options={"synchronize_session": False})
-    # The master agreement advances its group's date (seed 001).
+    days = _values_table(session, "days", [("sid", Integer()), ("day", Date())],
+                         [(p["sid"], p["day"]) for p in params])
+    session.execute(update(rt).where(rt.c.id == days.c.sid)
+                    .values(covered_from=days.c.day, next_run_date=days.c.day),
+                    execution_options={"synchronize_session": False})
+    # The master agreement advances its group's date (seed 001). Few schedules are masters:
+    # find them with one query instead of one UPDATE per schedule.
     gt = InvoiceGroup.__table__
+    masters = set(session.execute(select(gt.c.master_recurring_id).where(
+        among(gt.c.master_recurring_id, latest, session.get_bind()))).scalars())
+    params = [p for p in params if p["sid"] in masters]
+    if not params:
+        return
     session.execute(update(gt).where(gt.c.master_recurring_id == bindparam("sid"),
                                      gt.c.next_date < bindparam("day"))
                     .values(next_date=bindparam("day")), params,

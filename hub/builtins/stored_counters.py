@@ -3,7 +3,8 @@
 Pulls (:mod:`hub.pulls`) store what every connector finds; billing asks the counter hooks how
 many devices, users or licences an organisation had. This built-in answers from those stored
 rows, so a count never calls a vendor during a billing run, and each :class:`CountedItem` names
-the row that made it (``asset:17``, ``contact:5``, ``usage:9``): that is the line provenance.
+the row that made it (``asset:17``, ``contact:5``, ``usage:pax8:sub-9`` — a subscription keeps
+its ref from month to month): that is the line provenance.
 
 Rows marked ``deleted_at_source`` are never counted: a device removed at its RMM stops being
 billed at the next preview after the pull that noticed it.
@@ -45,6 +46,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import and_
 from sqlmodel import Session, select
 
+from hub.db.sql import among
 from hub.connections import Connection
 from hub.documents import Counted, CountedItem, CountQuery
 from hub.errors import PluginError, ValidationFailed
@@ -214,7 +216,7 @@ class _Prefetched:
             for start in range(0, len(ids), _ORGANISATIONS_PER_QUERY):
                 some = ids[start:start + _ORGANISATIONS_PER_QUERY]
                 for row in conn.execute(select(table).where(
-                        table.c.organisation_id.in_(some)).order_by(table.c.id)):
+                        among(table.c.organisation_id, some, conn)).order_by(table.c.id)):
                     grouped.setdefault((row.organisation_id, row.source), []).append(row)
         return grouped
 
@@ -331,7 +333,9 @@ def hub_fetch_vendor_usage(connection: Connection, query: CountQuery) -> Counted
         sql_conditions=lambda: (and_(UsageSnapshot.period_start <= end,
                                      UsageSnapshot.period_end >= start),),
         keep=lambda row: row.period_start <= end and row.period_end >= start)
-    items = tuple(CountedItem(ref=f"usage:{row.id}",
+    # The ref names the subscription, not the month's snapshot row, so the same licence keeps
+    # its identity from one invoice to the next and a per-line change says only what changed.
+    items = tuple(CountedItem(ref=f"usage:{row.source}:{row.external_id}",
                               label=row.description or f"{row.sku} ({row.tenant_external_id})",
                               quantity=_quantity_text(row.quantity))
                   for row in rows)

@@ -18,7 +18,7 @@ import typer
 from hub.cli import state as cli_state
 from hub.errors import HubError
 
-__all__ = ["app", "main", "build_app"]
+__all__ = ["main", "build_app"]
 
 
 def _root_callback(
@@ -82,17 +82,16 @@ def main(argv: list[str] | None = None) -> int:
         return int(exc.code or 0)
     except KeyboardInterrupt:
         return 130
-    except Exception as exc:  # click usage errors carry their own exit codes
-        import click
-
-        if isinstance(exc, click.exceptions.Exit):
-            return exc.exit_code
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            return exc.exit_code
-        if isinstance(exc, click.exceptions.Abort):
-            return 1
-        raise
+    except typer.Exit as exc:
+        return exc.exit_code
+    except typer.Abort:
+        return 1
+    except typer.TyperException as exc:  # usage errors (bad option values) carry their codes
+        show = getattr(exc, "show", None)
+        if show is None:
+            raise
+        show()
+        return getattr(exc, "exit_code", 2)
     return 0
 
 

@@ -23,6 +23,7 @@ from hub.db.models.future_items import FutureItem
 from hub.db.models.invoices import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus
 from hub.db.models.ledger import Allocation, CreditNote, Payment, Transaction
 from hub.db.models.sync import Effect, OutboxEntry, OutboxStatus
+from hub.documents import PaymentEvent
 from hub.errors import DocumentLocked, DocumentRefused, EditNotAllowed, NotFound, ValidationFailed
 from hub.ledger._base import get_invoice, lock_account
 from hub.ledger.posting import auto_transactions
@@ -120,6 +121,34 @@ def mark_deleted(session: Session, invoice_id: int, *, when: dt.datetime) -> Del
     _remove_from_ledger(session, invoice, result)
     invoice.status = InvoiceStatus.deleted
     invoice.deleted_at = when
+    session.add(invoice)
+    session.flush()
+    return result
+
+
+def apply_external_void(session: Session, connection: str, event: PaymentEvent) -> DeletionResult | None:
+    """The accounting system the invoice is synced to voided it there (e.g. in Xero).
+
+    The hub follows: the invoice becomes deleted and its automatic debit leaves the ledger, as
+    with "mark as deleted". This is the one way a locked invoice changes, because the change
+    comes from the very system that holds the lock. Idempotent; an invoice with payments or
+    credit is left alone (accounting systems refuse to void those) and the event changes
+    nothing. Returns what was removed, or None when nothing changed.
+    """
+    if event.invoice_id is None:
+        return None
+    invoice = get_invoice(session, event.invoice_id)
+    lock_account(session, invoice.organisation_id)
+    if invoice.status in (InvoiceStatus.deleted, InvoiceStatus.draft):
+        return None
+    if invoice.amount_paid + invoice.credit_applied > 0:
+        return None
+    result = DeletionResult(invoice.id, invoice.number)
+    _remove_from_ledger(session, invoice, result)
+    invoice.status = InvoiceStatus.deleted
+    invoice.deleted_at = event.occurred_at
+    invoice.extra_fields = {**(invoice.extra_fields or {}),
+                            "voided_in": {"connection": connection, "external_id": event.object_id}}
     session.add(invoice)
     session.flush()
     return result

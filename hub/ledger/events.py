@@ -237,4 +237,9 @@ def apply_payment_event(session: Session, connection_name: str, event: PaymentEv
             return _reinstate(session, original, -hold.amount, f"{event.object_id}:won",
                               event.occurred_at.date(), today, push_to)
         return None
+    if event.kind == PaymentEventKind.invoice_voided:
+        from hub.ledger.deletion import apply_external_void
+
+        apply_external_void(session, connection_name, event)
+        return None
     return None  # card updates and expiry reminders are not ledger events

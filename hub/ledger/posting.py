@@ -6,9 +6,10 @@ import datetime as dt
 from decimal import Decimal
 from typing import Sequence
 
-from sqlalchemy import insert
+from sqlalchemy import insert, union
 from sqlmodel import Session, select
 
+from hub.db.sql import among
 from hub.core.money import to_decimal
 from hub.db.models._base import utcnow
 from hub.db.models.invoices import Invoice, InvoiceKind, InvoiceStatus
@@ -95,7 +96,7 @@ def post_invoices(session: Session, invoices: Sequence[Invoice], *,
     posted: dict[int, Transaction] = {}
     for some in _in_chunks(ids):
         for tx in session.exec(select(Transaction).where(
-                Transaction.invoice_id.in_(some),
+                among(Transaction.invoice_id, some, session.get_bind()),
                 Transaction.category == TransactionCategory.auto).order_by(Transaction.id)):
             posted.setdefault(tx.invoice_id, tx)
     fresh: list[Invoice] = []
@@ -108,8 +109,9 @@ def post_invoices(session: Session, invoices: Sequence[Invoice], *,
             invoice.status = InvoiceStatus.unpaid
         fresh.append(invoice)
     if fresh:
-        # The columns Transaction(...) in post_invoice gets (with its defaults), inserted in
-        # one multi-row statement; RETURNING hands back the ORM rows, in parameter order.
+        # The columns Transaction(...) in post_invoice gets (with its defaults), inserted with
+        # one executemany (in order, so ids follow the invoices as one by one): on PostgreSQL
+        # that is ~3x cheaper than a multi-row INSERT ... RETURNING of the ORM rows.
         now = utcnow()
         rows = [{"organisation_id": i.organisation_id, "currency": i.currency,
                  "side": Side.debit, "category": TransactionCategory.auto, "amount": i.total,
@@ -117,9 +119,11 @@ def post_invoices(session: Session, invoices: Sequence[Invoice], *,
                  "description": f"invoice {i.number or i.id}", "payment_id": None,
                  "credit_note_id": None, "created_at": now} for i in fresh]
         session.flush()  # the status changes above go first, as in post_invoice
-        made = session.scalars(insert(Transaction).returning(
-            Transaction, sort_by_parameter_order=True), rows).all()
-        posted.update((tx.invoice_id, tx) for tx in made)
+        session.execute(insert(Transaction.__table__), rows)
+        for some in _in_chunks([i.id for i in fresh]):
+            posted.update((tx.invoice_id, tx) for tx in session.exec(select(Transaction).where(
+                among(Transaction.invoice_id, some, session.get_bind()),
+                Transaction.category == TransactionCategory.auto)))
         _refresh_fresh(session, fresh, today)
     return [posted[i.id] for i in invoices]
 
@@ -130,23 +134,32 @@ def _refresh_fresh(session: Session, invoices: Sequence[Invoice], today: dt.date
     them, without its two queries each; the others go through refresh_invoice itself."""
     ids = [i.id for i in invoices if is_live(i)]
     touched: set[int] = set()
+    bind = session.get_bind()
     for some in _in_chunks(ids):
-        touched.update(session.exec(select(Allocation.invoice_id).where(
-            Allocation.invoice_id.in_(some)).distinct()))
-        touched.update(session.exec(select(Payment.invoice_id).where(
-            Payment.invoice_id.in_(some), Payment.status == PaymentStatus.processing).distinct()))
+        touched.update(session.exec(union(
+            select(Allocation.invoice_id).where(among(Allocation.invoice_id, some, bind)),
+            select(Payment.invoice_id).where(among(Payment.invoice_id, some, bind),
+                                             Payment.status == PaymentStatus.processing))
+        ).scalars())
     for invoice in invoices:
         day = today or invoice.issue_date
         if not is_live(invoice) or invoice.id in touched or invoice.total < 0:
             # Nothing to compute, something allocated, or refresh_invoice's own refusal.
             refresh_invoice(session, invoice, day)
             continue
-        invoice.amount_paid = ZERO
-        invoice.credit_applied = ZERO
-        invoice.status = InvoiceStatus(invoice_status(
+        status = InvoiceStatus(invoice_status(
             total=invoice.total, paid=ZERO, credit=ZERO, due_date=invoice.due_date, today=day,
             pending=False, from_balance=ZERO).value)
-        session.add(invoice)
+        # Assigned only when they differ: a fresh invoice mostly has these values already, and
+        # thousands of no-op attribute sets are not free.
+        if invoice.amount_paid != ZERO:
+            invoice.amount_paid = ZERO
+        if invoice.credit_applied != ZERO:
+            invoice.credit_applied = ZERO
+        if invoice.status != status:
+            invoice.status = status
+        if invoice not in session:
+            session.add(invoice)
 
 
 def add_transaction(session: Session, organisation_id: int, *, side: str, amount: Decimal | str,

@@ -35,6 +35,8 @@ T = TypeVar("T")
 DEFAULT_CHUNK_SIZE = 50_000
 
 _END = object()
+#: What an exhausted :func:`_keyed` stream gives: no key, no item.
+_NO_ITEM = (None, _END)
 
 
 class StreamOrderError(HubError):
@@ -50,59 +52,47 @@ def merge_join(left: Iterable[L], right: Iterable[R], left_key: Callable[[L], An
     caller groups first), because a silent many-to-one match would hide a duplicate document;
     so is a key smaller than the one before it (a collation that sorts unlike Python).
     """
-    # One flat loop: this runs once per document on both sides of a million-document report.
-    lit, rit = iter(left), iter(right)
-    l = next(lit, _END)
-    r = next(rit, _END)
-    lk = left_key(l) if l is not _END else None
-    rk = right_key(r) if r is not _END else None
+    # Each side's order check lives in _keyed; the join itself stays one flat loop, because it
+    # runs once per document on both sides of a million-document report.
+    lit = _keyed(left, left_key, "left")
+    rit = _keyed(right, right_key, "right")
+    lk, l = next(lit, _NO_ITEM)
+    rk, r = next(rit, _NO_ITEM)
     while l is not _END and r is not _END:
         if lk == rk:
             yield l, r
-            l = next(lit, _END)
-            if l is not _END:
-                key = left_key(l)
-                if not lk < key:
-                    _order_error("left", key, lk)
-                lk = key
-            r = next(rit, _END)
-            if r is not _END:
-                key = right_key(r)
-                if not rk < key:
-                    _order_error("right", key, rk)
-                rk = key
+            lk, l = next(lit, _NO_ITEM)
+            rk, r = next(rit, _NO_ITEM)
         elif lk < rk:
             yield l, None
-            l = next(lit, _END)
-            if l is not _END:
-                key = left_key(l)
-                if not lk < key:
-                    _order_error("left", key, lk)
-                lk = key
+            lk, l = next(lit, _NO_ITEM)
         else:
             yield None, r
-            r = next(rit, _END)
-            if r is not _END:
-                key = right_key(r)
-                if not rk < key:
-                    _order_error("right", key, rk)
-                rk = key
+            rk, r = next(rit, _NO_ITEM)
     while l is not _END:
         yield l, None
-        l = next(lit, _END)
-        if l is not _END:
-            key = left_key(l)
-            if not lk < key:
-                _order_error("left", key, lk)
-            lk = key
+        lk, l = next(lit, _NO_ITEM)
     while r is not _END:
         yield None, r
-        r = next(rit, _END)
-        if r is not _END:
-            key = right_key(r)
-            if not rk < key:
-                _order_error("right", key, rk)
-            rk = key
+        rk, r = next(rit, _NO_ITEM)
+
+
+def _keyed(items: Iterable[T], key: Callable[[T], Any], side: str
+           ) -> Iterator[tuple[Any, T]]:
+    """``(key, item)`` of a stream that must be sorted by key with one item per key; stops the
+    run with :class:`StreamOrderError` at the first key not greater than the one before."""
+    it = iter(items)
+    item = next(it, _END)
+    if item is _END:
+        return
+    previous = key(item)
+    yield previous, item
+    for item in it:
+        current = key(item)
+        if not previous < current:
+            _order_error(side, current, previous)
+        yield current, item
+        previous = current
 
 
 def _order_error(side: str, key: Any, previous: Any) -> None:

@@ -5,6 +5,7 @@ suite gets these fixtures without a conftest:
 
 - ``hub_clock`` — a controllable clock (:class:`FrozenClock`);
 - ``hub_engine`` — a temporary SQLite database with every table;
+- ``hub_session`` — a session on it that keeps rows readable after commit;
 - ``hub_postgres_url`` / ``hub_redis_url`` — a fresh PostgreSQL database or Redis namespace,
   from ``HUB_TEST_POSTGRES_URL`` / ``HUB_TEST_REDIS_URL`` (skipped when unset, *failed* when
   ``HUB_TEST_REQUIRE_SERVICES=1``, as CI sets it);
@@ -14,7 +15,9 @@ suite gets these fixtures without a conftest:
 
 And for sandbox vendor servers: :class:`SandboxServer` runs any ASGI app on 127.0.0.1 on a free
 port in a background thread, so a plugin's real HTTP client talks to it over real sockets;
-:class:`FakeDistribution` installs a throwaway plugin found through real entry points.
+:class:`FakeDistribution` installs a throwaway plugin found through real entry points;
+:mod:`hub.testing.vendors` has ``serve_sandbox`` (a connector's sandbox with its control, on a
+free port) and ``assert_matches_schema`` (a record against the vendor's OpenAPI schema).
 """
 
 from hub.testing.clock import FrozenClock

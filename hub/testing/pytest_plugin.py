@@ -71,6 +71,16 @@ def hub_engine(hub_sqlite_url: str):
 
 
 @pytest.fixture
+def hub_session(hub_engine):
+    """A session on :func:`hub_engine` that keeps loaded rows readable after commit
+    (``expire_on_commit=False``), so a test can commit and still assert on its objects."""
+    from sqlmodel import Session
+
+    with Session(hub_engine, expire_on_commit=False) as session:
+        yield session
+
+
+@pytest.fixture
 def hub_postgres_url() -> Iterator[str]:
     """A brand-new PostgreSQL database (dropped afterwards) on the server named by
     ``HUB_TEST_POSTGRES_URL``."""

@@ -27,6 +27,15 @@ def squash(text: str) -> str:
     return re.sub(r"\s+", " ", text)
 
 
+def _invoice_of_new_organisation(engine, build, line: dict, *, organisation: dict | None = None,
+                                 **invoice) -> int:
+    """Id of an invoice with the one ``line`` (``invoice``: its fields) for a new organisation
+    (``organisation``: its fields)."""
+    with session_scope(engine) as session:
+        org = build.organisation(session, **(organisation or {}))
+        return build.invoice(session, org, [line], **invoice).id
+
+
 def test_one_time_invoice_pdf_shows_numbers_totals_dates_and_tax(engine, make_settings,
                                                                  one_time_invoice, pdf_text_of):
     doc = render(engine, make_settings(), "invoice", one_time_invoice.invoice_id)
@@ -86,14 +95,10 @@ def test_recurring_invoice_pdf_shows_period_counters_and_pro_rata(engine, make_s
 
 def test_partly_paid_invoice_shows_paid_and_amount_due(engine, make_settings, build, pdf_text_of):
     # Seed 002 partial payment example #1: invoiced 120, paid 50, due 70.
-    with session_scope(engine) as session:
-        org = build.organisation(session)
-        invoice = build.invoice(session, org, [{"description": "Internet 100 Mbit",
-                                                "unit_price": "120.00"}],
-                                number="2026020001", status="partially_paid",
-                                issue_date=dt.date(2026, 2, 1), due_date=dt.date(2026, 2, 15),
-                                amount_paid=Decimal("50.00"))
-        invoice_id = invoice.id
+    invoice_id = _invoice_of_new_organisation(
+        engine, build, {"description": "Internet 100 Mbit", "unit_price": "120.00"},
+        number="2026020001", status="partially_paid", issue_date=dt.date(2026, 2, 1),
+        due_date=dt.date(2026, 2, 15), amount_paid=Decimal("50.00"))
     text = squash(pdf_text_of(render(engine, make_settings(), "invoice", invoice_id).pdf))
     assert "Total $120.00" in text
     assert "Paid -$50.00" in text
@@ -102,26 +107,20 @@ def test_partly_paid_invoice_shows_paid_and_amount_due(engine, make_settings, bu
 
 
 def test_paid_invoice_is_stamped_and_asks_for_nothing(engine, make_settings, build, pdf_text_of):
-    with session_scope(engine) as session:
-        org = build.organisation(session)
-        invoice_id = build.invoice(session, org, [{"description": "Support block",
-                                                   "unit_price": "100.00"}],
-                                   number="2026020002", status="paid",
-                                   issue_date=dt.date(2026, 2, 1), due_date=dt.date(2026, 2, 15),
-                                   amount_paid=Decimal("100.00")).id
+    invoice_id = _invoice_of_new_organisation(
+        engine, build, {"description": "Support block", "unit_price": "100.00"},
+        number="2026020002", status="paid", issue_date=dt.date(2026, 2, 1),
+        due_date=dt.date(2026, 2, 15), amount_paid=Decimal("100.00"))
     text = squash(pdf_text_of(render(engine, make_settings(), "invoice", invoice_id).pdf))
     assert "PAID" in text and "Amount due $0.00" in text
     assert "Please pay" not in text
 
 
 def test_proforma_invoice_is_titled_as_such(engine, make_settings, build, pdf_text_of):
-    with session_scope(engine) as session:
-        org = build.organisation(session)
-        invoice_id = build.invoice(session, org, [{"description": "Annual licence, prepaid",
-                                                   "unit_price": "1200.00"}],
-                                   kind="proforma", number="PF2026000004", status="unpaid",
-                                   issue_date=dt.date(2026, 2, 1),
-                                   due_date=dt.date(2026, 2, 15)).id
+    invoice_id = _invoice_of_new_organisation(
+        engine, build, {"description": "Annual licence, prepaid", "unit_price": "1200.00"},
+        kind="proforma", number="PF2026000004", status="unpaid", issue_date=dt.date(2026, 2, 1),
+        due_date=dt.date(2026, 2, 15))
     doc = render(engine, make_settings(), "invoice", invoice_id)
     text = squash(pdf_text_of(doc.pdf))
     assert "Proforma invoice" in text and "PF2026000004" in text
@@ -173,12 +172,9 @@ def test_templates_cannot_fetch_urls_or_read_other_files(engine, make_settings,
 
 
 def test_draft_invoice_is_marked_and_has_no_number(engine, make_settings, build, pdf_text_of):
-    with session_scope(engine) as session:
-        org = build.organisation(session)
-        invoice_id = build.invoice(session, org, [{"description": "Preview line",
-                                                   "unit_price": "10.00"}],
-                                   status="draft", issue_date=dt.date(2026, 2, 1),
-                                   due_date=dt.date(2026, 2, 15)).id
+    invoice_id = _invoice_of_new_organisation(
+        engine, build, {"description": "Preview line", "unit_price": "10.00"},
+        status="draft", issue_date=dt.date(2026, 2, 1), due_date=dt.date(2026, 2, 15))
     doc = render(engine, make_settings(), "invoice", invoice_id)
     text = squash(pdf_text_of(doc.pdf))
     assert "Draft invoice" in text and "DRAFT: not a valid invoice" in text
@@ -204,13 +200,18 @@ def _auto_billed(engine, build, *, cards=()):
                              issue_date=dt.date(2026, 3, 1), due_date=dt.date(2026, 3, 15)).id
 
 
+def _render_on_issue_day(engine, settings, invoice_id):
+    """The renderer as on 1 March 2026 (the auto-billed invoice's issue day) and its invoice."""
+    renderer = DocumentRenderer(settings, today=lambda: dt.date(2026, 3, 1))
+    with session_scope(engine) as session:
+        return renderer, renderer.invoice(session, invoice_id)
+
+
 def test_auto_billed_invoice_names_the_card_that_will_be_charged(engine, make_settings, build,
                                                                  pdf_text_of):
     invoice_id = _auto_billed(engine, build, cards=[("mastercard", "5555", 1, 2028, False),
                                                     ("visa", "4242", 4, 2027, True)])
-    renderer = DocumentRenderer(make_settings(), today=lambda: dt.date(2026, 3, 1))
-    with session_scope(engine) as session:
-        doc = renderer.invoice(session, invoice_id)
+    renderer, doc = _render_on_issue_day(engine, make_settings(), invoice_id)
     text = squash(pdf_text_of(doc.pdf))
     # The default card, as the auto-charge picks it (hub.payment_profiles.profile_to_charge).
     assert ("$250.00 will be charged automatically to your Visa ending 4242 (exp. 04/2027) "
@@ -227,9 +228,7 @@ def test_auto_billed_invoice_names_the_card_that_will_be_charged(engine, make_se
 def test_auto_billed_invoice_without_a_usable_card_asks_for_payment(engine, make_settings,
                                                                    build, pdf_text_of, cards):
     invoice_id = _auto_billed(engine, build, cards=cards)
-    renderer = DocumentRenderer(make_settings(), today=lambda: dt.date(2026, 3, 1))
-    with session_scope(engine) as session:
-        doc = renderer.invoice(session, invoice_id)
+    _, doc = _render_on_issue_day(engine, make_settings(), invoice_id)
     text = squash(pdf_text_of(doc.pdf))
     assert "We have no valid card on file to charge automatically" in text
     assert "Please pay $250.00 by Mar 15, 2026, quoting invoice number 2026030011" in text
@@ -364,12 +363,11 @@ def test_statement_refuses_a_bad_period_or_mode(engine, make_settings, build):
 
 
 def test_locale_sets_currency_number_and_date_formats(engine, make_settings, build, pdf_text_of):
-    with session_scope(engine) as session:
-        org = build.organisation(session, currency="EUR")
-        invoice_id = build.invoice(session, org, [
-            {"description": "Wartungsvertrag", "quantity": "1.5", "unit_price": "1000.00",
-             "tax_rate": "19"}], number="2026010500", status="unpaid",
-            issue_date=dt.date(2026, 1, 5), due_date=dt.date(2026, 1, 19)).id
+    invoice_id = _invoice_of_new_organisation(
+        engine, build, {"description": "Wartungsvertrag", "quantity": "1.5",
+                        "unit_price": "1000.00", "tax_rate": "19"},
+        organisation={"currency": "EUR"}, number="2026010500", status="unpaid",
+        issue_date=dt.date(2026, 1, 5), due_date=dt.date(2026, 1, 19))
     text = squash(pdf_text_of(render(engine, make_settings(company={"locale": "de_DE"}),
                                      "invoice", invoice_id).pdf))
     # 1.5 x 1,000.00 = 1,500.00; 19 % = 285.00; total 1,785.00 — German separators, € after.

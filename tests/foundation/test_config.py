@@ -98,3 +98,29 @@ def test_init_writes_a_config_that_loads(tmp_path, capsys):
     assert settings.company.invoice_number_format == "{year}{partner_id|2}{next|6}"
     assert main(["init", "--path", str(path)]) == 2
     assert "--force" in capsys.readouterr().err
+
+
+def test_every_key_the_sample_config_mentions_is_a_real_key(tmp_path, monkeypatch):
+    """Uncomment the optional settings `hub init` documents: the file must still load."""
+    import re
+
+    from hub.cli.commands.setup import SAMPLE_CONFIG
+
+    text = re.sub(r"(?m)^# (\[mail\]|(?:address|logo|templates_dir|payment_instructions|host|port"
+                  r"|security|username|password|from_address|database_url|broker_url) = )",
+                  r"\1", SAMPLE_CONFIG)
+    path = tmp_path / "hub.toml"
+    path.write_text(text)
+    monkeypatch.delenv("HUB_DATABASE_URL", raising=False)
+    settings = load_settings(path)
+    assert settings.mail.host == "smtp.example.com"
+    assert settings.company.address == ["1 Example Street", "Springfield"]
+    assert settings.broker_url == "redis://redis.internal:6379/0"
+
+
+def test_usage_errors_are_one_clear_message_not_a_traceback(capsys):
+    assert main(["no-such-command"]) == 2
+    assert main(["init", "--no-such-option"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert "No such command 'no-such-command'" in err and "No such option" in err

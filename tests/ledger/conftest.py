@@ -10,8 +10,6 @@ from decimal import Decimal
 import pytest
 from sqlmodel import Session
 
-import hub.db.models as models
-from hub.db.engine import make_engine
 from hub.db.models import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, Organisation
 from hub.ledger import post_invoice
 
@@ -19,17 +17,15 @@ _numbers = itertools.count(1)
 
 
 @pytest.fixture
-def engine(tmp_path):
-    eng = make_engine("sqlite:///" + str(tmp_path / "t.sqlite"))
-    models.metadata.create_all(eng)
-    yield eng
-    eng.dispose()
+def engine(hub_engine):
+    """The hub test kit's temporary SQLite database with every table."""
+    return hub_engine
 
 
 @pytest.fixture
-def session(engine):
-    with Session(engine, expire_on_commit=False) as s:
-        yield s
+def session(hub_session):
+    """A session on that database (rows stay readable after commit)."""
+    return hub_session
 
 
 @pytest.fixture
@@ -65,3 +61,30 @@ def make_invoice(session, org):
     def make(total: str, **kwargs) -> Invoice:
         return _make_invoice(session, kwargs.pop("org_id", org.id), total, **kwargs)
     return make
+
+
+def _acme_with_posted_invoice(engine, *, number: str, issue_date: dt.date, due_date: dt.date,
+                              **fields) -> tuple[int, int]:
+    """Organisation "Acme" with one posted 100.00 "support" invoice (extra invoice ``fields``,
+    e.g. memo) in ``engine``'s database; returns ``(organisation_id, invoice_id)``."""
+    with Session(engine, expire_on_commit=False) as s:
+        org = Organisation(name="Acme")
+        s.add(org)
+        s.flush()
+        inv = Invoice(organisation_id=org.id, number=number, issue_date=issue_date,
+                      due_date=due_date, subtotal=Decimal("100"), total=Decimal("100"), **fields)
+        s.add(inv)
+        s.flush()
+        s.add(InvoiceLine(invoice_id=inv.id, description="support", unit_price=Decimal("100"),
+                          amount=Decimal("100")))
+        post_invoice(s, inv)
+        s.commit()
+    return org.id, inv.id
+
+
+@pytest.fixture
+def acme_with_posted_invoice():
+    """``acme_with_posted_invoice(engine, number=..., issue_date=..., due_date=..., memo=...)``:
+    a fresh organisation with one posted 100.00 invoice; returns ``(organisation_id,
+    invoice_id)`` (used by the API and CLI lock tests, which bring their own databases)."""
+    return _acme_with_posted_invoice

@@ -4,7 +4,6 @@ payments, credit notes, statements, pre-bills; the overdue hook reaches plugins.
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal as D
 
 import pytest
 from dramatiq.brokers.stub import StubBroker
@@ -12,9 +11,9 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from hub import hookimpl
-from hub.db.models import Invoice, InvoiceLine, Organisation
+from hub.db.models import Invoice
 from hub.jobs import build_runtime
-from hub.ledger import post_invoice, run_overdue_check
+from hub.ledger import run_overdue_check
 from hub.web.app import create_app
 from hub.web.tokens import create_token
 
@@ -34,25 +33,15 @@ def listener():
 
 
 @pytest.fixture
-def api(make_hub_context, listener):
+def api(make_hub_context, listener, acme_with_posted_invoice):
     ctx = make_hub_context(listener)
     runtime = build_runtime(ctx, broker=StubBroker())
     client = TestClient(create_app(ctx, runtime))
     client.headers["Authorization"] = f"Bearer {create_token(ctx.engine, 'ledger')}"
-    with Session(ctx.engine, expire_on_commit=False) as s:
-        org = Organisation(name="Acme")
-        s.add(org)
-        s.flush()
-        inv = Invoice(organisation_id=org.id, number="INV-1", issue_date=dt.date(2025, 12, 1),
-                      due_date=dt.date(2025, 12, 15), subtotal=D("100"), total=D("100"),
-                      memo="memo")
-        s.add(inv)
-        s.flush()
-        s.add(InvoiceLine(invoice_id=inv.id, description="support", unit_price=D("100"),
-                          amount=D("100")))
-        post_invoice(s, inv)
-        s.commit()
-    yield ctx, client, org.id, inv.id
+    org_id, invoice_id = acme_with_posted_invoice(
+        ctx.engine, number="INV-1", issue_date=dt.date(2025, 12, 1),
+        due_date=dt.date(2025, 12, 15), memo="memo")
+    yield ctx, client, org_id, invoice_id
     runtime.close()
 
 

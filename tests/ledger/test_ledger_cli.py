@@ -17,13 +17,12 @@ from hub.config import load_settings
 from hub.plugins import build_plugin_host
 from hub.cli.main import build_app
 from hub.db.engine import make_engine
-from hub.db.models import Invoice, InvoiceLine, InvoiceStatus, Organisation, Payment, Transaction
+from hub.db.models import Invoice, InvoiceLine, InvoiceStatus, Payment, Transaction
 from hub.errors import DocumentLocked, EditNotAllowed
-from hub.ledger import post_invoice
 
 
 @pytest.fixture
-def hub_env(tmp_path, monkeypatch):
+def hub_env(tmp_path, monkeypatch, acme_with_posted_invoice):
     db = tmp_path / "t.sqlite"
     engine = make_engine("sqlite:///" + str(db))
     models.metadata.create_all(engine)
@@ -31,20 +30,10 @@ def hub_env(tmp_path, monkeypatch):
     config.write_text(f'data_dir = "{tmp_path.as_posix()}"\n'
                       f'database_url = "sqlite:///{db.as_posix()}"\n')
     cli_state.reset()
-    with Session(engine, expire_on_commit=False) as s:
-        org = Organisation(name="Acme")
-        s.add(org)
-        s.flush()
-        inv = Invoice(organisation_id=org.id, number="2026010001", issue_date=dt.date(2026, 3, 1),
-                      due_date=dt.date(2026, 3, 15), subtotal=D("100"), total=D("100"),
-                      memo="original memo", note="original note")
-        s.add(inv)
-        s.flush()
-        s.add(InvoiceLine(invoice_id=inv.id, description="support", unit_price=D("100"),
-                          amount=D("100")))
-        post_invoice(s, inv)
-        s.commit()
-    yield engine, config, org.id, inv.id
+    org_id, invoice_id = acme_with_posted_invoice(
+        engine, number="2026010001", issue_date=dt.date(2026, 3, 1),
+        due_date=dt.date(2026, 3, 15), memo="original memo", note="original note")
+    yield engine, config, org_id, invoice_id
     cli_state.reset()
     engine.dispose()
 

@@ -120,3 +120,39 @@ def _load_chaos():
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def test_outbox_repush_asks_again_with_a_new_generation(hub_dir, capsys):
+    """`hub outbox repush` (the fix `hub reconcile` offers): a new request row, refused while
+    one is still open, and a clear error for a document that does not exist."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from hub.db.models import Invoice, InvoiceStatus, Organisation
+
+    tmp_path, engine = hub_dir
+    (tmp_path / "hub.toml").write_text('[[connections]]\nname = "books"\nplugin = "xero"\n')
+    with session_scope(engine) as session:
+        org = Organisation(name="Acme")
+        session.add(org)
+        session.flush()
+        invoice = Invoice(organisation_id=org.id, number="INV-9", status=InvoiceStatus.unpaid,
+                          issue_date=dt.date(2026, 1, 1), due_date=dt.date(2026, 1, 15),
+                          total=Decimal("10.00"))
+        session.add(invoice)
+        session.flush()
+        session.add(OutboxEntry(effect="push", document_kind="invoice", document_id=invoice.id,
+                                connection="books", status=OutboxStatus.done))
+        invoice_id = invoice.id
+    assert main(["outbox", "repush", "invoice", str(invoice_id), "--connection", "books"]) == 0
+    assert "queued outbox row" in capsys.readouterr().out
+    with session_scope(engine) as session:
+        rows = session.execute(select(OutboxEntry).order_by(OutboxEntry.generation)).scalars().all()
+    assert [(r.generation, r.status) for r in rows] == [(0, OutboxStatus.done),
+                                                         (1, OutboxStatus.pending)]
+    assert main(["outbox", "repush", "invoice", str(invoice_id), "--connection", "books"]) == 2
+    assert "already waiting" in capsys.readouterr().err
+    assert main(["outbox", "repush", "invoice", "999", "--connection", "books"]) == 2
+    assert "no invoice with id 999" in capsys.readouterr().err
+    assert main(["outbox", "repush", "invoice", str(invoice_id), "--connection", "nope"]) == 2
+    assert "no connection named 'nope'" in capsys.readouterr().err

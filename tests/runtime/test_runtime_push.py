@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from contextlib import contextmanager
 
 from dramatiq.brokers.stub import StubBroker
 from pydantic import BaseModel
@@ -36,11 +37,23 @@ def wait_settled(engine, timeout: float = 20.0) -> None:
     raise AssertionError(f"{open_rows} outbox rows still open after {timeout}s")
 
 
-def start(ctx, settings=FAST):
+@contextmanager
+def running(ctx, settings=FAST):
+    """A runtime with two workers and a dispatcher, both stopped on the way out."""
     runtime = build_runtime(ctx, broker=StubBroker(), settings=settings)
     runtime.start_worker(2)
     dispatcher = Dispatcher(runtime).start()
-    return runtime, dispatcher
+    try:
+        yield runtime
+    finally:
+        dispatcher.stop()
+        runtime.close()
+
+
+def push_until_settled(ctx, settings=FAST, timeout: float = 20.0) -> None:
+    """Run the runtime until every outbox row is done or failed, then stop it."""
+    with running(ctx, settings):
+        wait_settled(ctx.engine, timeout=timeout)
 
 
 def books(url: str) -> list[dict]:
@@ -53,12 +66,7 @@ def test_outbox_rows_are_pushed_linked_locked_and_done(make_hub_context, sandbox
     with SandboxServer(app, log_level="critical") as server:
         ctx = make_hub_context(sandbox_module, connections=books(server.url))
         ids = seeding.seed_invoices(ctx.engine, 25, "books")
-        runtime, dispatcher = start(ctx)
-        try:
-            wait_settled(ctx.engine)
-        finally:
-            dispatcher.stop()
-            runtime.close()
+        push_until_settled(ctx)
     assert ledger.calls == 3  # 25 invoices in batches of 10: one hook call per batch
     assert sorted(ledger.numbers()) == [f"T{i:06d}" for i in range(25)]
     with session_scope(ctx.engine) as session:
@@ -78,12 +86,7 @@ def test_transient_failures_are_retried_until_synced(make_hub_context, sandbox_m
     with SandboxServer(app, log_level="critical") as server:
         ctx = make_hub_context(sandbox_module, connections=books(server.url))
         seeding.seed_invoices(ctx.engine, 30, "books")
-        runtime, dispatcher = start(ctx)
-        try:
-            wait_settled(ctx.engine, timeout=30)
-        finally:
-            dispatcher.stop()
-            runtime.close()
+        push_until_settled(ctx, timeout=30)
     assert sum(ledger.faults.values()) > 0
     assert sorted(ledger.numbers()) == [f"T{i:06d}" for i in range(30)]
     with session_scope(ctx.engine) as session:
@@ -100,8 +103,7 @@ def test_permanent_rejection_stops_at_once_and_is_replayable(make_hub_context, s
         ctx = make_hub_context(sandbox_module, connections=books(server.url))
         seeding.seed_invoices(ctx.engine, 3, "books")
         seeding.seed_invoices(ctx.engine, 1, "books", prefix="BAD")
-        runtime, dispatcher = start(ctx)
-        try:
+        with running(ctx) as runtime:
             wait_settled(ctx.engine)
             with session_scope(ctx.engine) as session:
                 bad = session.execute(select(OutboxEntry).where(
@@ -119,9 +121,6 @@ def test_permanent_rejection_stops_at_once_and_is_replayable(make_hub_context, s
             wait_settled(ctx.engine)
             again = list_jobs(ctx.engine, failed_only=True)
             assert len(again) == 1 and again[0].outbox_id == bad.id
-        finally:
-            dispatcher.stop()
-            runtime.close()
     assert sorted(ledger.numbers()) == [f"T{i:06d}" for i in range(3)]
 
 
@@ -132,12 +131,7 @@ def test_exhausted_transient_failures_are_recorded(make_hub_context, sandbox_mod
         ctx = make_hub_context(sandbox_module, connections=books(server.url))
         seeding.seed_invoices(ctx.engine, 2, "books")
         settings = FAST.model_copy(update={"max_attempts": 3})
-        runtime, dispatcher = start(ctx, settings)
-        try:
-            wait_settled(ctx.engine)
-        finally:
-            dispatcher.stop()
-            runtime.close()
+        push_until_settled(ctx, settings)
     with session_scope(ctx.engine) as session:
         rows = session.execute(select(OutboxEntry)).scalars().all()
         assert [(r.status, r.attempts) for r in rows] == [(OutboxStatus.failed, 3)] * 2
@@ -145,16 +139,25 @@ def test_exhausted_transient_failures_are_recorded(make_hub_context, sandbox_mod
     assert len(list_jobs(ctx.engine, failed_only=True)) == 2
 
 
-class VoidingBooks:
-    """A throwaway accounting plugin: voids what it is asked to unless the invoice has a
-    payment at the target (then it refuses, so a credit note is needed)."""
+class _ThrowawayBooks:
+    """A throwaway accounting plugin: registers the connection type ``type_name`` (no
+    settings); subclasses add the hook they test."""
 
-    def __init__(self) -> None:
-        self.voided: list = []
+    type_name = ""
 
     @hookimpl
     def hub_register_connection_types(self, register):
-        register(ConnectionType("voiding_books", Empty, frozenset({"accounting"})))
+        register(ConnectionType(self.type_name, Empty, frozenset({"accounting"})))
+
+
+class VoidingBooks(_ThrowawayBooks):
+    """Voids what it is asked to unless the invoice has a payment at the target (then it
+    refuses, so a credit note is needed)."""
+
+    type_name = "voiding_books"
+
+    def __init__(self) -> None:
+        self.voided: list = []
 
     @hookimpl
     def hub_void_invoice(self, connection, invoice):
@@ -184,12 +187,7 @@ def test_void_invoice_job(make_hub_context, seeding):
         for invoice_id in ids:  # the third was never pushed: nothing to void
             session.add(OutboxEntry(effect=Effect.void, document_kind="invoice",
                                     document_id=invoice_id, connection="books"))
-    runtime, dispatcher = start(ctx)
-    try:
-        wait_settled(ctx.engine)
-    finally:
-        dispatcher.stop()
-        runtime.close()
+    push_until_settled(ctx)
     assert plugin.voided == ["EXT-1"]
     with session_scope(ctx.engine) as session:
         rows = {r.document_id: r for r in session.execute(select(OutboxEntry)).scalars()}
@@ -199,15 +197,13 @@ def test_void_invoice_job(make_hub_context, seeding):
     assert rows[ids[2]].status == OutboxStatus.done
 
 
-class PaymentBooks:
-    """A throwaway accounting plugin that records pushed payments."""
+class PaymentBooks(_ThrowawayBooks):
+    """Records pushed payments."""
+
+    type_name = "payment_books"
 
     def __init__(self) -> None:
         self.payments: list = []
-
-    @hookimpl
-    def hub_register_connection_types(self, register):
-        register(ConnectionType("payment_books", Empty, frozenset({"accounting"})))
 
     @hookimpl
     def hub_push_payments(self, connection, payments):
@@ -236,12 +232,7 @@ def test_payments_from_the_ledger_are_pushed_and_locked(make_hub_context, seedin
         payment = record_payment(session, organisation_id, invoice_id=invoice_id, amount=Decimal("100.00"),
                                  date=dt.date(2026, 11, 3), today=dt.date(2026, 11, 3))
         payment_id = payment.id
-    runtime, dispatcher = start(ctx)
-    try:
-        wait_settled(ctx.engine)
-    finally:
-        dispatcher.stop()
-        runtime.close()
+    push_until_settled(ctx)
     assert [(p.id, p.invoice_id, p.amount.amount) for p in plugin.payments] == [
         (payment_id, invoice_id, Decimal("100.00"))]
     with session_scope(ctx.engine) as session:

@@ -18,9 +18,8 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, HTTPException, Query, Request
-from fastapi.responses import JSONResponse
 
-from hub.sandbox import SandboxControl, install
+from hub.sandbox import SandboxControl, install, vendor_errors
 
 __all__ = ["AutotaskData", "generate", "create_app", "MAX_RECORDS", "matches"]
 
@@ -146,10 +145,7 @@ def create_app(data: AutotaskData, control: SandboxControl | None = None) -> Fas
     """The sandbox app serving ``data``."""
     app = FastAPI(title="Autotask PSA sandbox")
     install(app, control)
-
-    @app.exception_handler(HTTPException)
-    async def _error(_request: Request, exc: HTTPException) -> JSONResponse:
-        return JSONResponse({"errors": [str(exc.detail)]}, status_code=exc.status_code)
+    vendor_errors(app, lambda _request, exc: {"errors": [str(exc.detail)]})
 
     def authorise(request: Request) -> None:
         headers = request.headers

@@ -13,11 +13,10 @@ import hub_autotask.plugin as autotask_plugin
 from hub import CountQuery
 from hub.builtins.stored_counters import counting_from
 from hub.connections import Connection
-from hub.db.engine import make_engine
-from hub.db.models import Contact, OrganisationMapping, Ticket, TicketCharge, metadata
+from hub.db.models import Contact, OrganisationMapping, Ticket, TicketCharge
 from hub.plugins import build_plugin_host
 from hub.pulls import pull_connection
-from hub.sandbox import SandboxControl, serve
+from hub.testing.vendors import serve_sandbox
 from hub_autotask.sandbox import create_app, generate
 from hub_autotask.settings import AutotaskSettings
 
@@ -25,11 +24,9 @@ PERIOD = dict(period_start=dt.date(2026, 11, 1), period_end=dt.date(2026, 11, 30
 
 
 @pytest.fixture
-def engine(tmp_path):
-    eng = make_engine("sqlite:///" + str(tmp_path / "autotask.sqlite"))
-    metadata.create_all(eng)
-    yield eng
-    eng.dispose()
+def engine(hub_engine):
+    """The hub test kit's temporary SQLite database with every table."""
+    return hub_engine
 
 
 @pytest.fixture
@@ -39,10 +36,9 @@ def host():
 
 @pytest.fixture
 def sandbox():
-    data = generate(companies=3, contacts_per_company=4, tickets_per_company=3,
-                    entries_per_ticket=4)
-    control = SandboxControl()
-    with serve(create_app(data, control)) as url:
+    world = generate(companies=3, contacts_per_company=4, tickets_per_company=3,
+                     entries_per_ticket=4)
+    with serve_sandbox(create_app, world) as (data, control, url):
         yield data, control, url
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from hub.connections import Connection
-from hub.sandbox import SandboxControl, serve
+from hub.testing.vendors import serve_sandbox
 from hub_autotask import plugin
 from hub_autotask.sandbox import create_app, generate
 from hub_autotask.settings import AutotaskSettings
@@ -36,10 +36,9 @@ def _requests(node, found):
 
 def test_every_call_is_a_described_request_with_its_headers():
     described = _requests(json.loads(SPEC.read_text(encoding="utf-8")), {})
-    data = generate(companies=2, contacts_per_company=3, tickets_per_company=2,
-                    entries_per_ticket=2)
-    control = SandboxControl()
-    with serve(create_app(data, control)) as url:
+    world = generate(companies=2, contacts_per_company=3, tickets_per_company=2,
+                     entries_per_ticket=2)
+    with serve_sandbox(create_app, world) as (data, control, url):
         connection = Connection(name="a", plugin="autotask", settings=AutotaskSettings(
             base_url=url, username=data.username, secret=data.secret,
             integration_code=data.integration_code, page_size=2))

@@ -11,10 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
-
-from hub import Connection, PermanentError
-from hub.vendor_http import TokenCache, VendorHttp
+from hub.vendor_http import BearerTokenClient, access_token_of
 
 from hub_datto_rmm.settings import DattoRmmSettings
 
@@ -23,33 +20,19 @@ __all__ = ["DattoRmmClient"]
 _PUBLIC_CLIENT = ("public-client", "public")
 
 
-class DattoRmmClient:
+class DattoRmmClient(BearerTokenClient):
     """One connection's client; keeps its token in the connection state."""
 
-    def __init__(self, connection: Connection, *, transport: httpx.BaseTransport | None = None
-                 ) -> None:
-        settings: DattoRmmSettings = connection.settings  # type: ignore[assignment]
-        self.settings = settings
-        self.tokens = TokenCache(connection, self._login, key="datto_rmm.token")
-        self.http = VendorHttp(connection, settings.base_url, auth_headers=self._auth,
-                               requests_per_minute=settings.requests_per_minute,
-                               timeout=settings.timeout_seconds, transport=transport,
-                               vendor="Datto RMM")
-        self._login_http = VendorHttp(connection, settings.base_url,
-                                      timeout=settings.timeout_seconds, transport=transport,
-                                      vendor="Datto RMM")
+    vendor = "Datto RMM"
+    token_key = "datto_rmm.token"
+    settings: DattoRmmSettings
 
     def _login(self) -> tuple[str, float]:
         body = self._login_http.post(
             "/auth/oauth/token", auth=_PUBLIC_CLIENT,
             data={"grant_type": "password", "username": self.settings.api_key,
                   "password": self.settings.api_secret.get_secret_value()})
-        if not body or "access_token" not in body:
-            raise PermanentError("Datto RMM gave no access token", hint="check api_key/api_secret")
-        return body["access_token"], float(body.get("expires_in", 3600))
-
-    def _auth(self, force: bool) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.tokens.token(force=force)}"}
+        return access_token_of(body, self.vendor, hint="check api_key/api_secret")
 
     def page(self, what: str, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
         """One page of ``sites`` or ``devices``: its items and the next page's URL."""
@@ -60,8 +43,3 @@ class DattoRmmClient:
                                  params={"page": 0, "max": self.settings.page_size})
         details = body.get("pageDetails") or {}
         return body.get(what) or [], details.get("nextPageUrl")
-
-    def close(self) -> None:
-        """Release the HTTP connections."""
-        self.http.close()
-        self._login_http.close()

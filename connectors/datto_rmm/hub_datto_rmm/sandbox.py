@@ -6,16 +6,14 @@
 from __future__ import annotations
 
 import base64
-import secrets
 import threading
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs
 
 from fastapi import FastAPI, HTTPException, Query, Request
-from fastapi.responses import JSONResponse
 
-from hub.sandbox import SandboxControl, install
+from hub.sandbox import (SandboxControl, install, issue_token, read_form, require_bearer,
+                         vendor_errors)
 
 __all__ = ["DattoRmmData", "generate", "create_app", "MAX_PAGE_SIZE"]
 
@@ -64,28 +62,21 @@ def create_app(data: DattoRmmData, control: SandboxControl | None = None) -> Fas
     """The sandbox app serving ``data``."""
     app = FastAPI(title="Datto RMM sandbox")
     install(app, control)
-
-    @app.exception_handler(HTTPException)
-    async def _error(_request: Request, exc: HTTPException) -> JSONResponse:
-        return JSONResponse({"message": str(exc.detail)}, status_code=exc.status_code)
+    vendor_errors(app, lambda _request, exc: {"message": str(exc.detail)})
 
     def authorise(request: Request) -> None:
-        header = request.headers.get("authorization", "")
-        if not header.startswith("Bearer ") or header[7:] not in data.tokens:
-            raise HTTPException(401, detail="Full authentication is required")
+        require_bearer(request, data.tokens, "Full authentication is required")
 
     @app.post("/auth/oauth/token")
     async def token(request: Request) -> dict[str, Any]:
         basic = request.headers.get("authorization", "")
         if basic != "Basic " + base64.b64encode(b"public-client:public").decode():
             raise HTTPException(401, detail="Bad client credentials")
-        form = {k: v[0] for k, v in parse_qs((await request.body()).decode()).items()}
+        form = await read_form(request)
         if form.get("grant_type") != "password" or form.get("username") != data.api_key \
                 or form.get("password") != data.api_secret:
             raise HTTPException(400, detail="invalid_grant")
-        value = secrets.token_urlsafe(16)
-        data.tokens.add(value)
-        return {"access_token": value, "token_type": "bearer", "expires_in": 359999,
+        return {"access_token": issue_token(data.tokens), "token_type": "bearer", "expires_in": 359999,
                 "scope": "default"}
 
     def listing(request: Request, what: str, items: list[dict[str, Any]], page: int,

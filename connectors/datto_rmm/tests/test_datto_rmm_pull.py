@@ -11,21 +11,18 @@ from sqlmodel import Session, select
 import hub_datto_rmm.plugin as datto_plugin
 from hub import PermanentError
 from hub.connections import Connection
-from hub.db.engine import make_engine
-from hub.db.models import Asset, OrganisationMapping, metadata
+from hub.db.models import Asset, OrganisationMapping
 from hub.plugins import build_plugin_host
 from hub.pulls import pull_connection
-from hub.sandbox import SandboxControl, serve
+from hub.testing.vendors import serve_sandbox
 from hub_datto_rmm.sandbox import create_app, generate
 from hub_datto_rmm.settings import DattoRmmSettings
 
 
 @pytest.fixture
-def engine(tmp_path):
-    eng = make_engine("sqlite:///" + str(tmp_path / "datto.sqlite"))
-    metadata.create_all(eng)
-    yield eng
-    eng.dispose()
+def engine(hub_engine):
+    """The hub test kit's temporary SQLite database with every table."""
+    return hub_engine
 
 
 @pytest.fixture
@@ -35,9 +32,7 @@ def host():
 
 @pytest.fixture
 def sandbox():
-    data = generate(sites=3, devices_per_site=6)
-    control = SandboxControl()
-    with serve(create_app(data, control)) as url:
+    with serve_sandbox(create_app, generate(sites=3, devices_per_site=6)) as (data, control, url):
         yield data, control, url
 
 

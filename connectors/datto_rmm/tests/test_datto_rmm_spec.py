@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 
 import jsonschema
 import pytest
 
 from hub.connections import Connection
-from hub.sandbox import SandboxControl, serve
+from hub.testing.vendors import assert_matches_schema, serve_sandbox
 from hub_datto_rmm.client import DattoRmmClient
 from hub_datto_rmm.sandbox import create_app, generate
 from hub_datto_rmm.settings import DattoRmmSettings
@@ -25,18 +26,12 @@ def spec():
     return json.loads(SPEC.read_text(encoding="utf-8"))
 
 
-def _check(spec, schema_name, instance):
-    root = {"components": spec["components"], "$ref": f"#/components/schemas/{schema_name}"}
-    errors = [e.message for e in jsonschema.Draft202012Validator(root).iter_errors(instance)]
-    assert errors == [], f"{schema_name}: {errors}"
-    declared = set(spec["components"]["schemas"][schema_name]["properties"])
-    assert set(instance) <= declared, f"{schema_name}: undeclared {set(instance) - declared}"
+#: Datto's description is OpenAPI 3.1: JSON Schema 2020-12.
+_check = partial(assert_matches_schema, validator=jsonschema.Draft202012Validator)
 
 
 def test_pages_and_objects_match_the_spec(spec):
-    data = generate(sites=2, devices_per_site=6)
-    control = SandboxControl()
-    with serve(create_app(data, control)) as url:
+    with serve_sandbox(create_app, generate(sites=2, devices_per_site=6)) as (data, control, url):
         client = DattoRmmClient(Connection(name="d", plugin="datto_rmm", settings=DattoRmmSettings(
             base_url=url, api_key=data.api_key, api_secret=data.api_secret, page_size=5)))
         try:

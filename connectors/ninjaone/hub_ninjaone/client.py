@@ -11,43 +11,26 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
-
-from hub import Connection, PermanentError
-from hub.vendor_http import TokenCache, VendorHttp
+from hub.vendor_http import BearerTokenClient, access_token_of
 
 from hub_ninjaone.settings import NinjaOneSettings
 
 __all__ = ["NinjaOneClient"]
 
 
-class NinjaOneClient:
+class NinjaOneClient(BearerTokenClient):
     """One connection's client; cheap to build, keeps its token in the connection state."""
 
-    def __init__(self, connection: Connection, *, transport: httpx.BaseTransport | None = None
-                 ) -> None:
-        settings: NinjaOneSettings = connection.settings  # type: ignore[assignment]
-        self.settings = settings
-        self.tokens = TokenCache(connection, self._login, key="ninjaone.token")
-        self.http = VendorHttp(connection, settings.base_url, auth_headers=self._auth,
-                               requests_per_minute=settings.requests_per_minute,
-                               timeout=settings.timeout_seconds, transport=transport,
-                               vendor="NinjaOne")
-        self._login_http = VendorHttp(connection, settings.base_url,
-                                      timeout=settings.timeout_seconds, transport=transport,
-                                      vendor="NinjaOne")
+    vendor = "NinjaOne"
+    token_key = "ninjaone.token"
+    settings: NinjaOneSettings
 
     def _login(self) -> tuple[str, float]:
         body = self._login_http.post("/ws/oauth/token", data={
             "grant_type": "client_credentials", "client_id": self.settings.client_id,
             "client_secret": self.settings.client_secret.get_secret_value(),
             "scope": self.settings.scope})
-        if not body or "access_token" not in body:
-            raise PermanentError("NinjaOne gave no access token", hint="check client_id/secret")
-        return body["access_token"], float(body.get("expires_in", 3600))
-
-    def _auth(self, force: bool) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.tokens.token(force=force)}"}
+        return access_token_of(body, self.vendor, hint="check client_id/secret")
 
     def organisations_page(self, after: int | None) -> list[dict[str, Any]]:
         """One page of organisations with ids greater than ``after``."""
@@ -81,8 +64,3 @@ class NinjaOneClient:
             if len(results) < self.settings.page_size or not cursor:
                 return rows
             params = {"pageSize": self.settings.page_size, "cursor": cursor}
-
-    def close(self) -> None:
-        """Release the HTTP connections."""
-        self.http.close()
-        self._login_http.close()

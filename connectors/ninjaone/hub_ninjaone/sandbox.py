@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import base64
 import json
-import secrets
 import threading
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs
 
 from fastapi import FastAPI, HTTPException, Query, Request
-from fastapi.responses import JSONResponse
 
-from hub.sandbox import SandboxControl, install
+from hub.sandbox import (SandboxControl, install, issue_token, read_form, require_bearer,
+                         vendor_errors)
 
 __all__ = ["NinjaOneData", "generate", "create_app", "MAX_PAGE_SIZE"]
 
@@ -148,28 +146,20 @@ def create_app(data: NinjaOneData, control: SandboxControl | None = None) -> Fas
     """The sandbox app serving ``data``; ``app.state.control`` switches failures on."""
     app = FastAPI(title="NinjaOne sandbox")
     install(app, control)
-
-    @app.exception_handler(HTTPException)
-    async def _error(_request: Request, exc: HTTPException) -> JSONResponse:
-        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code)
+    vendor_errors(app, lambda _request, exc: {"error": str(exc.detail)})
 
     def authorise(request: Request) -> None:
-        header = request.headers.get("authorization", "")
-        if not header.startswith("Bearer ") or header[7:] not in data.tokens:
-            raise HTTPException(401, detail="invalid or expired token")
+        require_bearer(request, data.tokens, "invalid or expired token")
 
     @app.post("/ws/oauth/token")
     async def token(request: Request) -> dict[str, Any]:
-        # A form post (application/x-www-form-urlencoded), parsed by hand: no multipart needed.
-        form = {k: v[0] for k, v in parse_qs((await request.body()).decode()).items()}
+        form = await read_form(request)  # application/x-www-form-urlencoded
         if form.get("grant_type") != "client_credentials":
             raise HTTPException(400, detail="unsupported_grant_type")
         if form.get("client_id") != data.client_id or \
                 form.get("client_secret") != data.client_secret:
             raise HTTPException(401, detail="invalid_client")
-        value = secrets.token_urlsafe(16)
-        data.tokens.add(value)
-        return {"access_token": value, "token_type": "bearer", "expires_in": 3600,
+        return {"access_token": issue_token(data.tokens), "token_type": "bearer", "expires_in": 3600,
                 "scope": form.get("scope", "monitoring")}
 
     @app.get("/v2/organizations")

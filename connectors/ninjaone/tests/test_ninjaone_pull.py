@@ -12,11 +12,10 @@ import hub_ninjaone.plugin as ninjaone_plugin
 from hub import CountQuery, PermanentError, TransientError
 from hub.builtins.stored_counters import counting_from
 from hub.connections import Connection
-from hub.db.engine import make_engine
-from hub.db.models import Asset, OrganisationMapping, metadata
+from hub.db.models import Asset, OrganisationMapping
 from hub.plugins import build_plugin_host
 from hub.pulls import pull_connection
-from hub.sandbox import SandboxControl, serve
+from hub.testing.vendors import serve_sandbox
 from hub_ninjaone.sandbox import create_app, generate
 from hub_ninjaone.settings import NinjaOneSettings
 
@@ -24,11 +23,9 @@ PERIOD = dict(period_start=dt.date(2026, 11, 1), period_end=dt.date(2026, 11, 30
 
 
 @pytest.fixture
-def engine(tmp_path):
-    eng = make_engine("sqlite:///" + str(tmp_path / "ninja.sqlite"))
-    metadata.create_all(eng)
-    yield eng
-    eng.dispose()
+def engine(hub_engine):
+    """The hub test kit's temporary SQLite database with every table."""
+    return hub_engine
 
 
 @pytest.fixture
@@ -38,9 +35,8 @@ def host():
 
 @pytest.fixture
 def sandbox():
-    data = generate(organisations=4, devices_per_organisation=11)
-    control = SandboxControl()
-    with serve(create_app(data, control)) as url:
+    world = generate(organisations=4, devices_per_organisation=11)
+    with serve_sandbox(create_app, world) as (data, control, url):
         yield data, control, url
 
 

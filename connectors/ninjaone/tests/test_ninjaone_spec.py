@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import jsonschema
 import pytest
 import yaml
 
 from hub.connections import Connection
-from hub.sandbox import SandboxControl, serve
+from hub.testing.vendors import assert_matches_schema, serve_sandbox
 from hub_ninjaone.client import NinjaOneClient
 from hub_ninjaone.sandbox import create_app, generate
 from hub_ninjaone.settings import NinjaOneSettings
@@ -25,30 +24,20 @@ def spec():
     return yaml.load(SPEC.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
 
 
-def _check(spec, schema_name, instance):
-    """Valid against the named schema, and no field the schema does not declare."""
-    root = {"components": spec["components"], "$ref": f"#/components/schemas/{schema_name}"}
-    errors = [e.message for e in jsonschema.Draft7Validator(root).iter_errors(instance)]
-    assert errors == [], f"{schema_name}: {errors}"
-    declared = set(spec["components"]["schemas"][schema_name]["properties"])
-    assert set(instance) <= declared, f"{schema_name}: undeclared {set(instance) - declared}"
-
-
 def test_sandbox_objects_match_the_spec_schemas(spec):
     data = generate(organisations=2, devices_per_organisation=11)
     for organisation in data.organizations.values():
-        _check(spec, "Organization", organisation)
+        assert_matches_schema(spec, "Organization", organisation)
     for device in data.devices.values():
-        _check(spec, "NodeWithDetailedReferences", device)
+        assert_matches_schema(spec, "NodeWithDetailedReferences", device)
         references = device["references"]
-        _check(spec, "NodeRole", references["role"])
-        _check(spec, "Policy", references["policy"])
+        assert_matches_schema(spec, "NodeRole", references["role"])
+        assert_matches_schema(spec, "Policy", references["policy"])
 
 
 def test_the_connector_sends_only_parameters_the_spec_declares(spec):
-    data = generate(organisations=2, devices_per_organisation=3)  # all with an OS
-    control = SandboxControl()
-    with serve(create_app(data, control)) as url:
+    world = generate(organisations=2, devices_per_organisation=3)  # all with an OS
+    with serve_sandbox(create_app, world) as (data, control, url):
         client = NinjaOneClient(Connection(name="n", plugin="ninjaone", settings=NinjaOneSettings(
             base_url=url, client_id=data.client_id, client_secret=data.client_secret,
             page_size=2)))
@@ -60,7 +49,7 @@ def test_the_connector_sends_only_parameters_the_spec_declares(spec):
             client.close()
     assert len(systems) == len(data.devices)
     for row in systems.values():
-        _check(spec, "DeviceOperatingSystem", row)
+        assert_matches_schema(spec, "DeviceOperatingSystem", row)
     for method, path, query in control.requests:
         if path == "/ws/oauth/token":
             continue

@@ -6,14 +6,13 @@ Refusals are :mod:`hub.errors` exceptions; the CLI boundary prints them as one l
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import List, Optional
 
 import typer
 from rich.table import Table
 
+from hub.cli.helpers import parse_date
 from hub.cli.state import console, context
-from hub.errors import ValidationFailed
 
 __all__ = ["register", "parse_date", "render_batch", "render_invoice"]
 
@@ -21,16 +20,6 @@ bill_app = typer.Typer(help="Billing runs: preview a batch, look at it, confirm 
                        no_args_is_help=True)
 invoice_app = typer.Typer(help="One-time and proforma invoices.", no_args_is_help=True)
 contract_app = typer.Typer(help="Billing contracts and their cycles.", no_args_is_help=True)
-
-
-def parse_date(value: Optional[str]) -> dt.date:
-    """``YYYY-MM-DD``, or today by the hub's clock when ``None``."""
-    if value is None:
-        return context().today()
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise ValidationFailed(f"{value!r} is not a date", hint="write YYYY-MM-DD") from None
 
 
 def _session():

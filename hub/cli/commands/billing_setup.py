@@ -10,7 +10,8 @@ from typing import List, Optional
 import typer
 from rich.table import Table
 
-from hub.cli.commands.billing import contract_app, parse_date
+from hub.cli.commands.billing import contract_app
+from hub.cli.helpers import parse_date
 from hub.cli.state import console, context
 from hub.errors import ValidationFailed
 

@@ -7,13 +7,13 @@ Invoices are named by id or number. Dates default to today by the hub's clock.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from decimal import Decimal
 from typing import List, Optional
 
 import typer
 
+from hub.cli.helpers import parse_date, parse_pairs, print_json
 from hub.cli.state import console, context
 from hub.errors import ValidationFailed
 
@@ -26,31 +26,6 @@ credit_app = typer.Typer(help="Credit notes: correct an invoice, or give account
                          no_args_is_help=True)
 account_app = typer.Typer(help="A customer's account: balance, calendar, reminders.",
                           no_args_is_help=True)
-
-
-def print_json(data) -> None:
-    """Print ``data`` as JSON (Decimals and dates as strings)."""
-    console.print_json(json.dumps(data, default=str))
-
-
-def parse_pairs(pairs: list[str], what: str) -> dict[str, str]:
-    """``["A=1", "B=2"]`` -> ``{"A": "1", "B": "2"}``."""
-    out = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise ValidationFailed(f"{what} {pair!r} is not KEY=VALUE")
-        out[key] = value
-    return out
-
-
-def _date(value: Optional[str]) -> dt.date:
-    if value is None:
-        return context().today()
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise ValidationFailed(f"{value!r} is not a date", hint="write YYYY-MM-DD") from None
 
 
 def _invoice_id(session, ref: str) -> int:
@@ -80,7 +55,7 @@ def payment_add(organisation: int = typer.Argument(..., help="organisation id"),
     with _session() as session:
         allocations = {_invoice_id(session, k): v
                        for k, v in parse_pairs(allocate, "--allocate").items()} or None
-        pay = record_payment(session, organisation, amount, date=_date(date),
+        pay = record_payment(session, organisation, amount, date=parse_date(date),
                              today=context().today(), method=method,
                              invoice_id=_invoice_id(session, invoice) if invoice else None,
                              allocations=allocations, reference=reference)
@@ -124,7 +99,7 @@ def payment_refund(payment: int = typer.Argument(..., help="payment id"),
             console.print(f"refund of {request.payload['amount']} requested at "
                           f"{request.connection}; it enters the ledger when confirmed")
             return
-        row = refund(session, payment, amount, date=_date(date), today=context().today(),
+        row = refund(session, payment, amount, date=parse_date(date), today=context().today(),
                      reason=reason)
         console.print(f"refund {row.id}: {row.amount} {row.currency}")
 
@@ -149,7 +124,7 @@ def mark_paid_cmd(invoice: str, method: str = typer.Option("other"),
     from hub.ledger import mark_paid
 
     with _session() as session:
-        pay = mark_paid(session, _invoice_id(session, invoice), date=_date(date),
+        pay = mark_paid(session, _invoice_id(session, invoice), date=parse_date(date),
                         today=context().today(), method=method)
         console.print(f"invoice {invoice} paid by payment {pay.id} ({pay.amount})")
 
@@ -259,7 +234,7 @@ def credit_create(invoice: Optional[str] = typer.Option(None, help="invoice to c
             session, organisation_id=organisation,
             invoice_id=_invoice_id(session, invoice) if invoice else None,
             lines=[CreditLine(d, Decimal(a)) for d, a in parse_pairs(line, "--line").items()],
-            whole=whole, percent=percent, date=_date(date), today=context().today(),
+            whole=whole, percent=percent, date=parse_date(date), today=context().today(),
             reason=reason, apply=apply, number_format=settings.company.credit_note_number_format,
             partner_id=settings.company.partner_id)
         console.print(f"credit note {note.number}: {note.total} {note.currency}")
@@ -315,7 +290,7 @@ def account_transaction(organisation: int, side: str = typer.Option(..., help="d
     from hub.ledger import add_transaction
 
     with _session() as session:
-        tx = add_transaction(session, organisation, side=side, amount=amount, date=_date(date),
+        tx = add_transaction(session, organisation, side=side, amount=amount, date=parse_date(date),
                              description=description)
         console.print(f"transaction {tx.id}: {tx.side} {tx.amount}")
 

@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Optional
 
 import typer
 
-from hub.cli.commands.ledger import print_json
+from hub.cli.helpers import parse_optional_date as _date
+from hub.cli.helpers import print_json
 from hub.cli.state import console, context
-from hub.errors import ValidationFailed
 
 __all__ = ["register"]
 
 prebill_app = typer.Typer(help="Pre-bills: bill a stage up-front, attach WIP later.",
                           no_args_is_help=True)
-
-
-def _date(value: Optional[str]) -> Optional[dt.date]:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise ValidationFailed(f"{value!r} is not a date", hint="write YYYY-MM-DD") from None
 
 
 def _session():

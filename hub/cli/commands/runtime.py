@@ -144,6 +144,23 @@ def token_create(name: str = typer.Argument(..., help="who or what uses the toke
     console.print(token, highlight=False, soft_wrap=True)
 
 
+outbox_app = typer.Typer(help="requested external effects", no_args_is_help=True)
+
+
+@outbox_app.command("repush")
+def outbox_repush(kind: str = typer.Argument(..., help="invoice, credit_note or payment"),
+                  document_id: int = typer.Argument(..., help="the document's id"),
+                  connection: str = typer.Option(..., "--connection", "-c",
+                                                 help="accounting connection to push to")) -> None:
+    """Push a document to an accounting connection again (safe: never duplicates)."""
+    from hub.jobs.repush import repush
+
+    ctx = context()
+    ctx.settings.connection(connection)  # a clear error for a misspelt connection name
+    row = repush(ctx.engine, kind.replace("-", "_"), document_id, connection)
+    console.print(f"queued outbox row {row.id}: push {kind} {document_id} to {connection}")
+
+
 def register(app: typer.Typer) -> None:
     """Add the runtime commands to the ``hub`` CLI."""
     app.command("worker")(worker)
@@ -153,3 +170,4 @@ def register(app: typer.Typer) -> None:
     app.command("status")(status)
     app.add_typer(jobs_app, name="jobs")
     app.add_typer(token_app, name="token")
+    app.add_typer(outbox_app, name="outbox")

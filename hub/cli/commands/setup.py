@@ -33,6 +33,11 @@ partner_id = 1
 invoice_number_format = "{year}{partner_id|2}{next|6}"
 payment_due_days = 14
 locale = "en_US"
+# address = ["1 Example Street", "Springfield"]   # printed on documents
+# logo = "logo.png"
+# templates_dir = "templates"   # your own copies of the invoice/statement templates
+# payment_instructions = "Pay by bank transfer to ..."
+
 
 [billing]
 run_at = "06:00:00"        # daily billing run
@@ -42,6 +47,15 @@ reminder_days = [7, 14, 30]
 [web]
 host = "127.0.0.1"
 port = 8765
+
+# Outgoing email for invoices, credit notes and statements.
+# [mail]
+# host = "smtp.example.com"
+# port = 587
+# security = "starttls"
+# username = "billing@example.com"
+# password = { env = "SMTP_PASSWORD" }
+# from_address = "billing@example.com"
 
 # One [[connections]] table per connected system. `plugin` names a connection type
 # (`hub plugins` lists them); `settings` is validated by that plugin.

@@ -18,11 +18,12 @@ from enum import StrEnum
 
 from hub.errors import DocumentDeleted
 
-__all__ = ["Status", "invoice_status", "amount_due", "check_not_deleted"]
+__all__ = ["InvoiceStatus", "Status", "invoice_status", "amount_due", "check_not_deleted"]
 
 
-class Status(StrEnum):
-    """The same values as :class:`hub.db.models.invoices.InvoiceStatus`."""
+class InvoiceStatus(StrEnum):
+    """An invoice's status: seed 002's statuses, plus draft for invoices still in a preview
+    batch. Stored as ``Invoice.status`` (``hub.db.models.invoices.InvoiceStatus`` is this)."""
 
     draft = "draft"
     unpaid = "unpaid"
@@ -32,6 +33,10 @@ class Status(StrEnum):
     paid_from_balance = "paid_from_balance"
     overdue = "overdue"
     deleted = "deleted"
+
+
+#: Short name used throughout the ledger core.
+Status = InvoiceStatus
 
 
 def amount_due(total: Decimal, paid: Decimal, credit: Decimal) -> Decimal:

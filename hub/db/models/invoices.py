@@ -16,6 +16,7 @@ from typing import Any, Optional
 from sqlalchemy import CheckConstraint, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from hub.core.ledger.statuses import InvoiceStatus, amount_due  # the core decides statuses
 from hub.db.models._base import json_field, money_field, quantity_field, timestamp_field
 
 
@@ -25,19 +26,6 @@ class InvoiceKind(StrEnum):
     one_time = "one_time"
     recurring = "recurring"
     proforma = "proforma"
-
-
-class InvoiceStatus(StrEnum):
-    """Seed 002's statuses, plus draft for invoices still in a preview batch."""
-
-    draft = "draft"
-    unpaid = "unpaid"
-    pending = "pending"
-    partially_paid = "partially_paid"
-    paid = "paid"
-    paid_from_balance = "paid_from_balance"
-    overdue = "overdue"
-    deleted = "deleted"
 
 
 class Invoice(SQLModel, table=True):
@@ -88,7 +76,7 @@ class Invoice(SQLModel, table=True):
     @property
     def amount_due(self) -> Decimal:
         """Total minus allocated payments and applied credit, never below zero."""
-        return max(self.total - self.amount_paid - self.credit_applied, Decimal(0))
+        return amount_due(self.total, self.amount_paid, self.credit_applied)
 
 
 class LineType(StrEnum):

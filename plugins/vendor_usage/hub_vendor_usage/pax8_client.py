@@ -13,31 +13,19 @@ import datetime as dt
 import json
 from typing import Any, Iterator
 
-import httpx
-
-from hub import Connection, PermanentError
-from hub.vendor_http import TokenCache, VendorHttp
+from hub.vendor_http import BearerTokenClient, access_token_of
 
 from hub_vendor_usage.settings import Pax8Settings
 
 __all__ = ["Pax8Client"]
 
 
-class Pax8Client:
+class Pax8Client(BearerTokenClient):
     """One connection's client; keeps its token (24 h) in the connection state."""
 
-    def __init__(self, connection: Connection, *, transport: httpx.BaseTransport | None = None
-                 ) -> None:
-        settings: Pax8Settings = connection.settings  # type: ignore[assignment]
-        self.settings = settings
-        self.tokens = TokenCache(connection, self._login, key="pax8.token")
-        self.http = VendorHttp(connection, settings.base_url, auth_headers=self._auth,
-                               requests_per_minute=settings.requests_per_minute,
-                               timeout=settings.timeout_seconds, transport=transport,
-                               vendor="Pax8")
-        self._login_http = VendorHttp(connection, settings.base_url,
-                                      timeout=settings.timeout_seconds, transport=transport,
-                                      vendor="Pax8")
+    vendor = "Pax8"
+    token_key = "pax8.token"
+    settings: Pax8Settings
 
     def _login(self) -> tuple[str, float]:
         body = self._login_http.post("/v1/token", content=json.dumps({
@@ -45,12 +33,8 @@ class Pax8Client:
             "client_secret": self.settings.client_secret.get_secret_value(),
             "audience": self.settings.audience, "grant_type": "client_credentials"}),
             headers={"Content-Type": "application/json"})
-        if not body or "access_token" not in body:
-            raise PermanentError("Pax8 gave no access token", hint="check client_id/secret")
-        return body["access_token"], float(body.get("expires_in", 86400))
-
-    def _auth(self, force: bool) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.tokens.token(force=force)}"}
+        return access_token_of(body, self.vendor, hint="check client_id/secret",
+                               default_lifetime=86400)
 
     def page(self, path: str, page: int, **params: Any) -> tuple[list[dict[str, Any]], bool]:
         """One page of a list: its items and whether it was the last page."""
@@ -76,8 +60,3 @@ class Pax8Client:
         body = self.http.get(f"/v1/usage-summaries/{summary_id}/usage-lines",
                              params={"usageDate": day.isoformat()})
         return (body or {}).get("content") or []
-
-    def close(self) -> None:
-        """Release the HTTP connections."""
-        self.http.close()
-        self._login_http.close()

@@ -9,15 +9,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-import secrets
 import threading
 from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Query, Request
-from fastapi.responses import JSONResponse
 
-from hub.sandbox import SandboxControl, install
+from hub.sandbox import SandboxControl, install, issue_token, require_bearer, vendor_errors
 
 __all__ = ["Pax8Data", "generate", "create_app", "MAX_PAGE_SIZE", "uuid_for"]
 
@@ -117,17 +115,12 @@ def create_app(data: Pax8Data, control: SandboxControl | None = None) -> FastAPI
     """The sandbox app serving ``data``."""
     app = FastAPI(title="Pax8 sandbox")
     install(app, control)
-
-    @app.exception_handler(HTTPException)
-    async def _error(request: Request, exc: HTTPException) -> JSONResponse:
-        return JSONResponse({"type": "error", "message": str(exc.detail),
-                             "instance": request.url.path, "status": exc.status_code,
-                             "details": []}, status_code=exc.status_code)
+    vendor_errors(app, lambda request, exc: {
+        "type": "error", "message": str(exc.detail), "instance": request.url.path,
+        "status": exc.status_code, "details": []})
 
     def authorise(request: Request) -> None:
-        header = request.headers.get("authorization", "")
-        if not header.startswith("Bearer ") or header[7:] not in data.tokens:
-            raise HTTPException(401, detail="Unauthorized")
+        require_bearer(request, data.tokens, "Unauthorized")
 
     def paging(page: int, size: int) -> tuple[int, int]:
         if page < 0 or size < 1 or size > MAX_PAGE_SIZE:
@@ -145,9 +138,7 @@ def create_app(data: Pax8Data, control: SandboxControl | None = None) -> FastAPI
         if body.get("client_id") != data.client_id or \
                 body.get("client_secret") != data.client_secret:
             raise HTTPException(401, detail="Unauthorized")
-        value = secrets.token_urlsafe(16)
-        data.tokens.add(value)
-        return {"access_token": value, "expires_in": 86400, "token_type": "Bearer"}
+        return {"access_token": issue_token(data.tokens), "expires_in": 86400, "token_type": "Bearer"}
 
     @app.get("/v1/companies")
     def companies(request: Request, page: int = Query(0), size: int = Query(10)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -12,7 +13,7 @@ import jsonschema
 import pytest
 
 from hub.connections import Connection
-from hub.sandbox import SandboxControl, serve
+from hub.testing.vendors import assert_matches_schema, serve_sandbox
 from hub_vendor_usage.pax8_client import Pax8Client
 from hub_vendor_usage.sandbox import create_app, generate
 from hub_vendor_usage.settings import Pax8Settings
@@ -21,6 +22,7 @@ SPECS = Path(__file__).resolve().parents[3].parent / "shared" / "specs" / "pax8"
 pytestmark = pytest.mark.skipif(not SPECS.exists(), reason=f"vendor specs not found at {SPECS}")
 #: Fields Pax8 sends that its schema omits but its own examples show (usage-summaries-paged).
 EXAMPLE_ONLY = {"UsageSummary": {"subscriptionId"}}
+_check = partial(assert_matches_schema, also_declared=EXAMPLE_ONLY)
 
 
 def _load(name):
@@ -30,15 +32,6 @@ def _load(name):
 @pytest.fixture(scope="module")
 def partner():
     return _load("pax8-partner-endpoints-openapi.json")
-
-
-def _check(spec, schema_name, instance):
-    root = {"components": spec["components"], "$ref": f"#/components/schemas/{schema_name}"}
-    errors = [e.message for e in jsonschema.Draft7Validator(root).iter_errors(instance)]
-    assert errors == [], f"{schema_name}: {errors}"
-    declared = set(spec["components"]["schemas"][schema_name]["properties"])
-    declared |= EXAMPLE_ONLY.get(schema_name, set())
-    assert set(instance) <= declared, f"{schema_name}: undeclared {set(instance) - declared}"
 
 
 def test_sandbox_objects_match_the_spec_schemas(partner):
@@ -55,9 +48,7 @@ def test_sandbox_objects_match_the_spec_schemas(partner):
 
 
 def test_requests_use_only_declared_parameters_and_the_token_body_is_valid(partner):
-    data = generate(companies=3)
-    control = SandboxControl()
-    with serve(create_app(data, control)) as url:
+    with serve_sandbox(create_app, generate(companies=3)) as (data, control, url):
         connection = Connection(name="p", plugin="pax8", settings=Pax8Settings(
             base_url=url, client_id=data.client_id, client_secret=data.client_secret,
             page_size=2))

@@ -13,11 +13,10 @@ import hub_vendor_usage.plugin as vendor_plugin
 from hub import CountQuery
 from hub.builtins.stored_counters import counting_from
 from hub.connections import Connection
-from hub.db.engine import make_engine
-from hub.db.models import OrganisationMapping, UsageSnapshot, metadata
+from hub.db.models import OrganisationMapping, UsageSnapshot
 from hub.plugins import build_plugin_host
 from hub.pulls import pull_connection
-from hub.sandbox import SandboxControl, serve
+from hub.testing.vendors import serve_sandbox
 from hub_vendor_usage.sandbox import create_app, generate, uuid_for
 from hub_vendor_usage.settings import Pax8Settings
 
@@ -26,11 +25,9 @@ TODAY = dt.datetime(2026, 11, 2, 12, 0, tzinfo=dt.timezone.utc)
 
 
 @pytest.fixture
-def engine(tmp_path):
-    eng = make_engine("sqlite:///" + str(tmp_path / "pax8.sqlite"))
-    metadata.create_all(eng)
-    yield eng
-    eng.dispose()
+def engine(hub_engine):
+    """The hub test kit's temporary SQLite database with every table."""
+    return hub_engine
 
 
 @pytest.fixture
@@ -40,9 +37,7 @@ def host():
 
 @pytest.fixture
 def sandbox():
-    data = generate(companies=6)
-    control = SandboxControl()
-    with serve(create_app(data, control)) as url:
+    with serve_sandbox(create_app, generate(companies=6)) as (data, control, url):
         yield data, control, url
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 11:05:11.330029
+Create Date: 2026-11-22 11:43:19.204763
 """
 from alembic import op
 import sqlalchemy as sa

@@ -244,7 +244,7 @@ class XeroSandbox:
         if client is None:
             return await answer(401, {"Type": None, "Title": "Unauthorized", "Status": 401,
                                       "Detail": problem},
-                                {"www-authenticate": f'Bearer error="invalid_token"'})
+                                {"www-authenticate": 'Bearer error="invalid_token"'})
         known = tenant in self.identity.tenants and self.identity.tenants[tenant].connected
         if not known:
             return await answer(403, {"Type": None, "Title": "Forbidden", "Status": 403,

@@ -51,6 +51,13 @@ def _bool(value: Any) -> bool:
     return value in ("true", True)
 
 
+def _filtered_by(params: dict[str, Any], *fields: str) -> Callable[[dict[str, Any]], bool]:
+    """A list endpoint's filter: objects whose ``fields`` equal the request's parameters of the
+    same name; a parameter not given filters nothing (as Stripe's list filters)."""
+    wanted = {field: params[field] for field in fields if params.get(field) is not None}
+    return lambda o: all(o[field] == value for field, value in wanted.items())
+
+
 def _meta(params: dict[str, Any]) -> dict[str, str]:
     meta = params.get("metadata") or {}
     return {k: v for k, v in meta.items() if v != ""} if isinstance(meta, dict) else {}
@@ -132,10 +139,8 @@ def list_customer_payment_methods(sb, p, customer: str):
 
 @route("get", "/v1/payment_methods")
 def list_payment_methods(sb, p):
-    customer, kind = p.get("customer"), p.get("type")
     return sb.listing("payment_method", p, "/v1/payment_methods",
-                      lambda o: (customer is None or o["customer"] == customer)
-                      and (kind is None or o["type"] == kind))
+                      _filtered_by(p, "customer", "type"))
 
 
 # ----------------------------------------------------------------------------- setup intents
@@ -236,9 +241,7 @@ def confirm_payment_intent(sb, p, intent: str):
 
 @route("get", "/v1/payment_intents")
 def list_payment_intents(sb, p):
-    customer = p.get("customer")
-    return sb.listing("payment_intent", p, "/v1/payment_intents",
-                      lambda o: customer is None or o["customer"] == customer)
+    return sb.listing("payment_intent", p, "/v1/payment_intents", _filtered_by(p, "customer"))
 
 
 def _confirm(sb: "StripeSandbox", pi: dict[str, Any], *, off_session: bool) -> dict[str, Any]:
@@ -313,10 +316,7 @@ def retrieve_charge(sb, p, charge: str):
 
 @route("get", "/v1/charges")
 def list_charges(sb, p):
-    customer, intent = p.get("customer"), p.get("payment_intent")
-    return sb.listing("charge", p, "/v1/charges",
-                      lambda o: (customer is None or o["customer"] == customer)
-                      and (intent is None or o["payment_intent"] == intent))
+    return sb.listing("charge", p, "/v1/charges", _filtered_by(p, "customer", "payment_intent"))
 
 
 # ----------------------------------------------------------------------------- refunds
@@ -367,10 +367,7 @@ def retrieve_refund(sb, p, refund: str):
 
 @route("get", "/v1/refunds")
 def list_refunds(sb, p):
-    charge, intent = p.get("charge"), p.get("payment_intent")
-    return sb.listing("refund", p, "/v1/refunds",
-                      lambda o: (charge is None or o["charge"] == charge)
-                      and (intent is None or o["payment_intent"] == intent))
+    return sb.listing("refund", p, "/v1/refunds", _filtered_by(p, "charge", "payment_intent"))
 
 
 # ----------------------------------------------------------------------------- disputes
@@ -381,7 +378,4 @@ def retrieve_dispute(sb, p, dispute: str):
 
 @route("get", "/v1/disputes")
 def list_disputes(sb, p):
-    charge, intent = p.get("charge"), p.get("payment_intent")
-    return sb.listing("dispute", p, "/v1/disputes",
-                      lambda o: (charge is None or o["charge"] == charge)
-                      and (intent is None or o["payment_intent"] == intent))
+    return sb.listing("dispute", p, "/v1/disputes", _filtered_by(p, "charge", "payment_intent"))
