@@ -253,7 +253,7 @@ class _Month:
         for name in ("ninja", "autotask", "pax8"):
             report = pull_by_name(self.ctx, name, period=period, full=full,
                                   create_organisations=create and name == "ninja")
-            self.steps.note(f"{name}: {report.summary()}")
+            self.steps.note(report.summary())
             if name == "ninja" and create:
                 self._map_sources()
 

@@ -57,12 +57,27 @@ def print_summary(result: DemoResult, console: Console) -> None:
         config = config.relative_to(Path.cwd())
     except ValueError:
         pass
+    hub = _hub_command()
     console.print()
     console.print("[bold]Explore further[/] (the vendor sandboxes have stopped; "
                   "the hub's data stays):")
     for command, what in (
-            (f"hub --config {config} invoice list", "the invoices of both months"),
-            (f"hub --config {config} reconcile time assets", "the leaks that need no vendor"),
-            (f"hub --config {config} status", "jobs, connections and the scheduler's next run"),
-            (f"hub --config {config} run", f"the service; API docs at {result.api_docs_url}")):
+            (f"{hub} --config {config} invoice list", "the invoices of both months"),
+            (f"{hub} --config {config} reconcile time assets", "the leaks that need no vendor"),
+            (f"{hub} --config {config} status", "jobs, connections and the scheduler's next run"),
+            (f"{hub} --config {config} run", f"the service; API docs at {result.api_docs_url}")):
         console.print(f"  [cyan]{command}[/]  [dim]# {what}[/]")
+
+
+def _hub_command() -> str:
+    """How the reader runs ``hub``: the path they used (e.g. ``.venv/bin/hub``) when it is not
+    on their PATH, else plain ``hub``."""
+    import os
+    import shutil
+    import sys
+
+    invoked = sys.argv[0] if sys.argv and sys.argv[0].endswith("hub") else "hub"
+    if os.path.dirname(invoked) and shutil.which("hub") != os.path.abspath(invoked):
+        relative = os.path.relpath(invoked)
+        return os.path.abspath(invoked) if relative.startswith("..") else relative
+    return "hub"
