@@ -10,10 +10,10 @@ counted by two sources is billed once. The items become the line's provenance.
 from __future__ import annotations
 
 import datetime as dt
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from pydantic import BaseModel, ConfigDict
 
@@ -51,6 +51,7 @@ class Counter:
         self._engine = engine
         self._counting_from = None
         self._prefetching = None
+        self._scoped = False
         if engine is not None:
             try:
                 from hub.builtins.stored_counters import counting_from, prefetching
@@ -65,11 +66,21 @@ class Counter:
         wraps each chunk of drafts in it). The hooks and their answers stay the same."""
         if self._prefetching is None:
             return nullcontext()
-        return self._prefetching(self._engine, organisation_ids)
+        return self._prefetched_block(organisation_ids)
+
+    @contextmanager
+    def _prefetched_block(self, organisation_ids: Iterable[int]) -> Iterator[None]:
+        # The database is named once for the whole block, not once per counter line.
+        with self._prefetching(self._engine, organisation_ids), self._counting_from(self._engine):
+            self._scoped = True
+            try:
+                yield
+            finally:
+                self._scoped = False
 
     def _database_scope(self):
         """The built-in stored counter reads the database named by ``counting_from``."""
-        if self._counting_from is None:
+        if self._counting_from is None or self._scoped:
             return nullcontext()
         return self._counting_from(self._engine)
 

@@ -15,9 +15,10 @@ from types import MappingProxyType
 from typing import Any, Iterable, Mapping, Sequence
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import Text, and_, func, select, type_coerce
+from sqlalchemy import ARRAY, String, Text, and_, any_, bindparam, func, select, type_coerce
 from sqlmodel import Session
 
+from hub.db.sql import among
 from hub.billing.drafts import DueInvoice, PendingCharge, TemplateLine, snapshot_lines
 from hub.core.lines import FutureItemRef
 from hub.core.money import Money
@@ -49,13 +50,22 @@ def _templates(session: Session, column, ids: Sequence[int]) -> dict[int, list[T
         column.label("owner"), t.c.id, t.c.line_type, t.c.description, t.c.product_id,
         t.c.quantity, t.c.unit_price, t.c.tax_rate,
         type_coerce(t.c.counter_filters, Text).label("filters"))
-        .where(column.in_(ids), t.c.active).order_by(t.c.position, t.c.id))
+        .where(among(column, ids, session.connection()), t.c.active).order_by(t.c.position, t.c.id))
     result: dict[int, list[TemplateLine]] = defaultdict(list)
     for r in rows:
         result[r.owner].append(TemplateLine(r.id, r.line_type, r.description, r.product_id,
                                             r.quantity, r.unit_price, r.tax_rate,
                                             _filters(r.filters)))
     return result
+
+
+def _among_texts(column, values: Sequence[str], bind):
+    """``column IN values`` for text values; ``= ANY(:array)`` on PostgreSQL (one parameter,
+    see :func:`hub.db.sql.among`)."""
+    values = list(values)
+    if bind.dialect.name == "postgresql":
+        return column == any_(bindparam(None, values, type_=ARRAY(String())))
+    return column.in_(values)
 
 
 def _filters(raw) -> Mapping[str, Any]:
@@ -75,10 +85,11 @@ def _organisations(session: Session, ids: Iterable[int]):
     ids = sorted(set(ids))
     ot = Organisation.__table__
     orgs = {o.id: o for o in session.execute(
-        select(ot.c.id, ot.c.currency, ot.c.payment_due_days).where(ot.c.id.in_(ids)))}
+        select(ot.c.id, ot.c.currency, ot.c.payment_due_days).where(
+            among(ot.c.id, ids, session.connection())))}
     mappings: dict[int, dict[str, str]] = defaultdict(dict)
     for m in session.exec(select(OrganisationMapping).where(
-            OrganisationMapping.organisation_id.in_(ids))).scalars():
+            among(OrganisationMapping.organisation_id, ids, session.connection()))).scalars():
         mappings[m.organisation_id][m.connection] = m.external_id
     return orgs, mappings
 
@@ -86,7 +97,7 @@ def _organisations(session: Session, ids: Iterable[int]):
 def previous_lines(session: Session, schedule_keys: Sequence[str]):
     """``schedule_key -> {line key: snapshot}`` from each key's latest final invoice."""
     latest = (select(Invoice.schedule_key, func.max(Invoice.period_start).label("start"))
-              .where(Invoice.schedule_key.in_(schedule_keys),
+              .where(_among_texts(Invoice.schedule_key, schedule_keys, session.connection()),
                      Invoice.status.notin_(["draft", "deleted"]))
               .group_by(Invoice.schedule_key).subquery())
     invoices = session.execute(
@@ -100,7 +111,8 @@ def previous_lines(session: Session, schedule_keys: Sequence[str]):
         for line in session.execute(select(
                 InvoiceLine.invoice_id, InvoiceLine.source_line_key, InvoiceLine.line_type,
                 InvoiceLine.quantity, InvoiceLine.unit_price, InvoiceLine.provenance,
-                InvoiceLine.prorata_note).where(InvoiceLine.invoice_id.in_(list(by_invoice)))):
+                InvoiceLine.prorata_note).where(
+                    among(InvoiceLine.invoice_id, by_invoice, session.connection()))):
             grouped[by_invoice[line.invoice_id]].append(line)
     return {key: snapshot_lines(grouped[key]) for key in set(by_invoice.values())}
 
@@ -136,7 +148,8 @@ def _pending_charges(session: Session, schedules: Sequence[RecurringInvoice]):
 def _future_items(session: Session, org_ids: Iterable[int]) -> dict[int, list[FutureItemRef]]:
     result: dict[int, list[FutureItemRef]] = defaultdict(list)
     for item in session.exec(select(FutureItem).where(
-            FutureItem.organisation_id.in_(set(org_ids)), FutureItem.invoice_id.is_(None),
+            among(FutureItem.organisation_id, set(org_ids), session.connection()),
+            FutureItem.invoice_id.is_(None),
             FutureItem.used.is_(False)).order_by(FutureItem.id)).scalars():
         result[item.organisation_id].append(
             FutureItemRef(item.id, item.description, Money(item.amount, item.currency)))

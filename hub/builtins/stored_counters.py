@@ -37,13 +37,16 @@ misspelt filter must not silently bill every device.
 
 from __future__ import annotations
 
+import json
 from contextlib import contextmanager
 from contextvars import ContextVar
 from decimal import Decimal
+from functools import lru_cache
+from types import MappingProxyType
 from typing import Any, Iterable, Iterator, Mapping
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import and_
+from sqlalchemy import JSON, Text, and_, type_coerce
 from sqlmodel import Session, select
 
 from hub.db.sql import among
@@ -91,7 +94,15 @@ def counting_from(engine: Any) -> Iterator[None]:
 
 def counts_live(connection: Connection) -> bool:
     """True when ``connection`` answers the counter hooks from its source (``count_live``)."""
-    return bool(getattr(connection.settings, "count_live", False))
+    settings = connection.settings
+    fields = getattr(type(settings), "__pydantic_fields__", None)
+    # Fast path (asked twice per counter line): a pydantic model with no such field, class
+    # attribute or extra value has none; a missing attribute is slow to ask pydantic for.
+    if (fields is not None and "count_live" not in fields
+            and not hasattr(type(settings), "count_live")
+            and not getattr(settings, "__pydantic_extra__", None)):
+        return False
+    return bool(getattr(settings, "count_live", False))
 
 
 def _source_clause(model: Any, connection: Connection):
@@ -129,9 +140,12 @@ def _column_conditions(model: Any, column_filters: Mapping[str, Any]) -> list[An
     return conditions
 
 
-def _attributes_match(attributes: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:
+def _attributes_match(attributes: Mapping[str, Any] | str | None, wanted: Mapping[str, Any]
+                      ) -> bool:
     # Filtered in Python: JSON operators differ between SQLite and PostgreSQL, and the rows
     # are already narrowed to one organisation by SQL.
+    if wanted and isinstance(attributes, str):
+        attributes = _parse_attributes(attributes)  # a prefetched row keeps the JSON text
     for key, value in wanted.items():
         actual = attributes.get(key) if attributes else None
         if isinstance(value, (list, tuple, set, frozenset)):
@@ -140,6 +154,14 @@ def _attributes_match(attributes: Mapping[str, Any], wanted: Mapping[str, Any]) 
         elif actual != value:
             return False
     return True
+
+
+@lru_cache(maxsize=1024)
+def _parse_attributes(text: str) -> Mapping[str, Any] | None:
+    """JSON attributes text, parsed once per distinct text (most rows of a run share a few),
+    read-only since the parsed value is shared."""
+    value = json.loads(text)
+    return MappingProxyType(value) if isinstance(value, dict) else value
 
 
 def _engine() -> Any:
@@ -212,10 +234,14 @@ class _Prefetched:
         table = model.__table__
         grouped: dict[tuple[int, str | None], list[Any]] = {}
         ids = sorted(self.organisation_ids)
+        # JSON attributes are read as text and parsed only when a filter asks (and then once
+        # per distinct text, see _attributes_match): parsing every row was most of the load.
+        columns = [type_coerce(c, Text).label(c.name) if isinstance(c.type, JSON) else c
+                   for c in table.c]
         with self.engine.connect() as conn:
             for start in range(0, len(ids), _ORGANISATIONS_PER_QUERY):
                 some = ids[start:start + _ORGANISATIONS_PER_QUERY]
-                for row in conn.execute(select(table).where(
+                for row in conn.execute(select(*columns).where(
                         among(table.c.organisation_id, some, conn)).order_by(table.c.id)):
                     grouped.setdefault((row.organisation_id, row.source), []).append(row)
         return grouped
