@@ -55,13 +55,13 @@ class HubContext:
     def connection(self, name: str) -> Connection:
         """The configured connection ``name``, validated by its plugin's settings model."""
         if name not in self._connections:
-            index = next(i for i, c in enumerate(self.settings.connections) if c.name == name) \
-                if any(c.name == name for c in self.settings.connections) else None
             config = self.settings.connection(name)  # raises a clear ConfigError if unknown
+            # The position in [[connections]] lets a settings error point at the file's line.
+            index = self.settings.connections.index(config)
             ctype = self.plugins.connection_type(config.plugin)
             state = self.state_factory(self, name) if self.state_factory else None
             self._connections[name] = build_connection(
-                config, index or 0, ctype, self.settings, self.secret_box,
+                config, index, ctype, self.settings, self.secret_box,
                 state=state, clock=self.clock)
         return self._connections[name]
 
