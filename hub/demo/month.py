@@ -45,6 +45,9 @@ log = logging.getLogger("hub.demo")
 _COUNTERS = ("asset_counter", "user_counter", "vendor_usage")
 #: How long the demo waits for its jobs (pushes, charges, webhooks) to finish, per month.
 DRAIN_TIMEOUT_SECONDS = 180.0
+#: Job pacing for the demo (production defaults are in hub.jobs.settings).
+DEMO_MAX_BACKOFF_SECONDS = 10.0
+DEMO_DISPATCH_LEASE_SECONDS = 30.0
 
 
 @dataclass
@@ -215,10 +218,17 @@ class _Month:
         """Workers, the dispatcher and the hub's web app (where Stripe posts webhooks)."""
         from hub.jobs.dispatcher import Dispatcher
         from hub.jobs.runtime import build_runtime
+        from hub.jobs.settings import JobSettings
         from hub.testing.sandbox import SandboxServer
         from hub.web.app import create_app
 
-        runtime = build_runtime(self.ctx)
+        # A watched demo retries quickly: capped backoff and a short dispatch lease, so a slow
+        # retry or a lost message heals within seconds instead of production's minutes.
+        pace = {"HUB_JOBS_MAX_BACKOFF_SECONDS": str(DEMO_MAX_BACKOFF_SECONDS),
+                "HUB_JOBS_DISPATCH_LEASE_SECONDS": str(DEMO_DISPATCH_LEASE_SECONDS)}
+        runtime = build_runtime(self.ctx, settings=JobSettings(
+            max_backoff_seconds=DEMO_MAX_BACKOFF_SECONDS,
+            dispatch_lease_seconds=DEMO_DISPATCH_LEASE_SECONDS))
         workers: list[subprocess.Popen] = []
         try:
             if runtime.in_process:
@@ -229,7 +239,7 @@ class _Month:
                 for _ in range(2):
                     workers.append(subprocess.Popen(
                         [sys.executable, "-m", "hub.cli.main", "--config", str(config_path),
-                         "worker", "--no-dispatch"],
+                         "worker", "--no-dispatch"], env={**os.environ, **pace},
                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
                 self.steps.note(f"started {len(workers)} `hub worker` processes "
                                 f"(pids {', '.join(str(w.pid) for w in workers)})")
