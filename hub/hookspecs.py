@@ -118,6 +118,19 @@ def hub_fetch_vendor_usage(connection: "Connection", query: "CountQuery") -> "Co
     as :func:`hub_count_assets`; each item is a subscription or usage line."""
 
 
+@hookspec
+def hub_count_many(connection: "Connection",
+                   queries: Sequence["CountQuery"]) -> "Sequence[Counted | None] | None":
+    """Answer many counter queries at once (any mix of ``kind``), e.g. with one query per
+    table for a whole chunk of a billing run instead of one per counter line. **collect**.
+
+    Optional: a plugin that implements it is asked only through it by billing runs, never also
+    through :func:`hub_count_assets`, :func:`hub_count_licensed_users` or
+    :func:`hub_fetch_vendor_usage` (so nothing is counted twice). Return one answer per query,
+    in order, each as the per-query hook would answer it (``None`` where it knows nothing of
+    that organisation); or ``None`` when the connection is not this plugin's."""
+
+
 # ----------------------------------------------------------------------------- pushing out
 @hookspec(firstresult=True)
 def hub_push_invoices(connection: "Connection",

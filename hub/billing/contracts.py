@@ -102,7 +102,7 @@ def invoice_contract(ctx: HubContext, contract_id: int, *, cycle: int | None = N
         replace_map = {row.id: choice.replaces_invoice_id} if choice.replaces_invoice_id else {}
         dues = due_for_cycles(session, [row], issue_date or ctx.today(),
                               ctx.settings.company.payment_due_days, replace=replace_map)
-    drafts = build_drafts(dues, Counter(ctx.plugins.hook, ctx.connections(), ctx.engine),
+    drafts = build_drafts(dues, Counter(ctx.plugins.pm, ctx.connections(), ctx.engine),
                           ctx.clock())
     if preview:
         invoice = Invoice(**drafts[0].invoice)

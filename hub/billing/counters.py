@@ -5,6 +5,10 @@ that count what the hub has stored, whatever connector it came from) and every e
 connection of ``ctx.connections()``. Plugins answer with :class:`hub.documents.Counted`; answers
 are summed across sources, a source answering twice is taken once, and an item (by ``ref``)
 counted by two sources is billed once. The items become the line's provenance.
+
+A billing run asks for a whole chunk of counter lines at once (:meth:`Counter.count_many`):
+plugins implementing ``hub_count_many`` (the built-in stored counter does) answer all of them in
+one call per connection; the per-query hooks are called once per line for the others.
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 from pydantic import BaseModel, ConfigDict
 
 from hub.connections import Connection
-from hub.documents import CountQuery
+from hub.documents import Counted, CountQuery
+from hub.errors import PluginError
 
 __all__ = ["HUB_CONNECTION", "CountResult", "Counter"]
 
@@ -45,8 +50,15 @@ class CountResult:
 class Counter:
     """Counts for one billing run (holds the plugin hooks and connections to ask)."""
 
-    def __init__(self, hook: Any, connections: Sequence[Connection], engine: Any = None) -> None:
-        self._hook = hook
+    def __init__(self, plugins: Any, connections: Sequence[Connection], engine: Any = None
+                 ) -> None:
+        """``plugins``: the run's :class:`pluggy.PluginManager` (``ctx.plugins.pm``)."""
+        self._many = plugins.hook.hub_count_many
+        # A plugin that answers many queries at once is asked only that way, never also per
+        # query (hookspecs: hub_count_many): its per-query hooks are left out of the callers.
+        batch_plugins = _bulk_counting_plugins(plugins)
+        self._single = _per_query_callers(plugins, batch_plugins)
+        self._asks_many = bool(batch_plugins)
         self._connections = [HUB_CONNECTION, *connections]
         self._engine = engine
         self._counting_from = None
@@ -88,25 +100,102 @@ class Counter:
               filters: Mapping[str, Any], period_start: dt.date,
               period_end: dt.date) -> CountResult:
         """Ask every plugin, for every connection, and combine the answers."""
+        return self.count_many([self.query(kind, organisation_id=organisation_id,
+                                           external_ids=external_ids, filters=filters,
+                                           period_start=period_start,
+                                           period_end=period_end)])[0]
+
+    @staticmethod
+    def query(kind: str, *, organisation_id: int, external_ids: Mapping[str, str],
+              filters: Mapping[str, Any], period_start: dt.date,
+              period_end: dt.date) -> CountQuery:
+        """The question a counter line asks."""
         # Built by the host from values it has already checked, so validation is skipped
         # (model_construct): a run builds one query per counter line per organisation.
-        query = CountQuery.model_construct(
+        return CountQuery.model_construct(
             kind=kind, organisation_id=organisation_id,
             organisation_external_ids=dict(external_ids), filters=dict(filters),
             period_start=period_start, period_end=period_end)
-        hook = getattr(self._hook, _HOOKS[kind])
-        sources: set[str] = set()
-        items: dict[str, dict[str, Any]] = {}
+
+    def count_many(self, queries: Sequence[CountQuery]) -> list[CountResult]:
+        """Answer every query (one per counter line): plugins that count in bulk are asked once
+        per connection for all of them, the others once per query and connection."""
+        answers: list[list[Counted]] = [[] for _ in queries]
         with self._database_scope():
-            answers = [(c, hook(connection=c, query=query)) for c in self._connections]
-        for _connection, results in answers:
-            for counted in results:
-                if counted is None or counted.source in sources:
-                    continue
-                sources.add(counted.source)
-                for item in counted.items:
-                    items.setdefault(item.ref, {"ref": item.ref, "label": item.label,
-                                                "quantity": item.quantity,
-                                                "source": counted.source})
-        quantity = sum((Decimal(i["quantity"]) for i in items.values()), Decimal(0))
-        return CountResult(quantity, sorted(items.values(), key=lambda i: i["ref"]))
+            for connection in self._connections:
+                # Per-query answers first, as pluggy orders a collect hook's answers when the
+                # stored counter (trylast) is among them: it yields to a live source's item.
+                for mine, query in zip(answers, queries):
+                    single = self._single.get(query.kind)
+                    if single is not None:
+                        mine.extend(c for c in single(connection=connection, query=query)
+                                    if c is not None)
+                if self._asks_many:
+                    self._ask_many(connection, queries, answers)
+        return [_combine(counted) for counted in answers]
+
+    def _ask_many(self, connection: Connection, queries: Sequence[CountQuery],
+                  answers: list[list[Counted]]) -> None:
+        for answered in self._many(connection=connection, queries=list(queries)):
+            if answered is None:
+                continue
+            if len(answered) != len(queries):
+                raise PluginError(f"a hub_count_many implementation gave {len(answered)} "
+                                  f"answers to {len(queries)} queries",
+                                  hint="return one answer (or None) per query, in order")
+            for mine, counted in zip(answers, answered):
+                if counted is not None:
+                    mine.append(counted)
+
+
+def _bulk_counting_plugins(plugins: Any) -> list[Any]:
+    """The plugins to ask through ``hub_count_many`` (and leave out of the per-query hooks)."""
+    batch = [impl.plugin for impl in plugins.hook.hub_count_many.get_hookimpls()]
+    everyone = batch + [impl.plugin for name in _HOOKS.values()
+                        for impl in getattr(plugins.hook, name).get_hookimpls()]
+    if not all(_hashable(plugin) for plugin in everyone):
+        # pluggy leaves plugins out of a call by set membership; with an unhashable plugin (a
+        # @dataclass without eq=False) everyone is asked per query instead: slower, same answers.
+        return []
+    return batch
+
+
+def _hashable(plugin: Any) -> bool:
+    try:
+        hash(plugin)
+    except TypeError:
+        return False
+    return True
+
+
+def _per_query_callers(plugins: Any, batch_plugins: list[Any]) -> dict[str, Any]:
+    """The per-query counter hooks without ``batch_plugins``, by kind (kinds nobody else
+    answers are left out)."""
+    callers = {}
+    for kind, name in _HOOKS.items():
+        caller = getattr(plugins.hook, name)
+        impls = caller.get_hookimpls()
+        others = [i for i in impls if not any(i.plugin is p for p in batch_plugins)]
+        if not others:
+            continue
+        if len(others) < len(impls):
+            caller = plugins.subset_hook_caller(name, remove_plugins=batch_plugins)
+        callers[kind] = caller
+    return callers
+
+
+def _combine(answers: Iterable[Counted]) -> CountResult:
+    """Sum the sources' answers: a source answering twice is taken once, and an item (by
+    ``ref``) counted by two sources is billed once."""
+    sources: set[str] = set()
+    items: dict[str, dict[str, Any]] = {}
+    for counted in answers:
+        if counted.source in sources:
+            continue
+        sources.add(counted.source)
+        for item in counted.items:
+            if item.ref not in items:
+                items[item.ref] = {"ref": item.ref, "label": item.label,
+                                   "quantity": item.quantity, "source": counted.source}
+    quantity = sum((Decimal(i["quantity"]) for i in items.values()), Decimal(0))
+    return CountResult(quantity, sorted(items.values(), key=lambda i: i["ref"]))

@@ -1,9 +1,9 @@
 """Building one draft invoice from a due schedule or contract cycle (no database access).
 
 The loader (:mod:`hub.billing.loading`) gathers what is due into :class:`DueInvoice` records;
+:func:`count_lines` asks the plugin hooks what a chunk of them counts (with provenance), and
 :func:`build_draft` turns one into column values for an invoice and its lines: template lines
-priced per coverage segment (pro-rata segments explained), counter lines counted through the
-plugin hooks with their provenance, pending ticket charges, then future items, and for each line
+priced per coverage segment (pro-rata segments explained), counter lines at their counts, pending ticket charges, then future items, and for each line
 the change from the previous invoice of the same schedule.
 """
 
@@ -14,14 +14,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Mapping, NamedTuple
 
-from hub.billing.counters import Counter
+from hub.billing.counters import Counter, CountResult
 from hub.core.changes import LineSnapshot, describe_change
 from hub.core.lines import FutureItemRef, LineKind, TakenItem, price_line, take_future_items
 from hub.core.money import Money
 from hub.core.prorata import Segment
 
-__all__ = ["TemplateLine", "PendingCharge", "DueInvoice", "Draft", "build_draft",
-           "snapshot_lines"]
+__all__ = ["TemplateLine", "PendingCharge", "DueInvoice", "Draft", "count_lines",
+           "build_draft", "snapshot_lines"]
 
 
 class TemplateLine(NamedTuple):
@@ -101,20 +101,40 @@ def _line(position: int, line_type: str, description: str, product_id: int | Non
             "provenance": provenance, "change": change, "prorata_note": prorata_note}
 
 
-def build_draft(due: DueInvoice, counter: Counter, now: dt.datetime) -> Draft:
-    """Price ``due`` into a draft (see module docstring)."""
+def count_lines(dues: list[DueInvoice], counter: Counter) -> list[dict[int, CountResult]]:
+    """What each due invoice's counter lines count, by template line id, asked of the counter
+    hooks all at once."""
+    asked: list[tuple[int, int]] = []
+    queries = []
+    for index, due in enumerate(dues):
+        first, last = due.segments[0].covered, due.segments[-1].covered
+        for template in due.lines:
+            kind = LineKind.COUNTERS.get(template.line_type)
+            if kind is not None:
+                asked.append((index, template.id))
+                queries.append(counter.query(
+                    kind, organisation_id=due.organisation_id, external_ids=due.external_ids,
+                    filters=template.counter_filters, period_start=first.start,
+                    period_end=last.end))
+    counts: list[dict[int, CountResult]] = [{} for _ in dues]
+    for (index, template_id), result in zip(asked, counter.count_many(queries) if queries
+                                            else ()):
+        counts[index][template_id] = result
+    return counts
+
+
+def build_draft(due: DueInvoice, counts: Mapping[int, CountResult], now: dt.datetime
+                ) -> Draft:
+    """Price ``due`` into a draft (see module docstring); ``counts`` are its counter lines'
+    counts by template line id (:func:`count_lines`)."""
     currency = due.currency
     first, last = due.segments[0].covered, due.segments[-1].covered
     lines: list[dict[str, Any]] = []
     for template in due.lines:
-        kind = LineKind.COUNTERS.get(template.line_type)
-        if kind is None:
+        counted = counts.get(template.id)
+        if counted is None:
             quantity, provenance = template.quantity, []
         else:
-            counted = counter.count(kind, organisation_id=due.organisation_id,
-                                    external_ids=due.external_ids,
-                                    filters=template.counter_filters,
-                                    period_start=first.start, period_end=last.end)
             quantity, provenance = counted.quantity, counted.provenance
         snapshot = LineSnapshot(template.line_type, quantity, template.unit_price, provenance)
         if due.previous is None:

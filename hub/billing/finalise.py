@@ -16,13 +16,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Callable, Sequence
 
-from sqlalchemy import (
-    Date, Integer, String, bindparam, column, func, select, update, values,
-)
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Date, Integer, String, bindparam, select, update
 from sqlmodel import Session
 
-from hub.db.sql import among
+from hub.db.sql import among, update_rows
 from hub.app import HubContext
 from hub.billing._sql import insert_ignoring
 from hub.billing.numbers import take_numbers
@@ -47,7 +44,8 @@ def ledger_poster() -> Callable[[Session, Sequence[Invoice]], Any] | None:
     ledger = importlib.import_module("hub.ledger")
     bulk = getattr(ledger, "post_invoices", None)
     if bulk is not None:
-        return bulk
+        # Finalising uses none of the transactions: they are not read back.
+        return lambda session, invoices: bulk(session, invoices, returning=False)
     single = getattr(ledger, "post_invoice", None)
     if single is None:
         return None
@@ -105,12 +103,10 @@ def finalise_invoices(session: Session, ctx: HubContext,
             invoice.finalised_at = now
     refs = [i for i in invoices if isinstance(i, DraftRef)]
     if refs:
-        it = Invoice.__table__
-        numbers = _values_table(session, "numbers", [("iid", Integer()), ("num", String())],
-                                [(r.id, r.number) for r in refs])
-        session.execute(update(it).where(it.c.id == numbers.c.iid).values(
-            number=numbers.c.num, status=InvoiceStatus.unpaid.value, finalised_at=now),
-            execution_options={"synchronize_session": False})
+        update_rows(session, Invoice.__table__, "id",
+                    [{"id": r.id, "number": r.number} for r in refs],
+                    {"id": Integer(), "number": String()},
+                    status=InvoiceStatus.unpaid.value, finalised_at=now)
     session.flush()
     ids = [i.id for i in invoices]
     _mark_charges_invoiced(session, ids)
@@ -127,21 +123,6 @@ def finalise_invoices(session: Session, ctx: HubContext,
                 among(Invoice.id, [r.id for r in refs], session.get_bind()))
                 .order_by(Invoice.id)).scalars())
         post(session, rows)  # the ledger's single call site (its debit transaction)
-
-
-def _values_table(session: Session, name: str, columns: list[tuple[str, Any]],
-                  rows: list[tuple]):
-    """An inline table of ``rows``, for one ``UPDATE ... FROM`` that sets a different value per
-    row (PostgreSQL, SQLite >= 3.33) instead of one UPDATE statement per row."""
-    if session.get_bind().dialect.name == "postgresql":
-        # unnest() of one array per column: a few parameters, not one per value (psycopg
-        # parses a statement's placeholders on every execution).
-        arrays = [bindparam(None, [row[i] for row in rows], type_=ARRAY(t))
-                  for i, (_n, t) in enumerate(columns)]
-        return func.unnest(*arrays).table_valued(
-            *(column(n, t) for n, t in columns), name=name).render_derived(name)
-    # As a CTE: SQLite does not take ``(VALUES ...) AS name (columns)``, but takes WITH.
-    return values(*(column(n, t) for n, t in columns), name=name).data(rows).cte(name)
 
 
 def _mark_charges_invoiced(session: Session, ids: list[int]) -> None:
@@ -176,13 +157,11 @@ def _advance_schedules(session: Session, invoices: Sequence[Invoice]) -> None:
             latest[schedule_id] = max(latest.get(schedule_id, end), end)
     if not latest:
         return
-    rt = RecurringInvoice.__table__
     params = [{"sid": sid, "day": end + dt.timedelta(days=1)} for sid, end in latest.items()]
-    days = _values_table(session, "days", [("sid", Integer()), ("day", Date())],
-                         [(p["sid"], p["day"]) for p in params])
-    session.execute(update(rt).where(rt.c.id == days.c.sid)
-                    .values(covered_from=days.c.day, next_run_date=days.c.day),
-                    execution_options={"synchronize_session": False})
+    update_rows(session, RecurringInvoice.__table__, "id",
+                [{"id": p["sid"], "covered_from": p["day"], "next_run_date": p["day"]}
+                 for p in params],
+                {"id": Integer(), "covered_from": Date(), "next_run_date": Date()})
     # The master agreement advances its group's date (seed 001). Few schedules are masters:
     # find them with one query instead of one UPDATE per schedule.
     gt = InvoiceGroup.__table__

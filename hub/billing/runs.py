@@ -17,8 +17,9 @@ from sqlalchemy import delete, select, update
 from sqlmodel import Session
 
 from hub.app import HubContext
+from hub.bulk_gc import bulk_allocations
 from hub.billing.counters import Counter
-from hub.billing.drafts import Draft, DueInvoice, build_draft, snapshot_lines
+from hub.billing.drafts import Draft, DueInvoice, build_draft, count_lines, snapshot_lines
 from hub.billing.finalise import DraftRef, finalise_invoices
 from hub.billing.loading import CATCH_UP, due_for_cycles, due_for_schedules
 from hub.billing.store import describe_skipped, store_drafts
@@ -49,13 +50,14 @@ class BatchSummary:
 def build_drafts(dues: list[DueInvoice], counter: Counter, now: dt.datetime) -> list[Draft]:
     """Build drafts in order; a caught-up period compares with the draft before it."""
     drafts = []
-    # The chunk's stored assets, contacts and usage are read once, not once per counter line.
+    # The chunk's counter lines are counted together (one hub_count_many call per connection),
+    # and the stored assets, contacts and usage are read once per chunk, not once per line.
     with counter.prefetch({due.organisation_id for due in dues}):
-        for due in dues:
-            if due.previous is CATCH_UP:
-                due.previous = snapshot_lines(SimpleNamespace(**line)
-                                              for line in drafts[-1].lines)
-            drafts.append(build_draft(due, counter, now))
+        counts = count_lines(dues, counter)
+    for due, counted in zip(dues, counts):
+        if due.previous is CATCH_UP:
+            due.previous = snapshot_lines(SimpleNamespace(**line) for line in drafts[-1].lines)
+        drafts.append(build_draft(due, counted, now))
     return drafts
 
 
@@ -83,7 +85,8 @@ def preview(ctx: HubContext, run_date: dt.date) -> BatchSummary:
         session.flush()
         batch_id = batch.id
     try:
-        made, notes = _fill(ctx, batch_id, run_date, now)
+        with bulk_allocations():
+            made, notes = _fill(ctx, batch_id, run_date, now)
     except BaseException:
         # Nothing half-made stays behind: the partial batch's drafts go, reservations return.
         discard(ctx, batch_id)
@@ -97,7 +100,7 @@ def preview(ctx: HubContext, run_date: dt.date) -> BatchSummary:
 def _fill(ctx: HubContext, batch_id: int, run_date: dt.date, now: dt.datetime
           ) -> tuple[int, list[str]]:
     """Draft every due schedule and contract cycle into the batch, a chunk at a time."""
-    counter = Counter(ctx.plugins.hook, ctx.connections(), ctx.engine)
+    counter = Counter(ctx.plugins.pm, ctx.connections(), ctx.engine)
     due_days = ctx.settings.company.payment_due_days
     made, notes = 0, []
     for loader, fetch in ((lambda s, rows: due_for_schedules(s, rows, run_date, due_days),
@@ -160,7 +163,7 @@ def confirm(ctx: HubContext, batch_id: int) -> BatchSummary:
     """Finalise every draft of a preview batch in one transaction."""
     now = ctx.clock()
     count = 0
-    with session_scope(ctx.engine) as session:
+    with bulk_allocations(), session_scope(ctx.engine) as session:
         _claim(session, batch_id, BatchStatus.confirmed, now)
         for invoices in _chunks(session, batch_id):
             finalise_invoices(session, ctx, invoices)

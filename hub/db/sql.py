@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping, Sequence
 
-from sqlalchemy import ARRAY, Integer, any_, bindparam
+from sqlalchemy import ARRAY, Integer, any_, bindparam, column, func, update
 
-__all__ = ["among"]
+__all__ = ["among", "update_rows"]
 
 
 def among(column: Any, ids: Iterable[int], bind: Any) -> Any:
@@ -17,3 +17,28 @@ def among(column: Any, ids: Iterable[int], bind: Any) -> Any:
     if bind.dialect.name == "postgresql":
         return column == any_(bindparam(None, ids, type_=ARRAY(Integer())))
     return column.in_(ids)
+
+
+def update_rows(conn: Any, table: Any, key: str, rows: Sequence[Mapping[str, Any]],
+                types: Mapping[str, Any], **same: Any) -> None:
+    """For every row, ``UPDATE table SET <the row's other columns>, <same> WHERE key = row[key]``
+    — each row its own values — as one statement on PostgreSQL (``UPDATE ... FROM unnest()`` of
+    one array per column: a few parameters, however many rows) and one ``executemany`` on SQLite
+    (its C loop over a statement compiled once, where a ``VALUES`` list of hundreds of rows is
+    compiled anew on every call). ``types``: the SQL type of each column of ``rows``."""
+    if not rows:
+        return
+    names = list(types)
+    if conn.get_bind().dialect.name == "postgresql":
+        arrays = [bindparam(None, [row[n] for row in rows], type_=ARRAY(types[n])) for n in names]
+        given = func.unnest(*arrays).table_valued(
+            *(column(n, types[n]) for n in names), name="given").render_derived("given")
+        conn.execute(update(table).where(table.c[key] == given.c[key]).values(
+            {**{n: given.c[n] for n in names if n != key}, **same}),
+            execution_options={"synchronize_session": False})
+        return
+    # Parameter names must differ from column names in an UPDATE: prefixed.
+    conn.execute(update(table).where(table.c[key] == bindparam("given_" + key)).values(
+        {**{n: bindparam("given_" + n) for n in names if n != key}, **same}),
+        [{"given_" + n: row[n] for n in names} for row in rows],
+        execution_options={"synchronize_session": False})

@@ -76,7 +76,8 @@ def _in_chunks(ids: Sequence[int]):
 
 
 def post_invoices(session: Session, invoices: Sequence[Invoice], *,
-                  today: dt.date | None = None) -> list[Transaction]:
+                  today: dt.date | None = None, returning: bool = True
+                  ) -> list[Transaction] | None:
     """:func:`post_invoice` for many invoices at once, with set-based reads and writes.
 
     Writes exactly the rows ``[post_invoice(session, i) for i in invoices]`` writes (one auto
@@ -84,6 +85,8 @@ def post_invoices(session: Session, invoices: Sequence[Invoice], *,
     and returns the same list of transactions, but with a handful of statements per 500
     invoices instead of several per invoice: the billing confirm posts thousands. Everything is
     checked before anything is written, so a refused invoice leaves the others unposted too.
+    ``returning=False`` returns ``None`` and spares reading the transactions back (the
+    billing confirm needs none of them).
     """
     invoices = list(invoices)
     for invoice in invoices:
@@ -120,12 +123,14 @@ def post_invoices(session: Session, invoices: Sequence[Invoice], *,
                  "credit_note_id": None, "created_at": now} for i in fresh]
         session.flush()  # the status changes above go first, as in post_invoice
         session.execute(insert(Transaction.__table__), rows)
+        _refresh_fresh(session, fresh, today)
+        if not returning:
+            return None
         for some in _in_chunks([i.id for i in fresh]):
             posted.update((tx.invoice_id, tx) for tx in session.exec(select(Transaction).where(
                 among(Transaction.invoice_id, some, session.get_bind()),
                 Transaction.category == TransactionCategory.auto)))
-        _refresh_fresh(session, fresh, today)
-    return [posted[i.id] for i in invoices]
+    return [posted[i.id] for i in invoices] if returning else None
 
 
 def _refresh_fresh(session: Session, invoices: Sequence[Invoice], today: dt.date | None) -> None:

@@ -29,7 +29,7 @@ class Counting:
 
     def __init__(self, ctx: "HubContext", reader: Engine) -> None:
         self.reader = reader
-        self.counter = Counter(ctx.plugins.hook, ctx.connections(), reader)
+        self.counter = Counter(ctx.plugins.pm, ctx.connections(), reader)
         self.external_ids = lru_cache(maxsize=10_000)(self._external_ids)
         self.template_filters = lru_cache(maxsize=10_000)(self._template_filters)
 

@@ -31,7 +31,7 @@ def _matches(record: dict[str, Any], filters: dict[str, Any]) -> bool:
     return True
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity, as plugins are
 class FakeCounters:
     """Answers the counter hooks from in-memory facts, as an RMM/PSA/vendor plugin would:
     ``devices[org_id]`` / ``users[org_id]`` are dicts with a ``ref`` and a ``label``;

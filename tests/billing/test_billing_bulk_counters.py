@@ -197,7 +197,7 @@ def test_unknown_filters_are_still_refused_inside_the_block(engine, orgs):
 
 def test_the_billing_counter_prefetches_a_chunk_through_the_hooks(engine, orgs):
     host = build_plugin_host(load_entry_points=False, defaults=DEFAULT_PLUGINS)
-    counter = Counter(host.hook, CONNECTIONS[1:4], engine)
+    counter = Counter(host.pm, CONNECTIONS[1:4], engine)
     args = dict(external_ids={}, period_start=NOV[0], period_end=NOV[1])
     plain = [counter.count("assets", organisation_id=o, filters={"asset_type": "workstation"},
                            **args) for o in orgs]

@@ -122,6 +122,22 @@ def test_bulk_posting_writes_the_same_rows_as_one_by_one(tmp_path):
             engine.dispose()
 
 
+def test_bulk_posting_without_returning_writes_the_same_rows(tmp_path):
+    """The billing confirm's way (nothing read back) leaves the very same rows."""
+    dumps = []
+    for name, returning in (("returning.sqlite", True), ("silent.sqlite", False)):
+        engine = _engine(tmp_path, name)
+        with Session(engine, expire_on_commit=False) as session:
+            answer = post_invoices(session, _scenario(session), today=TODAY,
+                                   returning=returning)
+            assert (answer is None) == (not returning)
+            session.commit()
+            dumps.append(_dump(session))
+        engine.dispose()
+    assert dumps[0] == dumps[1]
+    assert len(dumps[1]["ledger_transaction"]) == 15
+
+
 @pytest.mark.postgres
 def test_bulk_posting_writes_the_same_rows_as_one_by_one_on_postgres(hub_postgres_url):
     engine = make_engine(hub_postgres_url)
@@ -157,7 +173,12 @@ def test_bulk_posting_refuses_a_proforma_before_writing_anything(tmp_path):
     eng.dispose()
 
 
-def test_billing_finalise_uses_the_bulk_posting():
+def test_billing_finalise_uses_the_bulk_posting(monkeypatch):
+    from hub import ledger
     from hub.billing.finalise import ledger_poster
 
-    assert ledger_poster() is post_invoices
+    calls = []
+    monkeypatch.setattr(ledger, "post_invoices",
+                        lambda session, invoices, **options: calls.append((invoices, options)))
+    ledger_poster()("session", ["invoice"])
+    assert calls == [(["invoice"], {"returning": False})]
