@@ -23,6 +23,7 @@ from hub.billing.drafts import Draft, DueInvoice, build_draft, count_lines, snap
 from hub.billing.finalise import DraftRef, finalise_invoices
 from hub.billing.loading import CATCH_UP, due_for_cycles, due_for_schedules
 from hub.billing.store import describe_skipped, store_drafts
+from hub.billing.usage_gaps import usage_gap_notes
 from hub.db.engine import session_scope
 from hub.db.models import (
     BatchStatus, BillingBatch, BillingContract, BillingCycle, FutureItem, Invoice, InvoiceLine,
@@ -103,6 +104,7 @@ def _fill(ctx: HubContext, batch_id: int, run_date: dt.date, now: dt.datetime
     counter = Counter(ctx.plugins.pm, ctx.connections(), ctx.engine)
     due_days = ctx.settings.company.payment_due_days
     made, notes = 0, []
+    usage_periods: set[tuple[dt.date, dt.date]] = set()
     for loader, fetch in ((lambda s, rows: due_for_schedules(s, rows, run_date, due_days),
                            _due_schedules),
                           (lambda s, rows: due_for_cycles(s, rows, None, due_days),
@@ -119,12 +121,22 @@ def _fill(ctx: HubContext, batch_id: int, run_date: dt.date, now: dt.datetime
                 after = rows[-1].id
                 dues = loader(session, rows)
             drafts = build_drafts(dues, counter, now)
+            usage_periods.update(_usage_periods(dues))
             with session_scope(ctx.engine) as session:
                 # Whatever another run wrote meanwhile is skipped by the unique key.
                 ids, skipped = store_drafts(session, batch_id, drafts)
             made += len(ids)
             notes += describe_skipped(skipped)
+    if usage_periods:
+        notes += usage_gap_notes(ctx.engine, ctx.connections("usage"), usage_periods)
     return made, notes
+
+
+def _usage_periods(dues: list[DueInvoice]) -> Iterator[tuple[dt.date, dt.date]]:
+    """The periods the dues' vendor-usage lines count."""
+    for due in dues:
+        if any(line.line_type == "vendor_usage" for line in due.lines):
+            yield due.segments[0].covered.start, due.segments[-1].covered.end
 
 
 def _chunks(session: Session, batch_id: int) -> Iterator[list[DraftRef]]:

@@ -78,6 +78,7 @@ class FakeTypes:
         register(ConnectionType("fake-rmm", _Settings, frozenset({"pull", "count"})))
         register(ConnectionType("fake-books", _Settings, frozenset({"accounting"})))
         register(ConnectionType("fake-pay", _Settings, frozenset({"payments"})))
+        register(ConnectionType("fake-usage", _Settings, frozenset({"usage"})))
 
 
 CONNECTIONS = [{"name": "rmm", "plugin": "fake-rmm"}, {"name": "books", "plugin": "fake-books"},
