@@ -15,7 +15,7 @@ from types import MappingProxyType
 from typing import Any, Iterable, Mapping, Sequence
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import ARRAY, String, Text, and_, any_, bindparam, func, select, type_coerce
+from sqlalchemy import ARRAY, String, Text, and_, any_, bindparam, cast, func, select
 from sqlmodel import Session
 
 from hub.db.sql import among
@@ -49,8 +49,11 @@ def _templates(session: Session, column, ids: Sequence[int]) -> dict[int, list[T
     rows = session.connection().execute(select(
         column.label("owner"), t.c.id, t.c.line_type, t.c.description, t.c.product_id,
         t.c.quantity, t.c.unit_price, t.c.tax_rate,
-        type_coerce(t.c.counter_filters, Text).label("filters"))
-        .where(among(column, ids, session.connection()), t.c.active).order_by(t.c.position, t.c.id))
+        # Cast in SQL: the filter texts repeat and are parsed once each (see _filters), where
+        # psycopg would parse every row's JSON.
+        cast(t.c.counter_filters, Text).label("filters"))
+        .where(among(column, ids, session.connection()), t.c.active).order_by(t.c.position, t.c.id)
+    ).all()
     result: dict[int, list[TemplateLine]] = defaultdict(list)
     for r in rows:
         result[r.owner].append(TemplateLine(r.id, r.line_type, r.description, r.product_id,

@@ -65,9 +65,9 @@ def build_drafts(dues: list[DueInvoice], counter: Counter, now: dt.datetime) -> 
 def _due_schedules(session: Session, run_date: dt.date, after: int) -> list:
     # Plain rows, not ORM objects: read-only here, and a run reads every schedule.
     t, o = RecurringInvoice.__table__, Organisation.__table__
-    return list(session.execute(select(t).join(o, o.c.id == t.c.organisation_id).where(
+    return session.execute(select(t).join(o, o.c.id == t.c.organisation_id).where(
         t.c.active, o.c.active, t.c.next_run_date <= run_date, t.c.id > after)
-        .order_by(t.c.id).limit(CHUNK)))
+        .order_by(t.c.id).limit(CHUNK)).all()
 
 
 def _due_cycles(session: Session, run_date: dt.date, after: int) -> list[BillingCycle]:

@@ -46,7 +46,7 @@ from types import MappingProxyType
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import JSON, Text, and_, type_coerce
+from sqlalchemy import JSON, Text, and_, cast
 from sqlmodel import Session, select
 
 from hub.db.sql import among
@@ -235,15 +235,17 @@ class _Prefetched:
         table = model.__table__
         grouped: dict[tuple[int, str | None], list[Any]] = {}
         ids = sorted(self.organisation_ids)
-        # JSON attributes are read as text and parsed only when a filter asks (and then once
-        # per distinct text, see _attributes_match): parsing every row was most of the load.
-        columns = [type_coerce(c, Text).label(c.name) if isinstance(c.type, JSON) else c
+        # JSON attributes are read as text (cast in SQL, or psycopg would parse every row) and
+        # parsed only when a filter asks, once per distinct text (see _attributes_match):
+        # parsing every row was most of the load.
+        columns = [cast(c, Text).label(c.name) if isinstance(c.type, JSON) else c
                    for c in table.c]
         with self.engine.connect() as conn:
             for start in range(0, len(ids), _ORGANISATIONS_PER_QUERY):
                 some = ids[start:start + _ORGANISATIONS_PER_QUERY]
+                # .all(): one fetchall, not a fetchone per row.
                 for row in conn.execute(select(*columns).where(
-                        among(table.c.organisation_id, some, conn)).order_by(table.c.id)):
+                        among(table.c.organisation_id, some, conn)).order_by(table.c.id)).all():
                     grouped.setdefault((row.organisation_id, row.source), []).append(row)
         return grouped
 
