@@ -36,14 +36,16 @@ def _service_url(env: str, what: str) -> str:
     return url
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests marked postgres/redis get the matching fixture, so the marker alone decides
-    whether they skip (locally) or must run (CI)."""
-    for item in items:
-        if item.get_closest_marker("postgres") and "hub_postgres_url" not in item.fixturenames:
-            item.fixturenames.append("hub_postgres_url")
-        if item.get_closest_marker("redis") and "hub_redis_url" not in item.fixturenames:
-            item.fixturenames.append("hub_redis_url")
+@pytest.fixture(autouse=True)
+def _hub_service_markers(request: pytest.FixtureRequest) -> None:
+    """A test marked postgres/redis gets the matching fixture, so the marker alone decides
+    whether it skips (locally) or must run (CI). Asked per test, not added to the collected
+    items' fixture names: the parameters of one test share that list, and marking one of them
+    must not make the others skip."""
+    if request.node.get_closest_marker("postgres"):
+        request.getfixturevalue("hub_postgres_url")
+    if request.node.get_closest_marker("redis"):
+        request.getfixturevalue("hub_redis_url")
 
 
 @pytest.fixture
