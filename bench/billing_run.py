@@ -9,8 +9,8 @@ bare bulk insert of the same rows into the same database, in the same run.
 By default it measures what a user runs: the built-in STORED counter (assets, contacts and
 usage snapshots read from the database; a billing run reads them with one grouped query per
 table per chunk of organisations and asks for a whole chunk of counter lines in one
-``hub_count_many`` call per connection) and the ledger's debit posting ON (``hub.ledger.post_invoices``
-in the confirm). ``--counter plugin`` instead asks a throwaway plugin that answers the same
+``hub_count_many`` call per connection) and the ledger's debit posting ON
+(``hub.ledger.post_invoices`` in the confirm). ``--counter plugin`` instead asks a throwaway plugin that answers the same
 counts from memory (the cost of the hooks alone); ``--no-ledger`` switches the posting off.
 
 Baseline: the invoice, line and ledger debit rows the billing wrote are copied with bulk

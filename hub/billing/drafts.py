@@ -3,8 +3,9 @@
 The loader (:mod:`hub.billing.loading`) gathers what is due into :class:`DueInvoice` records;
 :func:`count_lines` asks the plugin hooks what a chunk of them counts (with provenance), and
 :func:`build_draft` turns one into column values for an invoice and its lines: template lines
-priced per coverage segment (pro-rata segments explained), counter lines at their counts, pending ticket charges, then future items, and for each line
-the change from the previous invoice of the same schedule.
+priced per coverage segment (pro-rata segments explained), counter lines at their counts,
+pending ticket charges, then future items, and for each line the change from the previous
+invoice of the same schedule.
 """
 
 from __future__ import annotations

@@ -157,17 +157,17 @@ def _advance_schedules(session: Session, invoices: Sequence[Invoice]) -> None:
             latest[schedule_id] = max(latest.get(schedule_id, end), end)
     if not latest:
         return
-    params = [{"sid": sid, "day": end + dt.timedelta(days=1)} for sid, end in latest.items()]
+    next_day = {sid: end + dt.timedelta(days=1) for sid, end in latest.items()}
     update_rows(session, RecurringInvoice.__table__, "id",
-                [{"id": p["sid"], "covered_from": p["day"], "next_run_date": p["day"]}
-                 for p in params],
+                [{"id": sid, "covered_from": day, "next_run_date": day}
+                 for sid, day in next_day.items()],
                 {"id": Integer(), "covered_from": Date(), "next_run_date": Date()})
     # The master agreement advances its group's date (seed 001). Few schedules are masters:
     # find them with one query instead of one UPDATE per schedule.
     gt = InvoiceGroup.__table__
     masters = set(session.execute(select(gt.c.master_recurring_id).where(
         among(gt.c.master_recurring_id, latest, session.get_bind()))).scalars())
-    params = [p for p in params if p["sid"] in masters]
+    params = [{"sid": sid, "day": day} for sid, day in next_day.items() if sid in masters]
     if not params:
         return
     session.execute(update(gt).where(gt.c.master_recurring_id == bindparam("sid"),

@@ -24,6 +24,7 @@ from hub.billing.finalise import DraftRef, finalise_invoices
 from hub.billing.loading import CATCH_UP, due_for_cycles, due_for_schedules
 from hub.billing.store import describe_skipped, store_drafts
 from hub.billing.usage_gaps import usage_gap_notes
+from hub.core.lines import LineKind
 from hub.db.engine import session_scope
 from hub.db.models import (
     BatchStatus, BillingBatch, BillingContract, BillingCycle, FutureItem, Invoice, InvoiceLine,
@@ -135,7 +136,7 @@ def _fill(ctx: HubContext, batch_id: int, run_date: dt.date, now: dt.datetime
 def _usage_periods(dues: list[DueInvoice]) -> Iterator[tuple[dt.date, dt.date]]:
     """The periods the dues' vendor-usage lines count."""
     for due in dues:
-        if any(line.line_type == "vendor_usage" for line in due.lines):
+        if any(line.line_type == LineKind.vendor_usage for line in due.lines):
             yield due.segments[0].covered.start, due.segments[-1].covered.end
 
 

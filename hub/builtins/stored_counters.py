@@ -358,11 +358,16 @@ def _count_usage(connection: Connection, query: CountQuery) -> Counted | None:
 _COUNTERS = {"assets": _count_assets, "users": _count_users, "usage": _count_usage}
 
 
-def _count(connection: Connection, query: CountQuery) -> Counted | None:
+def _answering(connection: Connection) -> bool:
+    """Whether this counter answers for ``connection``; refuses loudly without a database."""
     if not _should_answer(connection):
-        return None
+        return False
     _engine()
-    return _COUNTERS[query.kind](connection, query)
+    return True
+
+
+def _count(connection: Connection, query: CountQuery) -> Counted | None:
+    return _COUNTERS[query.kind](connection, query) if _answering(connection) else None
 
 
 @hookimpl(trylast=True)
@@ -389,9 +394,8 @@ def hub_count_many(connection: Connection, queries: Sequence[CountQuery]
                    ) -> list[Counted | None] | None:
     """Every query answered as its per-query hook would (a billing run asks a whole chunk of
     counter lines at once, which spares one hook call per line and connection)."""
-    if not _should_answer(connection):
+    if not _answering(connection):
         return None
-    _engine()
     return [_COUNTERS[query.kind](connection, query) for query in queries]
 
 

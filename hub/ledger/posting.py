@@ -124,13 +124,13 @@ def post_invoices(session: Session, invoices: Sequence[Invoice], *,
         session.flush()  # the status changes above go first, as in post_invoice
         session.execute(insert(Transaction.__table__), rows)
         _refresh_fresh(session, fresh, today)
-        if not returning:
-            return None
-        for some in _in_chunks([i.id for i in fresh]):
-            posted.update((tx.invoice_id, tx) for tx in session.exec(select(Transaction).where(
-                among(Transaction.invoice_id, some, session.get_bind()),
-                Transaction.category == TransactionCategory.auto)))
-    return [posted[i.id] for i in invoices] if returning else None
+    if not returning:
+        return None
+    for some in _in_chunks([i.id for i in fresh]):
+        posted.update((tx.invoice_id, tx) for tx in session.exec(select(Transaction).where(
+            among(Transaction.invoice_id, some, session.get_bind()),
+            Transaction.category == TransactionCategory.auto)))
+    return [posted[i.id] for i in invoices]
 
 
 def _refresh_fresh(session: Session, invoices: Sequence[Invoice], today: dt.date | None) -> None:

@@ -29,7 +29,9 @@ from hub.errors import PluginError
 from hub.hookspecs import hookimpl
 from hub.plugins import DEFAULT_PLUGINS, build_plugin_host
 
-from .test_billing_bulk_counters import CONNECTIONS, FILTERS, HOOKS, PERIODS, engine, orgs  # noqa: F401
+from .test_billing_bulk_counters import (  # noqa: F401  (engine, orgs: fixtures)
+    CONNECTIONS, FILTERS, HOOKS, PERIODS, engine, orgs,
+)
 
 NOV = (dt.date(2026, 11, 1), dt.date(2026, 11, 30))
 
