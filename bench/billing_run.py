@@ -39,19 +39,19 @@ from decimal import Decimal
 import sqlalchemy as sa
 from pydantic import BaseModel
 
-from hub.app import HubContext
+from hub.host.context import HubContext
 from hub.billing import confirm, preview
 from hub.config import ConnectionConfig, HubSettings
-from hub.connections import ConnectionType
+from hub.contract.connections import ConnectionType
 from hub.db.engine import make_engine
 from hub.db.models import (
     Asset, Contact, Invoice, InvoiceLine, Organisation, RecurringInvoice, RecurringLine,
     UsageSnapshot, metadata,
 )
 from hub.db.models.ledger import Transaction
-from hub.documents import Counted, CountedItem
-from hub.hookspecs import hookimpl
-from hub.plugins import DEFAULT_PLUGINS, build_plugin_host
+from hub.contract.records import Counted, CountedItem
+from hub.contract.hookspecs import hookimpl
+from hub.host.plugins import DEFAULT_PLUGINS, build_plugin_host
 
 RUN_DATE = dt.date(2026, 4, 1)
 SEED_CHUNK = 2000

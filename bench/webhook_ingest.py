@@ -64,8 +64,8 @@ def serve(config: str, port: int) -> None:
     from hub.config import load_settings
     from hub.db.models import metadata
     from hub.jobs.processes import run_server
-    from hub.plugins import build_plugin_host
-    from hub.runtime_context import build_context
+    from hub.host.plugins import build_plugin_host
+    from hub.host.context import build_context
 
     settings = load_settings(config)
     ctx = build_context(settings, plugins=build_plugin_host(

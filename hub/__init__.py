@@ -1,21 +1,39 @@
 """MSP billing hub: the host's public API.
 
-Plugins import only from here (and the modules it names): the hook marker, the records that
-cross the plugin boundary, connection types, Money and the error tree.
+Plugins import only from here and from the test kit (:mod:`hub.testing`, including the vendor
+sandbox kit :mod:`hub.testing.vendor_sandbox`):
 
-Source connectors may also use :mod:`hub.vendor_http` (HTTP client with error mapping, rate limit
-and token cache) and :mod:`hub.sandbox` (vendor sandboxes: rate limits, failures, ``serve``).
+- the hook marker :data:`hookimpl` (the hooks themselves are in :mod:`hub.contract.hookspecs`);
+- the records that cross the plugin boundary (:mod:`hub.contract.records`);
+- connections: :class:`Connection`, :class:`ConnectionType`, :class:`ConnectionState`, ``owns``;
+- :class:`Money` and the error tree (:mod:`hub.errors`);
+- HTTP plumbing for source connectors: :class:`VendorHttp`, :class:`BearerTokenClient`,
+  :func:`access_token_of`, :class:`RateLimiter`, :class:`TokenCache` (:mod:`hub.sources.vendor_http`,
+  imported on first use so that ``import hub`` stays light for the CLI).
 """
 
-from hub.connections import Connection, ConnectionState, ConnectionType, MemoryState, owns
+from hub.contract.connections import Connection, ConnectionState, ConnectionType, MemoryState, owns
+from hub.contract.hookspecs import hookimpl
+from hub.contract.records import *  # noqa: F401,F403 - the plugin-facing records are public API
+from hub.contract.records import __all__ as _records_all
 from hub.core.money import CurrencyMismatch, Money
-from hub.documents import *  # noqa: F401,F403 - the plugin-facing records are public API
-from hub.documents import __all__ as _documents_all
 from hub.errors import (
     ConfigError, ConnectorError, HubError, PermanentError, PluginError, TransientError,
     WebhookRejected,
 )
-from hub.hookspecs import hookimpl
+
+#: Names served from :mod:`hub.sources.vendor_http` on first access (PEP 562), so a plugin that
+#: never makes an HTTP call does not import httpx.
+_VENDOR_HTTP = ("VendorHttp", "BearerTokenClient", "access_token_of", "RateLimiter", "TokenCache",
+                "rate_limiter_for", "DEFAULT_TIMEOUT")
+
+
+def __getattr__(name: str):
+    if name in _VENDOR_HTTP:
+        from hub.sources import vendor_http
+
+        return getattr(vendor_http, name)
+    raise AttributeError(f"module 'hub' has no attribute {name!r}")
 
 
 def cli_connection(name: str) -> Connection:
@@ -29,5 +47,5 @@ def cli_connection(name: str) -> Connection:
 __all__ = [
     "cli_connection", "hookimpl", "Connection", "ConnectionState", "ConnectionType", "MemoryState", "owns",
     "Money", "CurrencyMismatch", "HubError", "ConfigError", "PluginError", "ConnectorError",
-    "TransientError", "PermanentError", "WebhookRejected", *_documents_all,
+    "TransientError", "PermanentError", "WebhookRejected", *_records_all, *_VENDOR_HTTP,
 ]

@@ -1,8 +1,8 @@
-"""docs/hooks.md is generated from hub/hookspecs.py and must be up to date."""
+"""docs/hooks.md is generated from hub/contract/hookspecs.py and must be up to date."""
 
 from pathlib import Path
 
-from hub import docs_hooks
+from hub.contract import hooks_reference as docs_hooks
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_docs_hooks_md_is_up_to_date():
     committed = (ROOT / docs_hooks.DOC_PATH).read_text(encoding="utf-8")
     assert committed == docs_hooks.render(), \
-        "docs/hooks.md is stale: run `python -m hub.docs_hooks > docs/hooks.md`"
+        "docs/hooks.md is stale: run `python -m hub.contract.hooks_reference > docs/hooks.md`"
 
 
 def test_every_hook_is_in_the_reference_with_its_semantics():

@@ -16,7 +16,7 @@ from hub.db.engine import make_engine
 from hub.db.models import Invoice, Organisation
 from hub.db.models.payment_profiles import PaymentProfile
 from hub.errors import NotFound, ValidationFailed
-from hub.payment_profiles import (
+from hub.ledger.payment_profiles import (
     CardDetails, attach_profile, default_profile, detach_profile, expiring_profiles,
     is_expired, list_profiles, mark_reminded, profile_to_charge, set_default, update_card,
 )
@@ -202,7 +202,7 @@ def test_one_default_constraint_on_postgresql(hub_postgres_url):
 
 def test_charge_request_for_the_default_card(session, org):
     from hub.core.money import Money
-    from hub.payment_profiles import charge_key, charge_request
+    from hub.ledger.payment_profiles import charge_key, charge_request
 
     profile = _attach(session, org)
     invoice = _invoice(session, org)
@@ -218,8 +218,8 @@ def test_charge_request_for_the_default_card(session, org):
 
 
 def test_card_update_event_keeps_the_profile_current(session, org):
-    from hub.documents import PaymentEvent, PaymentEventKind
-    from hub.payment_profiles import apply_card_event
+    from hub.contract.records import PaymentEvent, PaymentEventKind
+    from hub.ledger.payment_profiles import apply_card_event
 
     _attach(session, org)
     when = dt.datetime(2026, 11, 22, tzinfo=dt.timezone.utc)

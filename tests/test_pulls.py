@@ -1,4 +1,4 @@
-"""hub.pulls: paging, mapping only through OrganisationMapping, idempotency, deletions, holds,
+"""hub.sources.pulling: paging, mapping only through OrganisationMapping, idempotency, deletions, holds,
 incremental ``since``, retries and resume — against a throwaway in-memory source plugin."""
 
 from __future__ import annotations
@@ -13,15 +13,15 @@ from hub import (
     AssetRecord, ContactRecord, Money, OrganisationRecord, PullPage, TicketRecord,
     TimeEntryRecord, TransientError, UsageRecord, hookimpl,
 )
-from hub.connections import Connection
+from hub.contract.connections import Connection
 from hub.db.engine import make_engine
 from hub.db.models import (
     Asset, Contact, HeldRecord, LaborStatus, Organisation, OrganisationMapping, Ticket,
     TicketCharge, UsageSnapshot, metadata,
 )
 from hub.errors import PluginError
-from hub.plugins import build_plugin_host
-from hub.pulls import SINCE_OVERLAP, pull_connection
+from hub.host.plugins import build_plugin_host
+from hub.sources.pulling import SINCE_OVERLAP, pull_connection
 from pydantic import BaseModel
 
 NOW = dt.datetime(2026, 11, 20, 8, 0, tzinfo=dt.timezone.utc)

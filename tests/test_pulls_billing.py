@@ -13,7 +13,7 @@ from sqlmodel import select
 import hub_autotask.plugin as autotask_plugin
 import hub_ninjaone.plugin as ninjaone_plugin
 import hub_vendor_usage.plugin as vendor_plugin
-from hub.app import HubContext
+from hub.host.context import HubContext
 from hub.billing import confirm, preview
 from hub.billing.catalogue import charge_labor
 from hub.billing.invoices import lines_of
@@ -23,9 +23,9 @@ from hub.db.engine import make_engine, session_scope
 from hub.db.models import (
     Invoice, LaborStatus, Organisation, OrganisationMapping, TicketCharge, metadata,
 )
-from hub.plugins import build_plugin_host
-from hub.pulls import month_of, pull_by_name
-from hub.sandbox import serve
+from hub.host.plugins import build_plugin_host
+from hub.sources.pulling import month_of, pull_by_name
+from hub.testing.vendor_sandbox import serve
 from hub.testing.clock import FrozenClock
 from hub_autotask import sandbox as autotask_sandbox
 from hub_ninjaone import sandbox as ninjaone_sandbox

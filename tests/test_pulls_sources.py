@@ -15,13 +15,13 @@ import hub_autotask.plugin as autotask_plugin
 import hub_ninjaone.plugin as ninjaone_plugin
 import hub_vendor_usage.plugin as vendor_plugin
 from hub import CountQuery
-from hub.builtins.stored_counters import counting_from, hub_connection
-from hub.connections import Connection
+from hub.sources.stored_counters import counting_from, hub_connection
+from hub.contract.connections import Connection
 from hub.db.engine import make_engine
 from hub.db.models import Asset, Organisation, OrganisationMapping, TicketCharge, metadata
-from hub.plugins import build_plugin_host
-from hub.pulls import pull_connection
-from hub.sandbox import serve
+from hub.host.plugins import build_plugin_host
+from hub.sources.pulling import pull_connection
+from hub.testing.vendor_sandbox import serve
 from hub_autotask import sandbox as autotask_sandbox
 from hub_autotask.settings import AutotaskSettings
 from hub_ninjaone import sandbox as ninjaone_sandbox

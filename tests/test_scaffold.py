@@ -66,7 +66,7 @@ def test_the_scaffold_installs_is_listed_and_its_tests_pass(tmp_path):
     assert "acme" in names
     env = dict(os.environ, HUB_DISABLE_PLUGINS=",".join(n for n in names if n != "acme"))
     found = subprocess.run(
-        [str(python), "-c", "from hub.plugins import build_plugin_host; "
+        [str(python), "-c", "from hub.host.plugins import build_plugin_host; "
          "host = build_plugin_host(); "
          "print([(p.name, p.distribution, p.connection_types) for p in host.plugins "
          "if not p.builtin])"], capture_output=True, text=True, env=env, timeout=120)

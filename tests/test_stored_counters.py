@@ -1,4 +1,4 @@
-"""hub.builtins.stored_counters: counts of stored rows, line provenance, and the rule that keeps
+"""hub.sources.stored_counters: counts of stored rows, line provenance, and the rule that keeps
 one device from being counted twice (by source, by ``count_live``, by deletion)."""
 
 from __future__ import annotations
@@ -11,13 +11,13 @@ from pydantic import BaseModel
 from sqlmodel import Session
 
 from hub import Counted, CountedItem, CountQuery, hookimpl
-from hub.builtins import stored_counters
-from hub.builtins.stored_counters import count_stored, counting_from, hub_connection
-from hub.connections import Connection
+from hub.sources import stored_counters
+from hub.sources.stored_counters import count_stored, counting_from, hub_connection
+from hub.contract.connections import Connection
 from hub.db.engine import make_engine
 from hub.db.models import Asset, Contact, Organisation, UsageSnapshot, metadata
 from hub.errors import PluginError, ValidationFailed
-from hub.plugins import build_plugin_host
+from hub.host.plugins import build_plugin_host
 
 NOV = (dt.date(2026, 11, 1), dt.date(2026, 11, 30))
 

@@ -1,4 +1,4 @@
-"""hub.vendor_http: failures mapped to the error tree, per-connection rate limit, token cache."""
+"""hub.sources.vendor_http: failures mapped to the error tree, per-connection rate limit, token cache."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from pydantic import BaseModel
 
 from hub import PermanentError, TransientError
-from hub.connections import Connection
-from hub.vendor_http import RateLimiter, TokenCache, VendorHttp
+from hub.contract.connections import Connection
+from hub.sources.vendor_http import RateLimiter, TokenCache, VendorHttp
 
 
 class _S(BaseModel):

@@ -11,7 +11,7 @@ from typing import Sequence
 
 from sqlmodel import Session, select
 
-from hub.app import HubContext
+from hub.host.context import HubContext
 from hub.billing.catalogue import get_or_404
 from hub.billing.counters import Counter
 from hub.billing.finalise import finalise_invoices

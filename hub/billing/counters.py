@@ -2,7 +2,7 @@
 
 Every hook is called once per connection: the hub's own :data:`HUB_CONNECTION` (for plugins
 that count what the hub has stored, whatever connector it came from) and every enabled
-connection of ``ctx.connections()``. Plugins answer with :class:`hub.documents.Counted`; answers
+connection of ``ctx.connections()``. Plugins answer with :class:`hub.contract.records.Counted`; answers
 are summed across sources, a source answering twice is taken once, and an item (by ``ref``)
 counted by two sources is billed once. The items become the line's provenance.
 
@@ -21,8 +21,8 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from pydantic import BaseModel, ConfigDict
 
-from hub.connections import Connection
-from hub.documents import Counted, CountQuery
+from hub.contract.connections import Connection
+from hub.contract.records import Counted, CountQuery
 from hub.errors import PluginError
 
 __all__ = ["HUB_CONNECTION", "CountResult", "Counter"]
@@ -66,7 +66,7 @@ class Counter:
         self._scoped = False
         if engine is not None:
             try:
-                from hub.builtins.stored_counters import counting_from, prefetching
+                from hub.sources.stored_counters import counting_from, prefetching
             except ImportError:  # the built-in is optional: other counters need no engine
                 counting_from = prefetching = None
             self._counting_from = counting_from

@@ -20,7 +20,7 @@ from sqlalchemy import Date, Integer, String, bindparam, select, update
 from sqlmodel import Session
 
 from hub.db.sql import among, update_rows
-from hub.app import HubContext
+from hub.host.context import HubContext
 from hub.billing._sql import insert_ignoring
 from hub.billing.numbers import take_numbers
 from hub.db.models import (

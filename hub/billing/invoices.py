@@ -14,7 +14,7 @@ from decimal import Decimal
 from dateutil.relativedelta import relativedelta
 from sqlmodel import Session, select
 
-from hub.app import HubContext
+from hub.host.context import HubContext
 from hub.billing.catalogue import get_or_404, product_by_code
 from hub.billing.finalise import finalise_invoices
 from hub.core.lines import FutureItemRef, price_line, take_future_items, totals

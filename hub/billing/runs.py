@@ -16,8 +16,8 @@ from typing import Iterator
 from sqlalchemy import delete, select, update
 from sqlmodel import Session
 
-from hub.app import HubContext
-from hub.bulk_gc import bulk_allocations
+from hub.host.context import HubContext
+from hub.host.gc_pacing import bulk_allocations
 from hub.billing.counters import Counter
 from hub.billing.drafts import Draft, DueInvoice, build_draft, count_lines, snapshot_lines
 from hub.billing.finalise import DraftRef, finalise_invoices

@@ -14,8 +14,8 @@ from typing import Iterable
 from sqlalchemy import exists, select
 from sqlalchemy.engine import Engine
 
-from hub.builtins.stored_counters import counts_live
-from hub.connections import Connection
+from hub.sources.stored_counters import counts_live
+from hub.contract.connections import Connection
 from hub.db.models import UsageSnapshot
 
 __all__ = ["usage_gap_notes"]

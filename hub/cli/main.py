@@ -52,7 +52,7 @@ def build_app(*, with_plugins: bool = True) -> typer.Typer:
 
 def _add_plugin_commands(app: typer.Typer) -> None:
     """Let plugins add commands; a broken plugin must not make the whole CLI unusable."""
-    from hub.plugins import build_plugin_host
+    from hub.host.plugins import build_plugin_host
 
     try:
         host = build_plugin_host()

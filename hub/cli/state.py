@@ -1,6 +1,6 @@
 """What every command can reach: the loaded settings and a lazily built hub context.
 
-Commands call :func:`context` to get a :class:`hub.app.HubContext`; it is built once per
+Commands call :func:`context` to get a :class:`hub.host.context.HubContext`; it is built once per
 invocation, after the global ``--config`` option has been read.
 """
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from hub.app import HubContext
+from hub.host.context import HubContext
 from hub.config import HubSettings, load_settings
 
 __all__ = ["CliState", "state", "context", "settings", "console", "err_console"]
@@ -43,7 +43,7 @@ def settings() -> HubSettings:
 def context() -> HubContext:
     """The hub context for this invocation (engine, plugins, connections)."""
     if state._context is None:
-        from hub.runtime_context import build_context
+        from hub.host.context import build_context
 
         state._context = build_context(settings())
     return state._context

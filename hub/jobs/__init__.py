@@ -1,7 +1,8 @@
 """Jobs: every external effect runs here, retried and idempotent, never in a request.
 
 - :mod:`hub.jobs.broker` — Redis broker in production, in-process on the embedded defaults;
-- :mod:`hub.jobs.runtime` — :func:`build_runtime` declares the actors on a broker;
+- :mod:`hub.jobs.runtime` — the runtime: context, broker, actors, worker;
+- :mod:`hub.jobs.assemble` — :func:`build_runtime` declares the actors on a broker;
 - :mod:`hub.jobs.actors` — thin actors taking ids (push, void, charge, send, pull, inbox,
   billing run, reminders, overdue checks);
 - :mod:`hub.jobs.dispatcher` — pending outbox rows become messages; lost ones are re-sent;
@@ -10,7 +11,8 @@
 - :mod:`hub.jobs.records` — failed jobs, listed and replayed.
 """
 
-from hub.jobs.runtime import JobRuntime, build_runtime
+from hub.jobs.assemble import build_runtime
+from hub.jobs.runtime import JobRuntime
 from hub.jobs.settings import JobSettings
 
 __all__ = ["JobRuntime", "JobSettings", "build_runtime"]

@@ -25,7 +25,7 @@ from hub.db.engine import session_scope
 from hub.db.models._base import utcnow
 from hub.db.models.inbox import InboxEvent, InboxStatus
 from hub.db.models.sync import ExternalLink, OutboxEntry
-from hub.documents import ChargeStatus, DocumentRef, PaymentEvent, PushStatus
+from hub.contract.records import ChargeStatus, DocumentRef, PaymentEvent, PushStatus
 from hub.errors import PermanentError
 from hub.jobs.outbox import DONE, RowResult, claim_rows, settle_rows
 from hub.jobs.push import push_outbox_rows

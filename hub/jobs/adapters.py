@@ -18,8 +18,8 @@ from sqlmodel import Session
 from hub.errors import PermanentError
 
 if TYPE_CHECKING:
-    from hub.app import HubContext
-    from hub.documents import PaymentEvent
+    from hub.host.context import HubContext
+    from hub.contract.records import PaymentEvent
     from hub.db.models.sync import OutboxEntry
 
 __all__ = ["Services", "service_function"]
@@ -42,8 +42,8 @@ def service_function(module: str, name: str) -> Callable[..., Any]:
 
 
 def pull_connection(ctx: "HubContext", connection_name: str) -> Any:
-    """Pull one connection's facts (``hub.pulls.pull_connection``)."""
-    pull = service_function("hub.pulls", "pull_connection")
+    """Pull one connection's facts (``hub.sources.pulling.pull_connection``)."""
+    pull = service_function("hub.sources.pulling", "pull_connection")
     return pull(ctx.engine, ctx.plugins.hook, ctx.connection(connection_name))
 
 
@@ -84,7 +84,7 @@ def check_overdue(ctx: "HubContext", day: dt.date) -> Any:
 
 def charge_invoice(ctx: "HubContext", entry: "OutboxEntry") -> Any:
     """Charge the stored payment method for the invoice of outbox row ``entry``
-    (``hub.ledger.charge_invoice(ctx, entry)`` returning a :class:`hub.documents.ChargeOutcome`;
+    (``hub.ledger.charge_invoice(ctx, entry)`` returning a :class:`hub.contract.records.ChargeOutcome`;
     the dunning attempt, and so the idempotency key, comes from the row's payload)."""
     return service_function("hub.ledger", "charge_invoice")(ctx, entry)
 
@@ -96,8 +96,8 @@ def refund_payment(ctx: "HubContext", entry: "OutboxEntry") -> Any:
 
 def send_invoice(ctx: "HubContext", entry: "OutboxEntry") -> Any:
     """THE DOCUMENT SENDER HOOK POINT: render and send the invoice of outbox row ``entry``
-    to the customer (``hub.sending.send_invoice(ctx, invoice_id, payload)``)."""
-    send = service_function("hub.sending", "send_invoice")
+    to the customer (``hub.customer_docs.sending.send_invoice(ctx, invoice_id, payload)``)."""
+    send = service_function("hub.customer_docs.sending", "send_invoice")
     return send(ctx, entry.document_id, dict(entry.payload))
 
 

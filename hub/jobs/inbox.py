@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from hub.db.engine import session_scope
 from hub.db.models._base import utcnow
 from hub.db.models.inbox import InboxEvent, InboxStatus
-from hub.documents import PaymentEvent
+from hub.contract.records import PaymentEvent
 
 __all__ = ["store_events"]
 

@@ -15,10 +15,11 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Iterator
 
 from hub.jobs.dispatcher import Dispatcher
-from hub.jobs.runtime import JobRuntime, build_runtime
+from hub.jobs.assemble import build_runtime
+from hub.jobs.runtime import JobRuntime
 
 if TYPE_CHECKING:
-    from hub.app import HubContext
+    from hub.host.context import HubContext
 
 __all__ = ["run_worker", "run_scheduler", "run_server", "run_all", "shutdown_event"]
 
@@ -59,7 +60,7 @@ def run_worker(ctx: "HubContext", *, threads: int | None = None, dispatch: bool 
 def run_scheduler(ctx: "HubContext", *, runtime: JobRuntime | None = None,
                   stop: threading.Event | None = None) -> None:
     """Send scheduled jobs and dispatch the outbox until told to stop."""
-    from hub.scheduler import Scheduler
+    from hub.jobs.scheduler import Scheduler
 
     runtime = runtime or build_runtime(ctx)
     with shutdown_event() as signalled:
@@ -84,7 +85,7 @@ def run_server(ctx: "HubContext", *, host: str | None = None, port: int | None =
 def run_all(ctx: "HubContext", *, threads: int | None = None, host: str | None = None,
             port: int | None = None, stop: threading.Event | None = None) -> None:
     """Worker threads, scheduler, dispatcher and web server in one process (embedded)."""
-    from hub.scheduler import Scheduler
+    from hub.jobs.scheduler import Scheduler
     from hub.web.server import make_server
 
     runtime = build_runtime(ctx)

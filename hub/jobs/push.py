@@ -23,9 +23,9 @@ from sqlalchemy.exc import IntegrityError
 from hub.db.engine import session_scope
 from hub.db.models._base import utcnow
 from hub.db.models.sync import ExternalLink, OutboxEntry
-from hub.documents import DocumentRef, PushStatus
+from hub.contract.records import DocumentRef, PushStatus
 from hub.errors import HubError, PermanentError
-from hub.jobs.documents import PUSH_HOOKS, build_documents, lock_documents
+from hub.jobs.push_records import PUSH_HOOKS, build_documents, lock_documents
 from hub.jobs.outbox import DONE, RowResult, claim_rows, settle_rows
 from hub.jobs.retries import classify
 

@@ -1,6 +1,8 @@
 """The job runtime: a hub context, a broker, the actors declared on it, and a worker.
 
-::
+Built by :func:`hub.jobs.assemble.build_runtime`, which declares the actors on it (this module
+imports no actor, so the actors, the push pipeline and the failure records can name
+:class:`JobRuntime` without an import circle)::
 
     runtime = build_runtime(ctx)                 # broker from settings.broker_url
     runtime = build_runtime(ctx, broker=StubBroker())   # a test's broker
@@ -20,13 +22,13 @@ from dramatiq import Broker, Worker
 
 from hub.db.models._base import utcnow
 from hub.jobs.adapters import Services
-from hub.jobs.broker import is_in_process, make_broker
+from hub.jobs.broker import is_in_process
 from hub.jobs.settings import JobSettings
 
 if TYPE_CHECKING:
-    from hub.app import HubContext
+    from hub.host.context import HubContext
 
-__all__ = ["JobRuntime", "build_runtime", "LAST_PULL_KEY", "WORKER_SHUTDOWN_TIMEOUT_SECONDS"]
+__all__ = ["LAST_PULL_KEY", "WORKER_SHUTDOWN_TIMEOUT_SECONDS"]
 
 log = logging.getLogger("hub.jobs")
 
@@ -94,22 +96,7 @@ class JobRuntime:
     def note_activity(self, connection_name: str, what: str) -> None:
         """Remember when ``connection_name`` last completed a pull (``hub status`` shows it)."""
         if what == "pull":
-            from hub.connection_state import DbConnectionState
+            from hub.host.connection_state import DbConnectionState
 
             DbConnectionState(self.ctx.engine, connection_name, self.ctx.secret_box).set(
                 LAST_PULL_KEY, utcnow().isoformat())
-
-
-def build_runtime(ctx: "HubContext", *, broker: Broker | None = None,
-                  settings: JobSettings | None = None,
-                  services: Services | None = None) -> JobRuntime:
-    """The runtime for ``ctx``: ``broker`` or one made from ``settings.broker_url``, with every
-    hub actor declared on it."""
-    from hub.jobs.actors import declare_actors
-
-    settings = settings or JobSettings()
-    broker = broker or make_broker(ctx.settings.broker_url, settings)
-    runtime = JobRuntime(ctx=ctx, broker=broker, settings=settings,
-                         services=services or Services())
-    runtime.actors = declare_actors(runtime)
-    return runtime

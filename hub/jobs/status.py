@@ -16,7 +16,7 @@ from hub.db.models.jobs import ConnectionStateEntry, JobRecord, JobStatus
 from hub.db.models.sync import ExternalLink, OutboxEntry
 
 if TYPE_CHECKING:
-    from hub.app import HubContext
+    from hub.host.context import HubContext
     from hub.jobs.runtime import JobRuntime
 
 __all__ = ["hub_status", "sync_status"]
@@ -46,7 +46,7 @@ def hub_status(ctx: "HubContext", runtime: "JobRuntime | None" = None,
                now: dt.datetime | None = None) -> dict[str, Any]:
     """A JSON-ready summary of the runtime's state."""
     from hub.jobs.runtime import LAST_PULL_KEY
-    from hub.scheduler import next_runs
+    from hub.jobs.scheduler import next_runs
 
     now = now or ctx.clock()
     with session_scope(ctx.engine) as session:

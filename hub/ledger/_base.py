@@ -31,7 +31,7 @@ from hub.db.models.sync import Effect, OutboxEntry
 from hub.errors import NotFound, ValidationFailed
 
 if TYPE_CHECKING:
-    from hub.app import HubContext
+    from hub.host.context import HubContext
 
 __all__ = ["PUSH_TO", "accounting_connections", "ledger_session", "push_targets", "get_invoice",
            "get_organisation", "lock_account", "find_invoice", "money", "is_live", "refresh_invoice", "open_debits",

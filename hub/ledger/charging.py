@@ -29,7 +29,7 @@ from hub.core.money import Money
 from hub.db.models._base import utcnow
 from hub.db.models.invoices import Invoice
 from hub.db.models.sync import Effect, OutboxEntry
-from hub.documents import (
+from hub.contract.records import (
     ChargeOutcome, ChargeStatus, PaymentEvent, PaymentEventKind, RefundOutcome, RefundRequest,
 )
 from hub.errors import PermanentError, TransientError
@@ -37,7 +37,7 @@ from hub.ledger._base import ledger_session
 from hub.ledger.events import apply_payment_event
 
 if TYPE_CHECKING:
-    from hub.app import HubContext
+    from hub.host.context import HubContext
 
 __all__ = ["charge_invoice", "refund_payment", "CHARGE_STATUS_FIELD"]
 
@@ -53,7 +53,7 @@ def _dunning_attempt(row: OutboxEntry) -> int:
 
 def charge_invoice(ctx: "HubContext", row: OutboxEntry) -> ChargeOutcome:
     """Charge the invoice of outbox ``row`` to its organisation's default stored card."""
-    from hub.payment_profiles import charge_request
+    from hub.ledger.payment_profiles import charge_request
 
     attempt = _dunning_attempt(row)
     with ledger_session(ctx) as session:

@@ -23,7 +23,7 @@ from hub.db.models.future_items import FutureItem
 from hub.db.models.invoices import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus
 from hub.db.models.ledger import Allocation, CreditNote, Payment, Transaction
 from hub.db.models.sync import Effect, OutboxEntry, OutboxStatus
-from hub.documents import PaymentEvent
+from hub.contract.records import PaymentEvent
 from hub.errors import DocumentLocked, DocumentRefused, EditNotAllowed, NotFound, ValidationFailed
 from hub.ledger._base import get_invoice, lock_account
 from hub.ledger.posting import auto_transactions

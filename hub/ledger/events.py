@@ -22,7 +22,7 @@ from sqlmodel import Session, select
 from hub.core.ledger.allocation import OpenItem, Plan, allocate_automatically
 from hub.db.models.invoices import Invoice
 from hub.db.models.ledger import Payment, PaymentMethod, PaymentStatus
-from hub.documents import PaymentEvent, PaymentEventKind
+from hub.contract.records import PaymentEvent, PaymentEventKind
 from hub.errors import ValidationFailed
 from hub.ledger._base import is_live, lock_account, money, refresh_invoice
 from hub.ledger.payments import post_payment, refund, refundable

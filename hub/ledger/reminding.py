@@ -18,7 +18,7 @@ from hub.ledger._base import find_invoice
 from hub.ledger.accounts import reminders
 
 if TYPE_CHECKING:
-    from hub.app import HubContext
+    from hub.host.context import HubContext
 
 __all__ = ["queue_reminders", "send_reminders", "REMINDER_CONNECTION"]
 

@@ -23,7 +23,7 @@ from hub.reconcile.core import (
 )
 
 if TYPE_CHECKING:
-    from hub.app import HubContext
+    from hub.host.context import HubContext
 
 __all__ = ["SECTIONS", "Difference", "Options", "Progress", "NullProgress", "Totals",
            "DEFAULT_STALE_DAYS", "reconcile"]

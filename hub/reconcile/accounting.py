@@ -31,79 +31,34 @@ amounts before tax.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from decimal import Decimal
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Iterable, Iterator
 
-from sqlalchemy import bindparam, exists, literal, select
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from hub.core.money import Money
 from hub.db.models import (
-    CreditNote, ExternalLink, Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, JobRecord,
-    JobStatus, OutboxEntry, Payment,
+    ExternalLink,
 )
-from hub.db.models.ledger import CreditNoteLine, PaymentStatus
 from hub.errors import PluginError
 from hub.reconcile.core import Difference, Options, Progress
-from hub.reconcile.documents import HubDoc, LineFigures, OtherDoc, money, status_class
+from hub.reconcile.documents import OtherDoc, status_class
 from hub.reconcile.reading import (
-    Lookups, exact_decimal, key_order, raw_columns, read_only, stream, stream_tuples,
+    exact_decimal, key_order, raw_columns, read_only, stream_tuples,
+)
+from hub.reconcile.accounting_differences import AccountingComparer
+from hub.reconcile.accounting_kinds import (
+    BATCH as _BATCH, KINDS, SECTION, DocumentKind, document_filters,
 )
 from hub.reconcile.streams import merge_join, sorted_stream, unique_by_key
 
 if TYPE_CHECKING:
-    from hub.app import HubContext
+    from hub.host.context import HubContext
 
 __all__ = ["run", "KINDS", "DocumentKind", "compare_kind"]
 
-SECTION = "accounting"
 log = logging.getLogger("hub.reconcile")
-#: Differences looked up together (lines, links, outbox rows): one query per batch.
-_BATCH = 500
-
-
-@dataclass(frozen=True)
-class DocumentKind:
-    """How one kind of hub document is read: its table, columns and what should be pushed."""
-
-    name: str
-    label: str
-    model: Any
-    columns: Callable[[], tuple]
-    date_column: Callable[[], Any]
-    pushable: Callable[[], list]
-    absolute: bool = False  # payments: a refund is negative in the hub, positive elsewhere
-
-
-def _invoice_columns() -> tuple:
-    return (Invoice.id, Invoice.number, Invoice.organisation_id, Invoice.currency,
-            Invoice.total, Invoice.status, Invoice.issue_date)
-
-
-def _credit_note_columns() -> tuple:
-    return (CreditNote.id, CreditNote.number, CreditNote.organisation_id, CreditNote.currency,
-            CreditNote.total, literal("open"), CreditNote.date)
-
-
-def _payment_columns() -> tuple:
-    return (Payment.id, Payment.reference, Payment.organisation_id, Payment.currency,
-            Payment.amount, Payment.status, Payment.date)
-
-
-KINDS: dict[str, DocumentKind] = {
-    "invoice": DocumentKind(
-        "invoice", "invoice", Invoice, _invoice_columns, lambda: Invoice.issue_date,
-        lambda: [Invoice.status.not_in([InvoiceStatus.draft, InvoiceStatus.deleted]),
-                 Invoice.kind != InvoiceKind.proforma, Invoice.number.is_not(None)]),
-    "credit_note": DocumentKind(
-        "credit_note", "credit note", CreditNote, _credit_note_columns, lambda: CreditNote.date,
-        lambda: []),
-    "payment": DocumentKind(
-        "payment", "payment", Payment, _payment_columns, lambda: Payment.date,
-        lambda: [Payment.status == PaymentStatus.succeeded], absolute=True),
-}
 
 
 def run(ctx: "HubContext", options: Options, progress: Progress) -> Iterator[Difference]:
@@ -140,21 +95,9 @@ def hub_stream(conn, engine: Engine, connection: str, kind: DocumentKind,
                  .join(model, model.id == ExternalLink.document_id)
                  .where(ExternalLink.connection == connection,
                         ExternalLink.document_kind == kind.name,
-                        *_filters(kind, options))
+                        *document_filters(kind, options))
                  .order_by(key_order(ExternalLink.external_id, engine)))
     return stream_tuples(conn, statement)
-
-
-def _filters(kind: DocumentKind, options: Options) -> list:
-    model, date_column = kind.model, kind.date_column()
-    conditions = []
-    if options.organisation_id is not None:
-        conditions.append(model.organisation_id == options.organisation_id)
-    if options.since is not None:
-        conditions.append(date_column >= options.since)
-    if options.until is not None:
-        conditions.append(date_column <= options.until)
-    return conditions
 
 
 def compare_kind(engine: Engine, connection: str, kind: DocumentKind,
@@ -166,7 +109,7 @@ def compare_kind(engine: Engine, connection: str, kind: DocumentKind,
     order); otherwise they are sorted here in bounded memory and repeats are dropped.
     """
     with read_only(engine) as reader, reader.connect() as streaming, reader.connect() as conn:
-        comparer = _Comparer(conn, streaming, reader, connection, kind, options)
+        comparer = AccountingComparer(conn, streaming, reader, connection, kind, options)
         # a plugin's pages may overlap: sorted, its repeats are dropped (a presorted source
         # is trusted, and a repeat there stops the merge join loudly instead)
         ordered = others if presorted else unique_by_key(
@@ -222,300 +165,3 @@ def _other_key(doc: OtherDoc) -> str:
     return doc.key
 
 
-class _Comparer:
-    """Turns matched pairs and strays of one (connection, kind) into differences."""
-
-    def __init__(self, conn, streaming, reader: Engine, connection: str,
-                 kind: DocumentKind, options: Options) -> None:
-        self.conn, self.connection = conn, connection
-        # the missing-documents stream runs while the batched lookups are asked
-        self.streaming = streaming
-        self.kind, self.options = kind, options
-        self.systems = f"hub ↔ {connection}"
-        self.lookups = Lookups(reader)
-        # Lookups for differences, built once and asked per batch of differences.
-        model, columns = kind.model, kind.columns()
-        self._links_of_keys = select(ExternalLink.external_id, ExternalLink.document_id).where(
-            ExternalLink.connection == connection, ExternalLink.document_kind == kind.name,
-            ExternalLink.external_id.in_(bindparam("keys", expanding=True)))
-        self._docs_by_ids = select(*columns).where(
-            model.id.in_(bindparam("ids", expanding=True)))
-        self._unlinked_by_ids = select(*columns).where(
-            model.id.in_(bindparam("ids", expanding=True)), ~self._linked_clause())
-        self._unlinked_by_numbers = (
-            select(*columns).where(model.number.in_(bindparam("numbers", expanding=True)),
-                                   ~self._linked_clause())
-            if hasattr(model, "number") else None)
-        self._outbox_of_docs = (
-            select(OutboxEntry.document_id, OutboxEntry.id, OutboxEntry.status,
-                   OutboxEntry.attempts, OutboxEntry.last_error)
-            .where(OutboxEntry.effect == "push", OutboxEntry.document_kind == kind.name,
-                   OutboxEntry.document_id.in_(bindparam("ids", expanding=True)),
-                   OutboxEntry.connection == connection)
-            .order_by(OutboxEntry.document_id, OutboxEntry.generation))
-        self._failed_jobs = (select(JobRecord.outbox_id, JobRecord.id)
-                             .where(JobRecord.outbox_id.in_(bindparam("ids", expanding=True)),
-                                    JobRecord.status == JobStatus.failed)
-                             .order_by(JobRecord.id))
-        self.claimed: set[int] = set()  # unlinked hub documents found at the other side
-        self.line_queue: list[tuple[HubDoc, OtherDoc]] = []
-
-    def resolve(self, batch: list[tuple[tuple, OtherDoc | None]]) -> Iterator[Difference]:
-        """Streamed rows that disagree (or are gone from the other side), read whole in one
-        query, then compared field by field."""
-        docs = self._rows(self._docs_by_ids, "ids", {row[1] for row, _ in batch})
-        for row, other in batch:
-            whole = docs.get(row[1])
-            if whole is None:
-                continue  # deleted while the report ran: nothing left to compare
-            hub = HubDoc(row[0], *whole)
-            if other is None:
-                yield self.gone(hub)
-            else:
-                yield from self.pair(hub, other)
-
-    # -- matched --------------------------------------------------------------------------------
-    def pair(self, hub: HubDoc, other: OtherDoc) -> list[Difference]:
-        """Differences between a linked hub document and its counterpart (usually none)."""
-        hub_total = abs(hub.total) if self.kind.absolute else hub.total
-        other_total = other.total
-        if other_total is not None and self.kind.absolute:
-            other_total = abs(other_total)
-        same_status = status_class(hub.status) == status_class(other.status)
-        if (hub_total == other_total and hub.currency == other.currency and same_status
-                and other.lines is None):
-            return []  # agreeing (the streamed fast path has already skipped most of these)
-        found: list[Difference] = []
-        if other.currency is not None and other.currency != hub.currency:
-            found.append(self._diff(hub, "currency_differs", hub.currency, other.currency,
-                                    Money.zero(hub.currency),
-                                    "the document was pushed or edited with another currency"))
-            return found
-        if hub_total != other_total:
-            gap = abs(hub_total - (other_total or Decimal(0)))
-            found.append(self._diff(hub, "total_differs", money(hub_total, hub.currency),
-                                    money(other_total, hub.currency), Money(gap, hub.currency),
-                                    f"edited at {self.connection} after it was pushed, or "
-                                    "pushed with different lines or tax",
-                                    fix=self._credit_fix(hub)))
-        elif other.lines is not None:
-            self.line_queue.append((hub, other))
-            if len(self.line_queue) >= _BATCH:
-                found.extend(self.flush_lines())
-        if not same_status:
-            found.append(self._status_diff(hub, other))
-        return found
-
-    def _status_diff(self, hub: HubDoc, other: OtherDoc) -> Difference:
-        ours, theirs = status_class(hub.status), status_class(other.status)
-        fix = None
-        if "void" in (ours, theirs):
-            # One side still counts the document as owed or paid: all of it is at stake.
-            at_stake = Money(abs(hub.total), hub.currency)
-            if theirs == "void":
-                cause = f"voided or deleted at {self.connection} but live in the hub"
-                fix = self._credit_fix(hub)
-            else:
-                cause = f"deleted in the hub but still live at {self.connection}"
-                fix = (f"void it at {self.connection} (the hub's void request may have been "
-                       "refused: see `hub jobs list --failed`)")
-        else:
-            # paid versus open: the money itself shows on the payment documents.
-            at_stake = Money.zero(hub.currency)
-            cause = "a payment is recorded on one side only (see the payment differences)"
-        return self._diff(hub, "status_differs", str(hub.status), str(other.status), at_stake,
-                          cause, fix=fix)
-
-    def flush_lines(self) -> list[Difference]:
-        """Compare the queued pairs' lines, one query per batch."""
-        if not self.line_queue:
-            return []
-        queue, self.line_queue = self.line_queue, []
-        hub_lines = _hub_lines(self.conn, self.kind, [hub.id for hub, _ in queue])
-        found = []
-        for hub, other in queue:
-            ours = hub_lines.get(hub.id, [])
-            theirs = list(other.lines or ())
-            if len(ours) == len(theirs) and all(a.same_as(b) for a, b in zip(ours, theirs)):
-                continue
-            found.append(self._diff(hub, "lines_differ", _describe_lines(ours, hub.currency),
-                                    _describe_lines(theirs, hub.currency),
-                                    Money.zero(hub.currency),
-                                    "same total but different lines: revenue is posted to the "
-                                    f"wrong lines at {self.connection} (edited there?)"))
-        return found
-
-    # -- only at the other side -----------------------------------------------------------------
-    def strays(self, batch: list[OtherDoc]) -> Iterator[Difference]:
-        """Documents the hub stream had no link for (see module docstring), looked up together."""
-        if not batch:
-            return
-        keys = [o.key for o in batch]
-        linked = dict(self.conn.execute(self._links_of_keys, {"keys": keys}).all())
-        docs = self._rows(self._docs_by_ids, "ids", set(linked.values()))
-        unlinked = []
-        wanted = self.options.organisation_id
-        for other in batch:
-            if not self.options.in_window(other.date):
-                continue  # outside the window asked for (the hub side was filtered the same)
-            document_id = linked.get(other.key)
-            if document_id is not None:
-                row = docs.get(document_id)
-                if row is None or (wanted is not None and row.organisation_id != wanted):
-                    continue  # outside the organisation asked for
-                yield from self.pair(HubDoc(other.key, *row), other)
-                continue
-            organisation_id = self.lookups.organisation_of_ref(self.connection,
-                                                               other.organisation_ref)
-            if wanted is not None and organisation_id != wanted:
-                continue
-            unlinked.append((other, organisation_id))
-        if not unlinked:
-            return
-        by_id = self._rows(self._unlinked_by_ids, "ids",
-                           {o.hub_id for o, _ in unlinked if o.hub_id is not None})
-        by_number: dict[Any, Any] = {}
-        if self._unlinked_by_numbers is not None:
-            numbers = {o.number for o, _ in unlinked if o.hub_id is None and o.number}
-            if numbers:
-                by_number = {row.number: row for row in self.conn.execute(
-                    self._unlinked_by_numbers, {"numbers": sorted(numbers)})}
-        for other, organisation_id in unlinked:
-            row = by_id.get(other.hub_id) if other.hub_id is not None else (
-                by_number.get(other.number) if other.number else None)
-            if row is not None and row.id not in self.claimed:
-                self.claimed.add(row.id)
-                candidate = HubDoc(other.key, *row)
-                yield self._diff(candidate, "not_linked", "no link recorded",
-                                 f"exists as {other.key}", Money.zero(candidate.currency),
-                                 "pushed, but the outcome was never recorded in the hub (worker "
-                                 "stopped mid-push?); pushing again finds it and records the "
-                                 "link", fix=self._repush(candidate.id))
-            else:
-                yield self._only_there(other, organisation_id)
-
-    def _only_there(self, other: OtherDoc, organisation_id: int | None) -> Difference:
-        currency = other.currency or "XXX"
-        amount = abs(other.total) if other.total is not None else Decimal(0)
-        label = other.number or other.key
-        if self.kind.name == "payment":
-            kind, cause = ("payment_only_in_accounting",
-                           f"payment recorded directly in {self.connection}, never brought into "
-                           "the hub's ledger")
-        else:
-            kind, cause = ("extra_in_accounting",
-                           f"{self.kind.label} created directly in {self.connection}, not by "
-                           "the hub")
-        return Difference(SECTION, kind, organisation_id, f"{self.kind.label} {label}",
-                          self.systems, "absent", money(other.total, currency),
-                          Money(amount, currency), cause, None, self.connection)
-
-    def _rows(self, statement, name: str, values: set) -> dict[Any, Any]:
-        """Rows of ``statement`` by id for these ids (none asked when there are none)."""
-        if not values:
-            return {}
-        return {row.id: row for row in self.conn.execute(statement, {name: sorted(values)})}
-
-    # -- only in the hub ------------------------------------------------------------------------
-    def gone(self, hub: HubDoc) -> Difference:
-        """A linked hub document the other system did not list."""
-        return self._diff(hub, "gone_from_accounting", money(hub.total, hub.currency),
-                          "absent", Money(abs(hub.total), hub.currency),
-                          f"pushed as {hub.key} but {self.connection} no longer lists it "
-                          "(deleted there?)", fix=self._repush(hub.id))
-
-    def missing(self) -> Iterator[Difference]:
-        """Hub documents that should be at the other system and have no link there."""
-        model = self.kind.model
-        statement = (select(literal(""), *self.kind.columns())
-                     .where(*self.kind.pushable(), *_filters(self.kind, self.options),
-                            ~self._linked_clause())
-                     .order_by(model.id))
-        batch: list[HubDoc] = []
-        for row in stream(self.streaming, statement):
-            if row.id in self.claimed:
-                continue
-            batch.append(HubDoc(*row))
-            if len(batch) >= _BATCH:
-                yield from self._missing(batch)
-                batch = []
-        yield from self._missing(batch)
-
-    def _missing(self, batch: list[HubDoc]) -> Iterator[Difference]:
-        if not batch:
-            return
-        # the latest generation's row per document (ordered by generation: last one wins)
-        entries = {row.document_id: row for row in self.conn.execute(
-            self._outbox_of_docs, {"ids": [hub.id for hub in batch]})}
-        failed = [e.id for e in entries.values() if e.status == "failed"]
-        jobs = dict(self.conn.execute(self._failed_jobs, {"ids": failed}).all()) if failed else {}
-        for hub in batch:
-            cause, fix = self._push_state(hub.id, entries.get(hub.id), jobs)
-            yield self._diff(hub, "missing_in_accounting", money(hub.total, hub.currency),
-                             "absent", Money(abs(hub.total), hub.currency), cause, fix=fix)
-
-    def _linked_clause(self):
-        model = self.kind.model
-        return exists(select(ExternalLink.id).where(
-            ExternalLink.document_kind == self.kind.name,
-            ExternalLink.document_id == model.id,
-            ExternalLink.connection == self.connection))
-
-    def _push_state(self, document_id: int, entry: Any, jobs: dict[int, int]
-                    ) -> tuple[str, str]:
-        """Why a document is not at the other system, from its outbox row and failed job."""
-        if entry is None:
-            return (f"never queued for {self.connection} (finalised before the connection "
-                    "existed?)", self._repush(document_id))
-        if entry.status == "failed":
-            job_id = jobs.get(entry.id)
-            fix = f"hub jobs retry {job_id}" if job_id is not None else self._repush(document_id)
-            return f"push failed: {entry.last_error or 'no reason recorded'}", fix
-        if entry.status == "done":
-            return ("push marked done but no link was recorded",
-                    self._repush(document_id))
-        return (f"push queued, not done yet ({entry.attempts} attempts so far"
-                + (f"; last error: {entry.last_error}" if entry.last_error else "") + ")",
-                "wait for the worker (`hub jobs list`)")
-
-    # -- helpers --------------------------------------------------------------------------------
-    def _repush(self, document_id: int) -> str:
-        return f"hub outbox repush {self.kind.name} {document_id} --connection {self.connection}"
-
-    def _credit_fix(self, hub: HubDoc) -> str | None:
-        if self.kind.name != "invoice":
-            return None
-        return f"issue a credit note for invoice {hub.number or hub.id}, then push it"
-
-    def _diff(self, hub: HubDoc, kind: str, ours: str, theirs: str, at_stake: Money,
-              cause: str, fix: str | None = None) -> Difference:
-        label = hub.number or f"#{hub.id}"
-        return Difference(SECTION, kind, hub.organisation_id,
-                          f"{self.kind.label} {label}", self.systems, ours, theirs, at_stake,
-                          cause, fix, self.connection)
-
-
-def _hub_lines(conn, kind: DocumentKind, ids: list[int]) -> dict[int, list[LineFigures]]:
-    """The lines of these invoices or credit notes, in order."""
-    if kind.name == "invoice":
-        statement = (select(InvoiceLine.invoice_id, InvoiceLine.quantity, InvoiceLine.amount,
-                            InvoiceLine.description)
-                     .where(InvoiceLine.invoice_id.in_(ids))
-                     .order_by(InvoiceLine.invoice_id, InvoiceLine.position, InvoiceLine.id))
-    elif kind.name == "credit_note":
-        statement = (select(CreditNoteLine.credit_note_id, CreditNoteLine.quantity,
-                            CreditNoteLine.amount, CreditNoteLine.description)
-                     .where(CreditNoteLine.credit_note_id.in_(ids))
-                     .order_by(CreditNoteLine.credit_note_id, CreditNoteLine.id))
-    else:
-        return {}
-    result: dict[int, list[LineFigures]] = {}
-    for owner, quantity, amount, description in conn.execute(statement):
-        result.setdefault(owner, []).append(LineFigures(quantity, amount, description))
-    return result
-
-
-def _describe_lines(lines: list[LineFigures], currency: str) -> str:
-    parts = [f"{format(l.quantity.normalize(), 'f')} × {l.description or 'line'} = "
-             f"{Money(l.amount, currency).rounded().amount}" for l in lines]
-    return f"{len(lines)} lines: " + "; ".join(parts)

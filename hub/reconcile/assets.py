@@ -30,7 +30,7 @@ from hub.reconcile.reading import read_only, stream
 from hub.reconcile.streams import merge_join
 
 if TYPE_CHECKING:
-    from hub.app import HubContext
+    from hub.host.context import HubContext
 
 __all__ = ["run"]
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Protocol
 from hub.core.money import Money
 
 if TYPE_CHECKING:
-    from hub.app import HubContext
+    from hub.host.context import HubContext
 
 __all__ = ["Difference", "Options", "Progress", "NullProgress", "Section", "Totals",
            "DEFAULT_STALE_DAYS", "ADD_TO_NEXT_INVOICE"]

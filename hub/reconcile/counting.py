@@ -19,7 +19,7 @@ from hub.billing.counters import Counter, CountResult
 from hub.db.models import OrganisationMapping, RecurringLine
 
 if TYPE_CHECKING:
-    from hub.app import HubContext
+    from hub.host.context import HubContext
 
 __all__ = ["Counting"]
 

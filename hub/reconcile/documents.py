@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import Any, Iterable, Mapping, NamedTuple
 
 from hub.core.money import Money, to_decimal
-from hub.documents import ExternalDocument
+from hub.contract.records import ExternalDocument
 
 __all__ = ["HubDoc", "OtherDoc", "status_class", "LineFigures", "lines_of"]
 
@@ -44,7 +44,7 @@ class HubDoc(NamedTuple):
 
 
 class OtherDoc(NamedTuple):
-    """A document at another system, reduced from :class:`hub.documents.ExternalDocument`."""
+    """A document at another system, reduced from :class:`hub.contract.records.ExternalDocument`."""
 
     key: str
     kind: str

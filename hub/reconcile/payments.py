@@ -43,7 +43,7 @@ from hub.reconcile.reading import Lookups, key_order, read_only, stream
 from hub.reconcile.streams import merge_join, sorted_stream
 
 if TYPE_CHECKING:
-    from hub.app import HubContext
+    from hub.host.context import HubContext
 
 __all__ = ["run", "compare_processor", "PROCESSOR_KINDS"]
 

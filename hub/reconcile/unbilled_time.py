@@ -21,7 +21,7 @@ from hub.reconcile.core import ADD_TO_NEXT_INVOICE, Difference, Options, Progres
 from hub.reconcile.reading import read_only, stream
 
 if TYPE_CHECKING:
-    from hub.app import HubContext
+    from hub.host.context import HubContext
 
 __all__ = ["run"]
 

@@ -35,7 +35,7 @@ from hub.reconcile.reading import key_order, read_only, stream
 from hub.reconcile.streams import merge_join, sorted_stream
 
 if TYPE_CHECKING:
-    from hub.app import HubContext
+    from hub.host.context import HubContext
 
 __all__ = ["run"]
 

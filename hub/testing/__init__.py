@@ -10,7 +10,7 @@ suite gets these fixtures without a conftest:
   from ``HUB_TEST_POSTGRES_URL`` / ``HUB_TEST_REDIS_URL`` (skipped when unset, *failed* when
   ``HUB_TEST_REQUIRE_SERVICES=1``, as CI sets it);
 - ``make_plugin_host`` — a plugin host with throwaway plugins registered;
-- ``make_hub_context`` — a :class:`hub.app.HubContext` over a temporary database;
+- ``make_hub_context`` — a :class:`hub.host.context.HubContext` over a temporary database;
 - ``stub_broker`` — dramatiq's ``StubBroker`` with a running ``Worker``.
 
 And for sandbox vendor servers: :class:`SandboxServer` runs any ASGI app on 127.0.0.1 on a free

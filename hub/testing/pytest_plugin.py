@@ -142,7 +142,7 @@ def hub_redis_namespace(hub_redis_url: str) -> Iterator[str]:
 def make_plugin_host() -> Callable[..., object]:
     """``make_plugin_host(plugin, ..., entry_points=False, defaults=True)``: a checked plugin
     host with throwaway plugins (modules or objects with ``@hookimpl`` functions)."""
-    from hub.plugins import DEFAULT_PLUGINS, build_plugin_host
+    from hub.host.plugins import DEFAULT_PLUGINS, build_plugin_host
 
     def factory(*plugins: object, entry_points: bool = False, defaults: bool = True):
         extra: Iterable[tuple[str, object]] = [
@@ -158,7 +158,7 @@ def make_plugin_host() -> Callable[..., object]:
 def make_hub_context(tmp_path: Path, hub_engine, hub_clock, make_plugin_host):
     """``make_hub_context(*plugins, connections=[...], **settings)``: a HubContext over the
     temporary database, the frozen clock and the given throwaway plugins."""
-    from hub.app import HubContext
+    from hub.host.context import HubContext
     from hub.config import HubSettings
 
     def factory(*plugins: object, connections: list[dict] | None = None, **settings):

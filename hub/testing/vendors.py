@@ -15,7 +15,7 @@ For plugin authors as much as for the hub's own tests::
             assert_matches_schema(spec, "Site", site)
 
 - :func:`serve_sandbox` builds the sandbox app (``create_app(data, control)``, the shape every
-  connector's ``sandbox.py`` exposes) with a fresh :class:`hub.sandbox.SandboxControl`, runs it
+  connector's ``sandbox.py`` exposes) with a fresh :class:`hub.testing.vendor_sandbox.SandboxControl`, runs it
   on a free local port and yields ``(data, control, url)``: the world to change between pulls,
   the switch for rate limits and injected failures, and the base URL for the connection;
 - :func:`assert_matches_schema` checks a record against a named schema of an OpenAPI
@@ -27,7 +27,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Any, Callable, Iterable, Iterator, Mapping, TypeVar
 
-from hub.sandbox import SandboxControl, serve
+from hub.testing.vendor_sandbox import SandboxControl, serve
 
 __all__ = ["serve_sandbox", "assert_matches_schema"]
 

@@ -20,7 +20,7 @@ from hub.errors import (
 )
 
 if TYPE_CHECKING:
-    from hub.app import HubContext
+    from hub.host.context import HubContext
     from hub.jobs.runtime import JobRuntime
 
 __all__ = ["create_app", "ERROR_STATUS"]
@@ -47,7 +47,7 @@ def create_app(ctx: "HubContext", runtime: "JobRuntime | None" = None) -> FastAP
     import hub.web.routers as routers_pkg
 
     if runtime is None:
-        from hub.jobs.runtime import build_runtime
+        from hub.jobs.assemble import build_runtime
 
         runtime = build_runtime(ctx)
     app = FastAPI(title="MSP billing hub", version="0.1.0", docs_url="/docs",

@@ -15,7 +15,7 @@ from __future__ import annotations
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from hub.app import HubContext
+from hub.host.context import HubContext
 from hub.db.models.api_tokens import ApiToken
 from hub.web.tokens import verify_token
 
@@ -25,7 +25,7 @@ _bearer = HTTPBearer(auto_error=False, description="a token made with `hub token
 
 
 def get_context(request: Request) -> HubContext:
-    """The :class:`~hub.app.HubContext` the app was created with (``app.state.ctx``)."""
+    """The :class:`~hub.host.context.HubContext` the app was created with (``app.state.ctx``)."""
     return request.app.state.ctx
 
 

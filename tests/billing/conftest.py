@@ -10,14 +10,14 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ConfigDict
 
-from hub.app import HubContext
+from hub.host.context import HubContext
 from hub.config import HubSettings
-from hub.connections import ConnectionType
+from hub.contract.connections import ConnectionType
 from hub.db.engine import make_engine
 from hub.db.models import metadata
-from hub.documents import Counted, CountedItem
-from hub.hookspecs import hookimpl
-from hub.plugins import build_plugin_host
+from hub.contract.records import Counted, CountedItem
+from hub.contract.hookspecs import hookimpl
+from hub.host.plugins import build_plugin_host
 from hub.testing.clock import FrozenClock
 
 

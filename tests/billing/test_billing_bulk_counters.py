@@ -13,14 +13,14 @@ from pydantic import BaseModel
 from sqlmodel import Session
 
 from hub.billing.counters import Counter
-from hub.builtins import stored_counters
-from hub.builtins.stored_counters import counting_from, hub_connection, prefetching
-from hub.connections import Connection
+from hub.sources import stored_counters
+from hub.sources.stored_counters import counting_from, hub_connection, prefetching
+from hub.contract.connections import Connection
 from hub.db.engine import make_engine
 from hub.db.models import Asset, Contact, Organisation, UsageSnapshot, metadata
-from hub.documents import CountQuery
+from hub.contract.records import CountQuery
 from hub.errors import ValidationFailed
-from hub.plugins import DEFAULT_PLUGINS, build_plugin_host
+from hub.host.plugins import DEFAULT_PLUGINS, build_plugin_host
 
 NOV = (dt.date(2026, 11, 1), dt.date(2026, 11, 30))
 GONE = dt.datetime(2026, 11, 2, tzinfo=dt.timezone.utc)

@@ -18,16 +18,16 @@ from pydantic import BaseModel
 from hub.billing import preview
 from hub.billing.recurring import add_recurring_line, create_recurring
 from hub.billing.counters import Counter
-from hub.builtins import stored_counters
-from hub.builtins.stored_counters import counting_from, prefetching
-from hub.bulk_gc import YOUNG_THRESHOLD, bulk_allocations
-from hub.connections import Connection
+from hub.sources import stored_counters
+from hub.sources.stored_counters import counting_from, prefetching
+from hub.host.gc_pacing import YOUNG_THRESHOLD, bulk_allocations
+from hub.contract.connections import Connection
 from hub.db.engine import session_scope
 from hub.db.models import Organisation
-from hub.documents import Counted, CountedItem, CountQuery
+from hub.contract.records import Counted, CountedItem, CountQuery
 from hub.errors import PluginError
-from hub.hookspecs import hookimpl
-from hub.plugins import DEFAULT_PLUGINS, build_plugin_host
+from hub.contract.hookspecs import hookimpl
+from hub.host.plugins import DEFAULT_PLUGINS, build_plugin_host
 
 from .test_billing_bulk_counters import (  # noqa: F401  (engine, orgs: fixtures)
     CONNECTIONS, FILTERS, HOOKS, PERIODS, engine, orgs,

@@ -1,4 +1,4 @@
-"""The billing run with the built-in stored counter (hub.builtins.stored_counters): it reads the
+"""The billing run with the built-in stored counter (hub.sources.stored_counters): it reads the
 database itself during the run, so the run must hold no transaction while counting (on SQLite
 that would wait forever behind our own write lock)."""
 
@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from sqlmodel import select
 
-from hub.app import HubContext
+from hub.host.context import HubContext
 from hub.billing import confirm, preview
 from hub.billing.catalogue import add_asset, add_contact, create_organisation
 from hub.billing.invoices import lines_of
@@ -17,7 +17,7 @@ from hub.billing.recurring import add_recurring_line, create_recurring
 from hub.config import HubSettings
 from hub.db.engine import make_engine, session_scope
 from hub.db.models import Invoice, metadata
-from hub.plugins import DEFAULT_PLUGINS, build_plugin_host
+from hub.host.plugins import DEFAULT_PLUGINS, build_plugin_host
 from hub.testing.clock import FrozenClock
 
 D = dt.date

@@ -11,7 +11,7 @@ from hub.billing.recurring import add_recurring_line, create_recurring
 from hub.billing.views import batch_view
 from hub.db.engine import session_scope
 from hub.db.models import Organisation, UsageSnapshot
-from hub.plugins import DEFAULT_PLUGINS
+from hub.host.plugins import DEFAULT_PLUGINS
 
 from .conftest import CONNECTIONS, make_context
 

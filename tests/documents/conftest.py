@@ -197,8 +197,8 @@ def smtp_server():
 @pytest.fixture
 def make_context(engine, make_settings):
     """``make_context(mail=..., company=...)``: a HubContext over the test database."""
-    from hub.app import HubContext
-    from hub.plugins import build_plugin_host
+    from hub.host.context import HubContext
+    from hub.host.plugins import build_plugin_host
 
     def factory(**settings) -> HubContext:
         return HubContext(settings=make_settings(**settings), engine=engine,

@@ -12,7 +12,7 @@ from hub.db.engine import session_scope
 from hub.db.models import (
     CreditNote, CreditNoteLine, Payment, Side, Transaction, TransactionCategory,
 )
-from hub.documents_render import DocumentRenderer, TemplateFailed
+from hub.customer_docs import DocumentRenderer, TemplateFailed
 from hub.errors import ConfigError, NotFound, ValidationFailed
 
 
@@ -185,7 +185,7 @@ def test_draft_invoice_is_marked_and_has_no_number(engine, make_settings, build,
 def _auto_billed(engine, build, *, cards=()):
     """An auto-billed invoice of an organisation with stored ``cards`` (brand, last4, month,
     year, default), attached through the payment profiles service."""
-    import hub.payment_profiles as profiles
+    import hub.ledger.payment_profiles as profiles
 
     with session_scope(engine) as session:
         org = build.organisation(session, auto_bill=True)
@@ -213,7 +213,7 @@ def test_auto_billed_invoice_names_the_card_that_will_be_charged(engine, make_se
                                                     ("visa", "4242", 4, 2027, True)])
     renderer, doc = _render_on_issue_day(engine, make_settings(), invoice_id)
     text = squash(pdf_text_of(doc.pdf))
-    # The default card, as the auto-charge picks it (hub.payment_profiles.profile_to_charge).
+    # The default card, as the auto-charge picks it (hub.ledger.payment_profiles.profile_to_charge).
     assert ("$250.00 will be charged automatically to your Visa ending 4242 (exp. 04/2027) "
             "on Mar 15, 2026. No action is needed.") in text
     assert "sort code" not in text and "5555" not in text
@@ -442,7 +442,7 @@ def test_unknown_documents_are_not_found(engine, make_settings):
     ("last-year", dt.date(2026, 6, 1), (dt.date(2025, 1, 1), dt.date(2025, 12, 31))),
 ])
 def test_named_statement_periods(name, today, expected):
-    from hub.documents_render.statement_data import statement_period
+    from hub.customer_docs.statement_data import statement_period
 
     assert statement_period(name, today) == expected
     with pytest.raises(ValidationFailed, match="period"):

@@ -17,7 +17,7 @@ from hub.db.models import DocumentSend, JobRecord, OutboxEntry, OutboxStatus, Se
 from hub.db.models.sync import Effect
 from hub.errors import PermanentError, TransientError
 from hub.jobs import JobSettings, build_runtime
-from hub.sending import list_sends, send_invoice, send_statement, sends_summary
+from hub.customer_docs.sending import list_sends, send_invoice, send_statement, sends_summary
 
 
 def mail_settings(port: int, **extra) -> dict:
@@ -220,7 +220,7 @@ def test_statement_is_sent_with_its_pdf(make_context, one_time_invoice, smtp_ser
 def test_password_is_a_secret_reference_never_plain_text(make_settings, monkeypatch):
     from pydantic import ValidationError
 
-    from hub.mailer import Mailer
+    from hub.customer_docs.mailer import Mailer
 
     with pytest.raises(ValidationError, match="env"):
         make_settings(mail={"password": "hunter2"})
@@ -233,10 +233,10 @@ def test_password_is_a_secret_reference_never_plain_text(make_settings, monkeypa
 @pytest.mark.postgres
 def test_send_is_recorded_once_on_postgresql(hub_postgres_url, make_settings, build,
                                              smtp_server, pdf_text_of):
-    from hub.app import HubContext
+    from hub.host.context import HubContext
     from hub.db.engine import make_engine
     from hub.db.models import metadata
-    from hub.plugins import build_plugin_host
+    from hub.host.plugins import build_plugin_host
 
     engine = make_engine(hub_postgres_url)
     try:
@@ -267,7 +267,7 @@ def test_credit_note_is_sent_by_kind_once(make_context, one_time_invoice, engine
     from decimal import Decimal
 
     from hub.db.models import CreditNote
-    from hub.sending import send_document
+    from hub.customer_docs.sending import send_document
 
     with session_scope(engine) as session:
         note = CreditNote(organisation_id=one_time_invoice.organisation_id,

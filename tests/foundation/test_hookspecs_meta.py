@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from hub import hookspecs
+from hub.contract import hookspecs
 
 ROOT = Path(__file__).resolve().parents[2]
 SEMANTICS = ("**collect**", "**first result**", "**broadcast**")

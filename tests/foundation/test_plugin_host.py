@@ -5,7 +5,7 @@ from pydantic import BaseModel
 
 from hub.cli.main import main
 from hub.errors import PluginError
-from hub.plugins import build_plugin_host
+from hub.host.plugins import build_plugin_host
 from hub.testing import FakeDistribution
 
 ACME = '''
@@ -103,7 +103,7 @@ def test_connection_settings_are_validated_by_the_plugins_model(tmp_path, make_h
         path = tmp_path / "hub.toml"
         path.write_text('[[connections]]\nname = "acme1"\nplugin = "acme"\n'
                         '[connections.settings]\nurl = "http://x"\nuhrl = "typo"\n')
-        from hub.app import HubContext
+        from hub.host.context import HubContext
         from hub.config import load_settings
 
         ctx = HubContext.from_settings(load_settings(path), plugins=build_plugin_host(defaults=()))

@@ -52,7 +52,7 @@ def ctx(kit, make_hub_context):
 
 
 def _auto_billed_invoice(ctx, kit, payment_method: str, total: str = "120.00") -> int:
-    from hub.payment_profiles import CardDetails, attach_profile
+    from hub.ledger.payment_profiles import CardDetails, attach_profile
 
     with session_scope(ctx.engine) as s:
         org = Organisation(name="Acme", currency="USD", auto_bill=True)

@@ -11,10 +11,10 @@ from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 import hub.db.models as models
-from hub.app import HubContext
+from hub.host.context import HubContext
 from hub.cli import state as cli_state
 from hub.config import load_settings
-from hub.plugins import build_plugin_host
+from hub.host.plugins import build_plugin_host
 from hub.cli.main import build_app
 from hub.db.engine import make_engine
 from hub.db.models import Invoice, InvoiceLine, InvoiceStatus, Payment, Transaction

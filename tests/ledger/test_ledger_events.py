@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from hub.core.money import Money
 from hub.db.models import InvoiceStatus, Payment
-from hub.documents import PaymentEvent, PaymentEventKind as K
+from hub.contract.records import PaymentEvent, PaymentEventKind as K
 from hub.ledger import apply_payment_event, balance
 
 AT = dt.datetime(2026, 3, 5, 12, tzinfo=dt.timezone.utc)

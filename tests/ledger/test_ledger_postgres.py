@@ -14,7 +14,7 @@ import hub.db.models as models
 from hub.core.money import Money
 from hub.db.engine import make_engine, session_scope
 from hub.db.models import Invoice, Organisation, Payment
-from hub.documents import PaymentEvent, PaymentEventKind
+from hub.contract.records import PaymentEvent, PaymentEventKind
 from hub.ledger import apply_payment_event, balance, post_invoice, record_payment
 
 pytestmark = pytest.mark.postgres

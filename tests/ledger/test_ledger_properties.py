@@ -15,7 +15,7 @@ from hub.db.models import (
 )
 from hub.errors import HubError
 from hub.core.money import Money
-from hub.documents import PaymentEvent, PaymentEventKind as K
+from hub.contract.records import PaymentEvent, PaymentEventKind as K
 from hub.ledger import (
     CreditLine, add_transaction, apply_account_credit, apply_payment_event, create_credit_note,
     delete_completely, edit_invoice, mark_deleted, record_payment, refund,

@@ -16,7 +16,7 @@ from decimal import Decimal
 from pydantic import BaseModel, ConfigDict
 
 import hub.reconcile  # noqa: F401  (registers every table the sections read)
-from hub.connections import ConnectionType
+from hub.contract.connections import ConnectionType
 from hub.core.money import Money
 from hub.db.engine import session_scope
 from hub.db.models import (
@@ -25,8 +25,8 @@ from hub.db.models import (
     RecurringLine, Ticket, TicketCharge, UsageSnapshot,
 )
 from hub.db.models.ledger import CreditNote, Payment, PaymentStatus
-from hub.documents import Counted, CountedItem, ExternalDocument
-from hub.hookspecs import hookimpl
+from hub.contract.records import Counted, CountedItem, ExternalDocument
+from hub.contract.hookspecs import hookimpl
 
 TODAY = "2026-03-15T09:00:00+00:00"
 FEB = (dt.date(2026, 2, 1), dt.date(2026, 2, 28))

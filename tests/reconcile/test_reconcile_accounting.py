@@ -11,7 +11,7 @@ import pytest
 from hub.core.money import Money
 from hub.db.engine import session_scope
 from hub.db.models import Invoice, InvoiceStatus, OutboxEntry
-from hub.documents import ExternalDocument
+from hub.contract.records import ExternalDocument
 from hub.errors import PluginError
 from hub.reconcile import NullProgress, Options, reconcile
 

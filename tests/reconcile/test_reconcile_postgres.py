@@ -15,7 +15,7 @@ from hub.reconcile import SECTIONS, NullProgress, Options, Totals, reconcile
 def test_reconcile_postgres_finds_exactly_the_planted_differences(
         hub_postgres_url, tmp_path, hub_clock, make_plugin_host, monkeypatch, force_collate,
         scenario_module):
-    from hub.app import HubContext
+    from hub.host.context import HubContext
     from hub.config import HubSettings
     from hub.db.engine import make_engine
     from hub.db.models import metadata

@@ -85,7 +85,7 @@ def test_reconcile_stale_days_and_window(scenario):
 def test_reconcile_is_clean_when_systems_agree(scenario, cli):
     """Fix every planted difference on the other side's data: no false positive remains."""
     from hub.core.money import Money
-    from hub.documents import ExternalDocument
+    from hub.contract.records import ExternalDocument
 
     docs = scenario.systems.documents
     fixed = []

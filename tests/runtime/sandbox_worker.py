@@ -23,8 +23,8 @@ def main() -> None:
     from hub.config import load_settings
     from hub.jobs.logs import configure_logging
     from hub.jobs.processes import run_worker
-    from hub.plugins import build_plugin_host
-    from hub.runtime_context import build_context
+    from hub.host.plugins import build_plugin_host
+    from hub.host.context import build_context
 
     settings = load_settings()
     configure_logging("WARNING")

@@ -13,7 +13,7 @@ from hub import ConnectionType, hookimpl
 from hub.db.engine import session_scope
 from hub.db.models import ScheduleClaim
 from hub.jobs import build_runtime
-from hub.scheduler import Scheduler, due_runs, next_runs
+from hub.jobs.scheduler import Scheduler, due_runs, next_runs
 
 UTC = dt.timezone.utc
 

@@ -9,10 +9,10 @@ import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import select
 
-from hub.connection_state import DbConnectionState
+from hub.host.connection_state import DbConnectionState
 from hub.db.engine import make_engine, session_scope
 from hub.db.models import ConnectionStateEntry, metadata
-from hub.secrets import SecretBox
+from hub.host.secrets import SecretBox
 
 BOX = SecretBox(Fernet.generate_key())
 
@@ -88,8 +88,8 @@ def test_connection_state_on_postgresql(hub_postgres_url):
 
 def test_runtime_context_uses_database_state(tmp_path):
     from hub.config import HubSettings
-    from hub.runtime_context import build_context
-    from hub.plugins import build_plugin_host
+    from hub.host.context import build_context
+    from hub.host.plugins import build_plugin_host
 
     settings = HubSettings(data_dir=tmp_path, secret_key=Fernet.generate_key().decode())
     ctx = build_context(settings, plugins=build_plugin_host(load_entry_points=False, defaults=()))

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from hub import Connection
-from hub.vendor_http import VendorHttp
+from hub import VendorHttp
 
 from hub_autotask.settings import AutotaskSettings
 

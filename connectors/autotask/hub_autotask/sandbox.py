@@ -3,7 +3,7 @@ Companies, Contacts, Tickets and TimeEntries, checking the ``ApiIntegrationcode`
 ``Secret`` headers (``specs/autotask``). Query filters support ``eq noteq gt gte lt lte in notin
 exist contains`` and ``and``/``or`` groups; pages hold at most 500 items and the next page is
 an id-continuation ``GET .../query?search=...`` URL, as Autotask does. Rate limits and failures
-come from :mod:`hub.sandbox`.
+come from :mod:`hub.testing.vendor_sandbox`.
 
 Mutate the world between pulls with :meth:`AutotaskData.change` so the change timestamps move.
 """
@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 from fastapi import FastAPI, HTTPException, Query, Request
 
-from hub.sandbox import SandboxControl, install, vendor_errors
+from hub.testing.vendor_sandbox import SandboxControl, install, vendor_errors
 
 __all__ = ["AutotaskData", "generate", "create_app", "MAX_RECORDS", "matches"]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from hub.connections import Connection
+from hub.contract.connections import Connection
 from hub.testing.vendors import serve_sandbox
 from hub_autotask import plugin
 from hub_autotask.sandbox import create_app, generate

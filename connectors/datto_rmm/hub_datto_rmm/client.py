@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.vendor_http import BearerTokenClient, access_token_of
+from hub import BearerTokenClient, access_token_of
 
 from hub_datto_rmm.settings import DattoRmmSettings
 

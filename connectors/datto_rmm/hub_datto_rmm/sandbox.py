@@ -1,6 +1,6 @@
 """A local Datto RMM: ``/auth/oauth/token`` plus ``/api/v2/account/sites`` and
 ``/api/v2/account/devices`` with ``page``/``max`` paging and absolute ``nextPageUrl`` links, as in
-``specs/datto_rmm``; rate limits and failures come from :mod:`hub.sandbox`.
+``specs/datto_rmm``; rate limits and failures come from :mod:`hub.testing.vendor_sandbox`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 from fastapi import FastAPI, HTTPException, Query, Request
 
-from hub.sandbox import (SandboxControl, install, issue_token, read_form, require_bearer,
+from hub.testing.vendor_sandbox import (SandboxControl, install, issue_token, read_form, require_bearer,
                          vendor_errors)
 
 __all__ = ["DattoRmmData", "generate", "create_app", "MAX_PAGE_SIZE"]

@@ -10,10 +10,10 @@ from sqlmodel import Session, select
 
 import hub_datto_rmm.plugin as datto_plugin
 from hub import PermanentError
-from hub.connections import Connection
+from hub.contract.connections import Connection
 from hub.db.models import Asset, OrganisationMapping
-from hub.plugins import build_plugin_host
-from hub.pulls import pull_connection
+from hub.host.plugins import build_plugin_host
+from hub.sources.pulling import pull_connection
 from hub.testing.vendors import serve_sandbox
 from hub_datto_rmm.sandbox import create_app, generate
 from hub_datto_rmm.settings import DattoRmmSettings

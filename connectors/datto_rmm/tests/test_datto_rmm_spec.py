@@ -10,7 +10,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from hub.connections import Connection
+from hub.contract.connections import Connection
 from hub.testing.vendors import assert_matches_schema, serve_sandbox
 from hub_datto_rmm.client import DattoRmmClient
 from hub_datto_rmm.sandbox import create_app, generate

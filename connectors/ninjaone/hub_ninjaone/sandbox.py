@@ -1,7 +1,7 @@
 """A local NinjaOne: answers ``/ws/oauth/token``, ``/v2/organizations``,
 ``/v2/devices-detailed`` and ``/v2/queries/operating-systems`` like the real API
 (``specs/ninjaone``), with ``after``/``pageSize`` and cursor paging, bearer tokens, rate limits
-and injectable failures (:mod:`hub.sandbox`).
+and injectable failures (:mod:`hub.testing.vendor_sandbox`).
 
 ``NinjaOneData`` is the world the sandbox serves; tests change it (remove a device, rename an
 organisation) between pulls. ``python -m hub_ninjaone.sandbox`` serves a generated world.
@@ -17,7 +17,7 @@ from typing import Any
 
 from fastapi import FastAPI, HTTPException, Query, Request
 
-from hub.sandbox import (SandboxControl, install, issue_token, read_form, require_bearer,
+from hub.testing.vendor_sandbox import (SandboxControl, install, issue_token, read_form, require_bearer,
                          vendor_errors)
 
 __all__ = ["NinjaOneData", "generate", "create_app", "MAX_PAGE_SIZE"]

@@ -22,4 +22,4 @@ class NinjaOneSettings(BaseModel):
     timeout_seconds: float = Field(30.0, gt=0, description="per-request timeout")
     count_live: bool = Field(False, description="answer asset counters from NinjaOne itself "
                              "instead of the hub's stored devices "
-                             "(see hub.builtins.stored_counters)")
+                             "(see hub.sources.stored_counters)")

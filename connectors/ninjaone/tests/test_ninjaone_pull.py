@@ -10,11 +10,11 @@ from sqlmodel import Session, select
 
 import hub_ninjaone.plugin as ninjaone_plugin
 from hub import CountQuery, PermanentError, TransientError
-from hub.builtins.stored_counters import counting_from
-from hub.connections import Connection
+from hub.sources.stored_counters import counting_from
+from hub.contract.connections import Connection
 from hub.db.models import Asset, OrganisationMapping
-from hub.plugins import build_plugin_host
-from hub.pulls import pull_connection
+from hub.host.plugins import build_plugin_host
+from hub.sources.pulling import pull_connection
 from hub.testing.vendors import serve_sandbox
 from hub_ninjaone.sandbox import create_app, generate
 from hub_ninjaone.settings import NinjaOneSettings

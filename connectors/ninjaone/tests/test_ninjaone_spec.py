@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hub.connections import Connection
+from hub.contract.connections import Connection
 from hub.testing.vendors import assert_matches_schema, serve_sandbox
 from hub_ninjaone.client import NinjaOneClient
 from hub_ninjaone.sandbox import create_app, generate

@@ -36,8 +36,8 @@ def context():
     """The hub context for documents. Third-party plugins are not loaded: printing or sending
     an invoice needs none, and a broken plugin must not stop it (`hub plugins` shows why)."""
     if cli_state.state._context is None:
-        from hub.app import HubContext
-        from hub.plugins import build_plugin_host
+        from hub.host.context import HubContext
+        from hub.host.plugins import build_plugin_host
 
         cli_state.state._context = HubContext.from_settings(
             cli_state.settings(), plugins=build_plugin_host(load_entry_points=False))
@@ -47,7 +47,7 @@ def context():
 def _period(period: Optional[str], start: Optional[str], end: Optional[str],
             today: dt.date) -> tuple[dt.date, dt.date]:
     """The statement period: ``--period NAME`` or both ``--from`` and ``--to``."""
-    from hub.documents_render.statement_data import NAMED_PERIODS, statement_period
+    from hub.customer_docs.statement_data import NAMED_PERIODS, statement_period
 
     if period is not None:
         if start or end:
@@ -65,7 +65,7 @@ _PERIOD_HELP = "this-month, last-month, this-year or last-year (instead of --fro
 
 
 def _renderer():
-    from hub.documents_render import DocumentRenderer
+    from hub.customer_docs import DocumentRenderer
 
     ctx = context()
     return ctx, DocumentRenderer(ctx.settings, today=ctx.today)
@@ -127,7 +127,7 @@ def pdf_templates(copy_to: Optional[Path] = typer.Option(
         None, "--copy", help="copy the packaged templates here to edit them (then set "
                              "company.templates_dir to this folder)")) -> None:
     """List the templates (PDF layout, style and email texts); --copy them to edit."""
-    from hub.documents_render.templating import PACKAGED_DIR, packaged_templates
+    from hub.customer_docs.templating import PACKAGED_DIR, packaged_templates
 
     names = packaged_templates()
     if copy_to is None:
@@ -167,8 +167,8 @@ def send_invoice(invoice_id: int = typer.Argument(..., help="invoice id"),
                                             help="send from a job (retried on failure) instead "
                                                  "of now")) -> None:
     """Email an invoice with its PDF now (or --queue it as a retried job)."""
-    from hub.documents_render.sending import new_request_key, queue_invoice_send
-    from hub.sending import send_invoice as deliver
+    from hub.customer_docs.sending import new_request_key, queue_invoice_send
+    from hub.customer_docs.sending import send_invoice as deliver
 
     ctx = context()
     if queue:
@@ -186,7 +186,7 @@ def send_credit_note(credit_note_id: int = typer.Argument(..., help="credit note
                                                             help="recipient (repeatable)")
                      ) -> None:
     """Email a credit note with its PDF."""
-    from hub.sending import send_credit_note as deliver
+    from hub.customer_docs.sending import send_credit_note as deliver
 
     _report(deliver(context(), credit_note_id, to=list(to) if to else None))
 
@@ -202,8 +202,8 @@ def send_statement(organisation_id: int = typer.Argument(..., help="organisation
                        None, "--email", help="recipient (repeatable); default: the "
                                              "organisation's email")) -> None:
     """Email an organisation's statement for a period (PDF attached)."""
-    from hub.documents_render.sending import new_request_key
-    from hub.sending import send_statement as deliver
+    from hub.customer_docs.sending import new_request_key
+    from hub.customer_docs.sending import send_statement as deliver
 
     ctx = context()
     first, last = _period(period, start, end, ctx.today())
@@ -223,7 +223,7 @@ def send_list(failed: bool = typer.Option(False, "--failed", help="failed sends 
 
     from rich.table import Table
 
-    from hub.sending import list_sends
+    from hub.customer_docs.sending import list_sends
 
     rows = list_sends(context().engine, kind=kind, document_id=document_id, failed_only=failed,
                       limit=limit)

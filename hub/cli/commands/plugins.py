@@ -17,7 +17,7 @@ def plugins(as_json: bool = typer.Option(False, "--json", help="machine-readable
             settings_of: str = typer.Option(None, "--settings",
                                             help="show a connection type's settings keys")) -> None:
     """List plugins (found through the `hub` entry-point group) and their hooks."""
-    from hub.plugins import build_plugin_host
+    from hub.host.plugins import build_plugin_host
 
     host = build_plugin_host()
     if hooks:

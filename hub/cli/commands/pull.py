@@ -1,5 +1,5 @@
 """``hub pull NAME`` and ``hub mapping``: pull a connection now, and map source companies to
-organisations (the only way facts reach an organisation; see :mod:`hub.pulls`)."""
+organisations (the only way facts reach an organisation; see :mod:`hub.sources.pulling`)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def pull(name: str = typer.Argument(..., help="connection name from hub.toml"),
          kind: Optional[List[str]] = typer.Option(None, "--kind",
                                                   help="only these kinds (repeatable)")) -> None:
     """Pull one connection now and show what changed and what is not mapped."""
-    from hub.pulls import KINDS, pull_by_name
+    from hub.sources.pulling import KINDS, pull_by_name
 
     report = pull_by_name(context(), name, full=full, kinds=kind or KINDS,
                           create_organisations=import_organisations)

@@ -87,7 +87,7 @@ def jobs_retry(job_id: Optional[int] = typer.Argument(None, help="job id from `h
                ) -> None:
     """Replay a failed job (or all of them); a running worker picks it up."""
     from hub.jobs.records import retry_all_failed, retry_job
-    from hub.jobs.runtime import build_runtime
+    from hub.jobs.assemble import build_runtime
 
     if (job_id is None) == (not all_failed):
         raise ValidationFailed("give a job id or --all, not both and not neither",
@@ -109,7 +109,7 @@ def status(as_json: bool = typer.Option(False, "--json", help="machine-readable"
     """Queues, outbox, failed jobs, last pull and push per connection, next scheduled runs."""
     from rich.table import Table
 
-    from hub.jobs.runtime import build_runtime
+    from hub.jobs.assemble import build_runtime
     from hub.jobs.status import hub_status
 
     ctx = context()

@@ -134,7 +134,7 @@ def secret_new_key() -> None:
 
 def secret_encrypt(value: str = typer.Option(..., prompt=True, hide_input=True)) -> None:
     """Encrypt a secret for hub.toml: paste the printed table as the key's value."""
-    from hub.secrets import load_secret_box
+    from hub.host.secrets import load_secret_box
 
     cfg = settings()
     token = load_secret_box(cfg.secret_key, cfg.data_dir).encrypt(value)

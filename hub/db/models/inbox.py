@@ -25,7 +25,7 @@ class InboxStatus(StrEnum):
 
 
 class InboxEvent(SQLModel, table=True):
-    """One normalised processor event (``hub.documents.PaymentEvent`` as JSON)."""
+    """One normalised processor event (``hub.contract.records.PaymentEvent`` as JSON)."""
 
     __tablename__ = "inbox_event"
     __table_args__ = (UniqueConstraint("connection", "event_id", name="uq_inbox_event"),)

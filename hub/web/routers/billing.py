@@ -11,7 +11,7 @@ from typing import Any, Optional
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from hub.app import HubContext
+from hub.host.context import HubContext
 from hub.db.engine import session_scope
 from hub.web.deps import get_context, require_token
 

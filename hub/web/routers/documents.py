@@ -9,7 +9,7 @@ from typing import Literal, Optional
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 
-from hub.app import HubContext
+from hub.host.context import HubContext
 from hub.db.engine import session_scope
 from hub.web.deps import get_context, require_token
 
@@ -26,7 +26,7 @@ def _pdf_response(document, download: bool) -> Response:
 
 
 def _renderer(ctx: HubContext):
-    from hub.documents_render import DocumentRenderer
+    from hub.customer_docs import DocumentRenderer
 
     return DocumentRenderer(ctx.settings, today=ctx.today)
 
@@ -98,7 +98,7 @@ def _out(row) -> SendOut:
             response_model=list[SendOut])
 def invoice_sends(invoice_id: int, ctx: HubContext = Depends(get_context)) -> list[SendOut]:
     """Newest first, with status (sent/failed), attempts and the mail server's answer."""
-    from hub.sending import list_sends
+    from hub.customer_docs.sending import list_sends
 
     return [_out(row) for row in list_sends(ctx.engine, kind="invoice", document_id=invoice_id)]
 
@@ -114,7 +114,7 @@ class SendRequest(BaseModel):
 def send_invoice(invoice_id: int, body: SendRequest | None = None,
                  ctx: HubContext = Depends(get_context)) -> dict:
     """Queue the send; a worker delivers it and retries failures. See ``/sends``."""
-    from hub.documents_render.sending import queue_invoice_send
+    from hub.customer_docs.sending import queue_invoice_send
 
     row_id = queue_invoice_send(ctx.engine, invoice_id, to=(body.to if body else None) or None)
     return {"outbox_id": row_id, "status": "queued"}

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel
 
-from hub.app import HubContext
+from hub.host.context import HubContext
 from hub.errors import NotFound
 from hub.jobs.records import list_jobs, retry_all_failed, retry_job
 from hub.jobs.status import sync_status

@@ -10,7 +10,7 @@ from typing import Any, Literal, Optional
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict
 
-from hub.app import HubContext
+from hub.host.context import HubContext
 from hub.web.deps import get_context, require_token
 
 __all__ = ["router"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 
-from hub.app import HubContext
+from hub.host.context import HubContext
 from hub.jobs.status import hub_status
 from hub.web.deps import get_context, require_token
 

@@ -15,9 +15,9 @@ import logging
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.concurrency import run_in_threadpool
 
-from hub.app import HubContext
+from hub.host.context import HubContext
 from hub.db.models._base import utcnow
-from hub.documents import WebhookRequest
+from hub.contract.records import WebhookRequest
 from hub.errors import ConfigError, PluginError, WebhookRejected
 from hub.jobs.inbox import store_events
 

@@ -12,10 +12,10 @@ from cryptography.fernet import Fernet
 from sqlalchemy import select
 
 from hub import Connection, PushStatus
-from hub.connection_state import DbConnectionState
+from hub.host.connection_state import DbConnectionState
 from hub.db.engine import session_scope
 from hub.db.models import ConnectionStateEntry
-from hub.secrets import SecretBox
+from hub.host.secrets import SecretBox
 
 from hub_accounting_xero import plugin
 from hub_accounting_xero.auth import TOKENS, TokenManager

@@ -58,7 +58,7 @@ def test_other_plugins_connection_is_not_answered(sandbox, xero_url):
 
 def test_hooks_answer_through_the_hub_plugin_manager(sandbox, xero_url):
     """Called the way the host calls them (pluggy, keyword arguments, first result)."""
-    from hub.plugins import build_plugin_host
+    from hub.host.plugins import build_plugin_host
 
     host = build_plugin_host(load_entry_points=False, extra_plugins=[("accounting_xero", plugin)])
     conn = connected(sandbox, xero_url)

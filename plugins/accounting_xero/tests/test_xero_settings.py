@@ -7,7 +7,7 @@ from importlib.metadata import entry_points
 import pytest
 from pydantic import ValidationError
 
-from hub.plugins import build_plugin_host
+from hub.host.plugins import build_plugin_host
 
 from hub_accounting_xero.mapping import line_element
 from hub_accounting_xero.settings import XeroSettings

@@ -1,7 +1,7 @@
 """Stripe's side of a stored payment profile: the customer, the Setup Intent that collects a
 card for off-session use (hosted page or Elements), and a payment method attached by id.
 
-What these return (:class:`StoredCard`) is what the host's ``hub.payment_profiles`` stores.
+What these return (:class:`StoredCard`) is what the host's ``hub.ledger.payment_profiles`` stores.
 """
 
 from __future__ import annotations

@@ -151,8 +151,8 @@ def test_worker_dies_after_stripe_charged_one_charge_one_payment(story_kit, engi
     """Attempt 1 reaches Stripe, Stripe charges, the answer is lost (the worker dies / times
     out); the job runs again with the same idempotency key: Stripe's saved answer, no second
     charge, and one ledger payment however the result and the webhooks arrive. The charge is
-    built by the host (stored profile -> ``hub.payment_profiles.charge_request``)."""
-    from hub.payment_profiles import CardDetails, attach_profile, charge_request
+    built by the host (stored profile -> ``hub.ledger.payment_profiles.charge_request``)."""
+    from hub.ledger.payment_profiles import CardDetails, attach_profile, charge_request
     from hub_payments_stripe import profiles
 
     [invoice] = post_invoices(engine, {"paid": 1})
@@ -199,9 +199,9 @@ def test_worker_dies_after_stripe_charged_one_charge_one_payment(story_kit, engi
 
 
 def test_renewed_card_and_expiry_notice_reach_the_stored_profile(story_kit, engine):
-    """payment_method.automatically_updated -> hub.payment_profiles.apply_card_event; the
+    """payment_method.automatically_updated -> hub.ledger.payment_profiles.apply_card_event; the
     profile's new expiry drops it from the expiring-card reminders."""
-    from hub.payment_profiles import (
+    from hub.ledger.payment_profiles import (
         CardDetails, apply_card_event, attach_profile, expiring_profiles,
     )
     from hub_payments_stripe import profiles

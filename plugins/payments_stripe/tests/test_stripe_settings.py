@@ -6,7 +6,7 @@ import pluggy
 import pytest
 from pydantic import ValidationError
 
-from hub import hookspecs
+from hub.contract import hookspecs
 from hub_payments_stripe import plugin
 from hub_payments_stripe.settings import DunningSettings, StripeSettings
 

@@ -13,7 +13,7 @@ import datetime as dt
 import json
 from typing import Any, Iterator
 
-from hub.vendor_http import BearerTokenClient, access_token_of
+from hub import BearerTokenClient, access_token_of
 
 from hub_vendor_usage.settings import Pax8Settings
 

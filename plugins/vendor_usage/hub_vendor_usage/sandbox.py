@@ -1,7 +1,7 @@
 """A local Pax8: ``/v1/token``, ``/v1/companies``, ``/v1/subscriptions``,
 ``/v1/subscriptions/{id}/usage-summaries`` and ``/v1/usage-summaries/{id}/usage-lines`` as in
 ``specs/pax8`` (``page``/``size`` paging up to 200, ``{"content", "page"}`` envelopes, the
-``Error`` body on refusals), with rate limits and failures from :mod:`hub.sandbox`.
+``Error`` body on refusals), with rate limits and failures from :mod:`hub.testing.vendor_sandbox`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 from fastapi import FastAPI, HTTPException, Query, Request
 
-from hub.sandbox import SandboxControl, install, issue_token, require_bearer, vendor_errors
+from hub.testing.vendor_sandbox import SandboxControl, install, issue_token, require_bearer, vendor_errors
 
 __all__ = ["Pax8Data", "generate", "create_app", "MAX_PAGE_SIZE", "uuid_for"]
 

@@ -10,11 +10,11 @@ from sqlmodel import Session, select
 
 import hub_vendor_usage.plugin as vendor_plugin
 from hub import PermanentError
-from hub.connections import Connection
+from hub.contract.connections import Connection
 from hub.db.engine import make_engine
 from hub.db.models import OrganisationMapping, UsageSnapshot, metadata
-from hub.plugins import build_plugin_host
-from hub.pulls import pull_connection
+from hub.host.plugins import build_plugin_host
+from hub.sources.pulling import pull_connection
 from hub_vendor_usage.csv_usage import read_usage_csv
 from hub_vendor_usage.settings import CsvUsageSettings
 

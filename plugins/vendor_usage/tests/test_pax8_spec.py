@@ -12,7 +12,7 @@ import httpx
 import jsonschema
 import pytest
 
-from hub.connections import Connection
+from hub.contract.connections import Connection
 from hub.testing.vendors import assert_matches_schema, serve_sandbox
 from hub_vendor_usage.pax8_client import Pax8Client
 from hub_vendor_usage.sandbox import create_app, generate

@@ -11,11 +11,11 @@ from sqlmodel import Session, select
 
 import hub_vendor_usage.plugin as vendor_plugin
 from hub import CountQuery
-from hub.builtins.stored_counters import counting_from
-from hub.connections import Connection
+from hub.sources.stored_counters import counting_from
+from hub.contract.connections import Connection
 from hub.db.models import OrganisationMapping, UsageSnapshot
-from hub.plugins import build_plugin_host
-from hub.pulls import pull_connection
+from hub.host.plugins import build_plugin_host
+from hub.sources.pulling import pull_connection
 from hub.testing.vendors import serve_sandbox
 from hub_vendor_usage.sandbox import create_app, generate, uuid_for
 from hub_vendor_usage.settings import Pax8Settings

@@ -1,0 +1,2 @@
+"""The host: the plugin manager, the running context of each process, secrets at rest, durable
+per-connection state and garbage-collector pacing for bulk work."""

@@ -1,0 +1,31 @@
+"""Assemble a :class:`~hub.jobs.runtime.JobRuntime`: a broker, the services and every actor."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from dramatiq import Broker
+
+from hub.jobs.actors import declare_actors
+from hub.jobs.adapters import Services
+from hub.jobs.broker import make_broker
+from hub.jobs.runtime import JobRuntime
+from hub.jobs.settings import JobSettings
+
+if TYPE_CHECKING:
+    from hub.host.context import HubContext
+
+__all__ = ["build_runtime"]
+
+
+def build_runtime(ctx: "HubContext", *, broker: Broker | None = None,
+                  settings: JobSettings | None = None,
+                  services: Services | None = None) -> JobRuntime:
+    """The runtime for ``ctx``: ``broker`` or one made from ``settings.broker_url``, with every
+    hub actor declared on it."""
+    settings = settings or JobSettings()
+    broker = broker or make_broker(ctx.settings.broker_url, settings)
+    runtime = JobRuntime(ctx=ctx, broker=broker, settings=settings,
+                         services=services or Services())
+    runtime.actors = declare_actors(runtime)
+    return runtime

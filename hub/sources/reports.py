@@ -1,0 +1,74 @@
+"""What a pull reports: counts per kind of record and the companies that are not mapped."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+__all__ = ["KindReport", "PullReport", "month_of"]
+
+
+@dataclass
+class KindReport:
+    """What a pull did to one kind of record."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    unmapped: int = 0
+    pages: int = 0
+    full: bool = False
+
+    def add(self, outcome: str) -> None:
+        setattr(self, outcome, getattr(self, outcome) + 1)
+
+
+@dataclass
+class PullReport:
+    """The outcome of pulling one connection: counts per kind and what is not mapped."""
+
+    connection: str
+    kinds: dict[str, KindReport] = field(default_factory=dict)
+    #: (external id, name at the source if known) of every company seen without an organisation.
+    unmapped_organisations: list[tuple[str, str | None]] = field(default_factory=list)
+
+    def _sum(self, name: str) -> int:
+        return sum(getattr(report, name) for report in self.kinds.values())
+
+    @property
+    def created(self) -> int:
+        return self._sum("created")
+
+    @property
+    def updated(self) -> int:
+        return self._sum("updated")
+
+    @property
+    def unchanged(self) -> int:
+        return self._sum("unchanged")
+
+    @property
+    def deleted(self) -> int:
+        return self._sum("deleted")
+
+    @property
+    def unmapped(self) -> int:
+        return self._sum("unmapped")
+
+    @property
+    def changed(self) -> bool:
+        """True when the pull wrote anything."""
+        return bool(self.created or self.updated or self.deleted)
+
+    def summary(self) -> str:
+        """One line for logs and the CLI."""
+        return (f"{self.connection}: {self.created} created, {self.updated} updated, "
+                f"{self.unchanged} unchanged, {self.deleted} deleted, {self.unmapped} unmapped")
+
+
+def month_of(day: dt.date) -> tuple[dt.date, dt.date]:
+    """The calendar month containing ``day``, as (first day, last day)."""
+    first = day.replace(day=1)
+    following = (first + dt.timedelta(days=32)).replace(day=1)
+    return first, following - dt.timedelta(days=1)

@@ -1,0 +1,334 @@
+"""Counters over the hub's STORED facts: assets, contacts and usage snapshots.
+
+Pulls (:mod:`hub.sources.pulling`) store what every connector finds; billing asks the counter hooks how
+many devices, users or licences an organisation had. This built-in answers from those stored
+rows, so a count never calls a vendor during a billing run, and each :class:`CountedItem` names
+the row that made it (``asset:17``, ``contact:5``, ``usage:pax8:sub-9`` — a subscription keeps
+its ref from month to month): that is the line provenance.
+
+Rows marked ``deleted_at_source`` are never counted: a device removed at its RMM stops being
+billed at the next preview after the pull that noticed it.
+
+Who counts what (never twice)
+-----------------------------
+The counter hooks are **collect** hooks called once per connection, and every answer is summed.
+The rule that keeps one device from being counted twice:
+
+0. The caller names the database: counter hooks are called inside
+   ``with counting_from(engine):`` (outside it this counter refuses, loudly).
+1. A call for connection ``C`` counts the stored rows whose ``source`` is ``C.name`` —
+   **unless** ``C`` counts live at its source. A connection counts live when its settings model
+   has a true ``count_live`` field (NinjaOne, Autotask and Pax8 offer it, off by default). Both
+   sides read that one flag: the connector's own counter answers only when it is on, this one only
+   when it is off, so for any connection exactly one of them answers.
+2. Rows entered by hand (``source`` is ``None``) belong to no connection; they are counted only
+   when the hook is called with the hub's own pseudo-connection, :func:`hub_connection` (plugin
+   ``"hub"``). The billing run makes that call once, next to the per-connection calls.
+
+A source that holds no row at all for the organisation answers ``None`` (it knows nothing of
+it, as the hookspecs ask); one that holds rows but none matching answers an empty ``Counted``.
+
+Filters (``CountQuery.filters``) are described and matched in :mod:`hub.sources.count_filters`;
+an unknown key is refused with :class:`hub.errors.ValidationFailed`, never ignored.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from contextvars import ContextVar
+from decimal import Decimal
+from typing import Any, Iterable, Iterator, Mapping, Sequence
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import JSON, Text, and_, cast
+from sqlmodel import Session, select
+
+from hub.db.sql import among
+from hub.contract.connections import Connection
+from hub.contract.records import Counted, CountedItem, CountQuery
+from hub.errors import PluginError, ValidationFailed
+from hub.contract.hookspecs import hookimpl
+from hub.sources.count_filters import (
+    FILTER_COLUMNS, attributes_match, column_conditions, columns_match, comparable_in_python,
+    split_filters,
+)
+
+__all__ = ["hub_connection", "HUB_PLUGIN", "counting_from", "prefetching", "counts_live",
+           "count_stored",
+           "hub_count_assets", "hub_count_licensed_users", "hub_fetch_vendor_usage",
+           "hub_count_many"]
+
+#: Plugin name of the hub's own pseudo-connection (rows with no source).
+HUB_PLUGIN = "hub"
+
+_ASSET_COLUMNS = FILTER_COLUMNS["assets"]
+_CONTACT_COLUMNS = FILTER_COLUMNS["users"]
+_USAGE_COLUMNS = FILTER_COLUMNS["usage"]
+
+
+class _NoSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def hub_connection(name: str = "hub") -> Connection:
+    """The pseudo-connection that asks for rows entered by hand (``source`` is ``None``)."""
+    return Connection(name=name, plugin=HUB_PLUGIN, settings=_NoSettings())
+
+
+# Hooks receive only a Connection (no database handle crosses the plugin boundary), so the host
+# names the database for the duration of a count with :func:`counting_from`.
+_ENGINE: ContextVar[Any | None] = ContextVar("hub_stored_counter_engine", default=None)
+
+
+@contextmanager
+def counting_from(engine: Any) -> Iterator[None]:
+    """Within this block the stored counter reads ``engine``. The billing run wraps its counter
+    hook calls in it; outside it the stored counter refuses to answer (see :func:`_engine`)."""
+    token = _ENGINE.set(engine)
+    try:
+        yield
+    finally:
+        _ENGINE.reset(token)
+
+
+def counts_live(connection: Connection) -> bool:
+    """True when ``connection`` answers the counter hooks from its source (``count_live``)."""
+    settings = connection.settings
+    fields = getattr(type(settings), "__pydantic_fields__", None)
+    # Fast path (asked twice per counter line): a pydantic model with no such field, class
+    # attribute or extra value has none; a missing attribute is slow to ask pydantic for.
+    if (fields is not None and "count_live" not in fields
+            and not hasattr(type(settings), "count_live")
+            and not getattr(settings, "__pydantic_extra__", None)):
+        return False
+    return bool(getattr(settings, "count_live", False))
+
+
+def _source_clause(model: Any, connection: Connection):
+    if connection.plugin == HUB_PLUGIN:
+        return model.source.is_(None)
+    return model.source == connection.name
+
+
+def _engine() -> Any:
+    engine = _ENGINE.get()
+    if engine is None:
+        # Answering None here would bill zero devices without a word: refuse loudly instead.
+        raise PluginError("the stored counter was called without a database",
+                          hint="call the counter hooks inside "
+                               "`with hub.sources.stored_counters.counting_from(engine):`")
+    return engine
+
+
+def _should_answer(connection: Connection) -> bool:
+    return connection.plugin == HUB_PLUGIN or not counts_live(connection)
+
+
+def _quantity_text(value: Decimal) -> str:
+    return format(value.normalize(), "f")
+
+
+class _Prefetched:
+    """The stored rows of a chunk of organisations, one grouped query per table, read when the
+    first count of that table asks (see :func:`prefetching`)."""
+
+    def __init__(self, engine: Any, organisation_ids: Iterable[int]) -> None:
+        self.engine = engine
+        self.organisation_ids = frozenset(organisation_ids)
+        self._tables: dict[Any, dict[tuple[int, str | None], list[Any]]] = {}
+
+    def rows(self, model: Any, connection: Connection, organisation_id: int) -> list[Any] | None:
+        """Every row (deleted at source too) of ``organisation_id`` from ``connection``'s
+        source, by id; ``None`` when this cache does not cover the request."""
+        if organisation_id not in self.organisation_ids or _ENGINE.get() is not self.engine:
+            return None
+        grouped = self._tables.get(model)
+        if grouped is None:
+            grouped = self._tables[model] = self._load(model)
+        source = None if connection.plugin == HUB_PLUGIN else connection.name
+        return grouped.get((organisation_id, source), [])
+
+    def _load(self, model: Any) -> dict[tuple[int, str | None], list[Any]]:
+        table = model.__table__
+        grouped: dict[tuple[int, str | None], list[Any]] = {}
+        ids = sorted(self.organisation_ids)
+        # JSON attributes are read as text (cast in SQL, or psycopg would parse every row) and
+        # parsed only when a filter asks, once per distinct text (see _attributes_match):
+        # parsing every row was most of the load.
+        columns = [cast(c, Text).label(c.name) if isinstance(c.type, JSON) else c
+                   for c in table.c]
+        with self.engine.connect() as conn:
+            for start in range(0, len(ids), _ORGANISATIONS_PER_QUERY):
+                some = ids[start:start + _ORGANISATIONS_PER_QUERY]
+                # .all(): one fetchall, not a fetchone per row.
+                for row in conn.execute(select(*columns).where(
+                        among(table.c.organisation_id, some, conn)).order_by(table.c.id)).all():
+                    grouped.setdefault((row.organisation_id, row.source), []).append(row)
+        return grouped
+
+
+#: Organisations per grouped query of :class:`_Prefetched` (parameter limits stay far away).
+_ORGANISATIONS_PER_QUERY = 1000
+_PREFETCHED: ContextVar[_Prefetched | None] = ContextVar("hub_stored_counter_prefetched",
+                                                         default=None)
+
+
+@contextmanager
+def prefetching(engine: Any, organisation_ids: Iterable[int]) -> Iterator[None]:
+    """Within this block, counts of these organisations read ``engine``'s assets, contacts and
+    usage snapshots with one grouped query per table (made on first use) instead of one query
+    per counter line. The billing run wraps each chunk of drafts in it; the answers are exactly
+    those of the per-line queries, which still serve anything the block does not cover."""
+    token = _PREFETCHED.set(_Prefetched(engine, organisation_ids))
+    try:
+        yield
+    finally:
+        _PREFETCHED.reset(token)
+
+
+def _stored_rows(model: Any, connection: Connection, organisation_id: int,
+                 column_filters: Mapping[str, Any], sql_conditions: Any = tuple,
+                 keep: Any = None) -> tuple[list[Any], Any]:
+    """Not-deleted rows of ``connection``'s source for the organisation matching the column
+    filters (``sql_conditions()`` / ``keep`` add one more condition, in SQL and in Python;
+    the SQL is built only when it is used: building expressions per line is not free),
+    ordered by id, and a function telling whether the source holds any row at all for it."""
+    prefetched = _PREFETCHED.get()
+    every = None
+    if prefetched is not None and comparable_in_python(column_filters):
+        every = prefetched.rows(model, connection, organisation_id)
+    if every is not None:
+        rows = [row for row in every if row.deleted_at_source is None
+                and columns_match(row, column_filters) and (keep is None or keep(row))]
+        return rows, lambda: bool(every)
+    engine = _engine()
+    with Session(engine) as session:
+        rows = list(session.exec(
+            select(model).where(
+                model.organisation_id == organisation_id,
+                model.deleted_at_source.is_(None),
+                _source_clause(model, connection),
+                *sql_conditions(),
+                *column_conditions(model, column_filters),
+            ).order_by(model.id)).all())
+
+    def known() -> bool:
+        with Session(engine) as session:
+            return session.exec(select(model.id).where(
+                model.organisation_id == organisation_id,
+                _source_clause(model, connection)).limit(1)).first() is not None
+
+    return rows, known
+
+
+def _answer(connection: Connection, items: tuple[CountedItem, ...], known: Any
+            ) -> Counted | None:
+    """The answer, or ``None`` when this source holds nothing at all for the organisation (it
+    "knows nothing of it", as the hookspecs put it) — zero matching rows is still an answer."""
+    if not items and not known():
+        return None
+    return Counted(source=connection.name, items=items)
+
+
+def _count_assets(connection: Connection, query: CountQuery) -> Counted | None:
+    from hub.db.models import Asset
+
+    column_filters, attribute_filters = split_filters(query.filters, _ASSET_COLUMNS, "asset")
+    rows, known = _stored_rows(Asset, connection, query.organisation_id, column_filters)
+    items = tuple(CountedItem(ref=f"asset:{row.id}", label=row.name) for row in rows
+                  if attributes_match(row.attributes, attribute_filters))
+    return _answer(connection, items, known)
+
+
+def _count_users(connection: Connection, query: CountQuery) -> Counted | None:
+    from hub.db.models import Contact
+
+    column_filters, attribute_filters = split_filters(query.filters, _CONTACT_COLUMNS, "user")
+    rows, known = _stored_rows(Contact, connection, query.organisation_id, column_filters)
+    items = tuple(CountedItem(ref=f"contact:{row.id}", label=row.name) for row in rows
+                  if attributes_match(row.attributes, attribute_filters))
+    return _answer(connection, items, known)
+
+
+def _count_usage(connection: Connection, query: CountQuery) -> Counted | None:
+    from hub.db.models import UsageSnapshot
+
+    column_filters, attribute_filters = split_filters(query.filters, _USAGE_COLUMNS, "usage")
+    if attribute_filters:
+        raise ValidationFailed("usage counters take no attributes.* filters",
+                               hint="filter usage on sku or tenant_external_id")
+    start, end = query.period_start, query.period_end
+    rows, known = _stored_rows(
+        UsageSnapshot, connection, query.organisation_id, column_filters,
+        sql_conditions=lambda: (and_(UsageSnapshot.period_start <= end,
+                                     UsageSnapshot.period_end >= start),),
+        keep=lambda row: row.period_start <= end and row.period_end >= start)
+    # The ref names the subscription, not the month's snapshot row, so the same licence keeps
+    # its identity from one invoice to the next and a per-line change says only what changed.
+    items = tuple(CountedItem(ref=f"usage:{row.source}:{row.external_id}",
+                              label=row.description or f"{row.sku} ({row.tenant_external_id})",
+                              quantity=_quantity_text(row.quantity))
+                  for row in rows)
+    return _answer(connection, items, known)
+
+
+_COUNTERS = {"assets": _count_assets, "users": _count_users, "usage": _count_usage}
+
+
+def _answering(connection: Connection) -> bool:
+    """Whether this counter answers for ``connection``; refuses loudly without a database."""
+    if not _should_answer(connection):
+        return False
+    _engine()
+    return True
+
+
+def _count(connection: Connection, query: CountQuery) -> Counted | None:
+    return _COUNTERS[query.kind](connection, query) if _answering(connection) else None
+
+
+@hookimpl(trylast=True)
+def hub_count_assets(connection: Connection, query: CountQuery) -> Counted | None:
+    """Stored, not-deleted assets of the organisation matching the filters (see module doc)."""
+    return _count(connection, query)
+
+
+@hookimpl(trylast=True)
+def hub_count_licensed_users(connection: Connection, query: CountQuery) -> Counted | None:
+    """Stored, not-deleted contacts of the organisation matching the filters."""
+    return _count(connection, query)
+
+
+@hookimpl(trylast=True)
+def hub_fetch_vendor_usage(connection: Connection, query: CountQuery) -> Counted | None:
+    """Stored usage snapshots of the organisation for ``filters["sku"]`` whose period overlaps
+    the query's period; one item per snapshot, its quantity the licence or usage count."""
+    return _count(connection, query)
+
+
+@hookimpl(trylast=True)
+def hub_count_many(connection: Connection, queries: Sequence[CountQuery]
+                   ) -> list[Counted | None] | None:
+    """Every query answered as its per-query hook would (a billing run asks a whole chunk of
+    counter lines at once, which spares one hook call per line and connection)."""
+    if not _answering(connection):
+        return None
+    return [_COUNTERS[query.kind](connection, query) for query in queries]
+
+
+def count_stored(engine: Any, connections: Iterable[Connection], query: CountQuery,
+                 ) -> list[Counted]:
+    """Answer ``query`` from stored rows for these connections plus hand-entered rows.
+
+    A convenience for callers without a plugin host (tests, the reconcile CLI): it applies the
+    same rule as the hooks, so its answer equals the stored counter's part of a billing count.
+    """
+    hook = {"assets": hub_count_assets, "users": hub_count_licensed_users,
+            "usage": hub_fetch_vendor_usage}[query.kind]
+    answers = []
+    with counting_from(engine):
+        for connection in [hub_connection(), *connections]:
+            answer = hook(connection=connection, query=query)
+            if answer is not None:
+                answers.append(answer)
+    return answers
