@@ -56,3 +56,60 @@ quantity = "Seats"
                  for u in session.exec(select(UsageSnapshot)).all()}
     assert usage == {"T-1": org_id, "T-2": None}
     engine.dispose()
+
+
+def _usage_config(tmp_path, rows: str):
+    database = tmp_path / "hub.sqlite"
+    engine = make_engine(f"sqlite:///{database}")
+    metadata.create_all(engine)
+    (tmp_path / "pax.csv").write_text("Tenant,SKU,Seats,Month\n" + rows, encoding="utf-8")
+    config = tmp_path / "hub.toml"
+    config.write_text(f"""
+database_url = "sqlite:///{database.as_posix()}"
+data_dir = "{(tmp_path / 'data').as_posix()}"
+
+[[connections]]
+name = "pax"
+plugin = "csv_usage"
+[connections.settings]
+vendor = "Pax"
+path = "{(tmp_path / 'pax.csv').as_posix()}"
+[connections.settings.columns]
+tenant = "Tenant"
+sku = "SKU"
+quantity = "Seats"
+period = "Month"
+""", encoding="utf-8")
+    return engine, config
+
+
+def test_pull_period_pulls_the_usage_of_that_month(tmp_path, capsys):
+    engine, config = _usage_config(
+        tmp_path, "T-1,M365-BP,7,2026-11\nT-1,M365-BP,9,2026-12\nT-2,M365-BP,4,2027-01\n")
+
+    assert main(["--config", str(config), "pull", "pax", "--period", "2026-11"]) == 0
+    assert "usage for 2026-11" in capsys.readouterr().out
+    with Session(engine) as session:
+        rows = [(u.tenant_external_id, u.quantity, u.period_start.isoformat(),
+                 u.period_end.isoformat()) for u in session.exec(select(UsageSnapshot)).all()]
+    assert [(t, q.normalize(), s, e) for t, q, s, e in rows] == \
+        [("T-1", 7, "2026-11-01", "2026-11-30")]
+
+    assert main(["--config", str(config), "pull", "pax", "--period", "2027-01"]) == 0
+    with Session(engine) as session:
+        periods = sorted((u.tenant_external_id, u.period_start.isoformat())
+                         for u in session.exec(select(UsageSnapshot)).all())
+    assert ("T-2", "2027-01-01") in periods
+    engine.dispose()
+
+
+def test_a_bad_pull_period_is_refused_in_one_line(tmp_path, capsys):
+    engine, config = _usage_config(tmp_path, "T-1,M365-BP,7,2026-11\n")
+    for bad in ("2026-13", "11-2026", "2026-1", "next month", "1999-12"):
+        assert main(["--config", str(config), "pull", "pax", "--period", bad]) == 2, bad
+        err = capsys.readouterr().err.strip()
+        assert "YYYY-MM" in err and "Traceback" not in err, err
+        assert len(err.splitlines()) <= 2, err   # the message and its hint
+    with Session(engine) as session:
+        assert session.exec(select(UsageSnapshot)).all() == []
+    engine.dispose()

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Annotated
 
-__all__ = ["KindReport", "PullReport", "month_of"]
+from pydantic import StringConstraints, TypeAdapter, ValidationError
+
+from hub.errors import ValidationFailed
+
+__all__ = ["KindReport", "PullReport", "month_of", "usage_month"]
 
 
 @dataclass
@@ -72,3 +77,23 @@ def month_of(day: dt.date) -> tuple[dt.date, dt.date]:
     first = day.replace(day=1)
     following = (first + dt.timedelta(days=32)).replace(day=1)
     return first, following - dt.timedelta(days=1)
+
+
+#: A usage month as users write it: ``YYYY-MM`` (pydantic checks the shape, the calendar the rest).
+_MONTH = TypeAdapter(Annotated[str, StringConstraints(strip_whitespace=True,
+                                                      pattern=r"^\d{4}-(0[1-9]|1[0-2])$")])
+
+
+def usage_month(text: str) -> tuple[dt.date, dt.date]:
+    """The month ``YYYY-MM`` (e.g. ``2026-11``) as (first day, last day): the period whose vendor
+    usage a pull asks for. Anything else is refused with :class:`ValidationFailed`."""
+    try:
+        value = _MONTH.validate_python(text)
+    except ValidationError:
+        raise ValidationFailed(f"{text!r} is not a month",
+                               hint="write it as YYYY-MM, e.g. --period 2026-11") from None
+    year, month = (int(part) for part in value.split("-"))
+    if year < 2000:
+        raise ValidationFailed(f"{text!r} is not a month the hub bills",
+                               hint="write it as YYYY-MM, e.g. --period 2026-11")
+    return month_of(dt.date(year, month, 1))

@@ -24,13 +24,20 @@ def pull(name: str = typer.Argument(..., help="connection name from hub.toml"),
              False, "--import-organisations",
              help="create an organisation for every unmapped company (first set-up)"),
          kind: Optional[List[str]] = typer.Option(None, "--kind",
-                                                  help="only these kinds (repeatable)")) -> None:
+                                                  help="only these kinds (repeatable)"),
+         period: Optional[str] = typer.Option(
+             None, "--period", metavar="YYYY-MM",
+             help="the month whose vendor usage to pull (default: this month by the hub's "
+                  "clock), e.g. next month before a preview or last month late")) -> None:
     """Pull one connection now and show what changed and what is not mapped."""
     from hub.sources.pulling import KINDS, pull_by_name
+    from hub.sources.reports import usage_month
 
+    month = usage_month(period) if period is not None else None  # refused before any pull
     report = pull_by_name(context(), name, full=full, kinds=kind or KINDS,
-                          create_organisations=import_organisations)
-    table = Table(title=f"pull {name}")
+                          create_organisations=import_organisations, period=month)
+    title = f"pull {name}" + (f" (usage for {period.strip()})" if period is not None else "")
+    table = Table(title=title)
     for column in ("kind", "created", "updated", "unchanged", "deleted", "unmapped", "pages"):
         table.add_column(column, justify="left" if column == "kind" else "right")
     for what, counts in report.kinds.items():
