@@ -3,7 +3,8 @@ Companies, Contacts, Tickets and TimeEntries, checking the ``ApiIntegrationcode`
 ``Secret`` headers (``specs/autotask``). Query filters support ``eq noteq gt gte lt lte in notin
 exist contains`` and ``and``/``or`` groups; pages hold at most 500 items and the next page is
 an id-continuation ``GET .../query?search=...`` URL, as Autotask does. Rate limits and failures
-come from :mod:`hub.testing.vendor_sandbox`.
+come from :mod:`hub.testing.vendor_sandbox`. ``GET /V1.0/ZoneInformation?user=NAME`` (no
+credentials, as at Autotask) names the zone of the sandbox's API user: the sandbox itself.
 
 Mutate the world between pulls with :meth:`AutotaskData.change` so the change timestamps move.
 """
@@ -176,6 +177,14 @@ def create_app(data: AutotaskData, control: SandboxControl | None = None) -> Fas
             next_url = f"{base}/V1.0/{entity}/query?search={quote(json.dumps(follow))}"
         return {"items": page, "pageDetails": {"count": len(page), "requestCount": size,
                                                "prevPageUrl": None, "nextPageUrl": next_url}}
+
+    @app.get("/V1.0/ZoneInformation")
+    def zone_information(request: Request, user: str = Query(...)) -> dict[str, Any]:
+        if user.strip().lower() != data.username.lower():
+            raise HTTPException(404, detail=f"no zone information for user {user!r}")
+        base = str(request.base_url).rstrip("/")
+        return {"zoneName": "Sandbox Zone", "url": f"{base}/", "webUrl": f"{base}/web/",
+                "ci": 12345}
 
     @app.post("/V1.0/{entity}/query")
     async def query_post(entity: str, request: Request) -> dict[str, Any]:

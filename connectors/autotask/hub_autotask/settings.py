@@ -6,7 +6,10 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-__all__ = ["AutotaskSettings", "DEFAULT_TICKET_STATUSES"]
+__all__ = ["AutotaskSettings", "DEFAULT_TICKET_STATUSES", "ZONE_LOOKUP_URL"]
+
+#: Autotask's zone directory: any zone answers ``ZoneInformation``; this one is the documented one.
+ZONE_LOOKUP_URL = "https://webservices.autotask.net/ATServicesRest"
 
 #: Autotask's default ticket status picklist (Admin > Features & Settings > Tickets > Status).
 DEFAULT_TICKET_STATUSES = {
@@ -21,8 +24,12 @@ class AutotaskSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    base_url: str = Field(description="zone URL up to ATServicesRest, e.g. "
-                                      "https://webservices5.autotask.net/ATServicesRest")
+    base_url: str | None = Field(
+        None, description="zone URL up to ATServicesRest, e.g. "
+                          "https://webservices5.autotask.net/ATServicesRest; leave it out and the "
+                          "zone is looked up from `username` (GET /V1.0/ZoneInformation?user=)")
+    zone_lookup_url: str = Field(ZONE_LOOKUP_URL,
+                                 description="where the zone of `username` is looked up")
     username: str = Field(description="API user's UserName")
     secret: SecretStr = Field(description="API user's Secret; use { env = \"NAME\" }")
     integration_code: SecretStr = Field(description="ApiIntegrationcode of the integration")

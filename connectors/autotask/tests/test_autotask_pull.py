@@ -135,3 +135,26 @@ def test_stored_and_live_user_counters_agree_with_the_sandbox(engine, host, sand
     assert len(live) == 1  # the stored counter stands aside for a live connection
     assert sorted(i.label for i in live[0].items) == expected
     assert all(i.ref.startswith("at:contact:") for i in live[0].items)
+
+
+def test_the_zone_is_found_from_the_user_name_once(engine, host, sandbox):
+    from hub import PermanentError
+
+    data, control, url = sandbox
+    settings = dict(base_url=None, zone_lookup_url=url)
+    connection = _connection(data, url, **settings)
+    assert connection.settings.base_url is None  # the zone URL is no longer required
+    first = pull_connection(engine, host.hook, connection, create_organisations=True)
+    assert first.kinds["organisations"].created == 3
+    lookups = [q for _, p, q in control.requests if p == "/V1.0/ZoneInformation"]
+    assert lookups == [{"user": data.username}]
+
+    pull_connection(engine, host.hook, connection)  # the zone is kept: asked once per user
+    assert sum(p == "/V1.0/ZoneInformation" for _, p, _ in control.requests) == 1
+
+    stranger = Connection(name="other", plugin="autotask", settings=AutotaskSettings(
+        zone_lookup_url=url, username="nobody@example.com", secret=data.secret,
+        integration_code=data.integration_code))
+    with pytest.raises(PermanentError) as info:
+        pull_connection(engine, host.hook, stranger, kinds=["organisations"])
+    assert "no zone information for user 'nobody@example.com'" in str(info.value)

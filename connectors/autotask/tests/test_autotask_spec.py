@@ -39,8 +39,9 @@ def test_every_call_is_a_described_request_with_its_headers():
     world = generate(companies=2, contacts_per_company=3, tickets_per_company=2,
                      entries_per_ticket=2)
     with serve_sandbox(create_app, world) as (data, control, url):
+        # no base_url: the zone is looked up from the user name first
         connection = Connection(name="a", plugin="autotask", settings=AutotaskSettings(
-            base_url=url, username=data.username, secret=data.secret,
+            zone_lookup_url=url, username=data.username, secret=data.secret,
             integration_code=data.integration_code, page_size=2))
         for hook in (plugin.hub_pull_organisations, plugin.hub_pull_contacts,
                      plugin.hub_pull_tickets):
@@ -51,7 +52,7 @@ def test_every_call_is_a_described_request_with_its_headers():
                     break
                 cursor = page.cursor
     assert {path for _, path, _ in control.requests} == {
-        "/V1.0/Companies/query", "/V1.0/Contacts/query", "/V1.0/Tickets/query",
+        "/V1.0/ZoneInformation", "/V1.0/Companies/query", "/V1.0/Contacts/query", "/V1.0/Tickets/query",
         "/V1.0/TimeEntries/query"}
     for (method, path, query), headers in zip(control.requests, control.headers_seen):
         request = described.get((method, path))
