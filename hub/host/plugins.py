@@ -8,6 +8,9 @@ hook is caught by ``check_pending()``, two plugins claiming one connection type 
 Environment switches:
 
 - ``HUB_DISABLE_PLUGINS=a,b`` — skip these entry points (by entry-point name);
+- ``HUB_PLUGIN_DISTRIBUTIONS=a,b`` — load entry points only from these distributions (by
+  distribution name; the hub's own test suite sets it, see :mod:`hub.testing.isolation`, so a
+  plugin installed beside the hub cannot change its results);
 - ``HUB_TRACE_PLUGINS=1`` — log every hook call and result at DEBUG level.
 """
 
@@ -16,6 +19,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import re
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
 from types import ModuleType
@@ -27,9 +31,12 @@ from hub.contract import hookspecs
 from hub.contract.connections import ConnectionType
 from hub.errors import PluginError
 
-__all__ = ["PluginInfo", "PluginHost", "build_plugin_host", "ENTRY_POINT_GROUP", "DEFAULT_PLUGINS"]
+__all__ = ["PluginInfo", "PluginHost", "build_plugin_host", "ENTRY_POINT_GROUP", "DEFAULT_PLUGINS",
+           "DISTRIBUTIONS_ENV", "canonical_name"]
 
 ENTRY_POINT_GROUP = "hub"
+#: Names the only distributions whose entry points are loaded (unset: every installed one).
+DISTRIBUTIONS_ENV = "HUB_PLUGIN_DISTRIBUTIONS"
 log = logging.getLogger("hub.host.plugins")
 
 #: The host's built-in plugins, registered before entry points so installed plugins can win.
@@ -76,6 +83,19 @@ def _hooks_of(pm: pluggy.PluginManager, plugin: object) -> list[str]:
     return sorted(caller.name for caller in (pm.get_hookcallers(plugin) or []))
 
 
+def canonical_name(distribution: str) -> str:
+    """A distribution's name as pip compares them (PEP 503): ``Hub_Plugin.X`` -> ``hub-plugin-x``."""
+    return re.sub(r"[-_.]+", "-", distribution).lower()
+
+
+def _only_distributions() -> set[str] | None:
+    """The distributions named by ``HUB_PLUGIN_DISTRIBUTIONS``, or None (all) when it is unset."""
+    value = os.environ.get(DISTRIBUTIONS_ENV)
+    if value is None:
+        return None
+    return {canonical_name(n.strip()) for n in value.split(",") if n.strip()}
+
+
 def _load_entry_point(ep: EntryPoint) -> object:
     try:
         return ep.load()
@@ -104,9 +124,13 @@ def build_plugin_host(extra_plugins: Iterable[tuple[str, object]] = (), *,
         infos.append(PluginInfo(modname, "hub", _hub_version(), _hooks_of(pm, module), builtin=True))
 
     if load_entry_points:
+        only = _only_distributions()
         for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
             if ep.name in disabled:
                 log.info("plugin %s disabled by HUB_DISABLE_PLUGINS", ep.name)
+                continue
+            if only is not None and (ep.dist is None or canonical_name(ep.dist.name) not in only):
+                log.info("plugin %s skipped: not in HUB_PLUGIN_DISTRIBUTIONS", ep.name)
                 continue
             if pm.has_plugin(ep.name):
                 continue  # the same distribution visible twice on sys.path

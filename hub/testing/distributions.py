@@ -12,6 +12,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+from hub.testing import isolation
+
 __all__ = ["FakeDistribution"]
 
 
@@ -44,10 +46,12 @@ class FakeDistribution:
         (dist_info / "entry_points.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
         sys.path.insert(0, str(self.root))
         importlib.invalidate_caches()
+        isolation.allow(self.name)  # seen even when the session hides other installed plugins
         return self
 
     def uninstall(self) -> None:
         """Take it off ``sys.path`` and forget its modules."""
+        isolation.disallow(self.name)
         if str(self.root) in sys.path:
             sys.path.remove(str(self.root))
         for module in self.modules:
