@@ -1,6 +1,11 @@
 """Documents as they stand at Xero, for reconciliation and for bringing back what was done
 there directly. Incremental: ``since`` becomes ``If-Modified-Since``, so a daily pull reads only
-what changed; pages of 100 are read until a short page."""
+what changed; pages of 100 are read until a short page.
+
+Lines come with the pages at no extra cost: a *paged* ``GET /Invoices`` (or ``/CreditNotes``)
+shows each document's ``LineItems`` (an unpaged or ``summaryOnly`` one leaves them out, which is
+why ``page`` is always sent), so reconciliation compares lines without one call per document.
+They are handed over as ``attributes["lines"]``: quantity, amount before tax, description."""
 
 from __future__ import annotations
 
@@ -35,6 +40,19 @@ def _pages(client: XeroClient, endpoint: str, key: str,
         page += 1
 
 
+def _lines(doc: dict[str, Any]) -> list[dict[str, str]]:
+    """``LineItems`` as :mod:`hub.reconcile.accounting` compares them: amounts before tax."""
+    inclusive = doc.get("LineAmountTypes") == "Inclusive"
+    lines = []
+    for item in doc["LineItems"]:
+        amount = Decimal(str(item.get("LineAmount", 0)))
+        if inclusive:  # the line's amount includes its tax
+            amount -= Decimal(str(item.get("TaxAmount", 0)))
+        lines.append({"quantity": str(item.get("Quantity", 1)), "amount": str(amount),
+                      "description": str(item.get("Description") or "")})
+    return lines
+
+
 def _money(amount: Any, currency: str) -> Money:
     return Money(Decimal(str(amount)), currency)
 
@@ -59,6 +77,8 @@ def _document(kind: str, doc: dict[str, Any], ledger: Ledger) -> ExternalDocumen
     for field in ("AmountDue", "AmountPaid", "AmountCredited", "RemainingCredit"):
         if field in doc:
             attributes[field] = str(doc[field])
+    if doc.get("LineItems") is not None:
+        attributes["lines"] = _lines(doc)
     if doc.get("Payments"):
         attributes["payments"] = [{"PaymentID": p["PaymentID"], "Amount": str(p["Amount"])}
                                   for p in doc["Payments"]]

@@ -91,6 +91,10 @@ def _list(books: Books, call: Call, key: str, docs: list[dict[str, Any]],
         docs = docs[(page - 1) * size: page * size]
         extra["pagination"] = {"page": page, "pageSize": size, "itemCount": total,
                                "pageCount": -(-total // size)}
+    if key in ("Invoices", "CreditNotes") and ("page" not in q
+                                               or q.get("summaryOnly") == "true"):
+        # Xero shows line items in a list only when it is paged (and not summaryOnly)
+        docs = [{k: v for k, v in d.items() if k != "LineItems"} for d in docs]
     return 200, envelope(books.now(), key, docs, **extra)
 
 
