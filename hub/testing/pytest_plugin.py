@@ -141,7 +141,12 @@ def hub_redis_namespace(hub_redis_url: str) -> Iterator[str]:
 @pytest.fixture
 def make_plugin_host() -> Callable[..., object]:
     """``make_plugin_host(plugin, ..., entry_points=False, defaults=True)``: a checked plugin
-    host with throwaway plugins (modules or objects with ``@hookimpl`` functions)."""
+    host with throwaway plugins (modules or objects with ``@hookimpl`` functions).
+
+    ``defaults=False`` leaves the host's built-ins out — the stored counter among them — so
+    ``host.hook.hub_count_assets(...)`` answers with your plugin alone and needs no database
+    (the stored counter refuses to count outside ``counting_from(engine)``). To keep the
+    built-ins and give them an empty database instead, use :func:`hub_counting`."""
     from hub.host.plugins import DEFAULT_PLUGINS, build_plugin_host
 
     def factory(*plugins: object, entry_points: bool = False, defaults: bool = True):
@@ -152,6 +157,18 @@ def make_plugin_host() -> Callable[..., object]:
                                  defaults=DEFAULT_PLUGINS if defaults else ())
 
     return factory
+
+
+@pytest.fixture
+def hub_counting(hub_engine):
+    """For the whole test, counter hooks read the empty temporary database :func:`hub_engine`:
+    the built-in stored counter knows no organisation and answers ``None``, so a counter hook
+    called on a host *with* the built-ins returns your plugin's answers only. Yields the engine
+    (pull into it to test your plugin beside the stored counter)."""
+    from hub.sources.stored_counters import counting_from
+
+    with counting_from(hub_engine):
+        yield hub_engine
 
 
 @pytest.fixture

@@ -24,10 +24,12 @@ def new(name: str = typer.Argument(..., help="plugin and connection type name, e
     names = names_for(name)
     root = (directory / names.name).resolve()
     console.print(f"created {names.distribution} in {root} ({len(written)} files)")
-    console.print("next:")
-    console.print(f"  pip install -e {root}")
+    # The same steps, in the same order, as docs/writing-plugins.md ("Your first hour").
+    console.print("next (docs/writing-plugins.md):")
+    console.print(f'  pip install --no-build-isolation -e "{root}[test]"   '
+                  '# needs setuptools>=70.1 in this environment')
+    console.print(f"  python -m pytest -q {root / 'tests'}")
     console.print("  hub plugins                 # lists it")
-    console.print(f"  python -m pytest {root / 'tests'}")
 
 
 def register(app: typer.Typer) -> None:
