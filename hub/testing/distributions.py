@@ -12,7 +12,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from hub.testing import isolation
+from hub.testing.isolation import allow, disallow
 
 __all__ = ["FakeDistribution"]
 
@@ -46,12 +46,12 @@ class FakeDistribution:
         (dist_info / "entry_points.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
         sys.path.insert(0, str(self.root))
         importlib.invalidate_caches()
-        isolation.allow(self.name)  # seen even when the session hides other installed plugins
+        allow(self.name)  # seen even when the session hides other installed plugins
         return self
 
     def uninstall(self) -> None:
         """Take it off ``sys.path`` and forget its modules."""
-        isolation.disallow(self.name)
+        disallow(self.name)
         if str(self.root) in sys.path:
             sys.path.remove(str(self.root))
         for module in self.modules:
