@@ -47,15 +47,20 @@ def zone_url(connection: Connection, *, transport: httpx.BaseTransport | None = 
                            requests_per_minute=settings.requests_per_minute,
                            timeout=settings.timeout_seconds, transport=transport,
                            vendor="Autotask zone lookup")
+    hint = ("check `username` (the API user's UserName), or set `base_url` to the zone URL "
+            "shown on Autotask's API user page")
     try:
         body = directory.get("/V1.0/ZoneInformation", params={"user": settings.username})
+    except PermanentError as exc:  # a refusal names the user; retrying will not find a zone
+        raise PermanentError(f"Autotask found no zone for API user {settings.username!r}: "
+                             f"{exc.vendor_message}", vendor_message=exc.vendor_message,
+                             hint=hint) from None
     finally:
         directory.close()
     url = body.get("url") if isinstance(body, dict) else None
     if not url:
         raise PermanentError(f"Autotask named no zone for API user {settings.username!r}",
-                             hint="check `username` (the API user's UserName), or set "
-                                  "`base_url` to the zone URL shown in Autotask's API user page")
+                             hint=hint)
     url = str(url).rstrip("/")
     connection.state.set(_ZONE_KEY, {"user": settings.username,
                                      "lookup": settings.zone_lookup_url, "url": url,

@@ -157,4 +157,6 @@ def test_the_zone_is_found_from_the_user_name_once(engine, host, sandbox):
         integration_code=data.integration_code))
     with pytest.raises(PermanentError) as info:
         pull_connection(engine, host.hook, stranger, kinds=["organisations"])
-    assert "no zone information for user 'nobody@example.com'" in str(info.value)
+    assert "found no zone for API user 'nobody@example.com'" in str(info.value)
+    assert "no zone information for user 'nobody@example.com'" in info.value.vendor_message
+    assert "check `username`" in info.value.hint
