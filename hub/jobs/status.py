@@ -6,8 +6,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from dramatiq.brokers.redis import RedisBroker
-from dramatiq.brokers.stub import StubBroker
 from sqlalchemy import func, select
 
 from hub.db.engine import session_scope
@@ -25,6 +23,10 @@ __all__ = ["hub_status", "sync_status"]
 def _queue_sizes(runtime: "JobRuntime | None") -> dict[str, int | None]:
     if runtime is None:
         return {}
+    # imported here: the Redis client is not loaded when the hub runs on the in-process broker
+    from dramatiq.brokers.redis import RedisBroker
+    from dramatiq.brokers.stub import StubBroker
+
     broker = runtime.broker
     queue = runtime.settings.queue
     if isinstance(broker, RedisBroker):

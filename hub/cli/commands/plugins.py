@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 
 import typer
-from rich.table import Table
 
-from hub.cli.state import console
+from hub.cli.state import Table, console
 
 __all__ = ["register"]
 
