@@ -65,6 +65,12 @@ class PluginInfo:
         """The installed distribution's version, if the plugin came from one."""
         return self.dist.version if self.dist is not None else None
 
+    def as_dict(self) -> dict[str, Any]:
+        """What ``hub plugins --json`` prints for this plugin."""
+        return {"name": self.name, "distribution": self.distribution, "version": self.version,
+                "hooks": self.hooks, "builtin": self.builtin,
+                "connection_types": self.connection_types}
+
 
 @dataclass
 class PluginHost:
