@@ -16,6 +16,7 @@ from typing import Optional
 import typer
 
 from hub.cli import state as cli_state
+from hub.cli.lazy_group import root_group
 from hub.errors import HubError
 
 __all__ = ["main", "build_app"]
@@ -67,9 +68,10 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit status."""
     cli_state.reset()
     try:
-        app = build_app()
-        result = app(args=argv if argv is not None else sys.argv[1:], standalone_mode=False,
-                     prog_name="hub")
+        # Each sub-command becomes a Click command only when it runs (see lazy_group).
+        group = root_group(build_app())
+        result = group.main(args=argv if argv is not None else sys.argv[1:],
+                            standalone_mode=False, prog_name="hub")
         if isinstance(result, int):  # click returns typer.Exit's code in this mode
             return result
     except HubError as exc:

@@ -8,16 +8,49 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
+if TYPE_CHECKING:  # `hub --help` must not pay for settings, the database or the plugins
+    import rich.table
 
-from hub.host.context import HubContext
-from hub.config import HubSettings, load_settings
+    from hub.config import HubSettings
+    from hub.host.context import HubContext
 
-__all__ = ["CliState", "state", "context", "settings", "console", "err_console"]
+__all__ = ["CliState", "state", "context", "settings", "console", "err_console", "Table"]
 
-console = Console()
-err_console = Console(stderr=True)
+
+class LazyConsole:
+    """A Rich ``Console`` made on first use: importing Rich takes longer than the whole of
+    ``hub --help`` may, and many commands print nothing through it. Attributes (``print``,
+    ``width``, ...) are the real console's."""
+
+    def __init__(self, **options: Any) -> None:
+        object.__setattr__(self, "_options", options)
+        object.__setattr__(self, "_console", None)
+
+    def _real(self) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            object.__setattr__(self, "_console", Console(**self._options))
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real(), name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._real(), name, value)
+
+
+def Table(*columns: Any, **options: Any) -> "rich.table.Table":  # noqa: N802 - the Rich class
+    """A ``rich.table.Table``, Rich imported on first use (see :class:`LazyConsole`)."""
+    from rich.table import Table as RichTable
+
+    return RichTable(*columns, **options)
+
+
+console = LazyConsole()
+err_console = LazyConsole(stderr=True)
 
 
 @dataclass
@@ -36,6 +69,8 @@ state = CliState()
 def settings() -> HubSettings:
     """Settings from ``--config`` / ``HUB_CONFIG`` / ``./hub.toml`` and the environment."""
     if state._settings is None:
+        from hub.config import load_settings
+
         state._settings = load_settings(state.config_path)
     return state._settings
 

@@ -11,13 +11,16 @@ from __future__ import annotations
 import datetime as dt
 import os
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from pydantic import BaseModel, ValidationError
 
-from hub.config import ConnectionConfig, HubSettings, format_validation_error
 from hub.errors import ConfigError
-from hub.host.secrets import SecretBox
+
+if TYPE_CHECKING:  # imported for annotations only: plugins import this module at CLI start, and
+    # hub.config (pydantic-settings) and hub.host.secrets (cryptography) cost more than it does
+    from hub.config import ConnectionConfig, HubSettings
+    from hub.host.secrets import SecretBox
 
 __all__ = [
     "ConnectionType", "Connection", "ConnectionState", "MemoryState", "owns", "resolve_secrets",
@@ -130,6 +133,8 @@ def build_connection(config: ConnectionConfig, index: int, ctype: ConnectionType
     try:
         model = ctype.settings_model.model_validate(resolved)
     except ValidationError as exc:
+        from hub.config import format_validation_error
+
         text = (settings.config_file.read_text(encoding="utf-8")
                 if settings.config_file and settings.config_file.exists() else None)
         raise ConfigError(

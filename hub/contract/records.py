@@ -36,7 +36,10 @@ __all__ = [
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+    # defer_build: each record's validator is built when the record is first used, not when
+    # `import hub` runs (building all of them was most of the CLI's start-up).
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True,
+                              defer_build=True)
 
 
 # ------------------------------------------------------------------------------ pulled facts

@@ -40,6 +40,8 @@ def minor_unit(currency: str) -> int:
 
 def to_decimal(value: object) -> Decimal:
     """Turn ``str``/``int``/``Decimal`` into a ``Decimal``; refuse ``float`` and junk loudly."""
+    if value.__class__ is Decimal and value.is_finite():
+        return value  # the common case, first: a billing run converts every amount it stores
     if isinstance(value, bool):
         raise TypeError("a bool is not an amount")
     if isinstance(value, float):
@@ -61,9 +63,18 @@ def to_decimal(value: object) -> Decimal:
     return result
 
 
+#: Codes already checked: every Money checks its currency, a billing run makes hundreds of
+#: thousands, and an MSP bills in a handful of currencies.
+_CHECKED_CODES: set[str] = set()
+
+
 def _check_currency(code: str) -> str:
+    if code.__class__ is str and code in _CHECKED_CODES:
+        return code
     if not (isinstance(code, str) and len(code) == 3 and code.isalpha() and code.isupper()):
         raise ValueError(f"{code!r} is not an ISO 4217 currency code; use three capitals like 'USD'")
+    if code.__class__ is str and len(_CHECKED_CODES) < 1000:
+        _CHECKED_CODES.add(code)
     return code
 
 

@@ -30,6 +30,7 @@ class ExactDecimal(TypeDecorator):
     def __init__(self, scale: int = STORAGE_PLACES) -> None:
         super().__init__()
         self.scale = scale
+        self._quantum = Decimal(1).scaleb(-scale)
 
     def load_dialect_impl(self, dialect):
         if dialect.name == "sqlite":
@@ -41,11 +42,12 @@ class ExactDecimal(TypeDecorator):
         if value is None:
             return None
         number = to_decimal(value)
-        exponent = number.as_tuple().exponent
-        if isinstance(exponent, int) and -exponent > self.scale and number != number.quantize(
-                Decimal(1).scaleb(-self.scale)):
+        # One quantize serves both the check and the stored form (this runs for every amount a
+        # billing run writes): a value it changes had more places than the column keeps.
+        stored = number.quantize(self._quantum)
+        if stored != number:
             raise ValueError(f"{number} has more than {self.scale} decimal places; round it first")
-        number = number.quantize(Decimal(1).scaleb(-self.scale))
+        number = stored
         if number.adjusted() >= MAX_INTEGER_DIGITS:
             raise ValueError(f"{number} has more than {MAX_INTEGER_DIGITS} integer digits")
         return format(number, "f") if dialect.name == "sqlite" else number

@@ -21,7 +21,9 @@ import logging
 import os
 import re
 from dataclasses import dataclass, field
-from importlib.metadata import EntryPoint, entry_points
+from importlib.metadata import (
+    Distribution, EntryPoint, PackageNotFoundError, distribution, entry_points,
+)
 from types import ModuleType
 from typing import Any, Iterable
 
@@ -45,14 +47,36 @@ DEFAULT_PLUGINS: tuple[str, ...] = ("hub.sources.stored_counters",)
 
 @dataclass
 class PluginInfo:
-    """One registered plugin, as ``hub plugins`` shows it."""
+    """One registered plugin, as ``hub plugins`` shows it.
+
+    Its distribution's name and version are read from the installed metadata when first asked
+    for: parsing every plugin's metadata at each start cost about as much as loading them.
+    """
 
     name: str
-    distribution: str | None
-    version: str | None
     hooks: list[str]
     builtin: bool = False
     connection_types: list[str] = field(default_factory=list)
+    dist: Distribution | None = field(default=None, repr=False, compare=False)
+    dist_label: str | None = None  # shown instead of the metadata's name (built-ins: "hub")
+
+    @property
+    def distribution(self) -> str | None:
+        """The installed distribution's name, if the plugin came from one."""
+        if self.dist_label is not None:
+            return self.dist_label
+        return self.dist.name if self.dist is not None else None
+
+    @property
+    def version(self) -> str | None:
+        """The installed distribution's version, if the plugin came from one."""
+        return self.dist.version if self.dist is not None else None
+
+    def as_dict(self) -> dict[str, Any]:
+        """What ``hub plugins --json`` prints for this plugin."""
+        return {"name": self.name, "distribution": self.distribution, "version": self.version,
+                "hooks": self.hooks, "builtin": self.builtin,
+                "connection_types": self.connection_types}
 
 
 @dataclass
@@ -121,7 +145,8 @@ def build_plugin_host(extra_plugins: Iterable[tuple[str, object]] = (), *,
     for modname in defaults:
         module = importlib.import_module(modname)
         pm.register(module, name=modname)
-        infos.append(PluginInfo(modname, "hub", _hub_version(), _hooks_of(pm, module), builtin=True))
+        infos.append(PluginInfo(modname, _hooks_of(pm, module), builtin=True, dist=_hub_dist(),
+                                dist_label="hub"))
 
     if load_entry_points:
         only = _only_distributions()
@@ -136,13 +161,11 @@ def build_plugin_host(extra_plugins: Iterable[tuple[str, object]] = (), *,
                 continue  # the same distribution visible twice on sys.path
             plugin = _load_entry_point(ep)
             pm.register(plugin, name=ep.name)
-            dist = ep.dist
-            infos.append(PluginInfo(ep.name, dist.name if dist else None,
-                                    dist.version if dist else None, _hooks_of(pm, plugin)))
+            infos.append(PluginInfo(ep.name, _hooks_of(pm, plugin), dist=ep.dist))
 
     for name, plugin in extra_plugins:
         pm.register(plugin, name=name)
-        infos.append(PluginInfo(name, None, None, _hooks_of(pm, plugin)))
+        infos.append(PluginInfo(name, _hooks_of(pm, plugin)))
 
     try:
         pm.check_pending()
@@ -184,11 +207,9 @@ def _collect_connection_types(pm: pluggy.PluginManager, infos: list[PluginInfo]
     return types
 
 
-def _hub_version() -> str | None:
-    from importlib.metadata import PackageNotFoundError, version
-
+def _hub_dist() -> Distribution | None:
     try:
-        return version("msp-billing-hub")
+        return distribution("msp-billing-hub")
     except PackageNotFoundError:
         return None
 

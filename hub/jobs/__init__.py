@@ -11,8 +11,24 @@
 - :mod:`hub.jobs.records` — failed jobs, listed and replayed.
 """
 
-from hub.jobs.assemble import build_runtime
-from hub.jobs.runtime import JobRuntime
-from hub.jobs.settings import JobSettings
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from hub.jobs.assemble import build_runtime
+    from hub.jobs.runtime import JobRuntime
+    from hub.jobs.settings import JobSettings
 
 __all__ = ["JobRuntime", "JobSettings", "build_runtime"]
+
+#: Served on first access (PEP 562): importing one module of this package (``hub status`` reads
+#: hub.jobs.status) must not declare every actor, with the vendor SDKs they import.
+_LAZY = {"build_runtime": "hub.jobs.assemble", "JobRuntime": "hub.jobs.runtime",
+         "JobSettings": "hub.jobs.settings"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'hub.jobs' has no attribute {name!r}")

@@ -8,7 +8,6 @@ on the broker it is given (:func:`hub.jobs.runtime.build_runtime`), so a test ca
 from __future__ import annotations
 
 from dramatiq import Broker
-from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import CurrentMessage
 
@@ -29,6 +28,9 @@ def make_broker(broker_url: str | None, settings: JobSettings | None = None) -> 
     if broker_url is None or broker_url in ("", "memory://"):
         broker: Broker = StubBroker()
     elif broker_url.startswith(("redis://", "rediss://", "unix://")):
+        # imported here: the redis client is heavy and the embedded defaults never need it
+        from dramatiq.brokers.redis import RedisBroker
+
         broker = RedisBroker(url=broker_url, namespace=settings.namespace,
                              heartbeat_timeout=int(settings.heartbeat_timeout_seconds * 1000),
                              maintenance_chance=REDIS_MAINTENANCE_CHANCE)

@@ -6,8 +6,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from dramatiq.brokers.redis import RedisBroker
-from dramatiq.brokers.stub import StubBroker
 from sqlalchemy import func, select
 
 from hub.db.engine import session_scope
@@ -25,16 +23,21 @@ __all__ = ["hub_status", "sync_status"]
 def _queue_sizes(runtime: "JobRuntime | None") -> dict[str, int | None]:
     if runtime is None:
         return {}
+    from dramatiq.brokers.stub import StubBroker
+
     broker = runtime.broker
     queue = runtime.settings.queue
+    if isinstance(broker, StubBroker):
+        return {name: q.qsize() for name, q in broker.queues.items()}
+    # imported only now: the Redis client is not loaded when the hub runs on the in-process broker
+    from dramatiq.brokers.redis import RedisBroker
+
     if isinstance(broker, RedisBroker):
         # "<ns>:<queue>" lists waiting message ids; "<ns>:<queue>.DQ.msgs" holds delayed ones
         # (retries waiting for their backoff).
         client, ns = broker.client, broker.namespace
         return {f"{queue} waiting": client.llen(f"{ns}:{queue}"),
                 f"{queue} delayed": client.hlen(f"{ns}:{queue}.DQ.msgs")}
-    if isinstance(broker, StubBroker):
-        return {name: q.qsize() for name, q in broker.queues.items()}
     return {}
 
 

@@ -49,6 +49,7 @@ from hub.contract.records import PullPage, Record, TicketRecord
 from hub.db.engine import session_scope
 from hub.db.models import OrganisationMapping, TicketCharge
 from hub.errors import PluginError, TransientError
+from hub.sources.statistics import refresh_statistics
 from hub.sources.held_records import HeldRecords
 from hub.sources.reports import KindReport, PullReport, month_of
 from hub.sources.storing import FACT_MODELS, RECORD_TYPES, FactStoring
@@ -268,6 +269,7 @@ def pull_connection(engine: Engine, hook: Any, connection: Connection, *,
                 puller.pull_kind(kind, full=full, period=period)
     finally:
         connection.state.compare_and_set(_LEASE_KEY, lease, None)
+    refresh_statistics(engine, puller.report.kinds)
     log.info("pull %s", puller.report.summary())
     return puller.report
 

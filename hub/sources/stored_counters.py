@@ -40,10 +40,7 @@ from decimal import Decimal
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import JSON, Text, and_, cast
-from sqlmodel import Session, select
 
-from hub.db.sql import among
 from hub.contract.connections import Connection
 from hub.contract.records import Counted, CountedItem, CountQuery
 from hub.errors import PluginError, ValidationFailed
@@ -149,6 +146,12 @@ class _Prefetched:
         return grouped.get((organisation_id, source), [])
 
     def _load(self, model: Any) -> dict[tuple[int, str | None], list[Any]]:
+        # SQLAlchemy is imported where it is used: this module is a plugin the host registers at
+        # every CLI start, and `hub --help` must not pay for the SQL toolkit.
+        from sqlalchemy import JSON, Text, cast, select
+
+        from hub.db.sql import among
+
         table = model.__table__
         grouped: dict[tuple[int, str | None], list[Any]] = {}
         ids = sorted(self.organisation_ids)
@@ -201,6 +204,8 @@ def _stored_rows(model: Any, connection: Connection, organisation_id: int,
         rows = [row for row in every if row.deleted_at_source is None
                 and columns_match(row, column_filters) and (keep is None or keep(row))]
         return rows, lambda: bool(every)
+    from sqlmodel import Session, select  # see _Prefetched._load
+
     engine = _engine()
     with Session(engine) as session:
         rows = list(session.exec(
@@ -251,6 +256,8 @@ def _count_users(connection: Connection, query: CountQuery) -> Counted | None:
 
 
 def _count_usage(connection: Connection, query: CountQuery) -> Counted | None:
+    from sqlalchemy import and_ as sql_and
+
     from hub.db.models import UsageSnapshot
 
     column_filters, attribute_filters = split_filters(query.filters, _USAGE_COLUMNS, "usage")
@@ -260,7 +267,7 @@ def _count_usage(connection: Connection, query: CountQuery) -> Counted | None:
     start, end = query.period_start, query.period_end
     rows, known = _stored_rows(
         UsageSnapshot, connection, query.organisation_id, column_filters,
-        sql_conditions=lambda: (and_(UsageSnapshot.period_start <= end,
+        sql_conditions=lambda: (sql_and(UsageSnapshot.period_start <= end,
                                      UsageSnapshot.period_end >= start),),
         keep=lambda row: row.period_start <= end and row.period_end >= start)
     # The ref names the subscription, not the month's snapshot row, so the same licence keeps

@@ -18,12 +18,20 @@ from hub import (
     owns,
 )
 
-from hub_autotask.client import AutotaskClient
 from hub_autotask.records import contact_record, organisation_record, ticket_record
 from hub_autotask.settings import AutotaskSettings
 
 CONNECTION_TYPE = "autotask"
 _ALL = [{"op": "gte", "field": "id", "value": 0}]
+
+
+# Hook modules stay light: the client (httpx) is imported when a hook first needs it, so the
+# host can load every plugin at each CLI start without paying for HTTP.
+def _client(connection: Connection) -> Any:
+    """A :class:`hub_autotask.client.AutotaskClient` for ``connection``."""
+    from hub_autotask.client import AutotaskClient
+
+    return AutotaskClient(connection)
 
 
 @hookimpl
@@ -44,7 +52,7 @@ def _changed_since(field: str, since: dt.datetime | None) -> list[dict[str, Any]
 
 def _simple_pull(connection: Connection, entity: str, field: str, since: dt.datetime | None,
                  cursor: str | None, convert: Callable[[dict[str, Any]], Any]) -> PullPage:
-    client = AutotaskClient(connection)
+    client = _client(connection)
     try:
         items, next_url = client.query(entity, _changed_since(field, since), cursor)
     finally:
@@ -81,7 +89,7 @@ def hub_pull_tickets(connection: Connection, since: dt.datetime | None,
     if not owns(connection, CONNECTION_TYPE):
         return None
     settings = connection.settings
-    client = AutotaskClient(connection)
+    client = _client(connection)
     try:
         if cursor:
             tickets, next_url = client.query("Tickets", [], cursor)
@@ -134,7 +142,7 @@ def hub_count_licensed_users(connection: Connection, query: CountQuery) -> Count
     if unknown:
         raise HubError(f"unknown user counter filter {unknown[0]!r}",
                        hint="use name, email or attributes.<name>")
-    client = AutotaskClient(connection)
+    client = _client(connection)
     try:
         contacts = client.query_all("Contacts", [{"op": "eq", "field": "companyID",
                                                   "value": int(company)}])

@@ -11,7 +11,6 @@ from typing import Any, Callable
 
 from hub import Connection, ConnectionType, PullPage, hookimpl, owns
 
-from hub_datto_rmm.client import DattoRmmClient
 from hub_datto_rmm.records import asset_record, organisation_record
 from hub_datto_rmm.settings import DattoRmmSettings
 
@@ -28,6 +27,9 @@ def hub_register_connection_types(register: Callable[[ConnectionType], None]) ->
 
 def _pull(connection: Connection, what: str, cursor: str | None,
           convert: Callable[[dict[str, Any]], Any]) -> PullPage:
+    # imported here: the client (httpx) is not needed to load the plugin at CLI start
+    from hub_datto_rmm.client import DattoRmmClient
+
     client = DattoRmmClient(connection)
     try:
         items, next_url = client.page(what, cursor)

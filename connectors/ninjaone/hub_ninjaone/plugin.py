@@ -14,11 +14,18 @@ from hub import (
     owns,
 )
 
-from hub_ninjaone.client import NinjaOneClient
 from hub_ninjaone.records import asset_record, organisation_record
 from hub_ninjaone.settings import NinjaOneSettings
 
 CONNECTION_TYPE = "ninjaone"
+
+
+def _client(connection: Connection) -> Any:
+    """A :class:`hub_ninjaone.client.NinjaOneClient` for ``connection`` (imported here so that
+    loading the plugin at CLI start does not import httpx)."""
+    from hub_ninjaone.client import NinjaOneClient
+
+    return NinjaOneClient(connection)
 _ASSET_FILTERS = ("asset_type", "policy", "status", "name")
 
 
@@ -46,7 +53,7 @@ def hub_pull_organisations(connection: Connection, since: Any, cursor: str | Non
     """One page of NinjaOne organisations (always a full listing)."""
     if not owns(connection, CONNECTION_TYPE):
         return None
-    client = NinjaOneClient(connection)
+    client = _client(connection)
     try:
         return _page(client.organisations_page, cursor, client.settings.page_size,
                      organisation_record)
@@ -59,7 +66,7 @@ def hub_pull_assets(connection: Connection, since: Any, cursor: str | None) -> P
     """One page of NinjaOne devices (always a full listing, so removals are noticed)."""
     if not owns(connection, CONNECTION_TYPE):
         return None
-    client = NinjaOneClient(connection)
+    client = _client(connection)
     try:
         after = int(cursor) if cursor else None
         devices = client.devices_page(after)
@@ -95,7 +102,7 @@ def hub_count_assets(connection: Connection, query: CountQuery) -> Counted | Non
     if unknown:
         raise HubError(f"unknown asset counter filter {unknown[0]!r}",
                        hint=f"use one of {', '.join(_ASSET_FILTERS)} or attributes.<name>")
-    client = NinjaOneClient(connection)
+    client = _client(connection)
     items: list[CountedItem] = []
     try:
         after: int | None = None

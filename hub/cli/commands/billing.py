@@ -9,10 +9,9 @@ from __future__ import annotations
 from typing import List, Optional
 
 import typer
-from rich.table import Table
 
 from hub.cli.helpers import parse_date
-from hub.cli.state import console, context
+from hub.cli.state import Table, console, context
 
 __all__ = ["register", "parse_date", "render_batch", "render_invoice"]
 

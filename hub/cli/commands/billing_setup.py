@@ -8,11 +8,10 @@ import json
 from typing import List, Optional
 
 import typer
-from rich.table import Table
 
 from hub.cli.commands.billing import contract_app
 from hub.cli.helpers import parse_date
-from hub.cli.state import console, context
+from hub.cli.state import Table, console, context
 from hub.errors import ValidationFailed
 
 __all__ = ["register"]

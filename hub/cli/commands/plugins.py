@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 
 import typer
-from rich.table import Table
 
-from hub.cli.state import console
+from hub.cli.state import Table, console
 
 __all__ = ["register"]
 
@@ -29,7 +28,7 @@ def plugins(as_json: bool = typer.Option(False, "--json", help="machine-readable
         typer.echo(json.dumps(model.model_json_schema(), indent=2))
         return
     if as_json:
-        typer.echo(json.dumps([vars(p) for p in host.plugins], indent=2))
+        typer.echo(json.dumps([p.as_dict() for p in host.plugins], indent=2))
         return
     table = Table(title="plugins")
     for column in ("name", "distribution", "version", "connection types", "hooks"):

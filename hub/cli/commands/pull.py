@@ -6,10 +6,8 @@ from __future__ import annotations
 from typing import List, Optional
 
 import typer
-from rich.table import Table
-from sqlmodel import select
 
-from hub.cli.state import console, context
+from hub.cli.state import Table, console, context
 
 __all__ = ["register"]
 
@@ -58,6 +56,8 @@ def mapping_list(connection: Optional[str] = typer.Option(None, "--connection", 
                                                help="only companies with no organisation")
                  ) -> None:
     """List the mapping rows (source company -> organisation)."""
+    from sqlmodel import select
+
     from hub.db.engine import session_scope
     from hub.db.models import Organisation, OrganisationMapping
 
@@ -84,6 +84,8 @@ def mapping_list(connection: Optional[str] = typer.Option(None, "--connection", 
 def mapping_set(connection: str = typer.Argument(...), external_id: str = typer.Argument(...),
                 organisation_id: int = typer.Argument(...)) -> None:
     """Map a source company to an organisation (the next pull stores its facts)."""
+    from sqlmodel import select
+
     from hub.db.engine import session_scope
     from hub.db.models import Organisation, OrganisationMapping
     from hub.errors import NotFound

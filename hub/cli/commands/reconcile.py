@@ -14,11 +14,6 @@ from enum import StrEnum
 from typing import Optional
 
 import typer
-from rich.console import Console
-from rich.progress import (
-    BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn,
-)
-from sqlalchemy import func, select
 
 from hub.cli.state import context, err_console
 from hub.errors import ConfigError, NotFound, ValidationFailed
@@ -48,7 +43,7 @@ class OutputFormat(StrEnum):
 class _BarProgress:
     """Feeds :class:`hub.reconcile.Progress` calls into a Rich progress bar on stderr."""
 
-    def __init__(self, progress: Progress) -> None:
+    def __init__(self, progress) -> None:
         self.progress = progress
         self.task = None
 
@@ -84,6 +79,10 @@ def reconcile(
     from hub.reconcile import SECTIONS, Options, Totals, reconcile as run_sections
     from hub.reconcile.reading import Lookups, read_only
     from hub.reconcile.render import as_csv, as_json, as_summary, as_table, with_names
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn,
+    )
 
     ctx = context()
     _require_schema(ctx.engine)
@@ -138,6 +137,8 @@ def _organisation_id(engine, value: str | None) -> int | None:
     """An organisation id from ``--organisation`` (an id, or an exact name)."""
     if value is None:
         return None
+    from sqlalchemy import func, select
+
     from hub.db.models import Organisation
     from hub.reconcile.reading import read_only
 

@@ -109,11 +109,18 @@ def status(as_json: bool = typer.Option(False, "--json", help="machine-readable"
     """Queues, outbox, failed jobs, last pull and push per connection, next scheduled runs."""
     from rich.table import Table
 
-    from hub.jobs.assemble import build_runtime
+    from hub.jobs.broker import make_broker
+    from hub.jobs.runtime import JobRuntime
+    from hub.jobs.settings import JobSettings
     from hub.jobs.status import hub_status
 
     ctx = context()
-    runtime = build_runtime(ctx)
+    # Status reads queues, not jobs: a broker with the hub's queue declared is enough, and
+    # declaring every actor (build_runtime) imported each vendor SDK just to count messages.
+    settings = JobSettings()
+    runtime = JobRuntime(ctx=ctx, broker=make_broker(ctx.settings.broker_url, settings),
+                         settings=settings)
+    runtime.broker.declare_queue(settings.queue)
     try:
         data = hub_status(ctx, runtime)
     finally:

@@ -10,13 +10,13 @@ import typer
 
 from hub import ConfigError, cli_connection, owns
 
-from hub_accounting_xero.auth import authorize_url
-
 __all__ = ["register", "connect_xero"]
 
 
 def connect_xero(name: str = typer.Argument(..., help="the [[connections]] name in hub.toml")) -> None:
     """Print the URL that asks Xero for access for connection NAME."""
+    from hub_accounting_xero.auth import authorize_url  # httpx: only for this command
+
     connection = cli_connection(name)
     if not owns(connection, "xero"):
         raise ConfigError(f"connection {name!r} is a {connection.plugin!r} connection, not xero",

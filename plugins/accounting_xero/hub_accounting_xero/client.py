@@ -1,6 +1,8 @@
 """A thin httpx client for Xero's Accounting API that turns every answer into data or a
 named error.
 
+- pacing: when Xero's last answer left no call this minute, waits for the window inline
+  (:meth:`TenantBudget.minute_wait`) rather than spend a call on a 429;
 - 429: waits ``Retry-After`` inline when it is short (``max_inline_wait_seconds``) and sends the
   same request again (Xero did not process it), else :class:`TransientError` with
   ``retry_after``; a *day* limit pauses the connection;
@@ -110,10 +112,16 @@ class XeroClient:
                             **(headers or {})}
             if content is not None:
                 send_headers["Content-Type"] = "application/json"
+            wait = budget.minute_wait()
+            if wait and waited + wait <= self.settings.max_inline_wait_seconds:
+                # pace rather than be refused: a 429 is one more call against the limits
+                waited += wait
+                self.sleep(wait)
+                budget.minute_remaining = None  # unknown again until the next answer
             try:
                 with budget.in_flight:
                     self.calls += 1
-                    budget.calls += 1
+                    budget.sending()
                     response = self.http.request(method, url, params=params, content=content,
                                                  headers=send_headers,
                                                  timeout=self.settings.timeout_seconds)

@@ -10,10 +10,17 @@ from hub import (
     owns,
 )
 
-from hub_accounting_xero.client import XeroClient
 from hub_accounting_xero.settings import XeroSettings
 
 PLUGIN = "xero"
+
+
+def _client(connection: Connection):
+    """A :class:`hub_accounting_xero.client.XeroClient`, imported on first use: the host loads
+    this module at every CLI start, and the client brings httpx with it."""
+    from hub_accounting_xero.client import XeroClient
+
+    return XeroClient(connection)
 
 
 @hookimpl
@@ -31,7 +38,7 @@ def hub_push_invoices(connection: Connection, invoices: Sequence[InvoiceDoc]):
         return None
     from hub_accounting_xero.push import INVOICES, push_documents
 
-    with XeroClient(connection) as client:
+    with _client(connection) as client:
         return push_documents(client, INVOICES, invoices)
 
 
@@ -42,7 +49,7 @@ def hub_push_credit_notes(connection: Connection, credit_notes: Sequence[CreditN
         return None
     from hub_accounting_xero.credits import push_credit_notes
 
-    with XeroClient(connection) as client:
+    with _client(connection) as client:
         return push_credit_notes(client, credit_notes)
 
 
@@ -53,7 +60,7 @@ def hub_push_payments(connection: Connection, payments: Sequence[PaymentDoc]):
         return None
     from hub_accounting_xero.payments import push_payments
 
-    with XeroClient(connection) as client:
+    with _client(connection) as client:
         return push_payments(client, payments)
 
 
@@ -64,7 +71,7 @@ def hub_void_invoice(connection: Connection, invoice: DocumentRef):
         return None
     from hub_accounting_xero.void import void_invoice
 
-    with XeroClient(connection) as client:
+    with _client(connection) as client:
         return void_invoice(client, invoice)
 
 
@@ -76,7 +83,7 @@ def hub_fetch_external_documents(connection: Connection, kind: str, since: dt.da
         return None
     from hub_accounting_xero.pull import fetch_documents
 
-    with XeroClient(connection) as client:
+    with _client(connection) as client:
         return fetch_documents(client, kind, since, until)
 
 

@@ -10,14 +10,20 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
+from collections import deque
 from dataclasses import dataclass, field
 
 from hub import Connection
 
 __all__ = ["TenantBudget", "budget_for", "pause", "paused_for", "remember", "PAUSED_UNTIL",
-           "RATE_LIMITS", "IN_FLIGHT"]
+           "RATE_LIMITS", "IN_FLIGHT", "MINUTE_WINDOW"]
 
 IN_FLIGHT = 5
+#: Xero's minute limit counts the calls of the last this many seconds.
+MINUTE_WINDOW = 60.0
+#: Added to a paced wait: Xero counts a call from its arrival, a little after we sent it.
+PACING_MARGIN = 1.0
 PAUSED_UNTIL = "paused_until"
 RATE_LIMITS = "rate_limits"
 
@@ -32,6 +38,27 @@ class TenantBudget:
     calls: int = 0
     in_flight: threading.BoundedSemaphore = field(
         default_factory=lambda: threading.BoundedSemaphore(IN_FLIGHT))
+    #: when this process sent its last calls (monotonic seconds), newest last
+    sent: deque = field(default_factory=lambda: deque(maxlen=60))
+
+    def minute_wait(self, now: float | None = None) -> float:
+        """Seconds to wait before the next call so it is not refused for the minute limit.
+
+        Zero unless Xero's last answer said no call is left this minute; then until the oldest
+        call this process remembers leaves Xero's window (a 429 refused call would cost one
+        more call and the same wait). Calls made elsewhere are not seen here: a 429 can still
+        come, and the client waits for its ``Retry-After`` then.
+        """
+        if self.minute_remaining is None or self.minute_remaining > 0 or not self.sent:
+            return 0.0
+        now = time.monotonic() if now is None else now
+        left = self.sent[0] + MINUTE_WINDOW - now
+        return min(MINUTE_WINDOW, left + PACING_MARGIN) if left > 0 else 0.0
+
+    def sending(self, now: float | None = None) -> None:
+        """Note a call about to be sent."""
+        self.calls += 1
+        self.sent.append(time.monotonic() if now is None else now)
 
     def update(self, headers) -> None:
         """Take the remaining counts from an answer's headers."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from hub import ConnectionType, hookimpl, owns
 
-from hub_payments_stripe import charges, reconcile, refunds, webhooks
 from hub_payments_stripe.settings import StripeSettings
 
 CONNECTION_TYPE = "stripe"
@@ -36,6 +35,10 @@ def hub_receive_payment(connection, request):
     """Verify a Stripe webhook and normalise its event (see :mod:`.webhooks`)."""
     if not owns(connection, CONNECTION_TYPE):
         return None
+    # Each hook imports its module when called: they bring the stripe SDK, which loading the
+    # plugin at every CLI start must not pay for.
+    from hub_payments_stripe import webhooks
+
     return webhooks.receive_payment(connection, request)
 
 
@@ -44,6 +47,8 @@ def hub_charge_payment_method(connection, charge):
     """Off-session PaymentIntent with the host's idempotency key (see :mod:`.charges`)."""
     if not owns(connection, CONNECTION_TYPE):
         return None
+    from hub_payments_stripe import charges
+
     return charges.charge_payment_method(connection, charge)
 
 
@@ -52,6 +57,8 @@ def hub_refund_payment(connection, refund):
     """A Stripe Refund (see :mod:`.refunds`)."""
     if not owns(connection, CONNECTION_TYPE):
         return None
+    from hub_payments_stripe import refunds
+
     return refunds.refund_payment(connection, refund)
 
 
@@ -60,4 +67,6 @@ def hub_fetch_external_documents(connection, kind, since, until):
     """Charges, refunds or disputes from Stripe for reconciliation (see :mod:`.reconcile`)."""
     if not owns(connection, CONNECTION_TYPE):
         return None
+    from hub_payments_stripe import reconcile
+
     return reconcile.fetch_external_documents(connection, kind, since, until)

@@ -14,7 +14,7 @@ from hub import (
     Connection, ConnectionType, Counted, CountQuery, PullPage, hookimpl, owns,
 )
 
-from hub_vendor_usage import csv_usage, pax8
+from hub_vendor_usage import csv_usage
 from hub_vendor_usage.settings import CsvUsageSettings, Pax8Settings
 
 PAX8 = "pax8"
@@ -38,6 +38,8 @@ def hub_pull_organisations(connection: Connection, since: Any, cursor: str | Non
     """One page of Pax8 companies."""
     if not owns(connection, PAX8):
         return None
+    from hub_vendor_usage import pax8  # its client imports httpx: only when a hook needs it
+
     return pax8.pull_companies(connection, cursor)
 
 
@@ -46,6 +48,8 @@ def hub_pull_usage(connection: Connection, period_start: dt.date, period_end: dt
                    cursor: str | None) -> PullPage | None:
     """Pax8 subscriptions and usage lines, or a CSV file's rows, for the period."""
     if owns(connection, PAX8):
+        from hub_vendor_usage import pax8
+
         return pax8.pull_usage(connection, period_start, period_end, cursor)
     if owns(connection, CSV_USAGE):
         settings: CsvUsageSettings = connection.settings  # type: ignore[assignment]
@@ -59,4 +63,6 @@ def hub_fetch_vendor_usage(connection: Connection, query: CountQuery) -> Counted
     """Live Pax8 licence counts, only when the connection has ``count_live`` on."""
     if not owns(connection, PAX8) or not connection.settings.count_live:
         return None
+    from hub_vendor_usage import pax8
+
     return pax8.fetch_usage(connection, query)
