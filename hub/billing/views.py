@@ -58,6 +58,7 @@ def batch_view(session: Session, batch_id: int, *, limit: int | None = None) -> 
             lines.setdefault(line.invoice_id, []).append(line)
     return {"id": batch.id, "run_date": batch.run_date, "status": batch.status.value,
             "invoice_count": batch.invoice_count, "notes": list(batch.notes or []),
+            "left_out": list(batch.left_out or []), "finished": batch.filled_at is not None,
             "created_at": batch.created_at, "confirmed_at": batch.confirmed_at,
             "invoices": [_invoice_dict(inv, name, lines.get(inv.id, [])) for inv, name in rows]}
 
@@ -67,7 +68,8 @@ def list_batches(session: Session, limit: int = 20) -> list[dict[str, Any]]:
     batches = session.exec(select(BillingBatch).order_by(BillingBatch.id.desc())
                            .limit(limit)).all()
     return [{"id": b.id, "run_date": b.run_date, "status": b.status.value,
-             "invoice_count": b.invoice_count, "created_at": b.created_at,
+             "invoice_count": b.invoice_count, "left_out": len(b.left_out or []),
+             "created_at": b.created_at,
              "confirmed_at": b.confirmed_at} for b in batches]
 
 

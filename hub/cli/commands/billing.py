@@ -71,7 +71,11 @@ def bill_preview(date: Optional[str] = typer.Option(None, "--date", help="run da
     from hub.billing import preview
     from hub.billing.views import batch_view
 
-    summary = preview(context(), parse_date(date))
+    run_date = parse_date(date)
+    summary = preview(context(), run_date)
+    if summary.batch_id is None:
+        console.print(f"Nothing is due on or before {run_date}: no batch stored.")
+        return
     with _session() as session:
         render_batch(batch_view(session, summary.batch_id, limit=limit))
     console.print(f"Confirm with `hub bill confirm {summary.batch_id}` or discard with "

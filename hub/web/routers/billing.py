@@ -178,6 +178,10 @@ def preview_batch(body: PreviewIn, limit: int = Query(100, le=1000),
     from hub.billing.views import batch_view
 
     summary = preview(ctx, body.run_date)
+    if summary.batch_id is None:
+        return plain({"id": None, "run_date": body.run_date, "status": summary.status,
+                      "invoice_count": 0, "notes": summary.notes, "left_out": [],
+                      "invoices": []})
     with session_scope(ctx.engine) as s:
         return plain(batch_view(s, summary.batch_id, limit=limit))
 
