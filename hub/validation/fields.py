@@ -61,8 +61,8 @@ def parse_decimal(value: Any) -> Decimal:
         raise ValueError(f"{value!r} has more than {STORAGE_PLACES} decimals; round it")
     if number and number.adjusted() >= MAX_INTEGER_DIGITS:
         raise ValueError(f"{value!r} has more than {MAX_INTEGER_DIGITS} integer digits")
-    return number.quantize(Decimal(1).scaleb(-STORAGE_PLACES)).normalize() \
-        if number else Decimal(0)
+    # Plain notation ("1E+2" becomes "100"): stored and shown as people write amounts.
+    return Decimal(format(number, "f")) if number else Decimal(0)
 
 
 def _non_negative(value: Decimal) -> Decimal:
@@ -96,14 +96,14 @@ _DECIMAL_SCHEMA = WithJsonSchema({"type": "string", "pattern": DECIMAL_PATTERN,
 
 #: Money or a unit price: exact, at most 4 decimals (unit prices like 0.0125 stay exact; the
 #: currency's own minor unit is checked where the currency is known).
-Amount = Annotated[Decimal, BeforeValidator(parse_decimal), PlainSerializer(str),
+Amount = Annotated[Decimal, BeforeValidator(parse_decimal), PlainSerializer(str, when_used="json"),
                    _DECIMAL_SCHEMA]
 #: A quantity (hours, devices, licences): exact, 0 or more.
 Quantity = Annotated[Decimal, BeforeValidator(parse_decimal), AfterValidator(_non_negative),
-                     PlainSerializer(str), _DECIMAL_SCHEMA]
+                     PlainSerializer(str, when_used="json"), _DECIMAL_SCHEMA]
 #: A tax rate in percent, 0–100.
 TaxRate = Annotated[Decimal, BeforeValidator(parse_decimal), AfterValidator(_tax_rate),
-                    PlainSerializer(str), _DECIMAL_SCHEMA]
+                    PlainSerializer(str, when_used="json"), _DECIMAL_SCHEMA]
 #: A row id (1 to PostgreSQL's largest integer).
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 #: An ISO 4217 currency code Babel knows.
