@@ -15,22 +15,27 @@ from pydantic import BaseModel, ValidationError
 
 from hub.errors import ValidationFailed
 
-__all__ = ["parse", "refusal", "check"]
+__all__ = ["parse", "refusal", "check", "describe_errors"]
 
 M = TypeVar("M", bound=BaseModel)
 
 
 def refusal(exc: ValidationError, *, what: str = "") -> ValidationFailed:
     """One :class:`ValidationFailed` line for every problem pydantic found."""
+    prefix = f"{what}: " if what else ""
+    return ValidationFailed(prefix + describe_errors(exc.errors()))
+
+
+def describe_errors(errors: list) -> str:
+    """pydantic's (or FastAPI's) error list as one line: ``field: what to do; ...``."""
     parts = []
-    for error in exc.errors():
+    for error in errors:
         field = ".".join(str(p) for p in error.get("loc", ()) if p != "body")
         message = error.get("msg", "is not valid").removeprefix("Value error, ")
         if error.get("type") == "extra_forbidden":
             message = "is not a field this takes; check its spelling"
         parts.append(f"{field}: {message}" if field else message)
-    prefix = f"{what}: " if what else ""
-    return ValidationFailed(prefix + "; ".join(parts))
+    return "; ".join(parts)
 
 
 def parse(model: type[M], values: dict[str, Any] | None = None, *, what: str = "",
