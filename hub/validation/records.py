@@ -10,7 +10,7 @@ tests all meet the same rules.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal, Optional
+from typing import Any, ClassVar, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -20,7 +20,7 @@ from hub.validation.fields import (
     check_filters,
 )
 
-__all__ = ["Strict", "OrganisationInput", "OrganisationChanges", "ContactInput",
+__all__ = ["Strict", "Changes", "OrganisationInput", "OrganisationChanges", "ContactInput",
            "ContactChanges", "AssetInput", "AssetChanges", "ProductInput", "ProductChanges",
            "RecurringInput", "RecurringChanges", "LineInput", "LineChanges", "FutureItemInput",
            "FutureItemChanges", "GroupInput", "GroupChanges", "ContractInput",
@@ -45,6 +45,20 @@ class Strict(BaseModel):
         return self.model_dump(exclude_unset=True)
 
 
+class Changes(Strict):
+    """An edit: fields left out keep their value; only ``NULLABLE`` fields may be cleared
+    with an explicit null."""
+
+    NULLABLE: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="after")
+    def _no_null_for_required(self) -> "Changes":
+        for name in self.model_fields_set:
+            if getattr(self, name) is None and name not in self.NULLABLE:
+                raise ValueError(f"{name} cannot be null; leave it out to keep its value")
+        return self
+
+
 class OrganisationInput(Strict):
     """A new organisation. ``currency`` defaults to the company's (``[company] currency``)."""
 
@@ -57,9 +71,10 @@ class OrganisationInput(Strict):
     require_invoice_group: bool = False
 
 
-class OrganisationChanges(Strict):
+class OrganisationChanges(Changes):
     """Changes to an organisation."""
 
+    NULLABLE = frozenset({"email", "payment_due_days"})
     name: Optional[Name] = None
     currency: Optional[CurrencyCode] = None
     email: Optional[Email] = None
@@ -78,9 +93,10 @@ class ContactInput(Strict):
     attributes: dict[str, Any] = Field(default_factory=dict)
 
 
-class ContactChanges(Strict):
+class ContactChanges(Changes):
     """Changes to a contact."""
 
+    NULLABLE = frozenset({"email"})
     name: Optional[Name] = None
     email: Optional[Email] = None
     attributes: Optional[dict[str, Any]] = None
@@ -96,9 +112,10 @@ class AssetInput(Strict):
     status: AssetStatus = "active"
 
 
-class AssetChanges(Strict):
+class AssetChanges(Changes):
     """Changes to a device (retiring it is its own action)."""
 
+    NULLABLE = frozenset({"policy"})
     name: Optional[Name] = None
     asset_type: Optional[Name] = None
     policy: Optional[Name] = None
@@ -117,7 +134,7 @@ class ProductInput(Strict):
     description: str = Field("", max_length=500)
 
 
-class ProductChanges(Strict):
+class ProductChanges(Changes):
     """Changes to a product: a new price applies to lines made from it later and, with
     ``--update-lines``, to the recurring lines that use it."""
 
@@ -154,9 +171,10 @@ class RecurringInput(Strict):
         return self
 
 
-class RecurringChanges(Strict):
+class RecurringChanges(Changes):
     """Changes to a recurring invoice; ``end_date`` ends the agreement after that day."""
 
+    NULLABLE = frozenset({"end_date", "payment_due_days"})
     name: Optional[Name] = None
     end_date: Optional[dt.date] = None
     auto_bill: Optional[bool] = None
@@ -186,7 +204,7 @@ class LineInput(Strict):
         return self
 
 
-class LineChanges(Strict):
+class LineChanges(Changes):
     """Changes to a template line (a price rise, a new quantity or filter)."""
 
     description: Optional[Name] = None
@@ -211,7 +229,7 @@ class FutureItemInput(Strict):
         return self
 
 
-class FutureItemChanges(Strict):
+class FutureItemChanges(Changes):
     """Changes to a future item that no invoice has taken yet."""
 
     description: Optional[Name] = None
@@ -234,7 +252,7 @@ class GroupInput(Strict):
         return self
 
 
-class GroupChanges(Strict):
+class GroupChanges(Changes):
     """Changes to an invoice group."""
 
     description: Optional[Name] = None
@@ -256,7 +274,7 @@ class ContractInput(Strict):
     refund_policy: str = Field("", max_length=500)
 
 
-class ContractChanges(Strict):
+class ContractChanges(Changes):
     """Changes to a billing contract."""
 
     name: Optional[Name] = None
@@ -284,7 +302,8 @@ class TicketChargeInput(Strict):
     unit_price: Amount = 0
 
 
-class MappingChanges(Strict):
+class MappingChanges(Changes):
     """Which organisation a connector's company maps to (``None``: unmapped)."""
 
+    NULLABLE = frozenset({"organisation_id"})
     organisation_id: Optional[Id] = None
