@@ -133,3 +133,21 @@ def test_a_run_that_finds_nothing_stores_no_batch(ctx):
     assert again.batch_id is None and again.invoices == 0
     with session_scope(ctx.engine) as s:
         assert len(s.exec(select(BillingBatch)).all()) == 1
+
+
+def test_ticket_status_filters_ignore_case(ctx):
+    from hub.billing.catalogue import add_ticket_charge, open_ticket
+
+    with session_scope(ctx.engine) as s:
+        org = create_organisation(s, "Acme")
+        ticket = open_ticket(s, org.id, "T-1", "Printer", status="Resolved")
+        add_ticket_charge(s, ticket.id, "Fix printer", quantity="2", unit_price="50",
+                          charged=True)
+        schedule = create_recurring(s, org.id, D(2026, 3, 1), add_pending_ticket_charges=True,
+                                    ticket_status_filter=["resolved"])
+        add_recurring_line(s, recurring_id=schedule.id, description="Internet",
+                           unit_price="45")
+    summary = preview(ctx, D(2026, 3, 1))
+    with session_scope(ctx.engine) as s:
+        [invoice] = s.exec(select(Invoice).where(Invoice.batch_id == summary.batch_id)).all()
+        assert invoice.total == Decimal("145.00")
