@@ -9,6 +9,7 @@ invoices the preview showed, in one transaction. Work is done in chunks so memor
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Iterator
@@ -18,6 +19,7 @@ from sqlmodel import Session
 
 from hub.host.context import HubContext
 from hub.host.gc_pacing import bulk_allocations
+from hub.billing.batch_lease import try_lease
 from hub.billing.counters import Counter
 from hub.billing.drafts import Draft, DueInvoice, build_draft, count_lines, snapshot_lines
 from hub.billing.finalise import DraftRef, finalise_invoices
@@ -82,27 +84,36 @@ def _due_cycles(session: Session, run_date: dt.date, after: int) -> list[Billing
         .order_by(BillingCycle.id).limit(CHUNK)).scalars())
 
 
-def _open_batch(ctx: HubContext, run_date: dt.date, now: dt.datetime) -> int:
-    """The batch this preview fills: one a crashed preview of the same date left unfinished
-    (completed now: its drafts stay, the rest is added), else a new one. An unfinished batch of
-    another date is rolled back whole, so its drafts block nobody."""
+def _open_batch(ctx: HubContext, run_date: dt.date, now: dt.datetime, leases: ExitStack
+                ) -> int:
+    """The batch this preview fills, with its lease held in ``leases``: one a crashed preview
+    of the same date left unfinished (completed now: its drafts stay, the rest is added), else
+    a new one. An unfinished batch of another date whose preview is gone is rolled back whole,
+    so its drafts block nobody; one whose preview still runs is left to it
+    (:mod:`hub.billing.batch_lease`)."""
     bt = BillingBatch.__table__
     with session_scope(ctx.engine) as session:
         unfinished = session.execute(select(bt.c.id, bt.c.run_date).where(
             bt.c.status == BatchStatus.preview.value, bt.c.filled_at.is_(None))
             .order_by(bt.c.id)).all()
-    resumed = None
     for row in unfinished:
-        if row.run_date == run_date and resumed is None:
-            resumed = row.id
-        else:
+        lease = try_lease(ctx.engine, ctx.settings.data_dir, row.id)
+        if not lease.__enter__():
+            lease.__exit__(None, None, None)  # its preview is still running
+            continue
+        if row.run_date == run_date:
+            leases.push(lease.__exit__)
+            return row.id
+        try:
             discard(ctx, row.id)
-    if resumed is not None:
-        return resumed
+        finally:
+            lease.__exit__(None, None, None)
     with session_scope(ctx.engine) as session:
         batch = BillingBatch(run_date=run_date, created_at=now)
         session.add(batch)
         session.flush()
+        # Leased before the row is committed: no other preview can take it for abandoned.
+        leases.enter_context(try_lease(ctx.engine, ctx.settings.data_dir, batch.id))
         return batch.id
 
 
@@ -111,7 +122,13 @@ def preview(ctx: HubContext, run_date: dt.date) -> BatchSummary:
     billed are left out and named (:mod:`hub.billing.isolation`); a run that finds nothing to
     bill and nothing to name stores no batch."""
     now = ctx.clock()
-    batch_id = _open_batch(ctx, run_date, now)
+    with ExitStack() as leases:
+        batch_id = _open_batch(ctx, run_date, now, leases)
+        return _preview_into(ctx, batch_id, run_date, now)
+
+
+def _preview_into(ctx: HubContext, batch_id: int, run_date: dt.date, now: dt.datetime
+                  ) -> BatchSummary:
     try:
         with bulk_allocations():
             notes, left_out = _fill(ctx, batch_id, run_date, now)

@@ -112,3 +112,34 @@ def test_a_killed_preview_is_completed_by_the_next_one_on_sqlite(tmp_path):
 @pytest.mark.postgres
 def test_a_killed_preview_is_completed_by_the_next_one_on_postgres(tmp_path, hub_postgres_url):
     _crash_then_complete(tmp_path, hub_postgres_url)
+
+
+def test_a_batch_still_being_filled_is_left_to_its_preview(tmp_path):
+    """An unfinished batch whose preview still runs (its lease is held) is neither completed
+    nor rolled back by another preview; one whose preview is gone is rolled back when another
+    date is previewed."""
+    from hub.billing import preview
+    from hub.billing.batch_lease import try_lease
+    from hub.config import HubSettings
+    from hub.db.engine import session_scope
+    from hub.host.context import HubContext
+    from hub.host.plugins import build_plugin_host
+    from hub.testing.clock import FrozenClock
+
+    url = f"sqlite:///{tmp_path / 'hub.sqlite'}"
+    engine = make_engine(url)
+    metadata.create_all(engine)
+    ctx = HubContext(settings=HubSettings(data_dir=tmp_path), engine=engine,
+                     plugins=build_plugin_host(load_entry_points=False),
+                     clock=FrozenClock("2026-03-15T08:00:00+00:00"))
+    with session_scope(engine) as s:
+        running = BillingBatch(run_date=dt.date(2026, 2, 1))
+        crashed = BillingBatch(run_date=dt.date(2026, 1, 1))
+        s.add_all([running, crashed])
+    with try_lease(engine, tmp_path, 1) as held:
+        assert held
+        assert preview(ctx, dt.date(2026, 3, 1)).batch_id is None
+    with session_scope(engine) as s:
+        statuses = {b.id: b.status.value for b in s.exec(select(BillingBatch)).scalars()}
+    assert statuses == {1: "preview", 2: "discarded"}
+    engine.dispose()
