@@ -194,3 +194,12 @@ def test_a_second_month_with_a_price_rise_a_retired_device_and_an_ended_agreemen
     assert "2026-03-31" in out  # the ended agreement stays listed with its end date
     assert hub("bill", "confirm", "2")[0] == 0
     assert hub("bill", "preview", "--date", "2026-04-02")[1].startswith("Nothing is due")
+
+
+def test_the_edit_and_retire_commands_appear_in_help(hub):
+    assert {"asset", "contact", "product"} <= set(hub("--help")[1].split())
+    assert {"edit", "retire", "map", "future-item-edit"} <= set(hub("org", "--help")[1].split())
+    assert {"edit", "end", "edit-line", "remove-line"} <= set(
+        hub("recurring", "--help")[1].split())
+    assert {"edit", "retire", "list"} <= set(hub("asset", "--help")[1].split())
+    assert {"list", "revoke", "create"} <= set(hub("token", "--help")[1].split())
