@@ -106,7 +106,7 @@ def invoices(organisation_id: Optional[int] = Query(None, ge=1, le=MAX_ID),
                                    offset=offset))
 
 
-@router.get("/invoices/{invoice_id}", summary="An invoice with its lines")
+@router.get("/invoices/{invoice_id:int}", summary="An invoice with its lines")
 def invoice(invoice_id: RowId, ctx: HubContext = Depends(get_context)) -> dict:
     from hub.billing.views import invoice_view
 
@@ -125,7 +125,7 @@ def create_invoice(body: InvoiceIn, ctx: HubContext = Depends(get_context)) -> d
         return plain(invoice_view(s, made.id))
 
 
-@router.post("/invoices/{invoice_id}/lines", status_code=201, summary="Add a line")
+@router.post("/invoices/{invoice_id:int}/lines", status_code=201, summary="Add a line")
 def add_line(invoice_id: RowId, body: LineIn, ctx: HubContext = Depends(get_context)) -> dict:
     from hub.billing.invoices import add_line as add
     from hub.billing.views import invoice_view
@@ -135,7 +135,7 @@ def add_line(invoice_id: RowId, body: LineIn, ctx: HubContext = Depends(get_cont
         return plain(invoice_view(s, invoice_id))
 
 
-@router.post("/invoices/{invoice_id}/finalise", summary="Finalise a one-time draft")
+@router.post("/invoices/{invoice_id:int}/finalise", summary="Finalise a one-time draft")
 def finalise(invoice_id: RowId, ctx: HubContext = Depends(get_context)) -> dict:
     from hub.billing.invoices import finalise as final
     from hub.billing.views import invoice_view
@@ -145,7 +145,7 @@ def finalise(invoice_id: RowId, ctx: HubContext = Depends(get_context)) -> dict:
         return plain(invoice_view(s, invoice_id))
 
 
-@router.post("/invoices/{invoice_id}/convert", summary="Convert a proforma to an invoice")
+@router.post("/invoices/{invoice_id:int}/convert", summary="Convert a proforma to an invoice")
 def convert(invoice_id: RowId, ctx: HubContext = Depends(get_context)) -> dict:
     from hub.billing.invoices import convert_proforma
     from hub.billing.views import invoice_view
@@ -155,7 +155,7 @@ def convert(invoice_id: RowId, ctx: HubContext = Depends(get_context)) -> dict:
         return plain(invoice_view(s, made.id))
 
 
-@router.post("/tickets/{ticket_id}/invoice", status_code=201,
+@router.post("/tickets/{ticket_id:int}/invoice", status_code=201,
              summary="A draft invoice from a ticket's charges")
 def invoice_ticket(ticket_id: RowId, ctx: HubContext = Depends(get_context)) -> dict:
     from hub.billing.invoices import invoice_from_ticket
@@ -189,7 +189,7 @@ def preview_batch(body: PreviewIn, limit: int = Query(100, ge=1, le=1000),
         return plain(batch_view(s, summary.batch_id, limit=limit))
 
 
-@router.get("/batches/{batch_id}", summary="A batch: invoices, lines, changes and causes")
+@router.get("/batches/{batch_id:int}", summary="A batch: invoices, lines, changes and causes")
 def batch(batch_id: RowId, limit: int = Query(100, ge=1, le=1000),
           ctx: HubContext = Depends(get_context)) -> dict:
     from hub.billing.views import batch_view
@@ -198,7 +198,7 @@ def batch(batch_id: RowId, limit: int = Query(100, ge=1, le=1000),
         return plain(batch_view(s, batch_id, limit=limit))
 
 
-@router.post("/batches/{batch_id}/confirm", summary="Finalise a preview batch")
+@router.post("/batches/{batch_id:int}/confirm", summary="Finalise a preview batch")
 def confirm_batch(batch_id: RowId, ctx: HubContext = Depends(get_context)) -> dict:
     from hub.billing import confirm
 
@@ -207,7 +207,7 @@ def confirm_batch(batch_id: RowId, ctx: HubContext = Depends(get_context)) -> di
                   "invoices": summary.invoices, "run_date": summary.run_date})
 
 
-@router.post("/batches/{batch_id}/discard", summary="Discard a preview batch")
+@router.post("/batches/{batch_id:int}/discard", summary="Discard a preview batch")
 def discard_batch(batch_id: RowId, ctx: HubContext = Depends(get_context)) -> dict:
     from hub.billing import discard
 
@@ -215,7 +215,7 @@ def discard_batch(batch_id: RowId, ctx: HubContext = Depends(get_context)) -> di
     return plain({"id": summary.batch_id, "status": summary.status})
 
 
-@router.post("/contracts/{contract_id}/invoice",
+@router.post("/contracts/{contract_id:int}/invoice",
              summary="Invoice one billing contract's cycle")
 def invoice_contract(contract_id: RowId, body: ContractInvoiceIn,
                      ctx: HubContext = Depends(get_context)) -> dict:

@@ -59,7 +59,7 @@ class EndIn(Strict):
     end_date: dt.date
 
 
-@router.patch("/organisations/{organisation_id}", summary="Change an organisation")
+@router.patch("/organisations/{organisation_id:int}", summary="Change an organisation")
 def edit_organisation(organisation_id: RowId, body: OrganisationChanges,
                       ctx: HubContext = Depends(get_context)) -> dict:
     from hub.billing.editing import edit_organisation as edit
@@ -67,14 +67,14 @@ def edit_organisation(organisation_id: RowId, body: OrganisationChanges,
     return _run(ctx, lambda s: edit(s, organisation_id, _given(body)))
 
 
-@router.post("/organisations/{organisation_id}/retire", summary="Stop billing an organisation")
+@router.post("/organisations/{organisation_id:int}/retire", summary="Stop billing an organisation")
 def retire_organisation(organisation_id: RowId, ctx: HubContext = Depends(get_context)) -> dict:
     from hub.billing.editing import retire_organisation as retire
 
     return _run(ctx, lambda s: retire(s, organisation_id))
 
 
-@router.patch("/contacts/{contact_id}", summary="Change a contact")
+@router.patch("/contacts/{contact_id:int}", summary="Change a contact")
 def edit_contact(contact_id: RowId, body: ContactChanges,
                  ctx: HubContext = Depends(get_context)) -> dict:
     from hub.billing.editing import edit_contact as edit
@@ -82,14 +82,14 @@ def edit_contact(contact_id: RowId, body: ContactChanges,
     return _run(ctx, lambda s: edit(s, contact_id, _given(body)))
 
 
-@router.post("/contacts/{contact_id}/retire", summary="A contact left: no longer counted")
+@router.post("/contacts/{contact_id:int}/retire", summary="A contact left: no longer counted")
 def retire_contact(contact_id: RowId, ctx: HubContext = Depends(get_context)) -> dict:
     from hub.billing.editing import retire_contact as retire
 
     return _run(ctx, lambda s: retire(s, contact_id, ctx.clock()))
 
 
-@router.patch("/assets/{asset_id}", summary="Change a device")
+@router.patch("/assets/{asset_id:int}", summary="Change a device")
 def edit_asset(asset_id: RowId, body: AssetChanges,
                ctx: HubContext = Depends(get_context)) -> dict:
     from hub.billing.editing import edit_asset as edit
@@ -97,7 +97,7 @@ def edit_asset(asset_id: RowId, body: AssetChanges,
     return _run(ctx, lambda s: edit(s, asset_id, _given(body)))
 
 
-@router.post("/assets/{asset_id}/retire", summary="A device is gone: no longer counted")
+@router.post("/assets/{asset_id:int}/retire", summary="A device is gone: no longer counted")
 def retire_asset(asset_id: RowId, ctx: HubContext = Depends(get_context)) -> dict:
     from hub.billing.editing import retire_asset as retire
 
@@ -120,7 +120,7 @@ def retire_product(code: Annotated[str, Path(min_length=1, max_length=200)],
     return _run(ctx, lambda s: retire(s, code))
 
 
-@router.patch("/recurring/{recurring_id}", summary="Change a recurring invoice")
+@router.patch("/recurring/{recurring_id:int}", summary="Change a recurring invoice")
 def edit_recurring(recurring_id: RowId, body: RecurringChanges,
                    ctx: HubContext = Depends(get_context)) -> dict:
     from hub.billing.schedule_edits import edit_recurring as edit
@@ -128,7 +128,7 @@ def edit_recurring(recurring_id: RowId, body: RecurringChanges,
     return _run(ctx, lambda s: edit(s, recurring_id, _given(body)))
 
 
-@router.post("/recurring/{recurring_id}/end", summary="End an agreement after a day")
+@router.post("/recurring/{recurring_id:int}/end", summary="End an agreement after a day")
 def end_recurring(recurring_id: RowId, body: EndIn,
                   ctx: HubContext = Depends(get_context)) -> dict:
     from hub.billing.schedule_edits import end_recurring as end
@@ -136,21 +136,21 @@ def end_recurring(recurring_id: RowId, body: EndIn,
     return _run(ctx, lambda s: end(s, recurring_id, body.end_date))
 
 
-@router.patch("/recurring-lines/{line_id}", summary="Change a template line")
+@router.patch("/recurring-lines/{line_id:int}", summary="Change a template line")
 def edit_line(line_id: RowId, body: LineChanges, ctx: HubContext = Depends(get_context)) -> dict:
     from hub.billing.schedule_edits import edit_line as edit
 
     return _run(ctx, lambda s: edit(s, line_id, _given(body)))
 
 
-@router.post("/recurring-lines/{line_id}/retire", summary="Stop billing a template line")
+@router.post("/recurring-lines/{line_id:int}/retire", summary="Stop billing a template line")
 def retire_line(line_id: RowId, ctx: HubContext = Depends(get_context)) -> dict:
     from hub.billing.schedule_edits import retire_line as retire
 
     return _run(ctx, lambda s: retire(s, line_id))
 
 
-@router.patch("/invoice-groups/{group_id}", summary="Change an invoice group")
+@router.patch("/invoice-groups/{group_id:int}", summary="Change an invoice group")
 def edit_group(group_id: RowId, body: GroupChanges,
                ctx: HubContext = Depends(get_context)) -> dict:
     from hub.billing.schedule_edits import edit_group as edit
@@ -158,7 +158,7 @@ def edit_group(group_id: RowId, body: GroupChanges,
     return _run(ctx, lambda s: edit(s, group_id, _given(body)))
 
 
-@router.patch("/contracts/{contract_id}", summary="Change a billing contract")
+@router.patch("/contracts/{contract_id:int}", summary="Change a billing contract")
 def edit_contract(contract_id: RowId, body: ContractChanges,
                   ctx: HubContext = Depends(get_context)) -> dict:
     from hub.billing.schedule_edits import edit_contract as edit
@@ -166,14 +166,14 @@ def edit_contract(contract_id: RowId, body: ContractChanges,
     return _run(ctx, lambda s: edit(s, contract_id, _given(body)))
 
 
-@router.post("/contracts/{contract_id}/end", summary="Invoice no further cycle")
+@router.post("/contracts/{contract_id:int}/end", summary="Invoice no further cycle")
 def end_contract(contract_id: RowId, ctx: HubContext = Depends(get_context)) -> dict:
     from hub.billing.schedule_edits import end_contract as end
 
     return _run(ctx, lambda s: end(s, contract_id))
 
 
-@router.patch("/future-items/{item_id}", summary="Change a waiting future item")
+@router.patch("/future-items/{item_id:int}", summary="Change a waiting future item")
 def edit_future_item(item_id: RowId, body: FutureItemChanges,
                      ctx: HubContext = Depends(get_context)) -> dict:
     from hub.billing.schedule_edits import edit_future_item as edit
@@ -181,7 +181,7 @@ def edit_future_item(item_id: RowId, body: FutureItemChanges,
     return _run(ctx, lambda s: edit(s, item_id, _given(body)))
 
 
-@router.delete("/future-items/{item_id}", status_code=204,
+@router.delete("/future-items/{item_id:int}", status_code=204,
                summary="Remove a future item no invoice has taken")
 def remove_future_item(item_id: RowId, ctx: HubContext = Depends(get_context)) -> None:
     from hub.billing.schedule_edits import remove_future_item as remove
@@ -190,7 +190,7 @@ def remove_future_item(item_id: RowId, ctx: HubContext = Depends(get_context)) -
         remove(session, item_id)
 
 
-@router.patch("/mappings/{mapping_id}", summary="Map a connector's company to an organisation")
+@router.patch("/mappings/{mapping_id:int}", summary="Map a connector's company to an organisation")
 def map_organisation(mapping_id: RowId, body: MappingChanges = Body(...),
                      ctx: HubContext = Depends(get_context)) -> dict:
     from hub.billing.editing import map_organisation as remap
