@@ -380,3 +380,16 @@ def test_a_dead_pulls_lease_expires(engine, host, connection):
                                             "token": "dead-worker"})
     report = pull_connection(engine, host.hook, connection, kinds=["organisations"])
     assert report.kinds["organisations"].created == 3
+
+
+def test_organisations_created_by_a_pull_bill_in_the_company_currency(engine, host,
+                                                                      connection):
+    from types import SimpleNamespace
+
+    from hub.sources.pulling import pull_by_name
+
+    context = SimpleNamespace(engine=engine, plugins=SimpleNamespace(hook=host.hook),
+                              connection=lambda name: connection,
+                              settings=SimpleNamespace(company=SimpleNamespace(currency="EUR")))
+    pull_by_name(context, "src", create_organisations=True)
+    assert {o.currency for o in _rows(engine, Organisation)} == {"EUR"}

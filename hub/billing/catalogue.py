@@ -12,35 +12,46 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from hub.core.money import to_decimal
+from hub.core.money import within_minor_unit
 from hub.db.models import (
-    Asset, Contact, LaborStatus, Organisation, Product, Ticket, TicketCharge,
+    Asset, Contact, FutureItem, LaborStatus, Organisation, Product, Ticket, TicketCharge,
 )
 from hub.errors import NotFound, ValidationFailed
+from hub.validation import parse
+from hub.validation.fields import MAX_ID, check_currency
+from hub.validation.records import (
+    AssetInput, ContactInput, FutureItemInput, OrganisationInput, ProductInput,
+    TicketChargeInput, TicketInput,
+)
+
+_ORG_HINT = "list organisations with `hub org list`"
 
 __all__ = ["create_organisation", "add_contact", "add_asset", "add_product", "product_by_code",
-           "open_ticket", "add_ticket_charge", "charge_labor", "get_or_404"]
+           "open_ticket", "add_ticket_charge", "charge_labor", "get_or_404", "add_future_item"]
 
 
 def get_or_404(session: Session, model: type, row_id: int, what: str, hint: str):
     """The row, or a :class:`NotFound` that says how to find the right id."""
-    row = session.get(model, row_id)
+    # An id beyond the column's range cannot exist (and the driver would refuse to send it).
+    row = session.get(model, row_id) if isinstance(row_id, int) and 0 < row_id <= MAX_ID \
+        else None
     if row is None:
         raise NotFound(f"{what} {row_id} does not exist", hint=hint)
     return row
 
 
-def create_organisation(session: Session, name: str, *, currency: str = "USD",
+def create_organisation(session: Session, name: str, *, currency: str | None = None,
                         email: str | None = None, billing_day: int = 1,
                         payment_due_days: int | None = None, auto_bill: bool = False,
-                        require_invoice_group: bool = False) -> Organisation:
-    """A new customer organisation."""
-    if not 1 <= billing_day <= 28:
-        raise ValidationFailed(f"billing day {billing_day} is outside 1–28",
-                               hint="use 28 or 1 to bill at the end of the month")
-    org = Organisation(name=name, currency=currency, email=email, billing_day=billing_day,
-                       payment_due_days=payment_due_days, auto_bill=auto_bill,
-                       require_invoice_group=require_invoice_group)
+                        require_invoice_group: bool = False,
+                        default_currency: str = "USD") -> Organisation:
+    """A new customer organisation; ``currency`` defaults to ``default_currency`` (callers pass
+    the company's, ``[company] currency``)."""
+    given = parse(OrganisationInput, name=name, currency=currency, email=email,
+                  billing_day=billing_day, payment_due_days=payment_due_days,
+                  auto_bill=auto_bill, require_invoice_group=require_invoice_group)
+    org = Organisation(**given.model_dump(exclude={"currency"}),
+                       currency=given.currency or check_currency(default_currency))
     session.add(org)
     session.flush()
     return org
@@ -49,8 +60,10 @@ def create_organisation(session: Session, name: str, *, currency: str = "USD",
 def add_contact(session: Session, organisation_id: int, name: str, *, email: str | None = None,
                 attributes: dict[str, Any] | None = None) -> Contact:
     """A person at an organisation; ``attributes`` (e.g. ``remote_access``) feed user counters."""
-    contact = Contact(organisation_id=organisation_id, name=name, email=email,
-                      attributes=attributes or {})
+    given = parse(ContactInput, organisation_id=organisation_id, name=name, email=email,
+                  attributes=attributes or {})
+    get_or_404(session, Organisation, given.organisation_id, "organisation", _ORG_HINT)
+    contact = Contact(**given.model_dump())
     session.add(contact)
     session.flush()
     return contact
@@ -59,23 +72,49 @@ def add_contact(session: Session, organisation_id: int, name: str, *, email: str
 def add_asset(session: Session, organisation_id: int, name: str, *, asset_type: str = "workstation",
               policy: str | None = None, status: str = "active") -> Asset:
     """A managed device; type, policy and status feed asset counters."""
-    asset = Asset(organisation_id=organisation_id, name=name, asset_type=asset_type,
-                  policy=policy, status=status)
+    given = parse(AssetInput, organisation_id=organisation_id, name=name,
+                  asset_type=asset_type, policy=policy, status=status)
+    get_or_404(session, Organisation, given.organisation_id, "organisation", _ORG_HINT)
+    asset = Asset(**given.model_dump())
     session.add(asset)
     session.flush()
     return asset
 
 
 def add_product(session: Session, code: str, name: str, unit_price: object, *,
-                tax_rate: object = "0", kind: str = "service", currency: str = "USD",
-                description: str = "") -> Product:
-    """A catalogue product or service with its price and tax rate."""
-    product = Product(code=code, name=name, unit_price=to_decimal(unit_price),
-                      tax_rate=to_decimal(tax_rate), kind=kind, currency=currency,
-                      description=description or name)
+                tax_rate: object = "0", kind: str = "service", currency: str | None = None,
+                description: str = "", default_currency: str = "USD") -> Product:
+    """A catalogue product or service with its price and tax rate; a code is used once."""
+    given = parse(ProductInput, code=code, name=name, unit_price=unit_price, tax_rate=tax_rate,
+                  kind=kind, currency=currency, description=description)
+    if session.exec(select(Product.id).where(Product.code == given.code)).first() is not None:
+        raise ValidationFailed(f"a product with code {given.code!r} already exists",
+                               hint=f"change it with `hub product edit {given.code} ...` or "
+                                    f"choose another code")
+    product = Product(**given.model_dump(exclude={"currency", "description"}),
+                      currency=given.currency or check_currency(default_currency),
+                      description=given.description or given.name)
     session.add(product)
     session.flush()
     return product
+
+
+def add_future_item(session: Session, organisation_id: int, description: str, amount: object,
+                    created_on: dt.date) -> FutureItem:
+    """A debit (+) or credit (-) for the organisation's next invoice, in its currency and at
+    most its minor unit."""
+    given = parse(FutureItemInput, organisation_id=organisation_id, description=description,
+                  amount=amount, created_on=created_on)
+    org = get_or_404(session, Organisation, given.organisation_id, "organisation", _ORG_HINT)
+    try:
+        amount = within_minor_unit(given.amount, org.currency)
+    except ValueError as exc:
+        raise ValidationFailed(f"amount: {exc}") from None
+    item = FutureItem(organisation_id=org.id, description=given.description, amount=amount,
+                      currency=org.currency, created_on=given.created_on)
+    session.add(item)
+    session.flush()
+    return item
 
 
 def product_by_code(session: Session, code: str) -> Product:
@@ -89,8 +128,10 @@ def product_by_code(session: Session, code: str) -> Product:
 def open_ticket(session: Session, organisation_id: int, number: str, subject: str, *,
                 status: str = "New") -> Ticket:
     """A support ticket."""
-    ticket = Ticket(organisation_id=organisation_id, number=number, subject=subject,
-                    status=status)
+    given = parse(TicketInput, organisation_id=organisation_id, number=number,
+                  subject=subject, status=status)
+    get_or_404(session, Organisation, given.organisation_id, "organisation", _ORG_HINT)
+    ticket = Ticket(**given.model_dump())
     session.add(ticket)
     session.flush()
     return ticket
@@ -103,10 +144,13 @@ def add_ticket_charge(session: Session, ticket_id: int, description: str, *,
                       charged: bool = False) -> TicketCharge:
     """Time or an item on a ticket (Not Charged unless ``charged``; non-labour items are
     charged as soon as they are added, as in Syncro's ticket line items)."""
-    ticket = get_or_404(session, Ticket, ticket_id, "ticket", "list tickets with `hub org show`")
+    given = parse(TicketChargeInput, ticket_id=ticket_id, description=description,
+                  quantity=quantity, unit_price=unit_price)
+    ticket = get_or_404(session, Ticket, given.ticket_id, "ticket",
+                        "list tickets with `hub org tickets`")
     charge = TicketCharge(ticket_id=ticket.id, organisation_id=ticket.organisation_id,
-                          description=description, quantity=to_decimal(quantity),
-                          unit_price=to_decimal(unit_price), is_labor=is_labor,
+                          description=given.description, quantity=given.quantity,
+                          unit_price=given.unit_price, is_labor=is_labor,
                           billable=billable, worked_at=worked_at, product_id=product_id,
                           labor_status=LaborStatus.charged if (charged or not is_labor)
                           else LaborStatus.not_charged)

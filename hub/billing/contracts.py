@@ -22,6 +22,8 @@ from hub.db.engine import session_scope
 from hub.core.contracts import CycleChoice, CycleRef, build_cycles, choose_cycle
 from hub.core.periods import Cadence, Frequency, Period
 from hub.db.models import BillingContract, BillingCycle, Invoice, Organisation
+from hub.validation import parse
+from hub.validation.records import ContractInput
 from hub.errors import ValidationFailed
 
 __all__ = ["create_contract", "cycles_of", "preselected_cycle", "invoice_contract",
@@ -47,8 +49,13 @@ def create_contract(session: Session, organisation_id: int, name: str, start_dat
                     auto_sync: bool = True, auto_send: bool = False,
                     refund_policy: str = "") -> BillingContract:
     """A billing contract and its first ``cycles`` billing cycles."""
-    org = get_or_404(session, Organisation, organisation_id, "organisation",
+    given = parse(ContractInput, organisation_id=organisation_id, name=name,
+                  start_date=start_date, cycles=cycles, frequency=frequency, interval=interval,
+                  billing_day=billing_day, auto_charge=auto_charge, auto_sync=auto_sync,
+                  auto_send=auto_send, refund_policy=refund_policy)
+    org = get_or_404(session, Organisation, given.organisation_id, "organisation",
                      "list organisations with `hub org list`")
+    name, frequency = given.name, given.frequency.value
     try:
         cadence = Cadence(Frequency(frequency), interval,
                           billing_day or min(start_date.day, 28), start_date)

@@ -19,6 +19,8 @@ from hub.billing.catalogue import get_or_404, product_by_code
 from hub.billing.finalise import finalise_invoices
 from hub.core.lines import FutureItemRef, price_line, take_future_items, totals
 from hub.core.money import Money, to_decimal
+from hub.validation import parse
+from hub.validation.records import LineInput
 from hub.db.models import (
     FutureItem, Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, LaborStatus, Organisation,
     Ticket, TicketCharge,
@@ -82,6 +84,9 @@ def add_line(session: Session, invoice_id: int, *, description: str | None = Non
              unit_price: object | None = None, tax_rate: object | None = None,
              line_type: str = "standard", provenance: list | None = None) -> InvoiceLine:
     """A manual item, or a catalogue product (its price, tax and name unless overridden)."""
+    given = parse(LineInput, description=description, product_code=product_code,
+                  quantity=quantity, unit_price=unit_price, tax_rate=tax_rate)
+    quantity, unit_price, tax_rate = given.quantity, given.unit_price, given.tax_rate
     invoice = _draft(session, invoice_id)
     product = product_by_code(session, product_code) if product_code else None
     if unit_price is None and product is None:

@@ -132,9 +132,11 @@ def _pending_charges(session: Session, schedules: Sequence[RecurringInvoice]):
                TicketCharge.invoice_line_id.is_(None))).all()
     taken: set[int] = set()
     for schedule in wanted:
+        # Statuses compare without case: "resolved" means the PSA's "Resolved".
+        statuses = {status.casefold() for status in schedule.ticket_status_filter or ()}
         mine = [r for r in rows if r[0].organisation_id == schedule.organisation_id
                 and r[0].id not in taken
-                and (not schedule.ticket_status_filter or r[2] in schedule.ticket_status_filter)]
+                and (not statuses or (r[2] or "").casefold() in statuses)]
         order = schedule.ticket_charge_order
         if order == "by_ticket":
             mine.sort(key=lambda r: (r[1], r[0].worked_at or dt.datetime.min, r[0].id))

@@ -17,8 +17,12 @@ from hub.core.groups import GroupRef, choose_group, plan_join
 from hub.core.money import to_decimal
 from hub.core.periods import Cadence, Frequency
 from hub.billing.catalogue import get_or_404, product_by_code
-from hub.db.models import InvoiceGroup, Organisation, RecurringInvoice, RecurringLine
+from hub.db.models import (
+    BillingContract, InvoiceGroup, Organisation, RecurringInvoice, RecurringLine,
+)
 from hub.errors import ValidationFailed
+from hub.validation import parse
+from hub.validation.records import GroupInput, LineInput, RecurringInput
 
 __all__ = ["create_recurring", "add_recurring_line", "create_group", "join_group",
            "set_master", "group_ref", "LINE_TYPES"]
@@ -45,11 +49,17 @@ def create_recurring(session: Session, organisation_id: int, service_start: dt.d
                      end_date: dt.date | None = None) -> RecurringInvoice:
     """A new recurring invoice. When the account requires an invoice group the new agreement
     joins one (chosen automatically when exactly one exists)."""
-    org = get_or_404(session, Organisation, organisation_id, "organisation",
+    given = parse(RecurringInput, organisation_id=organisation_id, service_start=service_start,
+                  name=name, frequency=frequency, interval=interval, billing_day=billing_day,
+                  first_run=first_run, auto_bill=auto_bill,
+                  add_pending_ticket_charges=add_pending_ticket_charges,
+                  ticket_status_filter=list(ticket_status_filter or []),
+                  ticket_charge_order=ticket_charge_order, group_id=group_id,
+                  payment_due_days=payment_due_days, end_date=end_date)
+    org = get_or_404(session, Organisation, given.organisation_id, "organisation",
                      "list organisations with `hub org list`")
-    if ticket_charge_order not in ORDERS:
-        raise ValidationFailed(f"unknown ticket charge order {ticket_charge_order!r}",
-                               hint="use one of " + ", ".join(ORDERS))
+    frequency, interval, name = given.frequency, given.interval, given.name
+    ticket_status_filter = given.ticket_status_filter
     try:
         cadence = Cadence(Frequency(frequency), interval, billing_day or org.billing_day,
                           service_start)
@@ -83,16 +93,25 @@ def add_recurring_line(session: Session, *, description: str | None = None,
                        filters: dict[str, Any] | None = None) -> RecurringLine:
     """A template line; a counter line's ``filters`` go to the counter hooks as they are
     (e.g. ``{"asset_type": ["workstation"]}`` or ``{"attributes.remote_access": True}``)."""
-    if line_type not in LINE_TYPES:
-        raise ValidationFailed(f"unknown line type {line_type!r}",
-                               hint="use one of " + ", ".join(LINE_TYPES))
+    given = parse(LineInput, line_type=line_type, description=description,
+                  unit_price=unit_price, quantity=quantity, tax_rate=tax_rate,
+                  product_code=product_code, filters=dict(filters or {}))
     if (recurring_id is None) == (contract_id is None):
         raise ValidationFailed("a template line belongs to one recurring invoice or one contract",
                                hint="give exactly one of recurring_id and contract_id")
-    product = product_by_code(session, product_code) if product_code else None
-    if unit_price is None and product is None:
-        raise ValidationFailed("a line needs a unit price or a catalogue product",
-                               hint="pass --price or --product CODE")
+    if recurring_id is not None:
+        get_or_404(session, RecurringInvoice, recurring_id, "recurring invoice",
+                   "list them with `hub recurring list`")
+    else:
+        get_or_404(session, BillingContract, contract_id, "billing contract",
+                   "list them with `hub contract list`")
+    product = product_by_code(session, given.product_code) if given.product_code else None
+    if product is not None and not product.active:
+        raise ValidationFailed(f"product {product.code!r} is retired",
+                               hint="use another product, or give the line its own --price")
+    line_type, filters = given.line_type, given.filters
+    description, unit_price, quantity, tax_rate = (given.description, given.unit_price,
+                                                   given.quantity, given.tax_rate)
     owner = (RecurringLine.recurring_invoice_id == recurring_id) if recurring_id else \
         (RecurringLine.contract_id == contract_id)
     position = len(session.exec(select(RecurringLine.id).where(owner)).all())
@@ -105,18 +124,39 @@ def add_recurring_line(session: Session, *, description: str | None = None,
         tax_rate=to_decimal(tax_rate) if tax_rate is not None else (
             product.tax_rate if product else to_decimal("0")),
         counter_filters=dict(filters or {}))
+    check_total(session, line, recurring_id=recurring_id, contract_id=contract_id)
     session.add(line)
     session.flush()
     return line
+
+
+def check_total(session: Session, changed: RecurringLine, *, recurring_id: int | None = None,
+                contract_id: int | None = None) -> None:
+    """Refuse a line that would make its invoice's flat lines total below zero (a discount
+    larger than what it discounts); counter lines are counted at billing time, and a run
+    leaves a negative invoice out with a note."""
+    owner = (RecurringLine.recurring_invoice_id == recurring_id) if recurring_id else \
+        (RecurringLine.contract_id == contract_id)
+    others = session.exec(select(RecurringLine).where(owner, RecurringLine.active)).all()
+    lines = [line for line in others if line.id != changed.id] + \
+        ([changed] if changed.active else [])
+    total = sum((line.quantity * line.unit_price for line in lines
+                 if line.line_type == "standard"), to_decimal(0))
+    if total < 0:
+        raise ValidationFailed(f"the standard lines would total {total}, below zero",
+                               hint="an invoice cannot be negative; make the discount smaller "
+                                    "or add a credit with `hub org future-item`")
 
 
 def create_group(session: Session, organisation_id: int, description: str,
                  next_date: dt.date, *, frequency: str = "monthly",
                  interval: int = 1) -> InvoiceGroup:
     """An invoice group aligning agreements to ``next_date``'s day (1–28)."""
-    if next_date.day > 28:
-        raise ValidationFailed("an invoice group aligns to a day from 1 to 28",
-                               hint="use the 28th or the 1st for month ends")
+    given = parse(GroupInput, organisation_id=organisation_id, description=description,
+                  next_date=next_date, frequency=frequency)
+    get_or_404(session, Organisation, given.organisation_id, "organisation",
+               "list organisations with `hub org list`")
+    description, frequency = given.description, given.frequency.value
     group = InvoiceGroup(organisation_id=organisation_id, description=description,
                          frequency=frequency, interval=interval, align_day=next_date.day,
                          next_date=next_date)

@@ -9,18 +9,21 @@ invoices the preview showed, in one transaction. Work is done in chunks so memor
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Iterator
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlmodel import Session
 
 from hub.host.context import HubContext
 from hub.host.gc_pacing import bulk_allocations
+from hub.billing.batch_lease import try_lease
 from hub.billing.counters import Counter
 from hub.billing.drafts import Draft, DueInvoice, build_draft, count_lines, snapshot_lines
 from hub.billing.finalise import DraftRef, finalise_invoices
+from hub.billing.isolation import LeftOut, build_isolated, describe, each_alone, reason_of
 from hub.billing.loading import CATCH_UP, due_for_cycles, due_for_schedules
 from hub.billing.store import describe_skipped, store_drafts
 from hub.billing.usage_gaps import usage_gap_notes
@@ -40,13 +43,14 @@ CHUNK = 500
 
 @dataclass
 class BatchSummary:
-    """What a run did."""
+    """What a run did. ``batch_id`` is None when nothing was due (no batch is stored)."""
 
-    batch_id: int
+    batch_id: int | None
     run_date: dt.date
     status: str
     invoices: int
     notes: list[str] = field(default_factory=list)
+    left_out: list[dict] = field(default_factory=list)
 
 
 def build_drafts(dues: list[DueInvoice], counter: Counter, now: dt.datetime) -> list[Draft]:
@@ -72,44 +76,94 @@ def _due_schedules(session: Session, run_date: dt.date, after: int) -> list:
 
 
 def _due_cycles(session: Session, run_date: dt.date, after: int) -> list[BillingCycle]:
-    return list(session.exec(select(BillingCycle).join(BillingContract).where(
-        BillingContract.active, BillingCycle.start <= run_date,
+    o = Organisation.__table__
+    return list(session.exec(select(BillingCycle).join(BillingContract)
+                             .join(o, o.c.id == BillingContract.organisation_id).where(
+        BillingContract.active, o.c.active, BillingCycle.start <= run_date,
         BillingCycle.invoice_id.is_(None), BillingCycle.id > after)
         .order_by(BillingCycle.id).limit(CHUNK)).scalars())
 
 
-def preview(ctx: HubContext, run_date: dt.date) -> BatchSummary:
-    """Make a preview batch for ``run_date`` (see module docstring)."""
-    now = ctx.clock()
+def _open_batch(ctx: HubContext, run_date: dt.date, now: dt.datetime, leases: ExitStack
+                ) -> int:
+    """The batch this preview fills, with its lease held in ``leases``: one a crashed preview
+    of the same date left unfinished (completed now: its drafts stay, the rest is added), else
+    a new one. An unfinished batch of another date whose preview is gone is rolled back whole,
+    so its drafts block nobody; one whose preview still runs is left to it
+    (:mod:`hub.billing.batch_lease`)."""
+    bt = BillingBatch.__table__
+    with session_scope(ctx.engine) as session:
+        unfinished = session.execute(select(bt.c.id, bt.c.run_date).where(
+            bt.c.status == BatchStatus.preview.value, bt.c.filled_at.is_(None))
+            .order_by(bt.c.id)).all()
+    for row in unfinished:
+        lease = try_lease(ctx.engine, ctx.settings.data_dir, row.id)
+        if not lease.__enter__():
+            lease.__exit__(None, None, None)  # its preview is still running
+            continue
+        if row.run_date == run_date:
+            leases.push(lease.__exit__)
+            return row.id
+        try:
+            discard(ctx, row.id)
+        finally:
+            lease.__exit__(None, None, None)
     with session_scope(ctx.engine) as session:
         batch = BillingBatch(run_date=run_date, created_at=now)
         session.add(batch)
         session.flush()
-        batch_id = batch.id
+        # Leased before the row is committed: no other preview can take it for abandoned.
+        leases.enter_context(try_lease(ctx.engine, ctx.settings.data_dir, batch.id))
+        return batch.id
+
+
+def preview(ctx: HubContext, run_date: dt.date) -> BatchSummary:
+    """Make a preview batch for ``run_date`` (see module docstring). Schedules that cannot be
+    billed are left out and named (:mod:`hub.billing.isolation`); a run that finds nothing to
+    bill and nothing to name stores no batch."""
+    now = ctx.clock()
+    with ExitStack() as leases:
+        batch_id = _open_batch(ctx, run_date, now, leases)
+        return _preview_into(ctx, batch_id, run_date, now)
+
+
+def _preview_into(ctx: HubContext, batch_id: int, run_date: dt.date, now: dt.datetime
+                  ) -> BatchSummary:
     try:
         with bulk_allocations():
-            made, notes = _fill(ctx, batch_id, run_date, now)
+            notes, left_out = _fill(ctx, batch_id, run_date, now)
     except BaseException:
         # Nothing half-made stays behind: the partial batch's drafts go, reservations return.
         discard(ctx, batch_id)
         raise
     with session_scope(ctx.engine) as session:
+        it = Invoice.__table__
+        made = session.execute(select(func.count()).select_from(it).where(
+            it.c.batch_id == batch_id, it.c.status == "draft")).scalar()
+        if not made and not left_out:
+            session.execute(delete(BillingBatch.__table__).where(
+                BillingBatch.__table__.c.id == batch_id))
+            return BatchSummary(None, run_date, "nothing due", 0, notes)
         batch = session.get(BillingBatch, batch_id)
-        batch.invoice_count, batch.notes = made, notes
-    return BatchSummary(batch_id, run_date, BatchStatus.preview.value, made, notes)
+        batch.invoice_count, batch.notes = made, notes + [describe(i) for i in left_out]
+        batch.left_out, batch.filled_at = left_out, now
+        return BatchSummary(batch_id, run_date, BatchStatus.preview.value, made,
+                            list(batch.notes), left_out)
 
 
 def _fill(ctx: HubContext, batch_id: int, run_date: dt.date, now: dt.datetime
-          ) -> tuple[int, list[str]]:
-    """Draft every due schedule and contract cycle into the batch, a chunk at a time."""
+          ) -> tuple[list[str], list[dict]]:
+    """Draft every due schedule and contract cycle into the batch, a chunk at a time; returns
+    the notes and what was left out."""
     counter = Counter(ctx.plugins.pm, ctx.connections(), ctx.engine)
     due_days = ctx.settings.company.payment_due_days
-    made, notes = 0, []
+    notes: list[str] = []
+    left: list[LeftOut] = []
     usage_periods: set[tuple[dt.date, dt.date]] = set()
-    for loader, fetch in ((lambda s, rows: due_for_schedules(s, rows, run_date, due_days),
-                           _due_schedules),
-                          (lambda s, rows: due_for_cycles(s, rows, None, due_days),
-                           _due_cycles)):
+    for loader, fetch, owner in ((lambda s, rows: due_for_schedules(s, rows, run_date, due_days),
+                                  _due_schedules, _schedule_owner),
+                                 (lambda s, rows: due_for_cycles(s, rows, None, due_days),
+                                  _due_cycles, _cycle_owner)):
         after = 0
         while True:
             # Three steps per chunk: read, count, write. No transaction is open while the
@@ -120,17 +174,64 @@ def _fill(ctx: HubContext, batch_id: int, run_date: dt.date, now: dt.datetime
                 if not rows:
                     break
                 after = rows[-1].id
-                dues = loader(session, rows)
-            drafts = build_drafts(dues, counter, now)
+                names = _names(session, rows, owner)
+
+                def load(chunk, session=session):
+                    return loader(session, list(chunk))
+
+                def unloadable(row, exc, session=session):
+                    org_id, key = owner(session, row)
+                    left.append(LeftOut(org_id, key, reason_of(exc), names.get(org_id, "")))
+
+                dues = each_alone(rows, load, unloadable)
+            drafts, left_now = build_isolated(dues, counter, now, names)
+            left += left_now
             usage_periods.update(_usage_periods(dues))
-            with session_scope(ctx.engine) as session:
-                # Whatever another run wrote meanwhile is skipped by the unique key.
-                ids, skipped = store_drafts(session, batch_id, drafts)
-            made += len(ids)
-            notes += describe_skipped(skipped)
+            ids, skipped = _store(ctx, batch_id, drafts, left, names)
+            notes += describe_skipped([s for s in skipped
+                                       if s[2] != f"preview batch {batch_id}"])
     if usage_periods:
         notes += usage_gap_notes(ctx.engine, ctx.connections("usage"), usage_periods)
-    return made, notes
+    return notes, [item.as_dict() for item in left]
+
+
+def _store(ctx: HubContext, batch_id: int, drafts: list[Draft], left: list[LeftOut],
+           names: dict[int, str]):
+    """Store the chunk's drafts in one transaction; if that fails, each on its own."""
+    ids: list[int] = []
+    skipped: list = []
+
+    def store(chunk):
+        with session_scope(ctx.engine) as session:
+            # Whatever another run wrote meanwhile is skipped by the unique key.
+            made, held = store_drafts(session, batch_id, list(chunk))
+        ids.extend(made)
+        skipped.extend(held)
+        return []
+
+    def unstorable(draft, exc):
+        org_id = draft.invoice["organisation_id"]
+        left.append(LeftOut(org_id, draft.invoice["billing_key"], reason_of(exc),
+                            names.get(org_id, "")))
+
+    if drafts:
+        each_alone(drafts, store, unstorable)
+    return ids, skipped
+
+
+def _schedule_owner(session: Session, row) -> tuple[int, str]:
+    return row.organisation_id, f"schedule:{row.id}"
+
+
+def _cycle_owner(session: Session, row) -> tuple[int | None, str]:
+    contract = session.get(BillingContract, row.contract_id)
+    return (contract.organisation_id if contract else None), f"contract:{row.contract_id}"
+
+
+def _names(session: Session, rows, owner) -> dict[int, str]:
+    ids = {owner(session, row)[0] for row in rows} - {None}
+    o = Organisation.__table__
+    return dict(session.execute(select(o.c.id, o.c.name).where(o.c.id.in_(ids))).all())
 
 
 def _usage_periods(dues: list[DueInvoice]) -> Iterator[tuple[dt.date, dt.date]]:
@@ -159,8 +260,11 @@ def _claim(session: Session, batch_id: int, status: BatchStatus, now: dt.datetim
     cleanly instead of finalising twice)."""
     stamp = {"confirmed_at": now} if status is BatchStatus.confirmed else {"discarded_at": now}
     bt = BillingBatch.__table__
+    # Only a finished preview can be confirmed; an interrupted one is completed first.
+    finished = (bt.c.filled_at.isnot(None),) if status is BatchStatus.confirmed else ()
     claimed = session.execute(update(bt).where(bt.c.id == batch_id,
-                                               bt.c.status == BatchStatus.preview.value)
+                                               bt.c.status == BatchStatus.preview.value,
+                                               *finished)
                               .values(status=status.value, **stamp)).rowcount
     if claimed:
         return
@@ -168,6 +272,10 @@ def _claim(session: Session, batch_id: int, status: BatchStatus, now: dt.datetim
     if batch is None:
         raise NotFound(f"billing batch {batch_id} does not exist",
                        hint="list batches with `hub bill list`")
+    if batch.status is BatchStatus.preview:
+        raise ValidationFailed(f"billing batch {batch_id} was interrupted before it was filled",
+                               hint=f"run `hub bill preview --date {batch.run_date}` to complete "
+                                    f"it, then confirm")
     raise ValidationFailed(f"billing batch {batch_id} is already {batch.status.value}",
                            hint="run `hub bill preview --date DATE` for a new batch")
 

@@ -58,21 +58,27 @@ def batch_view(session: Session, batch_id: int, *, limit: int | None = None) -> 
             lines.setdefault(line.invoice_id, []).append(line)
     return {"id": batch.id, "run_date": batch.run_date, "status": batch.status.value,
             "invoice_count": batch.invoice_count, "notes": list(batch.notes or []),
+            "left_out": list(batch.left_out or []), "finished": batch.filled_at is not None,
             "created_at": batch.created_at, "confirmed_at": batch.confirmed_at,
             "invoices": [_invoice_dict(inv, name, lines.get(inv.id, [])) for inv, name in rows]}
 
 
-def list_batches(session: Session, limit: int = 20) -> list[dict[str, Any]]:
-    """The latest batches."""
-    batches = session.exec(select(BillingBatch).order_by(BillingBatch.id.desc())
-                           .limit(limit)).all()
+def list_batches(session: Session, limit: int = 20, offset: int = 0,
+                 status: str | None = None) -> list[dict[str, Any]]:
+    """The latest batches (of ``status`` if given)."""
+    query = select(BillingBatch).order_by(BillingBatch.id.desc())
+    if status is not None:
+        query = query.where(BillingBatch.status == status)
+    batches = session.exec(query.limit(limit).offset(offset)).all()
     return [{"id": b.id, "run_date": b.run_date, "status": b.status.value,
-             "invoice_count": b.invoice_count, "created_at": b.created_at,
+             "invoice_count": b.invoice_count, "left_out": len(b.left_out or []),
+             "created_at": b.created_at,
              "confirmed_at": b.confirmed_at} for b in batches]
 
 
 def list_invoices(session: Session, *, organisation_id: int | None = None,
-                  status: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+                  status: str | None = None, limit: int = 50, offset: int = 0
+                  ) -> list[dict[str, Any]]:
     """The latest invoices, optionally of one organisation or status."""
     query = select(Invoice, Organisation.name).join(
         Organisation, Organisation.id == Invoice.organisation_id)
@@ -80,7 +86,7 @@ def list_invoices(session: Session, *, organisation_id: int | None = None,
         query = query.where(Invoice.organisation_id == organisation_id)
     if status is not None:
         query = query.where(Invoice.status == status)
-    rows = session.exec(query.order_by(Invoice.id.desc()).limit(limit)).all()
+    rows = session.exec(query.order_by(Invoice.id.desc()).limit(limit).offset(offset)).all()
     return [_invoice_dict(inv, name) for inv, name in rows]
 
 

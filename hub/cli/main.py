@@ -1,7 +1,15 @@
 """Entry point of the ``hub`` command.
 
-Errors are turned into one-line messages here, at a single boundary: a :class:`HubError`
-prints its message and fix and exits 2; ``--debug`` shows the traceback instead.
+Errors are turned into one-line messages here, at a single boundary; ``--debug`` shows the
+traceback instead. Exit codes (documented in README.md, for cron and scripts):
+
+==  ======================================================================================
+0   done
+1   differences found (``hub reconcile``)
+2   usage or input error: a bad option or value, an unknown id, a refused change
+3   configuration error: hub.toml, the environment, the database not set up (``hub db upgrade``)
+4   an external system is unreachable or failed: a vendor, the accounting system, the database
+==  ======================================================================================
 """
 
 from __future__ import annotations
@@ -19,7 +27,40 @@ from hub.cli import state as cli_state
 from hub.cli.lazy_group import root_group
 from hub.errors import HubError
 
-__all__ = ["main", "build_app"]
+__all__ = ["main", "build_app", "EXIT_OK", "EXIT_DIFFERENCES", "EXIT_USAGE", "EXIT_CONFIG",
+           "EXIT_EXTERNAL", "exit_code_of"]
+
+EXIT_OK, EXIT_DIFFERENCES, EXIT_USAGE, EXIT_CONFIG, EXIT_EXTERNAL = 0, 1, 2, 3, 4
+
+
+def exit_code_of(exc: HubError) -> int:
+    """The exit code of a refusal (see the module docstring)."""
+    from hub.errors import ConfigError, ConnectorError, PluginError
+
+    if isinstance(exc, (ConfigError, PluginError)):
+        return EXIT_CONFIG
+    if isinstance(exc, ConnectorError):
+        return EXIT_EXTERNAL
+    return EXIT_USAGE
+
+
+def _database_error(exc: Exception) -> HubError | None:
+    """A database error a user can fix, as a hub error; None for anything else (a bug)."""
+    from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
+
+    from hub.errors import ConfigError, ConnectorError
+
+    text = str(getattr(exc, "orig", exc)).splitlines()[0] if str(exc) else ""
+    if isinstance(exc, (OperationalError, ProgrammingError)) and (
+            "no such table" in text or "does not exist" in text or "no such column" in text
+            or "UndefinedTable" in type(getattr(exc, "orig", exc)).__name__):
+        return ConfigError(f"the database is not set up or not upgraded ({text})",
+                           hint="run `hub db upgrade`")
+    if isinstance(exc, OperationalError) or (isinstance(exc, DBAPIError)
+                                             and exc.connection_invalidated):
+        return ConnectorError(f"the database cannot be reached ({text})",
+                              hint="check [database] url in hub.toml and that the server runs")
+    return None
 
 
 def _root_callback(
@@ -77,9 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     except HubError as exc:
         if cli_state.state.debug:
             raise
-        cli_state.err_console.print(f"[bold red]error:[/] {exc.user_message()}", highlight=False,
-                                    soft_wrap=True, markup=True)
-        return 2
+        _say(exc)
+        return exit_code_of(exc)
     except SystemExit as exc:  # typer.Exit inside commands
         return int(exc.code or 0)
     except KeyboardInterrupt:
@@ -89,12 +129,26 @@ def main(argv: list[str] | None = None) -> int:
     except typer.Abort:
         return 1
     except typer.TyperException as exc:  # usage errors (bad option values) carry their codes
-        show = getattr(exc, "show", None)
-        if show is None:
+        message = getattr(exc, "format_message", None)
+        if message is None:
             raise
-        show()
-        return getattr(exc, "exit_code", 2)
-    return 0
+        # One line, like every other refusal: what is wrong, then where to look.
+        command = getattr(getattr(exc, "ctx", None), "command_path", "hub")
+        cli_state.err_console.print(f"[bold red]error:[/] {message()} — see `{command} --help`",
+                                    highlight=False, soft_wrap=True, markup=True)
+        return getattr(exc, "exit_code", EXIT_USAGE)
+    except Exception as exc:
+        known = _database_error(exc)
+        if known is None or cli_state.state.debug:
+            raise
+        _say(known)
+        return exit_code_of(known)
+    return EXIT_OK
+
+
+def _say(exc: HubError) -> None:
+    cli_state.err_console.print(f"[bold red]error:[/] {exc.user_message()}", highlight=False,
+                                soft_wrap=True, markup=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Iterable, Sequence
 
-__all__ = ["Money", "CurrencyMismatch", "minor_unit", "to_decimal", "STORAGE_PLACES"]
+__all__ = ["Money", "CurrencyMismatch", "minor_unit", "to_decimal", "STORAGE_PLACES",
+           "decimal_places", "within_minor_unit"]
 
 #: Minor-unit exponents that differ from 2 (ISO 4217). Anything not listed has two decimals.
 _MINOR_UNITS: dict[str, int] = {
@@ -66,6 +67,24 @@ def to_decimal(value: object) -> Decimal:
 #: Codes already checked: every Money checks its currency, a billing run makes hundreds of
 #: thousands, and an MSP bills in a handful of currencies.
 _CHECKED_CODES: set[str] = set()
+
+
+def decimal_places(value: Decimal) -> int:
+    """How many decimal places ``value`` really uses (``1.50`` uses 1, ``2E+3`` uses 0)."""
+    normal = value.normalize()
+    exponent = normal.as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 0
+
+
+def within_minor_unit(value: object, currency: str) -> Decimal:
+    """``value`` as a Decimal if it needs no more places than ``currency``'s minor unit
+    (``12.50`` USD yes, ``12.505`` USD no, ``5.5`` JPY no); ``ValueError`` otherwise."""
+    number = to_decimal(value)
+    places = minor_unit(currency)
+    if decimal_places(number) > places:
+        raise ValueError(f"{value} has more decimals than {currency} has ({places}); "
+                         f"round it to {Decimal(1).scaleb(-places)}")
+    return number
 
 
 def _check_currency(code: str) -> str:

@@ -79,8 +79,9 @@ class _Puller(HeldRecords, FactStoring):
 
     def __init__(self, engine: Engine, hook: Any, connection: Connection, *,
                  create_organisations: bool, sleep: Callable[[float], None],
-                 page_attempts: int, max_wait: float) -> None:
+                 page_attempts: int, max_wait: float, currency: str = "USD") -> None:
         self.engine = engine
+        self.currency = currency
         self.hook = hook
         self.connection = connection
         self.create_organisations = create_organisations
@@ -244,8 +245,11 @@ def pull_connection(engine: Engine, hook: Any, connection: Connection, *,
                     create_organisations: bool = False,
                     sleep: Callable[[float], None] = time.sleep,
                     page_attempts: int = DEFAULT_PAGE_ATTEMPTS,
-                    max_wait: float = DEFAULT_MAX_WAIT_SECONDS) -> PullReport:
+                    max_wait: float = DEFAULT_MAX_WAIT_SECONDS,
+                    currency: str = "USD") -> PullReport:
     """Pull ``connection`` through the plugin hooks and store what it finds.
+
+    Organisations it creates (``create_organisations``) bill in ``currency`` (the company's).
 
     ``hook`` is the plugin host's ``hook`` relay (``PluginHost.hook``). ``kinds`` limits what is
     pulled; kinds the connection's plugin does not offer are skipped. ``period`` is the usage
@@ -256,7 +260,8 @@ def pull_connection(engine: Engine, hook: Any, connection: Connection, *,
     if unknown:
         raise ValueError(f"unknown kinds {sorted(unknown)}; use {list(KINDS)}")
     puller = _Puller(engine, hook, connection, create_organisations=create_organisations,
-                     sleep=sleep, page_attempts=page_attempts, max_wait=max_wait)
+                     sleep=sleep, page_attempts=page_attempts, max_wait=max_wait,
+                     currency=currency)
     period = period or month_of(puller.now.date())
     lease = _take_lease(connection, puller.now)
     try:
@@ -304,5 +309,6 @@ def pull_by_name(context: Any, name: str, **options: Any) -> PullReport:
     A :class:`TransientError` it raises is the job runner's cue to retry later; the retried pull
     resumes at the saved cursor.
     """
+    options.setdefault("currency", context.settings.company.currency)
     return pull_connection(context.engine, context.plugins.hook, context.connection(name),
                            **options)

@@ -78,7 +78,8 @@ class FactStoring:
         else:
             outcome = "updated" if apply_changes(row, {"external_name": record.name}) else "unchanged"
         if row.organisation_id is None and self.create_organisations and not record.deleted:
-            organisation = Organisation(name=record.name, attributes=plain_json(record.attributes))
+            organisation = Organisation(name=record.name, attributes=plain_json(record.attributes),
+                                        currency=getattr(self, "currency", "USD"))
             session.add(organisation)
             session.flush()
             row.organisation_id = organisation.id

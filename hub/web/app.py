@@ -13,7 +13,9 @@ import pkgutil
 from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from hub.errors import (
     ConfigError, DocumentRefused, HubError, NotFound, PluginError, ValidationFailed,
@@ -23,7 +25,23 @@ if TYPE_CHECKING:
     from hub.host.context import HubContext
     from hub.jobs.runtime import JobRuntime
 
-__all__ = ["create_app", "ERROR_STATUS"]
+__all__ = ["create_app", "ERROR_STATUS", "ErrorBody", "ERROR_RESPONSES"]
+
+
+class ErrorBody(BaseModel):
+    """Every refusal's body: one line saying what is wrong and what to do, and its kind."""
+
+    detail: str
+    error: str = ""
+
+
+#: Documented on every route, so the OpenAPI says what a refusal looks like.
+ERROR_RESPONSES: dict[int | str, dict] = {
+    code: {"model": ErrorBody, "description": text} for code, text in (
+        (400, "refused"), (401, "missing, invalid, expired or revoked token"),
+        (403, "the token's scope does not allow this"), (404, "no such record"),
+        (409, "the record's status forbids this change"),
+        (422, "invalid input; nothing was stored"), (502, "a plugin failed"))}
 
 log = logging.getLogger("hub.web")
 
@@ -62,11 +80,25 @@ def create_app(ctx: "HubContext", runtime: "JobRuntime | None" = None) -> FastAP
         return JSONResponse({"detail": exc.user_message(), "error": type(exc).__name__},
                             status_code=_status_of(exc))
 
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        from hub.validation import describe_errors
+
+        # The same one-line refusal as the CLI's, from the same rules.
+        message = describe_errors(exc.errors())
+        return JSONResponse({"detail": message, "error": "ValidationFailed"}, status_code=422)
+
+    @app.exception_handler(OverflowError)
+    async def _out_of_range(request: Request, exc: OverflowError) -> JSONResponse:
+        # A number no column can hold (an id past 2^31, say) names no record.
+        return JSONResponse({"detail": "a number in the request is out of range; no such "
+                                       "record", "error": "NotFound"}, status_code=404)
+
     for info in sorted(pkgutil.iter_modules(routers_pkg.__path__), key=lambda m: m.name):
         module = importlib.import_module(f"{routers_pkg.__name__}.{info.name}")
         router = getattr(module, "router", None)
         if isinstance(router, APIRouter):
-            app.include_router(router)
+            app.include_router(router, responses=ERROR_RESPONSES)
 
     plugin_router = APIRouter()
     ctx.plugins.hook.hub_register_routes(router=plugin_router)

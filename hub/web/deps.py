@@ -29,7 +29,8 @@ def get_context(request: Request) -> HubContext:
     return request.app.state.ctx
 
 
-def require_token(credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
+def require_token(request: Request,
+                  credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
                   ctx: HubContext = Depends(get_context)) -> ApiToken:
     """Refuse the request (401) unless it carries ``Authorization: Bearer <valid token>``.
 
@@ -42,5 +43,10 @@ def require_token(credentials: HTTPAuthorizationCredentials | None = Depends(_be
     row = verify_token(ctx.engine, credentials.credentials)
     if row is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, headers=challenge,
-                            detail="invalid or revoked token; create one with `hub token create NAME`")
+                            detail="invalid, expired or revoked token; create one with "
+                                   "`hub token create NAME`")
+    if row.scope != "full" and request.method not in ("GET", "HEAD", "OPTIONS"):
+        raise HTTPException(status.HTTP_403_FORBIDDEN,
+                            detail=f"token {row.name!r} may only read; use a token made with "
+                                   f"`hub token create NAME --scope full`")
     return row

@@ -162,8 +162,9 @@ def test_syncro_asset_counter_and_7_dollar_remote_access_user_counter(ctx, count
     assert invoice.total == Decimal("179.00")
 
 
-def test_a_failing_counter_leaves_no_half_made_batch(ctx, counters):
-    """A counter that raises stops the run; the partial batch is discarded, nothing kept."""
+def test_a_failing_counter_leaves_its_schedules_out_and_names_them(ctx, counters):
+    """A counter that raises does not stop the run: each schedule it could not count is left
+    out of the batch with the organisation, the agreement and the reason; nothing half-made."""
     with session_scope(ctx.engine) as s:
         for name in ("First", "Second"):
             org = create_organisation(s, name)
@@ -175,12 +176,15 @@ def test_a_failing_counter_leaves_no_half_made_batch(ctx, counters):
         raise RuntimeError("RMM exploded")
 
     counters._answer = broken
-    with pytest.raises(RuntimeError, match="RMM exploded"):
-        preview(ctx, D(2026, 3, 1))
+    summary = preview(ctx, D(2026, 3, 1))
+    assert summary.invoices == 0
+    assert [(i["organisation"], i["agreement"]) for i in summary.left_out] == [
+        ("First", "recurring invoice 1"), ("Second", "recurring invoice 2")]
+    assert all("RMM exploded" in i["reason"] for i in summary.left_out)
     with session_scope(ctx.engine) as s:
         assert s.exec(select(Invoice)).all() == []
         [batch] = s.exec(select(BillingBatch)).all()
-        assert batch.status.value == "discarded"
+        assert batch.status.value == "preview" and len(batch.left_out) == 2
 
 
 def test_inactive_schedules_and_organisations_are_not_billed(ctx):

@@ -6,11 +6,13 @@ Refusals are :mod:`hub.errors` exceptions; the CLI boundary prints them as one l
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import List, Optional
 
 import typer
 
 from hub.cli.helpers import parse_date
+from hub.cli.listing import FORMAT, LIMIT, OFFSET, OutputFormat, emit
 from hub.cli.state import Table, console, context
 
 __all__ = ["register", "parse_date", "render_batch", "render_invoice"]
@@ -70,7 +72,11 @@ def bill_preview(date: Optional[str] = typer.Option(None, "--date", help="run da
     from hub.billing import preview
     from hub.billing.views import batch_view
 
-    summary = preview(context(), parse_date(date))
+    run_date = parse_date(date)
+    summary = preview(context(), run_date)
+    if summary.batch_id is None:
+        console.print(f"Nothing is due on or before {run_date}: no batch stored.")
+        return
     with _session() as session:
         render_batch(batch_view(session, summary.batch_id, limit=limit))
     console.print(f"Confirm with `hub bill confirm {summary.batch_id}` or discard with "
@@ -105,31 +111,53 @@ def bill_show(batch: int = typer.Argument(..., help="batch id"),
         render_batch(batch_view(session, batch, limit=limit))
 
 
+class BatchStatusChoice(str, Enum):
+    """Batch statuses a list can filter on."""
+
+    preview = "preview"
+    confirmed = "confirmed"
+    discarded = "discarded"
+
+
+class InvoiceStatusChoice(str, Enum):
+    """Invoice statuses a list can filter on."""
+
+    draft = "draft"
+    unpaid = "unpaid"
+    pending = "pending"
+    partially_paid = "partially_paid"
+    paid = "paid"
+    paid_from_balance = "paid_from_balance"
+    overdue = "overdue"
+    deleted = "deleted"
+
+
 @bill_app.command("list")
-def bill_list() -> None:
+def bill_list(status: Optional[BatchStatusChoice] = typer.Option(None, case_sensitive=False),
+              limit: int = LIMIT, offset: int = OFFSET, fmt: OutputFormat = FORMAT) -> None:
     """The latest billing batches."""
     from hub.billing.views import list_batches
 
     with _session() as session:
-        table = Table("Batch", "Run date", "Status", "Invoices", "Created")
-        for b in list_batches(session):
-            table.add_row(str(b["id"]), str(b["run_date"]), b["status"],
-                          str(b["invoice_count"]), f"{b['created_at']:%Y-%m-%d %H:%M}")
-        console.print(table)
+        rows = list_batches(session, limit=limit, offset=offset,
+                            status=status.value if status else None)
+    emit(rows, ["id", "run_date", "status", "invoice_count", "left_out", "created_at"], fmt)
 
 
 @invoice_app.command("list")
-def invoice_list(org: Optional[int] = typer.Option(None, help="organisation id"),
-                 status: Optional[str] = typer.Option(None, help="e.g. unpaid, draft")) -> None:
+def invoice_list(org: Optional[int] = typer.Option(None, min=1, max=2**31 - 1,
+                                                   help="organisation id"),
+                 status: Optional[InvoiceStatusChoice] = typer.Option(None, case_sensitive=False),
+                 limit: int = LIMIT, offset: int = OFFSET, fmt: OutputFormat = FORMAT) -> None:
     """The latest invoices."""
     from hub.billing.views import list_invoices
 
     with _session() as session:
-        table = Table("Id", "Number", "Organisation", "Kind", "Status", "Issued", "Total")
-        for i in list_invoices(session, organisation_id=org, status=status):
-            table.add_row(str(i["id"]), i["number"] or "—", i["organisation"], i["kind"],
-                          i["status"], str(i["issue_date"]), _money(i["total"]))
-        console.print(table)
+        rows = list_invoices(session, organisation_id=org,
+                             status=status.value if status else None, limit=limit,
+                             offset=offset)
+    emit(rows, ["id", "number", "organisation", "kind", "status", "issue_date", "total",
+                "currency"], fmt)
 
 
 @invoice_app.command("show")

@@ -42,7 +42,9 @@ def _json(value: Optional[str], what: str) -> dict:
 
 
 @org_app.command("create")
-def org_create(name: str, currency: str = "USD", email: Optional[str] = None,
+def org_create(name: str, currency: Optional[str] = typer.Option(
+                   None, help="ISO 4217 code; default: [company] currency in hub.toml"),
+               email: Optional[str] = None,
                billing_day: int = 1, auto_bill: bool = False,
                require_group: bool = typer.Option(False, help="new agreements must join a group")
                ) -> None:
@@ -52,22 +54,9 @@ def org_create(name: str, currency: str = "USD", email: Optional[str] = None,
     with _session() as s:
         org = create_organisation(s, name, currency=currency, email=email,
                                   billing_day=billing_day, auto_bill=auto_bill,
-                                  require_invoice_group=require_group)
+                                  require_invoice_group=require_group,
+                                  default_currency=context().settings.company.currency)
         console.print(f"Organisation {org.id} created: {org.name}")
-
-
-@org_app.command("list")
-def org_list() -> None:
-    """All organisations."""
-    from sqlmodel import select
-
-    from hub.db.models import Organisation
-
-    with _session() as s:
-        table = Table("Id", "Name", "Currency", "Billing day", "Auto bill")
-        for o in s.exec(select(Organisation).order_by(Organisation.id)).all():
-            table.add_row(str(o.id), o.name, o.currency, str(o.billing_day), str(o.auto_bill))
-        console.print(table)
 
 
 @org_app.command("add-contact")
@@ -95,12 +84,14 @@ def org_add_asset(org: int, name: str, asset_type: str = "workstation",
 
 @org_app.command("add-product")
 def org_add_product(code: str, name: str, price: str, tax: str = "0",
-                    kind: str = "service", currency: str = "USD") -> None:
+                    kind: str = "service", currency: Optional[str] = typer.Option(
+                        None, help="ISO 4217 code; default: [company] currency")) -> None:
     """A catalogue product or service."""
     from hub.billing.catalogue import add_product
 
     with _session() as s:
-        p = add_product(s, code, name, price, tax_rate=tax, kind=kind, currency=currency)
+        p = add_product(s, code, name, price, tax_rate=tax, kind=kind, currency=currency,
+                        default_currency=context().settings.company.currency)
         console.print(f"Product {p.code} added.")
 
 
@@ -140,19 +131,10 @@ def org_charge_labor(charge: int) -> None:
 def org_future_item(org: int, description: str, amount: str,
                     date: Optional[str] = None) -> None:
     """A debit (+) or credit (-) for the next invoice."""
-    from hub.core.money import to_decimal
-    from hub.db.models import FutureItem, Organisation
+    from hub.billing.catalogue import add_future_item
 
     with _session() as s:
-        organisation = s.get(Organisation, org)
-        if organisation is None:
-            raise ValidationFailed(f"organisation {org} does not exist",
-                                   hint="list them with `hub org list`")
-        item = FutureItem(organisation_id=org, description=description,
-                          amount=to_decimal(amount), currency=organisation.currency,
-                          created_on=parse_date(date))
-        s.add(item)
-        s.flush()
+        item = add_future_item(s, org, description, amount, parse_date(date))
         console.print(f"Future item {item.id} added.")
 
 
@@ -199,25 +181,6 @@ def recurring_add_line(recurring: int, line_type: str = typer.Option("standard",
     """A template line: standard, asset_counter, user_counter or vendor_usage."""
     _add_line({"recurring_id": recurring}, line_type, description, price, qty, tax, product,
               filters)
-
-
-@recurring_app.command("list")
-def recurring_list(org: Optional[int] = None) -> None:
-    """Recurring invoices and when they run next."""
-    from sqlmodel import select
-
-    from hub.db.models import RecurringInvoice
-
-    with _session() as s:
-        query = select(RecurringInvoice).order_by(RecurringInvoice.id)
-        if org is not None:
-            query = query.where(RecurringInvoice.organisation_id == org)
-        table = Table("Id", "Org", "Name", "Frequency", "Day", "Covered from", "Next run", "Group")
-        for r in s.exec(query).all():
-            table.add_row(str(r.id), str(r.organisation_id), r.name,
-                          f"{r.frequency}×{r.interval}", str(r.billing_day), str(r.covered_from),
-                          str(r.next_run_date), str(r.invoice_group_id or "—"))
-        console.print(table)
 
 
 @recurring_app.command("group-create")

@@ -7,6 +7,7 @@ from typing import List, Optional
 
 import typer
 
+from hub.cli.listing import FORMAT, LIMIT, OFFSET, OutputFormat, emit
 from hub.cli.state import Table, console, context
 
 __all__ = ["register"]
@@ -53,8 +54,8 @@ def pull(name: str = typer.Argument(..., help="connection name from hub.toml"),
 @mapping_app.command("list")
 def mapping_list(connection: Optional[str] = typer.Option(None, "--connection", "-c"),
                  unmapped: bool = typer.Option(False, "--unmapped",
-                                               help="only companies with no organisation")
-                 ) -> None:
+                                               help="only companies with no organisation"),
+                 limit: int = LIMIT, offset: int = OFFSET, fmt: OutputFormat = FORMAT) -> None:
     """List the mapping rows (source company -> organisation)."""
     from sqlmodel import select
 
@@ -62,22 +63,19 @@ def mapping_list(connection: Optional[str] = typer.Option(None, "--connection", 
     from hub.db.models import Organisation, OrganisationMapping
 
     with session_scope(context().engine) as session:
-        query = select(OrganisationMapping).order_by(OrganisationMapping.connection,
-                                                     OrganisationMapping.external_id)
+        query = select(OrganisationMapping.id, OrganisationMapping.connection,
+                       OrganisationMapping.external_id, OrganisationMapping.external_name,
+                       OrganisationMapping.organisation_id, Organisation.name.label("organisation"))\
+            .join(Organisation, Organisation.id == OrganisationMapping.organisation_id,
+                  isouter=True).order_by(OrganisationMapping.connection,
+                                         OrganisationMapping.external_id)
         if connection:
             query = query.where(OrganisationMapping.connection == connection)
         if unmapped:
             query = query.where(OrganisationMapping.organisation_id.is_(None))
-        rows = session.exec(query).all()
-        names = {o.id: o.name for o in session.exec(select(Organisation)).all()}
-        table = Table(title="organisation mapping")
-        for column in ("connection", "external id", "name at source", "organisation"):
-            table.add_column(column)
-        for row in rows:
-            table.add_row(row.connection, row.external_id, row.external_name or "-",
-                          f"{row.organisation_id} {names.get(row.organisation_id, '')}"
-                          if row.organisation_id else "(unmapped)")
-    console.print(table)
+        rows = [dict(r._mapping) for r in session.execute(query.limit(limit).offset(offset))]
+    emit(rows, ["id", "connection", "external_id", "external_name", "organisation_id",
+                "organisation"], fmt, title="organisation mapping")
 
 
 @mapping_app.command("set")

@@ -4,16 +4,25 @@
 from __future__ import annotations
 
 import json
+from enum import Enum
 from typing import Optional
 
 import typer
 
+from hub.cli.listing import FORMAT, LIMIT, OFFSET, OutputFormat, emit
 from hub.cli.state import console, context
 from hub.errors import ValidationFailed
 
 __all__ = ["register"]
 
 jobs_app = typer.Typer(help="Failed jobs: list and replay them.", no_args_is_help=True)
+class TokenScope(str, Enum):
+    """What a token may do."""
+
+    full = "full"
+    read = "read"
+
+
 token_app = typer.Typer(help="Bearer tokens for the REST API.", no_args_is_help=True)
 
 
@@ -142,13 +151,40 @@ def status(as_json: bool = typer.Option(False, "--json", help="machine-readable"
 
 
 @token_app.command("create")
-def token_create(name: str = typer.Argument(..., help="who or what uses the token")) -> None:
+def token_create(name: str = typer.Argument(..., help="who or what uses the token"),
+                 scope: TokenScope = typer.Option(TokenScope.full, case_sensitive=False,
+                                                  help="full (read and write) or read"),
+                 expires_days: Optional[int] = typer.Option(
+                     None, min=1, max=3650, help="expires after this many days (default never)")
+                 ) -> None:
     """Create an API token; it is shown once and stored only as a hash."""
+    import datetime as dt
+
     from hub.web.tokens import create_token
 
-    token = create_token(context().engine, name)
-    console.print(f"token {name!r} created; copy it now, it is not shown again:")
+    ctx = context()
+    expires = ctx.clock() + dt.timedelta(days=expires_days) if expires_days else None
+    token = create_token(ctx.engine, name, scope=scope.value, expires_at=expires)
+    console.print(f"token {name!r} ({scope.value}) created; copy it now, it is not shown again:")
     console.print(token, highlight=False, soft_wrap=True)
+
+
+@token_app.command("list")
+def token_list(limit: int = LIMIT, offset: int = OFFSET, fmt: OutputFormat = FORMAT) -> None:
+    """Tokens: name, scope, expiry, last use, revoked (never the token itself)."""
+    from hub.web.tokens import list_tokens
+
+    emit(list_tokens(context().engine, limit=limit, offset=offset),
+         ["id", "name", "scope", "created_at", "expires_at", "last_used_at", "revoked_at"], fmt)
+
+
+@token_app.command("revoke")
+def token_revoke(name: str = typer.Argument(..., help="the token's name")) -> None:
+    """Revoke a token: it stops working at once."""
+    from hub.web.tokens import revoke_token
+
+    revoke_token(context().engine, name, context().clock())
+    console.print(f"token {name!r} revoked.")
 
 
 outbox_app = typer.Typer(help="requested external effects", no_args_is_help=True)

@@ -23,3 +23,6 @@ class ApiToken(SQLModel, table=True):
     created_at: dt.datetime = timestamp_field()
     last_used_at: Optional[dt.datetime] = timestamp_field(nullable=True, default_now=False)
     revoked_at: Optional[dt.datetime] = timestamp_field(nullable=True, default_now=False)
+    expires_at: Optional[dt.datetime] = timestamp_field(nullable=True, default_now=False)
+    scope: str = Field(default="full", max_length=16,
+                       description="full: read and write; read: GET requests only")

@@ -8,16 +8,23 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any, Optional
 
-from fastapi import APIRouter, Depends, Query
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub.host.context import HubContext
 from hub.db.engine import session_scope
+from hub.core.ledger.statuses import InvoiceStatus
+from hub.validation.fields import MAX_ID, Amount, Id, Quantity, TaxRate
+from hub.validation.records import OrganisationInput
 from hub.web.deps import get_context, require_token
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["billing"], dependencies=[Depends(require_token)])
+
+RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 def plain(value: Any) -> Any:
@@ -37,18 +44,8 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class OrganisationIn(_Body):
-    name: str
-    currency: str = "USD"
-    email: Optional[str] = None
-    billing_day: int = Field(1, ge=1, le=28)
-    payment_due_days: Optional[int] = None
-    auto_bill: bool = False
-    require_invoice_group: bool = False
-
-
 class InvoiceIn(_Body):
-    organisation_id: int
+    organisation_id: Id
     issue_date: Optional[dt.date] = None
     proforma: bool = False
     note: str = ""
@@ -57,9 +54,9 @@ class InvoiceIn(_Body):
 class LineIn(_Body):
     description: Optional[str] = None
     product_code: Optional[str] = None
-    quantity: str = "1"
-    unit_price: Optional[str] = Field(None, description="decimal string, e.g. '12.50'")
-    tax_rate: Optional[str] = Field(None, description="percentage, e.g. '20'")
+    quantity: Quantity = Decimal(1)
+    unit_price: Optional[Amount] = Field(None, description="decimal string, e.g. '12.50'")
+    tax_rate: Optional[TaxRate] = Field(None, description="percentage, e.g. '20'")
 
 
 class PreviewIn(_Body):
@@ -67,7 +64,8 @@ class PreviewIn(_Body):
 
 
 class ContractInvoiceIn(_Body):
-    cycle: Optional[int] = Field(None, description="default: the next un-invoiced cycle")
+    cycle: Optional[int] = Field(None, ge=1, le=10000,
+                                 description="default: the next un-invoiced cycle")
     replace: bool = False
     post_tasks: bool = False
     preview: bool = False
@@ -85,26 +83,31 @@ def organisations(ctx: HubContext = Depends(get_context)) -> list[dict]:
 
 
 @router.post("/organisations", status_code=201, summary="Create an organisation")
-def create_organisation(body: OrganisationIn, ctx: HubContext = Depends(get_context)) -> dict:
+def create_organisation(body: OrganisationInput, ctx: HubContext = Depends(get_context)) -> dict:
+    """``currency`` defaults to the company's (``[company] currency`` in hub.toml)."""
     from hub.billing.catalogue import create_organisation as create
 
     with session_scope(ctx.engine) as s:
-        org = create(s, **body.model_dump())
+        org = create(s, **body.model_dump(),
+                     default_currency=ctx.settings.company.currency)
         return plain(org.model_dump(exclude={"attributes"}))
 
 
 @router.get("/invoices", summary="Invoices, newest first")
-def invoices(organisation_id: Optional[int] = None, status: Optional[str] = None,
-             limit: int = Query(50, le=500), ctx: HubContext = Depends(get_context)) -> list[dict]:
+def invoices(organisation_id: Optional[int] = Query(None, ge=1, le=MAX_ID),
+             status: Optional[InvoiceStatus] = None, limit: int = Query(50, ge=1, le=500),
+             offset: int = Query(0, ge=0, le=MAX_ID),
+             ctx: HubContext = Depends(get_context)) -> list[dict]:
     from hub.billing.views import list_invoices
 
     with session_scope(ctx.engine) as s:
-        return plain(list_invoices(s, organisation_id=organisation_id, status=status,
-                                   limit=limit))
+        return plain(list_invoices(s, organisation_id=organisation_id,
+                                   status=status.value if status else None, limit=limit,
+                                   offset=offset))
 
 
 @router.get("/invoices/{invoice_id:int}", summary="An invoice with its lines")
-def invoice(invoice_id: int, ctx: HubContext = Depends(get_context)) -> dict:
+def invoice(invoice_id: RowId, ctx: HubContext = Depends(get_context)) -> dict:
     from hub.billing.views import invoice_view
 
     with session_scope(ctx.engine) as s:
@@ -123,7 +126,7 @@ def create_invoice(body: InvoiceIn, ctx: HubContext = Depends(get_context)) -> d
 
 
 @router.post("/invoices/{invoice_id:int}/lines", status_code=201, summary="Add a line")
-def add_line(invoice_id: int, body: LineIn, ctx: HubContext = Depends(get_context)) -> dict:
+def add_line(invoice_id: RowId, body: LineIn, ctx: HubContext = Depends(get_context)) -> dict:
     from hub.billing.invoices import add_line as add
     from hub.billing.views import invoice_view
 
@@ -133,7 +136,7 @@ def add_line(invoice_id: int, body: LineIn, ctx: HubContext = Depends(get_contex
 
 
 @router.post("/invoices/{invoice_id:int}/finalise", summary="Finalise a one-time draft")
-def finalise(invoice_id: int, ctx: HubContext = Depends(get_context)) -> dict:
+def finalise(invoice_id: RowId, ctx: HubContext = Depends(get_context)) -> dict:
     from hub.billing.invoices import finalise as final
     from hub.billing.views import invoice_view
 
@@ -143,7 +146,7 @@ def finalise(invoice_id: int, ctx: HubContext = Depends(get_context)) -> dict:
 
 
 @router.post("/invoices/{invoice_id:int}/convert", summary="Convert a proforma to an invoice")
-def convert(invoice_id: int, ctx: HubContext = Depends(get_context)) -> dict:
+def convert(invoice_id: RowId, ctx: HubContext = Depends(get_context)) -> dict:
     from hub.billing.invoices import convert_proforma
     from hub.billing.views import invoice_view
 
@@ -154,7 +157,7 @@ def convert(invoice_id: int, ctx: HubContext = Depends(get_context)) -> dict:
 
 @router.post("/tickets/{ticket_id:int}/invoice", status_code=201,
              summary="A draft invoice from a ticket's charges")
-def invoice_ticket(ticket_id: int, ctx: HubContext = Depends(get_context)) -> dict:
+def invoice_ticket(ticket_id: RowId, ctx: HubContext = Depends(get_context)) -> dict:
     from hub.billing.invoices import invoice_from_ticket
     from hub.billing.views import invoice_view
 
@@ -172,18 +175,22 @@ def batches(ctx: HubContext = Depends(get_context)) -> list[dict]:
 
 
 @router.post("/batches", status_code=201, summary="Preview a billing run (draft invoices)")
-def preview_batch(body: PreviewIn, limit: int = Query(100, le=1000),
+def preview_batch(body: PreviewIn, limit: int = Query(100, ge=1, le=1000),
                   ctx: HubContext = Depends(get_context)) -> dict:
     from hub.billing import preview
     from hub.billing.views import batch_view
 
     summary = preview(ctx, body.run_date)
+    if summary.batch_id is None:
+        return plain({"id": None, "run_date": body.run_date, "status": summary.status,
+                      "invoice_count": 0, "notes": summary.notes, "left_out": [],
+                      "invoices": []})
     with session_scope(ctx.engine) as s:
         return plain(batch_view(s, summary.batch_id, limit=limit))
 
 
 @router.get("/batches/{batch_id:int}", summary="A batch: invoices, lines, changes and causes")
-def batch(batch_id: int, limit: int = Query(100, le=1000),
+def batch(batch_id: RowId, limit: int = Query(100, ge=1, le=1000),
           ctx: HubContext = Depends(get_context)) -> dict:
     from hub.billing.views import batch_view
 
@@ -192,7 +199,7 @@ def batch(batch_id: int, limit: int = Query(100, le=1000),
 
 
 @router.post("/batches/{batch_id:int}/confirm", summary="Finalise a preview batch")
-def confirm_batch(batch_id: int, ctx: HubContext = Depends(get_context)) -> dict:
+def confirm_batch(batch_id: RowId, ctx: HubContext = Depends(get_context)) -> dict:
     from hub.billing import confirm
 
     summary = confirm(ctx, batch_id)
@@ -201,7 +208,7 @@ def confirm_batch(batch_id: int, ctx: HubContext = Depends(get_context)) -> dict
 
 
 @router.post("/batches/{batch_id:int}/discard", summary="Discard a preview batch")
-def discard_batch(batch_id: int, ctx: HubContext = Depends(get_context)) -> dict:
+def discard_batch(batch_id: RowId, ctx: HubContext = Depends(get_context)) -> dict:
     from hub.billing import discard
 
     summary = discard(ctx, batch_id)
@@ -210,7 +217,7 @@ def discard_batch(batch_id: int, ctx: HubContext = Depends(get_context)) -> dict
 
 @router.post("/contracts/{contract_id:int}/invoice",
              summary="Invoice one billing contract's cycle")
-def invoice_contract(contract_id: int, body: ContractInvoiceIn,
+def invoice_contract(contract_id: RowId, body: ContractInvoiceIn,
                      ctx: HubContext = Depends(get_context)) -> dict:
     from hub.billing.contracts import invoice_contract as make
     from hub.billing.views import invoice_view

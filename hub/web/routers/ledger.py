@@ -14,6 +14,7 @@ from typing import Any, Literal, Optional
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from hub.validation.fields import Amount, Id, TaxRate
 from hub.host.context import HubContext
 from hub.web.deps import get_context, require_token
 
@@ -30,12 +31,12 @@ class PaymentIn(_In):
     """A payment: for one invoice, split by ``allocations`` (invoice id -> amount), or
     allocated automatically (open debits first, then invoices oldest first)."""
 
-    organisation_id: int
-    amount: Decimal = Field(gt=0)
+    organisation_id: Id
+    amount: Amount = Field(gt=0)
     method: str = "other"
     date: Optional[dt.date] = None
     invoice_id: Optional[int] = None
-    allocations: Optional[dict[int, Decimal]] = None
+    allocations: Optional[dict[Id, Amount]] = None
     reference: str = ""
     note: str = ""
 
@@ -43,7 +44,7 @@ class PaymentIn(_In):
 class RefundIn(_In):
     """A refund of (part of) a payment; default: everything still refundable."""
 
-    amount: Optional[Decimal] = Field(None, gt=0)
+    amount: Optional[Amount] = Field(None, gt=0)
     reason: str = ""
     date: Optional[dt.date] = None
 
@@ -51,7 +52,7 @@ class RefundIn(_In):
 class AmountIn(_In):
     """An optional amount (default: as much as possible)."""
 
-    amount: Optional[Decimal] = Field(None, gt=0)
+    amount: Optional[Amount] = Field(None, gt=0)
 
 
 class MarkPaidIn(_In):
@@ -65,9 +66,9 @@ class CreditLineIn(_In):
     """A credit note line (tax rate in percent)."""
 
     description: str
-    unit_price: Decimal
-    quantity: Decimal = Decimal(1)
-    tax_rate: Decimal = Decimal(0)
+    unit_price: Amount
+    quantity: Amount = Decimal(1)
+    tax_rate: TaxRate = Decimal(0)
     invoice_line_id: Optional[int] = None
 
 
@@ -77,7 +78,7 @@ class CreditNoteIn(_In):
     invoice_id: Optional[int] = None
     organisation_id: Optional[int] = None
     whole: bool = False
-    percent: Optional[Decimal] = None
+    percent: Optional[Amount] = None
     lines: list[CreditLineIn] = []
     apply: bool = True
     reason: str = ""
@@ -167,7 +168,7 @@ def refund_payment(payment_id: int, body: RefundIn,
 
 
 @router.post("/payments/{payment_id:int}/allocate", summary="Allocate a payment manually")
-def allocate(payment_id: int, body: dict[int, Decimal],
+def allocate(payment_id: int, body: dict[Id, Amount],
              ctx: HubContext = Depends(get_context)) -> dict[str, Any]:
     """Allocate the unallocated part of the payment: ``{invoice_id: amount}``."""
     from hub.db.models import Payment

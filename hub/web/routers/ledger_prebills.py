@@ -10,6 +10,7 @@ from typing import Any, Literal, Optional
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict
 
+from hub.validation.fields import Amount, Id
 from hub.host.context import HubContext
 from hub.web.deps import get_context, require_token
 
@@ -25,22 +26,22 @@ class _In(BaseModel):
 class PreBillIn(_In):
     """Pre-bill a stage by ``percent`` of its fee or a ``value``."""
 
-    organisation_id: int
+    organisation_id: Id
     project: str
     stage: str
-    stage_fee: Decimal
-    percent: Optional[Decimal] = None
-    value: Optional[Decimal] = None
+    stage_fee: Amount
+    percent: Optional[Amount] = None
+    value: Optional[Amount] = None
     issue_date: Optional[dt.date] = None
 
 
 class WipIn(_In):
     """A WIP transaction on a stage."""
 
-    organisation_id: int
+    organisation_id: Id
     project: str
     stage: str
-    value: Decimal
+    value: Amount
     date: Optional[dt.date] = None
     description: str = ""
 

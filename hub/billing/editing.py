@@ -1,0 +1,146 @@
+"""Changing and retiring what is billed: organisations, contacts, assets and products.
+
+Every change is parsed through :mod:`hub.validation.records` first (the CLI and the API pass
+what they were given as it is), so a refusal stores nothing. Retiring keeps history: a retired
+organisation is no longer billed, a retired device or contact is no longer counted, a retired
+product can no longer be put on a new line, and the invoices that named them stay as they were.
+Money already in an organisation's documents pins its currency: changing it would mix two
+currencies in one account.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlmodel import Session
+
+from hub.billing.catalogue import get_or_404
+from hub.db.models import (
+    Asset, Contact, FutureItem, Invoice, Organisation, OrganisationMapping, Product,
+    RecurringLine,
+)
+from hub.errors import EditNotAllowed, ValidationFailed
+from hub.validation import parse
+from hub.validation.records import (
+    AssetChanges, ContactChanges, MappingChanges, OrganisationChanges, ProductChanges,
+)
+
+__all__ = ["edit_organisation", "retire_organisation", "edit_contact", "retire_contact",
+           "edit_asset", "retire_asset", "edit_product", "retire_product", "map_organisation"]
+
+_ORG_HINT = "list organisations with `hub org list`"
+
+
+def _apply(row: Any, changes: dict[str, Any]) -> Any:
+    for key, value in changes.items():
+        setattr(row, key, value)
+    return row
+
+
+def _money_in_currency(session: Session, organisation_id: int) -> bool:
+    """Whether the organisation has invoices or waiting future items (in its currency)."""
+    invoices = session.execute(select(func.count()).select_from(Invoice).where(
+        Invoice.organisation_id == organisation_id, Invoice.status != "deleted")).scalar()
+    futures = session.execute(select(func.count()).select_from(FutureItem).where(
+        FutureItem.organisation_id == organisation_id, FutureItem.used.is_(False))).scalar()
+    return bool(invoices or futures)
+
+
+def edit_organisation(session: Session, organisation_id: int, values: dict[str, Any]
+                      ) -> Organisation:
+    """Change an organisation's name, currency, e-mail, billing day, due days or flags."""
+    changes = parse(OrganisationChanges, values, what=f"organisation {organisation_id}").given()
+    org = get_or_404(session, Organisation, organisation_id, "organisation", _ORG_HINT)
+    currency = changes.get("currency")
+    if currency and currency != org.currency and _money_in_currency(session, org.id):
+        raise EditNotAllowed(
+            f"organisation {org.id} already has invoices or future items in {org.currency}",
+            hint="its currency cannot change; create a new organisation for the new currency")
+    return _apply(org, changes)
+
+
+def retire_organisation(session: Session, organisation_id: int) -> Organisation:
+    """Stop billing an organisation (its recurring invoices and contracts are no longer run);
+    its invoices, payments and statements stay."""
+    org = get_or_404(session, Organisation, organisation_id, "organisation", _ORG_HINT)
+    org.active = False
+    return org
+
+
+def edit_contact(session: Session, contact_id: int, values: dict[str, Any]) -> Contact:
+    """Change a contact's name, e-mail or attributes (attributes feed user counters)."""
+    changes = parse(ContactChanges, values, what=f"contact {contact_id}").given()
+    contact = get_or_404(session, Contact, contact_id, "contact",
+                         "list contacts with `hub org contacts ORG`")
+    return _apply(contact, changes)
+
+
+def retire_contact(session: Session, contact_id: int, now: dt.datetime) -> Contact:
+    """The person left: no longer counted from ``now`` (the row stays for old invoices)."""
+    contact = get_or_404(session, Contact, contact_id, "contact",
+                         "list contacts with `hub org contacts ORG`")
+    contact.deleted_at_source = contact.deleted_at_source or now
+    return contact
+
+
+def edit_asset(session: Session, asset_id: int, values: dict[str, Any]) -> Asset:
+    """Change a device's name, type, policy or status."""
+    changes = parse(AssetChanges, values, what=f"asset {asset_id}").given()
+    asset = get_or_404(session, Asset, asset_id, "asset", "list assets with `hub asset list`")
+    return _apply(asset, changes)
+
+
+def retire_asset(session: Session, asset_id: int, now: dt.datetime) -> Asset:
+    """The device is gone: status ``retired`` and no longer counted from ``now``; invoices
+    that counted it keep it in their provenance."""
+    asset = get_or_404(session, Asset, asset_id, "asset", "list assets with `hub asset list`")
+    asset.status = "retired"
+    asset.deleted_at_source = asset.deleted_at_source or now
+    return asset
+
+
+def edit_product(session: Session, code: str, values: dict[str, Any], *,
+                 update_lines: bool = False) -> tuple[Product, int]:
+    """Change a product; returns it and how many recurring/contract lines took the new price.
+    With ``update_lines`` the active lines made from it at its old price follow a new price
+    (lines priced by hand stay as they are)."""
+    from hub.billing.catalogue import product_by_code
+
+    changes = parse(ProductChanges, values, what=f"product {code}").given()
+    product = product_by_code(session, code)
+    old_price, old_tax = product.unit_price, product.tax_rate
+    _apply(product, changes)
+    moved = 0
+    if update_lines and ("unit_price" in changes or "tax_rate" in changes):
+        lt = RecurringLine.__table__
+        moved = session.execute(update(lt).where(
+            lt.c.product_id == product.id, lt.c.active, lt.c.unit_price == old_price,
+            lt.c.tax_rate == old_tax).values(unit_price=product.unit_price,
+                                             tax_rate=product.tax_rate)).rowcount
+    return product, moved
+
+
+def retire_product(session: Session, code: str) -> Product:
+    """No new line can use the product; lines and invoices that use it stay."""
+    from hub.billing.catalogue import product_by_code
+
+    product = product_by_code(session, code)
+    product.active = False
+    return product
+
+
+def map_organisation(session: Session, mapping_id: int, values: dict[str, Any]
+                     ) -> OrganisationMapping:
+    """Point a connector's company at another organisation, or unmap it (``None``)."""
+    changes = parse(MappingChanges, values, what=f"mapping {mapping_id}").given()
+    mapping = get_or_404(session, OrganisationMapping, mapping_id, "organisation mapping",
+                         "list mappings with `hub org mappings`")
+    target = changes.get("organisation_id")
+    if target is not None:
+        get_or_404(session, Organisation, target, "organisation", _ORG_HINT)
+    if "organisation_id" not in changes:
+        raise ValidationFailed("nothing to change", hint="give --org ID or --unmap")
+    mapping.organisation_id = target
+    return mapping

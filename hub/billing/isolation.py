@@ -1,0 +1,177 @@
+"""One bad record never stops a billing run: what cannot be billed is left out and named.
+
+A schedule or contract cycle is *left out* of the batch when its organisation's currency is
+not a currency, a template line's tax rate or counter filters are invalid, its invoice would be
+negative, or loading, counting, pricing or storing it fails. Each is screened or tried on its
+own only when its chunk fails as a whole, so the usual run stays one query per chunk. What was
+left out is stored on the batch (:attr:`BillingBatch.left_out`): the organisation, the recurring
+invoice or contract, and the reason; ``hub bill show`` and ``GET /batches/{id}`` list it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import asdict, dataclass
+from typing import Any, Callable, Sequence, TypeVar
+
+from hub.billing.counters import Counter
+from hub.billing.drafts import Draft, DueInvoice, build_draft, count_lines, snapshot_lines
+from hub.billing.loading import CATCH_UP
+from hub.core.money import STORAGE_PLACES, decimal_places
+from hub.errors import HubError
+from hub.validation.fields import check_currency, check_filters
+
+__all__ = ["LeftOut", "screen", "build_isolated", "each_alone", "reason_of", "describe"]
+
+log = logging.getLogger("hub.billing")
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    """A schedule or cycle a run could not bill, and why."""
+
+    organisation_id: int | None
+    billing_key: str
+    reason: str
+    organisation: str = ""
+
+    @property
+    def agreement(self) -> str:
+        """``recurring invoice 5`` or ``contract 3``."""
+        kind, _, number = self.billing_key.partition(":")
+        number = number.split(":")[0]
+        return {"schedule": "recurring invoice", "contract": "contract"}.get(kind, kind) + \
+            f" {number}"
+
+    def as_dict(self) -> dict[str, Any]:
+        """Stored on the batch and answered by the API."""
+        return {**asdict(self), "agreement": self.agreement}
+
+
+def describe(item: dict[str, Any]) -> str:
+    """One line for a stored left-out entry."""
+    who = item.get("organisation") or "organisation"
+    return (f"left out: {who} (#{item.get('organisation_id')}), {item.get('agreement')}: "
+            f"{item.get('reason')}")
+
+
+def reason_of(exc: BaseException) -> str:
+    """A one-line reason: a hub refusal's own message, else the error's type and text."""
+    if isinstance(exc, HubError):
+        return exc.user_message()
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}"[:300]
+
+
+def _line_problem(line) -> str | None:
+    for name in ("quantity", "unit_price", "tax_rate"):
+        value = getattr(line, name)
+        if value is None or not value.is_finite() or decimal_places(value) > STORAGE_PLACES:
+            return f"line {line.id} has {name} {value}; fix it with `hub recurring edit-line`"
+    if not 0 <= line.tax_rate <= 100:
+        return (f"line {line.id} has a tax rate of {line.tax_rate} %, outside 0–100; fix it "
+                f"with `hub recurring edit-line {line.id} --tax RATE`")
+    if line.quantity < 0:
+        return (f"line {line.id} has a negative quantity {line.quantity}; fix it with "
+                f"`hub recurring edit-line {line.id} --qty N`")
+    try:
+        check_filters(line.line_type, line.counter_filters)
+    except ValueError as exc:
+        return f"line {line.id}: {exc}; fix it with `hub recurring edit-line {line.id} --filters`"
+    return None
+
+
+def screen(due: DueInvoice) -> str | None:
+    """Why ``due`` cannot be billed as stored, or None."""
+    try:
+        check_currency(due.currency)
+    except ValueError as exc:
+        return f"currency: {exc}; fix it with `hub org edit {due.organisation_id} --currency`"
+    for line in due.lines:
+        problem = _line_problem(line)
+        if problem:
+            return problem
+    return None
+
+
+def each_alone(items: Sequence[T], work: Callable[[Sequence[T]], list[R]],
+               on_error: Callable[[T, BaseException], None]) -> list[R]:
+    """``work(items)``; if that fails, ``work([item])`` for each item on its own, handing the
+    ones that still fail to ``on_error`` (they are left out; the others go on)."""
+    try:
+        return work(items)
+    except Exception as exc:  # noqa: BLE001 - isolated below, each failure is reported
+        if len(items) == 1:
+            on_error(items[0], exc)
+            return []
+        log.warning("a chunk of %d failed (%s); trying each on its own", len(items),
+                    reason_of(exc))
+    results: list[R] = []
+    for item in items:
+        try:
+            results.extend(work([item]))
+        except Exception as exc:  # noqa: BLE001 - the record is named in the batch
+            log.warning("left out of the run: %s", reason_of(exc), exc_info=True)
+            on_error(item, exc)
+    return results
+
+
+def build_isolated(dues: list[DueInvoice], counter: Counter, now: dt.datetime,
+                   names: dict[int, str]) -> tuple[list[Draft], list[LeftOut]]:
+    """Drafts for every due that can be billed, and the ones left out (with why)."""
+    left: list[LeftOut] = []
+    dropped: set[str] = set()
+
+    def leave(due: DueInvoice, reason: str) -> None:
+        if due.billing_key not in dropped:
+            dropped.add(due.billing_key)
+            left.append(LeftOut(due.organisation_id, due.billing_key, reason,
+                                names.get(due.organisation_id, "")))
+
+    good = []
+    for due in dues:
+        problem = screen(due)
+        if problem:
+            leave(due, problem)
+        elif due.billing_key not in dropped:
+            good.append(due)
+    counted: dict[int, dict] = {}
+
+    def count(chunk: Sequence[DueInvoice]) -> list[tuple[int, dict]]:
+        with counter.prefetch({due.organisation_id for due in chunk}):
+            return list(zip((id(d) for d in chunk), count_lines(list(chunk), counter)))
+
+    counted.update(each_alone(good, count, lambda due, exc: leave(due, reason_of(exc))))
+    drafts: list[Draft] = []
+    for due in good:
+        if due.billing_key in dropped or id(due) not in counted:
+            leave(due, "an earlier period of it could not be counted")
+            continue
+        if due.previous is CATCH_UP:
+            if not drafts or drafts[-1].invoice["billing_key"] != due.billing_key:
+                leave(due, "an earlier period of it was left out")
+                continue
+            due.previous = snapshot_lines(_Row(line) for line in drafts[-1].lines)
+        try:
+            draft = build_draft(due, counted[id(due)], now)
+        except Exception as exc:  # noqa: BLE001 - the record is named in the batch
+            leave(due, reason_of(exc))
+            continue
+        if draft.invoice["total"] < 0:
+            leave(due, f"its invoice would total {draft.invoice['total']} {due.currency}, "
+                       f"below zero; fix its lines with `hub recurring edit-line`")
+            continue
+        drafts.append(draft)
+    # A schedule left out part-way keeps none of its periods: it is billed whole next time.
+    return [d for d in drafts if d.invoice["billing_key"] not in dropped], left
+
+
+class _Row:
+    """Attribute access to a draft line dict (for :func:`snapshot_lines`)."""
+
+    def __init__(self, line: dict[str, Any]) -> None:
+        self.__dict__.update(line)

@@ -1,0 +1,144 @@
+"""The value types every input model is built from: ids, currency codes, amounts, quantities,
+tax rates, billing days, names, e-mail addresses, counter filters.
+
+Each type refuses what the database or the billing run could not use, with a message that
+says what to write instead: ids beyond PostgreSQL's ``integer``, currency codes Babel does not
+know, floats (binary rounding), ``NaN``/``Infinity``, more than 15 integer digits or 4 decimals
+(the ``NUMERIC(19, 4)`` columns), tax rates outside 0–100, misspelt counter filters. In the
+OpenAPI schema amounts are strings with a pattern, so clients send exact decimals.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Annotated, Any, Mapping
+
+from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, WithJsonSchema
+
+from hub.core.lines import LineKind
+from hub.core.money import STORAGE_PLACES, decimal_places, to_decimal
+from hub.db.types import MAX_INTEGER_DIGITS
+
+__all__ = ["MAX_ID", "Id", "CurrencyCode", "Amount", "Quantity", "TaxRate", "BillingDay",
+           "DueDays", "Name", "Email", "check_currency", "parse_decimal", "check_filters",
+           "LINE_TYPES", "DECIMAL_PATTERN"]
+
+#: Largest id a row can have (PostgreSQL ``integer``); larger ids cannot exist.
+MAX_ID = 2**31 - 1
+
+#: A plain decimal as text: optional sign, at most 15 integer digits and 4 decimals.
+DECIMAL_PATTERN = r"^-?\d{1,15}(\.\d{1,4})?$"
+
+#: Recurring and contract line types (seed 000).
+LINE_TYPES = ("standard", "asset_counter", "user_counter", "vendor_usage")
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def check_currency(code: str) -> str:
+    """``code`` if it is an ISO 4217 code Babel knows (``USD``), else ``ValueError``."""
+    from babel.numbers import is_currency  # Babel's list, not ours: it tracks ISO 4217
+
+    if not isinstance(code, str) or not re.fullmatch(r"[A-Z]{3}", code) or not is_currency(code):
+        raise ValueError(f"{code!r} is not an ISO 4217 currency code; write three capitals "
+                         f"such as 'USD', 'EUR' or 'GBP'")
+    return code
+
+
+def parse_decimal(value: Any) -> Decimal:
+    """An exact decimal from text or an integer. Refuses floats, booleans, ``NaN``,
+    ``Infinity``, more than 15 integer digits and more than 4 decimals (what the columns
+    keep), each with the fix."""
+    if isinstance(value, float):
+        raise ValueError(f"{value!r} is a binary float; send the amount as a string like "
+                         f"'12.50'")
+    try:
+        number = to_decimal(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{value!r} is not a number; write it like '12.50'") from exc
+    if decimal_places(number) > STORAGE_PLACES:
+        raise ValueError(f"{value!r} has more than {STORAGE_PLACES} decimals; round it")
+    if number and number.adjusted() >= MAX_INTEGER_DIGITS:
+        raise ValueError(f"{value!r} has more than {MAX_INTEGER_DIGITS} integer digits")
+    # Plain notation ("1E+2" becomes "100"): stored and shown as people write amounts.
+    return Decimal(format(number, "f")) if number else Decimal(0)
+
+
+def _non_negative(value: Decimal) -> Decimal:
+    if value < 0:
+        raise ValueError(f"{value} is negative; use 0 or more")
+    return value
+
+
+def _tax_rate(value: Decimal) -> Decimal:
+    if not 0 <= value <= 100:
+        raise ValueError(f"a tax rate of {value} % is outside 0–100; write e.g. '20' for 20 %")
+    return value
+
+
+def _name(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise ValueError("is empty; give a name")
+    return value
+
+
+def _email(value: str) -> str:
+    value = value.strip()
+    if not _EMAIL.match(value):
+        raise ValueError(f"{value!r} is not an e-mail address; write e.g. billing@example.com")
+    return value
+
+
+_DECIMAL_SCHEMA = WithJsonSchema({"type": "string", "pattern": DECIMAL_PATTERN,
+                                  "examples": ["12.50"]})
+
+#: Money or a unit price: exact, at most 4 decimals (unit prices like 0.0125 stay exact; the
+#: currency's own minor unit is checked where the currency is known).
+Amount = Annotated[Decimal, BeforeValidator(parse_decimal), PlainSerializer(str, when_used="json"),
+                   _DECIMAL_SCHEMA]
+#: A quantity (hours, devices, licences): exact, 0 or more.
+Quantity = Annotated[Decimal, BeforeValidator(parse_decimal), AfterValidator(_non_negative),
+                     PlainSerializer(str, when_used="json"), _DECIMAL_SCHEMA]
+#: A tax rate in percent, 0–100.
+TaxRate = Annotated[Decimal, BeforeValidator(parse_decimal), AfterValidator(_tax_rate),
+                    PlainSerializer(str, when_used="json"), _DECIMAL_SCHEMA]
+#: A row id (1 to PostgreSQL's largest integer).
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+#: An ISO 4217 currency code Babel knows.
+CurrencyCode = Annotated[str, AfterValidator(check_currency),
+                         WithJsonSchema({"type": "string", "pattern": "^[A-Z]{3}$",
+                                         "examples": ["USD"]})]
+#: The day of the month invoices are made (1–28, so every month has it).
+BillingDay = Annotated[int, Field(ge=1, le=28)]
+#: Days until an invoice is due.
+DueDays = Annotated[int, Field(ge=0, le=365)]
+#: A non-empty name or description.
+Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_name)]
+#: An e-mail address.
+Email = Annotated[str, Field(max_length=254), AfterValidator(_email)]
+
+
+def check_filters(line_type: str, filters: Mapping[str, Any]) -> dict[str, Any]:
+    """``filters`` if the counter of ``line_type`` understands every key
+    (:data:`hub.sources.count_filters.FILTER_COLUMNS` or ``attributes.<name>``); a standard
+    line takes none."""
+    from hub.sources.count_filters import FILTER_COLUMNS
+
+    filters = dict(filters or {})
+    kind = LineKind.COUNTERS.get(line_type)
+    if kind is None:
+        if filters:
+            raise ValueError(f"a {line_type} line counts nothing, so it takes no filters; "
+                             f"leave --filters out")
+        return filters
+    allowed = FILTER_COLUMNS[kind]
+    for key, value in filters.items():
+        if not (key in allowed or (key.startswith("attributes.") and len(key) > 11)):
+            raise ValueError(f"{key!r} is not a filter the {kind} counter understands; use one "
+                             f"of {', '.join(allowed)} or attributes.<name>")
+        if isinstance(value, (dict,)) or (isinstance(value, list) and any(
+                isinstance(v, (dict, list)) for v in value)):
+            raise ValueError(f"filter {key!r} must be a value or a list of values")
+    return filters

@@ -1,0 +1,309 @@
+"""Input models for every record a user creates or changes, shared by the CLI and the REST API.
+
+``...Input`` models describe a new record; ``...Changes`` models describe an edit, where a field
+left out (``None``) keeps its stored value. Both forbid unknown fields, so a misspelt option or
+JSON key is refused rather than ignored. The services in :mod:`hub.billing` parse what they are
+given through these models (:func:`hub.validation.parse`), so the CLI, the API, the demo and the
+tests all meet the same rules.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, ClassVar, Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from hub.core.periods import Frequency
+from hub.validation.fields import (
+    Amount, BillingDay, CurrencyCode, DueDays, Email, Id, Name, Quantity, TaxRate,
+    check_filters,
+)
+
+__all__ = ["Strict", "Changes", "OrganisationInput", "OrganisationChanges", "ContactInput",
+           "ContactChanges", "AssetInput", "AssetChanges", "ProductInput", "ProductChanges",
+           "RecurringInput", "RecurringChanges", "LineInput", "LineChanges", "FutureItemInput",
+           "FutureItemChanges", "GroupInput", "GroupChanges", "ContractInput",
+           "ContractChanges", "TicketInput", "TicketChargeInput", "MappingChanges",
+           "TICKET_CHARGE_ORDERS", "ASSET_STATUSES"]
+
+LineType = Literal["standard", "asset_counter", "user_counter", "vendor_usage"]
+TICKET_CHARGE_ORDERS = ("oldest_first", "newest_first", "by_ticket")
+TicketChargeOrder = Literal["oldest_first", "newest_first", "by_ticket"]
+ASSET_STATUSES = ("active", "inactive", "retired")
+AssetStatus = Literal["active", "inactive", "retired"]
+ProductKind = Literal["service", "labor", "hardware", "license"]
+
+
+class Strict(BaseModel):
+    """Unknown fields are refused; values are checked again when assigned."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    def given(self) -> dict[str, Any]:
+        """The fields that were set (an edit changes only these)."""
+        return self.model_dump(exclude_unset=True)
+
+
+class Changes(Strict):
+    """An edit: fields left out keep their value; only ``NULLABLE`` fields may be cleared
+    with an explicit null."""
+
+    NULLABLE: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="after")
+    def _no_null_for_required(self) -> "Changes":
+        for name in self.model_fields_set:
+            if getattr(self, name) is None and name not in self.NULLABLE:
+                raise ValueError(f"{name} cannot be null; leave it out to keep its value")
+        return self
+
+
+class OrganisationInput(Strict):
+    """A new organisation. ``currency`` defaults to the company's (``[company] currency``)."""
+
+    name: Name
+    currency: Optional[CurrencyCode] = None
+    email: Optional[Email] = None
+    billing_day: BillingDay = 1
+    payment_due_days: Optional[DueDays] = None
+    auto_bill: bool = False
+    require_invoice_group: bool = False
+
+
+class OrganisationChanges(Changes):
+    """Changes to an organisation."""
+
+    NULLABLE = frozenset({"email", "payment_due_days"})
+    name: Optional[Name] = None
+    currency: Optional[CurrencyCode] = None
+    email: Optional[Email] = None
+    billing_day: Optional[BillingDay] = None
+    payment_due_days: Optional[DueDays] = None
+    auto_bill: Optional[bool] = None
+    require_invoice_group: Optional[bool] = None
+
+
+class ContactInput(Strict):
+    """A new contact of an organisation."""
+
+    organisation_id: Id
+    name: Name
+    email: Optional[Email] = None
+    attributes: dict[str, Any] = Field(default_factory=dict)
+
+
+class ContactChanges(Changes):
+    """Changes to a contact."""
+
+    NULLABLE = frozenset({"email"})
+    name: Optional[Name] = None
+    email: Optional[Email] = None
+    attributes: Optional[dict[str, Any]] = None
+
+
+class AssetInput(Strict):
+    """A new managed device."""
+
+    organisation_id: Id
+    name: Name
+    asset_type: Name = "workstation"
+    policy: Optional[Name] = None
+    status: AssetStatus = "active"
+
+
+class AssetChanges(Changes):
+    """Changes to a device (retiring it is its own action)."""
+
+    NULLABLE = frozenset({"policy"})
+    name: Optional[Name] = None
+    asset_type: Optional[Name] = None
+    policy: Optional[Name] = None
+    status: Optional[AssetStatus] = None
+
+
+class ProductInput(Strict):
+    """A new catalogue product."""
+
+    code: Name
+    name: Name
+    unit_price: Amount
+    tax_rate: TaxRate = 0
+    kind: ProductKind = "service"
+    currency: Optional[CurrencyCode] = None
+    description: str = Field("", max_length=500)
+
+
+class ProductChanges(Changes):
+    """Changes to a product: a new price applies to lines made from it later and, with
+    ``--update-lines``, to the recurring lines that use it."""
+
+    name: Optional[Name] = None
+    unit_price: Optional[Amount] = None
+    tax_rate: Optional[TaxRate] = None
+    kind: Optional[ProductKind] = None
+    description: Optional[str] = Field(None, max_length=500)
+
+
+class RecurringInput(Strict):
+    """A new recurring invoice."""
+
+    organisation_id: Id
+    service_start: dt.date
+    name: Name = "Recurring invoice"
+    frequency: Frequency = Frequency.monthly
+    interval: int = Field(1, ge=1, le=120)
+    billing_day: Optional[BillingDay] = None
+    first_run: Literal["start", "next"] = "next"
+    auto_bill: Optional[bool] = None
+    add_pending_ticket_charges: bool = False
+    ticket_status_filter: list[Name] = Field(default_factory=list)
+    ticket_charge_order: TicketChargeOrder = "oldest_first"
+    group_id: Optional[Id] = None
+    payment_due_days: Optional[DueDays] = None
+    end_date: Optional[dt.date] = None
+
+    @model_validator(mode="after")
+    def _ends_after_start(self) -> "RecurringInput":
+        if self.end_date is not None and self.end_date < self.service_start:
+            raise ValueError("end_date is before the service start; end it on or after "
+                             f"{self.service_start}")
+        return self
+
+
+class RecurringChanges(Changes):
+    """Changes to a recurring invoice; ``end_date`` ends the agreement after that day."""
+
+    NULLABLE = frozenset({"end_date", "payment_due_days"})
+    name: Optional[Name] = None
+    end_date: Optional[dt.date] = None
+    auto_bill: Optional[bool] = None
+    add_pending_ticket_charges: Optional[bool] = None
+    ticket_status_filter: Optional[list[Name]] = None
+    ticket_charge_order: Optional[TicketChargeOrder] = None
+    payment_due_days: Optional[DueDays] = None
+
+
+class LineInput(Strict):
+    """A new template line of a recurring invoice or contract."""
+
+    line_type: LineType = "standard"
+    description: Optional[Name] = None
+    unit_price: Optional[Amount] = None
+    quantity: Quantity = 1
+    tax_rate: Optional[TaxRate] = None
+    product_code: Optional[Name] = None
+    filters: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _filters_fit(self) -> "LineInput":
+        self.__dict__["filters"] = check_filters(self.line_type, self.filters)
+        if self.unit_price is None and self.product_code is None:
+            raise ValueError("a line needs a unit price or a catalogue product; pass --price "
+                             "or --product CODE")
+        return self
+
+
+class LineChanges(Changes):
+    """Changes to a template line (a price rise, a new quantity or filter)."""
+
+    description: Optional[Name] = None
+    unit_price: Optional[Amount] = None
+    quantity: Optional[Quantity] = None
+    tax_rate: Optional[TaxRate] = None
+    filters: Optional[dict[str, Any]] = None
+
+
+class FutureItemInput(Strict):
+    """A debit (+) or credit (−) for the next invoice."""
+
+    organisation_id: Id
+    description: Name
+    amount: Amount
+    created_on: Optional[dt.date] = None
+
+    @model_validator(mode="after")
+    def _not_zero(self) -> "FutureItemInput":
+        if not self.amount:
+            raise ValueError("a future item of 0 changes nothing; give a debit (+) or credit (-)")
+        return self
+
+
+class FutureItemChanges(Changes):
+    """Changes to a future item that no invoice has taken yet."""
+
+    description: Optional[Name] = None
+    amount: Optional[Amount] = None
+
+
+class GroupInput(Strict):
+    """A new invoice group, aligned to ``next_date``'s day."""
+
+    organisation_id: Id
+    description: Name
+    next_date: dt.date
+    frequency: Frequency = Frequency.monthly
+
+    @model_validator(mode="after")
+    def _day_exists_every_month(self) -> "GroupInput":
+        if self.next_date.day > 28:
+            raise ValueError("an invoice group aligns to a day from 1 to 28; use the 28th or "
+                             "the 1st for month ends")
+        return self
+
+
+class GroupChanges(Changes):
+    """Changes to an invoice group."""
+
+    description: Optional[Name] = None
+
+
+class ContractInput(Strict):
+    """A new billing contract with its cycles."""
+
+    organisation_id: Id
+    name: Name
+    start_date: dt.date
+    cycles: int = Field(12, ge=1, le=600)
+    frequency: Frequency = Frequency.monthly
+    interval: int = Field(1, ge=1, le=120)
+    billing_day: Optional[BillingDay] = None
+    auto_charge: bool = False
+    auto_sync: bool = True
+    auto_send: bool = False
+    refund_policy: str = Field("", max_length=500)
+
+
+class ContractChanges(Changes):
+    """Changes to a billing contract."""
+
+    name: Optional[Name] = None
+    auto_charge: Optional[bool] = None
+    auto_sync: Optional[bool] = None
+    auto_send: Optional[bool] = None
+    refund_policy: Optional[str] = Field(None, max_length=500)
+
+
+class TicketInput(Strict):
+    """A new ticket."""
+
+    organisation_id: Id
+    number: Name
+    subject: Name
+    status: Name = "New"
+
+
+class TicketChargeInput(Strict):
+    """Time or an item on a ticket."""
+
+    ticket_id: Id
+    description: Name
+    quantity: Quantity = 1
+    unit_price: Amount = 0
+
+
+class MappingChanges(Changes):
+    """Which organisation a connector's company maps to (``None``: unmapped)."""
+
+    NULLABLE = frozenset({"organisation_id"})
+    organisation_id: Optional[Id] = None
