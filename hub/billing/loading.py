@@ -114,7 +114,7 @@ def previous_lines(session: Session, schedule_keys: Sequence[str]):
         for line in session.execute(select(
                 InvoiceLine.invoice_id, InvoiceLine.source_line_key, InvoiceLine.line_type,
                 InvoiceLine.quantity, InvoiceLine.unit_price, InvoiceLine.provenance,
-                InvoiceLine.prorata_note).where(
+                InvoiceLine.prorata_note, InvoiceLine.amount, InvoiceLine.description).where(
                     among(InvoiceLine.invoice_id, by_invoice, session.connection()))):
             grouped[by_invoice[line.invoice_id]].append(line)
     return {key: snapshot_lines(grouped[key]) for key in set(by_invoice.values())}
@@ -222,7 +222,12 @@ def due_for_cycles(session: Session, cycles: Sequence[BillingCycle], issue_date:
     for cycle in cycles:
         contract = contracts[cycle.contract_id]
         org = orgs[contract.organisation_id]
-        period = cadence_of(contract).period_for(cycle.start)
+        if contract.billing_day == min(contract.start_date.day, 28):
+            # Anchored on its start day: each cycle is a whole period, however long its month
+            # (the billing day is clamped to 28, so the cadence's period would be wrong).
+            period = Period(cycle.start, cycle.end)
+        else:
+            period = cadence_of(contract).period_for(cycle.start)
         key = f"contract:{contract.id}"
         billing_key = key if cycle.id not in replace else \
             f"{key}:replacement:{cycle.replacements + 1}"
