@@ -177,7 +177,7 @@ def build_draft(due: DueInvoice, counts: Mapping[int, CountResult], now: dt.date
         # Template lines billed last time and not now (removed from the template): their end
         # is a change too, noted on the invoice since no line is left to carry it.
         billed = {f"line:{t.id}" for t in due.lines}
-        ended = [describe_ended(snap) for key, snap in sorted(due.previous.items())
+        ended = [describe_ended(snap, currency) for key, snap in sorted(due.previous.items())
                  if key.startswith("line:") and key not in billed]
         if ended:
             extra["ended_lines"] = ended

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Mapping, Sequence
 
+from hub.core.money import Money
+
 __all__ = ["LineSnapshot", "describe_change", "describe_ended", "NOUNS"]
 
 #: What a counter line counts, singular and plural.
@@ -115,7 +117,8 @@ def describe_change(previous: LineSnapshot | None, current: LineSnapshot) -> str
         parts.append(f"unit price {_number(previous.unit_price)} → "
                      f"{_number(current.unit_price)}")
     if previous.amount is not None and current.amount is not None:
-        amounts = f"{previous.amount:f} → {current.amount:f}"
+        # the stored amount may carry the column's scale (17.0000): shown like the new one
+        amounts = f"{previous.amount.quantize(current.amount):f} → {current.amount:f}"
         if (previous.prorata is None) != (current.prorata is None):
             word = "pro-rata ended" if current.prorata is None else "pro-rata"
             parts.append(f"{word}: {amounts}" if previous.amount != current.amount else word)
@@ -124,9 +127,10 @@ def describe_change(previous: LineSnapshot | None, current: LineSnapshot) -> str
     return "; ".join(parts) or None
 
 
-def describe_ended(previous: LineSnapshot) -> str:
+def describe_ended(previous: LineSnapshot, currency: str) -> str:
     """The note for a line of the previous invoice that the new one no longer has."""
     what = previous.description or previous.line_type
-    amount = f" = {previous.amount:f}" if previous.amount is not None else ""
+    amount = f" = {Money(previous.amount, currency).rounded().amount:f}" \
+        if previous.amount is not None else ""
     return (f"line ended: {what} (was {_number(previous.quantity)} × "
             f"{_number(previous.unit_price)}{amount})")

@@ -245,16 +245,20 @@ def invoice_contracts(body: ContractsInvoiceIn, ctx: HubContext = Depends(get_co
 
     outcomes = invoice_many(ctx, body.contracts, post_tasks=body.post_tasks,
                             preview=body.preview)
+    from hub.billing.views import invoice_view
+
     rows = []
     for done in outcomes:
         row: dict[str, Any] = {"contract_id": done.contract_id, "cycle": done.cycle_number,
                                "invoiced": done.ok and not done.preview, "error": done.error}
-        if done.ok:
+        if done.ok and done.preview:
             inv = done.invoice
-            row["invoice"] = {"id": inv.id, "number": inv.number,
-                              "period_start": inv.period_start, "period_end": inv.period_end,
+            row["invoice"] = {"period_start": inv.period_start, "period_end": inv.period_end,
                               "total": inv.total, "currency": inv.currency,
                               "lines": done.lines}
+        elif done.ok:
+            with session_scope(ctx.engine) as s:
+                row["invoice"] = invoice_view(s, done.invoice.id)
         rows.append(row)
     return plain({"preview": body.preview, "outcomes": rows,
                   "failed": sum(1 for d in outcomes if not d.ok)})
