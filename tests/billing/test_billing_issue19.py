@@ -287,3 +287,37 @@ def test_api_invoice_many_lists_every_outcome(ctx, hub):
                                                            "replace": True})
         assert Decimal(preview.json()["invoice"]["lines"][0]["amount"]) == Decimal("10")
     runtime.close()
+
+
+# ------------------------------------------------------------------------------ customer PDF
+def test_customer_pdf_prints_customer_text_not_internal_change_notes(hub, counters, tmp_path):
+    import io
+
+    from pypdf import PdfReader
+
+    hub("org", "create", "Acme")
+    hub("recurring", "create", "1", "--start", "2026-03-01", "--ticket-charges")
+    hub("recurring", "add-line", "1", "--type", "asset_counter", "--description",
+        "Managed workstation", "--price", "30")
+    counters.devices[1] = [{"ref": "asset:1", "label": "IL08-PC01"},
+                           {"ref": "asset:2", "label": "IL08-PC02"}]
+    hub("bill", "preview", "--date", "2026-03-01")
+    hub("bill", "confirm", "1")
+    hub("org", "ticket", "1", "4711", "Printer jam")
+    hub("org", "ticket-charge", "1", "Fixed the printer", "--qty", "1", "--price", "80",
+        "--charged")
+    counters.devices[1] = counters.devices[1][:1]
+    hub("bill", "preview", "--date", "2026-04-01")
+    hub("bill", "confirm", "2")
+    internal = hub("invoice", "show", "2")
+    assert "-1 device: IL08-PC02" in internal
+    assert "pending ticket charge: #4711 Fixed the printer" in internal
+
+    target = tmp_path / "invoice.pdf"
+    hub("pdf", "invoice", "2", "--output", str(target))
+    assert hub.code == 0
+    text = "\n".join(page.extract_text()
+                      for page in PdfReader(io.BytesIO(target.read_bytes())).pages)
+    assert "Managed workstation" in text and "Ticket #4711: Fixed the printer" in text
+    assert "IL08-PC02" not in text and "-1 device" not in text
+    assert "pending ticket charge" not in text
