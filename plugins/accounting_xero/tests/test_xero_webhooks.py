@@ -97,3 +97,55 @@ def test_events_of_another_organisation_are_ignored(sandbox, xero_url):
     before = len(sandbox.api_calls())
     assert plugin.hub_receive_payment(connection=conn, request=delivery(sandbox, events)) == []
     assert len(sandbox.api_calls()) == before
+
+
+def test_payment_entered_in_xero_keeps_its_method_account_and_reference(sandbox, xero_url):
+    """#19: it came back as method `card` with Xero's PaymentID as its reference."""
+    conn = connected(sandbox, xero_url)
+    inv = invoice_doc(1)
+    [pushed] = plugin.hub_push_invoices(connection=conn, invoices=[inv])
+    theirs, errors = sandbox.books().create_payment({
+        "Invoice": {"InvoiceID": pushed.external_id}, "Account": {"Code": "091"},
+        "Date": "2026-11-20", "Amount": Decimal("40.00"), "Reference": "BACS 77-1042"})
+    assert not errors
+    [paid] = plugin.hub_receive_payment(connection=conn,
+                                        request=delivery(sandbox, sandbox.invoice_events()))
+    assert paid.kind is PaymentEventKind.payment_succeeded
+    assert paid.object_id == theirs["PaymentID"]  # still de-duplicated by Xero's id
+    assert paid.method == "bank_transfer" and paid.reference == "BACS 77-1042"
+    assert "account 091" in paid.message and paid.raw["Account"] == {"Code": "091"}
+
+
+def test_payment_entered_in_xero_lands_in_the_ledger_as_such(sandbox, xero_url, tmp_path):
+    """The event applied by the host: a bank transfer with Xero's reference, not a card."""
+    from hub.db.engine import make_engine, session_scope
+    from hub.db.models import Invoice, InvoiceStatus, Organisation, Payment, metadata
+    from hub.ledger import apply_payment_event, post_invoice
+
+    conn = connected(sandbox, xero_url)
+    engine = make_engine("sqlite:///" + str(tmp_path / "l.sqlite"))
+    metadata.create_all(engine)
+    with session_scope(engine) as session:
+        org = Organisation(name="Acme")
+        session.add(org)
+        session.flush()
+        invoice = Invoice(organisation_id=org.id, status=InvoiceStatus.unpaid, number="INV-1",
+                          issue_date=dt.date(2026, 11, 1), due_date=dt.date(2026, 11, 15),
+                          subtotal=Decimal("100"), total=Decimal("100"), currency="USD")
+        session.add(invoice)
+        session.flush()
+        post_invoice(session, invoice, today=dt.date(2026, 11, 1))
+    [pushed] = plugin.hub_push_invoices(connection=conn, invoices=[invoice_doc(1)])
+    sandbox.books().create_payment({
+        "Invoice": {"InvoiceID": pushed.external_id}, "Account": {"Code": "090"},
+        "Date": "2026-11-20", "Amount": Decimal("40.00"), "Reference": "Cheque 1042"})
+    [event] = plugin.hub_receive_payment(connection=conn,
+                                         request=delivery(sandbox, sandbox.invoice_events()))
+    with session_scope(engine) as session:
+        apply_payment_event(session, "xero", event, today=dt.date(2026, 11, 22))
+    with session_scope(engine) as session:
+        [payment] = session.query(Payment).all()
+        assert (payment.method.value, payment.reference) == ("bank_transfer", "Cheque 1042")
+        assert payment.processor_object_id == event.object_id
+        assert "account 090" in payment.note
+    engine.dispose()
