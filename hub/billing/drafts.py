@@ -177,10 +177,12 @@ def build_draft(due: DueInvoice, counts: Mapping[int, CountResult], now: dt.date
         # Template lines billed last time and not now (removed from the template): their end
         # is a change too, noted on the invoice since no line is left to carry it.
         billed = {f"line:{t.id}" for t in due.lines}
-        ended = [describe_ended(snap, currency) for key, snap in sorted(due.previous.items())
+        ended = [(key, describe_ended(snap, currency))
+                 for key, snap in sorted(due.previous.items())
                  if key.startswith("line:") and key not in billed]
         if ended:
-            extra["ended_lines"] = ended
+            extra["ended_lines"] = [note for _, note in ended]
+            extra["ended_keys"] = [key for key, _ in ended]
     invoice = {
         "organisation_id": due.organisation_id, "kind": "recurring", "status": "draft",
         "number": None, "currency": currency, "issue_date": due.issue_date,

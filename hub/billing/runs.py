@@ -18,6 +18,7 @@ from sqlmodel import Session
 
 from hub.host.context import HubContext
 from hub.host.gc_pacing import bulk_allocations
+from hub.billing.combining import combine_group_drafts
 from hub.billing.counters import Counter
 from hub.billing.drafts import Draft, DueInvoice, build_draft, count_lines, snapshot_lines
 from hub.billing.finalise import DraftRef, finalise_invoices
@@ -124,6 +125,7 @@ def _fill(ctx: HubContext, batch_id: int, run_date: dt.date, now: dt.datetime
             drafts = build_drafts(dues, counter, now)
             usage_periods.update(_usage_periods(dues))
             with session_scope(ctx.engine) as session:
+                drafts = combine_group_drafts(session, drafts)  # groups that combine (#19)
                 # Whatever another run wrote meanwhile is skipped by the unique key.
                 ids, skipped = store_drafts(session, batch_id, drafts)
             made += len(ids)

@@ -56,6 +56,14 @@ def _line_row(output: str, description: str) -> str:
     return rows[0]
 
 
+def _exact_row(output: str, description: str) -> str:
+    """The table row whose first cell is exactly ``description``."""
+    rows = [row for row in output.splitlines()
+            if row.startswith("│") and row.split("│")[1].strip() == description]
+    assert rows, output
+    return rows[0]
+
+
 # ------------------------------------------------------------------------------ change causes
 def test_subscription_going_from_15_to_0_reads_minus_15_licences(hub, counters):
     hub("org", "create", "Acme")
@@ -321,3 +329,57 @@ def test_customer_pdf_prints_customer_text_not_internal_change_notes(hub, counte
     assert "Managed workstation" in text and "Ticket #4711: Fixed the printer" in text
     assert "IL08-PC02" not in text and "-1 device" not in text
     assert "pending ticket charge" not in text
+
+
+# ------------------------------------------------------------------------------ invoice groups
+def test_invoice_group_combines_its_agreements_into_one_invoice(hub):
+    """Seed 001's example, combined: two agreements aligned to 1 December and a third dated
+    16 November joining the group make ONE December invoice with each agreement's lines and
+    the third one's pro-rata 16–30 November visible."""
+    hub("org", "create", "Acme")
+    assert "invoiced together" in hub("recurring", "group-create", "1", "Monthly",
+                                      "--date", "2026-12-01", "--combine")
+    hub("recurring", "create", "1", "--start", "2026-12-01", "--name", "Backup", "--group", "1")
+    hub("recurring", "create", "1", "--start", "2026-12-01", "--name", "Support", "--group", "1")
+    hub("recurring", "create", "1", "--start", "2026-11-16", "--name", "Firewall",
+        "--bill-from-start")
+    assert "next run 2026-12-01" in hub("recurring", "join", "3", "1")
+    for schedule, price in (("1", "10"), ("2", "20"), ("3", "30")):
+        hub("recurring", "add-line", schedule, "--description", "Service", "--price", price)
+
+    out = hub("bill", "preview", "--date", "2026-12-01")
+    assert "1 invoice(s)" in out
+    assert "Backup: Service" in out and "Support: Service" in out
+    prorata = _line_row(out, "Firewall: Service (pro-rata)")
+    assert "15.00" in prorata and "pro-rata 16 Nov 2026–30 Nov 2026: 15/30 days" in prorata
+    assert "30.00" in _exact_row(out, "Firewall: Service")
+    # 10 + 20 + 15 (16–30 Nov) + 30 (December)
+    assert "75.00" in _line_row(out, "Total")
+    assert "1 invoice(s) finalised" in hub("bill", "confirm", "1")
+    listing = hub("recurring", "list")
+    assert listing.count("2027-01-01") >= 3  # every agreement advanced
+
+    january = hub("bill", "preview", "--date", "2027-01-01")
+    assert "1 invoice(s)" in january
+    assert "no change" in _line_row(january, "Backup: Service")  # compared with December's
+    assert "60.00" in _line_row(january, "Total")
+    hub("bill", "discard", "2")
+
+    hub("recurring", "group-combine", "1", "--separate")
+    assert "3 invoice(s)" in hub("bill", "preview", "--date", "2027-01-01")
+
+
+def test_an_agreement_already_in_a_preview_is_not_billed_twice_by_its_group(hub):
+    hub("org", "create", "Acme")
+    hub("recurring", "group-create", "1", "Monthly", "--date", "2026-12-01")
+    hub("recurring", "create", "1", "--start", "2026-12-01", "--name", "Backup", "--group", "1")
+    hub("recurring", "add-line", "1", "--description", "Service", "--price", "10")
+    assert "1 invoice(s)" in hub("bill", "preview", "--date", "2026-12-01")  # batch 1
+    hub("recurring", "group-combine", "1", "--combine")
+    hub("recurring", "create", "1", "--start", "2026-12-01", "--name", "Support", "--group", "1")
+    hub("recurring", "add-line", "2", "--description", "Service", "--price", "20")
+    out = hub("bill", "preview", "--date", "2026-12-01")  # batch 2
+    # Backup's own December invoice is held by batch 1: not merged into a group invoice again
+    assert "1 invoice(s)" in out and "schedule:1 from 01 Dec 2026: already in preview batch 1" \
+        in out
+    assert "20.00" in _line_row(out, "Total") and "Backup" not in out
