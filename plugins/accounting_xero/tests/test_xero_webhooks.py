@@ -149,3 +149,35 @@ def test_payment_entered_in_xero_lands_in_the_ledger_as_such(sandbox, xero_url, 
         assert payment.processor_object_id == event.object_id
         assert "account 090" in payment.note
     engine.dispose()
+
+
+def test_missed_webhook_is_caught_up_by_polling_changes_since_the_last_seen(sandbox, xero_url):
+    """#19: a payment entered in Xero whose webhook never arrived comes back by polling
+    /Invoices with If-Modified-Since; the events are the webhook's (same ids), so whichever
+    comes second is stored as a duplicate and ignored."""
+    conn = connected(sandbox, xero_url)
+    a, b = invoice_doc(1), invoice_doc(2)
+    xa, xb = (o.external_id for o in plugin.hub_push_invoices(connection=conn, invoices=[a, b]))
+    books = sandbox.books()
+    before = books.now()
+    theirs, errors = books.create_payment({"Invoice": {"InvoiceID": xa},
+                                           "Account": {"Code": "090"}, "Date": "2026-11-20",
+                                           "Amount": Decimal("25.00"), "Reference": "DD 88"})
+    assert not errors
+    calls = len(sandbox.api_calls())
+    polled = plugin.hub_poll_payments(connection=conn, since=before)
+    [paid] = polled
+    assert paid.kind is PaymentEventKind.payment_succeeded and paid.invoice_id == 1
+    assert (paid.object_id, paid.reference, paid.method) == (theirs["PaymentID"], "DD 88",
+                                                            "bank_transfer")
+    assert [c.path for c in sandbox.api_calls()[calls:]][0] == "/Invoices"
+    # nothing changed since (If-Modified-Since): nothing to report
+    assert plugin.hub_poll_payments(connection=conn, since=books.now()) == []
+    # the late webhook brings the same event id: the host stores it once
+    late = plugin.hub_receive_payment(connection=conn,
+                                      request=delivery(sandbox, sandbox.invoice_events()))
+    assert paid.event_id in {e.event_id for e in late}
+    # not this plugin's connection: no answer
+    from hub import Connection
+    other = Connection(name="books", plugin="other", settings=None)
+    assert plugin.hub_poll_payments(connection=other, since=before) is None
