@@ -3,6 +3,8 @@ one, and the next pull assigns its usage to the organisation."""
 
 from __future__ import annotations
 
+import json
+
 from sqlmodel import Session, select
 
 from hub.cli.main import main
@@ -113,3 +115,40 @@ def test_a_bad_pull_period_is_refused_in_one_line(tmp_path, capsys):
     with Session(engine) as session:
         assert session.exec(select(UsageSnapshot)).all() == []
     engine.dispose()
+
+
+def test_status_shows_last_pull_after_hub_pull(tmp_path, capsys):
+    """#19: `hub status` said "last pull: never" after a successful `hub pull` (only the job
+    runner noted pulls); the pull itself notes it now."""
+    database = tmp_path / "hub.sqlite"
+    engine = make_engine(f"sqlite:///{database}")
+    metadata.create_all(engine)
+    engine.dispose()
+    (tmp_path / "usage.csv").write_text("Customer ID;Product Code;Seats\nT-1;WS;5\n",
+                                        encoding="utf-8")
+    config = tmp_path / "hub.toml"
+    config.write_text(f"""
+database_url = "sqlite:///{database.as_posix()}"
+data_dir = "{(tmp_path / 'data').as_posix()}"
+
+[[connections]]
+name = "acronis"
+plugin = "csv_usage"
+[connections.settings]
+vendor = "Acronis"
+path = "{(tmp_path / 'usage.csv').as_posix()}"
+delimiter = ";"
+[connections.settings.columns]
+tenant = "Customer ID"
+sku = "Product Code"
+quantity = "Seats"
+""", encoding="utf-8")
+    assert main(["--config", str(config), "status", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["connections"]["acronis"]["last_pull"] is None
+    assert main(["--config", str(config), "pull", "acronis"]) == 0
+    capsys.readouterr()
+    assert main(["--config", str(config), "status", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["connections"]["acronis"]["last_pull"]
+    assert main(["--config", str(config), "status"]) == 0
+    row = capsys.readouterr().out.split("acronis", 1)[1].splitlines()[0]
+    assert "never" not in row.split("csv_usage", 1)[1].split()[1], row

@@ -6,7 +6,7 @@ makes a new invoice and leaves the old one alone; post-invoicing tasks only when
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Sequence
 
 from sqlmodel import Session, select
@@ -19,12 +19,14 @@ from hub.billing.loading import due_for_cycles
 from hub.billing.runs import build_drafts
 from hub.billing.store import store_drafts
 from hub.db.engine import session_scope
-from hub.core.contracts import CycleChoice, CycleRef, build_cycles, choose_cycle
+from hub.core.contracts import (
+    CycleChoice, CycleRef, anchored_cycles, build_cycles, choose_cycle,
+)
 from hub.core.periods import Cadence, Frequency, Period
-from hub.db.models import BillingContract, BillingCycle, Invoice, Organisation
+from hub.db.models import BillingContract, BillingCycle, Invoice, InvoiceLine, Organisation
+from hub.errors import HubError, ValidationFailed
 from hub.validation import parse
 from hub.validation.records import ContractInput
-from hub.errors import ValidationFailed
 
 __all__ = ["create_contract", "cycles_of", "preselected_cycle", "invoice_contract",
            "invoice_many", "ContractInvoiced"]
@@ -34,13 +36,22 @@ _HINT = "list contracts with `hub contract list`"
 
 @dataclass
 class ContractInvoiced:
-    """The outcome of generating one contract's invoice."""
+    """The outcome of generating one contract's invoice: the invoice (unsaved in a preview)
+    and its components (the lines, with quantities, prices and pro-rata), or for a contract
+    that could not be invoiced in a bulk run, the ``error`` saying why."""
 
     contract_id: int
-    cycle_number: int
+    cycle_number: int | None
     invoice: Invoice | None
     replaced_invoice_id: int | None
     preview: bool
+    lines: list[dict] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the contract was invoiced (or, in a preview, would be)."""
+        return self.error is None
 
 
 def create_contract(session: Session, organisation_id: int, name: str, start_date: dt.date, *,
@@ -61,6 +72,10 @@ def create_contract(session: Session, organisation_id: int, name: str, start_dat
                           billing_day or min(start_date.day, 28), start_date)
     except ValueError as exc:
         raise ValidationFailed(str(exc), hint="frequencies: " + ", ".join(Frequency)) from None
+    # Without a billing day of its own the contract is anchored on its start day (the 31st
+    # stays the 31st where the month has one); a billing day that differs makes a pro-rata
+    # first cycle up to the first billing day.
+    anchored = billing_day is None or billing_day == start_date.day
     contract = BillingContract(organisation_id=org.id, name=name, frequency=frequency,
                                interval=interval, billing_day=cadence.billing_day,
                                start_date=start_date, auto_charge=auto_charge,
@@ -68,7 +83,9 @@ def create_contract(session: Session, organisation_id: int, name: str, start_dat
                                refund_policy=refund_policy)
     session.add(contract)
     session.flush()
-    for number, period in enumerate(build_cycles(cadence, start_date, cycles), start=1):
+    periods = anchored_cycles(cadence, start_date, cycles) if anchored else \
+        build_cycles(cadence, start_date, cycles)
+    for number, period in enumerate(periods, start=1):
         session.add(BillingCycle(contract_id=contract.id, number=number, start=period.start,
                                  end=period.end))
     session.flush()
@@ -114,7 +131,7 @@ def invoice_contract(ctx: HubContext, contract_id: int, *, cycle: int | None = N
     if preview:
         invoice = Invoice(**drafts[0].invoice)
         return ContractInvoiced(contract_id, row.number, invoice, choice.replaces_invoice_id,
-                                True)
+                                True, lines=list(drafts[0].lines))
     with session_scope(ctx.engine) as session:
         ids, skipped = store_drafts(session, None, drafts)
         if not ids:
@@ -123,10 +140,34 @@ def invoice_contract(ctx: HubContext, contract_id: int, *, cycle: int | None = N
                                    hint="confirm or discard that batch, or pass --replace")
         invoice = session.get(Invoice, ids[0])
         finalise_invoices(session, ctx, [invoice], run_post_tasks=post_tasks)
-    return ContractInvoiced(contract_id, row.number, invoice, choice.replaces_invoice_id, False)
+        lines = [{c: getattr(line, c) for c in _LINE_COLUMNS} for line in session.exec(
+            select(InvoiceLine).where(InvoiceLine.invoice_id == invoice.id)
+            .order_by(InvoiceLine.position)).all()]
+    return ContractInvoiced(contract_id, row.number, invoice, choice.replaces_invoice_id, False,
+                            lines=lines)
 
 
-def invoice_many(ctx: HubContext, contract_ids: Sequence[int], *,
-                 post_tasks: bool = False) -> list[ContractInvoiced]:
-    """Invoice each contract's next un-invoiced cycle (the bulk window's preselection)."""
-    return [invoice_contract(ctx, cid, post_tasks=post_tasks) for cid in contract_ids]
+_LINE_COLUMNS = ("description", "line_type", "quantity", "unit_price", "amount", "tax_amount",
+                 "prorata_note", "change", "provenance", "period_start", "period_end")
+
+
+def invoice_many(ctx: HubContext, contract_ids: Sequence[int], *, post_tasks: bool = False,
+                 preview: bool = False) -> list[ContractInvoiced]:
+    """Invoice each contract's next un-invoiced cycle (the bulk window's preselection).
+
+    **Per contract, not all-or-nothing**: each contract is invoiced in its own transaction, as
+    if generated one by one (seed 004's bulk window is a shortcut for that). A contract that
+    cannot be invoiced (every cycle invoiced, no such contract, a counter refusing) does not
+    stop the others: its outcome carries the error, and the caller reports every contract's
+    outcome — invoiced, or why not. With ``preview`` nothing is stored and each outcome holds
+    the draft's components.
+    """
+    outcomes = []
+    for contract_id in dict.fromkeys(contract_ids):  # a contract named twice is invoiced once
+        try:
+            outcomes.append(invoice_contract(ctx, contract_id, post_tasks=post_tasks,
+                                             preview=preview))
+        except HubError as exc:
+            outcomes.append(ContractInvoiced(contract_id, None, None, None, preview,
+                                             error=str(exc)))  # the message and its hint
+    return outcomes

@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any, Mapping, NamedTuple
 
 from hub.billing.counters import Counter, CountResult
-from hub.core.changes import LineSnapshot, describe_change
+from hub.core.changes import LineSnapshot, describe_change, describe_ended
 from hub.core.lines import FutureItemRef, LineKind, TakenItem, price_line, take_future_items
 from hub.core.money import Money
 from hub.core.prorata import Segment
@@ -137,20 +137,23 @@ def build_draft(due: DueInvoice, counts: Mapping[int, CountResult], now: dt.date
             quantity, provenance = template.quantity, []
         else:
             quantity, provenance = counted.quantity, counted.provenance
-        snapshot = LineSnapshot(template.line_type, quantity, template.unit_price, provenance)
-        if due.previous is None:
-            change = "first invoice"
-        else:
-            change = describe_change(due.previous.get(f"line:{template.id}"), snapshot)
+        before = due.previous.get(f"line:{template.id}") if due.previous else None
         unit = Money(template.unit_price, currency)
         for segment in due.segments:
             priced = price_line(unit, quantity, template.tax_rate, segment.fraction)
             partial = segment.is_partial
+            note = segment.explain() if partial else None
+            if due.previous is None:
+                change = "first invoice"
+            else:  # per segment: a pro-rata line and a full one differ in amount
+                change = describe_change(before, LineSnapshot(
+                    template.line_type, quantity, template.unit_price, provenance,
+                    priced.amount.amount, note))
             lines.append(_line(
                 len(lines), template.line_type,
                 template.description + (" (pro-rata)" if partial else ""), template.product_id,
                 priced, segment.covered.start, segment.covered.end, f"line:{template.id}",
-                provenance, change, segment.explain() if partial else None))
+                provenance, change, note))
     for charge in due.charges:
         priced = price_line(Money(charge.unit_price, currency), charge.quantity)
         lines.append(_line(len(lines), "ticket_charge", charge.description, charge.product_id,
@@ -169,6 +172,17 @@ def build_draft(due: DueInvoice, counts: Mapping[int, CountResult], now: dt.date
                            f"future item ({kind}) #{item.item.id}"))
     # Every amount is already rounded to the currency, so plain Decimal sums are exact.
     subtotal, tax = _sum(lines, "amount"), _sum(lines, "tax_amount")
+    extra = dict(due.extra)
+    if due.previous:
+        # Template lines billed last time and not now (removed from the template): their end
+        # is a change too, noted on the invoice since no line is left to carry it.
+        billed = {f"line:{t.id}" for t in due.lines}
+        ended = [(key, describe_ended(snap, currency))
+                 for key, snap in sorted(due.previous.items())
+                 if key.startswith("line:") and key not in billed]
+        if ended:
+            extra["ended_lines"] = [note for _, note in ended]
+            extra["ended_keys"] = [key for key, _ in ended]
     invoice = {
         "organisation_id": due.organisation_id, "kind": "recurring", "status": "draft",
         "number": None, "currency": currency, "issue_date": due.issue_date,
@@ -177,7 +191,7 @@ def build_draft(due: DueInvoice, counts: Mapping[int, CountResult], now: dt.date
         "replaces_invoice_id": due.replaces_invoice_id,
         "subtotal": subtotal, "tax_total": tax, "total": subtotal + tax,
         "amount_paid": Decimal(0), "credit_applied": Decimal(0),
-        "note": "", "memo": "", "extra_fields": dict(due.extra), "auto_bill": due.auto_bill,
+        "note": "", "memo": "", "extra_fields": extra, "auto_bill": due.auto_bill,
         "created_at": now,
     }
     return Draft(invoice, lines, taken, [c.id for c in due.charges])
@@ -186,13 +200,15 @@ def build_draft(due: DueInvoice, counts: Mapping[int, CountResult], now: dt.date
 def snapshot_lines(rows) -> dict[str, LineSnapshot]:
     """Previous-invoice lines by template key, preferring the full-period line over a pro-rata
     one. ``rows`` have ``source_line_key``, ``line_type``, ``quantity``, ``unit_price``,
-    ``provenance`` and ``prorata_note``."""
+    ``provenance`` and ``prorata_note`` (and, when read, ``amount`` and ``description``)."""
     result: dict[str, LineSnapshot] = {}
     partial: dict[str, LineSnapshot] = {}
     for row in rows:
         if not row.source_line_key:
             continue
-        snap = LineSnapshot(row.line_type, row.quantity, row.unit_price, row.provenance or [])
+        snap = LineSnapshot(row.line_type, row.quantity, row.unit_price, row.provenance or [],
+                            getattr(row, "amount", None), row.prorata_note,
+                            getattr(row, "description", ""))
         (partial if row.prorata_note else result)[row.source_line_key] = snap
     for key, snap in partial.items():
         result.setdefault(key, snap)

@@ -151,10 +151,14 @@ def _use_future_items(session: Session, ids: list[int], now: dt.datetime) -> Non
 def _advance_schedules(session: Session, invoices: Sequence[Invoice]) -> None:
     latest: dict[int, dt.date] = {}
     for invoice in invoices:
-        schedule_id = (invoice.extra_fields or {}).get("recurring_id")
+        extra = invoice.extra_fields or {}
+        schedule_id = extra.get("recurring_id")
         if schedule_id is not None and invoice.period_end is not None:
             end = invoice.period_end
             latest[schedule_id] = max(latest.get(schedule_id, end), end)
+        for part in extra.get("combined", ()):  # an invoice group's combined invoice
+            end = dt.date.fromisoformat(part["period_end"])
+            latest[part["recurring_id"]] = max(latest.get(part["recurring_id"], end), end)
     if not latest:
         return
     next_day = {sid: end + dt.timedelta(days=1) for sid, end in latest.items()}

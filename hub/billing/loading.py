@@ -25,11 +25,13 @@ from hub.core.money import Money
 from hub.core.periods import Cadence, Period
 from hub.core.prorata import Segment, coverage
 from hub.db.models import (
-    BillingContract, BillingCycle, FutureItem, Invoice, InvoiceLine, LaborStatus, Organisation,
+    BillingContract, BillingCycle, FutureItem, Invoice, InvoiceGroup, InvoiceLine, LaborStatus,
+    Organisation,
     OrganisationMapping, RecurringInvoice, RecurringLine, Ticket, TicketCharge,
 )
 
-__all__ = ["cadence_of", "due_for_schedules", "due_for_cycles", "MAX_CATCH_UP", "CATCH_UP"]
+__all__ = ["cadence_of", "due_for_schedules", "due_for_cycles", "group_key", "MAX_CATCH_UP",
+           "CATCH_UP"]
 
 #: ``DueInvoice.previous`` value meaning "compare with the draft built just before".
 CATCH_UP: dict = {"__catch_up__": None}
@@ -114,7 +116,7 @@ def previous_lines(session: Session, schedule_keys: Sequence[str]):
         for line in session.execute(select(
                 InvoiceLine.invoice_id, InvoiceLine.source_line_key, InvoiceLine.line_type,
                 InvoiceLine.quantity, InvoiceLine.unit_price, InvoiceLine.provenance,
-                InvoiceLine.prorata_note).where(
+                InvoiceLine.prorata_note, InvoiceLine.amount, InvoiceLine.description).where(
                     among(InvoiceLine.invoice_id, by_invoice, session.connection()))):
             grouped[by_invoice[line.invoice_id]].append(line)
     return {key: snapshot_lines(grouped[key]) for key in set(by_invoice.values())}
@@ -174,9 +176,13 @@ def due_for_schedules(session: Session, schedules: Sequence[RecurringInvoice],
         return []
     orgs, mappings = _organisations(session, (s.organisation_id for s in schedules))
     templates = _templates(session, RecurringLine.recurring_invoice_id, [s.id for s in schedules])
-    previous = previous_lines(session, [f"schedule:{s.id}" for s in schedules])
+    combining = _combining_groups(session, {s.invoice_group_id for s in schedules
+                                            if s.invoice_group_id is not None})
+    previous = previous_lines(session, [f"schedule:{s.id}" for s in schedules]
+                              + [group_key(g) for g in combining])
     charges = _pending_charges(session, schedules)
     futures = _future_items(session, orgs)
+    owned: dict[int, set[str]] = {}
     result = []
     for schedule in schedules:
         org = orgs[schedule.organisation_id]
@@ -189,6 +195,14 @@ def due_for_schedules(session: Session, schedules: Sequence[RecurringInvoice],
             through = min(period.end, schedule.end_date) if schedule.end_date else period.end
             segments = coverage(cadence, covered_from, through)
             key = f"schedule:{schedule.id}"
+            grouped = schedule.invoice_group_id in combining
+            if grouped and key not in previous:
+                # Billed in its group's combined invoice last time: compare with this
+                # agreement's lines of that invoice (its template lines, ended ones too).
+                shared = previous.get(group_key(schedule.invoice_group_id))
+                if shared is not None:
+                    mine = owned.setdefault(schedule.id, _owned_keys(session, schedule.id))
+                    previous[key] = {k: v for k, v in shared.items() if k in mine}
             result.append(DueInvoice(
                 organisation_id=org.id, currency=org.currency,
                 billing_key=key, schedule_key=key, issue_date=next_run,
@@ -200,11 +214,34 @@ def due_for_schedules(session: Session, schedules: Sequence[RecurringInvoice],
                 future_items=futures.pop(org.id, []), previous=previous.get(key),
                 extra={"recurring_id": schedule.id, "next_run_date": str(period.end +
                        relativedelta(days=1)),
-                       "post_tasks": ["sync"] + (["charge"] if schedule.auto_bill else [])}))
+                       "post_tasks": ["sync"] + (["charge"] if schedule.auto_bill else []),
+                       **({"combine_in_group": schedule.invoice_group_id,
+                           "agreement": schedule.name} if grouped else {})}))
             # A second period caught up in the same run compares with the draft just built.
             previous[key] = CATCH_UP
             covered_from = next_run = period.end + relativedelta(days=1)
     return result
+
+
+def group_key(group_id: int) -> str:
+    """The billing key of an invoice group's combined invoices."""
+    return f"group:{group_id}"
+
+
+def _owned_keys(session: Session, schedule_id: int) -> set[str]:
+    """The line keys of every template line of a schedule, inactive ones included."""
+    t = RecurringLine.__table__
+    return {f"line:{i}" for i in session.execute(
+        select(t.c.id).where(t.c.recurring_invoice_id == schedule_id)).scalars()}
+
+
+def _combining_groups(session: Session, ids: set[int]) -> set[int]:
+    """Which of these invoice groups combine their agreements into one invoice."""
+    if not ids:
+        return set()
+    gt = InvoiceGroup.__table__
+    return set(session.execute(select(gt.c.id).where(gt.c.id.in_(ids), gt.c.combine))
+               .scalars())
 
 
 def due_for_cycles(session: Session, cycles: Sequence[BillingCycle], issue_date: dt.date | None,
@@ -224,7 +261,12 @@ def due_for_cycles(session: Session, cycles: Sequence[BillingCycle], issue_date:
     for cycle in cycles:
         contract = contracts[cycle.contract_id]
         org = orgs[contract.organisation_id]
-        period = cadence_of(contract).period_for(cycle.start)
+        if contract.billing_day == min(contract.start_date.day, 28):
+            # Anchored on its start day: each cycle is a whole period, however long its month
+            # (the billing day is clamped to 28, so the cadence's period would be wrong).
+            period = Period(cycle.start, cycle.end)
+        else:
+            period = cadence_of(contract).period_for(cycle.start)
         key = f"contract:{contract.id}"
         billing_key = key if cycle.id not in replace else \
             f"{key}:replacement:{cycle.replacements + 1}"

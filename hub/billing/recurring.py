@@ -25,7 +25,7 @@ from hub.validation import parse
 from hub.validation.records import GroupInput, LineInput, RecurringInput
 
 __all__ = ["create_recurring", "add_recurring_line", "create_group", "join_group",
-           "set_master", "group_ref", "LINE_TYPES"]
+           "set_master", "set_combine", "group_ref", "LINE_TYPES"]
 
 LINE_TYPES = ("standard", "asset_counter", "user_counter", "vendor_usage")
 ORDERS = ("oldest_first", "newest_first", "by_ticket")
@@ -150,8 +150,9 @@ def check_total(session: Session, changed: RecurringLine, *, recurring_id: int |
 
 def create_group(session: Session, organisation_id: int, description: str,
                  next_date: dt.date, *, frequency: str = "monthly",
-                 interval: int = 1) -> InvoiceGroup:
-    """An invoice group aligning agreements to ``next_date``'s day (1–28)."""
+                 interval: int = 1, combine: bool = False) -> InvoiceGroup:
+    """An invoice group aligning agreements to ``next_date``'s day (1–28); with ``combine``
+    its agreements are invoiced together, one invoice per period."""
     given = parse(GroupInput, organisation_id=organisation_id, description=description,
                   next_date=next_date, frequency=frequency)
     get_or_404(session, Organisation, given.organisation_id, "organisation",
@@ -159,7 +160,7 @@ def create_group(session: Session, organisation_id: int, description: str,
     description, frequency = given.description, given.frequency.value
     group = InvoiceGroup(organisation_id=organisation_id, description=description,
                          frequency=frequency, interval=interval, align_day=next_date.day,
-                         next_date=next_date)
+                         next_date=next_date, combine=combine)
     session.add(group)
     session.flush()
     return group
@@ -198,4 +199,13 @@ def set_master(session: Session, group_id: int, recurring_id: int) -> InvoiceGro
                                hint=f"join it first: "
                                     f"`hub recurring join {recurring_id} {group_id}`")
     group.master_recurring_id = schedule.id
+    return group
+
+
+def set_combine(session: Session, group_id: int, combine: bool) -> InvoiceGroup:
+    """The group's choice: one combined invoice per period (``True``) or one invoice per
+    agreement (``False``). Applies from the next billing run."""
+    group = get_or_404(session, InvoiceGroup, group_id, "invoice group",
+                       "list them with `hub recurring list`")
+    group.combine = combine
     return group

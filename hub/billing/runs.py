@@ -20,6 +20,7 @@ from sqlmodel import Session
 from hub.host.context import HubContext
 from hub.host.gc_pacing import bulk_allocations
 from hub.billing.batch_lease import try_lease
+from hub.billing.combining import combine_group_drafts
 from hub.billing.counters import Counter
 from hub.billing.drafts import Draft, DueInvoice, build_draft, count_lines, snapshot_lines
 from hub.billing.finalise import DraftRef, finalise_invoices
@@ -187,6 +188,9 @@ def _fill(ctx: HubContext, batch_id: int, run_date: dt.date, now: dt.datetime
             drafts, left_now = build_isolated(dues, counter, now, names)
             left += left_now
             usage_periods.update(_usage_periods(dues))
+            if drafts:
+                with session_scope(ctx.engine) as session:
+                    drafts = combine_group_drafts(session, drafts)  # groups that combine (#19)
             ids, skipped = _store(ctx, batch_id, drafts, left, names)
             notes += describe_skipped([s for s in skipped
                                        if s[2] != f"preview batch {batch_id}"])

@@ -18,7 +18,7 @@ _LINE_FIELDS = ("id", "position", "line_type", "description", "quantity", "unit_
 _INVOICE_FIELDS = ("id", "organisation_id", "kind", "status", "number", "currency",
                    "issue_date", "due_date", "period_start", "period_end", "billing_key",
                    "batch_id", "subtotal", "tax_total", "total", "auto_bill",
-                   "replaces_invoice_id", "converted_from_id")
+                   "replaces_invoice_id", "converted_from_id", "extra_fields")
 
 
 def _invoice_dict(invoice: Invoice, org_name: str | None, lines=None) -> dict[str, Any]:

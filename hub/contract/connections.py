@@ -27,7 +27,7 @@ __all__ = [
     "build_connection", "utcnow",
 ]
 
-CAPABILITIES = frozenset({"pull", "count", "usage", "accounting", "payments"})
+CAPABILITIES = frozenset({"pull", "count", "usage", "accounting", "payments", "payments_poll"})
 
 
 def utcnow() -> dt.datetime:

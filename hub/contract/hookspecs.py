@@ -190,6 +190,18 @@ def hub_receive_payment(connection: "Connection",
 
 
 @hookspec(firstresult=True)
+def hub_poll_payments(connection: "Connection",
+                      since: dt.datetime) -> "list[PaymentEvent] | None":
+    """Payment events for what changed at the source since ``since`` — the catch-up for a
+    missed webhook, called on a schedule for connection types with the ``payments_poll``
+    capability. **first result**.
+
+    Return the same events (same ``event_id``) a webhook would have brought, so the host
+    stores each once whichever way it came; ``None`` when the connection is not this plugin's.
+    """
+
+
+@hookspec(firstresult=True)
 def hub_charge_payment_method(connection: "Connection",
                               charge: "ChargeRequest") -> "ChargeOutcome | None":
     """Charge a stored payment method, using ``charge.idempotency_key``. **first result**."""

@@ -303,6 +303,12 @@ class PaymentEvent(_Frozen):
     payment_object_id: str | None = Field(None, description="the charge/intent a refund or dispute is about")
     status: str | None = None
     message: str | None = None
+    method: str | None = Field(None, description="how the money came, as the ledger names it "
+                               "(card, bank_transfer, cash, check, direct_debit, other); "
+                               "None: card, what a payment processor takes")
+    reference: str | None = Field(None, description="the payment's own reference at the "
+                                  "source (a bank reference, a cheque number); None: the "
+                                  "object id")
     raw: Mapping[str, Any] = Field(default_factory=dict)
 
 

@@ -16,8 +16,8 @@ from typing import Sequence
 from hub.core.periods import Cadence, Period
 from hub.errors import NotFound, ValidationFailed
 
-__all__ = ["CycleRef", "CycleChoice", "build_cycles", "next_uninvoiced", "choose_cycle",
-           "POST_INVOICING_TASKS"]
+__all__ = ["CycleRef", "CycleChoice", "build_cycles", "anchored_cycles", "next_uninvoiced",
+           "choose_cycle", "POST_INVOICING_TASKS"]
 
 #: The automations a generated invoice may trigger, when asked (seed 004).
 POST_INVOICING_TASKS = ("charge", "sync", "send")
@@ -54,6 +54,21 @@ def build_cycles(cadence: Cadence, start: dt.date, count: int) -> list[Period]:
         periods.append(Period(max(period.start, start), period.end))
         day = cadence.next_start_after(period.start)
     return periods
+
+
+def anchored_cycles(cadence: Cadence, start: dt.date, count: int) -> list[Period]:
+    """``count`` whole cycles anchored on ``start``'s own day.
+
+    Each cycle starts ``n`` steps after ``start``, counted from ``start`` every time (not from
+    the previous cycle), so a contract started on the 31st runs 31 Jan–27 Feb, 28 Feb–30 Mar,
+    31 Mar–29 Apr, 30 Apr–30 May, 31 May–...: a short month moves one cycle's start to its last
+    day and the next cycle returns to the 31st. Counting from the previous cycle (or clamping
+    the billing day to 28) would drift to the 28th for good (#19).
+    """
+    def start_of(n: int) -> dt.date:
+        return start + cadence.step * n  # relativedelta clips to the month's last day
+
+    return [Period(start_of(n), start_of(n + 1) - dt.timedelta(days=1)) for n in range(count)]
 
 
 def next_uninvoiced(cycles: Sequence[CycleRef]) -> CycleRef | None:

@@ -80,8 +80,10 @@ class LineView:
 
     @property
     def notes(self) -> list[str]:
-        """Small print under the description: pro-rata, change since last invoice."""
-        return [text for text in (self.prorata_note, self.change) if text]
+        """Small print under the description, for the customer: the pro-rata explanation only.
+        ``change`` is the internal change note ("-1 device: IL08-PC02", "pending ticket charge:
+        ...") for whoever checks a batch; it stays in the hub and never reaches the PDF (#19)."""
+        return [self.prorata_note] if self.prorata_note else []
 
 
 @dataclass(frozen=True)

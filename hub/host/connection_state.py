@@ -22,7 +22,11 @@ from hub.db.models._base import utcnow
 from hub.db.models.jobs import ConnectionStateEntry
 from hub.host.secrets import SecretBox
 
-__all__ = ["DbConnectionState"]
+__all__ = ["DbConnectionState", "LAST_PULL_KEY"]
+
+#: When the connection last completed a pull (ISO time): written by every pull, however it
+#: was started (``hub pull``, a scheduled job, the demo); ``hub status`` shows it.
+LAST_PULL_KEY = "_hub.last_pull_at"
 
 _MISSING = object()
 

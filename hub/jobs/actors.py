@@ -28,6 +28,7 @@ from hub.db.models.sync import ExternalLink, OutboxEntry
 from hub.contract.records import ChargeStatus, DocumentRef, PaymentEvent, PushStatus
 from hub.errors import PermanentError
 from hub.jobs.outbox import DONE, RowResult, claim_rows, settle_rows
+from hub.jobs.polling import poll_payments as poll_connection_payments
 from hub.jobs.push import push_outbox_rows
 from hub.jobs.records import record_failure
 from hub.jobs.retries import backoff_seconds, classify
@@ -198,6 +199,13 @@ def declare_actors(runtime: "JobRuntime") -> dict[str, dramatiq.Actor]:
                             "report": getattr(report, "summary", lambda: None)()})
 
         run_plain("pull_connection", [connection_name], body, connection=connection_name)
+
+    @actor
+    def poll_payments(connection_name: str) -> None:
+        """Catch up a connection's payment changes since its last poll (a missed webhook)."""
+        run_plain("poll_payments", [connection_name],
+                  lambda: poll_connection_payments(ctx, runtime, connection_name),
+                  connection=connection_name)
 
     @actor
     def process_inbox_event(inbox_id: int) -> None:

@@ -21,6 +21,7 @@ import dramatiq
 from dramatiq import Broker, Worker
 
 from hub.db.models._base import utcnow
+from hub.host.connection_state import LAST_PULL_KEY
 from hub.jobs.adapters import Services
 from hub.jobs.broker import is_in_process
 from hub.jobs.settings import JobSettings
@@ -32,8 +33,6 @@ __all__ = ["LAST_PULL_KEY", "WORKER_SHUTDOWN_TIMEOUT_SECONDS"]
 
 log = logging.getLogger("hub.jobs")
 
-#: Connection-state key under which the runtime notes a connection's last completed pull.
-LAST_PULL_KEY = "_hub.last_pull_at"
 #: How long a stopping worker waits for in-flight jobs before returning their messages.
 WORKER_SHUTDOWN_TIMEOUT_SECONDS = 30.0
 #: How often (ms) idle worker threads look at the queue; low keeps the embedded hub snappy.

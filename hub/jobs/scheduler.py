@@ -28,13 +28,14 @@ from hub.contract.connections import utcnow
 from hub.db.engine import session_scope
 from hub.db.models.jobs import ScheduleClaim
 from hub.errors import PluginError
+from hub.jobs.polling import POLL_CAPABILITY
 
 if TYPE_CHECKING:
     from hub.host.context import HubContext
     from hub.jobs.runtime import JobRuntime
 
 __all__ = ["Scheduler", "ScheduledRun", "due_runs", "next_runs", "SCHEDULER_TICK_SECONDS",
-           "PULL_CAPABILITIES", "DAILY_JOBS"]
+           "PULL_CAPABILITIES", "POLL_CAPABILITIES", "DAILY_JOBS"]
 
 log = logging.getLogger("hub.jobs.scheduler")
 
@@ -42,6 +43,8 @@ log = logging.getLogger("hub.jobs.scheduler")
 SCHEDULER_TICK_SECONDS = 15.0
 #: Connection types with any of these capabilities are pulled on their interval.
 PULL_CAPABILITIES = frozenset({"pull", "usage"})
+#: Connection types with this capability have their payment changes polled on their interval.
+POLL_CAPABILITIES = frozenset({POLL_CAPABILITY})
 #: Daily jobs at ``billing.run_at``: billing first, then overdue checks, then reminders.
 DAILY_JOBS = ("billing_run", "check_overdue", "send_reminders")
 
@@ -63,7 +66,9 @@ def _aligned(now: dt.datetime, minutes: int) -> dt.datetime:
     return _EPOCH + ((now - _EPOCH) // step) * step
 
 
-def _pulled_connections(ctx: "HubContext") -> list[tuple[str, int]]:
+def _pulled_connections(ctx: "HubContext",
+                        capabilities: frozenset[str] = PULL_CAPABILITIES
+                        ) -> list[tuple[str, int]]:
     result = []
     for config in ctx.settings.connections:
         if not config.enabled:
@@ -74,7 +79,7 @@ def _pulled_connections(ctx: "HubContext") -> list[tuple[str, int]]:
             log.warning("not scheduling pulls of %s: %s", config.name, exc,
                         extra={"connection": config.name})
             continue
-        if ctype.capabilities & PULL_CAPABILITIES:
+        if ctype.capabilities & capabilities:
             result.append((config.name, config.pull_interval_minutes))
     return result
 
@@ -87,6 +92,9 @@ def due_runs(ctx: "HubContext", now: dt.datetime) -> list[ScheduledRun]:
     """The latest slot of every scheduled job that is due at ``now``."""
     runs = [ScheduledRun(f"pull:{name}", _aligned(now, minutes), "pull_connection", (name,))
             for name, minutes in _pulled_connections(ctx)]
+    # Payment changes polled too, so a missed webhook is caught up (hub.jobs.polling).
+    runs += [ScheduledRun(f"poll:{name}", _aligned(now, minutes), "poll_payments", (name,))
+             for name, minutes in _pulled_connections(ctx, POLL_CAPABILITIES)]
     today = now.date()
     slot = _daily_slot(ctx, today)
     if now < slot:
@@ -100,6 +108,8 @@ def next_runs(ctx: "HubContext", now: dt.datetime) -> dict[str, dt.datetime]:
     """When each scheduled job next falls due (``hub status`` shows these)."""
     result = {f"pull:{name}": _aligned(now, minutes) + dt.timedelta(minutes=minutes)
               for name, minutes in _pulled_connections(ctx)}
+    result.update({f"poll:{name}": _aligned(now, minutes) + dt.timedelta(minutes=minutes)
+                   for name, minutes in _pulled_connections(ctx, POLL_CAPABILITIES)})
     slot = _daily_slot(ctx, now.date())
     if now >= slot:
         slot = _daily_slot(ctx, now.date() + dt.timedelta(days=1))

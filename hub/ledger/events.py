@@ -130,6 +130,17 @@ def _amount(event: PaymentEvent, currency: str) -> Decimal:
     return event.amount.amount
 
 
+def _method(event: PaymentEvent) -> PaymentMethod:
+    """The event's own method (e.g. a bank transfer recorded in Xero); a card when it names
+    none, as a payment processor's events do; "other" for a word the ledger does not know."""
+    if event.method is None:
+        return PaymentMethod.card
+    try:
+        return PaymentMethod(event.method)
+    except ValueError:
+        return PaymentMethod.other
+
+
 def _charge(session: Session, processor: str, event: PaymentEvent, today: dt.date,
             push_to) -> Payment | None:
     new_status = _CHARGE[event.kind]
@@ -146,10 +157,10 @@ def _charge(session: Session, processor: str, event: PaymentEvent, today: dt.dat
         else:
             amount = invoice.amount_due if invoice else Decimal(0)
         row = Payment(organisation_id=org_id, currency=currency, amount=amount,
-                      method=PaymentMethod.card, status=PaymentStatus.processing,
+                      method=_method(event), status=PaymentStatus.processing,
                       date=event.occurred_at.date(), invoice_id=event.invoice_id,
                       processor=processor, processor_object_id=event.object_id,
-                      reference=event.object_id, note=event.message or "")
+                      reference=event.reference or event.object_id, note=event.message or "")
         if _insert(session, row) is None:
             return _charge(session, processor, event, today, push_to)
         existing, old = row, None

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from hub.host.context import HubContext
 
 __all__ = ["SECTIONS", "Difference", "Options", "Progress", "NullProgress", "Totals",
-           "DEFAULT_STALE_DAYS", "reconcile"]
+           "DEFAULT_STALE_DAYS", "reconcile", "skipped_sections", "NEEDS"]
 
 #: Section name -> the function that runs it, in report order.
 SECTIONS: dict[str, Section] = {
@@ -36,6 +36,34 @@ SECTIONS: dict[str, Section] = {
     "time": unbilled_time.run,
     "assets": assets.run,
 }
+
+
+#: Section name -> (capability of the connections it compares with, what such a connection is).
+#: A section whose systems are not connected cannot be checked: it is reported as *skipped*
+#: with the reason, never as "no differences" (#19).
+NEEDS: dict[str, tuple[str, str]] = {
+    "accounting": ("accounting", "an accounting connection (e.g. Xero)"),
+    "payments": ("payments", "a payments connection (e.g. Stripe)"),
+    "usage": ("usage", "a vendor usage connection (e.g. Pax8)"),
+}
+
+
+def skipped_sections(ctx: "HubContext", sections: Iterable[str], options: Options
+                     ) -> dict[str, str]:
+    """``section -> reason`` for each of ``sections`` that has nothing to compare with."""
+    skipped = {}
+    for name in sections:
+        if name not in NEEDS:
+            continue
+        capability, what = NEEDS[name]
+        names = [c.name for c in ctx.connections(capability)]
+        if not names:
+            skipped[name] = f"not checked: no {capability} connection is configured " \
+                            f"(add {what} to hub.toml)"
+        elif options.connection and options.connection not in names:
+            skipped[name] = f"not checked: {options.connection!r} is not a {capability} " \
+                            f"connection (those are: {', '.join(names)})"
+    return skipped
 
 
 def reconcile(ctx: "HubContext", sections: Iterable[str], options: Options,

@@ -6,9 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from sqlalchemy import literal
+from sqlalchemy import Numeric, and_, case, cast, func, literal, select
 
-from hub.db.models import CreditNote, Invoice, InvoiceKind, InvoiceStatus, Payment
+from hub.db.models import Allocation, CreditNote, Invoice, InvoiceKind, InvoiceStatus, Payment
+from hub.core.money import STORAGE_PLACES
 from hub.db.models.ledger import PaymentStatus
 from hub.reconcile.core import Options
 
@@ -37,9 +38,26 @@ def _invoice_columns() -> tuple:
             Invoice.total, Invoice.status, Invoice.issue_date)
 
 
+def _credit_note_status():
+    """``paid`` once the credit note's whole total is allocated (applied to invoices or
+    funding a refund), else ``open``: what Xero says (PAID / AUTHORISED). It was a hard-coded
+    "open", so every fully allocated credit note showed up as a difference (#19)."""
+    allocated = (select(func.coalesce(func.sum(_storage_units(Allocation.amount)), 0))
+                 .where(Allocation.credit_note_id == CreditNote.id).scalar_subquery())
+    total = _storage_units(CreditNote.total)
+    return case((and_(total > 0, allocated >= total), literal("paid")), else_=literal("open"))
+
+
+def _storage_units(column):
+    """An amount as a whole number of its storage unit (10⁻⁴), compared exactly in SQL on both
+    databases: SQLite keeps amounts as text (compared as text, "5" sorts after "20"), and a
+    text value of at most four places, scaled and rounded, is an exact integer there."""
+    return func.round(cast(column, Numeric) * (10 ** STORAGE_PLACES))
+
+
 def _credit_note_columns() -> tuple:
     return (CreditNote.id, CreditNote.number, CreditNote.organisation_id, CreditNote.currency,
-            CreditNote.total, literal("open"), CreditNote.date)
+            CreditNote.total, _credit_note_status(), CreditNote.date)
 
 
 def _payment_columns() -> tuple:

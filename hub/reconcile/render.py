@@ -10,7 +10,7 @@ import csv
 import io
 import json
 from dataclasses import replace
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 from rich.table import Table
 
@@ -55,13 +55,19 @@ def as_table(differences: Sequence[Difference], totals: Totals, title: str) -> T
     return table
 
 
-def as_summary(totals: Totals, sections: Iterable[str]) -> Table:
-    """Count and money at stake per section (every section run, clean ones too)."""
+def as_summary(totals: Totals, sections: Iterable[str],
+               skipped: Mapping[str, str] | None = None) -> Table:
+    """Count and money at stake per section (every section run, clean ones too); a section
+    that could not be checked says so, with the reason, instead of a count."""
+    skipped = skipped or {}
     table = Table(title="summary", show_footer=True)
     table.add_column("section", footer="TOTAL")
     table.add_column("differences", justify="right", footer=str(totals.count))
     table.add_column("at stake", justify="right", footer=_money_totals(totals.by_currency))
     for name in sections:
+        if name in skipped:
+            table.add_row(name, "skipped", skipped[name])
+            continue
         count, sums = totals.by_section.get(name, (0, {}))
         table.add_row(name, str(count), _money_totals(sums))
     return table
@@ -77,8 +83,10 @@ def as_csv(differences: Iterable[Difference]) -> str:
     return out.getvalue()
 
 
-def as_json(differences: Sequence[Difference], totals: Totals, sections: Iterable[str]) -> str:
-    """``{"differences": [...], "totals": {...}}`` with exact decimal text for money."""
+def as_json(differences: Sequence[Difference], totals: Totals, sections: Iterable[str],
+            skipped: Mapping[str, str] | None = None) -> str:
+    """``{"differences": [...], "totals": {...}, "skipped": {section: reason}}`` with exact
+    decimal text for money."""
     def sums(by_currency: dict) -> dict[str, str]:
         return {c: format(m.amount, "f") for c, m in sorted(by_currency.items())}
 
@@ -89,7 +97,8 @@ def as_json(differences: Sequence[Difference], totals: Totals, sections: Iterabl
             "at_stake": sums(totals.by_currency),
             "sections": {name: {"count": totals.by_section.get(name, (0, {}))[0],
                                 "at_stake": sums(totals.by_section.get(name, (0, {}))[1])}
-                         for name in sections},
+                         for name in sections if name not in (skipped or {})},
         },
+        "skipped": dict(skipped or {}),
     }
     return json.dumps(payload, indent=2)

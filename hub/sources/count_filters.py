@@ -16,7 +16,7 @@ from typing import Any, Iterable, Mapping
 
 from hub.errors import ValidationFailed
 
-__all__ = ["FILTER_COLUMNS", "split_filters", "column_conditions", "attributes_match",
+__all__ = ["FILTER_COLUMNS", "OUT_OF_SERVICE_ASSET_STATUSES", "split_filters", "column_conditions", "attributes_match",
            "comparable_in_python", "columns_match"]
 
 #: The columns each kind of stored counter filters on (besides ``attributes.<key>``).
@@ -25,6 +25,13 @@ FILTER_COLUMNS: dict[str, tuple[str, ...]] = {
     "users": ("name", "email"),
     "usage": ("sku", "tenant_external_id"),
 }
+
+#: Asset statuses that mean the device has left service. An asset counter without a
+#: ``status`` filter counts every device *in service* — active, offline for a while, pending
+#: approval — and never these (#19: retired devices were billed). A line that wants them after
+#: all says so with an explicit ``status`` filter.
+OUT_OF_SERVICE_ASSET_STATUSES: frozenset[str] = frozenset(
+    {"retired", "decommissioned", "disposed", "archived"})
 
 
 def split_filters(filters: Mapping[str, Any], columns: Iterable[str], kind: str

@@ -38,7 +38,7 @@ import datetime as dt
 import logging
 import time
 import uuid
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
@@ -49,6 +49,7 @@ from hub.contract.records import PullPage, Record, TicketRecord
 from hub.db.engine import session_scope
 from hub.db.models import OrganisationMapping, TicketCharge
 from hub.errors import PluginError, TransientError
+from hub.host.connection_state import LAST_PULL_KEY
 from hub.sources.statistics import refresh_statistics
 from hub.sources.held_records import HeldRecords
 from hub.sources.reports import KindReport, PullReport, month_of
@@ -79,9 +80,12 @@ class _Puller(HeldRecords, FactStoring):
 
     def __init__(self, engine: Engine, hook: Any, connection: Connection, *,
                  create_organisations: bool, sleep: Callable[[float], None],
-                 page_attempts: int, max_wait: float, currency: str = "USD") -> None:
+                 page_attempts: int, max_wait: float, currency: str = "USD",
+                 connection_plugins: Mapping[str, str] | None = None) -> None:
         self.engine = engine
         self.currency = currency
+        #: every configured connection -> its plugin (cross-references are looked up there)
+        self.connection_plugins = dict(connection_plugins or {})
         self.hook = hook
         self.connection = connection
         self.create_organisations = create_organisations
@@ -243,6 +247,7 @@ def pull_connection(engine: Engine, hook: Any, connection: Connection, *,
                     kinds: Iterable[str] = KINDS, full: bool = False,
                     period: tuple[dt.date, dt.date] | None = None,
                     create_organisations: bool = False,
+                    connection_plugins: Mapping[str, str] | None = None,
                     sleep: Callable[[float], None] = time.sleep,
                     page_attempts: int = DEFAULT_PAGE_ATTEMPTS,
                     max_wait: float = DEFAULT_MAX_WAIT_SECONDS,
@@ -252,16 +257,23 @@ def pull_connection(engine: Engine, hook: Any, connection: Connection, *,
     Organisations it creates (``create_organisations``) bill in ``currency`` (the company's).
 
     ``hook`` is the plugin host's ``hook`` relay (``PluginHost.hook``). ``kinds`` limits what is
-    pulled; kinds the connection's plugin does not offer are skipped. ``period`` is the usage
+    pulled; kinds the connection's plugin does not offer are skipped. With
+    ``create_organisations`` a company is first matched to an existing organisation by a
+    cross-reference (:mod:`hub.sources.matching`; ``connection_plugins`` names every connection's
+    plugin) and only created when nothing matches. ``period`` is the usage
     period (default: the month of the connection's clock). See the module docstring for the
     rules; the returned :class:`PullReport` counts what changed.
     """
     unknown = set(kinds) - set(KINDS)
     if unknown:
         raise ValueError(f"unknown kinds {sorted(unknown)}; use {list(KINDS)}")
+    if connection_plugins is None:  # not told: the connections the mapping table knows
+        with session_scope(engine) as session:
+            connection_plugins = {name: "" for name in session.exec(
+                select(OrganisationMapping.connection).distinct()).all()}
     puller = _Puller(engine, hook, connection, create_organisations=create_organisations,
                      sleep=sleep, page_attempts=page_attempts, max_wait=max_wait,
-                     currency=currency)
+                     currency=currency, connection_plugins=connection_plugins)
     period = period or month_of(puller.now.date())
     lease = _take_lease(connection, puller.now)
     try:
@@ -272,6 +284,8 @@ def pull_connection(engine: Engine, hook: Any, connection: Connection, *,
                     puller.load_mapping(session)
                     puller.load_held(session)
                 puller.pull_kind(kind, full=full, period=period)
+        # Here, not in the job runner: `hub pull` and the demo pull without a job (#19).
+        connection.state.set(LAST_PULL_KEY, puller.now.isoformat())
     finally:
         connection.state.compare_and_set(_LEASE_KEY, lease, None)
     refresh_statistics(engine, puller.report.kinds)
@@ -310,5 +324,7 @@ def pull_by_name(context: Any, name: str, **options: Any) -> PullReport:
     resumes at the saved cursor.
     """
     options.setdefault("currency", context.settings.company.currency)
+    options.setdefault("connection_plugins", {c.name: c.plugin
+                                              for c in context.settings.connections})
     return pull_connection(context.engine, context.plugins.hook, context.connection(name),
                            **options)

@@ -37,6 +37,12 @@ class PullReport:
     kinds: dict[str, KindReport] = field(default_factory=dict)
     #: (external id, name at the source if known) of every company seen without an organisation.
     unmapped_organisations: list[tuple[str, str | None]] = field(default_factory=list)
+    #: (external id, name, organisation id, why) of companies an import mapped to an existing
+    #: organisation by a cross-reference instead of creating a duplicate.
+    matched_organisations: list[tuple[str, str, int, str]] = field(default_factory=list)
+    #: (external id, name, organisation id, why) of companies not imported because an
+    #: organisation of the same name exists: a person confirms with `hub mapping set`.
+    possible_matches: list[tuple[str, str, int, str]] = field(default_factory=list)
 
     def _sum(self, name: str) -> int:
         return sum(getattr(report, name) for report in self.kinds.values())

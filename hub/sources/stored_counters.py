@@ -47,7 +47,7 @@ from hub.errors import PluginError, ValidationFailed
 from hub.contract.hookspecs import hookimpl
 from hub.sources.count_filters import (
     FILTER_COLUMNS, attributes_match, column_conditions, columns_match, comparable_in_python,
-    split_filters,
+    split_filters, OUT_OF_SERVICE_ASSET_STATUSES,
 )
 
 __all__ = ["hub_connection", "HUB_PLUGIN", "counting_from", "prefetching", "counts_live",
@@ -239,7 +239,13 @@ def _count_assets(connection: Connection, query: CountQuery) -> Counted | None:
     from hub.db.models import Asset
 
     column_filters, attribute_filters = split_filters(query.filters, _ASSET_COLUMNS, "asset")
-    rows, known = _stored_rows(Asset, connection, query.organisation_id, column_filters)
+    if "status" in column_filters:
+        rows, known = _stored_rows(Asset, connection, query.organisation_id, column_filters)
+    else:  # no status asked for: devices in service only, never retired ones
+        rows, known = _stored_rows(
+            Asset, connection, query.organisation_id, column_filters,
+            sql_conditions=lambda: (Asset.status.not_in(OUT_OF_SERVICE_ASSET_STATUSES),),
+            keep=lambda row: row.status not in OUT_OF_SERVICE_ASSET_STATUSES)
     items = tuple(CountedItem(ref=f"asset:{row.id}", label=row.name) for row in rows
                   if attributes_match(row.attributes, attribute_filters))
     return _answer(connection, items, known)

@@ -21,6 +21,7 @@ from hub.db.models import (
     Asset, Contact, HeldRecord, LaborStatus, Organisation, OrganisationMapping, Ticket,
     TicketCharge, UsageSnapshot,
 )
+from hub.sources.matching import match_organisation
 from hub.sources.reports import KindReport
 
 __all__ = ["FactStoring", "RECORD_TYPES", "FACT_MODELS", "apply_changes", "plain_json"]
@@ -78,12 +79,25 @@ class FactStoring:
         else:
             outcome = "updated" if apply_changes(row, {"external_name": record.name}) else "unchanged"
         if row.organisation_id is None and self.create_organisations and not record.deleted:
-            organisation = Organisation(name=record.name, attributes=plain_json(record.attributes),
-                                        currency=getattr(self, "currency", "USD"))
-            session.add(organisation)
-            session.flush()
-            row.organisation_id = organisation.id
-            outcome = "created" if outcome == "created" else "updated"
+            # Match first (a second source sees the same customers), create only what is new.
+            match = match_organisation(session, record, self.connection.name,
+                                       self.connection_plugins)
+            if match.organisation_id is not None:
+                row.organisation_id = match.organisation_id
+                self.report.matched_organisations.append(
+                    (record.external_id, record.name, match.organisation_id, match.reason))
+            elif match.suggested_id is not None:
+                self.report.possible_matches.append(
+                    (record.external_id, record.name, match.suggested_id, match.reason))
+            else:
+                organisation = Organisation(name=record.name,
+                                            attributes=plain_json(record.attributes),
+                                            currency=getattr(self, "currency", "USD"))
+                session.add(organisation)
+                session.flush()
+                row.organisation_id = organisation.id
+            if row.organisation_id is not None:
+                outcome = "created" if outcome == "created" else "updated"
         self.mapping[record.external_id] = row.organisation_id
         report.add(outcome)
         if row.organisation_id is None and not record.deleted:

@@ -79,8 +79,8 @@ def test_recurring_invoice_pdf_shows_period_counters_and_pro_rata(engine, make_s
     assert "12 $45.00 0% $296.13" in text
     assert doc.context["invoice"].lines[0].counted == 12  # provenance: the 12 devices
     assert "pro-rata 17/31 days from service start 15 March" in text
-    # The counter's change since the last invoice.
-    assert "+3 devices: WS-10, WS-11, WS-12" in text
+    # The counter's change since the last invoice is an internal note, not for the customer.
+    assert "+3 devices" not in text and "WS-10" not in text
     # Seed 000: $7.00 per remote-access user, 5 users.
     assert "Remote access (Splashtop) per user" in text and "5 $7.00 0% $35.00" in text
     assert "8 $22.00 0% $176.00" in text

@@ -33,8 +33,10 @@ def _money(value) -> str:
     return "" if value is None else f"{value:,.2f}"
 
 
-def render_invoice(data: dict, *, title: str | None = None) -> None:
-    """An invoice as a Rich table: every line with its change, cause and pro-rata."""
+def render_invoice(data: dict, *, title: str | None = None, provenance: bool = False) -> None:
+    """An invoice as a Rich table: every line with its change, cause and pro-rata; with
+    ``provenance`` each line is followed by the items (devices, users, licences, time entries)
+    that made its quantity."""
     table = Table(title=title or (
         f"{data['number'] or 'DRAFT #' + str(data['id'])}  {data['organisation']}  "
         f"{data['period_start'] or data['issue_date']} – {data['period_end'] or ''}  "
@@ -49,19 +51,27 @@ def render_invoice(data: dict, *, title: str | None = None) -> None:
         table.add_row(line["description"], f"{line['quantity'].normalize():f}",
                       _money(line["unit_price"]), _money(line["amount"]),
                       _money(line["tax_amount"]), cause)
+        if provenance:
+            for item in line.get("provenance") or []:
+                quantity = item.get("quantity")
+                table.add_row(f"  [dim]↳ {item.get('label') or item['ref']}[/dim]",
+                              f"[dim]{quantity}[/dim]" if quantity not in (None, "") else "",
+                              "", "", "", f"[dim]{item['ref']}[/dim]")
+    for note in (data.get("extra_fields") or {}).get("ended_lines", []):
+        table.add_row(f"[dim]{note}[/dim]", "", "", "", "", "line ended")
     table.add_row("[b]Total[/b]", "", "", f"[b]{_money(data['total'])}[/b]",
                   _money(data["tax_total"]), data["currency"])
     console.print(table)
 
 
-def render_batch(data: dict) -> None:
-    """A batch: its status and every invoice with its lines."""
+def render_batch(data: dict, *, provenance: bool = False) -> None:
+    """A batch: its status and every invoice with its lines (and their provenance if asked)."""
     console.print(f"Batch {data['id']} for {data['run_date']}: {data['status']}, "
                   f"{data['invoice_count']} invoice(s)")
     for note in data["notes"]:
         console.print(f"  note: {note}")
     for invoice in data["invoices"]:
-        render_invoice(invoice)
+        render_invoice(invoice, provenance=provenance)
 
 
 @bill_app.command("preview")
@@ -101,14 +111,21 @@ def bill_discard(batch: int = typer.Argument(..., help="batch id")) -> None:
     console.print(f"Batch {batch} discarded.")
 
 
+_PROVENANCE_HELP = "list under each line the devices, users, licences or time entries " \
+                   "that made its quantity"
+
+
 @bill_app.command("show")
 def bill_show(batch: int = typer.Argument(..., help="batch id"),
-              limit: Optional[int] = typer.Option(None, help="invoices to show")) -> None:
-    """Every invoice of a batch and, per line, the change and its cause."""
+              limit: Optional[int] = typer.Option(None, help="invoices to show"),
+              provenance: bool = typer.Option(False, "--provenance", help=_PROVENANCE_HELP)
+              ) -> None:
+    """Every invoice of a batch and, per line, the change and its cause (and with
+    --provenance, the items behind each quantity)."""
     from hub.billing.views import batch_view
 
     with _session() as session:
-        render_batch(batch_view(session, batch, limit=limit))
+        render_batch(batch_view(session, batch, limit=limit), provenance=provenance)
 
 
 class BatchStatusChoice(str, Enum):
@@ -161,12 +178,15 @@ def invoice_list(org: Optional[int] = typer.Option(None, min=1, max=2**31 - 1,
 
 
 @invoice_app.command("show")
-def invoice_show(invoice: int = typer.Argument(..., help="invoice id")) -> None:
-    """An invoice with its lines, provenance counts and changes."""
+def invoice_show(invoice: int = typer.Argument(..., help="invoice id"),
+                 provenance: bool = typer.Option(False, "--provenance", help=_PROVENANCE_HELP)
+                 ) -> None:
+    """An invoice with its lines and changes (and with --provenance, the items behind each
+    line's quantity)."""
     from hub.billing.views import invoice_view
 
     with _session() as session:
-        render_invoice(invoice_view(session, invoice))
+        render_invoice(invoice_view(session, invoice), provenance=provenance)
 
 
 @invoice_app.command("create")
@@ -255,6 +275,20 @@ def invoice_convert_proforma(proforma: int = typer.Argument(...)) -> None:
         console.print(f"Proforma {proforma} converted into invoice {invoice.number}.")
 
 
+def _components(done) -> None:
+    """The contract invoice's components: each line with quantity, price, amount, pro-rata."""
+    inv = done.invoice
+    render_invoice({
+        "id": inv.id, "number": inv.number, "organisation": f"contract {done.contract_id}",
+        "period_start": inv.period_start, "period_end": inv.period_end,
+        "issue_date": inv.issue_date, "status": "preview" if done.preview else inv.status,
+        "lines": [{"change": None, "tax_amount": 0, "prorata_note": None, **line}
+                  for line in done.lines],
+        "total": inv.total, "tax_total": inv.tax_total, "currency": inv.currency,
+        "extra_fields": inv.extra_fields}, title=(
+            f"Contract {done.contract_id} cycle {done.cycle_number}: components"))
+
+
 @contract_app.command("invoice")
 def contract_invoice(contract: int = typer.Argument(..., help="billing contract id"),
                      cycle: Optional[int] = typer.Option(None, help="cycle number (default: "
@@ -264,13 +298,16 @@ def contract_invoice(contract: int = typer.Argument(..., help="billing contract 
                      post_tasks: bool = typer.Option(False, "--post-tasks",
                                                      help="run charge/sync/send as enabled"),
                      preview_only: bool = typer.Option(False, "--preview",
-                                                       help="show, do not generate")) -> None:
-    """Generate one contract's invoice for a cycle."""
+                                                       help="show the components, generate "
+                                                            "nothing")) -> None:
+    """Generate one contract's invoice for a cycle (--preview: show what it would hold)."""
     from hub.billing.contracts import invoice_contract
 
     done = invoice_contract(context(), contract, cycle=cycle, replace=replace,
                             post_tasks=post_tasks, preview=preview_only)
     inv = done.invoice
+    if done.preview:
+        _components(done)
     word = "would be" if done.preview else "invoiced as " + inv.number
     console.print(f"Contract {contract} cycle {done.cycle_number} ({inv.period_start} – "
                   f"{inv.period_end}) {word}: {_money(inv.total)} {inv.currency}"
@@ -280,13 +317,40 @@ def contract_invoice(contract: int = typer.Argument(..., help="billing contract 
 
 @contract_app.command("invoice-many")
 def contract_invoice_many(contracts: List[int] = typer.Argument(..., help="contract ids"),
-                          post_tasks: bool = typer.Option(False, "--post-tasks")) -> None:
-    """Invoice each contract's next un-invoiced cycle."""
+                          post_tasks: bool = typer.Option(False, "--post-tasks"),
+                          preview_only: bool = typer.Option(
+                              False, "--preview", help="show each contract's components, "
+                                                       "generate nothing")) -> None:
+    """Invoice each contract's next un-invoiced cycle, contract by contract.
+
+    Per contract, not all-or-nothing: one that cannot be invoiced is reported with the reason
+    and the others are still invoiced. Every contract's outcome is listed; the exit status is
+    1 when any contract was not invoiced.
+    """
     from hub.billing.contracts import invoice_many
 
-    for done in invoice_many(context(), contracts, post_tasks=post_tasks):
-        console.print(f"Contract {done.contract_id} cycle {done.cycle_number}: "
-                      f"{done.invoice.number} {_money(done.invoice.total)}")
+    outcomes = invoice_many(context(), contracts, post_tasks=post_tasks, preview=preview_only)
+    table = Table("Contract", "Cycle", "Period", "Outcome", "Total",
+                  title="would be invoiced (preview)" if preview_only else "invoiced")
+    for done in outcomes:
+        if preview_only and done.ok:
+            _components(done)
+        if not done.ok:
+            table.add_row(str(done.contract_id), "—", "—", f"NOT invoiced: {done.error}", "")
+            continue
+        inv = done.invoice
+        table.add_row(str(done.contract_id), str(done.cycle_number),
+                      f"{inv.period_start} – {inv.period_end}",
+                      "preview" if done.preview else f"invoiced as {inv.number}",
+                      f"{_money(inv.total)} {inv.currency}")
+    console.print(table)
+    failed = [d for d in outcomes if not d.ok]
+    console.print(f"{len(outcomes) - len(failed)} of {len(outcomes)} contract(s) "
+                  + ("would be invoiced" if preview_only else "invoiced")
+                  + (f"; not invoiced: {', '.join(str(d.contract_id) for d in failed)}"
+                     if failed else "") + ".")
+    if failed:
+        raise typer.Exit(1)
 
 
 @contract_app.command("cycles")

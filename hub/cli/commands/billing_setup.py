@@ -186,13 +186,36 @@ def recurring_add_line(recurring: int, line_type: str = typer.Option("standard",
 @recurring_app.command("group-create")
 def recurring_group_create(org: int, description: str,
                            date: str = typer.Option(..., help="the group's next invoice date"),
-                           frequency: str = "monthly") -> None:
+                           frequency: str = "monthly",
+                           combine: bool = typer.Option(
+                               False, "--combine/--separate",
+                               help="one invoice per period for all the group's agreements "
+                                    "(each agreement's lines shown), or one per agreement")
+                           ) -> None:
     """An invoice group aligned to DATE's day."""
     from hub.billing.recurring import create_group
 
     with _session() as s:
-        g = create_group(s, org, description, parse_date(date), frequency=frequency)
-        console.print(f"Invoice group {g.id} created, aligned to day {g.align_day}.")
+        g = create_group(s, org, description, parse_date(date), frequency=frequency,
+                         combine=combine)
+        console.print(f"Invoice group {g.id} created, aligned to day {g.align_day}"
+                      + ("; its agreements are invoiced together." if combine else "."))
+
+
+@recurring_app.command("group-combine")
+def recurring_group_combine(group: int,
+                            combine: bool = typer.Option(
+                                ..., "--combine/--separate",
+                                help="one invoice per period for all agreements, or one each")
+                            ) -> None:
+    """Choose how an invoice group's agreements are invoiced (from the next run)."""
+    from hub.billing.recurring import set_combine
+
+    with _session() as s:
+        set_combine(s, group, combine)
+        console.print(f"Invoice group {group}: "
+                      + ("one combined invoice per period." if combine
+                         else "one invoice per agreement."))
 
 
 @recurring_app.command("join")

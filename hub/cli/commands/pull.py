@@ -43,6 +43,14 @@ def pull(name: str = typer.Argument(..., help="connection name from hub.toml"),
         table.add_row(what, *(str(getattr(counts, c)) for c in
                               ("created", "updated", "unchanged", "deleted", "unmapped", "pages")))
     console.print(table)
+    for external_id, label, organisation_id, why in report.matched_organisations:
+        console.print(f"matched {external_id} ({label}) to organisation {organisation_id}: {why}")
+    if report.possible_matches:
+        console.print(f"{len(report.possible_matches)} not imported: an organisation of the "
+                      "same name exists (names alone never map). If it is the same customer:")
+        for external_id, label, organisation_id, why in report.possible_matches:
+            console.print(f"  hub mapping set {name} {external_id} {organisation_id}"
+                          f"    # {label}: {why}")
     if report.unmapped_organisations:
         console.print(f"{len(report.unmapped_organisations)} unmapped at {name}: "
                       + ", ".join(f"{ext} ({label})" if label else ext for ext, label in

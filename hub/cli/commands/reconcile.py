@@ -1,8 +1,10 @@
 """``hub reconcile [accounting|payments|usage|time|assets|all]...``: every leak and mismatch
 between the hub and the systems it talks to, with the money at stake and the fix.
 
-Exit status: 0 when everything agrees, 1 when there are differences (for cron and CI), 2 for an
-error (bad option, unreachable connection). The report goes to stdout (table, CSV or JSON); the
+Exit status: 0 when everything asked for was checked and agrees, 1 when there are differences
+(for cron and CI), 3 when there are none but a section could not be checked (no connection to
+compare with: reported as *skipped* with the reason), 2 for an error (bad option, unreachable
+connection). The report goes to stdout (table, CSV or JSON); the
 progress bar goes to stderr, so ``--format csv > report.csv`` stays clean. Nothing is written.
 """
 
@@ -18,7 +20,10 @@ import typer
 from hub.cli.state import context, err_console
 from hub.errors import ConfigError, NotFound, ValidationFailed
 
-__all__ = ["register"]
+__all__ = ["register", "EXIT_NOT_CHECKED"]
+
+#: Exit status when nothing differs but some section could not be checked.
+EXIT_NOT_CHECKED = 3
 
 
 class SectionChoice(StrEnum):
@@ -76,7 +81,8 @@ def reconcile(
 ) -> None:
     """Compare the hub with accounting, payments, vendors and its own facts; list every
     difference with the money at stake, the likely cause and the fix. Never writes."""
-    from hub.reconcile import SECTIONS, Options, Totals, reconcile as run_sections
+    from hub.reconcile import SECTIONS, Options, Totals, reconcile as run_sections, \
+        skipped_sections
     from hub.reconcile.reading import Lookups, read_only
     from hub.reconcile.render import as_csv, as_json, as_summary, as_table, with_names
     from rich.console import Console
@@ -96,11 +102,13 @@ def reconcile(
                       connection=connection, stale_days=stale_days)
     chosen = [s.value for s in sections or [SectionChoice.all]]
     names = list(SECTIONS) if "all" in chosen else list(dict.fromkeys(chosen))
+    skipped = skipped_sections(ctx, names, options)
 
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                   MofNCompleteColumn(), TimeElapsedColumn(), console=err_console,
                   transient=True) as bar:
-        differences = list(run_sections(ctx, names, options, _BarProgress(bar)))
+        differences = list(run_sections(ctx, [n for n in names if n not in skipped], options,
+                                        _BarProgress(bar)))
 
     with read_only(ctx.engine) as reader:
         names_by_id = Lookups(reader).organisation_names(d.organisation_id for d in differences)
@@ -109,15 +117,21 @@ def reconcile(
     if output == OutputFormat.csv:
         sys.stdout.write(as_csv(differences))
     elif output == OutputFormat.json:
-        sys.stdout.write(as_json(differences, totals, names) + "\n")
+        sys.stdout.write(as_json(differences, totals, names, skipped) + "\n")
     else:
         out = Console(width=None if sys.stdout.isatty() else 240, soft_wrap=False)
         if differences:
             out.print(as_table(differences, totals, f"reconciliation ({', '.join(names)})"))
+        elif skipped:
+            out.print("No differences in what was checked; NOT checked: "
+                      + ", ".join(skipped) + " (see the summary).")
         else:
             out.print("No differences: the hub agrees with every system checked.")
-        out.print(as_summary(totals, names))
-    raise typer.Exit(1 if differences else 0)
+        out.print(as_summary(totals, names, skipped))
+    if output == OutputFormat.csv:  # the CSV has no room for them: say it on stderr
+        for name, reason in skipped.items():
+            err_console.print(f"skipped {name}: {reason}")
+    raise typer.Exit(1 if differences else EXIT_NOT_CHECKED if skipped else 0)
 
 
 def _require_schema(engine) -> None:

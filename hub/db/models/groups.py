@@ -23,4 +23,6 @@ class InvoiceGroup(SQLModel, table=True):
     next_date: dt.date
     # No foreign key: recurring invoices point at groups, and a cycle of keys would need ALTERs.
     master_recurring_id: Optional[int] = Field(default=None, index=True)
+    combine: bool = Field(default=False, description="the group's choice: one invoice per "
+                          "period holding every agreement's lines (else one per agreement)")
     created_at: dt.datetime = timestamp_field()

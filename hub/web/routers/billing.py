@@ -71,6 +71,12 @@ class ContractInvoiceIn(_Body):
     preview: bool = False
 
 
+class ContractsInvoiceIn(_Body):
+    contracts: list[int] = Field(..., min_length=1, description="billing contract ids")
+    post_tasks: bool = False
+    preview: bool = False
+
+
 @router.get("/organisations", summary="Organisations")
 def organisations(ctx: HubContext = Depends(get_context)) -> list[dict]:
     from sqlmodel import select
@@ -230,7 +236,36 @@ def invoice_contract(contract_id: RowId, body: ContractInvoiceIn,
         result["invoice"] = {k: getattr(done.invoice, k) for k in
                              ("period_start", "period_end", "subtotal", "tax_total", "total",
                               "currency")}
+        result["invoice"]["lines"] = done.lines  # the components (seed 004's preview)
     else:
         with session_scope(ctx.engine) as s:
             result["invoice"] = invoice_view(s, done.invoice.id)
     return plain(result)
+
+
+@router.post("/contracts/invoice-many",
+             summary="Invoice many contracts' next cycles, each contract on its own")
+def invoice_contracts(body: ContractsInvoiceIn, ctx: HubContext = Depends(get_context)) -> dict:
+    """Per contract, not all-or-nothing: every contract's outcome is listed (its invoice, or
+    the error that kept it from being invoiced); ``failed`` counts the latter."""
+    from hub.billing.contracts import invoice_many
+
+    outcomes = invoice_many(ctx, body.contracts, post_tasks=body.post_tasks,
+                            preview=body.preview)
+    from hub.billing.views import invoice_view
+
+    rows = []
+    for done in outcomes:
+        row: dict[str, Any] = {"contract_id": done.contract_id, "cycle": done.cycle_number,
+                               "invoiced": done.ok and not done.preview, "error": done.error}
+        if done.ok and done.preview:
+            inv = done.invoice
+            row["invoice"] = {"period_start": inv.period_start, "period_end": inv.period_end,
+                              "total": inv.total, "currency": inv.currency,
+                              "lines": done.lines}
+        elif done.ok:
+            with session_scope(ctx.engine) as s:
+                row["invoice"] = invoice_view(s, done.invoice.id)
+        rows.append(row)
+    return plain({"preview": body.preview, "outcomes": rows,
+                  "failed": sum(1 for d in outcomes if not d.ok)})

@@ -27,7 +27,7 @@ def _client(connection: Connection):
 def hub_register_connection_types(register):
     """Declare the ``xero`` connection type (accounting)."""
     register(ConnectionType(name=PLUGIN, settings_model=XeroSettings,
-                            capabilities=frozenset({"accounting"}),
+                            capabilities=frozenset({"accounting", "payments_poll"}),
                             description="Xero accounting: push invoices, credit notes, payments"))
 
 
@@ -95,6 +95,17 @@ def hub_receive_payment(connection: Connection, request):
     from hub_accounting_xero.webhooks import receive
 
     return receive(connection, request)
+
+
+@hookimpl
+def hub_poll_payments(connection: Connection, since: dt.datetime):
+    """Payments and voids made in Xero since ``since`` (If-Modified-Since): the catch-up for
+    a missed webhook, as the same events a webhook brings."""
+    if not owns(connection, PLUGIN):
+        return None
+    from hub_accounting_xero.webhooks import poll
+
+    return poll(connection, since)
 
 
 @hookimpl

@@ -18,11 +18,12 @@ once. Invoices the hub never pushed are not the hub's business and are skipped.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import hmac
 import json
 from decimal import Decimal
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from hub import (
     Connection, Money, PaymentEvent, PaymentEventKind, WebhookRejected, WebhookRequest,
@@ -50,9 +51,33 @@ def _seen_key(invoice_id: str) -> str:
     return f"xero-payments-of:{invoice_id}"
 
 
+def _payment_account(lookup: Callable[[str], dict[str, Any] | None] | None,
+                     payment_id: str) -> dict[str, Any]:
+    """The account a payment entered in Xero was received into (``{"Code": ...}``), read
+    from ``/Payments/{id}``: an invoice's ``Payments`` list does not carry it."""
+    if lookup is None:
+        return {}
+    payment = lookup(payment_id) or {}
+    return dict(payment.get("Account") or {})
+
+
+def _xero_payment_fields(payment: dict[str, Any], account: dict[str, Any]) -> dict[str, Any]:
+    """What the ledger keeps of a payment entered in Xero: Xero's own reference (not its id)
+    and how it came — Xero receives customer payments into a bank account (or an account
+    with payments enabled), so a bank transfer into that account, named in the note."""
+    code = account.get("Code")
+    name = account.get("Name")
+    where = f" into account {code}" + (f" ({name})" if name else "") if code else ""
+    return {"method": "bank_transfer",
+            "reference": (payment.get("Reference") or "").strip() or None,
+            "message": f"payment recorded in Xero{where}"}
+
+
 def events_from_invoices(connection: Connection, invoices: Iterable[dict[str, Any]],
-                         occurred_at) -> list[PaymentEvent]:
-    """PaymentEvents for what changed at Xero on these (hub) invoices."""
+                         occurred_at, payment_lookup: Callable[[str], dict[str, Any] | None]
+                         | None = None) -> list[PaymentEvent]:
+    """PaymentEvents for what changed at Xero on these (hub) invoices. ``payment_lookup``
+    reads one payment by id (for the account it went into)."""
     ledger = Ledger(connection)
     events: list[PaymentEvent] = []
     for invoice in invoices:
@@ -69,12 +94,14 @@ def events_from_invoices(connection: Connection, invoices: Iterable[dict[str, An
             if ledger.hub_id("payment", payment_id) is not None:
                 continue  # the hub pushed this one: it is in the ledger already
             ledger.recorded_in_xero(payment_id)
+            account = _payment_account(payment_lookup, payment_id)
             events.append(PaymentEvent(
                 event_id=f"xero:payment:{payment_id}", kind=PaymentEventKind.payment_succeeded,
                 object_id=payment_id, occurred_at=xero_datetime(payment.get("Date")) or occurred_at,
                 invoice_id=hub_id, amount=Money(Decimal(str(payment["Amount"])), currency),
-                status="AUTHORISED", message="payment recorded in Xero",
-                raw={"InvoiceID": xero_id, "Reference": payment.get("Reference", "")}))
+                status="AUTHORISED", **_xero_payment_fields(payment, account),
+                raw={"InvoiceID": xero_id, "Reference": payment.get("Reference", ""),
+                     "Account": account}))
         for payment_id, amount in seen.items():
             # gone from the invoice, and not because the hub reversed it itself
             if payment_id not in current and ledger.hub_id("reversal", payment_id) is None:
@@ -121,4 +148,40 @@ def receive(connection: Connection, request: WebhookRequest) -> list[PaymentEven
         for start in range(0, len(invoice_ids), LOOKUP_CHUNK):
             chunk = invoice_ids[start:start + LOOKUP_CHUNK]
             invoices += client.get("/Invoices", params={"IDs": ",".join(chunk)}).get("Invoices", [])
-    return events_from_invoices(connection, invoices, request.received_at)
+        return events_from_invoices(connection, invoices, request.received_at,
+                                    payment_lookup(client))
+
+
+def payment_lookup(client: XeroClient) -> Callable[[str], dict[str, Any] | None]:
+    """``GET /Payments/{id}``: one payment as Xero has it (only asked for payments the hub
+    did not make, which are few)."""
+    def lookup(payment_id: str) -> dict[str, Any] | None:
+        found = client.get(f"/Payments/{payment_id}").get("Payments") or []
+        return found[0] if found else None
+
+    return lookup
+
+
+#: Invoices read per page when polling (Xero's page size).
+POLL_PAGE_SIZE = 100
+
+
+def poll(connection: Connection, since: dt.datetime) -> list[PaymentEvent]:
+    """Events for every invoice changed at Xero since ``since``: ``GET /Invoices`` with
+    ``If-Modified-Since`` (UTC), a page of 100 at a time, turned into events exactly as a
+    webhook's invoices are (invoices the hub never pushed are skipped there)."""
+    modified = since.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    invoices: list[dict[str, Any]] = []
+    with XeroClient(connection) as client:
+        page = 1
+        while True:
+            answer = client.get("/Invoices", params={"page": str(page),
+                                                     "pageSize": str(POLL_PAGE_SIZE)},
+                                if_modified_since=modified)
+            found = answer.get("Invoices", [])
+            invoices += found
+            if len(found) < POLL_PAGE_SIZE:
+                break
+            page += 1
+        return events_from_invoices(connection, invoices, connection.now(),
+                                    payment_lookup(client))

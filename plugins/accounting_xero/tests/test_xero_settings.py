@@ -48,4 +48,4 @@ def test_plugin_registers_the_xero_connection_type():
     module = ep.load()  # installed exactly as a third-party plugin would be
     host = build_plugin_host(load_entry_points=False, extra_plugins=[("accounting_xero", module)])
     ctype = host.connection_type("xero")
-    assert ctype.settings_model is XeroSettings and ctype.capabilities == {"accounting"}
+    assert ctype.settings_model is XeroSettings and ctype.capabilities == {"accounting", "payments_poll"}
