@@ -16,9 +16,9 @@ from enum import Enum
 from typing import Any, Sequence
 
 import typer
-from rich.table import Table
 
-from hub.cli.state import console
+
+from hub.cli.state import Table, console
 
 __all__ = ["OutputFormat", "LIMIT", "OFFSET", "FORMAT", "page", "emit", "plain"]
 

@@ -91,7 +91,7 @@ def test_a_misspelt_hook_still_fails_loudly_when_a_command_uses_plugins(tmp_path
     capsys.readouterr()
     with FakeDistribution(tmp_path, "typo2-plugin", {"typo2": "typo2_plugin"},
                           {"typo2_plugin": source}):
-        assert main(["status"]) == 2
+        assert main(["status"]) == 3  # a broken plugin is a configuration error (README: exit codes)
         err = capsys.readouterr().err.strip()
     assert 'plugin "typo2"' in err and "hub_push_invoicez" in err and "Traceback" not in err
 

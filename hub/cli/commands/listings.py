@@ -9,7 +9,6 @@ from enum import Enum
 from typing import Optional
 
 import typer
-from sqlalchemy import select
 
 from hub.cli.commands.billing import contract_app
 from hub.cli.commands.billing_setup import org_app, recurring_app
@@ -66,6 +65,7 @@ def _standing(query, column, standing: Standing, *, retired_when_true: bool = Fa
 def org_list(status: Standing = typer.Option(Standing.active, case_sensitive=False),
              limit: int = LIMIT, offset: int = OFFSET, fmt: OutputFormat = FORMAT) -> None:
     """Organisations."""
+    from sqlalchemy import select
     from hub.db.models import Organisation as O
 
     query = _standing(select(O.id, O.name, O.currency, O.email, O.billing_day,
@@ -81,6 +81,7 @@ def org_tickets(org: Optional[int] = ORG,
                                                     help="only charges with this status"),
                 limit: int = LIMIT, offset: int = OFFSET, fmt: OutputFormat = FORMAT) -> None:
     """Tickets with their charges and each charge's status."""
+    from sqlalchemy import select
     from hub.db.models import Ticket as T, TicketCharge as C
 
     query = select(T.id.label("ticket"), T.number, T.organisation_id, T.status,
@@ -102,6 +103,7 @@ def org_future_items(org: Optional[int] = ORG,
                      limit: int = LIMIT, offset: int = OFFSET,
                      fmt: OutputFormat = FORMAT) -> None:
     """Future items: waiting for an invoice, taken by a draft, or used."""
+    from sqlalchemy import select
     from hub.db.models import FutureItem as F
 
     query = select(F.id, F.organisation_id, F.description, F.amount, F.currency,
@@ -122,6 +124,7 @@ def org_future_items(org: Optional[int] = ORG,
 def org_mappings(connection: Optional[str] = None, limit: int = LIMIT, offset: int = OFFSET,
                  fmt: OutputFormat = FORMAT) -> None:
     """Connector companies and the organisations they map to."""
+    from sqlalchemy import select
     from hub.db.models import OrganisationMapping as M
 
     query = select(M.id, M.connection, M.external_id, M.external_name,
@@ -137,6 +140,7 @@ def contact_list(org: Optional[int] = ORG,
                  status: Standing = typer.Option(Standing.active, case_sensitive=False),
                  limit: int = LIMIT, offset: int = OFFSET, fmt: OutputFormat = FORMAT) -> None:
     """Contacts (retired ones have left)."""
+    from sqlalchemy import select
     from hub.db.models import Contact as C
 
     query = select(C.id, C.organisation_id, C.name, C.email, C.source,
@@ -155,6 +159,7 @@ def asset_list(org: Optional[int] = ORG,
                status: Standing = typer.Option(Standing.active, case_sensitive=False),
                limit: int = LIMIT, offset: int = OFFSET, fmt: OutputFormat = FORMAT) -> None:
     """Managed devices (retired ones are no longer counted)."""
+    from sqlalchemy import select
     from hub.db.models import Asset as A
 
     query = select(A.id, A.organisation_id, A.name, A.asset_type, A.policy, A.status,
@@ -172,6 +177,7 @@ def asset_list(org: Optional[int] = ORG,
 def product_list(status: Standing = typer.Option(Standing.active, case_sensitive=False),
                  limit: int = LIMIT, offset: int = OFFSET, fmt: OutputFormat = FORMAT) -> None:
     """Catalogue products."""
+    from sqlalchemy import select
     from hub.db.models import Product as P
 
     query = _standing(select(P.id, P.code, P.name, P.kind, P.unit_price, P.tax_rate,
@@ -185,6 +191,7 @@ def recurring_list(org: Optional[int] = ORG,
                    status: Standing = typer.Option(Standing.active, case_sensitive=False),
                    limit: int = LIMIT, offset: int = OFFSET, fmt: OutputFormat = FORMAT) -> None:
     """Recurring invoices and when they run next."""
+    from sqlalchemy import select
     from hub.db.models import RecurringInvoice as R
 
     query = _standing(select(R.id, R.organisation_id, R.name, R.frequency, R.interval,
@@ -203,6 +210,7 @@ def recurring_lines(recurring: Optional[int] = typer.Argument(None, min=1, max=2
                     limit: int = LIMIT, offset: int = OFFSET,
                     fmt: OutputFormat = FORMAT) -> None:
     """Template lines (of one recurring invoice if given)."""
+    from sqlalchemy import select
     from hub.db.models import RecurringLine as L
 
     query = _standing(select(L.id, L.recurring_invoice_id, L.contract_id, L.line_type,
@@ -219,6 +227,7 @@ def recurring_lines(recurring: Optional[int] = typer.Argument(None, min=1, max=2
 def recurring_groups(org: Optional[int] = ORG, limit: int = LIMIT, offset: int = OFFSET,
                      fmt: OutputFormat = FORMAT) -> None:
     """Invoice groups with their next date and master agreement."""
+    from sqlalchemy import select
     from hub.db.models import InvoiceGroup as G
 
     query = select(G.id, G.organisation_id, G.description, G.frequency, G.align_day,
@@ -234,6 +243,7 @@ def contract_list(org: Optional[int] = ORG,
                   status: Standing = typer.Option(Standing.active, case_sensitive=False),
                   limit: int = LIMIT, offset: int = OFFSET, fmt: OutputFormat = FORMAT) -> None:
     """Billing contracts."""
+    from sqlalchemy import select
     from hub.db.models import BillingContract as B
 
     query = _standing(select(B.id, B.organisation_id, B.name, B.frequency, B.start_date,

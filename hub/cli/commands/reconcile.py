@@ -2,9 +2,9 @@
 between the hub and the systems it talks to, with the money at stake and the fix.
 
 Exit status: 0 when everything asked for was checked and agrees, 1 when there are differences
-(for cron and CI), 3 when there are none but a section could not be checked (no connection to
-compare with: reported as *skipped* with the reason), 2 for an error (bad option, unreachable
-connection). The report goes to stdout (table, CSV or JSON); the
+(for cron and CI), 5 when there are none but a section could not be checked (no connection to
+compare with: reported as *skipped* with the reason), and the codes of every command for errors
+(2 bad option, 3 configuration, 4 unreachable system; README: exit codes). The report goes to stdout (table, CSV or JSON); the
 progress bar goes to stderr, so ``--format csv > report.csv`` stays clean. Nothing is written.
 """
 
@@ -23,7 +23,7 @@ from hub.errors import ConfigError, NotFound, ValidationFailed
 __all__ = ["register", "EXIT_NOT_CHECKED"]
 
 #: Exit status when nothing differs but some section could not be checked.
-EXIT_NOT_CHECKED = 3
+EXIT_NOT_CHECKED = 5  # README: exit codes (3 is a configuration error)
 
 
 class SectionChoice(StrEnum):
