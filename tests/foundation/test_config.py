@@ -83,7 +83,7 @@ def test_config_show_redacts_every_secret(tmp_path, capsys, monkeypatch):
 def test_invalid_config_is_one_line_on_the_cli_without_traceback(tmp_path, capsys):
     path = tmp_path / "hub.toml"
     path.write_text('[web]\nport = "eighty"\n')
-    assert main(["--config", str(path), "config", "show"]) == 2
+    assert main(["--config", str(path), "config", "show"]) == 3  # a configuration error (README: exit codes)
     err = capsys.readouterr().err
     assert "Traceback" not in err
     lines = [line for line in err.splitlines() if line.strip()]
@@ -96,7 +96,7 @@ def test_init_writes_a_config_that_loads(tmp_path, capsys):
     assert main(["init", "--path", str(path)]) == 0
     settings = load_settings(path)
     assert settings.company.invoice_number_format == "{year}{partner_id|2}{next|6}"
-    assert main(["init", "--path", str(path)]) == 2
+    assert main(["init", "--path", str(path)]) == 3  # a configuration error
     assert "--force" in capsys.readouterr().err
 
 

@@ -52,7 +52,7 @@ def test_plugin_that_raises_on_import_is_named(tmp_path, capsys):
                           {"broken_plugin": "raise RuntimeError('boom at import')\n"}):
         with pytest.raises(PluginError, match='Error importing plugin "broken".*boom at import'):
             build_plugin_host(defaults=())
-        assert main(["plugins"]) == 2
+        assert main(["plugins"]) == 3  # a configuration error
         err = capsys.readouterr().err
         assert 'Error importing plugin "broken"' in err and "HUB_DISABLE_PLUGINS=broken" in err
         assert "Traceback" not in err
@@ -72,7 +72,7 @@ def test_misspelt_hook_is_caught_at_start_up(tmp_path, capsys):
                           {"typo_plugin": source}):
         with pytest.raises(PluginError, match='plugin "typo".*hub_count_asets'):
             build_plugin_host(defaults=())
-        assert main(["plugins"]) == 2
+        assert main(["plugins"]) == 3  # a configuration error
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and "hub_count_asets" in err
 

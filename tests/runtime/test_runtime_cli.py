@@ -154,5 +154,5 @@ def test_outbox_repush_asks_again_with_a_new_generation(hub_dir, capsys):
     assert "already waiting" in capsys.readouterr().err
     assert main(["outbox", "repush", "invoice", "999", "--connection", "books"]) == 2
     assert "no invoice with id 999" in capsys.readouterr().err
-    assert main(["outbox", "repush", "invoice", str(invoice_id), "--connection", "nope"]) == 2
+    assert main(["outbox", "repush", "invoice", str(invoice_id), "--connection", "nope"]) == 3  # an unknown connection: configuration
     assert "no connection named 'nope'" in capsys.readouterr().err
