@@ -9,6 +9,7 @@ import json
 from decimal import Decimal
 
 import pytest
+from sqlmodel import select
 
 from hub.db.engine import session_scope
 from hub.db.models import Allocation, AllocationKind, CreditNote, Invoice
@@ -18,8 +19,8 @@ from hub.cli.commands.reconcile import EXIT_NOT_CHECKED
 
 def _allocate_credit_note(scenario, amount: str) -> None:
     with session_scope(scenario.ctx.engine) as s:
-        note = s.query(CreditNote).filter_by(number="CN-1").one()
-        invoice = s.query(Invoice).filter_by(number="INV-1").one()
+        note = s.exec(select(CreditNote).where(CreditNote.number == "CN-1")).one()
+        invoice = s.exec(select(Invoice).where(Invoice.number == "INV-1")).one()
         tx = Transaction(organisation_id=note.organisation_id, currency=note.currency,
                          side=Side.credit, category=TransactionCategory.credit_note,
                          amount=note.total, date=note.date, credit_note_id=note.id)

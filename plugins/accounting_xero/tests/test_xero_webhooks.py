@@ -121,6 +121,7 @@ def test_payment_entered_in_xero_lands_in_the_ledger_as_such(sandbox, xero_url, 
     from hub.db.engine import make_engine, session_scope
     from hub.db.models import Invoice, InvoiceStatus, Organisation, Payment, metadata
     from hub.ledger import apply_payment_event, post_invoice
+    from sqlmodel import select
 
     conn = connected(sandbox, xero_url)
     engine = make_engine("sqlite:///" + str(tmp_path / "l.sqlite"))
@@ -144,7 +145,7 @@ def test_payment_entered_in_xero_lands_in_the_ledger_as_such(sandbox, xero_url, 
     with session_scope(engine) as session:
         apply_payment_event(session, "xero", event, today=dt.date(2026, 11, 22))
     with session_scope(engine) as session:
-        [payment] = session.query(Payment).all()
+        [payment] = session.exec(select(Payment)).all()
         assert (payment.method.value, payment.reference) == ("bank_transfer", "Cheque 1042")
         assert payment.processor_object_id == event.object_id
         assert "account 090" in payment.note
