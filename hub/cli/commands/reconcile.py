@@ -98,7 +98,7 @@ def reconcile(
     names = list(SECTIONS) if "all" in chosen else list(dict.fromkeys(chosen))
 
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                  MofNCompleteColumn(), TimeElapsedColumn(), console=err_console,
+                  MofNCompleteColumn(), TimeElapsedColumn(), console=err_console.real(),
                   transient=True) as bar:
         differences = list(run_sections(ctx, names, options, _BarProgress(bar)))
 
