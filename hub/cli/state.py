@@ -28,7 +28,9 @@ class LazyConsole:
         object.__setattr__(self, "_options", options)
         object.__setattr__(self, "_console", None)
 
-    def _real(self) -> Any:
+    def real(self) -> Any:
+        """The ``rich.console.Console`` itself, made now if needed: pass this, not the proxy,
+        to Rich objects that take a ``console`` (they use it in ``with`` blocks)."""
         if self._console is None:
             from rich.console import Console
 
@@ -36,10 +38,16 @@ class LazyConsole:
         return self._console
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._real(), name)
+        return getattr(self.real(), name)
 
     def __setattr__(self, name: str, value: Any) -> None:
-        setattr(self._real(), name, value)
+        setattr(self.real(), name, value)
+
+    def __enter__(self) -> Any:
+        return self.real().__enter__()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.real().__exit__(*exc)
 
 
 def Table(*columns: Any, **options: Any) -> "rich.table.Table":  # noqa: N802 - the Rich class

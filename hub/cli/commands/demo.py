@@ -38,7 +38,7 @@ def demo(directory: Path = typer.Option(Path("demo-data"), "--dir",
         # The planted declined card fails its charge job on purpose; the summary counts it, so
         # the job runner's warning line would only interrupt the progress display.
         logging.getLogger("hub.jobs").setLevel(logging.ERROR)
-    result = run_demo(directory, organisations, console=console, seed=seed)
+    result = run_demo(directory, organisations, console=console.real(), seed=seed)
     print_summary(result, console)
 
 

@@ -105,7 +105,7 @@ def reconcile(
     skipped = skipped_sections(ctx, names, options)
 
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                  MofNCompleteColumn(), TimeElapsedColumn(), console=err_console,
+                  MofNCompleteColumn(), TimeElapsedColumn(), console=err_console.real(),
                   transient=True) as bar:
         differences = list(run_sections(ctx, [n for n in names if n not in skipped], options,
                                         _BarProgress(bar)))
