@@ -390,6 +390,7 @@ def test_organisations_created_by_a_pull_bill_in_the_company_currency(engine, ho
 
     context = SimpleNamespace(engine=engine, plugins=SimpleNamespace(hook=host.hook),
                               connection=lambda name: connection,
-                              settings=SimpleNamespace(company=SimpleNamespace(currency="EUR")))
+                              settings=SimpleNamespace(company=SimpleNamespace(currency="EUR"),
+                                                       connections=[]))
     pull_by_name(context, "src", create_organisations=True)
     assert {o.currency for o in _rows(engine, Organisation)} == {"EUR"}
