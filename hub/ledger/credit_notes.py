@@ -24,6 +24,7 @@ from hub.db.models.ledger import (
     AllocationKind, CreditNote, CreditNoteLine, Side, Transaction, TransactionCategory,
 )
 from hub.errors import NotFound, ValidationFailed
+from hub.ledger.amounts import exact_amount
 from hub.ledger._base import (
     ZERO, free_credits, get_invoice, is_live, lock_account, money, push_targets,
     refresh_invoice, sum_decimal, write_outbox,
@@ -157,7 +158,8 @@ def apply_credit_note(session: Session, credit_note_id: int, invoice_id: int,
     lock_account(session, note.organisation_id)
     tx = credit_note_transaction(session, note.id)
     left = dict((t.id, rest) for t, rest in free_credits(session, note.organisation_id)).get(tx.id, ZERO)
-    wanted = to_decimal(amount) if amount is not None else min(left, invoice.amount_due)
+    wanted = exact_amount(amount, note.currency) if amount is not None else \
+        min(left, invoice.amount_due)
     if wanted <= 0 or wanted > left or wanted > invoice.amount_due:
         raise ValidationFailed(
             f"can apply between 0 and {min(left, invoice.amount_due)} of credit note {note.number} "

@@ -141,19 +141,15 @@ def org_charge_labor(charge: int) -> None:
 def org_future_item(org: int, description: str, amount: str,
                     date: Optional[str] = None) -> None:
     """A debit (+) or credit (-) for the next invoice."""
-    from hub.core.money import to_decimal
-    from hub.db.models import FutureItem, Organisation
+    from hub.db.models import Organisation
+    from hub.ledger import add_future_item
 
     with _session() as s:
-        organisation = s.get(Organisation, org)
-        if organisation is None:
+        if s.get(Organisation, org) is None:
             raise ValidationFailed(f"organisation {org} does not exist",
                                    hint="list them with `hub org list`")
-        item = FutureItem(organisation_id=org, description=description,
-                          amount=to_decimal(amount), currency=organisation.currency,
-                          created_on=parse_date(date))
-        s.add(item)
-        s.flush()
+        item = add_future_item(s, org, description=description, amount=amount,
+                               created_on=parse_date(date))
         console.print(f"Future item {item.id} added.")
 
 

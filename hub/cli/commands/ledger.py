@@ -43,13 +43,18 @@ def _session():
 # ------------------------------------------------------------------------------ payments
 @payment_app.command("add")
 def payment_add(organisation: int = typer.Argument(..., help="organisation id"),
-                amount: str = typer.Argument(..., help="e.g. 120.00"),
+                amount: str = typer.Argument(..., help="e.g. 120.00; whole minor units of the "
+                                             "currency (finer amounts are refused)"),
+                currency: Optional[str] = typer.Option(
+                    None, help="must be the organisation's currency (the default)"),
                 method: str = typer.Option("other", help="card, bank_transfer, cash, check, ..."),
                 date: Optional[str] = typer.Option(None, help="YYYY-MM-DD (default today)"),
                 invoice: Optional[str] = typer.Option(None, help="pay this invoice (id or number)"),
                 allocate: List[str] = typer.Option([], help="INVOICE=AMOUNT, repeatable"),
                 reference: str = typer.Option("", help="cheque number, bank reference, ...")) -> None:
-    """Record a payment: for one invoice, split with --allocate, or allocated automatically."""
+    """Record a payment: for one invoice (--invoice), split (--allocate, not with --invoice),
+    or allocated automatically: open debit transactions first (oldest first), then unpaid
+    invoices in the order they were created (seed 002), the rest stays as account credit."""
     from hub.ledger import record_payment
 
     with _session() as session:
@@ -58,7 +63,7 @@ def payment_add(organisation: int = typer.Argument(..., help="organisation id"),
         pay = record_payment(session, organisation, amount, date=parse_date(date),
                              today=context().today(), method=method,
                              invoice_id=_invoice_id(session, invoice) if invoice else None,
-                             allocations=allocations, reference=reference)
+                             allocations=allocations, reference=reference, currency=currency)
         console.print(f"payment {pay.id}: {pay.amount} {pay.currency} ({pay.method})")
 
 

@@ -28,3 +28,7 @@ from hub.db.models.payment_profiles import PaymentProfile  # noqa: F401
 from sqlmodel import SQLModel
 
 metadata = SQLModel.metadata
+
+from hub.db.minor_units import install as _install_minor_unit_check  # noqa: E402
+
+_install_minor_unit_check()

@@ -28,10 +28,13 @@ class _In(BaseModel):
 
 class PaymentIn(_In):
     """A payment: for one invoice, split by ``allocations`` (invoice id -> amount), or
-    allocated automatically (open debits first, then invoices oldest first)."""
+    allocated automatically (open debits first, then invoices in the order they were created).
+    Amounts are whole minor units of the organisation's currency (finer ones are refused);
+    ``currency``, if given, must be the organisation's: payments are in its currency."""
 
     organisation_id: int
     amount: Decimal = Field(gt=0)
+    currency: Optional[str] = Field(None, description="must be the organisation's currency")
     method: str = "other"
     date: Optional[dt.date] = None
     invoice_id: Optional[int] = None
@@ -115,7 +118,7 @@ def add_payment(body: PaymentIn, ctx: HubContext = Depends(get_context)) -> dict
                              date=body.date or ctx.today(), today=ctx.today(),
                              method=body.method, invoice_id=body.invoice_id,
                              allocations=body.allocations, reference=body.reference,
-                             note=body.note)
+                             note=body.note, currency=body.currency)
         return _payment_out(session, pay)
 
 
