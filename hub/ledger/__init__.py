@@ -16,7 +16,9 @@ from hub.ledger.accounts import (
     links_of_invoice, links_of_payment, reminders, run_overdue_check, set_account_config,
 )
 from hub.ledger.charging import charge_invoice, refund_payment
-from hub.ledger.credit_notes import CreditLine, apply_credit_note, create_credit_note
+from hub.ledger.credit_notes import (
+    CreditLine, apply_credit_note, create_credit_note, credit_note_view, find_credit_note,
+)
 from hub.ledger.deletion import cancel_last_recurring_invoice, delete_completely, mark_deleted
 from hub.ledger.editing import edit_invoice
 from hub.ledger.events import apply_payment_event
@@ -38,7 +40,7 @@ __all__ = [
     "account_calendar", "account_summary", "calendar_view", "find_overdue",
     "links_of_credit_note", "links_of_invoice", "links_of_payment", "reminders",
     "run_overdue_check", "set_account_config", "CreditLine", "apply_credit_note",
-    "create_credit_note", "cancel_last_recurring_invoice", "delete_completely", "mark_deleted",
+    "create_credit_note", "credit_note_view", "find_credit_note", "cancel_last_recurring_invoice", "delete_completely", "mark_deleted",
     "edit_invoice", "apply_payment_event", "allocate_payment", "apply_account_credit",
     "mark_paid", "record_payment", "refund", "refund_from_balance", "request_refund", "add_future_item", "add_transaction",
     "post_invoice", "post_invoices", "remove_transaction", "add_wip", "attach_options", "attach_wip",

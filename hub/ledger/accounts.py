@@ -185,7 +185,9 @@ def links_of_credit_note(session: Session, credit_note_id: int) -> dict[str, Any
     note = session.get(CreditNote, credit_note_id)
     if note is None:
         raise NotFound(f"no credit note with id {credit_note_id}")
+    against = session.get(Invoice, note.invoice_id) if note.invoice_id is not None else None
     return {"against_invoice": note.invoice_id,
+            "against_invoice_number": against.number if against is not None else None,
             "invoices": _invoices_of(session, Allocation.credit_note_id, credit_note_id)}
 
 

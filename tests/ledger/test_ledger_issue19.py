@@ -204,3 +204,79 @@ def test_cli_payments_go_to_invoices_in_the_order_of_creation(cli):
     with Session(engine) as s:
         assert s.get(Invoice, first).status == "paid"
         assert s.get(Invoice, second).amount_due == D("20.00")
+
+
+# ------------------------------------------------------------------------ statements
+def test_cli_statement_has_links_and_paid_by_method_with_the_pdf_period_options(cli):
+    engine, run = cli
+    org_id, _ = _org_with_invoice(engine)
+    assert run("payment", "add", str(org_id), "30.00", "--invoice", "INV-1", "--method", "cash",
+               "--date", "2026-03-05").exit_code == 0
+    assert run("payment", "add", str(org_id), "15.00", "--invoice", "INV-1", "--method",
+               "bank_transfer", "--date", "2026-03-06").exit_code == 0
+    for options in (("--start", "2026-03-01", "--end", "2026-03-31"),
+                    ("--from", "2026-03-01", "--to", "2026-03-31")):
+        result = run("statement", str(org_id), *options)
+        assert result.exit_code == 0, result.output
+        text = " ".join(result.output.split())
+        assert "invoice INV-1" in text and "payment 1, payment 2" in text
+        assert "Total paid by method: bank_transfer: 15.00 USD cash: 30.00 USD" in text
+    pdf = engine.url.database.replace("t.sqlite", "s.pdf")
+    result = run("pdf", "statement", str(org_id), "--start", "2026-03-01", "--end",
+                 "2026-03-31", "-o", pdf)
+    assert result.exit_code == 0, result.output
+
+
+def test_api_statement_rows_carry_links_and_the_total_paid_table(api):
+    ctx, client = api
+    org_id, invoice_id = _org_with_invoice(ctx.engine)
+    assert client.post("/payments", json={"organisation_id": org_id, "amount": "45.00",
+                                          "method": "card", "date": "2026-03-05"}
+                       ).status_code == 201
+    body = client.get(f"/organisations/{org_id}/statement",
+                      params={"start": "2026-03-01", "end": "2026-03-31"}).json()
+    rows = {row["kind"]: row for row in body["documents"]}
+    assert rows["invoice"]["links"] == ["payment 1"]
+    assert rows["payment"]["links"] == ["invoice INV-1"]
+    assert body["paid_by_method"] == {"card": {"amount": "45.00", "currency": "USD"}}
+
+
+# ------------------------------------------------------------------------ credit notes
+def test_cli_credit_notes_list_show_and_apply_by_number(cli):
+    engine, run = cli
+    org_id, _ = _org_with_invoice(engine)
+    with Session(engine) as s:
+        _invoice(s, org_id, "20.00", "INV-2", dt.date(2026, 3, 2))
+        s.commit()
+    result = run("credit-note", "create", "--organisation", str(org_id), "--line", "goodwill=10")
+    assert result.exit_code == 0, result.output
+    number = result.output.split()[2].rstrip(":")
+    listed = run("credit-note", "list")
+    assert listed.exit_code == 0 and number in listed.output
+    assert run("credit-note", "apply", number, "INV-2").exit_code == 0
+    shown = run("credit-note", "show", number)
+    assert shown.exit_code == 0, shown.output
+    import json
+
+    view = json.loads(shown.output)
+    assert view["number"] == number and D(view["unapplied"]) == 0
+    assert [i["number"] for i in view["links"]["invoices"]] == ["INV-2"]
+    # and the other way: the invoice names the credit note
+    links = json.loads(run("ledger", "links", "INV-2").output)
+    assert [n["number"] for n in links["credit_notes"]] == [number]
+    assert run("credit-note", "show", "NOPE").exit_code != 0
+
+
+def test_api_credit_note_by_number_with_links_both_ways(api):
+    ctx, client = api
+    org_id, invoice_id = _org_with_invoice(ctx.engine)
+    made = client.post("/credit-notes", json={"invoice_id": invoice_id, "whole": True})
+    assert made.status_code == 201, made.text
+    number = made.json()["number"]
+    shown = client.get(f"/credit-notes/{number}")
+    assert shown.status_code == 200, shown.text
+    assert shown.json()["links"]["against_invoice_number"] == "INV-1"
+    assert [n["number"] for n in client.get(
+        f"/ledger/invoices/{invoice_id}").json()["links"]["credit_notes"]] == [number]
+    assert [n["number"] for n in client.get("/credit-notes").json()] == [number]
+    assert client.get("/credit-notes/NOPE").status_code == 404

@@ -246,14 +246,46 @@ def credit_create(invoice: Optional[str] = typer.Option(None, help="invoice to c
 
 
 @credit_app.command("apply")
-def credit_apply(credit_note: int, invoice: str, amount: Optional[str] = typer.Option(None)) -> None:
+def credit_apply(credit_note: str = typer.Argument(..., help="credit note number or id"),
+                 invoice: str = typer.Argument(..., help="invoice number or id"),
+                 amount: Optional[str] = typer.Option(None)) -> None:
     """Apply a credit note's unapplied credit to an invoice."""
-    from hub.ledger import apply_credit_note
+    from hub.ledger import apply_credit_note, find_credit_note
 
     with _session() as session:
-        inv = apply_credit_note(session, credit_note, _invoice_id(session, invoice), amount,
+        note = find_credit_note(session, credit_note)
+        inv = apply_credit_note(session, note.id, _invoice_id(session, invoice), amount,
                                 today=context().today())
         console.print(f"invoice {inv.number}: {inv.status}, due {inv.amount_due}")
+
+
+@credit_app.command("list")
+def credit_list(organisation: Optional[int] = typer.Option(None, help="organisation id")) -> None:
+    """List credit notes: number, date, total, the invoice it corrects, where it was applied."""
+    from sqlmodel import select
+
+    from hub.db.models import CreditNote
+    from hub.ledger import links_of_credit_note
+
+    with _session() as session:
+        query = select(CreditNote).order_by(CreditNote.id)
+        if organisation is not None:
+            query = query.where(CreditNote.organisation_id == organisation)
+        for note in session.exec(query):
+            links = links_of_credit_note(session, note.id)
+            applied = ", ".join(f"{i['number']}:{i['applied']}" for i in links["invoices"]) or "-"
+            console.print(f"{note.id}\t{note.number}\t{note.date}\t{note.total} "
+                          f"{note.currency}\tagainst {links['against_invoice_number'] or '-'}"
+                          f"\tapplied {applied}", highlight=False)
+
+
+@credit_app.command("show")
+def credit_show(credit_note: str = typer.Argument(..., help="credit note number or id")) -> None:
+    """A credit note with its lines and the invoices it is linked to."""
+    from hub.ledger import credit_note_view, find_credit_note
+
+    with _session() as session:
+        print_json(credit_note_view(session, find_credit_note(session, credit_note)))
 
 
 # ------------------------------------------------------------------------------ accounts

@@ -254,6 +254,32 @@ def add_credit_note(body: CreditNoteIn, ctx: HubContext = Depends(get_context)) 
         return {**note.model_dump(mode="json"), "links": links_of_credit_note(session, note.id)}
 
 
+@router.get("/credit-notes", summary="List credit notes")
+def list_credit_notes(organisation_id: Optional[int] = Query(None),
+                      ctx: HubContext = Depends(get_context)) -> list[dict[str, Any]]:
+    """Credit notes with their lines, unapplied credit and links (the invoice each corrects,
+    the invoices it was applied to)."""
+    from sqlmodel import select
+
+    from hub.db.models import CreditNote
+    from hub.ledger import credit_note_view
+
+    with _session(ctx) as session:
+        query = select(CreditNote).order_by(CreditNote.id)
+        if organisation_id is not None:
+            query = query.where(CreditNote.organisation_id == organisation_id)
+        return [credit_note_view(session, n) for n in session.exec(query)]
+
+
+@router.get("/credit-notes/{ref}", summary="A credit note by number or id")
+def show_credit_note(ref: str, ctx: HubContext = Depends(get_context)) -> dict[str, Any]:
+    """The credit note named by its number (or else its id), with lines and links."""
+    from hub.ledger import credit_note_view, find_credit_note
+
+    with _session(ctx) as session:
+        return credit_note_view(session, find_credit_note(session, ref))
+
+
 @router.post("/credit-notes/{credit_note_id:int}/apply/{invoice_id:int}",
              summary="Apply a credit note to an invoice")
 def apply_note(credit_note_id: int, invoice_id: int, body: AmountIn,
