@@ -42,8 +42,10 @@ log = logging.getLogger("hub.jobs.scheduler")
 SCHEDULER_TICK_SECONDS = 15.0
 #: Connection types with any of these capabilities are pulled on their interval.
 PULL_CAPABILITIES = frozenset({"pull", "usage"})
-#: Daily jobs at ``billing.run_at``: billing first, then overdue checks, then reminders.
-DAILY_JOBS = ("billing_run", "check_overdue", "send_reminders")
+#: Daily jobs at ``billing.run_at``: billing first, then overdue checks, the account calendar
+#: (block/deactivate when their dates come), payment reminders and expiring-card reminders.
+DAILY_JOBS = ("billing_run", "check_overdue", "account_calendar", "send_reminders",
+              "card_reminders")
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 

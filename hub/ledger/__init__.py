@@ -11,8 +11,11 @@ notes that are finalised get "push" outbox rows for the accounting connections n
 from hub.ledger._base import (
     accounting_connections, balance, find_invoice, ledger_session, refresh_invoice,
 )
+from hub.ledger.account_states import (
+    apply_account_calendar, notify_state_changes, run_account_calendar, set_next_block_date,
+)
 from hub.ledger.accounts import (
-    account_calendar, account_summary, calendar_view, find_overdue, links_of_credit_note,
+    account_calendar, account_state_view, account_summary, calendar_view, find_overdue, links_of_credit_note,
     links_of_invoice, links_of_payment, reminders, run_overdue_check, set_account_config,
 )
 from hub.ledger.charging import charge_invoice, refund_payment
@@ -36,8 +39,10 @@ from hub.ledger.reminding import queue_reminders, send_reminders
 from hub.ledger.statements import statement
 
 __all__ = [
+    "apply_account_calendar", "notify_state_changes", "run_account_calendar",
+    "set_next_block_date",
     "accounting_connections", "balance", "find_invoice", "ledger_session", "refresh_invoice",
-    "account_calendar", "account_summary", "calendar_view", "find_overdue",
+    "account_calendar", "account_state_view", "account_summary", "calendar_view", "find_overdue",
     "links_of_credit_note", "links_of_invoice", "links_of_payment", "reminders",
     "run_overdue_check", "set_account_config", "CreditLine", "apply_credit_note",
     "create_credit_note", "credit_note_view", "find_credit_note", "cancel_last_recurring_invoice", "delete_completely", "mark_deleted",

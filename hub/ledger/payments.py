@@ -26,6 +26,7 @@ from hub.db.models.ledger import (
 )
 from hub.db.models.sync import Effect, ExternalLink, OutboxEntry
 from hub.errors import NotFound, ValidationFailed
+from hub.ledger.account_states import lift_if_paid
 from hub.ledger.amounts import exact_amount
 from hub.ledger._base import (
     ZERO, free_credits, get_invoice, is_live, live_invoices_due, lock_account,
@@ -144,6 +145,7 @@ def post_payment(session: Session, payment: Payment, plan: Plan, today: dt.date,
         touched.add(payment.invoice_id)
     _refresh(session, touched, today)
     push_payment(session, payment, push_to)
+    lift_if_paid(session, payment.organisation_id, payment.date)  # seed 002: payment unblocks
     return payment
 
 

@@ -40,6 +40,13 @@ def _session():
     return ledger_session(context())
 
 
+def _tell_account_changes() -> None:
+    """After a committed payment: tell plugins about accounts it unblocked."""
+    from hub.ledger import notify_state_changes
+
+    notify_state_changes(context())
+
+
 # ------------------------------------------------------------------------------ payments
 @payment_app.command("add")
 def payment_add(organisation: int = typer.Argument(..., help="organisation id"),
@@ -65,6 +72,7 @@ def payment_add(organisation: int = typer.Argument(..., help="organisation id"),
                              invoice_id=_invoice_id(session, invoice) if invoice else None,
                              allocations=allocations, reference=reference, currency=currency)
         console.print(f"payment {pay.id}: {pay.amount} {pay.currency} ({pay.method})")
+    _tell_account_changes()
 
 
 @payment_app.command("list")
@@ -132,6 +140,7 @@ def mark_paid_cmd(invoice: str, method: str = typer.Option("other"),
         pay = mark_paid(session, _invoice_id(session, invoice), date=parse_date(date),
                         today=context().today(), method=method)
         console.print(f"invoice {invoice} paid by payment {pay.id} ({pay.amount})")
+    _tell_account_changes()
 
 
 @ledger_app.command("pay-from-balance")
@@ -291,19 +300,43 @@ def credit_show(credit_note: str = typer.Argument(..., help="credit note number 
 # ------------------------------------------------------------------------------ accounts
 @account_app.command("show")
 def account_show(organisation: int) -> None:
-    """Balance, account credit, what is due, and the calendar (next due, block, deactivation)."""
-    from hub.ledger import account_summary, calendar_view
+    """Balance, account credit, what is due, the calendar (next due, block, deactivation)
+    and the account's state (active, blocked, deactivated) with its recorded changes."""
+    from hub.ledger import account_state_view, account_summary, calendar_view
 
     ctx = context()
     with _session() as session:
         view = calendar_view(session, organisation, today=ctx.today(),
                              default_due_days=ctx.settings.company.payment_due_days)
         print_json({**account_summary(session, organisation),
+                    **account_state_view(session, organisation),
                     "next_billing": view.next_billing.billing_date,
                     "next_due": view.next_billing.due_date,
                     "next_block": view.next_billing.block_date,
                     "next_deactivation": view.next_billing.deactivation_date,
                     "block_state": view.block_state, "triggered_by": view.triggered_by})
+
+
+@account_app.command("next-block-date")
+def account_next_block_date(organisation: int,
+                            date: str = typer.Argument(..., help="YYYY-MM-DD")) -> None:
+    """Set next block date (seed 002): move the block date once, for the current unpaid
+    invoice; afterwards the configured date applies again. Refused once blocked."""
+    from hub.ledger import set_next_block_date
+
+    with _session() as session:
+        set_next_block_date(session, organisation, parse_date(date), today=context().today())
+        console.print(f"organisation {organisation}: next block date {parse_date(date)}")
+
+
+@account_app.command("calendar-run")
+def account_calendar_run() -> None:
+    """Apply every account's calendar now (the daily `account_calendar` job does this): block
+    or deactivate accounts whose dates came, lift those a payment brought back."""
+    from hub.ledger import run_account_calendar
+
+    made = run_account_calendar(context())
+    console.print(f"{len(made)} account state change(s)")
 
 
 @account_app.command("reminders")

@@ -119,7 +119,15 @@ def add_payment(body: PaymentIn, ctx: HubContext = Depends(get_context)) -> dict
                              method=body.method, invoice_id=body.invoice_id,
                              allocations=body.allocations, reference=body.reference,
                              note=body.note, currency=body.currency)
-        return _payment_out(session, pay)
+        out = _payment_out(session, pay)
+    _tell_account_changes(ctx)
+    return out
+
+
+def _tell_account_changes(ctx: HubContext) -> None:
+    from hub.ledger import notify_state_changes
+
+    notify_state_changes(ctx)
 
 
 @router.get("/payments", summary="List payments and refunds")
@@ -319,13 +327,15 @@ def statement(organisation_id: int, start: dt.date = Query(...), end: dt.date = 
 
 @router.get("/organisations/{organisation_id:int}/account", summary="Balance and calendar")
 def account(organisation_id: int, ctx: HubContext = Depends(get_context)) -> dict[str, Any]:
-    """Balance, credit, what is due; next due, block and deactivation dates; reminders."""
-    from hub.ledger import account_summary, calendar_view, reminders
+    """Balance, credit, what is due; next due, block and deactivation dates; reminders; the
+    account's state (active, blocked, deactivated) and its recorded changes."""
+    from hub.ledger import account_state_view, account_summary, calendar_view, reminders
 
     with _session(ctx) as session:
         view = calendar_view(session, organisation_id, today=ctx.today(),
                              default_due_days=ctx.settings.company.payment_due_days)
         return {**{k: str(v) for k, v in account_summary(session, organisation_id).items()},
+                **account_state_view(session, organisation_id),
                 "next_billing": view.next_billing.billing_date,
                 "next_due": view.next_billing.due_date,
                 "next_block": view.next_billing.block_date,
@@ -336,6 +346,24 @@ def account(organisation_id: int, ctx: HubContext = Depends(get_context)) -> dic
                               for r in reminders(session, organisation_id,
                                                  ctx.settings.billing.reminder_days,
                                                  today=ctx.today())]}
+
+
+class NextBlockDateIn(_In):
+    """Set next block date: moves the block date once, for the current unpaid invoice."""
+
+    date: dt.date
+
+
+@router.post("/organisations/{organisation_id:int}/next-block-date",
+             summary="Set next block date")
+def next_block_date(organisation_id: int, body: NextBlockDateIn,
+                    ctx: HubContext = Depends(get_context)) -> dict[str, Any]:
+    """Refused once the account is blocked, for a past date, or with nothing unpaid."""
+    from hub.ledger import set_next_block_date
+
+    with _session(ctx) as session:
+        set_next_block_date(session, organisation_id, body.date, today=ctx.today())
+    return account(organisation_id, ctx)
 
 
 @router.post("/organisations/{organisation_id:int}/cancel-last-recurring-invoice",
