@@ -137,7 +137,11 @@ def find_overdue(session: Session, today: dt.date) -> list[tuple[Invoice, int]]:
 
 
 def run_overdue_check(ctx, today: dt.date | None = None) -> list[int]:
-    """Mark newly overdue invoices, commit, then broadcast ``hub_invoice_overdue`` for each."""
+    """Mark newly overdue invoices, commit, then broadcast ``hub_invoice_overdue`` for each.
+
+    The daily ``check_overdue`` job runs it, and so does every view that shows invoice
+    statuses (the invoice list, ``account show``), so a status is never stale and the views
+    agree even on a day the scheduler did not run; an invoice is announced overdue once."""
     from hub.db.engine import session_scope
 
     today = today or ctx.today()
@@ -213,7 +217,11 @@ def account_state_view(session: Session, organisation_id: int) -> dict[str, Any]
     changes = session.exec(select(AccountStateChange).where(
         AccountStateChange.organisation_id == organisation_id)
         .order_by(AccountStateChange.id.desc())).all()
-    return {"state": state, "blocked_at": cfg.blocked_at if cfg else None,
+    open_invoices = [{"number": i.number or str(i.id), "status": str(i.status),
+                      "due_date": i.due_date, "amount_due": str(i.amount_due)}
+                     for i in live_invoices_due(session, organisation_id) if i.amount_due > 0]
+    return {"open_invoices": open_invoices, "state": state,
+            "blocked_at": cfg.blocked_at if cfg else None,
             "deactivated_at": cfg.deactivated_at if cfg else None,
             "next_block_date_set": cfg.next_block_date if cfg else None,
             "state_changes": [{"on": c.effective_on, "from": str(c.previous),

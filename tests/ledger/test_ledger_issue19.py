@@ -280,3 +280,31 @@ def test_api_credit_note_by_number_with_links_both_ways(api):
         f"/ledger/invoices/{invoice_id}").json()["links"]["credit_notes"]] == [number]
     assert [n["number"] for n in client.get("/credit-notes").json()] == [number]
     assert client.get("/credit-notes/NOPE").status_code == 404
+
+
+# ------------------------------------------------------------------------ overdue
+def test_overdue_is_current_and_account_show_agrees_with_the_invoice_list(cli):
+    import json
+
+    from hub.jobs.scheduler import DAILY_JOBS
+
+    assert "check_overdue" in DAILY_JOBS  # the scheduler runs it every day
+    engine, run = cli
+    org_id, invoice_id = _org_with_invoice(engine, issue=dt.date(2026, 1, 1))  # due Jan 15
+    with Session(engine) as s:
+        assert s.get(Invoice, invoice_id).status == "unpaid"  # nobody ran `ledger overdue`
+    listed = run("invoice", "list")
+    assert listed.exit_code == 0, listed.output
+    assert "overdue" in listed.output
+    shown = json.loads(run("account", "show", str(org_id)).output)
+    assert [(i["number"], i["status"]) for i in shown["open_invoices"]] == [("INV-1", "overdue")]
+
+
+def test_api_invoice_list_and_account_agree_on_overdue(api):
+    ctx, client = api
+    org_id, invoice_id = _org_with_invoice(ctx.engine, issue=dt.date(2025, 12, 1))
+    ctx.clock.set("2026-01-01T09:00:00+00:00")
+    account = client.get(f"/organisations/{org_id}/account").json()
+    listed = client.get("/invoices", params={"organisation_id": org_id}).json()
+    assert [i["status"] for i in listed] == ["overdue"]
+    assert [i["status"] for i in account["open_invoices"]] == ["overdue"]

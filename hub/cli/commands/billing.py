@@ -122,9 +122,11 @@ def bill_list() -> None:
 @invoice_app.command("list")
 def invoice_list(org: Optional[int] = typer.Option(None, help="organisation id"),
                  status: Optional[str] = typer.Option(None, help="e.g. unpaid, draft")) -> None:
-    """The latest invoices."""
+    """The latest invoices (overdue statuses brought up to today first)."""
     from hub.billing.views import list_invoices
+    from hub.ledger import run_overdue_check
 
+    run_overdue_check(context())
     with _session() as session:
         table = Table("Id", "Number", "Organisation", "Kind", "Status", "Issued", "Total")
         for i in list_invoices(session, organisation_id=org, status=status):

@@ -302,9 +302,10 @@ def credit_show(credit_note: str = typer.Argument(..., help="credit note number 
 def account_show(organisation: int) -> None:
     """Balance, account credit, what is due, the calendar (next due, block, deactivation)
     and the account's state (active, blocked, deactivated) with its recorded changes."""
-    from hub.ledger import account_state_view, account_summary, calendar_view
+    from hub.ledger import account_state_view, account_summary, calendar_view, run_overdue_check
 
     ctx = context()
+    run_overdue_check(ctx)  # statuses as of today, as the invoice list shows them
     with _session() as session:
         view = calendar_view(session, organisation, today=ctx.today(),
                              default_due_days=ctx.settings.company.payment_due_days)

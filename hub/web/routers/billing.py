@@ -97,7 +97,9 @@ def create_organisation(body: OrganisationIn, ctx: HubContext = Depends(get_cont
 def invoices(organisation_id: Optional[int] = None, status: Optional[str] = None,
              limit: int = Query(50, le=500), ctx: HubContext = Depends(get_context)) -> list[dict]:
     from hub.billing.views import list_invoices
+    from hub.ledger import run_overdue_check
 
+    run_overdue_check(ctx)  # overdue statuses as of today, as the account view shows them
     with session_scope(ctx.engine) as s:
         return plain(list_invoices(s, organisation_id=organisation_id, status=status,
                                    limit=limit))

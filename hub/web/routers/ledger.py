@@ -329,8 +329,11 @@ def statement(organisation_id: int, start: dt.date = Query(...), end: dt.date = 
 def account(organisation_id: int, ctx: HubContext = Depends(get_context)) -> dict[str, Any]:
     """Balance, credit, what is due; next due, block and deactivation dates; reminders; the
     account's state (active, blocked, deactivated) and its recorded changes."""
-    from hub.ledger import account_state_view, account_summary, calendar_view, reminders
+    from hub.ledger import (
+        account_state_view, account_summary, calendar_view, reminders, run_overdue_check,
+    )
 
+    run_overdue_check(ctx)  # statuses as of today, as the invoice list shows them
     with _session(ctx) as session:
         view = calendar_view(session, organisation_id, today=ctx.today(),
                              default_due_days=ctx.settings.company.payment_due_days)
