@@ -91,8 +91,9 @@ def payment_list(organisation: Optional[int] = typer.Option(None, help="organisa
             label = "refund" if p.amount < 0 else "payment"
             links = links_of_payment(session, p.id)["invoices"]
             paid = ", ".join(f"{i['number']}:{i['applied']}" for i in links) or "-"
+            note = f"\t{p.note}" if p.note else ""  # e.g. the finding of a Stripe event
             console.print(f"{p.id}\t{p.date}\t{label}\t{p.amount} {p.currency}\t{p.method}\t"
-                          f"{p.status}\t{paid}")
+                          f"{p.status}\t{paid}{note}", highlight=False)
 
 
 @payment_app.command("refund")
