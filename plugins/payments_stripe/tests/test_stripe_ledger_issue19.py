@@ -14,7 +14,7 @@ from dramatiq.brokers.stub import StubBroker
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from hub import ChargeRequest, Money, WebhookRejected
+from hub import ChargeRequest, Money
 from hub.db.models import Invoice, InvoiceLine, Organisation, Payment, PaymentProfile
 from hub.db.models.inbox import InboxEvent, InboxStatus
 from hub.jobs import JobSettings, build_runtime
