@@ -152,7 +152,8 @@ def test_credit_note_for_a_paid_invoice_corrects_the_balance(session, org, make_
                               lines=[CreditLine("billing error", "25")], date=DAY)
     assert inv.status == InvoiceStatus.paid and inv.total == D("100")  # total never altered
     assert balance(session, org.id) == D("25")  # the -Credit increases the balance
-    assert links_of_credit_note(session, note.id) == {"against_invoice": inv.id, "invoices": []}
+    assert links_of_credit_note(session, note.id) == {
+        "against_invoice": inv.id, "against_invoice_number": inv.number, "invoices": []}
 
 
 def test_credit_note_part_of_unpaid_invoice_then_rest_applied_elsewhere(session, org, make_invoice):
