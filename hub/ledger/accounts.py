@@ -99,7 +99,10 @@ def calendar_view(session: Session, organisation_id: int, *, today: dt.date,
     else:
         dates = dates_for(next_billing_date(today, cal.billing_day), cal)
     bal = balance(session, organisation_id)
-    if cfg is not None and cfg.deactivated_at is not None:
+    if cfg is None:
+        # Seed 002: without billing-due processing the calendar says "Disabled in config".
+        state = "disabled in config (set a billing config with `hub account config`)"
+    elif cfg.deactivated_at is not None:
         state = "deactivated"
     else:
         state = block_state(bal, cal, today=today, block_date=dates.block_date,

@@ -38,5 +38,6 @@ def exact_amount(value: object, currency: str, what: str = "amount") -> Decimal:
             ("s" if places > 1 else "")
         raise ValidationFailed(
             f"{what} {amount} {currency} is finer than {currency} allows ({unit}); nothing was "
-            "stored", hint=f"enter {low} or {high} {currency}")
+            "stored", hint=f"enter {low} or {high} {currency}" if low > 0 or amount < 0
+            else f"enter {high} {currency}")
     return amount
