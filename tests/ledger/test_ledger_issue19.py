@@ -308,3 +308,26 @@ def test_api_invoice_list_and_account_agree_on_overdue(api):
     listed = client.get("/invoices", params={"organisation_id": org_id}).json()
     assert [i["status"] for i in listed] == ["overdue"]
     assert [i["status"] for i in account["open_invoices"]] == ["overdue"]
+
+
+# ------------------------------------------------------------------------ processor events
+@pytest.mark.parametrize("amount, why", [("0", "not a storable"), ("1" + "0" * 16, "not a storable"),
+                                         ("USD:1.5", "JPY")])
+def test_events_that_can_never_succeed_fail_at_once(cli, amount, why):
+    from hub.contract.records import PaymentEvent, PaymentEventKind
+    from hub.core.money import Money
+    from hub.jobs.retries import classify
+    from hub.ledger import apply_payment_event
+    from hub.ledger.events import EventCannotSucceed
+
+    engine, _ = cli
+    org_id, invoice_id = _org_with_invoice(engine, currency="JPY", total="500")
+    currency, value = amount.split(":") if ":" in amount else ("JPY", amount)
+    event = PaymentEvent(event_id="evt_1", kind=PaymentEventKind.payment_succeeded,
+                         object_id="pi_1", occurred_at=dt.datetime(2026, 3, 2, tzinfo=dt.timezone.utc),
+                         invoice_id=invoice_id, amount=Money(value, currency))
+    with Session(engine) as s, pytest.raises(EventCannotSucceed) as err:
+        apply_payment_event(s, "stripe", event)
+    assert why in str(err.value)
+    assert classify(err.value).permanent  # the job runner stops instead of retrying
+    assert _rows(engine, Payment) == []
