@@ -6,7 +6,7 @@ sandbox kit :mod:`hub.testing.vendor_sandbox`):
 - the hook marker :data:`hookimpl` (the hooks themselves are in :mod:`hub.contract.hookspecs`);
 - the records that cross the plugin boundary (:mod:`hub.contract.records`);
 - connections: :class:`Connection`, :class:`ConnectionType`, :class:`ConnectionState`, ``owns``;
-- :class:`Money` and the error tree (:mod:`hub.errors`);
+- :class:`Money`, :func:`minor_unit` (the hub's one minor-unit table) and the error tree (:mod:`hub.errors`);
 - HTTP plumbing for source connectors: :class:`VendorHttp`, :class:`BearerTokenClient`,
   :func:`access_token_of`, :class:`RateLimiter`, :class:`TokenCache` (:mod:`hub.sources.vendor_http`,
   imported on first use so that ``import hub`` stays light for the CLI).
@@ -16,7 +16,7 @@ from hub.contract.connections import Connection, ConnectionState, ConnectionType
 from hub.contract.hookspecs import hookimpl
 from hub.contract.records import *  # noqa: F401,F403 - the plugin-facing records are public API
 from hub.contract.records import __all__ as _records_all
-from hub.core.money import CurrencyMismatch, Money
+from hub.core.money import CurrencyMismatch, Money, minor_unit
 from hub.errors import (
     ConfigError, ConnectorError, HubError, PermanentError, PluginError, TransientError,
     WebhookRejected,
@@ -46,6 +46,6 @@ def cli_connection(name: str) -> Connection:
 
 __all__ = [
     "cli_connection", "hookimpl", "Connection", "ConnectionState", "ConnectionType", "MemoryState", "owns",
-    "Money", "CurrencyMismatch", "HubError", "ConfigError", "PluginError", "ConnectorError",
+    "Money", "CurrencyMismatch", "minor_unit", "HubError", "ConfigError", "PluginError", "ConnectorError",
     "TransientError", "PermanentError", "WebhookRejected", *_records_all, *_VENDOR_HTTP,
 ]

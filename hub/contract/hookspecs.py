@@ -219,3 +219,13 @@ def hub_invoice_overdue(invoice_id: int, organisation_id: int, due_date: dt.date
                         days_overdue: int) -> None:
     """An invoice has passed its due date unpaid. **broadcast**; plugins may act (block a
     service, open a ticket). Return values are ignored."""
+
+
+@hookspec
+def hub_account_state_changed(organisation_id: int, previous: str, state: str,
+                              effective_on: dt.date, reason: str) -> None:
+    """A customer's account changed state by its calendar (seed 002): ``state`` is
+    ``"blocked"`` (the block date came with the balance below the minimum), ``"deactivated"``
+    (the deactivation date came) or ``"active"`` (a payment brought the balance back to the
+    minimum). **broadcast**, once per recorded change, after it is committed; a PSA or RMM
+    plugin suspends or restores the customer's service. Return values are ignored."""

@@ -16,7 +16,7 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import Iterable, NamedTuple, Sequence
 
-from hub.core.money import Money, minor_unit, to_decimal
+from hub.core.money import Money, quantum, to_decimal
 from hub.core.prorata import scale
 
 __all__ = ["LineKind", "PricedLine", "price_line", "Totals", "totals", "FutureItemRef",
@@ -73,7 +73,7 @@ def price_line(unit_price: Money, quantity: object, tax_rate: object = "0",
 
 @lru_cache(maxsize=64)
 def _quantum(currency: str) -> Decimal:
-    return Decimal(1).scaleb(-minor_unit(currency))
+    return quantum(currency)
 
 
 @dataclass(frozen=True)

@@ -13,18 +13,12 @@ Rules (DESIGN.md, "Money"):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Iterable, Sequence
 
-__all__ = ["Money", "CurrencyMismatch", "minor_unit", "to_decimal", "STORAGE_PLACES",
-           "decimal_places", "within_minor_unit"]
-
-#: Minor-unit exponents that differ from 2 (ISO 4217). Anything not listed has two decimals.
-_MINOR_UNITS: dict[str, int] = {
-    "BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0, "KRW": 0, "PYG": 0,
-    "RWF": 0, "UGX": 0, "UYI": 0, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0, "XPF": 0,
-    "BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3,
-}
+__all__ = ["Money", "CurrencyMismatch", "minor_unit", "quantum", "is_whole_minor_units", "to_decimal",
+           "STORAGE_PLACES", "decimal_places", "within_minor_unit"]
 
 #: Places kept in storage and in unit prices: four, so per-unit prices like 0.0125 stay exact.
 STORAGE_PLACES = 4
@@ -34,9 +28,30 @@ class CurrencyMismatch(TypeError):
     """Two amounts in different currencies were combined; convert one of them explicitly first."""
 
 
+@lru_cache(maxsize=None)
 def minor_unit(currency: str) -> int:
-    """Number of decimal places of ``currency``'s minor unit (2 for USD, 0 for JPY, 3 for KWD)."""
-    return _MINOR_UNITS.get(currency, 2)
+    """Number of decimal places of ``currency``'s minor unit (2 for USD, 0 for JPY, 3 for KWD).
+
+    The one table of the hub is Babel's (CLDR ``currencyData``), because Babel prints every
+    amount on the PDFs: an amount the ledger stores is then always an amount the PDF shows
+    exactly (CLDR gives IQD and RSD no decimals, as they are used, where ISO 4217 lists 3 and
+    2). Unknown codes have two decimals, as in CLDR.
+    """
+    # Imported here: Babel's locale data is only read when an amount is first checked.
+    from babel.numbers import get_currency_precision
+
+    return get_currency_precision(currency)
+
+
+def quantum(currency: str) -> Decimal:
+    """The smallest amount of ``currency``: ``Decimal('0.01')`` for USD, ``1`` for JPY."""
+    return Decimal(1).scaleb(-minor_unit(currency))
+
+
+def is_whole_minor_units(amount: Decimal, currency: str) -> bool:
+    """True when ``amount`` is a whole number of ``currency``'s minor unit (10.00 or 10.0000
+    USD yes, 10.005 USD no; 500 JPY yes, 0.5 JPY no)."""
+    return amount == amount.quantize(quantum(currency), rounding=ROUND_DOWN)
 
 
 def to_decimal(value: object) -> Decimal:
@@ -182,8 +197,8 @@ class Money:
     # -- rounding and splitting -----------------------------------------------------------------
     def rounded(self, rounding: str = ROUND_HALF_UP) -> "Money":
         """Rounded to the currency's minor unit (half-up unless told otherwise)."""
-        quantum = Decimal(1).scaleb(-minor_unit(self.currency))
-        return Money(self.amount.quantize(quantum, rounding=rounding), self.currency)
+        return Money(self.amount.quantize(quantum(self.currency), rounding=rounding),
+                     self.currency)
 
     def allocate(self, ratios: Sequence[object]) -> list["Money"]:
         """Split into parts proportional to ``ratios`` by largest remainder.

@@ -257,6 +257,18 @@ def declare_actors(runtime: "JobRuntime") -> dict[str, dramatiq.Actor]:
                   lambda: services.send_reminders(ctx, dt.date.fromisoformat(day)))
 
     @actor
+    def account_calendar(day: str) -> None:
+        """Block and deactivate the accounts whose calendar dates came on ``day``."""
+        run_plain("account_calendar", [day],
+                  lambda: services.account_calendar(ctx, dt.date.fromisoformat(day)))
+
+    @actor
+    def card_reminders(day: str) -> None:
+        """Send the expiring-card reminders due on ``day``."""
+        run_plain("card_reminders", [day],
+                  lambda: services.card_reminders(ctx, dt.date.fromisoformat(day)))
+
+    @actor
     def check_overdue(day: str) -> None:
         """Mark invoices overdue as of ``day``."""
         run_plain("check_overdue", [day],

@@ -82,6 +82,18 @@ def check_overdue(ctx: "HubContext", day: dt.date) -> Any:
     return service_function("hub.ledger", "run_overdue_check")(ctx, day)
 
 
+def account_calendar(ctx: "HubContext", day: dt.date) -> Any:
+    """Block and deactivate accounts whose dates came, and tell plugins
+    (``hub.ledger.run_account_calendar``)."""
+    return service_function("hub.ledger", "run_account_calendar")(ctx, day)
+
+
+def card_reminders(ctx: "HubContext", day: dt.date) -> Any:
+    """Email the expiring-card reminders due on ``day``
+    (``hub.customer_docs.card_reminders.send_card_reminders``)."""
+    return service_function("hub.customer_docs.card_reminders", "send_card_reminders")(ctx, day)
+
+
 def charge_invoice(ctx: "HubContext", entry: "OutboxEntry") -> Any:
     """Charge the stored payment method for the invoice of outbox row ``entry``
     (``hub.ledger.charge_invoice(ctx, entry)`` returning a :class:`hub.contract.records.ChargeOutcome`;
@@ -110,6 +122,8 @@ class Services:
     apply_payment_event: Callable[..., Any] = apply_payment_event
     send_reminders: Callable[["HubContext", dt.date], Any] = send_reminders
     check_overdue: Callable[["HubContext", dt.date], Any] = check_overdue
+    account_calendar: Callable[["HubContext", dt.date], Any] = account_calendar
+    card_reminders: Callable[["HubContext", dt.date], Any] = card_reminders
     charge_invoice: Callable[["HubContext", "OutboxEntry"], Any] = charge_invoice
     refund_payment: Callable[["HubContext", "OutboxEntry"], Any] = refund_payment
     send_invoice: Callable[["HubContext", "OutboxEntry"], Any] = send_invoice

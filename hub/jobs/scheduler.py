@@ -45,8 +45,10 @@ SCHEDULER_TICK_SECONDS = 15.0
 PULL_CAPABILITIES = frozenset({"pull", "usage"})
 #: Connection types with this capability have their payment changes polled on their interval.
 POLL_CAPABILITIES = frozenset({POLL_CAPABILITY})
-#: Daily jobs at ``billing.run_at``: billing first, then overdue checks, then reminders.
-DAILY_JOBS = ("billing_run", "check_overdue", "send_reminders")
+#: Daily jobs at ``billing.run_at``: billing first, then overdue checks, the account calendar
+#: (block/deactivate when their dates come), payment reminders and expiring-card reminders.
+DAILY_JOBS = ("billing_run", "check_overdue", "account_calendar", "send_reminders",
+              "card_reminders")
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 

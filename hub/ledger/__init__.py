@@ -11,12 +11,17 @@ notes that are finalised get "push" outbox rows for the accounting connections n
 from hub.ledger._base import (
     accounting_connections, balance, find_invoice, ledger_session, refresh_invoice,
 )
+from hub.ledger.account_states import (
+    apply_account_calendar, notify_state_changes, run_account_calendar, set_next_block_date,
+)
 from hub.ledger.accounts import (
-    account_calendar, account_summary, calendar_view, find_overdue, links_of_credit_note,
+    account_calendar, account_state_view, account_summary, calendar_view, find_overdue, links_of_credit_note,
     links_of_invoice, links_of_payment, reminders, run_overdue_check, set_account_config,
 )
 from hub.ledger.charging import charge_invoice, refund_payment
-from hub.ledger.credit_notes import CreditLine, apply_credit_note, create_credit_note
+from hub.ledger.credit_notes import (
+    CreditLine, apply_credit_note, create_credit_note, credit_note_view, find_credit_note,
+)
 from hub.ledger.deletion import cancel_last_recurring_invoice, delete_completely, mark_deleted
 from hub.ledger.editing import edit_invoice
 from hub.ledger.events import apply_payment_event
@@ -24,7 +29,9 @@ from hub.ledger.payments import (
     allocate_payment, apply_account_credit, mark_paid, record_payment, refund,
     refund_from_balance, request_refund,
 )
-from hub.ledger.posting import add_transaction, post_invoice, post_invoices, remove_transaction
+from hub.ledger.posting import (
+    add_future_item, add_transaction, post_invoice, post_invoices, remove_transaction,
+)
 from hub.ledger.prebills import (
     add_wip, attach_options, attach_wip, close_prebill, create_prebill, prebill_balance,
 )
@@ -32,13 +39,15 @@ from hub.ledger.reminding import queue_reminders, send_reminders
 from hub.ledger.statements import statement
 
 __all__ = [
+    "apply_account_calendar", "notify_state_changes", "run_account_calendar",
+    "set_next_block_date",
     "accounting_connections", "balance", "find_invoice", "ledger_session", "refresh_invoice",
-    "account_calendar", "account_summary", "calendar_view", "find_overdue",
+    "account_calendar", "account_state_view", "account_summary", "calendar_view", "find_overdue",
     "links_of_credit_note", "links_of_invoice", "links_of_payment", "reminders",
     "run_overdue_check", "set_account_config", "CreditLine", "apply_credit_note",
-    "create_credit_note", "cancel_last_recurring_invoice", "delete_completely", "mark_deleted",
+    "create_credit_note", "credit_note_view", "find_credit_note", "cancel_last_recurring_invoice", "delete_completely", "mark_deleted",
     "edit_invoice", "apply_payment_event", "allocate_payment", "apply_account_credit",
-    "mark_paid", "record_payment", "refund", "refund_from_balance", "request_refund", "add_transaction",
+    "mark_paid", "record_payment", "refund", "refund_from_balance", "request_refund", "add_future_item", "add_transaction",
     "post_invoice", "post_invoices", "remove_transaction", "add_wip", "attach_options", "attach_wip",
     "close_prebill", "create_prebill", "prebill_balance", "statement", "queue_reminders",
     "send_reminders", "charge_invoice", "refund_payment",

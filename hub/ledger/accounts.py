@@ -16,7 +16,9 @@ from hub.core.ledger.calendar import (
     reminder_dates,
 )
 from hub.db.models.invoices import Invoice, InvoiceStatus
-from hub.db.models.ledger import AccountConfig, Allocation, CreditNote, Payment
+from hub.db.models.ledger import (
+    AccountConfig, AccountStateChange, Allocation, CreditNote, Payment,
+)
 from hub.errors import NotFound, ValidationFailed
 from hub.ledger._base import (
     balance, free_credits, get_organisation, is_live, live_invoices_due, open_debits,
@@ -25,7 +27,7 @@ from hub.ledger._base import (
 
 __all__ = ["account_calendar", "calendar_view", "CalendarView", "reminders", "find_overdue",
            "run_overdue_check", "links_of_invoice", "links_of_payment", "links_of_credit_note",
-           "account_summary", "set_account_config"]
+           "account_summary", "account_state_view", "set_account_config"]
 
 
 def set_account_config(session: Session, organisation_id: int, **values: Any) -> AccountConfig:
@@ -81,20 +83,30 @@ def calendar_view(session: Session, organisation_id: int, *, today: dt.date,
     """Next due, block and deactivation dates. With an unpaid invoice the block date counts
     from the oldest one; otherwise from the next billing day."""
     cal = account_calendar(session, organisation_id, default_due_days=default_due_days)
+    cfg = session.exec(select(AccountConfig).where(
+        AccountConfig.organisation_id == organisation_id)).first()
     open_invoices = [i for i in live_invoices_due(session, organisation_id) if i.amount_due > 0]
     if open_invoices:
         first = open_invoices[0]
         dates = dates_for(first.issue_date, cal)
-        dates = CalendarDates(dates.billing_date, first.due_date,
-                              max(dates.block_date, first.due_date + dt.timedelta(days=1)),
-                              dates.deactivation_date)
+        block = max(dates.block_date, first.due_date + dt.timedelta(days=1))
+        deactivation = dates.deactivation_date
+        if cfg is not None and cfg.next_block_date is not None and cfg.next_block_date >= today:
+            # "Set next block date": moved once, for this unpaid invoice (seed 002).
+            block = cfg.next_block_date
+            deactivation = block + dt.timedelta(days=cal.deactivation_days)
+        dates = CalendarDates(dates.billing_date, first.due_date, block, deactivation)
     else:
         dates = dates_for(next_billing_date(today, cal.billing_day), cal)
     bal = balance(session, organisation_id)
-    cfg = session.exec(select(AccountConfig).where(
-        AccountConfig.organisation_id == organisation_id)).first()
-    state = block_state(bal, cal, today=today, block_date=dates.block_date,
-                        already_blocked=bool(cfg and cfg.blocked_at))
+    if cfg is None:
+        # Seed 002: without billing-due processing the calendar says "Disabled in config".
+        state = "disabled in config (set a billing config with `hub account config`)"
+    elif cfg.deactivated_at is not None:
+        state = "deactivated"
+    else:
+        state = block_state(bal, cal, today=today, block_date=dates.block_date,
+                            already_blocked=bool(cfg and cfg.blocked_at))
     return CalendarView(bal, dates, state, [i.number or str(i.id) for i in open_invoices])
 
 
@@ -128,7 +140,11 @@ def find_overdue(session: Session, today: dt.date) -> list[tuple[Invoice, int]]:
 
 
 def run_overdue_check(ctx, today: dt.date | None = None) -> list[int]:
-    """Mark newly overdue invoices, commit, then broadcast ``hub_invoice_overdue`` for each."""
+    """Mark newly overdue invoices, commit, then broadcast ``hub_invoice_overdue`` for each.
+
+    The daily ``check_overdue`` job runs it, and so does every view that shows invoice
+    statuses (the invoice list, ``account show``), so a status is never stale and the views
+    agree even on a day the scheduler did not run; an invoice is announced overdue once."""
     from hub.db.engine import session_scope
 
     today = today or ctx.today()
@@ -185,8 +201,34 @@ def links_of_credit_note(session: Session, credit_note_id: int) -> dict[str, Any
     note = session.get(CreditNote, credit_note_id)
     if note is None:
         raise NotFound(f"no credit note with id {credit_note_id}")
+    against = session.get(Invoice, note.invoice_id) if note.invoice_id is not None else None
     return {"against_invoice": note.invoice_id,
+            "against_invoice_number": against.number if against is not None else None,
             "invoices": _invoices_of(session, Allocation.credit_note_id, credit_note_id)}
+
+
+def account_state_view(session: Session, organisation_id: int) -> dict[str, Any]:
+    """The account's state (active, blocked, deactivated), when it changed, the moved next
+    block date if any, and the recorded changes, newest first."""
+    cfg = session.exec(select(AccountConfig).where(
+        AccountConfig.organisation_id == organisation_id)).first()
+    state = "active"
+    if cfg is not None and cfg.deactivated_at is not None:
+        state = "deactivated"
+    elif cfg is not None and cfg.blocked_at is not None:
+        state = "blocked"
+    changes = session.exec(select(AccountStateChange).where(
+        AccountStateChange.organisation_id == organisation_id)
+        .order_by(AccountStateChange.id.desc())).all()
+    open_invoices = [{"number": i.number or str(i.id), "status": str(i.status),
+                      "due_date": i.due_date, "amount_due": str(i.amount_due)}
+                     for i in live_invoices_due(session, organisation_id) if i.amount_due > 0]
+    return {"open_invoices": open_invoices, "state": state,
+            "blocked_at": cfg.blocked_at if cfg else None,
+            "deactivated_at": cfg.deactivated_at if cfg else None,
+            "next_block_date_set": cfg.next_block_date if cfg else None,
+            "state_changes": [{"on": c.effective_on, "from": str(c.previous),
+                               "to": str(c.state), "reason": c.reason} for c in changes]}
 
 
 def account_summary(session: Session, organisation_id: int) -> dict[str, Decimal]:

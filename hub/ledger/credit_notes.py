@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Sequence
+from typing import Any, Sequence
 
 from sqlmodel import Session, select
 
@@ -24,13 +24,17 @@ from hub.db.models.ledger import (
     AllocationKind, CreditNote, CreditNoteLine, Side, Transaction, TransactionCategory,
 )
 from hub.errors import NotFound, ValidationFailed
+from hub.ledger.accounts import links_of_credit_note
+from hub.ledger.amounts import exact_amount
 from hub.ledger._base import (
     ZERO, free_credits, get_invoice, is_live, lock_account, money, push_targets,
     refresh_invoice, sum_decimal, write_outbox,
 )
 from hub.ledger.payments import write_allocations
 
-__all__ = ["CreditLine", "create_credit_note", "apply_credit_note", "credit_note_transaction",
+__all__ = ["CreditLine", "create_credit_note", "apply_credit_note", "find_credit_note",
+           "credit_note_view",
+           "credit_note_transaction",
            "DEFAULT_CREDIT_NOTE_FORMAT"]
 
 DEFAULT_CREDIT_NOTE_FORMAT = "CN{year}{next|6}"
@@ -142,6 +146,30 @@ def create_credit_note(session: Session, *, organisation_id: int | None = None,
     return note
 
 
+def find_credit_note(session: Session, ref: str | int) -> CreditNote:
+    """A credit note by number, or else by id (as invoices: numbers win, since they are often
+    all digits), so every command takes what the documents print."""
+    note = session.exec(select(CreditNote).where(CreditNote.number == str(ref))).first()
+    if note is None and str(ref).isdigit():
+        note = session.get(CreditNote, int(ref))
+    if note is None:
+        raise NotFound(f"no credit note with number or id {ref}",
+                       hint="list them with `hub credit-note list`")
+    return note
+
+
+def credit_note_view(session: Session, note: CreditNote) -> dict[str, Any]:
+    """A credit note as the CLI and the API show it: its fields, lines, unapplied credit and
+    links (the invoice it corrects, the invoices it was applied to)."""
+    tx = credit_note_transaction(session, note.id)
+    left = dict((t.id, rest) for t, rest in free_credits(session, note.organisation_id))
+    lines = session.exec(select(CreditNoteLine).where(CreditNoteLine.credit_note_id == note.id)
+                         .order_by(CreditNoteLine.id)).all()
+    return {**note.model_dump(mode="json"), "unapplied": str(left.get(tx.id, ZERO)),
+            "lines": [line.model_dump(mode="json", exclude={"credit_note_id"}) for line in lines],
+            "links": links_of_credit_note(session, note.id)}
+
+
 def apply_credit_note(session: Session, credit_note_id: int, invoice_id: int,
                       amount: Decimal | str | None = None, *, today: dt.date) -> Invoice:
     """Apply the unapplied part of a credit note to an invoice of the same organisation."""
@@ -157,7 +185,8 @@ def apply_credit_note(session: Session, credit_note_id: int, invoice_id: int,
     lock_account(session, note.organisation_id)
     tx = credit_note_transaction(session, note.id)
     left = dict((t.id, rest) for t, rest in free_credits(session, note.organisation_id)).get(tx.id, ZERO)
-    wanted = to_decimal(amount) if amount is not None else min(left, invoice.amount_due)
+    wanted = exact_amount(amount, note.currency) if amount is not None else \
+        min(left, invoice.amount_due)
     if wanted <= 0 or wanted > left or wanted > invoice.amount_due:
         raise ValidationFailed(
             f"can apply between 0 and {min(left, invoice.amount_due)} of credit note {note.number} "

@@ -1,11 +1,17 @@
 """Deleting invoices, by seed 002's rules.
 
-- **Mark as deleted** (unpaid invoices only): the invoice stays, with status Deleted; its auto
+- **One rule for both deletions**: only an invoice with nothing applied to it (no payment, no
+  credit note, no account credit) can be deleted, marked or completely. Seed 002 offers deletion
+  for the *Unpaid* invoice and says the way to correct any other is a credit note ("it is not
+  recommended to completely delete any invoice ... create a Credit note to keep a complete
+  context of the billing flow"); deleting a paid invoice would silently turn its payment into
+  unallocated credit. To delete a paid invoice anyway, refund or move its payment first.
+- **Mark as deleted**: the invoice stays, with status Deleted; its auto
   (+Debit) transactions are removed; manual transactions stay; the future items it took stay as
   future items (only a person removes them). A deleted invoice never returns to unpaid; only
   "delete completely" can still be applied to it.
-- **Delete completely**: the invoice and its lines go; auto transactions go; payments allocated
-  to it go back to the account as credit; manual transactions and future items stay.
+- **Delete completely**: the invoice and its lines go; auto transactions go; manual
+  transactions, payments made for it (with nothing allocated) and future items stay.
 - **Cancel last recurring invoice**: delete completely the customer's latest recurring invoice;
   if it took future items as well as the service charge, say so (they stay, as future items).
 - An invoice synced to accounting (locked) is never deleted: credit it instead.
@@ -43,6 +49,19 @@ class DeletionResult:
     kept_manual_transactions: list[int] = field(default_factory=list)
     released_allocations: int = 0
     warnings: list[str] = field(default_factory=list)
+
+
+def check_nothing_applied(invoice: Invoice, action: str) -> None:
+    """Refuse deleting an invoice that payments or credit were applied to (one rule for mark
+    as deleted and delete completely, see the module docstring)."""
+    if invoice.amount_paid + invoice.credit_applied > 0:
+        status = invoice.status.replace("_", " ") if invoice.status else "paid"
+        raise EditNotAllowed(
+            f"invoice {invoice.number} is {status} ({invoice.amount_paid} paid, "
+            f"{invoice.credit_applied} credited): only an invoice with nothing applied to it "
+            f"can be {action}",
+            hint=f"create a credit note for invoice {invoice.number} instead (`hub credit-note "
+                 f"create --invoice {invoice.number} --whole`), or refund its payments first")
 
 
 def check_deletable(session: Session, invoice: Invoice) -> None:
@@ -112,11 +131,7 @@ def mark_deleted(session: Session, invoice_id: int, *, when: dt.datetime) -> Del
     if invoice.status == InvoiceStatus.draft:
         raise ValidationFailed(f"invoice {invoice.id} is a draft in a preview batch",
                                hint="discard the preview batch instead")
-    if invoice.amount_paid + invoice.credit_applied > 0:
-        raise EditNotAllowed(
-            f"invoice {invoice.number} is {invoice.status.replace('_', ' ')}: only an unpaid "
-            "invoice can be marked as deleted",
-            hint=f"create a credit note for invoice {invoice.number} instead")
+    check_nothing_applied(invoice, "marked as deleted")
     result = DeletionResult(invoice.id, invoice.number)
     _remove_from_ledger(session, invoice, result)
     invoice.status = InvoiceStatus.deleted
@@ -167,6 +182,7 @@ def delete_completely(session: Session, invoice_id: int, *, today: dt.date) -> D
         raise DocumentRefused(
             f"invoice {invoice.number} has credit notes {', '.join(credited)}; deleting it would "
             "break their link", hint="keep the invoice; its credit notes already correct it")
+    check_nothing_applied(invoice, "deleted completely")
     result = DeletionResult(invoice.id, invoice.number)
     for alloc in session.exec(select(Allocation).where(Allocation.invoice_id == invoice.id)):
         result.released_allocations += 1

@@ -7,12 +7,20 @@
 - a refund or dispute that arrives before its payment waits (``awaiting_original``) and is
   applied when the payment succeeds;
 - a dispute holds the money (a negative payment drawn from the disputed payment); a dispute
-  closed as won gives it back (``<dispute id>:won``), one closed as lost keeps the hold.
+  closed as won gives it back (``<dispute id>:won``), one closed as lost keeps the hold;
+- money for an invoice that no longer exists (deleted completely after the charge started) is
+  never lost: it is recorded as account credit of the organisation, and the payment's note says
+  so (the finding a person reads in ``hub payment list``; a warning is logged too);
+- an event that can never succeed (currency other than the account's, amount not above zero or
+  beyond what the ledger can store, no organisation) fails at once with
+  :class:`~hub.errors.PermanentError` and its reason, instead of being retried;
+- a card update (``payment_method_updated``) updates the stored payment profile.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from decimal import Decimal
 from typing import Sequence
 
@@ -20,14 +28,29 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from hub.core.ledger.allocation import OpenItem, Plan, allocate_automatically
+from hub.db.models.catalogue import Organisation
 from hub.db.models.invoices import Invoice
 from hub.db.models.ledger import Payment, PaymentMethod, PaymentStatus
 from hub.contract.records import PaymentEvent, PaymentEventKind
-from hub.errors import ValidationFailed
+from hub.core.money import is_whole_minor_units
+from hub.db.types import MAX_INTEGER_DIGITS
+from hub.errors import PermanentError
 from hub.ledger._base import is_live, lock_account, money, refresh_invoice
+from hub.ledger.payment_profiles import apply_card_event
 from hub.ledger.payments import post_payment, refund, refundable
 
-__all__ = ["apply_payment_event"]
+__all__ = ["apply_payment_event", "EventCannotSucceed"]
+
+log = logging.getLogger("hub.ledger.events")
+
+
+class EventCannotSucceed(PermanentError):
+    """A processor event the ledger can never apply; retrying would change nothing."""
+
+
+def _never(event: PaymentEvent, reason: str, hint: str) -> EventCannotSucceed:
+    return EventCannotSucceed(f"{event.kind} event {event.event_id} cannot be applied: {reason}",
+                              hint=hint)
 
 _RANK = {PaymentStatus.processing: 1, PaymentStatus.failed: 2, PaymentStatus.succeeded: 3}
 _GIVE_BACK = {PaymentEventKind.refunded, PaymentEventKind.dispute_opened,
@@ -53,20 +76,46 @@ def _organisation_id(session: Session, event: PaymentEvent) -> int:
     if invoice is not None:
         return invoice.organisation_id
     if event.organisation_id is None:
-        raise ValidationFailed(f"event {event.event_id} names neither an invoice nor an "
-                               "organisation", hint="the payments plugin must set one of them")
+        gone = f"invoice {event.invoice_id} no longer exists and " if event.invoice_id else ""
+        raise _never(event, f"{gone}it names no organisation",
+                     "the payments plugin must set the organisation (hub_organisation_id "
+                     "metadata); record the payment by hand with `hub payment add`")
+    if session.get(Organisation, event.organisation_id) is None:
+        raise _never(event, f"organisation {event.organisation_id} does not exist",
+                     "record the payment by hand with `hub payment add`")
     return event.organisation_id
 
 
 def _insert(session: Session, payment: Payment) -> Payment | None:
-    """Insert under a savepoint; None when another worker stored the same object first."""
+    """Insert under a savepoint; None when another worker stored the same processor object
+    first. Any other integrity error (a missing invoice or organisation) is not a race and is
+    raised: retrying it would fail the same way for ever."""
     try:
         with session.begin_nested():
             session.add(payment)
             session.flush()
-    except IntegrityError:
-        return None
+    except IntegrityError as exc:
+        if _find(session, payment.processor, payment.processor_object_id) is not None:
+            return None
+        raise PermanentError(f"payment {payment.processor_object_id} could not be stored: "
+                             f"{exc.orig}") from None
     return payment
+
+
+def _check_amount(event: PaymentEvent, currency: str) -> None:
+    """Refuse at once what no retry can fix: another currency, an amount not above zero, finer
+    than the currency's minor unit, or beyond what the ledger stores."""
+    if event.amount is None:
+        return
+    if event.amount.currency != currency:
+        raise _never(event, f"it is in {event.amount.currency}, the account in {currency}",
+                     f"payments are in the organisation's currency ({currency}); refund it "
+                     "at the processor or record the converted amount by hand")
+    value = event.amount.amount
+    if value <= 0 or value.adjusted() >= MAX_INTEGER_DIGITS or \
+            not is_whole_minor_units(value, currency):
+        raise _never(event, f"its amount {value} {currency} is not a storable payment amount",
+                     "check the event at the processor; record the payment by hand if real")
 
 
 def _plan_for(session: Session, payment: Payment) -> Plan:
@@ -123,10 +172,8 @@ def _reinstate(session: Session, original: Payment, amount: Decimal, object_id: 
 
 def _amount(event: PaymentEvent, currency: str) -> Decimal:
     if event.amount is None:
-        raise ValidationFailed(f"event {event.event_id} ({event.kind}) has no amount")
-    if event.amount.currency != currency:
-        raise ValidationFailed(f"event {event.event_id} is in {event.amount.currency}, the "
-                               f"account in {currency}")
+        raise _never(event, "it has no amount", "the payments plugin must send the amount")
+    _check_amount(event, currency)
     return event.amount.amount
 
 
@@ -148,22 +195,36 @@ def _charge(session: Session, processor: str, event: PaymentEvent, today: dt.dat
     if existing is None:
         org_id = _organisation_id(session, event)
         invoice = _invoice(session, event)
-        currency = invoice.currency if invoice else (event.amount.currency if event.amount
-                                                     else "USD")
+        currency = invoice.currency if invoice else session.get(Organisation, org_id).currency
+        note = event.message or ""
+        if invoice is None and event.invoice_id is not None:
+            # Deleted completely while the charge was under way: the money is real, so it is
+            # kept as account credit, and the note is the finding a person follows up.
+            note = (f"invoice {event.invoice_id} no longer exists: the money is held as "
+                    f"account credit. {note}").strip()
+            log.warning("payment %s names invoice %s, which no longer exists: recorded as "
+                        "account credit", event.object_id, event.invoice_id,
+                        extra={"connection": processor, "event_id": event.event_id})
         if event.amount is not None:
             amount = _amount(event, currency)
         elif new_status == PaymentStatus.succeeded:
-            raise ValidationFailed(f"event {event.event_id} (succeeded) has no amount")
+            raise _never(event, "it succeeded without an amount",
+                         "the payments plugin must send the amount received")
         else:
             amount = invoice.amount_due if invoice else Decimal(0)
         row = Payment(organisation_id=org_id, currency=currency, amount=amount,
                       method=_method(event), status=PaymentStatus.processing,
-                      date=event.occurred_at.date(), invoice_id=event.invoice_id,
+                      date=event.occurred_at.date(),
+                      invoice_id=invoice.id if invoice is not None else None,
                       processor=processor, processor_object_id=event.object_id,
-                      reference=event.reference or event.object_id, note=event.message or "")
-        if _insert(session, row) is None:
-            return _charge(session, processor, event, today, push_to)
-        existing, old = row, None
+                      reference=event.reference or event.object_id, note=note)
+        if _insert(session, row) is None:  # another worker stored it first: that row wins
+            existing = _find(session, processor, event.object_id)
+            old = existing.status
+            if old not in _RANK or _RANK[new_status] <= _RANK[old]:
+                return existing
+        else:
+            existing, old = row, None
     else:
         old = existing.status
         if old not in _RANK or _RANK[new_status] <= _RANK[old]:
@@ -253,4 +314,7 @@ def apply_payment_event(session: Session, connection_name: str, event: PaymentEv
 
         apply_external_void(session, connection_name, event)
         return None
-    return None  # card updates and expiry reminders are not ledger events
+    if event.kind == PaymentEventKind.payment_method_updated:
+        apply_card_event(session, connection_name, event)
+        return None
+    return None  # expiry notices are reminded by the daily card_reminders job; others ignored

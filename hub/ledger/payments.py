@@ -18,7 +18,7 @@ from hub.core.ledger.allocation import (
     CreditSource, OpenItem, Plan, allocate_automatically, allocate_manually, draw_from_credits,
 )
 from hub.core.ledger.statuses import check_not_deleted
-from hub.core.money import Money, to_decimal
+from hub.core.money import Money
 from hub.db.models.invoices import Invoice
 from hub.db.models.ledger import (
     Allocation, AllocationKind, Payment, PaymentMethod, PaymentStatus, Side, Transaction,
@@ -26,6 +26,8 @@ from hub.db.models.ledger import (
 )
 from hub.db.models.sync import Effect, ExternalLink, OutboxEntry
 from hub.errors import NotFound, ValidationFailed
+from hub.ledger.account_states import lift_if_paid
+from hub.ledger.amounts import exact_amount
 from hub.ledger._base import (
     ZERO, free_credits, get_invoice, is_live, live_invoices_due, lock_account,
     money,
@@ -49,7 +51,10 @@ def payment_method(value: PaymentMethod | str) -> PaymentMethod:
 def _open_items(session: Session, organisation_id: int, currency: str) -> list[OpenItem]:
     items = [OpenItem(("tx", t.id), money(due, currency), t.date, t.id, is_invoice=False)
              for t, due in open_debits(session, organisation_id) if due > 0]
-    items += [OpenItem(("inv", i.id), money(i.amount_due, currency), i.issue_date, i.id)
+    # Invoices in the order of their creation (seed 002: "if a customer has several Unpaid
+    # invoices and payment is received, the invoices will be paid in the order of their
+    # creation"), not by document date: a back-dated invoice made today is paid after older ones.
+    items += [OpenItem(("inv", i.id), money(i.amount_due, currency), dt.date.min, i.id)
               for i in live_invoices_due(session, organisation_id) if i.amount_due > 0]
     return items
 
@@ -99,7 +104,9 @@ def _plan(session: Session, organisation_id: int, amount: Money, invoice_id: int
         for inv_id in allocations:
             due[("inv", int(inv_id))] = money(_payable_invoice(session, int(inv_id)).amount_due,
                                               amount.currency)
-        requested = {("inv", int(k)): Money(v, amount.currency) for k, v in allocations.items()}
+        requested = {("inv", int(k)): Money(exact_amount(v, amount.currency,
+                                                         f"allocation to invoice {k}"),
+                                            amount.currency) for k, v in allocations.items()}
         return allocate_manually(amount, requested, due)
     if invoice_id is not None:
         # A payment taken on one invoice pays that invoice; any excess is store credit (seed 000).
@@ -138,6 +145,7 @@ def post_payment(session: Session, payment: Payment, plan: Plan, today: dt.date,
         touched.add(payment.invoice_id)
     _refresh(session, touched, today)
     push_payment(session, payment, push_to)
+    lift_if_paid(session, payment.organisation_id, payment.date)  # seed 002: payment unblocks
     return payment
 
 
@@ -148,18 +156,31 @@ def record_payment(session: Session, organisation_id: int, amount: Decimal | str
                    allocations: Mapping[int, Decimal | str] | None = None,
                    reference: str = "", note: str = "", processor: str | None = None,
                    processor_object_id: str | None = None,
-                   push_to: Sequence[str] | None = None) -> Payment:
+                   push_to: Sequence[str] | None = None,
+                   currency: str | None = None) -> Payment:
     """Record a payment and allocate it.
 
     - ``allocations`` (invoice id -> amount): manual allocation, e.g. one payment split across
       several invoices; the rest is account credit;
     - ``invoice_id`` alone: the payment is for that invoice (full or partial); an overpayment
       becomes account credit (store credit), never an overpaid invoice;
-    - neither: automatic allocation in the seed's order (open debits, then invoices oldest
-      first).
+    - neither: automatic allocation in the seed's order (open debits oldest first, then
+      invoices in the order they were created).
+
+    The amount must be a whole number of the currency's minor unit; ``currency``, when given,
+    must be the organisation's (payments are in the organisation's currency).
     """
+    if invoice_id is not None and allocations:
+        raise ValidationFailed("a payment is either for one invoice or split by allocations, "
+                               "not both", hint="give --invoice alone, or --allocate "
+                               "INVOICE=AMOUNT for each invoice (the invoice included)")
     org = lock_account(session, organisation_id)
-    value = Money(to_decimal(amount), org.currency)
+    if currency is not None and currency.upper() != org.currency:
+        raise ValidationFailed(
+            f"a payment in {currency} cannot be recorded: payments are in the organisation's "
+            f"currency ({org.currency})",
+            hint=f"convert the amount to {org.currency} and record it in {org.currency}")
+    value = Money(exact_amount(amount, org.currency, "payment"), org.currency)
     method = payment_method(method)
     plan = _plan(session, org.id, value, invoice_id, allocations)
     for (kind, target), _ in plan.parts:
@@ -220,7 +241,8 @@ def apply_account_credit(session: Session, invoice_id: int, amount: Decimal | st
                for t, left in free_credits(session, invoice.organisation_id) if left > 0]
     available = Money.sum((c.available for c in credits), invoice.currency)
     due = money(invoice.amount_due, invoice.currency)
-    wanted = Money(to_decimal(amount), invoice.currency) if amount is not None else \
+    wanted = Money(exact_amount(amount, invoice.currency), invoice.currency) \
+        if amount is not None else \
         (due if due <= available else available)
     if wanted > due:
         raise ValidationFailed(f"{wanted} is more than the {due} due on invoice {invoice.number}",
@@ -294,8 +316,12 @@ def refund(session: Session, payment_id: int, amount: Decimal | str | None = Non
     if original is None or original.amount <= 0 or original.status != PaymentStatus.succeeded:
         raise NotFound(f"no succeeded payment with id {payment_id} to refund")
     lock_account(session, original.organisation_id)
+    if date < original.date:
+        raise ValidationFailed(f"a refund of payment {original.id} cannot be dated {date}, "
+                               f"before the payment ({original.date})",
+                               hint=f"date it {original.date} or later")
     left = refundable(session, original)
-    value = to_decimal(amount) if amount is not None else left
+    value = exact_amount(amount, original.currency, "refund") if amount is not None else left
     if value <= 0 or value > left:
         raise ValidationFailed(f"a refund of payment {original.id} must be between 0 and {left}",
                                hint="refunds never exceed what was paid and not yet refunded")
@@ -327,7 +353,7 @@ def request_refund(session: Session, payment_id: int, amount: Decimal | str | No
         raise ValidationFailed(f"payment {payment_id} was not taken by a processor",
                                hint="record the refund in the ledger: `hub payment refund`")
     left = refundable(session, original)
-    value = to_decimal(amount) if amount is not None else left
+    value = exact_amount(amount, original.currency, "refund") if amount is not None else left
     if value <= 0 or value > left:
         raise ValidationFailed(f"a refund of payment {original.id} must be between 0 and {left}",
                                hint="refunds never exceed what was paid and not yet refunded")
@@ -349,7 +375,7 @@ def refund_from_balance(session: Session, organisation_id: int, amount: Decimal 
                         reason: str = "", push_to: Sequence[str] | None = None) -> Payment:
     """Pay account credit back to the customer (a standalone negative payment)."""
     org = lock_account(session, organisation_id)
-    value = Money(to_decimal(amount), org.currency)
+    value = Money(exact_amount(amount, org.currency, "refund"), org.currency)
     credits = [CreditSource(t.id, money(rest, org.currency), t.date, t.id)
                for t, rest in free_credits(session, org.id) if rest > 0]
     plan = draw_from_credits(value, credits)

@@ -10,8 +10,8 @@ from sqlalchemy import insert, union
 from sqlmodel import Session, select
 
 from hub.db.sql import among
-from hub.core.money import to_decimal
 from hub.db.models._base import utcnow
+from hub.db.models.future_items import FutureItem
 from hub.db.models.invoices import Invoice, InvoiceKind, InvoiceStatus
 from hub.core.ledger.statuses import invoice_status
 from hub.db.models.ledger import (
@@ -19,6 +19,7 @@ from hub.db.models.ledger import (
 )
 from hub.errors import DocumentRefused, ValidationFailed
 from hub.ledger._base import ZERO, get_organisation, is_live, refresh_invoice
+from hub.ledger.amounts import exact_amount
 
 __all__ = ["post_invoice", "post_invoices", "auto_transactions", "add_transaction",
            "remove_transaction"]
@@ -176,7 +177,7 @@ def add_transaction(session: Session, organisation_id: int, *, side: str, amount
     person removes it, with :func:`remove_transaction`.
     """
     org = get_organisation(session, organisation_id)
-    value = to_decimal(amount)
+    value = exact_amount(amount, org.currency, "transaction")
     if value <= 0:
         raise ValidationFailed("a transaction amount must be greater than zero",
                                hint="choose --side debit or credit for the direction")
@@ -188,6 +189,22 @@ def add_transaction(session: Session, organisation_id: int, *, side: str, amount
     session.add(tx)
     session.flush()
     return tx
+
+
+def add_future_item(session: Session, organisation_id: int, *, description: str,
+                    amount: Decimal | str, created_on: dt.date) -> FutureItem:
+    """A future item (seed 002): a debit (+) or credit (-) waiting for the next invoice, in
+    the organisation's currency and whole minor units of it."""
+    org = get_organisation(session, organisation_id)
+    value = exact_amount(amount, org.currency, "future item")
+    if value == 0:
+        raise ValidationFailed("a future item of zero changes nothing",
+                               hint="give a positive amount (debit) or a negative one (credit)")
+    item = FutureItem(organisation_id=org.id, description=description, amount=value,
+                      currency=org.currency, created_on=created_on)
+    session.add(item)
+    session.flush()
+    return item
 
 
 def remove_transaction(session: Session, transaction_id: int) -> None:

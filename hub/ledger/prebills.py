@@ -21,6 +21,7 @@ from hub.db.models.invoices import Invoice, InvoiceKind, InvoiceLine, InvoiceSta
 from hub.db.models.ledger import CreditNote, PreBill, WipEntry
 from hub.errors import NotFound, ValidationFailed
 from hub.ledger._base import get_organisation, push_targets, sum_decimal, write_outbox
+from hub.ledger.amounts import exact_amount
 from hub.ledger.posting import post_invoice
 
 __all__ = ["create_prebill", "add_wip", "prebill_balance", "attach_options", "attach_wip",
@@ -37,9 +38,10 @@ def create_prebill(session: Session, organisation_id: int, *, project: str, stag
                    partner_id: int = 1, push_to: Sequence[str] | None = None) -> PreBill:
     """Pre-bill ``percent`` of the stage fee or a ``value``: a final invoice and a pre-bill."""
     org = get_organisation(session, organisation_id)
-    fee = Money(to_decimal(stage_fee), org.currency)
+    fee = Money(exact_amount(stage_fee, org.currency, "stage fee"), org.currency)
     amount = rules.prebill_amount(fee, percent=percent,
-                                  value=Money(to_decimal(value), org.currency) if value is not None
+                                  value=Money(exact_amount(value, org.currency, "pre-bill value"),
+                                              org.currency) if value is not None
                                   else None)
     priced = price_line(amount, 1, tax_rate)
     number = take_numbers(session, number_format, issue_date=issue_date, partner_id=partner_id)[0]
@@ -69,7 +71,7 @@ def add_wip(session: Session, organisation_id: int, *, project: str, stage: str,
             value: Decimal | str, description: str = "") -> WipEntry:
     """Record a WIP transaction on a project stage."""
     org = get_organisation(session, organisation_id)
-    amount = to_decimal(value)
+    amount = exact_amount(value, org.currency, "WIP value")
     if amount <= 0:
         raise ValidationFailed("WIP must be worth more than zero")
     row = WipEntry(organisation_id=org.id, project=project, stage=stage, date=date,

@@ -86,7 +86,7 @@ def test_hub_pdf_statement_and_errors(config_file, one_time_invoice, tmp_path, p
                  "--to", "2026-01-31"]) == 2
     assert "YYYY-MM-DD" in capsys.readouterr().err
     assert main(["--config", str(config_file), "pdf", "invoice", "999"]) == 2
-    assert "invoice 999 does not exist" in capsys.readouterr().err
+    assert "no invoice with number or id 999" in capsys.readouterr().err
 
 
 def test_hub_pdf_templates_copies_them_for_editing(config_file, tmp_path, capsys):

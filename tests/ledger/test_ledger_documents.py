@@ -56,17 +56,20 @@ def test_deleted_invoice_never_returns_to_unpaid(session, org, make_invoice):
 def test_mark_as_deleted_applies_only_to_unpaid_invoices(session, org, make_invoice):
     inv = make_invoice("100")
     record_payment(session, org.id, "10", date=DAY, invoice_id=inv.id)
-    with pytest.raises(EditNotAllowed, match="only an unpaid invoice") as err:
+    with pytest.raises(EditNotAllowed, match="only an invoice with nothing applied") as err:
         mark_deleted(session, inv.id, when=NOW)
     assert "credit note" in err.value.user_message()
 
 
-def test_delete_completely_returns_payments_to_the_account(session, org, make_invoice):
+def test_delete_completely_refuses_a_paid_invoice_like_mark_deleted(session, org, make_invoice):
+    # One rule for both deletions (seed 002): an invoice with money applied is credited.
     inv = make_invoice("100")
     record_payment(session, org.id, "60", date=DAY, invoice_id=inv.id)
-    delete_completely(session, inv.id, today=DAY)
-    assert balance(session, org.id) == D("60")
-    assert account_summary(session, org.id)["credit"] == D("60")
+    with pytest.raises(EditNotAllowed) as err:
+        delete_completely(session, inv.id, today=DAY)
+    assert "credit note" in err.value.user_message()
+    assert balance(session, org.id) == D("-40")
+    assert account_summary(session, org.id)["credit"] == D("0")
 
 
 def _with_future_item(session, org, make_invoice):
@@ -149,7 +152,8 @@ def test_credit_note_for_a_paid_invoice_corrects_the_balance(session, org, make_
                               lines=[CreditLine("billing error", "25")], date=DAY)
     assert inv.status == InvoiceStatus.paid and inv.total == D("100")  # total never altered
     assert balance(session, org.id) == D("25")  # the -Credit increases the balance
-    assert links_of_credit_note(session, note.id) == {"against_invoice": inv.id, "invoices": []}
+    assert links_of_credit_note(session, note.id) == {
+        "against_invoice": inv.id, "against_invoice_number": inv.number, "invoices": []}
 
 
 def test_credit_note_part_of_unpaid_invoice_then_rest_applied_elsewhere(session, org, make_invoice):

@@ -49,11 +49,13 @@ def test_splynx_example_2_open_debit_transaction_is_paid_before_the_invoice(sess
 
 
 def test_splynx_several_unpaid_invoices_are_paid_in_order_of_creation(session, org, make_invoice):
-    newer = make_invoice("30", issue=dt.date(2026, 3, 2), due=dt.date(2026, 4, 30))
-    older = make_invoice("40", issue=dt.date(2026, 2, 1), due=dt.date(2026, 4, 30))
+    # Seed 002: "the invoices will be paid in the order of their creation" - not by document
+    # date: the invoice created first is paid first even though the second is dated earlier.
+    first = make_invoice("30", issue=dt.date(2026, 3, 2), due=dt.date(2026, 4, 30))
+    back_dated = make_invoice("40", issue=dt.date(2026, 2, 1), due=dt.date(2026, 4, 30))
     record_payment(session, org.id, "50", date=DAY)
-    assert older.status == InvoiceStatus.paid
-    assert newer.status == InvoiceStatus.partially_paid and newer.amount_due == D("20")
+    assert first.status == InvoiceStatus.paid
+    assert back_dated.status == InvoiceStatus.partially_paid and back_dated.amount_due == D("20")
 
 
 def test_syncro_full_payment_by_check(session, org, make_invoice):

@@ -1,5 +1,7 @@
-"""Property tests: random sequences of invoices, payments, refunds, credit notes, account credit
-and deletions; after every step the ledger identities hold, and a refused step wrote nothing."""
+"""Property tests: random sequences of invoices, payments, refunds, credit notes, account credit,
+deletions, future items and WIP in USD, EUR and JPY, with amounts of 0 to 3 decimals; after
+every step the ledger identities hold, no stored amount is finer than its currency's minor unit,
+and a refused step wrote nothing."""
 
 from __future__ import annotations
 
@@ -7,17 +9,21 @@ import datetime as dt
 import itertools
 from decimal import Decimal as D
 
+import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from sqlmodel import Session, select
 
 from hub.db.models import (
-    Allocation, Invoice, InvoiceStatus, Organisation, Payment, Side, Transaction,
+    Allocation, CreditNote, FutureItem, Invoice, InvoiceStatus, Organisation, Payment, Side,
+    Transaction, WipEntry,
 )
+from hub.core.money import is_whole_minor_units
+from hub.db.minor_units import AMOUNT_COLUMNS
 from hub.errors import HubError
 from hub.core.money import Money
 from hub.contract.records import PaymentEvent, PaymentEventKind as K
 from hub.ledger import (
-    CreditLine, add_transaction, apply_account_credit, apply_payment_event, create_credit_note,
+    CreditLine, add_future_item, add_transaction, add_wip, apply_account_credit, apply_payment_event, create_credit_note,
     delete_completely, edit_invoice, mark_deleted, record_payment, refund,
 )
 from hub.ledger import post_invoice
@@ -28,6 +34,10 @@ NOW = dt.datetime(2026, 3, 10, tzinfo=dt.timezone.utc)
 _numbers = itertools.count(1)
 
 amounts = st.decimals(min_value=D("0.01"), max_value=D("500"), places=2)
+#: Whole units, cents and a third decimal: finer than USD/EUR allow, and JPY takes only whole yen.
+any_amounts = st.one_of(st.decimals(min_value=D("1"), max_value=D("500"), places=0),
+                        st.decimals(min_value=D("0.01"), max_value=D("500"), places=2),
+                        st.decimals(min_value=D("0.001"), max_value=D("500"), places=3))
 pick = st.integers(min_value=0, max_value=50)
 ops = st.one_of(
     st.tuples(st.just("invoice"), amounts, pick),
@@ -44,6 +54,11 @@ ops = st.one_of(
     st.tuples(st.just("edit_lines"), amounts, pick),
     st.tuples(st.just("card_event"), amounts, pick),
 )
+currency_ops = st.one_of(
+    *[st.tuples(st.just(name), any_amounts, pick) for name in (
+        "invoice", "pay_auto", "pay_invoice", "pay_split", "refund", "credit_note",
+        "credit_standalone", "from_balance", "debit", "mark_deleted", "delete_completely",
+        "card_event", "future_item", "wip")])
 
 
 def _invoices(session, org_id):
@@ -54,10 +69,12 @@ def _invoices(session, org_id):
 def _step(session, org_id, op, amount, n):
     invoices = _invoices(session, org_id)
     chosen = invoices[n % len(invoices)] if invoices else None
-    if op == "invoice":
+    currency = session.get(Organisation, org_id).currency
+    if op == "invoice":  # billing's totals are rounded to the minor unit
+        total = Money(amount, currency).rounded().amount
         inv = Invoice(organisation_id=org_id, number=f"P{next(_numbers)}", status="draft",
                       issue_date=DAY - dt.timedelta(days=n), due_date=DAY + dt.timedelta(days=30),
-                      subtotal=amount, total=amount)
+                      subtotal=total, total=total, currency=currency)
         session.add(inv)
         session.flush()
         post_invoice(session, inv, today=DAY)
@@ -69,8 +86,7 @@ def _step(session, org_id, op, amount, n):
         due = [i for i in invoices if is_live(i) and i.amount_due > 0][:2]
         if due:
             record_payment(session, org_id, amount, date=DAY,
-                           allocations={i.id: min(i.amount_due, amount / 2).quantize(D("0.01"))
-                                        for i in due})
+                           allocations={i.id: min(i.amount_due, amount / 2) for i in due})
     elif op == "refund":
         pays = session.exec(select(Payment).where(Payment.organisation_id == org_id,
                                                   Payment.amount > 0)).all()
@@ -100,13 +116,20 @@ def _step(session, org_id, op, amount, n):
                               (K.payment_processing, f"pi_{n % 3}", None)][n % 4]
         apply_payment_event(session, "stripe", PaymentEvent(
             event_id=f"e{next(_numbers)}", kind=kind, object_id=f"{org_id}-{obj}",
-            occurred_at=NOW, invoice_id=chosen.id, amount=Money(amount, "USD"),
+            occurred_at=NOW, invoice_id=chosen.id, amount=Money(amount, currency).rounded(),
             payment_object_id=f"{org_id}-{related}" if related else None))
+
+
+    elif op == "future_item":
+        add_future_item(session, org_id, description="router", created_on=DAY,
+                        amount=amount if n % 2 else -amount)
+    elif op == "wip":
+        add_wip(session, org_id, project="p", stage="s", date=DAY, value=amount)
 
 
 def _snapshot(session, org_id):
     rows = []
-    for model in (Invoice, Transaction, Allocation, Payment):
+    for model in (Invoice, Transaction, Allocation, Payment, FutureItem, WipEntry):
         rows.append(sorted(repr(sorted(r.model_dump().items(), key=str)) for r in session.exec(
             select(model).where(model.organisation_id == org_id))))
     return rows
@@ -150,6 +173,46 @@ def _check(session, org_id):
         refunded = -sum((r.amount for r in session.exec(
             select(Payment).where(Payment.refund_of_id == p.id))), D(0))
         assert to_invoices + refunded <= p.amount
+
+
+def _check_minor_units(session, org_id):
+    """Every stored amount of the account is a whole number of its currency's minor unit."""
+    currency = session.get(Organisation, org_id).currency
+    for model in (Invoice, Transaction, Payment, CreditNote, FutureItem, WipEntry):
+        for row in session.exec(select(model).where(model.organisation_id == org_id)):
+            assert row.currency == currency
+            for name in AMOUNT_COLUMNS[model.__tablename__]:
+                value = getattr(row, name)
+                assert value is None or is_whole_minor_units(value, currency), (model, name, value)
+    for a in session.exec(select(Allocation).where(Allocation.organisation_id == org_id)):
+        assert is_whole_minor_units(a.amount, currency), a
+
+
+@pytest.mark.parametrize("currency", ["USD", "EUR", "JPY"])
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(steps=st.lists(currency_ops, min_size=1, max_size=14))
+def test_no_stored_amount_is_finer_than_the_minor_unit_and_identities_hold(engine, currency,
+                                                                           steps):
+    with Session(engine, expire_on_commit=False) as session:
+        org = Organisation(name=f"prop-{currency}", currency=currency)
+        session.add(org)
+        session.commit()
+        start = [("invoice", D("100"), 1), ("invoice", D("45.50"), 0)]
+        for op, amount, n in start + steps:
+            before = _snapshot(session, org.id)
+            savepoint = session.begin_nested()
+            try:
+                _step(session, org.id, op, amount, n)
+            except HubError:
+                savepoint.rollback()
+                session.expire_all()
+                assert _snapshot(session, org.id) == before  # refused: nothing half-written
+            else:
+                savepoint.commit()
+            _check(session, org.id)
+            _check_minor_units(session, org.id)
+        session.commit()
 
 
 @settings(max_examples=50, deadline=None,

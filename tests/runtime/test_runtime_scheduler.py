@@ -68,15 +68,15 @@ def test_two_schedulers_at_once_send_each_slot_once(make_hub_context):
         t.start()
     for t in threads:
         t.join()
-    assert sorted(r.job for r in sent) == ["billing_run", "check_overdue", "pull:ninja",
-                                           "send_reminders"]
-    assert broker.queues["hub"].qsize() == 4
+    assert sorted(r.job for r in sent) == ["account_calendar", "billing_run", "card_reminders",
+                                           "check_overdue", "pull:ninja", "send_reminders"]
+    assert broker.queues["hub"].qsize() == 6
     # The same tick later in the slot sends nothing; the next pull slot sends one pull.
     assert Scheduler(runtime, name="c").tick(now + dt.timedelta(minutes=5)) == []
     later = Scheduler(runtime, name="c").tick(now + dt.timedelta(minutes=20))
     assert [r.job for r in later] == ["pull:ninja"]
     with session_scope(ctx.engine) as session:
-        assert session.execute(select(func.count()).select_from(ScheduleClaim)).scalar() == 5
+        assert session.execute(select(func.count()).select_from(ScheduleClaim)).scalar() == 7
     runtime.close()
 
 
@@ -89,7 +89,9 @@ def test_scheduled_jobs_call_the_services(make_hub_context):
         pull_connection=lambda c, name: calls.append(("pull", name)),
         billing_run=lambda c, day, auto: calls.append(("bill", day, auto)),
         send_reminders=lambda c, day: calls.append(("remind", day)),
-        check_overdue=lambda c, day: calls.append(("overdue", day)))
+        check_overdue=lambda c, day: calls.append(("overdue", day)),
+        account_calendar=lambda c, day: calls.append(("calendar", day)),
+        card_reminders=lambda c, day: calls.append(("cards", day)))
     runtime = build_runtime(ctx, broker=StubBroker(), services=services)
     runtime.start_worker(1)
     Scheduler(runtime).tick(dt.datetime(2026, 11, 22, 10, 47, tzinfo=UTC))
@@ -98,4 +100,5 @@ def test_scheduled_jobs_call_the_services(make_hub_context):
     runtime.close()
     day = dt.date(2026, 11, 22)
     assert sorted(calls, key=str) == sorted([("pull", "ninja"), ("bill", day, False),
-                                             ("remind", day), ("overdue", day)], key=str)
+                                             ("remind", day), ("overdue", day),
+                                             ("calendar", day), ("cards", day)], key=str)

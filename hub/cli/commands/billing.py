@@ -166,9 +166,11 @@ def invoice_list(org: Optional[int] = typer.Option(None, min=1, max=2**31 - 1,
                                                    help="organisation id"),
                  status: Optional[InvoiceStatusChoice] = typer.Option(None, case_sensitive=False),
                  limit: int = LIMIT, offset: int = OFFSET, fmt: OutputFormat = FORMAT) -> None:
-    """The latest invoices."""
+    """The latest invoices (overdue statuses brought up to today first)."""
     from hub.billing.views import list_invoices
+    from hub.ledger import run_overdue_check
 
+    run_overdue_check(context())
     with _session() as session:
         rows = list_invoices(session, organisation_id=org,
                              status=status.value if status else None, limit=limit,

@@ -11,7 +11,7 @@ import typer
 
 from hub.cli.commands.billing import contract_app
 from hub.cli.helpers import parse_date
-from hub.cli.state import Table, console, context
+from hub.cli.state import console, context
 from hub.errors import ValidationFailed
 
 __all__ = ["register"]

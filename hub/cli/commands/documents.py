@@ -44,9 +44,28 @@ def context():
     return cli_state.state._context
 
 
+def _invoice_id(ref: str) -> int:
+    """The id of the invoice named by number or id (what the documents print)."""
+    from hub.db.engine import session_scope
+    from hub.ledger import find_invoice
+
+    with session_scope(context().engine) as session:
+        return find_invoice(session, ref).id
+
+
+def _credit_note_id(ref: str) -> int:
+    """The id of the credit note named by number or id."""
+    from hub.db.engine import session_scope
+    from hub.ledger import find_credit_note
+
+    with session_scope(context().engine) as session:
+        return find_credit_note(session, ref).id
+
+
 def _period(period: Optional[str], start: Optional[str], end: Optional[str],
             today: dt.date) -> tuple[dt.date, dt.date]:
-    """The statement period: ``--period NAME`` or both ``--from`` and ``--to``."""
+    """The statement period: ``--period NAME`` or both ``--start``/``--from`` and
+    ``--end``/``--to`` (the same options as ``hub statement``)."""
     from hub.customer_docs.statement_data import NAMED_PERIODS, statement_period
 
     if period is not None:
@@ -80,7 +99,7 @@ def _write(document, output: Optional[Path]) -> None:
 
 
 @pdf_app.command("invoice")
-def pdf_invoice(invoice_id: int = typer.Argument(..., help="invoice id"),
+def pdf_invoice(invoice_id: str = typer.Argument(..., help="invoice number or id"),
                 output: Optional[Path] = typer.Option(None, "--output", "-o",
                                                       help="file or folder to write")) -> None:
     """Write an invoice's PDF (default: ./invoice-NUMBER.pdf)."""
@@ -88,27 +107,28 @@ def pdf_invoice(invoice_id: int = typer.Argument(..., help="invoice id"),
 
     ctx, renderer = _renderer()
     with session_scope(ctx.engine) as session:
-        document = renderer.invoice(session, invoice_id)
+        document = renderer.invoice(session, _invoice_id(invoice_id))
     _write(document, output)
 
 
 @pdf_app.command("credit-note")
-def pdf_credit_note(credit_note_id: int = typer.Argument(..., help="credit note id"),
+def pdf_credit_note(credit_note_id: str = typer.Argument(..., help="credit note number or id"),
                     output: Optional[Path] = typer.Option(None, "--output", "-o")) -> None:
     """Write a credit note's PDF (default: ./credit-note-NUMBER.pdf)."""
     from hub.db.engine import session_scope
 
     ctx, renderer = _renderer()
     with session_scope(ctx.engine) as session:
-        document = renderer.credit_note(session, credit_note_id)
+        document = renderer.credit_note(session, _credit_note_id(credit_note_id))
     _write(document, output)
 
 
 @pdf_app.command("statement")
 def pdf_statement(organisation_id: int = typer.Argument(..., help="organisation id"),
-                  start: Optional[str] = typer.Option(None, "--from",
+                  start: Optional[str] = typer.Option(None, "--start", "--from",
                                                       help="first day, YYYY-MM-DD"),
-                  end: Optional[str] = typer.Option(None, "--to", help="last day, YYYY-MM-DD"),
+                  end: Optional[str] = typer.Option(None, "--end", "--to",
+                                                   help="last day, YYYY-MM-DD"),
                   period: Optional[str] = typer.Option(None, "--period", help=_PERIOD_HELP),
                   mode: str = typer.Option("documents", "--mode", help=_MODE_HELP),
                   output: Optional[Path] = typer.Option(None, "--output", "-o")) -> None:
@@ -159,7 +179,8 @@ def _report(outcome) -> None:
 
 
 @send_app.command("invoice")
-def send_invoice(invoice_id: int = typer.Argument(..., help="invoice id"),
+def send_invoice(invoice_ref: str = typer.Argument(..., metavar="INVOICE",
+                                                  help="invoice number or id"),
                  to: Optional[List[str]] = typer.Option(
                      None, "--to", help="recipient (repeat for more); default: the "
                                         "organisation's email"),
@@ -171,6 +192,7 @@ def send_invoice(invoice_id: int = typer.Argument(..., help="invoice id"),
     from hub.customer_docs.sending import send_invoice as deliver
 
     ctx = context()
+    invoice_id = _invoice_id(invoice_ref)
     if queue:
         row_id = queue_invoice_send(ctx.engine, invoice_id, to=list(to) if to else None)
         console.print(f"queued (outbox {row_id}); a running `hub run`/`hub worker` sends it and "
@@ -181,21 +203,23 @@ def send_invoice(invoice_id: int = typer.Argument(..., help="invoice id"),
 
 
 @send_app.command("credit-note")
-def send_credit_note(credit_note_id: int = typer.Argument(..., help="credit note id"),
+def send_credit_note(credit_note_ref: str = typer.Argument(..., metavar="CREDIT_NOTE",
+                                                           help="credit note number or id"),
                      to: Optional[List[str]] = typer.Option(None, "--to",
                                                             help="recipient (repeatable)")
                      ) -> None:
     """Email a credit note with its PDF."""
     from hub.customer_docs.sending import send_credit_note as deliver
 
-    _report(deliver(context(), credit_note_id, to=list(to) if to else None))
+    _report(deliver(context(), _credit_note_id(credit_note_ref), to=list(to) if to else None))
 
 
 @send_app.command("statement")
 def send_statement(organisation_id: int = typer.Argument(..., help="organisation id"),
-                   start: Optional[str] = typer.Option(None, "--from",
+                   start: Optional[str] = typer.Option(None, "--start", "--from",
                                                        help="first day, YYYY-MM-DD"),
-                   end: Optional[str] = typer.Option(None, "--to", help="last day, YYYY-MM-DD"),
+                   end: Optional[str] = typer.Option(None, "--end", "--to",
+                                                   help="last day, YYYY-MM-DD"),
                    period: Optional[str] = typer.Option(None, "--period", help=_PERIOD_HELP),
                    mode: str = typer.Option("documents", "--mode", help=_MODE_HELP),
                    email: Optional[List[str]] = typer.Option(

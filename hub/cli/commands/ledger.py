@@ -40,16 +40,28 @@ def _session():
     return ledger_session(context())
 
 
+def _tell_account_changes() -> None:
+    """After a committed payment: tell plugins about accounts it unblocked."""
+    from hub.ledger import notify_state_changes
+
+    notify_state_changes(context())
+
+
 # ------------------------------------------------------------------------------ payments
 @payment_app.command("add")
 def payment_add(organisation: int = typer.Argument(..., help="organisation id"),
-                amount: str = typer.Argument(..., help="e.g. 120.00"),
+                amount: str = typer.Argument(..., help="e.g. 120.00; whole minor units of the "
+                                             "currency (finer amounts are refused)"),
+                currency: Optional[str] = typer.Option(
+                    None, help="must be the organisation's currency (the default)"),
                 method: str = typer.Option("other", help="card, bank_transfer, cash, check, ..."),
                 date: Optional[str] = typer.Option(None, help="YYYY-MM-DD (default today)"),
                 invoice: Optional[str] = typer.Option(None, help="pay this invoice (id or number)"),
                 allocate: List[str] = typer.Option([], help="INVOICE=AMOUNT, repeatable"),
                 reference: str = typer.Option("", help="cheque number, bank reference, ...")) -> None:
-    """Record a payment: for one invoice, split with --allocate, or allocated automatically."""
+    """Record a payment: for one invoice (--invoice), split (--allocate, not with --invoice),
+    or allocated automatically: open debit transactions first (oldest first), then unpaid
+    invoices in the order they were created (seed 002), the rest stays as account credit."""
     from hub.ledger import record_payment
 
     with _session() as session:
@@ -58,8 +70,9 @@ def payment_add(organisation: int = typer.Argument(..., help="organisation id"),
         pay = record_payment(session, organisation, amount, date=parse_date(date),
                              today=context().today(), method=method,
                              invoice_id=_invoice_id(session, invoice) if invoice else None,
-                             allocations=allocations, reference=reference)
+                             allocations=allocations, reference=reference, currency=currency)
         console.print(f"payment {pay.id}: {pay.amount} {pay.currency} ({pay.method})")
+    _tell_account_changes()
 
 
 @payment_app.command("list")
@@ -78,8 +91,9 @@ def payment_list(organisation: Optional[int] = typer.Option(None, help="organisa
             label = "refund" if p.amount < 0 else "payment"
             links = links_of_payment(session, p.id)["invoices"]
             paid = ", ".join(f"{i['number']}:{i['applied']}" for i in links) or "-"
+            note = f"\t{p.note}" if p.note else ""  # e.g. the finding of a Stripe event
             console.print(f"{p.id}\t{p.date}\t{label}\t{p.amount} {p.currency}\t{p.method}\t"
-                          f"{p.status}\t{paid}")
+                          f"{p.status}\t{paid}{note}", highlight=False)
 
 
 @payment_app.command("refund")
@@ -127,6 +141,7 @@ def mark_paid_cmd(invoice: str, method: str = typer.Option("other"),
         pay = mark_paid(session, _invoice_id(session, invoice), date=parse_date(date),
                         today=context().today(), method=method)
         console.print(f"invoice {invoice} paid by payment {pay.id} ({pay.amount})")
+    _tell_account_changes()
 
 
 @ledger_app.command("pay-from-balance")
@@ -241,32 +256,89 @@ def credit_create(invoice: Optional[str] = typer.Option(None, help="invoice to c
 
 
 @credit_app.command("apply")
-def credit_apply(credit_note: int, invoice: str, amount: Optional[str] = typer.Option(None)) -> None:
+def credit_apply(credit_note: str = typer.Argument(..., help="credit note number or id"),
+                 invoice: str = typer.Argument(..., help="invoice number or id"),
+                 amount: Optional[str] = typer.Option(None)) -> None:
     """Apply a credit note's unapplied credit to an invoice."""
-    from hub.ledger import apply_credit_note
+    from hub.ledger import apply_credit_note, find_credit_note
 
     with _session() as session:
-        inv = apply_credit_note(session, credit_note, _invoice_id(session, invoice), amount,
+        note = find_credit_note(session, credit_note)
+        inv = apply_credit_note(session, note.id, _invoice_id(session, invoice), amount,
                                 today=context().today())
         console.print(f"invoice {inv.number}: {inv.status}, due {inv.amount_due}")
+
+
+@credit_app.command("list")
+def credit_list(organisation: Optional[int] = typer.Option(None, help="organisation id")) -> None:
+    """List credit notes: number, date, total, the invoice it corrects, where it was applied."""
+    from sqlmodel import select
+
+    from hub.db.models import CreditNote
+    from hub.ledger import links_of_credit_note
+
+    with _session() as session:
+        query = select(CreditNote).order_by(CreditNote.id)
+        if organisation is not None:
+            query = query.where(CreditNote.organisation_id == organisation)
+        for note in session.exec(query):
+            links = links_of_credit_note(session, note.id)
+            applied = ", ".join(f"{i['number']}:{i['applied']}" for i in links["invoices"]) or "-"
+            console.print(f"{note.id}\t{note.number}\t{note.date}\t{note.total} "
+                          f"{note.currency}\tagainst {links['against_invoice_number'] or '-'}"
+                          f"\tapplied {applied}", highlight=False)
+
+
+@credit_app.command("show")
+def credit_show(credit_note: str = typer.Argument(..., help="credit note number or id")) -> None:
+    """A credit note with its lines and the invoices it is linked to."""
+    from hub.ledger import credit_note_view, find_credit_note
+
+    with _session() as session:
+        print_json(credit_note_view(session, find_credit_note(session, credit_note)))
 
 
 # ------------------------------------------------------------------------------ accounts
 @account_app.command("show")
 def account_show(organisation: int) -> None:
-    """Balance, account credit, what is due, and the calendar (next due, block, deactivation)."""
-    from hub.ledger import account_summary, calendar_view
+    """Balance, account credit, what is due, the calendar (next due, block, deactivation)
+    and the account's state (active, blocked, deactivated) with its recorded changes."""
+    from hub.ledger import account_state_view, account_summary, calendar_view, run_overdue_check
 
     ctx = context()
+    run_overdue_check(ctx)  # statuses as of today, as the invoice list shows them
     with _session() as session:
         view = calendar_view(session, organisation, today=ctx.today(),
                              default_due_days=ctx.settings.company.payment_due_days)
         print_json({**account_summary(session, organisation),
+                    **account_state_view(session, organisation),
                     "next_billing": view.next_billing.billing_date,
                     "next_due": view.next_billing.due_date,
                     "next_block": view.next_billing.block_date,
                     "next_deactivation": view.next_billing.deactivation_date,
                     "block_state": view.block_state, "triggered_by": view.triggered_by})
+
+
+@account_app.command("next-block-date")
+def account_next_block_date(organisation: int,
+                            date: str = typer.Argument(..., help="YYYY-MM-DD")) -> None:
+    """Set next block date (seed 002): move the block date once, for the current unpaid
+    invoice; afterwards the configured date applies again. Refused once blocked."""
+    from hub.ledger import set_next_block_date
+
+    with _session() as session:
+        set_next_block_date(session, organisation, parse_date(date), today=context().today())
+        console.print(f"organisation {organisation}: next block date {parse_date(date)}")
+
+
+@account_app.command("calendar-run")
+def account_calendar_run() -> None:
+    """Apply every account's calendar now (the daily `account_calendar` job does this): block
+    or deactivate accounts whose dates came, lift those a payment brought back."""
+    from hub.ledger import run_account_calendar
+
+    made = run_account_calendar(context())
+    console.print(f"{len(made)} account state change(s)")
 
 
 @account_app.command("reminders")

@@ -12,6 +12,9 @@ from hub.cli.state import console, context
 
 __all__ = ["register"]
 
+_PERIOD_HELP = "this-month, last-month, this-year or last-year (instead of --start/--end)"
+_MODE_HELP = "documents (finance documents) or transactions"
+
 prebill_app = typer.Typer(help="Pre-bills: bill a stage up-front, attach WIP later.",
                           no_args_is_help=True)
 
@@ -22,23 +25,35 @@ def _session():
     return ledger_session(context())
 
 
-def statement_cmd(organisation: int, start: str = typer.Option(..., help="YYYY-MM-DD"),
-                  end: str = typer.Option(..., help="YYYY-MM-DD"),
+def statement_cmd(organisation: int,
+                  start: Optional[str] = typer.Option(None, "--start", "--from",
+                                                      help="first day, YYYY-MM-DD"),
+                  end: Optional[str] = typer.Option(None, "--end", "--to",
+                                                    help="last day, YYYY-MM-DD"),
+                  period: Optional[str] = typer.Option(None, "--period", help=_PERIOD_HELP),
+                  mode: str = typer.Option("documents", "--mode", help=_MODE_HELP),
                   transactions: bool = typer.Option(False, "--transactions",
-                                                    help="list transactions, not documents")
+                                                    help="same as --mode transactions")
                   ) -> None:
-    """A statement of finance documents (or transactions) for a period, with the totals."""
+    """A statement of finance documents (or transactions) for a period, with the totals.
+    Takes the same period options as ``hub pdf statement`` and ``hub send statement``."""
+    from hub.cli.commands.documents import _period
     from hub.ledger import statement
 
+    first, last = _period(period, start, end, context().today())
     with _session() as session:
-        st = statement(session, organisation, _date(start), _date(end),
-                       "transactions" if transactions else "documents")
+        st = statement(session, organisation, first, last,
+                       "transactions" if transactions else mode)
     if st.mode == "documents":
         for row in st.documents:
-            console.print(f"{row.date}\t{row.kind}\t{row.number}\t{row.amount}\t{row.status}")
+            links = ", ".join(row.links) or "-"
+            console.print(f"{row.date}\t{row.kind}\t{row.number}\t{row.amount}\t{row.status}"
+                          f"\t{links}", highlight=False)
         t = st.totals
         console.print(f"Total invoiced: {t.invoiced} ({t.invoiced_count})  paid: {t.paid} "
                       f"({t.paid_count})  unpaid: {t.unpaid} ({t.unpaid_count})")
+        paid = "  ".join(f"{method}: {amount}" for method, amount in st.paid_by_method.items())
+        console.print(f"Total paid by method: {paid or 'none'}", highlight=False)
     else:
         console.print(f"opening balance {st.opening_balance}")
         for row, running in st.transactions:

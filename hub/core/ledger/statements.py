@@ -8,6 +8,9 @@ Totals follow the seed's rules:
 - the **Unpaid** category holds due (unpaid, pending, overdue) *and* partially paid invoices
   (what is still due on them);
 - so a partially paid invoice appears in both, and invoiced = paid + unpaid.
+
+The "Total paid" table (seed 002: "the Total paid table may differ depending on what payment
+methods are set up") sums the period's payments by payment method, refunds netted off.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from typing import Iterable, Literal
 from hub.core.money import Money
 from hub.errors import ValidationFailed
 
-__all__ = ["DocumentRow", "TransactionRow", "Totals", "Statement", "invoice_totals",
+__all__ = ["DocumentRow", "TransactionRow", "Totals", "Statement", "invoice_totals", "paid_by_method",
            "documents_statement", "transactions_statement"]
 
 _PAID_SIDE = {"paid", "paid_from_balance", "partially_paid"}
@@ -77,6 +80,7 @@ class Statement:
     opening_balance: Money | None = None
     closing_balance: Money | None = None
     totals: Totals | None = None
+    paid_by_method: dict[str, Money] = field(default_factory=dict)
 
 
 def _check_period(start: dt.date, end: dt.date) -> None:
@@ -113,7 +117,20 @@ def documents_statement(rows: Iterable[DocumentRow], start: dt.date, end: dt.dat
     chosen = sorted((r for r in rows if start <= r.date <= end),
                     key=lambda r: (r.date, r.kind, str(r.number)))
     return Statement(start, end, "documents", currency, documents=chosen,
-                     totals=invoice_totals(chosen, currency))
+                     totals=invoice_totals(chosen, currency),
+                     paid_by_method=paid_by_method(chosen, currency))
+
+
+def paid_by_method(rows: Iterable[DocumentRow], currency: str) -> dict[str, Money]:
+    """The "Total paid" table: payments (less refunds) per payment method, by method name.
+    A payment row's ``status`` is its method."""
+    table: dict[str, Money] = {}
+    for row in rows:
+        if row.kind == "payment":
+            method = str(row.status) or "other"
+            table[method] = table.get(method, Money.zero(currency)) + row.amount
+    # Stored amounts are whole minor units (kept with four places): shown at the minor unit.
+    return {method: total.rounded() for method, total in sorted(table.items())}
 
 
 def transactions_statement(rows: Iterable[TransactionRow], start: dt.date, end: dt.date,

@@ -20,7 +20,7 @@ from hub.db.models.api_tokens import ApiToken  # noqa: F401
 from hub.db.models.inbox import InboxEvent, InboxStatus  # noqa: F401
 from hub.db.models.jobs import ConnectionStateEntry, JobRecord, JobStatus, ScheduleClaim  # noqa: F401
 from hub.db.models.ledger import (  # noqa: F401
-    AccountConfig, Allocation, AllocationKind, CreditNote, CreditNoteLine, Payment, PaymentMethod,
+    AccountConfig, AccountState, AccountStateChange, Allocation, AllocationKind, CreditNote, CreditNoteLine, Payment, PaymentMethod,
     PaymentStatus, PreBill, Side, Transaction, TransactionCategory, WipEntry,
 )
 from hub.db.models.sends import DocumentSend, SendStatus  # noqa: F401
@@ -28,3 +28,7 @@ from hub.db.models.payment_profiles import PaymentProfile  # noqa: F401
 from sqlmodel import SQLModel
 
 metadata = SQLModel.metadata
+
+from hub.db.minor_units import install as _install_minor_unit_check  # noqa: E402
+
+_install_minor_unit_check()

@@ -223,3 +223,31 @@ class AccountConfig(SQLModel, table=True):
     holidays: list[Any] = json_field(list)
     reminder_days: list[Any] = json_field(list)  # empty: the company default
     blocked_at: Optional[dt.datetime] = timestamp_field(nullable=True, default_now=False)
+    deactivated_at: Optional[dt.datetime] = timestamp_field(nullable=True, default_now=False)
+    next_block_date: Optional[dt.date] = Field(
+        default=None, description="set next block date: overrides the block date once, for "
+                                  "the current unpaid invoice (seed 002)")
+
+
+class AccountState(StrEnum):
+    """Where the account calendar has taken the customer (seed 002)."""
+
+    active = "active"
+    blocked = "blocked"
+    deactivated = "deactivated"
+
+
+class AccountStateChange(SQLModel, table=True):
+    """One change of an account's state, as recorded when its date came (or a payment lifted
+    it). ``notified_at`` is set once the ``hub_account_state_changed`` hook was called."""
+
+    __tablename__ = "account_state_change"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    organisation_id: int = Field(foreign_key="organisation.id", index=True)
+    previous: AccountState
+    state: AccountState
+    effective_on: dt.date
+    reason: str = ""
+    created_at: dt.datetime = timestamp_field()
+    notified_at: Optional[dt.datetime] = timestamp_field(nullable=True, default_now=False,
+                                                        index=True)

@@ -105,7 +105,9 @@ def invoices(organisation_id: Optional[int] = Query(None, ge=1, le=MAX_ID),
              offset: int = Query(0, ge=0, le=MAX_ID),
              ctx: HubContext = Depends(get_context)) -> list[dict]:
     from hub.billing.views import list_invoices
+    from hub.ledger import run_overdue_check
 
+    run_overdue_check(ctx)  # overdue statuses as of today, as the account view shows them
     with session_scope(ctx.engine) as s:
         return plain(list_invoices(s, organisation_id=organisation_id,
                                    status=status.value if status else None, limit=limit,

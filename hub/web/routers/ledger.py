@@ -29,10 +29,13 @@ class _In(BaseModel):
 
 class PaymentIn(_In):
     """A payment: for one invoice, split by ``allocations`` (invoice id -> amount), or
-    allocated automatically (open debits first, then invoices oldest first)."""
+    allocated automatically (open debits first, then invoices in the order they were created).
+    Amounts are whole minor units of the organisation's currency (finer ones are refused);
+    ``currency``, if given, must be the organisation's: payments are in its currency."""
 
     organisation_id: Id
     amount: Amount = Field(gt=0)
+    currency: Optional[str] = Field(None, description="must be the organisation's currency")
     method: str = "other"
     date: Optional[dt.date] = None
     invoice_id: Optional[int] = None
@@ -116,8 +119,16 @@ def add_payment(body: PaymentIn, ctx: HubContext = Depends(get_context)) -> dict
                              date=body.date or ctx.today(), today=ctx.today(),
                              method=body.method, invoice_id=body.invoice_id,
                              allocations=body.allocations, reference=body.reference,
-                             note=body.note)
-        return _payment_out(session, pay)
+                             note=body.note, currency=body.currency)
+        out = _payment_out(session, pay)
+    _tell_account_changes(ctx)
+    return out
+
+
+def _tell_account_changes(ctx: HubContext) -> None:
+    from hub.ledger import notify_state_changes
+
+    notify_state_changes(ctx)
 
 
 @router.get("/payments", summary="List payments and refunds")
@@ -252,6 +263,32 @@ def add_credit_note(body: CreditNoteIn, ctx: HubContext = Depends(get_context)) 
         return {**note.model_dump(mode="json"), "links": links_of_credit_note(session, note.id)}
 
 
+@router.get("/credit-notes", summary="List credit notes")
+def list_credit_notes(organisation_id: Optional[int] = Query(None),
+                      ctx: HubContext = Depends(get_context)) -> list[dict[str, Any]]:
+    """Credit notes with their lines, unapplied credit and links (the invoice each corrects,
+    the invoices it was applied to)."""
+    from sqlmodel import select
+
+    from hub.db.models import CreditNote
+    from hub.ledger import credit_note_view
+
+    with _session(ctx) as session:
+        query = select(CreditNote).order_by(CreditNote.id)
+        if organisation_id is not None:
+            query = query.where(CreditNote.organisation_id == organisation_id)
+        return [credit_note_view(session, n) for n in session.exec(query)]
+
+
+@router.get("/credit-notes/{ref}", summary="A credit note by number or id")
+def show_credit_note(ref: str, ctx: HubContext = Depends(get_context)) -> dict[str, Any]:
+    """The credit note named by its number (or else its id), with lines and links."""
+    from hub.ledger import credit_note_view, find_credit_note
+
+    with _session(ctx) as session:
+        return credit_note_view(session, find_credit_note(session, ref))
+
+
 @router.post("/credit-notes/{credit_note_id:int}/apply/{invoice_id:int}",
              summary="Apply a credit note to an invoice")
 def apply_note(credit_note_id: int, invoice_id: int, body: AmountIn,
@@ -291,13 +328,18 @@ def statement(organisation_id: int, start: dt.date = Query(...), end: dt.date = 
 
 @router.get("/organisations/{organisation_id:int}/account", summary="Balance and calendar")
 def account(organisation_id: int, ctx: HubContext = Depends(get_context)) -> dict[str, Any]:
-    """Balance, credit, what is due; next due, block and deactivation dates; reminders."""
-    from hub.ledger import account_summary, calendar_view, reminders
+    """Balance, credit, what is due; next due, block and deactivation dates; reminders; the
+    account's state (active, blocked, deactivated) and its recorded changes."""
+    from hub.ledger import (
+        account_state_view, account_summary, calendar_view, reminders, run_overdue_check,
+    )
 
+    run_overdue_check(ctx)  # statuses as of today, as the invoice list shows them
     with _session(ctx) as session:
         view = calendar_view(session, organisation_id, today=ctx.today(),
                              default_due_days=ctx.settings.company.payment_due_days)
         return {**{k: str(v) for k, v in account_summary(session, organisation_id).items()},
+                **account_state_view(session, organisation_id),
                 "next_billing": view.next_billing.billing_date,
                 "next_due": view.next_billing.due_date,
                 "next_block": view.next_billing.block_date,
@@ -308,6 +350,24 @@ def account(organisation_id: int, ctx: HubContext = Depends(get_context)) -> dic
                               for r in reminders(session, organisation_id,
                                                  ctx.settings.billing.reminder_days,
                                                  today=ctx.today())]}
+
+
+class NextBlockDateIn(_In):
+    """Set next block date: moves the block date once, for the current unpaid invoice."""
+
+    date: dt.date
+
+
+@router.post("/organisations/{organisation_id:int}/next-block-date",
+             summary="Set next block date")
+def next_block_date(organisation_id: int, body: NextBlockDateIn,
+                    ctx: HubContext = Depends(get_context)) -> dict[str, Any]:
+    """Refused once the account is blocked, for a past date, or with nothing unpaid."""
+    from hub.ledger import set_next_block_date
+
+    with _session(ctx) as session:
+        set_next_block_date(session, organisation_id, body.date, today=ctx.today())
+    return account(organisation_id, ctx)
 
 
 @router.post("/organisations/{organisation_id:int}/cancel-last-recurring-invoice",

@@ -4,7 +4,6 @@ it (markup, markdown, exact), attach, close."""
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from typing import Any, Literal, Optional
 
 from fastapi import APIRouter, Depends, Query

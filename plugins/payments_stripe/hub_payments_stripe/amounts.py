@@ -10,18 +10,17 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from hub import Money
+from hub import Money, minor_unit
 
 __all__ = ["stripe_exponent", "to_minor_units", "from_minor_units", "AmountNotRepresentable"]
 
-#: https://docs.stripe.com/currencies#zero-decimal
-ZERO_DECIMAL = frozenset({
-    "BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA", "PYG", "RWF", "UGX", "VND", "VUV",
-    "XAF", "XOF", "XPF",
-})
-THREE_DECIMAL = frozenset({"BHD", "JOD", "KWD", "OMR", "TND"})
-#: Two-decimal in the API but only whole units may be charged (Stripe's "special cases").
-WHOLE_UNITS_ONLY = frozenset({"ISK"})
+#: The exponent of Stripe's integer ``amount`` is the hub's minor unit (:func:`hub.minor_unit`,
+#: which agrees with Stripe's zero-decimal and three-decimal lists), except for Stripe's
+#: "special cases": currencies it takes as two-decimal amounts although only whole units are
+#: charged (https://docs.stripe.com/currencies#special-cases).
+WIRE_TWO_DECIMALS = frozenset({"ISK"})
+#: Three-decimal currencies Stripe charges only in multiples of 10 minor units.
+THREE_DECIMAL_ROUNDED = frozenset({"BHD", "JOD", "KWD", "OMR", "TND"})
 
 
 class AmountNotRepresentable(ValueError):
@@ -31,29 +30,24 @@ class AmountNotRepresentable(ValueError):
 def stripe_exponent(currency: str) -> int:
     """Decimal places Stripe's integer ``amount`` carries for ``currency`` (ISO code, any case)."""
     code = currency.upper()
-    if code in ZERO_DECIMAL:
-        return 0
-    if code in THREE_DECIMAL:
-        return 3
-    return 2
+    if code in WIRE_TWO_DECIMALS:
+        return 2
+    return minor_unit(code)
 
 
 def to_minor_units(money: Money) -> int:
     """``Money('12.34', 'USD')`` -> 1234; ``Money('500', 'JPY')`` -> 500. Refuses what Stripe
     could not charge exactly (``Money('1.005', 'USD')``, ``Money('0.0015', 'KWD')``)."""
-    exponent = stripe_exponent(money.currency)
-    scaled = money.amount.scaleb(exponent)
-    if scaled != scaled.to_integral_value():
+    places = minor_unit(money.currency)
+    whole = money.amount.scaleb(places)
+    if whole != whole.to_integral_value():
         raise AmountNotRepresentable(
-            f"{money!r} has more decimals than Stripe takes for {money.currency} "
-            f"({exponent}); round it with Money.rounded() first")
-    units = int(scaled)
-    if money.currency in THREE_DECIMAL and units % 10:
+            f"{money!r} is finer than {money.currency}'s minor unit ({places} decimals); "
+            "round it with Money.rounded() first")
+    units = int(money.amount.scaleb(stripe_exponent(money.currency)))
+    if money.currency in THREE_DECIMAL_ROUNDED and units % 10:
         raise AmountNotRepresentable(
             f"Stripe charges {money.currency} only in multiples of 0.010; {money!r} is not one")
-    if money.currency in WHOLE_UNITS_ONLY and units % 100:
-        raise AmountNotRepresentable(
-            f"Stripe charges {money.currency} only in whole units; {money!r} is not one")
     return units
 
 

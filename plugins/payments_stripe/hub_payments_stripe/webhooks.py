@@ -6,12 +6,15 @@ wrong raises :class:`hub.WebhookRejected` (400) *before* anything is parsed or s
 header, wrong secret, stale timestamp, tampered body, a body that is not a Stripe event.
 
 The tolerance is measured by the ``stripe`` library against this machine's real clock (not the
-hub's test clock): keep the server's time synchronised (NTP).
+hub's test clock): keep the server's time synchronised (NTP). The library only refuses old
+timestamps; a timestamp further in the *future* than the same tolerance is refused here too (a
+signature made for later is as suspect as a stale one).
 """
 
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import stripe
@@ -48,6 +51,7 @@ def verify(connection: Connection, request: WebhookRequest) -> dict[str, Any]:
             "secret and the server clock)", status_code=400) from None
     except (ValueError, TypeError, AttributeError) as exc:  # not JSON / not an event object
         raise WebhookRejected(f"webhook body is not a Stripe event: {exc}", status_code=400) from None
+    _refuse_future_timestamp(connection, header, settings.webhook_tolerance_seconds)
     event = json.loads(request.body)
     if not (isinstance(event, dict) and isinstance(event.get("id"), str)
             and isinstance(event.get("type"), str) and isinstance(event.get("created"), int)
@@ -55,6 +59,21 @@ def verify(connection: Connection, request: WebhookRequest) -> dict[str, Any]:
         raise WebhookRejected("webhook body is signed but is not a Stripe event "
                               "(needs id, type, created and data.object)", status_code=400)
     return event
+
+
+def _refuse_future_timestamp(connection: Connection, header: str, tolerance: int) -> None:
+    stamps = [part.split("=", 1)[1] for part in header.split(",")
+              if part.strip().startswith("t=")]
+    try:
+        signed_at = int(stamps[0].strip())
+    except (IndexError, ValueError):  # construct_event already refused these; kept for safety
+        raise WebhookRejected("Stripe-Signature has no timestamp", status_code=400) from None
+    ahead = signed_at - int(time.time())
+    if ahead > tolerance:
+        raise WebhookRejected(
+            f"Stripe signature check failed for connection {connection.name!r}: the timestamp is "
+            f"{ahead} s in the future, beyond the {tolerance} s tolerance (check the server "
+            "clock)", status_code=400)
 
 
 def receive_payment(connection: Connection, request: WebhookRequest) -> list[PaymentEvent]:

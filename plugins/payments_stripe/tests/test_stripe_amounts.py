@@ -34,3 +34,17 @@ def test_amounts_stripe_cannot_take_are_refused_not_rounded(amount, currency):
 def test_non_integer_units_refused():
     with pytest.raises(TypeError):
         from_minor_units("12", "usd")
+
+
+def test_one_minor_unit_table_the_hubs():
+    """The plugin's exponent is hub.minor_unit (Babel's table, which prints the PDFs), except
+    Stripe's special case ISK, sent with two decimals but charged in whole krónur."""
+    from hub import minor_unit
+    from hub_payments_stripe.amounts import stripe_exponent
+
+    for code in ("USD", "EUR", "JPY", "KRW", "KWD", "BHD", "IQD", "RSD", "MGA", "UGX"):
+        assert stripe_exponent(code) == minor_unit(code), code
+    assert (stripe_exponent("ISK"), minor_unit("ISK")) == (2, 0)
+    assert to_minor_units(Money("1500", "IQD")) == 1500  # CLDR: no decimals
+    with pytest.raises(AmountNotRepresentable):
+        to_minor_units(Money("1.5", "IQD"))

@@ -1,0 +1,43 @@
+"""Amounts entered into the ledger: exact, and whole numbers of the currency's minor unit.
+
+The rule the user sees: an amount finer than its currency allows (10.005 USD, 0.5 JPY) is
+**refused, never rounded**, with the nearest amounts to type instead. Rounding silently would
+leave a customer owing 0.005 that no payment can ever settle. The minor units are the hub's one
+table, :func:`hub.core.money.minor_unit` (Babel's, which also prints the PDFs).
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+
+from hub.core.money import is_whole_minor_units, minor_unit, quantum, to_decimal
+from hub.errors import ValidationFailed
+
+__all__ = ["exact_amount", "MINOR_UNIT_RULE"]
+
+#: Said in --help and the API docs wherever an amount is entered.
+MINOR_UNIT_RULE = ("amounts must be whole minor units of the currency (0.01 USD, 1 JPY): "
+                   "finer amounts are refused, not rounded")
+
+
+def exact_amount(value: object, currency: str, what: str = "amount") -> Decimal:
+    """``value`` as an exact Decimal of ``currency``, or a refusal that says what to type.
+
+    Refuses floats and junk (via :func:`to_decimal`) and amounts finer than the currency's
+    minor unit."""
+    try:
+        amount = to_decimal(value)
+    except (TypeError, ValueError) as exc:
+        raise ValidationFailed(f"{what}: {exc}", hint="write amounts like 12.50") from None
+    if not is_whole_minor_units(amount, currency):
+        places = minor_unit(currency)
+        step = quantum(currency)
+        low = amount.quantize(step, rounding=ROUND_FLOOR)
+        high = amount.quantize(step, rounding=ROUND_CEILING)
+        unit = "no decimals" if places == 0 else f"at most {places} decimal" + \
+            ("s" if places > 1 else "")
+        raise ValidationFailed(
+            f"{what} {amount} {currency} is finer than {currency} allows ({unit}); nothing was "
+            "stored", hint=f"enter {low} or {high} {currency}" if low > 0 or amount < 0
+            else f"enter {high} {currency}")
+    return amount
