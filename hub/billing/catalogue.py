@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from hub.core.money import within_minor_unit
+from hub.ledger.amounts import exact_amount
 from hub.db.models import (
     Asset, Contact, FutureItem, LaborStatus, Organisation, Product, Ticket, TicketCharge,
 )
@@ -106,10 +106,7 @@ def add_future_item(session: Session, organisation_id: int, description: str, am
     given = parse(FutureItemInput, organisation_id=organisation_id, description=description,
                   amount=amount, created_on=created_on)
     org = get_or_404(session, Organisation, given.organisation_id, "organisation", _ORG_HINT)
-    try:
-        amount = within_minor_unit(given.amount, org.currency)
-    except ValueError as exc:
-        raise ValidationFailed(f"amount: {exc}") from None
+    amount = exact_amount(given.amount, org.currency, "future item")
     item = FutureItem(organisation_id=org.id, description=given.description, amount=amount,
                       currency=org.currency, created_on=given.created_on)
     session.add(item)

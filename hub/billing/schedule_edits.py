@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from hub.billing.catalogue import get_or_404
 from hub.billing.recurring import check_total
-from hub.core.money import within_minor_unit
+from hub.ledger.amounts import exact_amount
 from hub.db.models import (
     BillingContract, FutureItem, InvoiceGroup, Organisation, RecurringInvoice, RecurringLine,
 )
@@ -146,10 +146,8 @@ def edit_future_item(session: Session, item_id: int, values: dict[str, Any]) -> 
     item = _waiting_item(session, item_id)
     if "amount" in changes:
         org = session.get(Organisation, item.organisation_id)
-        try:
-            changes["amount"] = within_minor_unit(changes["amount"], org.currency)
-        except ValueError as exc:
-            raise ValidationFailed(f"future item {item_id}: amount: {exc}") from None
+        changes["amount"] = exact_amount(changes["amount"], org.currency,
+                                         f"future item {item_id}: amount")
         if not changes["amount"]:
             raise ValidationFailed("a future item of 0 changes nothing",
                                    hint="remove it with `hub org future-item-remove ID`")

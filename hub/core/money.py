@@ -18,7 +18,7 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Iterable, Sequence
 
 __all__ = ["Money", "CurrencyMismatch", "minor_unit", "quantum", "is_whole_minor_units", "to_decimal",
-           "STORAGE_PLACES", "decimal_places", "within_minor_unit"]
+           "STORAGE_PLACES", "decimal_places"]
 
 #: Places kept in storage and in unit prices: four, so per-unit prices like 0.0125 stay exact.
 STORAGE_PLACES = 4
@@ -89,17 +89,6 @@ def decimal_places(value: Decimal) -> int:
     normal = value.normalize()
     exponent = normal.as_tuple().exponent
     return max(0, -exponent) if isinstance(exponent, int) else 0
-
-
-def within_minor_unit(value: object, currency: str) -> Decimal:
-    """``value`` as a Decimal if it needs no more places than ``currency``'s minor unit
-    (``12.50`` USD yes, ``12.505`` USD no, ``5.5`` JPY no); ``ValueError`` otherwise."""
-    number = to_decimal(value)
-    places = minor_unit(currency)
-    if decimal_places(number) > places:
-        raise ValueError(f"{value} has more decimals than {currency} has ({places}); "
-                         f"round it to {Decimal(1).scaleb(-places)}")
-    return number
 
 
 def _check_currency(code: str) -> str:

@@ -31,7 +31,10 @@ LineType = Literal["standard", "asset_counter", "user_counter", "vendor_usage"]
 TICKET_CHARGE_ORDERS = ("oldest_first", "newest_first", "by_ticket")
 TicketChargeOrder = Literal["oldest_first", "newest_first", "by_ticket"]
 ASSET_STATUSES = ("active", "inactive", "retired")
-AssetStatus = Literal["active", "inactive", "retired"]
+#: Statuses a device entered by hand may have: the ones RMMs report. Counters with no status
+#: filter skip the retired ones (hub.sources.count_filters), and count the rest.
+AssetStatus = Literal["active", "inactive", "offline", "pending", "retired", "decommissioned",
+                      "disposed", "archived"]
 ProductKind = Literal["service", "labor", "hardware", "license"]
 
 
