@@ -115,6 +115,9 @@ class ConnectionConfig(_Section):
     plugin: str = Field(description="connection type, e.g. 'xero', 'stripe', 'ninjaone'")
     enabled: bool = True
     pull_interval_minutes: int = Field(60, ge=1, description="how often pulls run")
+    rate_time_scale: float = Field(
+        1.0, gt=0, le=100_000, description="local sandboxes only: the vendor's clock runs this "
+        "many times faster, so its rate-limit windows are this many times shorter; 1 in production")
     settings: dict[str, Any] = Field(default_factory=dict,
                                      description="validated by the plugin's own settings model")
 

@@ -26,6 +26,7 @@ from hub.billing.store import describe_skipped, store_drafts
 from hub.billing.usage_gaps import usage_gap_notes
 from hub.core.lines import LineKind
 from hub.db.engine import session_scope
+from hub.observe.counters import timed
 from hub.db.models import (
     BatchStatus, BillingBatch, BillingContract, BillingCycle, FutureItem, Invoice, InvoiceLine,
     Organisation, RecurringInvoice, TicketCharge,
@@ -78,6 +79,7 @@ def _due_cycles(session: Session, run_date: dt.date, after: int) -> list[Billing
         .order_by(BillingCycle.id).limit(CHUNK)).scalars())
 
 
+@timed("hub_billing_run_seconds", step="preview")
 def preview(ctx: HubContext, run_date: dt.date) -> BatchSummary:
     """Make a preview batch for ``run_date`` (see module docstring)."""
     now = ctx.clock()
@@ -172,6 +174,7 @@ def _claim(session: Session, batch_id: int, status: BatchStatus, now: dt.datetim
                            hint="run `hub bill preview --date DATE` for a new batch")
 
 
+@timed("hub_billing_run_seconds", step="confirm")
 def confirm(ctx: HubContext, batch_id: int) -> BatchSummary:
     """Finalise every draft of a preview batch in one transaction."""
     now = ctx.clock()

@@ -1,25 +1,53 @@
-"""Per-organisation rate-limit bookkeeping from Xero's response headers.
+"""Per-organisation rate limits: the hub's shared budgets plus Xero's response headers.
 
-Xero allows 60 calls a minute, 5 in flight and 5,000 a day per connected organisation. The
-remaining counts arrive on every answer (``X-MinLimit-Remaining``, ``X-DayLimit-Remaining``,
-``X-AppMinLimit-Remaining``). In-flight calls are bounded per process by a semaphore; a day
-limit reached pauses that connection only, through ``connection.state`` so every worker sees it.
+Xero allows 60 calls a minute, 5 in flight and 5,000 a day per connected organisation, and
+10,000 a minute per app. :func:`tenant_budget` and :func:`app_budget` are the hub's shared
+budgets (:func:`hub.rate_budget`: one per organisation and one per app for every worker, in Redis
+on a production hub), which pace calls before Xero refuses them. The remaining counts arrive on
+every answer (``X-MinLimit-Remaining``, ``X-DayLimit-Remaining``, ``X-AppMinLimit-Remaining``);
+they feed the budgets and are kept for status displays. A day limit reached pauses that
+connection only, through ``connection.state`` so every worker sees it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from hub import Connection
+from hub import BudgetLimits, Connection, RateBudget, rate_budget
 
 __all__ = ["TenantBudget", "budget_for", "pause", "paused_for", "remember", "PAUSED_UNTIL",
-           "RATE_LIMITS", "IN_FLIGHT"]
+           "RATE_LIMITS", "IN_FLIGHT", "TENANT_LIMITS", "APP_LIMITS", "tenant_budget",
+           "app_budget", "remaining_of"]
 
 IN_FLIGHT = 5
+#: Xero's published limits per organisation and per app.
+TENANT_LIMITS = BudgetLimits(in_flight=IN_FLIGHT, per_minute=60, per_day=5_000)
+APP_LIMITS = BudgetLimits(per_minute=10_000)
 PAUSED_UNTIL = "paused_until"
 RATE_LIMITS = "rate_limits"
+
+
+def tenant_budget(connection: Connection, tenant_id: str, timeout: float) -> RateBudget:
+    """The shared budget of organisation ``tenant_id`` (every connection and worker)."""
+    limits = BudgetLimits(**{**TENANT_LIMITS.__dict__, "call_timeout_seconds": timeout})
+    return rate_budget(connection, tenant_id, limits, kind="xero")
+
+
+def app_budget(connection: Connection, client_id: str) -> RateBudget:
+    """The shared per-minute budget of the Xero app ``client_id``."""
+    return rate_budget(connection, client_id, APP_LIMITS, kind="xero-app")
+
+
+def remaining_of(headers) -> dict[str, int]:
+    """Xero's remaining counts by budget window, from an answer's headers."""
+    found = {}
+    for name, window in (("x-minlimit-remaining", "minute"), ("x-daylimit-remaining", "day")):
+        value = headers.get(name)
+        if value is not None and value.strip().isdigit():
+            found[window] = int(value)
+    return found
 
 
 @dataclass
@@ -30,8 +58,6 @@ class TenantBudget:
     day_remaining: int | None = None
     app_minute_remaining: int | None = None
     calls: int = 0
-    in_flight: threading.BoundedSemaphore = field(
-        default_factory=lambda: threading.BoundedSemaphore(IN_FLIGHT))
 
     def update(self, headers) -> None:
         """Take the remaining counts from an answer's headers."""
@@ -48,7 +74,7 @@ _lock = threading.Lock()
 
 
 def budget_for(tenant_id: str) -> TenantBudget:
-    """The process-wide budget of one Xero organisation."""
+    """This process's record of what Xero last said about one organisation."""
     with _lock:
         return _budgets.setdefault(tenant_id, TenantBudget())
 
