@@ -2,7 +2,8 @@
 
 Every scheduled job has *slots*: a pull of a connection with ``pull_interval_minutes = 60`` has
 one slot per clock hour (aligned to the epoch, so every scheduler computes the same slots); the
-daily jobs have one slot per day at ``settings.billing.run_at`` (UTC). On each tick a scheduler
+daily jobs have one slot per day at ``settings.billing.run_at`` in the company's time zone
+(``company.time_zone``, an IANA name read with zoneinfo, so summer time moves the slot with it). On each tick a scheduler
 inserts a :class:`~hub.db.models.jobs.ScheduleClaim` row for every due slot and sends the job
 only if its insert won: the unique ``(job, slot)`` constraint makes two schedulers running at
 once harmless — the second one skips. A slot missed while no scheduler ran is caught up once
@@ -80,14 +81,17 @@ def _pulled_connections(ctx: "HubContext") -> list[tuple[str, int]]:
 
 
 def _daily_slot(ctx: "HubContext", day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, ctx.settings.billing.run_at, tzinfo=dt.timezone.utc)
+    """``run_at`` on the company's local ``day``, as an aware UTC time."""
+    zone = ctx.settings.company.zone
+    local = dt.datetime.combine(day, ctx.settings.billing.run_at, tzinfo=zone)
+    return local.astimezone(dt.timezone.utc)
 
 
 def due_runs(ctx: "HubContext", now: dt.datetime) -> list[ScheduledRun]:
     """The latest slot of every scheduled job that is due at ``now``."""
     runs = [ScheduledRun(f"pull:{name}", _aligned(now, minutes), "pull_connection", (name,))
             for name, minutes in _pulled_connections(ctx)]
-    today = now.date()
+    today = now.astimezone(ctx.settings.company.zone).date()
     slot = _daily_slot(ctx, today)
     if now < slot:
         today = today - dt.timedelta(days=1)
@@ -100,9 +104,10 @@ def next_runs(ctx: "HubContext", now: dt.datetime) -> dict[str, dt.datetime]:
     """When each scheduled job next falls due (``hub status`` shows these)."""
     result = {f"pull:{name}": _aligned(now, minutes) + dt.timedelta(minutes=minutes)
               for name, minutes in _pulled_connections(ctx)}
-    slot = _daily_slot(ctx, now.date())
+    today = now.astimezone(ctx.settings.company.zone).date()
+    slot = _daily_slot(ctx, today)
     if now >= slot:
-        slot = _daily_slot(ctx, now.date() + dt.timedelta(days=1))
+        slot = _daily_slot(ctx, today + dt.timedelta(days=1))
     result.update({job: slot for job in DAILY_JOBS})
     return result
 
