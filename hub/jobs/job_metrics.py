@@ -13,11 +13,9 @@ from typing import Any
 import dramatiq
 from dramatiq.middleware import Middleware
 
-from hub.observe.counters import count_job, count_pull
+from hub.observe.counters import count_job
 
-__all__ = ["JobMetrics", "PULL_ACTOR"]
-
-PULL_ACTOR = "pull_connection"
+__all__ = ["JobMetrics"]
 
 
 def _outcome(exception: BaseException | None) -> str:
@@ -29,14 +27,12 @@ def _outcome(exception: BaseException | None) -> str:
 
 
 class JobMetrics(Middleware):
-    """Counts ``hub_jobs_total{actor,outcome}`` and, for pulls, ``hub_pulls_total``."""
+    """Counts ``hub_jobs_total{actor,outcome}`` (pulls count themselves, however they run:
+    :func:`hub.sources.pulling.pull_connection`)."""
 
     def after_process_message(self, broker: Any, message: Any, *, result: Any = None,
                               exception: BaseException | None = None) -> None:
-        outcome = _outcome(exception)
-        count_job(message.actor_name, outcome)
-        if message.actor_name == PULL_ACTOR and message.args:
-            count_pull(str(message.args[0]), outcome)
+        count_job(message.actor_name, _outcome(exception))
 
     def after_skip_message(self, broker: Any, message: Any) -> None:
         count_job(message.actor_name, "skipped")

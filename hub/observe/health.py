@@ -27,13 +27,17 @@ def _short(exc: BaseException) -> str:
 
 
 def check_database(ctx: "HubContext") -> str | None:
-    """None when ``SELECT 1`` works, else why not."""
-    try:
-        with ctx.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except SQLAlchemyError as exc:
-        return "unreachable: " + _short(exc)
-    return None
+    """None when ``SELECT 1`` works, else why not. Tried twice: the first failure on a pooled
+    connection the database dropped while it was away invalidates the pool."""
+    problem = None
+    for _ in range(2):
+        try:
+            with ctx.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            return None
+        except SQLAlchemyError as exc:
+            problem = "unreachable: " + _short(exc)
+    return problem
 
 
 def check_migrations(ctx: "HubContext") -> str | None:

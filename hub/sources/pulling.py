@@ -49,6 +49,7 @@ from hub.contract.records import PullPage, Record, TicketRecord
 from hub.db.engine import session_scope
 from hub.db.models import OrganisationMapping, TicketCharge
 from hub.errors import PluginError, TransientError
+from hub.observe.counters import count_pull
 from hub.sources.held_records import HeldRecords
 from hub.sources.reports import KindReport, PullReport, month_of
 from hub.sources.storing import FACT_MODELS, RECORD_TYPES, FactStoring
@@ -266,13 +267,21 @@ def pull_connection(engine: Engine, hook: Any, connection: Connection, *,
                     puller.load_mapping(session)
                     puller.load_held(session)
                 puller.pull_kind(kind, full=full, period=period)
+    except BaseException as exc:
+        count_pull(connection.name, "retry" if isinstance(exc, TransientError) else "failed")
+        raise
     finally:
         connection.state.compare_and_set(_LEASE_KEY, lease, None)
+    count_pull(connection.name, "done")
+    connection.state.set(LAST_PULL_KEY, connection.now().isoformat())  # hub status, /metrics
     log.info("pull %s", puller.report.summary())
     return puller.report
 
 
 _LEASE_KEY = "hub.pull.lease"
+#: When the connection's last pull completed (the key :data:`hub.jobs.runtime.LAST_PULL_KEY`
+#: names too): ``hub status`` and ``/metrics`` (last success age) read it.
+LAST_PULL_KEY = "_hub.last_pull_at"
 
 
 def _take_lease(connection: Connection, now: dt.datetime) -> dict[str, str]:
