@@ -131,12 +131,12 @@ def test_four_workers_share_one_xero_budget(tmp_path, hub_postgres_url, hub_redi
             f'base_url = "{settings["base_url"]}"\nidentity_url = "{url}"\n'
             f'client_id = "{settings["client_id"]}"\n'
             f'client_secret = {{ encrypted = "{box.encrypt(settings["client_secret"])}" }}\n'
-            f'tenant_id = "{tenant}"\nbatch_size = 10\n', encoding="utf-8")
+            f'tenant_id = "{tenant}"\nbatch_size = 5\n', encoding="utf-8")
         # Xero takes its time over each batch, so 16 worker threads would overlap many calls
         sandbox.inject("slow", times=None, method="PUT", path="^/Invoices", seconds=0.4,
                        after=True)
         started = sandbox.clock.seconds()
-        env = worker_env(config, hub_redis_namespace, batch=10)
+        env = worker_env(config, hub_redis_namespace, batch=5)
         workers = start_workers(env, tmp_path)
         try:
             wait_until(lambda: _done(engine) >= INVOICES // 4, workers)
@@ -159,7 +159,8 @@ def test_four_workers_share_one_xero_budget(tmp_path, hub_postgres_url, hub_redi
     assert budget["in_flight_limit"] == 5 and budget["windows"]["minute"]["limit"] == 60
     assert in_flight <= 5, errors
     assert per_minute <= 60
-    assert len(calls) > 60, "the minute limit must have been binding"
+    assert statuses.get(429, 0) == 0, "paced in advance: Xero never had to refuse a call"
+    assert len(calls) > 120, "more calls than two Xero minutes allow: the budget was binding"
     numbers = [i["InvoiceNumber"] for i in sandbox.books(tenant).invoices.values()]
     assert len(numbers) == len(set(numbers)) == INVOICES
     with session_scope(engine) as session:
@@ -186,3 +187,79 @@ def _done(engine) -> int:
     with session_scope(engine) as session:
         return session.execute(select(func.count()).select_from(OutboxEntry).where(
             OutboxEntry.status == OutboxStatus.done)).scalar()
+
+
+AUTOTASK_CONNECTIONS = 4
+#: An Autotask hour lasts 4 real seconds here; the database allows 20 calls in it (instead of
+#: 10,000) and 3 at once, shared by every connection of the database.
+AUTOTASK_SCALE = 900.0
+AUTOTASK_PER_HOUR = 20
+AUTOTASK_IN_FLIGHT = 3
+
+
+@pytest.mark.slow
+@pytest.mark.redis
+@pytest.mark.postgres
+def test_four_workers_pulling_one_autotask_database_share_its_budget(
+        tmp_path, hub_postgres_url, hub_redis_url, hub_redis_namespace):
+    from hub_autotask.sandbox import create_app, generate
+
+    from hub.config import load_settings
+    from hub.host.context import build_context
+    from hub.jobs.assemble import build_runtime
+    from hub.jobs.settings import JobSettings
+    from hub.testing.vendors import serve_sandbox
+
+    engine = make_engine(hub_postgres_url)
+    metadata.create_all(engine)
+    key = Fernet.generate_key().decode()
+    box = SecretBox(key)
+    world = generate(companies=8, contacts_per_company=3, tickets_per_company=2,
+                     entries_per_ticket=2)
+    hour = 3600.0 / AUTOTASK_SCALE
+    with serve_sandbox(create_app, world) as (data, control, url):
+        control.limit, control.window = AUTOTASK_PER_HOUR, hour  # Autotask's own refusal
+        entries = []
+        for n in range(1, AUTOTASK_CONNECTIONS + 1):
+            entries.append(
+                f'[[connections]]\nname = "autotask-{n}"\nplugin = "autotask"\n'
+                f"rate_time_scale = {AUTOTASK_SCALE}\n[connections.settings]\n"
+                f'base_url = "{url}"\nusername = "{data.username}"\n'
+                f'secret = {{ encrypted = "{box.encrypt(data.secret)}" }}\n'
+                f'integration_code = {{ encrypted = "{box.encrypt(data.integration_code)}" }}\n'
+                f"page_size = 4\nrequests_per_hour = {AUTOTASK_PER_HOUR}\n"
+                f"concurrent_requests = {AUTOTASK_IN_FLIGHT}\n")
+        config = tmp_path / "hub.toml"
+        config.write_text(
+            f'data_dir = "{tmp_path / "data"}"\ndatabase_url = "{hub_postgres_url}"\n'
+            f'broker_url = "{hub_redis_url}"\nsecret_key = "{key}"\nlog_level = "WARNING"\n\n'
+            + "\n".join(entries), encoding="utf-8")
+        env = worker_env(config, hub_redis_namespace, batch=50)
+        workers = start_workers(env, tmp_path)
+        ctx = build_context(load_settings(config))
+        runtime = build_runtime(ctx, settings=JobSettings(namespace=hub_redis_namespace))
+        try:
+            for n in range(1, AUTOTASK_CONNECTIONS + 1):
+                runtime.send("pull_connection", f"autotask-{n}")
+            wait_until(lambda: _pulled(engine) == AUTOTASK_CONNECTIONS, workers)
+        finally:
+            runtime.broker.close()
+            errors = stop_workers(workers)
+    in_flight = max_in_flight(control.times)
+    per_hour = max_in_window([arrived for arrived, _ in control.times], hour)
+    print(f"\n{len(control.times)} Autotask calls by {AUTOTASK_CONNECTIONS} connections in "
+          f"{WORKERS} workers; most in flight {in_flight}; most in one Autotask hour {per_hour}; "
+          f"refused {control.refusals}")
+    assert in_flight <= AUTOTASK_IN_FLIGHT, errors
+    assert per_hour <= AUTOTASK_PER_HOUR
+    assert control.refusals == 0
+    assert len(control.times) > 2 * AUTOTASK_PER_HOUR, "the hourly budget was binding"
+    engine.dispose()
+
+
+def _pulled(engine) -> int:
+    from hub.db.models.jobs import ConnectionStateEntry
+
+    with session_scope(engine) as session:
+        return session.execute(select(func.count()).select_from(ConnectionStateEntry).where(
+            ConnectionStateEntry.key == "_hub.last_pull_at")).scalar()
