@@ -14,7 +14,7 @@ __all__ = ["StructuredFormatter", "JsonFormatter", "configure_logging", "FIELDS"
 
 #: ``extra=`` fields that are appended to a log line when present.
 FIELDS = ("job", "job_id", "connection", "outbox_id", "document_kind", "document_id",
-          "document_ids", "inbox_ids", "event_id", "slot", "threads", "reason", "process",
+          "document_ids", "inbox_ids", "event_id", "slot", "threads", "reason", "hub_process",
           "config")
 
 

@@ -105,8 +105,10 @@ class ProcessMonitor:
 
 def start_process(ctx: "HubContext", kind: str, **extra: Any) -> ProcessMonitor:
     """Log the start with the configuration summary, check the secret key, start the
-    heartbeat. Raises :class:`~hub.errors.ConfigError` when the key cannot read the secrets."""
+    heartbeat. Raises :class:`~hub.errors.ConfigError` when the key cannot read the secrets or a
+    connection's settings are refused."""
     summary = config_summary(ctx, **extra)
-    log.info("hub %s starting", kind, extra={"process": kind, "config": summary})
+    log.info("hub %s starting", kind, extra={"hub_process": kind, "config": summary})
     verify_secret_key(ctx)
+    ctx.connections()  # every connection's settings valid (no plain-text secret) before work
     return ProcessMonitor(ctx, kind, detail={"config": summary}).start()
