@@ -5,13 +5,17 @@ sandbox kit :mod:`hub.testing.vendor_sandbox`):
 
 - the hook marker :data:`hookimpl` (the hooks themselves are in :mod:`hub.contract.hookspecs`);
 - the records that cross the plugin boundary (:mod:`hub.contract.records`);
-- connections: :class:`Connection`, :class:`ConnectionType`, :class:`ConnectionState`, ``owns``;
+- connections: :class:`Connection`, :class:`ConnectionConfig` (a ``[[connections]]`` entry),
+  :class:`ConnectionType`, :class:`ConnectionState`, ``owns``;
 - :class:`Money`, :func:`minor_unit` (the hub's one minor-unit table) and the error tree (:mod:`hub.errors`);
 - HTTP plumbing for source connectors: :class:`VendorHttp`, :class:`BearerTokenClient`,
   :func:`access_token_of`, :class:`RateLimiter`, :class:`TokenCache` (:mod:`hub.sources.vendor_http`,
-  imported on first use so that ``import hub`` stays light for the CLI).
+  imported on first use so that ``import hub`` stays light for the CLI);
+- shared rate budgets per vendor account: :func:`rate_budget`, :class:`BudgetLimits`,
+  :class:`RateBudget` (:mod:`hub.sources.budgets`; one budget per account for every worker).
 """
 
+from hub.config import ConnectionConfig
 from hub.contract.connections import Connection, ConnectionState, ConnectionType, MemoryState, owns
 from hub.contract.hookspecs import hookimpl
 from hub.contract.records import *  # noqa: F401,F403 - the plugin-facing records are public API
@@ -27,12 +31,19 @@ from hub.errors import (
 _VENDOR_HTTP = ("VendorHttp", "BearerTokenClient", "access_token_of", "RateLimiter", "TokenCache",
                 "rate_limiter_for", "DEFAULT_TIMEOUT")
 
+#: Names served from :mod:`hub.sources.budgets` on first access.
+_BUDGETS = ("rate_budget", "BudgetLimits", "BudgetExhausted", "RateBudget")
+
 
 def __getattr__(name: str):
     if name in _VENDOR_HTTP:
         from hub.sources import vendor_http
 
         return getattr(vendor_http, name)
+    if name in _BUDGETS:
+        from hub.sources import budgets
+
+        return getattr(budgets, name)
     raise AttributeError(f"module 'hub' has no attribute {name!r}")
 
 
@@ -45,7 +56,8 @@ def cli_connection(name: str) -> Connection:
 
 
 __all__ = [
-    "cli_connection", "hookimpl", "Connection", "ConnectionState", "ConnectionType", "MemoryState", "owns",
-    "Money", "CurrencyMismatch", "minor_unit", "HubError", "ConfigError", "PluginError", "ConnectorError",
-    "TransientError", "PermanentError", "WebhookRejected", *_records_all, *_VENDOR_HTTP,
+    "cli_connection", "hookimpl", "Connection", "ConnectionConfig", "ConnectionState", "ConnectionType",
+    "MemoryState", "owns", "Money", "CurrencyMismatch", "minor_unit", "HubError", "ConfigError",
+    "PluginError", "ConnectorError", "TransientError", "PermanentError", "WebhookRejected",
+    *_records_all, *_VENDOR_HTTP, *_BUDGETS,
 ]

@@ -13,6 +13,7 @@ import datetime as dt
 import os
 import re
 import tomllib
+import zoneinfo
 from pathlib import Path
 from typing import Any, Literal
 
@@ -56,6 +57,23 @@ class CompanySettings(_Section):
         "", description="how to pay (bank details, reference to quote), printed on invoices")
     templates_dir: Path | None = Field(
         None, description="folder whose templates override the packaged PDF and email templates")
+    time_zone: str = Field("UTC", description="IANA time zone (e.g. 'Europe/London') of the "
+                           "company: billing dates and the scheduler's daily run time")
+
+    @field_validator("time_zone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone; use a name such as "
+                             "'Europe/London' or 'America/New_York'") from None
+        return value
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        """The company's time zone."""
+        return zoneinfo.ZoneInfo(self.time_zone)
 
     @field_validator("currency")
     @classmethod
@@ -68,7 +86,8 @@ class CompanySettings(_Section):
 class BillingSettings(_Section):
     """When and how the scheduled billing run happens."""
 
-    run_at: dt.time = Field(dt.time(6, 0), description="local time of the daily billing run")
+    run_at: dt.time = Field(dt.time(6, 0), description="time of the daily billing run, in the "
+                            "company's time zone (company.time_zone)")
     auto_confirm: bool = Field(False, description="confirm the preview batch without approval")
     reminder_days: list[int] = Field(default_factory=lambda: [7, 14, 30],
                                      description="days after the document date to remind")
@@ -115,6 +134,9 @@ class ConnectionConfig(_Section):
     plugin: str = Field(description="connection type, e.g. 'xero', 'stripe', 'ninjaone'")
     enabled: bool = True
     pull_interval_minutes: int = Field(60, ge=1, description="how often pulls run")
+    rate_time_scale: float = Field(
+        1.0, gt=0, le=100_000, description="local sandboxes only: the vendor's clock runs this "
+        "many times faster, so its rate-limit windows are this many times shorter; 1 in production")
     settings: dict[str, Any] = Field(default_factory=dict,
                                      description="validated by the plugin's own settings model")
 
@@ -137,6 +159,8 @@ class HubSettings(BaseSettings):
     broker_url: str | None = Field(None, description="redis://... for Redis; default in-process")
     secret_key: str | None = Field(None, description="Fernet key for stored secrets")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = Field(
+        "text", description="text: key=value lines; json: one JSON object per line")
     company: CompanySettings = Field(default_factory=CompanySettings)
     billing: BillingSettings = Field(default_factory=BillingSettings)
     web: WebSettings = Field(default_factory=WebSettings)
@@ -180,9 +204,10 @@ class HubSettings(BaseSettings):
         data = self.model_dump(mode="json", exclude={"config_file"})
         if data.get("secret_key"):
             data["secret_key"] = SECRET_MARK
-        if data.get("database_url"):
-            data["database_url"] = re.sub(r"://([^:/@]+):[^@]*@", r"://\1:" + SECRET_MARK + "@",
-                                          data["database_url"])
+        for url in ("database_url", "broker_url"):  # passwords in URLs (Redis: ":pw@host")
+            if data.get(url):
+                data[url] = re.sub(r"://([^:/@]*):[^@]*@", r"://\1:" + SECRET_MARK + "@",
+                                   data[url])
         for conn in data["connections"]:
             conn["settings"] = redact_secrets(conn["settings"])
         data["mail"] = redact_secrets(data["mail"])

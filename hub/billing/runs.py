@@ -30,6 +30,7 @@ from hub.billing.store import describe_skipped, store_drafts
 from hub.billing.usage_gaps import usage_gap_notes
 from hub.core.lines import LineKind
 from hub.db.engine import session_scope
+from hub.observe.counters import timed
 from hub.db.models import (
     BatchStatus, BillingBatch, BillingContract, BillingCycle, FutureItem, Invoice, InvoiceLine,
     Organisation, RecurringInvoice, TicketCharge,
@@ -118,6 +119,7 @@ def _open_batch(ctx: HubContext, run_date: dt.date, now: dt.datetime, leases: Ex
         return batch.id
 
 
+@timed("hub_billing_run_seconds", step="preview")
 def preview(ctx: HubContext, run_date: dt.date) -> BatchSummary:
     """Make a preview batch for ``run_date`` (see module docstring). Schedules that cannot be
     billed are left out and named (:mod:`hub.billing.isolation`); a run that finds nothing to
@@ -284,6 +286,7 @@ def _claim(session: Session, batch_id: int, status: BatchStatus, now: dt.datetim
                            hint="run `hub bill preview --date DATE` for a new batch")
 
 
+@timed("hub_billing_run_seconds", step="confirm")
 def confirm(ctx: HubContext, batch_id: int) -> BatchSummary:
     """Finalise every draft of a preview batch in one transaction."""
     now = ctx.clock()

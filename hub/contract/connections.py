@@ -142,5 +142,25 @@ def build_connection(config: ConnectionConfig, index: int, ctype: ConnectionType
             + format_validation_error(exc, source=settings.config_file, text=text,
                                       prefix=("connections", index, "settings")),
             hint=f"see `hub plugins --settings {ctype.name}` for the keys it takes") from None
+    if settings.config_file is not None:
+        _refuse_plain_secrets(config, index, ctype, settings)
     return Connection(name=config.name, plugin=config.plugin, settings=model,
                       state=state or MemoryState(), clock=clock, config=config)
+
+
+def _refuse_plain_secrets(config: ConnectionConfig, index: int, ctype: ConnectionType,
+                          settings: HubSettings) -> None:
+    """A secret field (``SecretStr`` in the plugin's model) written in hub.toml as plain text
+    is refused, as ``mail.password`` is: the file is copied, backed up and read by many."""
+    from hub.config import locate_key
+    for name, info in ctype.settings_model.model_fields.items():
+        if "SecretStr" in repr(info.annotation) and isinstance(config.settings.get(name), str):
+            file = settings.config_file
+            text = file.read_text(encoding="utf-8") if file and file.exists() else None
+            line = locate_key(text, ("connections", index, "settings", name)) if text else None
+            where = f"{file}:{line}" if line else str(file)
+            raise ConfigError(
+                f"{where}: connections[{config.name}].settings.{name} is a secret written in "
+                "plain text",
+                hint=f'write it as {name} = {{ env = "NAME" }} or {name} = {{ encrypted = '
+                     '"TOKEN" }} (make the token with `hub secret encrypt`)')

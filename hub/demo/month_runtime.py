@@ -54,7 +54,7 @@ class RuntimeSteps:
             {"name": "autotask", "plugin": "autotask", "settings": {
                 "base_url": u["autotask"], "username": b.autotask.username,
                 "secret": secret(b.autotask.secret),
-                "integration_code": b.autotask.integration_code,
+                "integration_code": secret(b.autotask.integration_code),
                 "hourly_rate": str(S.PRICES["hourly"]), "requests_per_minute": 100000,
                 "contact_udf_attributes": {"remote_access": "Remote Access"}}},
             {"name": "pax8", "plugin": "pax8", "settings": {

@@ -49,8 +49,8 @@ class HubContext:
         return load_secret_box(self.settings.secret_key, self.settings.data_dir)
 
     def today(self) -> dt.date:
-        """Today's date by the hub's clock."""
-        return self.clock().date()
+        """Today's date by the hub's clock, in the company's time zone."""
+        return self.clock().astimezone(self.settings.company.zone).date()
 
     def connection(self, name: str) -> Connection:
         """The configured connection ``name``, validated by its plugin's settings model."""

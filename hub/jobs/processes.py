@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Iterator
 from hub.jobs.dispatcher import Dispatcher
 from hub.jobs.assemble import build_runtime
 from hub.jobs.runtime import JobRuntime
+from hub.observe.process import start_process
 
 if TYPE_CHECKING:
     from hub.host.context import HubContext
@@ -44,6 +45,7 @@ def shutdown_event() -> Iterator[threading.Event]:
 def run_worker(ctx: "HubContext", *, threads: int | None = None, dispatch: bool = True,
                runtime: JobRuntime | None = None, stop: threading.Event | None = None) -> None:
     """Consume jobs (and, with ``dispatch``, dispatch the outbox) until told to stop."""
+    monitor = start_process(ctx, "worker", threads=threads or "default", dispatch=dispatch)
     runtime = runtime or build_runtime(ctx)
     with shutdown_event() as signalled:
         stop = stop or signalled
@@ -55,6 +57,7 @@ def run_worker(ctx: "HubContext", *, threads: int | None = None, dispatch: bool 
         if dispatcher:
             dispatcher.stop()
         runtime.close()
+        monitor.stop()
 
 
 def run_scheduler(ctx: "HubContext", *, runtime: JobRuntime | None = None,
@@ -62,15 +65,18 @@ def run_scheduler(ctx: "HubContext", *, runtime: JobRuntime | None = None,
     """Send scheduled jobs and dispatch the outbox until told to stop."""
     from hub.jobs.scheduler import Scheduler
 
+    monitor = start_process(ctx, "scheduler")
     runtime = runtime or build_runtime(ctx)
     with shutdown_event() as signalled:
         stop = stop or signalled
         scheduler = Scheduler(runtime).start()
         dispatcher = Dispatcher(runtime).start()
+        log.info("scheduler running")
         stop.wait()
         scheduler.stop()
         dispatcher.stop()
         runtime.close()
+        monitor.stop()
 
 
 def run_server(ctx: "HubContext", *, host: str | None = None, port: int | None = None,
@@ -78,8 +84,13 @@ def run_server(ctx: "HubContext", *, host: str | None = None, port: int | None =
     """Serve the web app (uvicorn handles SIGTERM itself and finishes open requests)."""
     from hub.web.server import make_server
 
+    monitor = start_process(ctx, "web", listen=f"{host or ctx.settings.web.host}:"
+                                                f"{port or ctx.settings.web.port}")
     server = make_server(ctx, runtime, host=host, port=port)
-    server.run()
+    try:
+        server.run()
+    finally:
+        monitor.stop()
 
 
 def run_all(ctx: "HubContext", *, threads: int | None = None, host: str | None = None,
@@ -88,6 +99,7 @@ def run_all(ctx: "HubContext", *, threads: int | None = None, host: str | None =
     from hub.jobs.scheduler import Scheduler
     from hub.web.server import make_server
 
+    monitor = start_process(ctx, "run", threads=threads or "default")
     runtime = build_runtime(ctx)
     with shutdown_event() as signalled:
         stop = stop or signalled
@@ -105,3 +117,4 @@ def run_all(ctx: "HubContext", *, threads: int | None = None, host: str | None =
         scheduler.stop()
         dispatcher.stop()
         runtime.close()
+        monitor.stop()

@@ -25,6 +25,7 @@ from hub.host.connection_state import LAST_PULL_KEY
 from hub.jobs.adapters import Services
 from hub.jobs.broker import is_in_process
 from hub.jobs.settings import JobSettings
+from hub.observe.counters import flush as flush_counters
 
 if TYPE_CHECKING:
     from hub.host.context import HubContext
@@ -91,6 +92,7 @@ class JobRuntime:
         """Stop the worker and close the broker's connections."""
         self.stop_worker()
         self.broker.close()
+        flush_counters(self.ctx.engine)  # what this process counted outlives it (/metrics)
 
     def note_activity(self, connection_name: str, what: str) -> None:
         """Remember when ``connection_name`` last completed a pull (``hub status`` shows it)."""

@@ -2,7 +2,8 @@
 
 Every scheduled job has *slots*: a pull of a connection with ``pull_interval_minutes = 60`` has
 one slot per clock hour (aligned to the epoch, so every scheduler computes the same slots); the
-daily jobs have one slot per day at ``settings.billing.run_at`` (UTC). On each tick a scheduler
+daily jobs have one slot per day at ``settings.billing.run_at`` in the company's time zone
+(``company.time_zone``, an IANA name read with zoneinfo, so summer time moves the slot with it). On each tick a scheduler
 inserts a :class:`~hub.db.models.jobs.ScheduleClaim` row for every due slot and sends the job
 only if its insert won: the unique ``(job, slot)`` constraint makes two schedulers running at
 once harmless — the second one skips. A slot missed while no scheduler ran is caught up once
@@ -87,7 +88,10 @@ def _pulled_connections(ctx: "HubContext",
 
 
 def _daily_slot(ctx: "HubContext", day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, ctx.settings.billing.run_at, tzinfo=dt.timezone.utc)
+    """``run_at`` on the company's local ``day``, as an aware UTC time."""
+    zone = ctx.settings.company.zone
+    local = dt.datetime.combine(day, ctx.settings.billing.run_at, tzinfo=zone)
+    return local.astimezone(dt.timezone.utc)
 
 
 def due_runs(ctx: "HubContext", now: dt.datetime) -> list[ScheduledRun]:
@@ -97,7 +101,7 @@ def due_runs(ctx: "HubContext", now: dt.datetime) -> list[ScheduledRun]:
     # Payment changes polled too, so a missed webhook is caught up (hub.jobs.polling).
     runs += [ScheduledRun(f"poll:{name}", _aligned(now, minutes), "poll_payments", (name,))
              for name, minutes in _pulled_connections(ctx, POLL_CAPABILITIES)]
-    today = now.date()
+    today = now.astimezone(ctx.settings.company.zone).date()
     slot = _daily_slot(ctx, today)
     if now < slot:
         today = today - dt.timedelta(days=1)
@@ -112,9 +116,10 @@ def next_runs(ctx: "HubContext", now: dt.datetime) -> dict[str, dt.datetime]:
               for name, minutes in _pulled_connections(ctx)}
     result.update({f"poll:{name}": _aligned(now, minutes) + dt.timedelta(minutes=minutes)
                    for name, minutes in _pulled_connections(ctx, POLL_CAPABILITIES)})
-    slot = _daily_slot(ctx, now.date())
+    today = now.astimezone(ctx.settings.company.zone).date()
+    slot = _daily_slot(ctx, today)
     if now >= slot:
-        slot = _daily_slot(ctx, now.date() + dt.timedelta(days=1))
+        slot = _daily_slot(ctx, today + dt.timedelta(days=1))
     result.update({job: slot for job in DAILY_JOBS})
     return result
 

@@ -1,5 +1,6 @@
-"""What ``hub status`` and ``GET /status`` show: queues, outbox, inbox, failed jobs, and per
-connection the last pull, the last push and the next scheduled runs."""
+"""What ``hub status`` and ``GET /status`` show: queues, outbox, inbox, failed jobs, per
+connection the last pull, the last push and the next scheduled runs, the live processes
+(heartbeats of workers, schedulers and web servers) and the shared vendor rate budgets."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from sqlalchemy import func, select
 from hub.db.engine import session_scope
 from hub.db.models.inbox import InboxEvent
 from hub.db.models.jobs import ConnectionStateEntry, JobRecord, JobStatus
+from hub.db.models.observe import ProcessHeartbeat
 from hub.db.models.sync import ExternalLink, OutboxEntry
+from hub.sources.budgets import budget_snapshots
 
 if TYPE_CHECKING:
     from hub.host.context import HubContext
@@ -41,6 +44,12 @@ def _queue_sizes(runtime: "JobRuntime | None") -> dict[str, int | None]:
     return {}
 
 
+def _age(now: dt.datetime, then: dt.datetime) -> float:
+    if then.tzinfo is None:
+        then = then.replace(tzinfo=dt.timezone.utc)
+    return max((now - then).total_seconds(), 0.0)
+
+
 def _iso(value: dt.datetime | None) -> str | None:
     return value.isoformat() if value else None
 
@@ -64,6 +73,10 @@ def hub_status(ctx: "HubContext", runtime: "JobRuntime | None" = None,
                                          .group_by(ExternalLink.connection)).all())
         last_pull = {row.connection: row.value.strip('"') for row in session.execute(
             select(ConnectionStateEntry).where(ConnectionStateEntry.key == LAST_PULL_KEY)).scalars()}
+        beats = session.execute(select(ProcessHeartbeat).order_by(
+            ProcessHeartbeat.kind, ProcessHeartbeat.process)).scalars().all()
+        processes = [{"process": b.process, "kind": b.kind, "started_at": _iso(b.started_at),
+                      "seen_seconds_ago": round(_age(now, b.seen_at), 1)} for b in beats]
     scheduled = {job: _iso(when) for job, when in next_runs(ctx, now).items()}
     connections = {
         config.name: {"plugin": config.plugin, "enabled": config.enabled,
@@ -79,6 +92,8 @@ def hub_status(ctx: "HubContext", runtime: "JobRuntime | None" = None,
         "failed_jobs": failed,
         "connections": connections,
         "next_runs": {job: when for job, when in scheduled.items() if not job.startswith("pull:")},
+        "processes": processes,
+        "rate_budgets": budget_snapshots(),
     }
 
 

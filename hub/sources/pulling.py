@@ -50,6 +50,7 @@ from hub.db.engine import session_scope
 from hub.db.models import OrganisationMapping, TicketCharge
 from hub.errors import PluginError, TransientError
 from hub.host.connection_state import LAST_PULL_KEY
+from hub.observe.counters import count_pull
 from hub.sources.statistics import refresh_statistics
 from hub.sources.held_records import HeldRecords
 from hub.sources.reports import KindReport, PullReport, month_of
@@ -284,10 +285,15 @@ def pull_connection(engine: Engine, hook: Any, connection: Connection, *,
                     puller.load_mapping(session)
                     puller.load_held(session)
                 puller.pull_kind(kind, full=full, period=period)
-        # Here, not in the job runner: `hub pull` and the demo pull without a job (#19).
-        connection.state.set(LAST_PULL_KEY, puller.now.isoformat())
+    except BaseException as exc:
+        count_pull(connection.name, "retry" if isinstance(exc, TransientError) else "failed")
+        raise
     finally:
         connection.state.compare_and_set(_LEASE_KEY, lease, None)
+    count_pull(connection.name, "done")
+    # Here, not in the job runner: `hub pull` and the demo pull without a job (#19); hub status
+    # and /metrics read it.
+    connection.state.set(LAST_PULL_KEY, puller.now.isoformat())
     refresh_statistics(engine, puller.report.kinds)
     log.info("pull %s", puller.report.summary())
     return puller.report

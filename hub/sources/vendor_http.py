@@ -7,8 +7,11 @@ connection and calls ``get``/``post``. What it does for them:
   :class:`hub.errors.TransientError` (``retry_after`` from the ``Retry-After`` header); other 4xx
   become :class:`hub.errors.PermanentError` carrying the vendor's message; 401 first asks the
   token source for a fresh token once;
-- **rate limit per connection**: at most ``requests_per_minute`` calls, shared by every client of
-  that connection name in this process (a sliding one-minute window);
+- **shared rate budget**: every call goes through the vendor account's
+  :class:`~hub.sources.budgets.RateBudget` (``limits``, or ``requests_per_minute`` alone), shared
+  by every worker of the hub (Redis) and keyed by ``account`` (default: the connection name);
+  a 429's ``Retry-After`` holds every worker off that account, and each call is counted for
+  ``/metrics`` (vendor calls and 429s by connection);
 - **tokens**: :class:`TokenCache` keeps an access token in the connection's durable state until
   shortly before it expires, so workers do not log in on every page;
 - **bearer-token clients**: :class:`BearerTokenClient` is the shape of a connector client whose
@@ -30,6 +33,8 @@ import httpx
 
 from hub.contract.connections import Connection
 from hub.errors import PermanentError, TransientError
+from hub.observe.counters import count_vendor_call
+from hub.sources.budgets import BudgetLimits, RateBudget, rate_budget
 
 __all__ = ["VendorHttp", "RateLimiter", "TokenCache", "rate_limiter_for", "DEFAULT_TIMEOUT",
            "BearerTokenClient", "access_token_of"]
@@ -40,7 +45,9 @@ TOKEN_MARGIN = dt.timedelta(minutes=2)
 
 
 class RateLimiter:
-    """At most ``per_minute`` acquisitions in any sliding 60-second window (thread-safe)."""
+    """At most ``per_minute`` acquisitions in any sliding 60-second window, in this process only
+    (thread-safe). Connectors use the shared :class:`~hub.sources.budgets.RateBudget` instead;
+    this stays for plugins that pace something local."""
 
     def __init__(self, per_minute: int, *, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep) -> None:
@@ -141,18 +148,40 @@ def _retry_after(response: httpx.Response) -> float | None:
         return None
 
 
+#: Remaining-calls headers some vendors send, by the budget window they describe.
+REMAINING_HEADERS = {"minute": ("X-RateLimit-Remaining-Minute", "X-MinLimit-Remaining"),
+                     "hour": ("X-RateLimit-Remaining-Hour",),
+                     "day": ("X-RateLimit-Remaining-Day", "X-DayLimit-Remaining")}
+
+
+def _remaining(response: httpx.Response) -> dict[str, int]:
+    found = {}
+    for window, names in REMAINING_HEADERS.items():
+        for name in names:
+            value = response.headers.get(name)
+            if value is not None and value.strip().isdigit():
+                found[window] = int(value)
+                break
+    return found
+
+
 class VendorHttp:
     """A connection's HTTP client to its vendor (see module docstring)."""
 
     def __init__(self, connection: Connection, base_url: str, *,
                  auth_headers: Callable[[bool], dict[str, str]] | None = None,
                  requests_per_minute: int | None = None, timeout: float = DEFAULT_TIMEOUT,
-                 transport: httpx.BaseTransport | None = None, vendor: str = "vendor") -> None:
+                 transport: httpx.BaseTransport | None = None, vendor: str = "vendor",
+                 limits: BudgetLimits | None = None, account: str | None = None) -> None:
         self.connection = connection
         self.vendor = vendor
         self.auth_headers = auth_headers
-        self.limiter = (rate_limiter_for(connection.name, requests_per_minute)
-                        if requests_per_minute else None)
+        if limits is None and requests_per_minute:
+            limits = BudgetLimits(per_minute=requests_per_minute)
+        self.budget: RateBudget | None = None
+        if limits is not None:
+            limits = BudgetLimits(**{**limits.__dict__, "call_timeout_seconds": timeout})
+            self.budget = rate_budget(connection, account or connection.name, limits)
         self.client = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout,
                                    transport=transport, verify=_ssl_context())
 
@@ -167,10 +196,8 @@ class VendorHttp:
             headers = dict(kwargs.pop("headers", None) or {})
             if self.auth_headers:
                 headers.update(self.auth_headers(refreshed))
-            if self.limiter:
-                self.limiter.acquire()
             try:
-                response = self.client.request(method, url, headers=headers, **kwargs)
+                response = self._send(method, url, headers, kwargs)
             except httpx.TimeoutException as exc:
                 raise TransientError(f"{self.vendor} timed out on {method} {url}",
                                      hint="the pull is retried; check the vendor's status page "
@@ -185,6 +212,26 @@ class VendorHttp:
                                      if k.lower() != "authorization"}
                 continue
             return self._result(method, url, response)
+
+    def _send(self, method: str, url: str, headers: dict[str, str], kwargs: dict[str, Any]
+              ) -> httpx.Response:
+        if self.budget is None:
+            try:
+                response = self.client.request(method, url, headers=headers, **kwargs)
+            except httpx.TransportError:
+                count_vendor_call(self.connection.name, 0)
+                raise
+            count_vendor_call(self.connection.name, response.status_code)
+            return response
+        with self.budget.call() as call:
+            try:
+                response = self.client.request(method, url, headers=headers, **kwargs)
+            except httpx.TransportError:
+                count_vendor_call(self.connection.name, 0)
+                raise
+            call.answered(response.status_code, retry_after=_retry_after(response),
+                          remaining=_remaining(response))
+        return response
 
     def _result(self, method: str, url: str, response: httpx.Response) -> Any:
         status = response.status_code

@@ -56,6 +56,8 @@ class SandboxControl:
     #: how many requests the rate limit refused with 429
     refusals: int = 0
     headers_seen: list[dict[str, str]] = field(default_factory=list)
+    #: ``(arrived, answered)`` monotonic seconds of every request, in arrival order
+    times: list[tuple[float, float]] = field(default_factory=list)
     _faults: deque[_Fault] = field(default_factory=deque)
     _times: deque[float] = field(default_factory=deque)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -100,6 +102,13 @@ def install(app: Any, control: SandboxControl | None = None) -> SandboxControl:
 
     @app.middleware("http")
     async def _sandbox_middleware(request: Request, call_next: Any) -> Response:
+        arrived = time.monotonic()
+        try:
+            return await _handle(request, call_next)
+        finally:
+            control.times.append((arrived, time.monotonic()))
+
+    async def _handle(request: Request, call_next: Any) -> Response:
         control.requests.append((request.method, request.url.path, dict(request.query_params)))
         control.headers_seen.append(dict(request.headers))
         fault = control._next_fault()

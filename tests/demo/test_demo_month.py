@@ -196,3 +196,50 @@ def test_the_same_month_on_postgresql_and_redis_with_worker_processes(tmp_path, 
         with admin.connect() as conn:
             conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         admin.dispose()
+
+
+def test_metrics_after_the_demo_show_every_series(demo):
+    """`curl /metrics` after the demo: the issue #20 series, with the demo's figures."""
+    from fastapi.testclient import TestClient
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from hub.config import load_settings
+    from hub.host.context import build_context
+    from hub.web.app import create_app
+
+    result, _ = demo
+    ctx = build_context(load_settings(result.config_path))
+    with TestClient(create_app(ctx)) as client:
+        answer = client.get("/metrics")
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/plain")
+    samples: dict[str, list] = defaultdict(list)
+    for family in text_string_to_metric_families(answer.text):
+        for sample in family.samples:
+            samples[sample.name].append(sample)
+
+    def total(name: str, **labels: str) -> float:
+        return sum(s.value for s in samples[name]
+                   if all(s.labels.get(k) == v for k, v in labels.items()))
+
+    for name in ("hub_jobs_total", "hub_outbox_rows", "hub_outbox_depth",
+                 "hub_outbox_oldest_age_seconds", "hub_failed_jobs", "hub_webhook_events_total",
+                 "hub_pulls_total", "hub_pull_last_success_age_seconds",
+                 "hub_vendor_calls_total", "hub_vendor_rate_limited_total",
+                 "hub_billing_run_seconds_count", "hub_billing_run_seconds_sum",
+                 "hub_invoices_confirmed_total", "hub_inbox_events"):
+        assert name in samples or f"# TYPE {name.removesuffix('_total')}" in answer.text, name
+    assert total("hub_jobs_total", actor="push_documents", outcome="done") > 0
+    assert total("hub_pulls_total", connection="ninja") > 0
+    assert total("hub_vendor_calls_total", connection="ninja", status="200") > 0
+    assert total("hub_webhook_events_total", source="stripe", outcome="accepted") > 0
+    assert total("hub_billing_run_seconds_count", step="preview") >= 2
+    assert total("hub_billing_run_seconds_sum", step="confirm") > 0
+    engine = create_engine(result.database_url)
+    with Session(engine) as session:  # what the billing runs confirmed (the pre-bill is not)
+        confirmed = [i for i in session.exec(select(Invoice)).all()
+                     if i.finalised_at is not None and i.kind.value != "one_time"]
+    engine.dispose()
+    assert total("hub_invoices_confirmed_total") >= len(confirmed) > 0
+    assert total("hub_outbox_rows", effect="push", status="done") > 0
+    assert {s.labels["connection"] for s in samples["hub_pull_last_success_age_seconds"]} >= {
+        "ninja", "autotask"}

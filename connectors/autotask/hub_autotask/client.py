@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from hub import Connection, PermanentError, VendorHttp
+from hub import BudgetLimits, Connection, PermanentError, VendorHttp
 
 from hub_autotask.settings import AutotaskSettings
 
@@ -75,9 +75,13 @@ class AutotaskClient:
                  ) -> None:
         settings: AutotaskSettings = connection.settings  # type: ignore[assignment]
         self.settings = settings
+        # one budget per Autotask database, shared by every connection and worker using it
+        limits = BudgetLimits(in_flight=settings.concurrent_requests,
+                              per_minute=settings.requests_per_minute,
+                              per_hour=settings.requests_per_hour)
         self.http = VendorHttp(connection, zone_url(connection, transport=transport),
                                auth_headers=self._headers,
-                               requests_per_minute=settings.requests_per_minute,
+                               limits=limits, account=settings.budget_account or settings.username,
                                timeout=settings.timeout_seconds, transport=transport,
                                vendor="Autotask")
 

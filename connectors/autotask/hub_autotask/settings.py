@@ -34,8 +34,13 @@ class AutotaskSettings(BaseModel):
     secret: SecretStr = Field(description="API user's Secret; use { env = \"NAME\" }")
     integration_code: SecretStr = Field(description="ApiIntegrationcode of the integration")
     page_size: int = Field(500, ge=1, le=500, description="MaxRecords per query (max 500)")
-    requests_per_minute: int = Field(150, ge=1,
-                                     description="client-side limit (Autotask: 10,000/hour)")
+    requests_per_minute: int = Field(150, ge=1, description="calls per minute at most")
+    requests_per_hour: int = Field(10_000, ge=1, description="Autotask's budget per database "
+                                   "(10,000 calls an hour, shared by every integration)")
+    concurrent_requests: int = Field(3, ge=1, description="calls in flight at once")
+    budget_account: str | None = Field(
+        None, description="connections to the same Autotask database share one budget: give "
+                          "them the same value (default: the API user name)")
     timeout_seconds: float = Field(30.0, gt=0, description="per-request timeout")
     ticket_statuses: dict[str, str] = Field(
         default_factory=lambda: dict(DEFAULT_TICKET_STATUSES),

@@ -29,7 +29,8 @@ token_app = typer.Typer(help="Bearer tokens for the REST API.", no_args_is_help=
 def _logging() -> None:
     from hub.jobs.logs import configure_logging
 
-    configure_logging(context().settings.log_level)
+    settings = context().settings
+    configure_logging(settings.log_level, settings.log_format)
 
 
 def worker(threads: Optional[int] = typer.Option(None, "--threads", "-t",
@@ -148,6 +149,29 @@ def status(as_json: bool = typer.Option(False, "--json", help="machine-readable"
     console.print(table)
     for job, when in data["next_runs"].items():
         console.print(f"next {job}: {when}")
+    _print_processes_and_budgets(data)
+
+
+def _print_processes_and_budgets(data: dict) -> None:
+    """Live processes (heartbeats) and the shared vendor rate budgets."""
+    from rich.table import Table
+
+    if data["processes"]:
+        table = Table("process", "kind", "started", "last heartbeat")
+        for p in data["processes"]:
+            table.add_row(p["process"], p["kind"], p["started_at"], f"{p['seen_seconds_ago']} s ago")
+        console.print(table)
+    else:
+        console.print("processes: none reporting (no worker or scheduler running)")
+    if data["rate_budgets"]:
+        table = Table("rate budget", "in flight", "windows (used/limit)", "paused")
+        for b in data["rate_budgets"]:
+            limit = b["in_flight_limit"]
+            windows = ", ".join(f"{name} {w['used']}/{w['limit']}"
+                                for name, w in b["windows"].items()) or "-"
+            table.add_row(b["key"], f"{b['in_flight']}/{limit}" if limit else str(b["in_flight"]),
+                          windows, f"{b['paused_seconds']} s" if b["paused_seconds"] else "-")
+        console.print(table)
 
 
 @token_app.command("create")

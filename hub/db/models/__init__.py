@@ -25,6 +25,7 @@ from hub.db.models.ledger import (  # noqa: F401
 )
 from hub.db.models.sends import DocumentSend, SendStatus  # noqa: F401
 from hub.db.models.payment_profiles import PaymentProfile  # noqa: F401
+from hub.db.models.observe import HubCounter, ProcessHeartbeat  # noqa: F401
 from sqlmodel import SQLModel
 
 metadata = SQLModel.metadata

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from hub.host.context import HubContext
 from hub.jobs.status import hub_status
 from hub.web.deps import get_context, require_token
+from hub.web.routers.webhooks import read_limited
 
 __all__ = ["router"]
 
@@ -22,9 +23,10 @@ async def health() -> dict:
 
 @router.post("/health", summary="Liveness check that takes (and ignores) a body")
 async def health_post(request: Request) -> dict:
-    """Reads the body and answers ``{"status": "ok"}``: the bare endpoint the webhook ingest
-    benchmark compares against."""
-    await request.body()
+    """Reads the body (at most ``web.max_webhook_bytes``, else 413, like a webhook: an
+    unauthenticated endpoint never reads a large body) and answers ``{"status": "ok"}``: the
+    bare endpoint the webhook ingest benchmark compares against."""
+    await read_limited(request, request.app.state.ctx.settings.web.max_webhook_bytes)
     return {"status": "ok"}
 
 

@@ -20,14 +20,16 @@ from hub.db.models._base import utcnow
 from hub.contract.records import WebhookRequest
 from hub.errors import ConfigError, PluginError, WebhookRejected
 from hub.jobs.inbox import store_events
+from hub.observe.counters import count_webhook
 
-__all__ = ["router"]
+__all__ = ["router", "read_limited"]
 
 log = logging.getLogger("hub.web.webhooks")
 router = APIRouter(tags=["webhooks"])
 
 
-async def _read_limited(request: Request, limit: int) -> bytes:
+async def read_limited(request: Request, limit: int) -> bytes:
+    """The body of ``request``, refused with 413 as soon as it passes ``limit`` bytes."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE,
@@ -70,8 +72,14 @@ def _receive_and_store(ctx: HubContext, runtime, connection_name: str,
 async def receive_webhook(connection: str, request: Request) -> dict:
     """Store the events of one webhook once each and answer at once (see module docs)."""
     ctx: HubContext = request.app.state.ctx
-    body = await _read_limited(request, ctx.settings.web.max_webhook_bytes)
-    webhook = WebhookRequest(connection=connection, headers=dict(request.headers), body=body,
-                             received_at=utcnow())
-    return await run_in_threadpool(_receive_and_store, ctx, request.app.state.runtime,
-                                   connection, webhook)
+    try:
+        body = await read_limited(request, ctx.settings.web.max_webhook_bytes)
+        webhook = WebhookRequest(connection=connection, headers=dict(request.headers),
+                                 body=body, received_at=utcnow())
+        answer = await run_in_threadpool(_receive_and_store, ctx, request.app.state.runtime,
+                                         connection, webhook)
+    except HTTPException:
+        count_webhook(connection, "refused")
+        raise
+    count_webhook(connection, "accepted")
+    return answer

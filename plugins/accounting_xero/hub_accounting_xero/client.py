@@ -1,8 +1,8 @@
 """A thin httpx client for Xero's Accounting API that turns every answer into data or a
 named error.
 
-- pacing: when Xero's last answer left no call this minute, waits for the window inline
-  (:meth:`TenantBudget.minute_wait`) rather than spend a call on a 429;
+- pacing: every call takes its place in the tenant's shared rate budget (:func:`hub.rate_budget`,
+  one budget for every worker), paced in advance rather than spending a call on a 429;
 - 429: waits ``Retry-After`` inline when it is short (``max_inline_wait_seconds``) and sends the
   same request again (Xero did not process it), else :class:`TransientError` with
   ``retry_after``; a *day* limit pauses the connection;
@@ -20,13 +20,15 @@ from typing import Any, Callable, Mapping
 
 import httpx
 
-from hub import Connection, PermanentError, TransientError
+from hub import BudgetExhausted, Connection, PermanentError, TransientError
 
 from hub_accounting_xero import jsonnum
 from hub_accounting_xero.auth import (
     TENANT, ConnectionRevoked, TokenManager, choose_tenant, reconnect_hint,
 )
-from hub_accounting_xero.ratelimit import budget_for, pause, paused_for, remember
+from hub_accounting_xero.ratelimit import (
+    app_budget, budget_for, pause, paused_for, remaining_of, remember, tenant_budget,
+)
 from hub_accounting_xero.settings import XeroSettings
 
 __all__ = ["XeroClient", "OutcomeUnknown", "xero_message"]
@@ -47,6 +49,14 @@ def xero_message(body: Any) -> str:
     if messages:
         return "; ".join(m for m in messages if m)
     return str(body.get("Message") or body.get("Detail") or body.get("Title") or body)
+
+
+def _retry_after(response: httpx.Response) -> float:
+    """Xero's Retry-After in seconds (60 when missing or unreadable)."""
+    try:
+        return max(0.0, float(response.headers.get("retry-after", "60")))
+    except ValueError:
+        return 60.0
 
 
 class XeroClient:
@@ -102,6 +112,8 @@ class XeroClient:
                                  "call limit", retry_after=paused)
         tenant = self.tenant_id()
         budget = budget_for(tenant)
+        shared = tenant_budget(self.connection, tenant, self.settings.timeout_seconds)
+        app = app_budget(self.connection, self.settings.client_id)
         url = self.settings.base_url.rstrip("/") + path
         content = jsonnum.dumps(body) if body is not None else None
         waited = 0.0
@@ -112,19 +124,32 @@ class XeroClient:
                             **(headers or {})}
             if content is not None:
                 send_headers["Content-Type"] = "application/json"
-            wait = budget.minute_wait()
-            if wait and waited + wait <= self.settings.max_inline_wait_seconds:
-                # pace rather than be refused: a 429 is one more call against the limits
-                waited += wait
-                self.sleep(wait)
-                budget.minute_remaining = None  # unknown again until the next answer
             try:
-                with budget.in_flight:
+                # the app's minute first (no slot held while waiting), then the organisation's
+                # slot and windows, released as soon as Xero has answered
+                with app.call(), shared.call() as call:
                     self.calls += 1
-                    budget.sending()
-                    response = self.http.request(method, url, params=params, content=content,
-                                                 headers=send_headers,
-                                                 timeout=self.settings.timeout_seconds)
+                    budget.calls += 1
+                    try:
+                        response = self.http.request(method, url, params=params,
+                                                     content=content, headers=send_headers,
+                                                     timeout=self.settings.timeout_seconds)
+                    except httpx.TransportError:
+                        call.answered(0)
+                        raise
+                    retry_after = _retry_after(response) if response.status_code == 429 else None
+                    call.answered(response.status_code, remaining=remaining_of(response.headers),
+                                  retry_after=retry_after)
+                    app_minute = response.headers.get("x-appminlimit-remaining", "")
+                    if app_minute.strip().isdigit():
+                        app.observe("minute", int(app_minute))
+            except BudgetExhausted as exc:
+                if exc.window == "day":  # paced before Xero refused: pause like its 429 would
+                    pause(self.connection, exc.retry_after or 3600)
+                    raise TransientError(f"Xero daily call limit reached for connection "
+                                         f"{self.connection.name!r}",
+                                         retry_after=exc.retry_after) from exc
+                raise
             except httpx.TransportError as exc:
                 what = f"{method} {path}: {type(exc).__name__} {exc}".strip()
                 if method == "GET":
@@ -135,7 +160,7 @@ class XeroClient:
             remember(self.connection, budget)
             status = response.status_code
             if status == 429:
-                retry_after = float(response.headers.get("retry-after", "60"))
+                retry_after = _retry_after(response)
                 problem = response.headers.get("x-rate-limit-problem", "minute")
                 if problem == "day":
                     pause(self.connection, retry_after)

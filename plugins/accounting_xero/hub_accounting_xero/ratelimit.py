@@ -1,31 +1,53 @@
-"""Per-organisation rate-limit bookkeeping from Xero's response headers.
+"""Per-organisation rate limits: the hub's shared budgets plus Xero's response headers.
 
-Xero allows 60 calls a minute, 5 in flight and 5,000 a day per connected organisation. The
-remaining counts arrive on every answer (``X-MinLimit-Remaining``, ``X-DayLimit-Remaining``,
-``X-AppMinLimit-Remaining``). In-flight calls are bounded per process by a semaphore; a day
-limit reached pauses that connection only, through ``connection.state`` so every worker sees it.
+Xero allows 60 calls a minute, 5 in flight and 5,000 a day per connected organisation, and
+10,000 a minute per app. :func:`tenant_budget` and :func:`app_budget` are the hub's shared
+budgets (:func:`hub.rate_budget`: one per organisation and one per app for every worker, in Redis
+on a production hub), which pace calls before Xero refuses them. The remaining counts arrive on
+every answer (``X-MinLimit-Remaining``, ``X-DayLimit-Remaining``, ``X-AppMinLimit-Remaining``);
+they feed the budgets and are kept for status displays. A day limit reached pauses that
+connection only, through ``connection.state`` so every worker sees it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import threading
-import time
-from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from hub import Connection
+from hub import BudgetLimits, Connection, RateBudget, rate_budget
 
 __all__ = ["TenantBudget", "budget_for", "pause", "paused_for", "remember", "PAUSED_UNTIL",
-           "RATE_LIMITS", "IN_FLIGHT", "MINUTE_WINDOW"]
+           "RATE_LIMITS", "IN_FLIGHT", "TENANT_LIMITS", "APP_LIMITS", "tenant_budget",
+           "app_budget", "remaining_of"]
 
 IN_FLIGHT = 5
-#: Xero's minute limit counts the calls of the last this many seconds.
-MINUTE_WINDOW = 60.0
-#: Added to a paced wait: Xero counts a call from its arrival, a little after we sent it.
-PACING_MARGIN = 1.0
+#: Xero's published limits per organisation and per app.
+TENANT_LIMITS = BudgetLimits(in_flight=IN_FLIGHT, per_minute=60, per_day=5_000)
+APP_LIMITS = BudgetLimits(per_minute=10_000)
 PAUSED_UNTIL = "paused_until"
 RATE_LIMITS = "rate_limits"
+
+
+def tenant_budget(connection: Connection, tenant_id: str, timeout: float) -> RateBudget:
+    """The shared budget of organisation ``tenant_id`` (every connection and worker)."""
+    limits = BudgetLimits(**{**TENANT_LIMITS.__dict__, "call_timeout_seconds": timeout})
+    return rate_budget(connection, tenant_id, limits, kind="xero")
+
+
+def app_budget(connection: Connection, client_id: str) -> RateBudget:
+    """The shared per-minute budget of the Xero app ``client_id``."""
+    return rate_budget(connection, client_id, APP_LIMITS, kind="xero-app")
+
+
+def remaining_of(headers) -> dict[str, int]:
+    """Xero's remaining counts by budget window, from an answer's headers."""
+    found = {}
+    for name, window in (("x-minlimit-remaining", "minute"), ("x-daylimit-remaining", "day")):
+        value = headers.get(name)
+        if value is not None and value.strip().isdigit():
+            found[window] = int(value)
+    return found
 
 
 @dataclass
@@ -36,29 +58,6 @@ class TenantBudget:
     day_remaining: int | None = None
     app_minute_remaining: int | None = None
     calls: int = 0
-    in_flight: threading.BoundedSemaphore = field(
-        default_factory=lambda: threading.BoundedSemaphore(IN_FLIGHT))
-    #: when this process sent its last calls (monotonic seconds), newest last
-    sent: deque = field(default_factory=lambda: deque(maxlen=60))
-
-    def minute_wait(self, now: float | None = None) -> float:
-        """Seconds to wait before the next call so it is not refused for the minute limit.
-
-        Zero unless Xero's last answer said no call is left this minute; then until the oldest
-        call this process remembers leaves Xero's window (a 429 refused call would cost one
-        more call and the same wait). Calls made elsewhere are not seen here: a 429 can still
-        come, and the client waits for its ``Retry-After`` then.
-        """
-        if self.minute_remaining is None or self.minute_remaining > 0 or not self.sent:
-            return 0.0
-        now = time.monotonic() if now is None else now
-        left = self.sent[0] + MINUTE_WINDOW - now
-        return min(MINUTE_WINDOW, left + PACING_MARGIN) if left > 0 else 0.0
-
-    def sending(self, now: float | None = None) -> None:
-        """Note a call about to be sent."""
-        self.calls += 1
-        self.sent.append(time.monotonic() if now is None else now)
 
     def update(self, headers) -> None:
         """Take the remaining counts from an answer's headers."""
@@ -75,7 +74,7 @@ _lock = threading.Lock()
 
 
 def budget_for(tenant_id: str) -> TenantBudget:
-    """The process-wide budget of one Xero organisation."""
+    """This process's record of what Xero last said about one organisation."""
     with _lock:
         return _budgets.setdefault(tenant_id, TenantBudget())
 

@@ -57,8 +57,9 @@ class XeroSettings(BaseModel):
         None, description="tenant list; defaults to <base_url host>/connections")
     client_id: str
     client_secret: SecretStr
-    redirect_uri: str = Field("http://localhost:8000/plugins/xero/callback",
-                              description="the hub's OAuth callback, as registered at Xero")
+    redirect_uri: str = Field("http://localhost:8765/plugins/xero/callback",
+                              description="the hub's OAuth callback, as registered at Xero "
+                                          "(default: the port `hub serve` listens on)")
     scopes: str = DEFAULT_SCOPES
     tenant_id: str | None = Field(
         None, description="Xero organisation to use; when unset the only connected one is used")

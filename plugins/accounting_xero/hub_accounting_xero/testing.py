@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlparse
 
 import httpx
 
-from hub import Connection, CreditNoteDoc, InvoiceDoc, LineDoc, MemoryState, Money, PaymentDoc
+from hub import Connection, ConnectionConfig, CreditNoteDoc, InvoiceDoc, LineDoc, MemoryState, Money, PaymentDoc
 
 from hub_accounting_xero.auth import authorize_url, exchange_code
 from hub_accounting_xero.sandbox import XeroSandbox
@@ -27,10 +27,12 @@ ISSUE = dt.date(2026, 11, 1)
 
 def connected(sandbox: XeroSandbox, url: str, *, name: str = "xero", state: Any = None,
               clock=None, **settings: Any) -> Connection:
-    """A Connection to ``sandbox`` at ``url`` that went through consent and code exchange."""
+    """A Connection to ``sandbox`` at ``url`` that went through consent and code exchange; the
+    hub's rate budgets run on the sandbox's scaled clock (``rate_time_scale``)."""
     model = XeroSettings(**sandbox.settings_for(url, **settings))
     kwargs = {"clock": clock} if clock else {}
-    connection = Connection(name=name, plugin="xero", settings=model,
+    config = ConnectionConfig(name=name, plugin="xero", rate_time_scale=sandbox.clock.scale)
+    connection = Connection(name=name, plugin="xero", settings=model, config=config,
                             state=state if state is not None else MemoryState(), **kwargs)
     with httpx.Client() as http:
         consent = http.get(authorize_url(connection), follow_redirects=False)

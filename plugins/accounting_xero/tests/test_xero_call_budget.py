@@ -6,9 +6,6 @@ from __future__ import annotations
 from hub import PushStatus
 
 from hub_accounting_xero import plugin
-from hub_accounting_xero.client import XeroClient
-from hub_accounting_xero.ratelimit import MINUTE_WINDOW, PACING_MARGIN, TenantBudget
-from hub_accounting_xero.sandbox import Limits, XeroSandbox
 from hub_accounting_xero.testing import connected, invoice_doc
 
 
@@ -33,34 +30,3 @@ def test_a_smaller_batch_size_still_makes_smaller_contact_bundles(sandbox, xero_
                              invoices=[invoice_doc(i, organisation_id=i) for i in range(1, 46)])
     creates = [c for c in sandbox.api_calls() if (c.method, c.path) == ("PUT", "/Contacts")]
     assert len(creates) == 3  # bundles of 20, 20 and 5
-
-
-def test_the_minute_limit_is_paced_not_hit():
-    """Five calls a minute allowed, eight made: the client waits for the window once Xero
-    says none is left, and no call is refused with a 429."""
-    sandbox = XeroSandbox(scale=1, limits=Limits(per_minute=5))
-    waits: list[float] = []
-
-    def sleep(seconds: float) -> None:  # the sandbox's minute passes without real waiting
-        waits.append(seconds)
-        sandbox.clock.advance(seconds)
-
-    with sandbox.serve() as url:
-        conn = connected(sandbox, url)
-        with XeroClient(conn, sleep=sleep) as client:
-            for _ in range(8):
-                client.get("/Contacts")
-    statuses = [c.status for c in sandbox.api_calls() if c.path == "/Contacts"]
-    assert statuses == [200] * 8
-    assert len(waits) >= 1 and all(0 < w <= MINUTE_WINDOW for w in waits)
-
-
-def test_budget_waits_only_when_xero_says_nothing_is_left():
-    budget = TenantBudget()
-    budget.sending(now=100.0)
-    assert budget.minute_wait(now=101.0) == 0.0  # nothing known yet
-    budget.minute_remaining = 3
-    assert budget.minute_wait(now=101.0) == 0.0
-    budget.minute_remaining = 0
-    assert budget.minute_wait(now=101.0) == MINUTE_WINDOW - 1.0 + PACING_MARGIN
-    assert budget.minute_wait(now=100.0 + MINUTE_WINDOW + 5) == 0.0

@@ -49,3 +49,15 @@ def test_plugin_registers_the_xero_connection_type():
     host = build_plugin_host(load_entry_points=False, extra_plugins=[("accounting_xero", module)])
     ctype = host.connection_type("xero")
     assert ctype.settings_model is XeroSettings and ctype.capabilities == {"accounting", "payments_poll"}
+
+
+def test_default_redirect_uri_is_on_the_port_the_hub_serves():
+    """The OAuth callback registered at Xero must reach `hub serve` as it starts by default."""
+    from urllib.parse import urlsplit
+
+    from hub.config import WebSettings
+
+    settings = XeroSettings(client_id="abc", client_secret="s")
+    callback = urlsplit(settings.redirect_uri)
+    assert callback.port == WebSettings().port
+    assert callback.path == "/plugins/xero/callback"

@@ -61,6 +61,10 @@ class LoggedCall:
     idempotency_key: str | None
     replayed: bool = False
     fault: str | None = None
+    #: sandbox-clock seconds when the request arrived and when its answer was sent (so a test
+    #: can check calls in flight and calls per window as Xero would count them)
+    started: float = 0.0
+    finished: float = 0.0
 
 
 class _Dropped(Exception):
@@ -210,6 +214,7 @@ class XeroSandbox:
         """Raw ASGI handler for the Accounting API (so it can drop connections)."""
         if scope["type"] != "http":
             return
+        started = self.clock.seconds()
         path = scope["path"]
         if path.startswith(API_PREFIX):
             path = path[len(API_PREFIX):]
@@ -235,7 +240,7 @@ class XeroSandbox:
                     "content-length": str(len(data)), **(extra or {})}
             with self.lock:
                 self.calls.append(LoggedCall(method, path, query, tenant, status, key,
-                                             replayed, fault))
+                                             replayed, fault, started, self.clock.seconds()))
             await send({"type": "http.response.start", "status": status,
                         "headers": [(k.encode(), v.encode()) for k, v in hdrs.items()]})
             await send({"type": "http.response.body", "body": data})
