@@ -16,6 +16,7 @@ from typing import Iterator
 from sqlalchemy import delete, select, update
 from sqlmodel import Session
 
+from hub import audit
 from hub.app import HubContext
 from hub.bulk_gc import bulk_allocations
 from hub.billing.counters import Counter
@@ -96,6 +97,8 @@ def preview(ctx: HubContext, run_date: dt.date) -> BatchSummary:
     with session_scope(ctx.engine) as session:
         batch = session.get(BillingBatch, batch_id)
         batch.invoice_count, batch.notes = made, notes
+        audit.record(session, "batch.previewed", "batch", batch_id,
+                     summary=f"run date {run_date}: {made} draft invoices")
     return BatchSummary(batch_id, run_date, BatchStatus.preview.value, made, notes)
 
 
@@ -184,6 +187,8 @@ def confirm(ctx: HubContext, batch_id: int) -> BatchSummary:
             session.flush()
             session.expunge_all()
         batch = session.get(BillingBatch, batch_id)
+        audit.record(session, "batch.confirmed", "batch", batch_id,
+                     summary=f"run date {batch.run_date}: {count} invoices finalised")
         return BatchSummary(batch_id, batch.run_date, batch.status.value, count,
                             list(batch.notes or []))
 
@@ -205,4 +210,6 @@ def discard(ctx: HubContext, batch_id: int) -> BatchSummary:
         session.execute(delete(Invoice.__table__).where(
             Invoice.__table__.c.batch_id == batch_id, Invoice.__table__.c.status == "draft"))
         batch = session.get(BillingBatch, batch_id)
+        audit.record(session, "batch.discarded", "batch", batch_id,
+                     summary=f"run date {batch.run_date}")
         return BatchSummary(batch_id, batch.run_date, batch.status.value, 0, [])

@@ -6,6 +6,7 @@ prints its message and fix and exits 2; ``--debug`` shows the traceback instead.
 
 from __future__ import annotations
 
+import getpass
 import importlib
 import logging
 import pkgutil
@@ -15,6 +16,7 @@ from typing import Optional
 
 import typer
 
+from hub.audit import set_actor
 from hub.cli import state as cli_state
 from hub.errors import HubError
 
@@ -29,6 +31,8 @@ def _root_callback(
     """MSP billing hub: PSA/RMM and vendor usage in, correct invoices out."""
     cli_state.state.config_path = config
     cli_state.state.debug = debug
+    # The audit trail names who ran a command that changes something.
+    set_actor(f"cli:{getpass.getuser()}", "cli")
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
 

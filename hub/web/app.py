@@ -1,4 +1,5 @@
-"""The FastAPI app: webhooks in, REST API, OpenAPI docs at ``/docs``.
+"""The FastAPI app: webhooks in, REST API, OpenAPI docs at ``/docs``, the web admin under
+``/admin`` (:mod:`hub.web.admin`).
 
 :func:`create_app` includes every module of :mod:`hub.web.routers` that defines ``router``, and
 mounts the routes plugins add through ``hub_register_routes`` under ``/plugins/``. Hub errors
@@ -50,7 +51,8 @@ def create_app(ctx: "HubContext", runtime: "JobRuntime | None" = None) -> FastAP
         from hub.jobs.runtime import build_runtime
 
         runtime = build_runtime(ctx)
-    app = FastAPI(title="MSP billing hub", version="0.1.0", docs_url="/docs",
+    # /docs is served by the admin from vendored Swagger UI files (works offline).
+    app = FastAPI(title="MSP billing hub", version="0.1.0", docs_url=None, redoc_url=None,
                   description="Webhooks in, REST API for organisations, invoices, payments, "
                               "credit notes, batches and jobs. Authenticate with "
                               "`Authorization: Bearer <token>` (`hub token create NAME`).")
@@ -68,6 +70,9 @@ def create_app(ctx: "HubContext", runtime: "JobRuntime | None" = None) -> FastAP
         if isinstance(router, APIRouter):
             app.include_router(router)
 
+    from hub.web.admin import install as install_admin
+
+    install_admin(app)  # pages under /admin, static assets, offline /docs, audit actor
     plugin_router = APIRouter()
     ctx.plugins.hook.hub_register_routes(router=plugin_router)
     if plugin_router.routes:

@@ -16,6 +16,7 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from hub.app import HubContext
+from hub.audit import set_actor
 from hub.db.models.api_tokens import ApiToken
 from hub.web.tokens import verify_token
 
@@ -43,4 +44,5 @@ def require_token(credentials: HTTPAuthorizationCredentials | None = Depends(_be
     if row is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, headers=challenge,
                             detail="invalid or revoked token; create one with `hub token create NAME`")
+    set_actor(f"token:{row.name}", "api")  # the audit trail names the token
     return row

@@ -28,3 +28,6 @@ from hub.db.models.payment_profiles import PaymentProfile  # noqa: F401
 from sqlmodel import SQLModel
 
 metadata = SQLModel.metadata
+from hub.db.models.access import Role, User  # noqa: F401
+from hub.db.models.audit import AuditEvent  # noqa: F401
+from hub.db.models.findings import Finding, FindingDismissal, ReconcileRun  # noqa: F401
