@@ -18,17 +18,17 @@ from hub.db.models import AuditEvent, BatchStatus, BillingBatch, JobRecord, JobS
 from hub.demo.admin_users import DEMO_PASSWORD
 from hub.web.admin.rendering import NAVIGATION
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-
 SCREENSHOTS = Path(os.environ.get("HUB_SCREENSHOTS_DIR")
                    or Path(__file__).resolve().parents[2] / "build" / "screenshots")
 
 
 @pytest.fixture(scope="module")
 def browser():
+    from playwright.sync_api import sync_playwright  # the `test` extra installs it
+
     from hub.testing.browser import launch_chromium
 
-    with playwright_api.sync_playwright() as playwright:
+    with sync_playwright() as playwright:
         chromium = launch_chromium(playwright)
         yield chromium
         chromium.close()
