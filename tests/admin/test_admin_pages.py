@@ -17,7 +17,7 @@ from hub.db.engine import session_scope
 from hub.db.models import AuditEvent, Organisation
 from hub.db.models.findings import Finding, ReconcileRun
 from hub.errors import ValidationFailed
-from hub.web.admin.findings_store import dismiss, findings_query
+from hub.web.admin.findings_store import dismiss, findings_query, stake_rank
 from hub.web.admin.rendering import NAVIGATION
 
 from .conftest import csrf_of
@@ -129,7 +129,8 @@ def _store_run(ctx, at_stake: str) -> int:
         run.finished_at = run.started_at
         session.add(Finding(run_id=run.id, key=key, figures=figures, section="time",
                             kind="unbilled_time", document="ticket T-1",
-                            at_stake=difference.at_stake.amount, currency="USD"))
+                            at_stake=difference.at_stake.amount,
+                            stake_rank=stake_rank(difference.at_stake.amount), currency="USD"))
         return run.id
 
 
@@ -152,3 +153,22 @@ def test_a_dismissal_holds_while_the_figures_stay_and_lapses_when_they_move(admi
         event = session.execute(select(AuditEvent).where(
             AuditEvent.action == "finding.dismissed")).scalar_one()
         assert event.actor == "user:alice" and "agreed with the client" in event.summary
+
+
+def test_the_review_queue_puts_the_most_money_at_stake_first(admin_ctx, client_as):
+    with session_scope(admin_ctx.engine) as session:
+        run = ReconcileRun(sections=["time"], finding_count=3)
+        session.add(run)
+        session.flush()
+        run.finished_at = run.started_at
+        for n, amount in enumerate(("95.00", "190.00", "23.75")):
+            session.add(Finding(run_id=run.id, key=f"k{n}", figures="f", section="time",
+                                kind="time_not_invoiced", document=f"ticket T-{n}",
+                                at_stake=Decimal(amount), stake_rank=stake_rank(Decimal(amount)),
+                                currency="USD"))
+        run_id = run.id
+    with session_scope(admin_ctx.engine) as session:
+        documents = [row[0].document for row in session.execute(findings_query(run_id))]
+    assert documents == ["ticket T-1", "ticket T-0", "ticket T-2"]
+    page = client_as("victor").get("/admin/findings").text
+    assert page.index("190.00 USD") < page.index("95.00 USD") < page.index("23.75 USD")

@@ -45,12 +45,17 @@ def list_cmd() -> None:
 
     with session_scope(context().engine) as session:
         users = list_users(session)
-        if not users:
-            console.print("no users yet: add one with `hub user add NAME --role admin`")
-        for u in users:
-            state = f"disabled {u.disabled_at:%Y-%m-%d}" if u.disabled_at else "active"
-            last = f"last login {u.last_login_at:%Y-%m-%d %H:%M}" if u.last_login_at else "never logged in"
-            console.print(f"{u.username}\t{u.role.value}\t{state}\t{last}")
+    if not users:
+        console.print("no users yet: add one with `hub user add NAME --role admin`")
+        return
+    from rich.table import Table
+
+    table = Table("User", "Role", "State", "Last login")
+    for u in users:
+        table.add_row(u.username, u.role.value,
+                      f"disabled {u.disabled_at:%Y-%m-%d}" if u.disabled_at else "active",
+                      f"{u.last_login_at:%Y-%m-%d %H:%M}" if u.last_login_at else "never")
+    console.print(table)
 
 
 @user_app.command("disable")

@@ -12,7 +12,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any, Optional
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import BigInteger, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from hub.db.models._base import json_field, money_field, timestamp_field
@@ -48,6 +48,9 @@ class Finding(SQLModel, table=True):
     hub_value: str = ""
     other_value: str = ""
     at_stake: Decimal = money_field()
+    #: ``at_stake`` in ten-thousandths, an exact integer: the queue sorts by money at stake
+    #: on every database (SQLite keeps exact decimals as text, which sorts "95" above "190").
+    stake_rank: int = Field(default=0, sa_type=BigInteger, index=True)
     currency: str = Field(default="USD", max_length=3)
     cause: str = ""
     fix: Optional[str] = None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from decimal import Decimal
 from dataclasses import dataclass
 
 from sqlalchemy import and_, func, or_, select
@@ -18,10 +19,11 @@ from sqlalchemy.orm import Session
 from hub import audit
 from hub.db.engine import session_scope
 from hub.db.models._base import utcnow
+from hub.db.models.catalogue import Organisation
 from hub.db.models.findings import Finding, FindingDismissal, ReconcileRun
 from hub.errors import NotFound, ValidationFailed
 
-__all__ = ["run_and_store", "latest_run", "findings_query", "dismiss", "act_on",
+__all__ = ["run_and_store", "stake_rank", "latest_run", "findings_query", "dismiss", "act_on",
            "open_findings_count", "fingerprint", "FIX_ACTIONS"]
 
 _REPUSH = re.compile(r"^hub outbox repush (\w+) (\d+) --connection (\S+)$")
@@ -42,6 +44,11 @@ def fingerprint(difference) -> tuple[str, str]:
     figures = _digest(difference.hub_value, difference.other_value,
                       difference.at_stake.amount, difference.at_stake.currency)
     return key, figures
+
+
+def stake_rank(amount: Decimal) -> int:
+    """``amount`` as an integer of ten-thousandths (exact; see ``Finding.stake_rank``)."""
+    return int(amount.scaleb(4).to_integral_value())
 
 
 def run_and_store(ctx, sections: list[str]) -> ReconcileRun:
@@ -67,7 +74,8 @@ def run_and_store(ctx, sections: list[str]) -> ReconcileRun:
             organisation=difference.organisation, document=difference.document,
             systems=difference.systems, connection=difference.connection,
             hub_value=difference.hub_value, other_value=difference.other_value,
-            at_stake=difference.at_stake.amount, currency=difference.at_stake.currency,
+            at_stake=difference.at_stake.amount, stake_rank=stake_rank(difference.at_stake.amount),
+            currency=difference.at_stake.currency,
             cause=difference.cause, fix=difference.fix))
         count += 1
         if len(rows) >= 500:
@@ -95,11 +103,12 @@ def latest_run(session: Session) -> ReconcileRun | None:
 
 
 def findings_query(run_id: int, *, show: str = "open", section: str | None = None):
-    """The latest run's findings, with their dismissal (if any); ``show`` is ``open``,
-    ``dismissed`` or ``all``. Money at stake first."""
-    f, d = Finding.__table__, FindingDismissal.__table__
-    query = (select(Finding, FindingDismissal)
+    """Rows (finding, its dismissal or None, organisation name) of a run; ``show`` is
+    ``open``, ``dismissed`` or ``all``. Money at stake first."""
+    f, d, o = Finding.__table__, FindingDismissal.__table__, Organisation.__table__
+    query = (select(Finding, FindingDismissal, o.c.name)
              .outerjoin(FindingDismissal, and_(d.c.key == f.c.key, d.c.figures == f.c.figures))
+             .outerjoin(o, o.c.id == f.c.organisation_id)
              .where(f.c.run_id == run_id))
     if show == "open":
         query = query.where(d.c.id.is_(None), f.c.resolved_at.is_(None))
@@ -107,7 +116,7 @@ def findings_query(run_id: int, *, show: str = "open", section: str | None = Non
         query = query.where(or_(d.c.id.is_not(None), f.c.resolved_at.is_not(None)))
     if section:
         query = query.where(f.c.section == section)
-    return query.order_by(f.c.at_stake.desc(), f.c.id)
+    return query.order_by(f.c.stake_rank.desc(), f.c.id)
 
 
 def open_findings_count(session: Session) -> int:

@@ -7,6 +7,7 @@ from fastapi import Depends, Form, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy import Text, cast, func, select
 
+from hub import audit
 from hub.db.engine import session_scope
 from hub.db.models import BillingBatch, Invoice, InvoiceLine, Organisation
 from hub.errors import NotFound
@@ -82,8 +83,9 @@ def batch_page(request: Request, batch_id: int, page: int = 1, q: str = "",
         totals = session.execute(select(it.c.currency, func.count(), func.sum(it.c.total))
                                  .where(it.c.batch_id == batch_id)
                                  .group_by(it.c.currency)).all()
+        history = audit.list_events(session, target_type="batch", target_id=batch_id).events
     return render(request, "batch.html", batch=batch, pg=pg, lines=lines, totals=totals, q=q,
-                  changed=changed)
+                  changed=changed, history=history)
 
 
 @router.get("/lines/{line_id:int}/provenance")
