@@ -99,7 +99,10 @@ def test_the_session_cookie_is_signed_httponly_and_samesite(admin_app):
     assert cookie.startswith(f"{SESSION_COOKIE}=")
     lowered = cookie.lower()
     assert "httponly" in lowered and "samesite=lax" in lowered and "secure" in lowered
-    assert client.get("/admin/", follow_redirects=False).status_code == 200
+    page = client.get("/admin/", follow_redirects=False)
+    assert page.status_code == 200
+    assert page.headers["X-Frame-Options"] == "DENY"
+    assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
     # A cookie changed by hand is not a session.
     value = client.cookies.get(SESSION_COOKIE)
     client.cookies.set(SESSION_COOKIE, value[:-2] + ("AA" if value[-2:] != "AA" else "BB"),
@@ -172,3 +175,15 @@ def test_the_rest_api_tokens_keep_working_and_are_named_in_the_audit(admin_ctx, 
         events = session.execute(select(AuditEvent).order_by(AuditEvent.id)).scalars().all()
         assert [(e.actor, e.via, e.action) for e in events if e.action.startswith("batch.")] == [
             ("token:ci", "api", "batch.previewed"), ("token:ci", "api", "batch.discarded")]
+
+
+def test_one_client_trying_many_usernames_is_slowed_down_too(admin_app, hub_clock):
+    from hub.access.throttle import MAX_FAILURES, WINDOW
+
+    client = TestClient(admin_app)
+    for n in range(MAX_FAILURES):  # a different name each time: no per-user lock applies
+        assert login(client, f"guess{n}", "some password").status_code == 401
+    refused = login(client, "ann")
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+    hub_clock.advance(seconds=WINDOW.total_seconds())
+    assert login(client, "ann").status_code == 303

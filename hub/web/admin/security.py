@@ -35,6 +35,17 @@ __all__ = ["AdminRoute", "PageUser", "viewer", "approver", "admin", "signer_of",
            "start_session", "LoginRequired", "Forbidden"]
 
 
+#: Sent with every page: never framed by another site (clickjacking), no referrer leaves the
+#: site, pages with documents on them are not kept in shared caches.
+SECURITY_HEADERS = {
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "frame-ancestors 'none'",
+    "Referrer-Policy": "same-origin",
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-store",
+}
+
+
 class LoginRequired(Exception):
     """No valid session: the route answers with a redirect to the login page."""
 
@@ -163,6 +174,8 @@ class AdminRoute(APIRoute):
             new = getattr(request.state, "set_session", None)
             if new is not None:
                 _set_cookie(request, response, new)
+            for name, value in SECURITY_HEADERS.items():
+                response.headers.setdefault(name, value)
             return response
 
         return route

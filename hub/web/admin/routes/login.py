@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import Form, Request
 from fastapi.responses import RedirectResponse
 
+from hub.access.throttle import ClientThrottle
 from hub.access.users import LoginRefused, TooManyAttempts, authenticate
 from hub.audit import record
 from hub.db.engine import session_scope
@@ -13,6 +14,14 @@ from hub.web.admin.routes import page_router
 from hub.web.admin.security import end_session, start_session
 
 router = page_router()
+
+
+def _throttle(request: Request) -> ClientThrottle:
+    """The app's per-client login throttle (one per web process)."""
+    state = request.app.state
+    if getattr(state, "login_throttle", None) is None:
+        state.login_throttle = ClientThrottle()
+    return state.login_throttle
 
 
 def _local(target: str | None) -> str:
@@ -33,14 +42,21 @@ def login(request: Request, username: str = Form(""), password: str = Form(""),
           next: str = Form("/admin/")):
     """Check the password; after repeated wrong ones the account is locked for a while."""
     ctx = request.app.state.ctx
+    throttle = _throttle(request)
+    client = request.client.host if request.client else "unknown"
+    now = ctx.clock()
     try:
-        user = authenticate(ctx.engine, username, password, now=ctx.clock())
+        wait = throttle.retry_after(client, now)
+        if wait is not None:
+            raise TooManyAttempts(wait)
+        user = authenticate(ctx.engine, username, password, now=now)
     except TooManyAttempts as exc:
         response = render(request, "login.html", status_code=429, next=_local(next),
                           error=exc.user_message(), username=username)
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
     except LoginRefused as exc:
+        throttle.failed(client, now)
         return render(request, "login.html", status_code=401, next=_local(next),
                       error=exc.user_message(), username=username)
     start_session(request, user)
