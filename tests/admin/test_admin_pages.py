@@ -172,3 +172,23 @@ def test_the_review_queue_puts_the_most_money_at_stake_first(admin_ctx, client_a
     assert documents == ["ticket T-1", "ticket T-0", "ticket T-2"]
     page = client_as("victor").get("/admin/findings").text
     assert page.index("190.00 USD") < page.index("95.00 USD") < page.index("23.75 USD")
+
+
+def test_a_batch_total_is_added_up_exactly(admin_ctx, org_id):
+    import datetime as dt
+
+    from hub.db.models import BillingBatch, Invoice
+    from hub.web.admin.routes.runs import batch_totals
+
+    day = dt.date(2026, 1, 1)
+    with session_scope(admin_ctx.engine) as session:
+        batch = BillingBatch(run_date=day, invoice_count=3)
+        session.add(batch)
+        session.flush()
+        for total in ("0.10", "0.20", "1000000000.01"):
+            session.add(Invoice(organisation_id=org_id, issue_date=day, due_date=day,
+                                batch_id=batch.id, total=Decimal(total)))
+        session.flush()
+        totals = batch_totals(session, batch.id)
+    assert totals == [("USD", 3, Decimal("1000000000.31"))]
+    assert isinstance(totals[0][2], Decimal)

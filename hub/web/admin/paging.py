@@ -31,10 +31,12 @@ class Page:
 
 
 def paginate(session: Session, query: Select, page: int, per_page: int = PER_PAGE, *,
-             scalars: bool = False) -> Page:
-    """Run ``query`` (already ordered) for one page and count all its rows."""
-    total = session.execute(select(func.count()).select_from(
-        query.order_by(None).subquery())).scalar_one()
+             scalars: bool = False, total: int | None = None) -> Page:
+    """Run ``query`` (already ordered) for one page and count all its rows (unless the caller
+    already knows how many there are: ``total``)."""
+    if total is None:
+        total = session.execute(select(func.count()).select_from(
+            query.order_by(None).subquery())).scalar_one()
     # A page past the end shows the last page (a link kept from when there were more rows).
     page = min(max(1, page), max(1, -(-total // per_page)))
     result = session.execute(query.offset((page - 1) * per_page).limit(per_page))

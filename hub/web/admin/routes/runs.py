@@ -3,6 +3,8 @@ or discard (approvers)."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from fastapi import Depends, Form, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy import Text, cast, func, select
@@ -68,7 +70,9 @@ def batch_page(request: Request, batch_id: int, page: int = 1, q: str = "",
     query = query.order_by(it.c.id)
     with session_scope(ctx.engine) as session:
         batch = _batch(session, batch_id)
-        pg = paginate(session, query, page, PER_PAGE)
+        # Unfiltered, the batch says how many invoices it holds: no count over all of them.
+        pg = paginate(session, query, page, PER_PAGE,
+                      total=None if q or changed else batch.invoice_count)
         ids = [row.id for row in pg.items]
         lines: dict[int, list] = {}
         if ids:
@@ -80,12 +84,28 @@ def batch_page(request: Request, batch_id: int, page: int = 1, q: str = "",
                     (func.length(cast(lt.c.provenance, Text)) > 2).label("has_provenance"))
                     .where(lt.c.invoice_id.in_(ids)).order_by(lt.c.invoice_id, lt.c.position)):
                 lines.setdefault(line.invoice_id, []).append(line)
-        totals = session.execute(select(it.c.currency, func.count(), func.sum(it.c.total))
-                                 .where(it.c.batch_id == batch_id)
-                                 .group_by(it.c.currency)).all()
+        totals = batch_totals(session, batch_id)
         history = audit.list_events(session, target_type="batch", target_id=batch_id).events
     return render(request, "batch.html", batch=batch, pg=pg, lines=lines, totals=totals, q=q,
                   changed=changed, history=history)
+
+
+def batch_totals(session, batch_id: int) -> list[tuple[str, int, Decimal]]:
+    """(currency, invoices, total) of a batch, exact: PostgreSQL sums NUMERIC in SQL; SQLite
+    keeps amounts as decimal text, which its SUM would turn into a float, so there the
+    amounts are added up here as Decimals."""
+    it = Invoice.__table__
+    where = it.c.batch_id == batch_id
+    if session.get_bind().dialect.name == "postgresql":
+        rows = session.execute(select(it.c.currency, func.count(), func.sum(it.c.total))
+                               .where(where).group_by(it.c.currency)).all()
+        return [(currency, count, Decimal(total)) for currency, count, total in rows]
+    sums: dict[str, list] = {}
+    for currency, total in session.execute(select(it.c.currency, it.c.total).where(where)):
+        entry = sums.setdefault(currency, [0, Decimal(0)])
+        entry[0] += 1
+        entry[1] += total
+    return [(currency, count, total) for currency, (count, total) in sorted(sums.items())]
 
 
 @router.get("/lines/{line_id:int}/provenance")
