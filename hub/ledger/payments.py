@@ -368,7 +368,7 @@ def refund_from_balance(session: Session, organisation_id: int, amount: Decimal 
         write_allocations(session, source, AllocationKind.refund, [(("tx", tx.id), part)],
                           payment_id=source.payment_id, credit_note_id=source.credit_note_id)
     push_payment(session, row, push_to)
-    audit.record(session, "payment.refunded", "payment", original.id,
-                 summary=f"{value} {original.currency} refunded (refund {row.id})"
-                         + (f": {reason}" if reason else ""))
+    audit.record(session, "payment.refunded_from_balance", "payment", row.id,
+                 summary=f"{value.amount} {org.currency} of account credit paid back to "
+                         f"organisation {org.id}" + (f": {reason}" if reason else ""))
     return row
