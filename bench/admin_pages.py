@@ -117,6 +117,7 @@ def pages(first: int, second: int) -> list[tuple[str, str]]:
         ("batch page (preview, page 1)", f"/admin/runs/{second}"),
         ("batch page (preview, last page)", f"/admin/runs/{second}?page=999999"),
         ("batch page (confirmed)", f"/admin/runs/{first}"),
+        ("batch totals (loaded after the page)", f"/admin/runs/{second}/totals"),
         ("invoice list", "/admin/invoices"),
         ("invoice list (filter: open)", "/admin/invoices?status=open"),
         ("invoice", "/admin/invoices/1"),
@@ -148,9 +149,9 @@ def main() -> None:
             results[n] = {label: median_ms(client, path, args.repeat)
                           for label, path in pages(first, second)}
             bare = results[n]["bare endpoint GET /health"]
-            print(f"{'page':<34} {'median ms':>10} {'x bare':>8}")
+            print(f"{'page':<38} {'median ms':>10} {'x bare':>8}")
             for label, ms in results[n].items():
-                print(f"{label:<34} {ms:>10.1f} {ms / bare:>8.1f}")
+                print(f"{label:<38} {ms:>10.1f} {ms / bare:>8.1f}")
             ctx.engine.dispose()
     if len(results) > 1:
         small, large = min(results), max(results)

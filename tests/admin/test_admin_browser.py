@@ -106,6 +106,9 @@ def test_an_approver_previews_opens_provenance_and_confirms_the_batch(as_user, d
     tab.page.wait_for_url("**/admin/runs/*")
     batch_id = int(tab.page.url.split("/runs/")[1].split("?")[0])
     assert "Preview made" in tab.page.locator(".flash").inner_text()
+    totals = tab.page.locator("#batch-totals strong")  # loaded by htmx after the page
+    totals.wait_for()
+    assert totals.inner_text().endswith(" USD")
     assert tab.page.locator("#batch-lines tbody").count() >= 8
     # The per-line change and cause is shown, and a counted line opens its provenance.
     assert tab.page.locator("#batch-lines td", has_text="no change").count() > 0

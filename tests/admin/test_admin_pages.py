@@ -192,3 +192,19 @@ def test_a_batch_total_is_added_up_exactly(admin_ctx, org_id):
         totals = batch_totals(session, batch.id)
     assert totals == [("USD", 3, Decimal("1000000000.31"))]
     assert isinstance(totals[0][2], Decimal)
+
+
+def test_paging_counts_up_to_a_cap_and_still_pages_past_it(admin_ctx):
+    from hub.web.admin.paging import paginate
+
+    with session_scope(admin_ctx.engine) as session:
+        for n in range(7):
+            create_organisation(session, f"Org {n}")
+        query = select(Organisation).order_by(Organisation.id)
+        exact = paginate(session, query, 9, per_page=2, scalars=True, cap=None)
+        assert (exact.total, exact.page, exact.pages, exact.more) == (7, 4, 4, False)
+        capped = paginate(session, query, 3, per_page=2, scalars=True, cap=5)
+        assert (capped.total, capped.more, capped.pages) == (5, True, 3)
+        assert capped.has_next and [o.name for o in capped.items] == ["Org 4", "Org 5"]
+        last = paginate(session, query, 4, per_page=2, scalars=True, cap=5)
+        assert [o.name for o in last.items] == ["Org 6"] and not last.has_next

@@ -84,10 +84,19 @@ def batch_page(request: Request, batch_id: int, page: int = 1, q: str = "",
                     (func.length(cast(lt.c.provenance, Text)) > 2).label("has_provenance"))
                     .where(lt.c.invoice_id.in_(ids)).order_by(lt.c.invoice_id, lt.c.position)):
                 lines.setdefault(line.invoice_id, []).append(line)
-        totals = batch_totals(session, batch_id)
         history = audit.list_events(session, target_type="batch", target_id=batch_id).events
-    return render(request, "batch.html", batch=batch, pg=pg, lines=lines, totals=totals, q=q,
+    return render(request, "batch.html", batch=batch, pg=pg, lines=lines, q=q,
                   changed=changed, history=history)
+
+
+@router.get("/runs/{batch_id:int}/totals")
+def batch_totals_fragment(request: Request, batch_id: int, user: PageUser = Depends(viewer)):
+    """The batch's total per currency (loaded after the page: adding up every invoice of a
+    large batch must not slow down showing its first page)."""
+    with session_scope(request.app.state.ctx.engine) as session:
+        _batch(session, batch_id)
+        totals = batch_totals(session, batch_id)
+    return render(request, "_batch_totals.html", totals=totals)
 
 
 def batch_totals(session, batch_id: int) -> list[tuple[str, int, Decimal]]:
