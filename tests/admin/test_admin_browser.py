@@ -45,7 +45,10 @@ class Session:
         self.page.on("console", lambda m: self.errors.append(f"console: {m.text}")
                      if m.type == "error" else None)
         self.page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
-        self.page.on("requestfailed", lambda r: self.errors.append(f"failed: {r.url}"))
+        # A load the browser itself cancels because the page moved on (the favicon of a page
+        # left at once) is not an error; any other failed request is.
+        self.page.on("requestfailed", lambda r: self.errors.append(
+            f"failed: {r.url} ({r.failure})") if "ERR_ABORTED" not in (r.failure or "") else None)
         self.page.goto(f"{site.url}/admin/")
         self.page.fill("input[name=username]", username)
         self.page.fill("input[name=password]", DEMO_PASSWORD)
