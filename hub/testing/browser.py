@@ -36,7 +36,8 @@ def chromium_path() -> str:
     path = os.environ.get("HUB_TEST_CHROMIUM") or (str(CHROMIUM) if CHROMIUM.exists()
                                                    else shutil.which("chromium"))
     if not path or not Path(path).exists():
-        _missing(f"{CHROMIUM} is not installed (apt-get install chromium chromium-driver)")
+        _missing(f"{path or CHROMIUM} is not installed (apt-get install chromium "
+                 "chromium-driver)")
     return path
 
 
