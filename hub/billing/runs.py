@@ -17,6 +17,7 @@ from typing import Iterator
 from sqlalchemy import delete, func, select, update
 from sqlmodel import Session
 
+from hub import audit
 from hub.host.context import HubContext
 from hub.host.gc_pacing import bulk_allocations
 from hub.billing.batch_lease import try_lease
@@ -150,6 +151,9 @@ def _preview_into(ctx: HubContext, batch_id: int, run_date: dt.date, now: dt.dat
         batch = session.get(BillingBatch, batch_id)
         batch.invoice_count, batch.notes = made, notes + [describe(i) for i in left_out]
         batch.left_out, batch.filled_at = left_out, now
+        audit.record(session, "batch.previewed", "batch", batch_id,
+                     summary=f"run date {run_date}: {made} draft invoices"
+                             + (f", {len(left_out)} left out" if left_out else ""))
         return BatchSummary(batch_id, run_date, BatchStatus.preview.value, made,
                             list(batch.notes), left_out)
 
@@ -299,6 +303,8 @@ def confirm(ctx: HubContext, batch_id: int) -> BatchSummary:
             session.flush()
             session.expunge_all()
         batch = session.get(BillingBatch, batch_id)
+        audit.record(session, "batch.confirmed", "batch", batch_id,
+                     summary=f"run date {batch.run_date}: {count} invoices finalised")
         return BatchSummary(batch_id, batch.run_date, batch.status.value, count,
                             list(batch.notes or []))
 
@@ -320,4 +326,6 @@ def discard(ctx: HubContext, batch_id: int) -> BatchSummary:
         session.execute(delete(Invoice.__table__).where(
             Invoice.__table__.c.batch_id == batch_id, Invoice.__table__.c.status == "draft"))
         batch = session.get(BillingBatch, batch_id)
+        audit.record(session, "batch.discarded", "batch", batch_id,
+                     summary=f"run date {batch.run_date}")
         return BatchSummary(batch_id, batch.run_date, batch.status.value, 0, [])

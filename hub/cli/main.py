@@ -14,6 +14,7 @@ traceback instead. Exit codes (documented in README.md, for cron and scripts):
 
 from __future__ import annotations
 
+import getpass
 import importlib
 import logging
 import pkgutil
@@ -23,6 +24,7 @@ from typing import Optional
 
 import typer
 
+from hub.audit import set_actor
 from hub.cli import state as cli_state
 from hub.cli.lazy_group import root_group
 from hub.errors import HubError
@@ -71,6 +73,8 @@ def _root_callback(
     """MSP billing hub: PSA/RMM and vendor usage in, correct invoices out."""
     cli_state.state.config_path = config
     cli_state.state.debug = debug
+    # The audit trail names who ran a command that changes something.
+    set_actor(f"cli:{getpass.getuser()}", "cli")
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
 

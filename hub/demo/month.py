@@ -142,6 +142,9 @@ class _Month(RuntimeSteps, BillingSteps):
                 self._month1()
                 self._after()
                 self._figures()
+            from hub.demo.admin_users import create_demo_users
+
+            create_demo_users(ctx.engine)  # so the summary's web admin login works
         finally:
             ctx.engine.dispose()
         return result

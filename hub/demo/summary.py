@@ -67,6 +67,19 @@ def print_summary(result: DemoResult, console: Console) -> None:
             (f"{hub} --config {config} status", "jobs, connections and the scheduler's next run"),
             (f"{hub} --config {config} run", f"the service; API docs at {result.api_docs_url}")):
         console.print(f"  [cyan]{command}[/]  [dim]# {what}[/]")
+    _print_admin(result, console, f"{hub} --config {config} serve")
+
+
+def _print_admin(result, console, serve: str) -> None:
+    """The last lines: how to open the web admin on the demo data, with a demo login."""
+    from hub.demo.admin_users import DEMO_PASSWORD, DEMO_USERS
+
+    admin_url = result.api_docs_url.removesuffix("/docs") + "/admin/"
+    console.print()
+    console.print("[bold]Web admin[/] on the demo data:")
+    console.print(f"  [cyan]{serve}[/]  [dim]# then open {admin_url}[/]", soft_wrap=True)
+    console.print(f"  log in as [bold]{', '.join(DEMO_USERS)}[/] (one per role), password "
+                  f"[bold]{DEMO_PASSWORD}[/]", soft_wrap=True)
 
 
 def _hub_command() -> str:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 
+from hub import audit
 from hub.db.engine import session_scope
 from hub.db.models._base import utcnow
 from hub.db.models.inbox import InboxEvent, InboxStatus
@@ -88,6 +89,8 @@ def retry_job(runtime: "JobRuntime", job_id: int) -> JobRecord:
         else:
             record.status = JobStatus.requested
         session.add(record)
+        audit.record(session, "job.replayed", "job", job_id,
+                     summary=f"{record.actor} ({record.connection or 'no connection'})")
     log.info("job replay requested", extra={"job": record.actor, "job_id": job_id})
     return record
 

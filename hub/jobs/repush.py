@@ -11,6 +11,7 @@ from __future__ import annotations
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
+from hub import audit
 from hub.db.engine import session_scope
 from hub.db.models.sync import Effect, OutboxEntry, OutboxStatus
 from hub.errors import NotFound, ValidationFailed
@@ -50,4 +51,6 @@ def repush(engine: Engine, kind: str, document_id: int, connection: str) -> Outb
                           connection=connection, generation=generation)
         session.add(row)
         session.flush()
+        audit.record(session, "document.repushed", kind, document_id,
+                     summary=f"push to {connection} requested again (outbox row {row.id})")
         return row

@@ -15,6 +15,7 @@ from typing import Any, Sequence
 
 from sqlmodel import Session, select
 
+from hub import audit
 from hub.billing.numbers import take_numbers
 from hub.core.ledger.statuses import check_not_deleted
 from hub.core.lines import price_line, totals
@@ -143,6 +144,12 @@ def create_credit_note(session: Session, *, organisation_id: int | None = None,
                           [(("inv", invoice.id), money(part, currency))], credit_note_id=note.id)
         refresh_invoice(session, invoice, today or date)
     write_outbox(session, "credit_note", note.id, push_targets(session, push_to))
+    audit.record(session, "credit_note.created", "credit_note", note.id,
+                 summary=f"credit note {number}: {note.total} {currency}"
+                         + (f" against invoice {note.invoice_id}" if note.invoice_id else ""))
+    if note.invoice_id is not None:
+        audit.record(session, "invoice.credited", "invoice", note.invoice_id,
+                     summary=f"credit note {number}: {note.total} {currency}")
     return note
 
 

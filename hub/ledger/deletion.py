@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session, select
 
+from hub import audit
 from hub.db.models.catalogue import LaborStatus, TicketCharge
 from hub.db.models.future_items import FutureItem
 from hub.db.models.invoices import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus
@@ -138,6 +139,8 @@ def mark_deleted(session: Session, invoice_id: int, *, when: dt.datetime) -> Del
     invoice.deleted_at = when
     session.add(invoice)
     session.flush()
+    audit.record(session, "invoice.deleted", "invoice", invoice.id,
+                 summary=f"invoice {invoice.number} marked as deleted")
     return result
 
 
@@ -212,6 +215,8 @@ def delete_completely(session: Session, invoice_id: int, *, today: dt.date) -> D
     session.flush()
     session.delete(invoice)
     session.flush()
+    audit.record(session, "invoice.deleted_completely", "invoice", invoice_id,
+                 summary=f"invoice {result.number} deleted completely")
     return result
 
 

@@ -12,6 +12,7 @@ from typing import Any, Mapping
 
 from sqlmodel import Session, select
 
+from hub import audit
 from hub.core.ledger.edits import check_edit
 from hub.core.lines import price_line, totals
 from hub.core.money import Money, to_decimal
@@ -107,4 +108,7 @@ def edit_invoice(session: Session, invoice_id: int, changes: Mapping[str, Any], 
     session.add(invoice)
     session.flush()
     refresh_invoice(session, invoice, today)
+    audit.record(session, "invoice.edited", "invoice", invoice.id,
+                 summary=f"invoice {invoice.number}: {', '.join(sorted(changes))} changed",
+                 detail={k: v for k, v in changes.items() if k != "lines"})
     return invoice

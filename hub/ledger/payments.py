@@ -14,6 +14,7 @@ from typing import Hashable, Mapping, Sequence
 
 from sqlmodel import Session, select
 
+from hub import audit
 from hub.core.ledger.allocation import (
     CreditSource, OpenItem, Plan, allocate_automatically, allocate_manually, draw_from_credits,
 )
@@ -192,6 +193,9 @@ def record_payment(session: Session, organisation_id: int, amount: Decimal | str
                       processor=processor, processor_object_id=processor_object_id)
     session.add(payment)
     session.flush()
+    audit.record(session, "payment.recorded", "payment", payment.id,
+                 summary=f"{value.amount} {value.currency} ({method.value}) from organisation "
+                         f"{org.id}" + (f" for invoice {invoice_id}" if invoice_id else ""))
     return post_payment(session, payment, plan, today or date, push_to)
 
 
@@ -337,6 +341,9 @@ def refund(session: Session, payment_id: int, amount: Decimal | str | None = Non
     write_allocations(session, source, AllocationKind.refund, [(("tx", tx.id),
                       money(value, original.currency))], payment_id=original.id)
     push_payment(session, row, push_to)
+    audit.record(session, "payment.refunded", "payment", original.id,
+                 summary=f"{value} {original.currency} refunded (refund {row.id})"
+                         + (f": {reason}" if reason else ""))
     return row
 
 
@@ -387,4 +394,7 @@ def refund_from_balance(session: Session, organisation_id: int, amount: Decimal 
         write_allocations(session, source, AllocationKind.refund, [(("tx", tx.id), part)],
                           payment_id=source.payment_id, credit_note_id=source.credit_note_id)
     push_payment(session, row, push_to)
+    audit.record(session, "payment.refunded_from_balance", "payment", row.id,
+                 summary=f"{value.amount} {org.currency} of account credit paid back to "
+                         f"organisation {org.id}" + (f": {reason}" if reason else ""))
     return row

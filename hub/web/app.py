@@ -1,4 +1,5 @@
-"""The FastAPI app: webhooks in, REST API, OpenAPI docs at ``/docs``.
+"""The FastAPI app: webhooks in, REST API, OpenAPI docs at ``/docs``, the web admin under
+``/admin`` (:mod:`hub.web.admin`).
 
 :func:`create_app` includes every module of :mod:`hub.web.routers` that defines ``router``, and
 mounts the routes plugins add through ``hub_register_routes`` under ``/plugins/``. Hub errors
@@ -15,11 +16,9 @@ from typing import TYPE_CHECKING
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 
-from hub.errors import (
-    ConfigError, DocumentRefused, HubError, NotFound, PluginError, ValidationFailed,
-)
+from hub.errors import HubError
+from hub.web.refusals import ERROR_RESPONSES, ERROR_STATUS, ErrorBody, status_of as _status_of
 
 if TYPE_CHECKING:
     from hub.host.context import HubContext
@@ -28,36 +27,7 @@ if TYPE_CHECKING:
 __all__ = ["create_app", "ERROR_STATUS", "ErrorBody", "ERROR_RESPONSES"]
 
 
-class ErrorBody(BaseModel):
-    """Every refusal's body: one line saying what is wrong and what to do, and its kind."""
-
-    detail: str
-    error: str = ""
-
-
-#: Documented on every route, so the OpenAPI says what a refusal looks like.
-ERROR_RESPONSES: dict[int | str, dict] = {
-    code: {"model": ErrorBody, "description": text} for code, text in (
-        (400, "refused"), (401, "missing, invalid, expired or revoked token"),
-        (403, "the token's scope does not allow this"), (404, "no such record"),
-        (409, "the record's status forbids this change"),
-        (422, "invalid input; nothing was stored"), (502, "a plugin failed"))}
-
 log = logging.getLogger("hub.web")
-
-#: How each refusal is answered; anything else that is a HubError is a 400.
-ERROR_STATUS: tuple[tuple[type[HubError], int], ...] = (
-    (NotFound, 404), (ValidationFailed, 422), (DocumentRefused, 409), (ConfigError, 400),
-    (PluginError, 502),
-)
-
-
-def _status_of(exc: HubError) -> int:
-    for kind, code in ERROR_STATUS:
-        if isinstance(exc, kind):
-            return code
-    return 400
-
 
 def create_app(ctx: "HubContext", runtime: "JobRuntime | None" = None) -> FastAPI:
     """The web app for ``ctx``. ``runtime`` is where webhooks enqueue jobs (default: one on
@@ -68,7 +38,8 @@ def create_app(ctx: "HubContext", runtime: "JobRuntime | None" = None) -> FastAP
         from hub.jobs.assemble import build_runtime
 
         runtime = build_runtime(ctx)
-    app = FastAPI(title="MSP billing hub", version="0.1.0", docs_url="/docs",
+    # /docs is served by the admin from vendored Swagger UI files (works offline).
+    app = FastAPI(title="MSP billing hub", version="0.1.0", docs_url=None, redoc_url=None,
                   description="Webhooks in, REST API for organisations, invoices, payments, "
                               "credit notes, batches and jobs. Authenticate with "
                               "`Authorization: Bearer <token>` (`hub token create NAME`).")
@@ -100,6 +71,9 @@ def create_app(ctx: "HubContext", runtime: "JobRuntime | None" = None) -> FastAP
         if isinstance(router, APIRouter):
             app.include_router(router, responses=ERROR_RESPONSES)
 
+    from hub.web.admin import install as install_admin
+
+    install_admin(app)  # pages under /admin, static assets, offline /docs, audit actor
     plugin_router = APIRouter()
     ctx.plugins.hook.hub_register_routes(router=plugin_router)
     if plugin_router.routes:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from hub.audit import set_actor
 from hub.host.context import HubContext
 from hub.db.models.api_tokens import ApiToken
 from hub.web.tokens import verify_token
@@ -49,4 +50,5 @@ def require_token(request: Request,
         raise HTTPException(status.HTTP_403_FORBIDDEN,
                             detail=f"token {row.name!r} may only read; use a token made with "
                                    f"`hub token create NAME --scope full`")
+    set_actor(f"token:{row.name}", "api")  # the audit trail names the token
     return row

@@ -4,7 +4,6 @@ reason and its own exit status), never as "No differences"."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from decimal import Decimal
 

@@ -29,6 +29,9 @@ from hub.db.models.observe import HubCounter, ProcessHeartbeat  # noqa: F401
 from sqlmodel import SQLModel
 
 metadata = SQLModel.metadata
+from hub.db.models.access import Role, User  # noqa: F401
+from hub.db.models.audit import AuditEvent  # noqa: F401
+from hub.db.models.findings import Finding, FindingDismissal, ReconcileRun  # noqa: F401
 
 from hub.db.minor_units import install as _install_minor_unit_check  # noqa: E402
 

@@ -1,0 +1,79 @@
+"""Templates: one Jinja2 environment for the pages, with filters for money and dates."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+__all__ = ["render", "error_page", "templates", "NAVIGATION", "page_url"]
+
+templates = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
+
+#: The navigation bar: (path under /admin, label). Every page is reachable from here.
+NAVIGATION = (
+    ("/", "Home"), ("/runs", "Billing runs"), ("/invoices", "Invoices"),
+    ("/credit-notes", "Credit notes"), ("/payments", "Payments"),
+    ("/organisations", "Organisations"), ("/findings", "Reconciliation"),
+    ("/jobs", "Jobs"), ("/connections", "Connections"), ("/audit", "Audit"),
+    ("/users", "Users"),
+)
+
+
+def _money(value: Any, currency: str | None = None) -> str:
+    """``1234.5`` → ``1,234.50`` (with the currency code after it when given); exact."""
+    if value is None or value == "":
+        return ""
+    amount = value if isinstance(value, Decimal) else Decimal(str(value))
+    text = f"{amount.quantize(Decimal('0.01')):,}"
+    return f"{text} {currency}" if currency else text
+
+
+def _quantity(value: Any) -> str:
+    """A quantity without trailing zeros: ``3.0000`` → ``3``."""
+    if value is None:
+        return ""
+    amount = value if isinstance(value, Decimal) else Decimal(str(value))
+    text = format(amount.normalize(), "f")
+    return text
+
+
+def _when(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    return str(value)
+
+
+def page_url(request: Request, **changes: Any) -> str:
+    """This page's URL with query parameters changed (for pagers and filters)."""
+    params = dict(request.query_params)
+    params.update({k: v for k, v in changes.items() if v is not None})
+    return f"{request.url.path}?{urlencode(params)}"
+
+
+templates.env.filters.update(money=_money, qty=_quantity, when=_when)
+templates.env.globals.update(NAVIGATION=NAVIGATION, page_url=page_url)
+
+
+def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    """Render template ``name`` with the user, CSRF token and navigation available."""
+    context.setdefault("user", getattr(request.state, "user", None))
+    context.setdefault("csrf_token", getattr(request.state, "csrf_token", ""))
+    context.setdefault("flash", request.query_params.get("done"))
+    return templates.TemplateResponse(request, name, context, status_code=status_code)
+
+
+def error_page(request: Request, status_code: int, title: str, message: str) -> HTMLResponse:
+    """A page that says what went wrong and what to do (used for every refusal)."""
+    if request.headers.get("HX-Request"):
+        # A partial update shows the message where the fragment would have gone.
+        return render(request, "_error.html", status_code=200, title=title, message=message)
+    return render(request, "error.html", status_code=status_code, title=title, message=message)

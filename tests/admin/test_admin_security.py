@@ -1,0 +1,189 @@
+"""Security of the web admin: CSRF, roles by URL and by API, password storage, cookie flags,
+slowed logins, sessions that end."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from hub.access.sessions import SESSION_COOKIE
+from hub.billing import preview
+from hub.db.engine import session_scope
+from hub.db.models import AuditEvent, BillingBatch, User
+
+from .conftest import PASSWORD, csrf_of, login
+
+
+def _batch(ctx) -> int:
+    return preview(ctx, dt.date(2026, 2, 1)).batch_id
+
+
+def test_a_post_without_or_with_a_wrong_csrf_token_is_refused(admin_ctx, client_as):
+    batch_id = _batch(admin_ctx)
+    alice = client_as("alice")
+    missing = alice.post(f"/admin/runs/{batch_id}/confirm", data={})
+    wrong = alice.post(f"/admin/runs/{batch_id}/confirm", data={"csrf_token": "0" * 64})
+    other = TestClient(alice.app)  # another visitor's token is not this session's
+    foreign = alice.post(f"/admin/runs/{batch_id}/confirm",
+                         data={"csrf_token": csrf_of(other.get("/admin/login").text)})
+    for response in (missing, wrong, foreign):
+        assert response.status_code == 403
+        assert "CSRF" in response.text
+    with session_scope(admin_ctx.engine) as session:
+        assert session.get(BillingBatch, batch_id).status == "preview"
+    token = csrf_of(alice.get(f"/admin/runs/{batch_id}").text)
+    ok = alice.post(f"/admin/runs/{batch_id}/confirm", data={"csrf_token": token},
+                    follow_redirects=False)
+    assert ok.status_code == 303
+    with session_scope(admin_ctx.engine) as session:
+        assert session.get(BillingBatch, batch_id).status == "confirmed"
+
+
+def test_the_login_form_is_csrf_protected_too(admin_app):
+    client = TestClient(admin_app)
+    client.get("/admin/login")
+    response = client.post("/admin/login", data={"username": "ann", "password": PASSWORD})
+    assert response.status_code == 403
+
+
+def test_a_viewer_cannot_reach_an_approvers_action_by_url_or_api(admin_ctx, client_as):
+    batch_id = _batch(admin_ctx)
+    victor = client_as("victor")
+    token = csrf_of(victor.get(f"/admin/runs/{batch_id}").text)
+    assert "Confirm batch" not in victor.get(f"/admin/runs/{batch_id}").text
+    by_url = victor.post(f"/admin/runs/{batch_id}/confirm", data={"csrf_token": token})
+    assert by_url.status_code == 403
+    assert "needs the approver role" in by_url.text
+    # The REST API takes bearer tokens only: the viewer's session cookie is not enough.
+    by_api = victor.post(f"/batches/{batch_id}/confirm")
+    assert by_api.status_code == 401
+    preview_by_url = victor.post("/admin/runs", data={"csrf_token": token,
+                                                      "run_date": "2026-03-01"})
+    assert preview_by_url.status_code == 403
+    users_page = victor.get("/admin/users")
+    assert users_page.status_code == 403
+    with session_scope(admin_ctx.engine) as session:
+        assert session.get(BillingBatch, batch_id).status == "preview"
+        assert session.execute(select(BillingBatch)).scalars().all().__len__() == 1
+
+
+def test_an_approver_cannot_manage_users(client_as):
+    alice = client_as("alice")
+    token = csrf_of(alice.get("/admin/").text)
+    response = alice.post("/admin/users", data={"csrf_token": token, "username": "eve",
+                                                "password": PASSWORD, "role": "admin"})
+    assert response.status_code == 403
+
+
+def test_passwords_are_stored_as_argon2_hashes_only(admin_ctx):
+    with session_scope(admin_ctx.engine) as session:
+        users = session.execute(select(User)).scalars().all()
+        assert len(users) == 3
+        for user in users:
+            assert user.password_hash.startswith("$argon2id$")
+            assert PASSWORD not in user.password_hash
+        hashes = {u.password_hash for u in users}
+    assert len(hashes) == 3  # salted: the same password never gives the same hash
+    with admin_ctx.engine.connect() as conn:
+        dump = "\n".join(str(row) for table in ("hub_user", "audit_event")
+                         for row in conn.exec_driver_sql(f"select * from {table}"))
+    assert PASSWORD not in dump
+
+
+def test_the_session_cookie_is_signed_httponly_and_samesite(admin_app):
+    client = TestClient(admin_app, base_url="https://hub.example")
+    response = login(client, "ann")
+    cookie = response.headers["set-cookie"]
+    assert cookie.startswith(f"{SESSION_COOKIE}=")
+    lowered = cookie.lower()
+    assert "httponly" in lowered and "samesite=lax" in lowered and "secure" in lowered
+    page = client.get("/admin/", follow_redirects=False)
+    assert page.status_code == 200
+    assert page.headers["X-Frame-Options"] == "DENY"
+    assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
+    # A cookie changed by hand is not a session.
+    value = client.cookies.get(SESSION_COOKIE)
+    client.cookies.set(SESSION_COOKIE, value[:-2] + ("AA" if value[-2:] != "AA" else "BB"),
+                       domain="hub.example")
+    assert client.get("/admin/", follow_redirects=False).status_code == 303
+
+
+def test_repeated_wrong_passwords_are_slowed_down(admin_app, admin_ctx, hub_clock):
+    client = TestClient(admin_app)
+    for _ in range(5):  # the first failures cost nothing more than a refusal
+        assert login(client, "alice", "wrong password!").status_code == 401
+    assert login(client, "alice", "wrong password!").status_code == 401  # this one locks
+    locked = login(client, "alice")  # even the right password must wait now
+    assert locked.status_code == 429
+    assert int(locked.headers["Retry-After"]) >= 1
+    assert "too many wrong passwords" in locked.text
+    hub_clock.advance(seconds=int(locked.headers["Retry-After"]) + 1)
+    assert login(client, "alice").status_code == 303
+    # Each further failure doubles the wait.
+    for _ in range(6):
+        login(client, "alice", "wrong password!")
+    first = int(login(client, "alice").headers["Retry-After"])
+    hub_clock.advance(seconds=first + 1)
+    login(client, "alice", "wrong password!")
+    assert int(login(client, "alice").headers["Retry-After"]) > first
+
+
+def test_unknown_users_and_wrong_passwords_get_the_same_answer(admin_app):
+    client = TestClient(admin_app)
+    nobody = login(client, "nobody")
+    wrong = login(client, "ann", "not the password")
+    assert nobody.status_code == wrong.status_code == 401
+    assert "wrong username or password" in nobody.text and "wrong username or password" in wrong.text
+
+
+def test_a_password_change_or_a_disable_ends_open_sessions(admin_ctx, client_as):
+    from hub.access import disable_user, set_password
+
+    alice, victor = client_as("alice"), client_as("victor")
+    with session_scope(admin_ctx.engine) as session:
+        set_password(session, "alice", "another long password")
+        disable_user(session, "victor", now=admin_ctx.clock())
+    for client in (alice, victor):
+        response = client.get("/admin/", follow_redirects=False)
+        assert response.status_code == 303 and "/admin/login" in response.headers["location"]
+    assert login(TestClient(alice.app), "victor").status_code == 401
+
+
+def test_pages_need_a_login_and_login_redirects_only_to_this_site(admin_app):
+    client = TestClient(admin_app)
+    response = client.get("/admin/invoices?status=paid", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/admin/login?next=/admin/invoices%3Fstatus%3Dpaid"
+    token = csrf_of(client.get("/admin/login").text)
+    evil = client.post("/admin/login", data={"username": "ann", "password": PASSWORD,
+                                             "csrf_token": token, "next": "//evil.example/"},
+                       follow_redirects=False)
+    assert evil.headers["location"] == "/admin/"
+
+
+def test_the_rest_api_tokens_keep_working_and_are_named_in_the_audit(admin_ctx, admin_app):
+    from hub.web.tokens import create_token
+
+    token = create_token(admin_ctx.engine, "ci")
+    api = TestClient(admin_app, headers={"Authorization": f"Bearer {token}"})
+    made = api.post("/batches", json={"run_date": "2026-02-01"})
+    assert made.status_code == 201
+    assert api.post(f"/batches/{made.json()['id']}/discard").status_code == 200
+    with session_scope(admin_ctx.engine) as session:
+        events = session.execute(select(AuditEvent).order_by(AuditEvent.id)).scalars().all()
+        assert [(e.actor, e.via, e.action) for e in events if e.action.startswith("batch.")] == [
+            ("token:ci", "api", "batch.previewed"), ("token:ci", "api", "batch.discarded")]
+
+
+def test_one_client_trying_many_usernames_is_slowed_down_too(admin_app, hub_clock):
+    from hub.access.throttle import MAX_FAILURES, WINDOW
+
+    client = TestClient(admin_app)
+    for n in range(MAX_FAILURES):  # a different name each time: no per-user lock applies
+        assert login(client, f"guess{n}", "some password").status_code == 401
+    refused = login(client, "ann")
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+    hub_clock.advance(seconds=WINDOW.total_seconds())
+    assert login(client, "ann").status_code == 303

@@ -1,0 +1,63 @@
+"""``hub user add/list/disable/passwd``: hashed passwords, clear refusals, audited changes."""
+
+from __future__ import annotations
+
+import getpass
+
+import pytest
+from sqlalchemy import select
+
+import hub.db.models as models
+from hub.access.passwords import verify_password
+from hub.cli import state as cli_state
+from hub.cli.main import main
+from hub.db.engine import make_engine, session_scope
+from hub.db.models import AuditEvent, User
+
+
+@pytest.fixture
+def hub_cli(tmp_path, monkeypatch):
+    db = tmp_path / "t.sqlite"
+    engine = make_engine(f"sqlite:///{db.as_posix()}")
+    models.metadata.create_all(engine)
+    config = tmp_path / "hub.toml"
+    config.write_text(f'data_dir = "{tmp_path.as_posix()}"\n'
+                      f'database_url = "sqlite:///{db.as_posix()}"\n')
+    monkeypatch.delenv("HUB_DATABASE_URL", raising=False)
+    cli_state.reset()
+
+    def run(*args: str) -> int:
+        return main(["--config", str(config), *args])
+
+    yield run, engine
+    cli_state.reset()
+    engine.dispose()
+
+
+def test_user_commands(hub_cli, capsys):
+    run, engine = hub_cli
+    assert run("user", "list") == 0
+    assert "no users yet" in capsys.readouterr().out
+    assert run("user", "add", "ann", "--role", "approver", "--password", "first password") == 0
+    assert run("user", "add", "ann", "--password", "another password") == 2
+    assert "already exists" in capsys.readouterr().err
+    assert run("user", "add", "bob", "--role", "owner", "--password", "long enough pw") == 2
+    assert "unknown role 'owner'" in capsys.readouterr().err
+    assert run("user", "add", "bob", "--password", "short") == 2
+    assert "shorter than" in capsys.readouterr().err
+    assert run("user", "passwd", "ann", "--password", "second password") == 0
+    assert run("user", "disable", "ann") == 0
+    assert run("user", "list") == 0
+    out = capsys.readouterr().out
+    assert "ann" in out and "approver" in out and "disabled" in out
+    assert run("user", "disable", "nobody") == 2
+    with session_scope(engine) as session:
+        user = session.execute(select(User)).scalar_one()
+        assert verify_password(user.password_hash, "second password")
+        assert not verify_password(user.password_hash, "first password")
+        assert user.disabled_at is not None and user.session_version == 3
+        actions = session.execute(select(AuditEvent.action, AuditEvent.actor)
+                                  .order_by(AuditEvent.id)).all()
+    who = f"cli:{getpass.getuser()}"
+    assert actions == [("user.added", who), ("user.password_changed", who),
+                       ("user.disabled", who)]
