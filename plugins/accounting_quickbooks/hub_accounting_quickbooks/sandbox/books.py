@@ -76,7 +76,7 @@ class Books:
                           for i, (n, rates, a) in DEFAULT_TAX_CODES.items()}
         self.items = {"1": "Services", "2": "Hours", "12": "Microsoft 365 Business Premium"}
         self.accounts = {"35": "Checking", "4": "Undeposited Funds"}
-        #: DocNumbers a test wants refused: number -> (code, message)
+        #: DocNumbers a test wants refused: number -> (code, "Message: Detail")
         self.reject_numbers: dict[str, tuple[str, str]] = {}
         #: (entity, id, operation, time): what webhooks and CDC report
         self.changes: list[tuple[str, str, str, dt.datetime]] = []
@@ -178,7 +178,8 @@ class Books:
         number = body.get("DocNumber")
         if number and number in self.reject_numbers:
             code, message = self.reject_numbers[number]
-            raise QboFault(code, message.split(":")[0], message)
+            head, _, detail = message.partition(": ")  # Intuit's Message, then its Detail
+            raise QboFault(code, head, detail or head)
         if number and any(d.get("DocNumber") == number for d in self.store[entity].values()):
             taken = next(d for d in self.store[entity].values() if d.get("DocNumber") == number)
             raise QboFault("6140", "Duplicate Document Number Error",
