@@ -144,8 +144,11 @@ class XsdChecker:
             element.append(child_element)
         return element
 
-    def entity_errors(self, entity: str, body: Any, operation: str = "create") -> list[str]:
-        """Every way ``body`` (one ``entity`` as JSON) breaks the XSD or the write rules."""
+    def entity_errors(self, entity: str, body: Any, operation: str = "create", *,
+                      validate: bool = True) -> list[str]:
+        """Every way ``body`` (one ``entity`` as JSON) breaks the XSD or the write rules
+        (``validate=False``: the write rules and unknown fields only, for a caller that
+        validates a tree holding this entity itself)."""
         decl = self.schema.elements.get(entity)
         if decl is None:
             return [f"{entity} is not an entity of the QuickBooks Online API"]
@@ -159,7 +162,8 @@ class XsdChecker:
             problems += [f"{entity}.{k}: required to {operation}" for k in ("Id", "SyncToken")
                          if k not in body]
         tree = self._build(decl, body, entity, problems, entity)
-        problems += self._validate(tree)
+        if validate:
+            problems += self._validate(tree)
         return problems
 
     def batch_errors(self, body: Any) -> list[str]:
@@ -173,13 +177,12 @@ class XsdChecker:
                 continue
             entities = [k for k in item if k not in ("bId", "operation", "optionsData", "Query")]
             for key in entities:
-                problems += [f"BatchItemRequest[{n}].{p}" for p in
-                             self.entity_errors(key, item[key], item.get("operation", "create"))]
-        tree = self._build(self.schema.elements["IntuitBatchRequest"], body, "batch", problems,
-                           None)
-        # the entities were checked above with their operation's rules; this checks the envelope
-        problems += [p for p in self._validate(tree) if p not in problems]
-        return problems
+                problems += [f"BatchItemRequest[{n}].{p}" for p in self.entity_errors(
+                    key, item[key], item.get("operation", "create"), validate=False)]
+        # the entities' own rules were checked above; the XSD checks envelope and entities at
+        # once (the field problems found while building are already listed)
+        tree = self._build(self.schema.elements["IntuitBatchRequest"], body, "batch", [], None)
+        return problems + self._validate(tree)
 
     def _validate(self, tree: Element) -> list[str]:
         return [f"XSD: {error.reason} (at {error.path})"
