@@ -7,7 +7,8 @@ says, per document, why it cannot be pushed:
 
 - a taxed line whose rate has no tax type (the message lists the organisation's types);
 - a mapped tax type the organisation does not have, or not ACTIVE;
-- a tax type whose rate is not the hub's.
+- a tax type whose rate is not the hub's;
+- a line whose tax is not what Xero works out for it.
 
 Xero works tax out per line (``round(amount × rate)``, or ``round(amount × rate / (100 +
 rate))`` when amounts include tax), as the hub does, so line by line the totals agree.
@@ -72,6 +73,14 @@ class TaxCheck:
                 problems.append(f"line {line.description!r} is taxed at {rate:f} % but Xero tax "
                                 f"type {tax_type!r} ({known['name']}) is {known['rate']} %: map "
                                 f"{rate:f} % to a tax type of that rate")
+            else:
+                share = rate / (100 + rate) if doc.prices_include_tax else rate / 100
+                xero = (line.amount * share).rounded()
+                if xero != line.tax_amount.rounded():
+                    problems.append(f"line {line.description!r}: Xero works its tax out per line "
+                                    f"as {xero.amount:f}, the hub has {line.tax_amount.amount:f}: "
+                                    "bill this organisation with tax rounded per line so both "
+                                    "agree")
         return problems
 
 
