@@ -71,7 +71,8 @@ class QuickBooksSandbox:
 
     def __init__(self, *, scale: float = 1.0, limits: Limits | None = None,
                  client_id: str = "sandbox-client", client_secret: str = "sandbox-secret",
-                 realm_id: str = "9130357992221046", validate: bool = True) -> None:
+                 realm_id: str = "9130357992221046", validate: bool = True,
+                 remember_request_ids: bool = True) -> None:
         # ``validate=False`` (a demo on a machine without the shared specs folder) answers
         # without checking bodies against the XSDs; tests keep validating.
         self.clock = ScaledClock(scale)
@@ -88,6 +89,8 @@ class QuickBooksSandbox:
         self._refresh: set[str] = set()
         self._request_ids: dict[str, tuple[str, int, bytes]] = {}
         self._notified = 0
+        #: False: Intuit's requestid memory has always just lapsed (no replay at all)
+        self.remember_request_ids = remember_request_ids
         self.lock = threading.RLock()
         if validate:
             from hub_accounting_quickbooks.sandbox.schema import load_checker
@@ -301,7 +304,8 @@ class QuickBooksSandbox:
             if seen is None:
                 status, result = dispatch(self._books, method, path, query, body)
                 data = jsonnum.dumps(result)
-                if request_id and method == "POST" and status < 500:
+                if request_id and method == "POST" and status < 500 \
+                        and self.remember_request_ids:
                     self._request_ids[request_id] = (fingerprint, status, data)
         if seen is not None:
             self._log(LoggedCall(method, path, query, seen[1], items, replayed=True))
