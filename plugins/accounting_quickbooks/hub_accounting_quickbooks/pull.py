@@ -39,7 +39,7 @@ def _date(value: Any) -> dt.date | None:
 
 def _status(kind: str, doc: dict[str, Any]) -> str:
     if kind == "payment":
-        return "PAID"
+        return "AUTHORISED"  # recorded and in force (a deleted payment is gone from QuickBooks)
     if kind == "invoice" and is_voided(doc):
         return "VOIDED"
     balance, total = Decimal(str(doc.get("Balance", 0))), Decimal(str(doc.get("TotalAmt", 0)))
