@@ -33,14 +33,17 @@ def get_or_404(session: Session, model: type, row_id: int, what: str, hint: str)
 def create_organisation(session: Session, name: str, *, currency: str = "USD",
                         email: str | None = None, billing_day: int = 1,
                         payment_due_days: int | None = None, auto_bill: bool = False,
-                        require_invoice_group: bool = False) -> Organisation:
-    """A new customer organisation."""
+                        require_invoice_group: bool = False,
+                        prices_include_tax: bool = False) -> Organisation:
+    """A new customer organisation (``prices_include_tax``: its prices are as printed, tax
+    included)."""
     if not 1 <= billing_day <= 28:
         raise ValidationFailed(f"billing day {billing_day} is outside 1–28",
                                hint="use 28 or 1 to bill at the end of the month")
     org = Organisation(name=name, currency=currency, email=email, billing_day=billing_day,
                        payment_due_days=payment_due_days, auto_bill=auto_bill,
-                       require_invoice_group=require_invoice_group)
+                       require_invoice_group=require_invoice_group,
+                       prices_include_tax=prices_include_tax)
     session.add(org)
     session.flush()
     return org

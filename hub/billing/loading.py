@@ -88,7 +88,7 @@ def _organisations(session: Session, ids: Iterable[int]):
     ids = sorted(set(ids))
     ot = Organisation.__table__
     orgs = {o.id: o for o in session.execute(
-        select(ot.c.id, ot.c.currency, ot.c.payment_due_days).where(
+        select(ot.c.id, ot.c.currency, ot.c.payment_due_days, ot.c.prices_include_tax).where(
             among(ot.c.id, ids, session.connection())))}
     mappings: dict[int, dict[str, str]] = defaultdict(dict)
     for m in session.exec(select(OrganisationMapping).where(
@@ -189,6 +189,7 @@ def due_for_schedules(session: Session, schedules: Sequence[RecurringInvoice],
             key = f"schedule:{schedule.id}"
             result.append(DueInvoice(
                 organisation_id=org.id, currency=org.currency,
+                prices_include_tax=bool(org.prices_include_tax),
                 billing_key=key, schedule_key=key, issue_date=next_run,
                 due_date=next_run + dt.timedelta(days=_due_days(
                     org, schedule.payment_due_days, default_due_days)),
@@ -231,7 +232,7 @@ def due_for_cycles(session: Session, cycles: Sequence[BillingCycle], issue_date:
                                  ("send", contract.auto_send)) if on]
         result.append(DueInvoice(
             organisation_id=org.id, currency=org.currency, billing_key=billing_key,
-            schedule_key=key, issue_date=day,
+            prices_include_tax=bool(org.prices_include_tax), schedule_key=key, issue_date=day,
             due_date=day + relativedelta(days=_due_days(org, None, default_due_days)),
             segments=[Segment(Period(cycle.start, cycle.end), period)],
             lines=templates.get(contract.id, []), external_ids=mappings.get(org.id, {}),

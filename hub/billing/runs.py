@@ -49,8 +49,10 @@ class BatchSummary:
     notes: list[str] = field(default_factory=list)
 
 
-def build_drafts(dues: list[DueInvoice], counter: Counter, now: dt.datetime) -> list[Draft]:
-    """Build drafts in order; a caught-up period compares with the draft before it."""
+def build_drafts(dues: list[DueInvoice], counter: Counter, now: dt.datetime,
+                 tax_rounding: str = "line") -> list[Draft]:
+    """Build drafts in order; a caught-up period compares with the draft before it. Tax is
+    rounded as ``tax_rounding`` (``billing.tax_rounding``) says."""
     drafts = []
     # The chunk's counter lines are counted together (one hub_count_many call per connection),
     # and the stored assets, contacts and usage are read once per chunk, not once per line.
@@ -59,7 +61,7 @@ def build_drafts(dues: list[DueInvoice], counter: Counter, now: dt.datetime) -> 
     for due, counted in zip(dues, counts):
         if due.previous is CATCH_UP:
             due.previous = snapshot_lines(SimpleNamespace(**line) for line in drafts[-1].lines)
-        drafts.append(build_draft(due, counted, now))
+        drafts.append(build_draft(due, counted, now, tax_rounding))
     return drafts
 
 
@@ -121,7 +123,7 @@ def _fill(ctx: HubContext, batch_id: int, run_date: dt.date, now: dt.datetime
                     break
                 after = rows[-1].id
                 dues = loader(session, rows)
-            drafts = build_drafts(dues, counter, now)
+            drafts = build_drafts(dues, counter, now, ctx.settings.billing.tax_rounding)
             usage_periods.update(_usage_periods(dues))
             with session_scope(ctx.engine) as session:
                 # Whatever another run wrote meanwhile is skipped by the unique key.

@@ -30,6 +30,8 @@ class Organisation(SQLModel, table=True):
     auto_bill: bool = False
     require_invoice_group: bool = Field(default=False,
                                         description="new agreements must join an invoice group")
+    prices_include_tax: bool = Field(default=False,
+                                     description="its prices are tax-inclusive (as printed)")
     active: bool = True
     attributes: dict[str, Any] = json_field()
     created_at: dt.datetime = timestamp_field()

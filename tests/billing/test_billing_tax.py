@@ -1,0 +1,86 @@
+"""Tax-inclusive prices per organisation and tax rounded per line or per document, through a
+billing run to the document an accounting plugin receives — and into QuickBooks, whose totals
+agree with the hub's."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlmodel import select
+
+from hub import PushStatus
+from hub.app import HubContext
+from hub.billing import confirm, preview
+from hub.billing.catalogue import create_organisation
+from hub.billing.recurring import add_recurring_line, create_recurring
+from hub.config import HubSettings
+from hub.db.engine import session_scope
+from hub.db.models import Invoice
+from hub.jobs.documents import build_invoice_doc
+
+D = dt.date
+
+
+def _customer(ctx, *, inclusive: bool) -> int:
+    with session_scope(ctx.engine) as s:
+        org = create_organisation(s, "Acme Ltd", prices_include_tax=inclusive)
+        schedule = create_recurring(s, org.id, D(2026, 3, 1), name="Services", billing_day=1,
+                                    first_run="start")
+        for n in range(7):
+            add_recurring_line(s, recurring_id=schedule.id, description=f"Licence {n}",
+                               unit_price="0.13", tax_rate="20")
+        add_recurring_line(s, recurring_id=schedule.id, description="Helpdesk",
+                           unit_price="120.00", tax_rate="20")
+        return org.id
+
+
+def _bill(ctx) -> Invoice:
+    batch = preview(ctx, D(2026, 3, 1))
+    confirm(ctx, batch.batch_id)
+    with session_scope(ctx.engine) as s:
+        invoice = s.exec(select(Invoice).where(Invoice.batch_id == batch.batch_id)).one()
+        s.expunge(invoice)
+        return invoice
+
+
+def _with_rounding(ctx: HubContext, rounding: str) -> HubContext:
+    settings = HubSettings(data_dir=ctx.settings.data_dir, connections=ctx.settings.connections,
+                           billing={"tax_rounding": rounding})
+    return HubContext(settings=settings, engine=ctx.engine, plugins=ctx.plugins, clock=ctx.clock)
+
+
+def test_exclusive_prices_rounded_per_line(ctx):
+    _customer(ctx, inclusive=False)
+    invoice = _bill(ctx)
+    # 7 x round(0.026) = 0.21, + 24.00
+    assert (invoice.subtotal, invoice.tax_total, invoice.total) == (
+        Decimal("120.91"), Decimal("24.21"), Decimal("145.12"))
+    assert invoice.prices_include_tax is False
+
+
+def test_inclusive_prices_rounded_per_document(ctx):
+    ctx = _with_rounding(ctx, "document")
+    _customer(ctx, inclusive=True)
+    invoice = _bill(ctx)
+    # the customer pays the printed prices; the tax inside them is round(120.91 / 6) = 20.15
+    assert (invoice.total, invoice.tax_total, invoice.subtotal) == (
+        Decimal("120.91"), Decimal("20.15"), Decimal("100.76"))
+    assert invoice.prices_include_tax is True
+    with session_scope(ctx.engine) as s:
+        doc = build_invoice_doc(s, invoice.id, "qbo")
+    assert doc.prices_include_tax and doc.total.amount == Decimal("120.91")
+    assert sum(line.tax_amount.amount for line in doc.lines) == Decimal("20.15")
+
+    from hub_accounting_quickbooks import plugin
+    from hub_accounting_quickbooks.sandbox import QuickBooksSandbox
+    from hub_accounting_quickbooks.testing import connected
+
+    sandbox = QuickBooksSandbox(scale=60)
+    with sandbox.serve() as url:
+        [outcome] = plugin.hub_push_invoices(connection=connected(sandbox, url), invoices=[doc])
+    assert outcome.status is PushStatus.synced, outcome.message
+    stored = sandbox.books().invoices()[outcome.external_id]
+    assert stored["TotalAmt"] == invoice.total
+    assert stored["TxnTaxDetail"]["TotalTax"] == invoice.tax_total
+    assert not sandbox.schema_violations
