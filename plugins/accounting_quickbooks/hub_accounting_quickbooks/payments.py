@@ -137,7 +137,6 @@ def push_payments(client: QuickBooksClient, payments: Sequence[PaymentDoc]) -> l
         if uncertain:
             for hub_id, payment_id in _lookup(client, uncertain).items():
                 ledger.synced(KIND, hub_id, payment_id)
-                ledger.settled(KIND, hub_id)
                 outcomes[hub_id] = PushOutcome(document_id=hub_id, status=PushStatus.synced,
                                                external_id=payment_id)
     except TransientError as exc:
@@ -174,7 +173,6 @@ def push_payments(client: QuickBooksClient, payments: Sequence[PaymentDoc]) -> l
                 continue
             if "Payment" in answer:
                 ledger.synced(KIND, doc.id, answer["Payment"]["Id"])
-                ledger.settled(KIND, doc.id)
                 outcomes[doc.id] = _outcome(doc, PushStatus.synced,
                                             external_id=answer["Payment"]["Id"])
             else:

@@ -92,8 +92,9 @@ def push_documents(client: QuickBooksClient, kind: DocKind,
     outcomes: dict[int, PushOutcome] = {}
 
     def synced(doc: Any, external_id: str) -> None:
+        # the pending marker is left as it is: it is only read for documents not known to
+        # exist, so clearing it would be one more state write per document for nothing
         ledger.synced(kind.kind, doc.id, external_id)
-        ledger.settled(kind.kind, doc.id)
         outcomes[doc.id] = PushOutcome(document_id=doc.id, status=PushStatus.synced,
                                        external_id=external_id)
 

@@ -3,8 +3,8 @@
 - ``doc:<kind>:<hub id>`` -> QuickBooks Id of a document known to exist there;
 - ``ext:<kind>:<QuickBooks Id>`` -> hub id (to recognise our own documents in webhooks);
 - ``pending:<kind>:<hub id>`` -> attempt number, written *before* a document is sent and
-  cleared when QuickBooks definitely stored nothing: a marker left behind means the outcome is
-  unknown (timeout, dropped connection, 5xx, a worker that died), so the document is looked up
+  cleared when QuickBooks definitely stored nothing (it is only read while the document is not
+  known to exist): a marker left behind means the outcome is unknown (timeout, dropped connection, 5xx, a worker that died), so the document is looked up
   by its number before it is ever sent again — Intuit's ``requestid`` memory is not promised
   to last;
 - ``customer:<organisation id>`` -> Customer Id;
