@@ -71,11 +71,12 @@ def add_asset(session: Session, organisation_id: int, name: str, *, asset_type: 
 
 def add_product(session: Session, code: str, name: str, unit_price: object, *,
                 tax_rate: object = "0", kind: str = "service", currency: str = "USD",
-                description: str = "") -> Product:
-    """A catalogue product or service with its price and tax rate."""
+                description: str = "", prices_include_tax: bool = False) -> Product:
+    """A catalogue product or service with its price and tax rate (``prices_include_tax``:
+    the price is as printed, tax included)."""
     product = Product(code=code, name=name, unit_price=to_decimal(unit_price),
                       tax_rate=to_decimal(tax_rate), kind=kind, currency=currency,
-                      description=description or name)
+                      description=description or name, prices_include_tax=prices_include_tax)
     session.add(product)
     session.flush()
     return product

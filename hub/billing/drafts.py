@@ -20,7 +20,7 @@ from hub.core.changes import LineSnapshot, describe_change
 from hub.core.lines import FutureItemRef, LineKind, TakenItem, price_line, take_future_items
 from hub.core.money import Money
 from hub.core.prorata import Segment
-from hub.core.tax import TaxRounding, line_taxes
+from hub.core.tax import TaxRounding, line_taxes, unit_price_for
 
 __all__ = ["TemplateLine", "PendingCharge", "DueInvoice", "Draft", "count_lines",
            "build_draft", "snapshot_lines"]
@@ -73,6 +73,8 @@ class DueInvoice:
     replaces_invoice_id: int | None = None
     #: the organisation's prices include tax (template and ticket prices are as printed)
     prices_include_tax: bool = False
+    #: products among the lines whose catalogue price includes tax
+    gross_products: frozenset[int] = frozenset()
 
 
 @dataclass
@@ -158,7 +160,13 @@ def build_draft(due: DueInvoice, counts: Mapping[int, CountResult], now: dt.date
             change = "first invoice"
         else:
             change = describe_change(due.previous.get(f"line:{template.id}"), snapshot)
-        unit = Money(template.unit_price, currency)
+        # a price typed on the line is as the organisation prints it; a product's price is
+        # as the catalogue has it
+        from_product = template.product_id is not None
+        unit = unit_price_for(Money(template.unit_price, currency), template.tax_rate,
+                              includes_tax=(template.product_id in due.gross_products
+                                            if from_product else due.prices_include_tax),
+                              inclusive_document=due.prices_include_tax)
         for segment in due.segments:
             priced = price_line(unit, quantity, template.tax_rate, segment.fraction)
             partial = segment.is_partial

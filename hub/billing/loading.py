@@ -26,7 +26,7 @@ from hub.core.periods import Cadence, Period
 from hub.core.prorata import Segment, coverage
 from hub.db.models import (
     BillingContract, BillingCycle, FutureItem, Invoice, InvoiceLine, LaborStatus, Organisation,
-    OrganisationMapping, RecurringInvoice, RecurringLine, Ticket, TicketCharge,
+    OrganisationMapping, Product, RecurringInvoice, RecurringLine, Ticket, TicketCharge,
 )
 
 __all__ = ["cadence_of", "due_for_schedules", "due_for_cycles", "MAX_CATCH_UP", "CATCH_UP"]
@@ -82,6 +82,18 @@ def _filters(raw) -> Mapping[str, Any]:
 @lru_cache(maxsize=1024)
 def _parse_filters(text: str) -> Mapping[str, Any]:
     return MappingProxyType(json.loads(text) or {})
+
+
+def _gross_products(session: Session, templates: Mapping[int, list[TemplateLine]]
+                    ) -> frozenset[int]:
+    """The products among ``templates`` whose catalogue price includes tax (one query)."""
+    ids = sorted({t.product_id for lines in templates.values() for t in lines
+                  if t.product_id is not None})
+    if not ids:
+        return frozenset()
+    pt = Product.__table__
+    return frozenset(session.execute(select(pt.c.id).where(
+        among(pt.c.id, ids, session.connection()), pt.c.prices_include_tax)).scalars())
 
 
 def _organisations(session: Session, ids: Iterable[int]):
@@ -172,6 +184,7 @@ def due_for_schedules(session: Session, schedules: Sequence[RecurringInvoice],
         return []
     orgs, mappings = _organisations(session, (s.organisation_id for s in schedules))
     templates = _templates(session, RecurringLine.recurring_invoice_id, [s.id for s in schedules])
+    gross = _gross_products(session, templates)
     previous = previous_lines(session, [f"schedule:{s.id}" for s in schedules])
     charges = _pending_charges(session, schedules)
     futures = _future_items(session, orgs)
@@ -189,7 +202,7 @@ def due_for_schedules(session: Session, schedules: Sequence[RecurringInvoice],
             key = f"schedule:{schedule.id}"
             result.append(DueInvoice(
                 organisation_id=org.id, currency=org.currency,
-                prices_include_tax=bool(org.prices_include_tax),
+                prices_include_tax=bool(org.prices_include_tax), gross_products=gross,
                 billing_key=key, schedule_key=key, issue_date=next_run,
                 due_date=next_run + dt.timedelta(days=_due_days(
                     org, schedule.payment_due_days, default_due_days)),
@@ -217,6 +230,7 @@ def due_for_cycles(session: Session, cycles: Sequence[BillingCycle], issue_date:
         BillingContract.id.in_({c.contract_id for c in cycles}))).scalars()}
     orgs, mappings = _organisations(session, (c.organisation_id for c in contracts.values()))
     templates = _templates(session, RecurringLine.contract_id, list(contracts))
+    gross = _gross_products(session, templates)
     previous = previous_lines(session, [f"contract:{c}" for c in contracts])
     futures = _future_items(session, orgs)
     result = []
@@ -232,7 +246,8 @@ def due_for_cycles(session: Session, cycles: Sequence[BillingCycle], issue_date:
                                  ("send", contract.auto_send)) if on]
         result.append(DueInvoice(
             organisation_id=org.id, currency=org.currency, billing_key=billing_key,
-            prices_include_tax=bool(org.prices_include_tax), schedule_key=key, issue_date=day,
+            prices_include_tax=bool(org.prices_include_tax), gross_products=gross,
+            schedule_key=key, issue_date=day,
             due_date=day + relativedelta(days=_due_days(org, None, default_due_days)),
             segments=[Segment(Period(cycle.start, cycle.end), period)],
             lines=templates.get(contract.id, []), external_ids=mappings.get(org.id, {}),

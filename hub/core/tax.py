@@ -16,13 +16,17 @@ the accounting system it is synced to computes it, or the two disagree on its to
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Sequence
 
 from hub.core.money import Money, to_decimal
 
-__all__ = ["TaxRounding", "line_taxes", "DocumentTotals", "document_totals", "tax_share"]
+__all__ = ["TaxRounding", "line_taxes", "DocumentTotals", "document_totals", "tax_share",
+           "unit_price_for", "UNIT_PRICE_PLACES"]
+
+#: a unit price converted between inclusive and exclusive is kept to this many places
+UNIT_PRICE_PLACES = Decimal("0.0001")
 
 
 class TaxRounding(StrEnum):
@@ -64,6 +68,20 @@ def line_taxes(lines: Sequence[tuple[Money, object]], *, inclusive: bool,
         for i, part in zip(indexes, parts):
             taxes[i] = part
     return [t for t in taxes if t is not None]
+
+
+def unit_price_for(unit: Money, rate: object, *, includes_tax: bool,
+                   inclusive_document: bool) -> Money:
+    """A product's unit price as a document shows it: unchanged when both are inclusive or
+    both exclusive; otherwise tax is taken out (``× 100 / (100 + rate)``) or put in
+    (``× (100 + rate) / 100``), half-up to :data:`UNIT_PRICE_PLACES`. (An invoice has one
+    amount type in Xero and QuickBooks alike, so a gross product price on a net invoice is
+    converted, and the line may then differ from the printed price by a cent.)"""
+    if includes_tax == inclusive_document:
+        return unit
+    factor = 1 + tax_share(rate, inclusive=False)
+    value = unit.amount * factor if inclusive_document else unit.amount / factor
+    return Money(value.quantize(UNIT_PRICE_PLACES, ROUND_HALF_UP), unit.currency)
 
 
 @dataclass(frozen=True)

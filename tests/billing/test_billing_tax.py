@@ -84,3 +84,41 @@ def test_inclusive_prices_rounded_per_document(ctx):
     assert stored["TotalAmt"] == invoice.total
     assert stored["TxnTaxDetail"]["TotalTax"] == invoice.tax_total
     assert not sandbox.schema_violations
+
+
+def test_a_gross_product_price_on_a_net_invoice_and_the_other_way_round(ctx):
+    """Prices are inclusive or exclusive per organisation *or* product: a product priced with
+    tax on an exclusive organisation's invoice has its tax taken out of the unit price, and a
+    net product on an inclusive organisation's invoice has it put in."""
+    from hub.billing.catalogue import add_product
+
+    with session_scope(ctx.engine) as s:
+        add_product(s, "M365", "Microsoft 365 (price with VAT)", "14.40", tax_rate="20",
+                    prices_include_tax=True)
+        add_product(s, "HD", "Helpdesk (net)", "100.00", tax_rate="20")
+        net_org = create_organisation(s, "Net Ltd")
+        gross_org = create_organisation(s, "Gross Ltd", prices_include_tax=True)
+        for org in (net_org, gross_org):
+            schedule = create_recurring(s, org.id, D(2026, 3, 1), name="Services",
+                                        billing_day=1, first_run="start")
+            add_recurring_line(s, recurring_id=schedule.id, product_code="M365", quantity="3")
+            add_recurring_line(s, recurring_id=schedule.id, product_code="HD")
+        net_id, gross_id = net_org.id, gross_org.id
+    batch = preview(ctx, D(2026, 3, 1))
+    with session_scope(ctx.engine) as s:
+        invoices = {i.organisation_id: i for i in s.exec(
+            select(Invoice).where(Invoice.batch_id == batch.batch_id))}
+        from hub.db.models import InvoiceLine
+
+        lines = {i: [(ln.unit_price, ln.amount, ln.tax_amount) for ln in s.exec(
+            select(InvoiceLine).where(InvoiceLine.invoice_id == invoices[i].id)
+            .order_by(InvoiceLine.position))] for i in (net_id, gross_id)}
+        net, gross = invoices[net_id], invoices[gross_id]
+        assert lines[net_id] == [(Decimal("12.0000"), Decimal("36.00"), Decimal("7.20")),
+                                 (Decimal("100.00"), Decimal("100.00"), Decimal("20.00"))]
+        assert (net.subtotal, net.tax_total, net.total, net.prices_include_tax) == (
+            Decimal("136.00"), Decimal("27.20"), Decimal("163.20"), False)
+        assert lines[gross_id] == [(Decimal("14.40"), Decimal("43.20"), Decimal("7.20")),
+                                   (Decimal("120.0000"), Decimal("120.00"), Decimal("20.00"))]
+        assert (gross.subtotal, gross.tax_total, gross.total, gross.prices_include_tax) == (
+            Decimal("136.00"), Decimal("27.20"), Decimal("163.20"), True)

@@ -93,6 +93,8 @@ class Product(SQLModel, table=True):
     kind: str = Field(default="service", description="service, labor, hardware, license")
     account_code: Optional[str] = None
     active: bool = True
+    prices_include_tax: bool = Field(default=False,
+                                     description="unit_price is tax-inclusive (as printed)")
 
 
 class Ticket(SQLModel, table=True):

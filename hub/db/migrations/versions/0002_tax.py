@@ -1,4 +1,4 @@
-"""tax-inclusive prices per organisation, recorded on each invoice
+"""tax-inclusive prices per organisation or product, recorded on each invoice
 
 Revision ID: 0002_tax
 Revises: 0001
@@ -14,6 +14,9 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table('product') as batch:
+        batch.add_column(sa.Column('prices_include_tax', sa.Boolean(), nullable=False,
+                                   server_default=sa.false()))
     with op.batch_alter_table('organisation') as batch:
         batch.add_column(sa.Column('prices_include_tax', sa.Boolean(), nullable=False,
                                    server_default=sa.false()))
@@ -26,4 +29,6 @@ def downgrade() -> None:
     with op.batch_alter_table('invoice') as batch:
         batch.drop_column('prices_include_tax')
     with op.batch_alter_table('organisation') as batch:
+        batch.drop_column('prices_include_tax')
+    with op.batch_alter_table('product') as batch:
         batch.drop_column('prices_include_tax')
