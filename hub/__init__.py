@@ -55,8 +55,18 @@ def cli_connection(name: str) -> Connection:
     return context().connection(name)
 
 
+def cli_record_payment_events(name: str, events) -> int:
+    """Store ``events`` of connection ``name`` exactly as a webhook's are stored (once per
+    event id; a worker applies them), for plugin commands that find what a webhook missed
+    (e.g. a catch-up through the vendor's change feed). Returns how many were new."""
+    from hub.cli.state import context  # imported late: the CLI is not needed to import hub
+    from hub.jobs.inbox import store_events
+
+    return len(store_events(context().engine, name, list(events), lease_seconds=0))
+
+
 __all__ = [
-    "cli_connection", "hookimpl", "Connection", "ConnectionConfig", "ConnectionState", "ConnectionType",
+    "cli_connection", "cli_record_payment_events", "hookimpl", "Connection", "ConnectionConfig", "ConnectionState", "ConnectionType",
     "MemoryState", "owns", "Money", "CurrencyMismatch", "minor_unit", "HubError", "ConfigError",
     "PluginError", "ConnectorError", "TransientError", "PermanentError", "WebhookRejected",
     *_records_all, *_VENDOR_HTTP, *_BUDGETS,

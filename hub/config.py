@@ -91,6 +91,9 @@ class BillingSettings(_Section):
     auto_confirm: bool = Field(False, description="confirm the preview batch without approval")
     reminder_days: list[int] = Field(default_factory=lambda: [7, 14, 30],
                                      description="days after the document date to remind")
+    tax_rounding: Literal["line", "document"] = Field(
+        "line", description="round tax per line (as Xero does) or per tax rate over the "
+                            "document (as QuickBooks Online does)")
 
 
 class WebSettings(_Section):

@@ -44,14 +44,17 @@ def create_organisation(session: Session, name: str, *, currency: str | None = N
                         email: str | None = None, billing_day: int = 1,
                         payment_due_days: int | None = None, auto_bill: bool = False,
                         require_invoice_group: bool = False,
-                        default_currency: str = "USD") -> Organisation:
+                        default_currency: str = "USD",
+                        prices_include_tax: bool = False) -> Organisation:
     """A new customer organisation; ``currency`` defaults to ``default_currency`` (callers pass
-    the company's, ``[company] currency``)."""
+    the company's, ``[company] currency``); ``prices_include_tax``: its prices are as printed,
+    tax included."""
     given = parse(OrganisationInput, name=name, currency=currency, email=email,
                   billing_day=billing_day, payment_due_days=payment_due_days,
                   auto_bill=auto_bill, require_invoice_group=require_invoice_group)
     org = Organisation(**given.model_dump(exclude={"currency"}),
-                       currency=given.currency or check_currency(default_currency))
+                       currency=given.currency or check_currency(default_currency),
+                       prices_include_tax=prices_include_tax)
     session.add(org)
     session.flush()
     return org
@@ -83,8 +86,10 @@ def add_asset(session: Session, organisation_id: int, name: str, *, asset_type: 
 
 def add_product(session: Session, code: str, name: str, unit_price: object, *,
                 tax_rate: object = "0", kind: str = "service", currency: str | None = None,
-                description: str = "", default_currency: str = "USD") -> Product:
-    """A catalogue product or service with its price and tax rate; a code is used once."""
+                description: str = "", default_currency: str = "USD",
+                prices_include_tax: bool = False) -> Product:
+    """A catalogue product or service with its price and tax rate; a code is used once
+    (``prices_include_tax``: the price is as printed, tax included)."""
     given = parse(ProductInput, code=code, name=name, unit_price=unit_price, tax_rate=tax_rate,
                   kind=kind, currency=currency, description=description)
     if session.exec(select(Product.id).where(Product.code == given.code)).first() is not None:
@@ -93,7 +98,8 @@ def add_product(session: Session, code: str, name: str, unit_price: object, *,
                                     f"choose another code")
     product = Product(**given.model_dump(exclude={"currency", "description"}),
                       currency=given.currency or check_currency(default_currency),
-                      description=given.description or given.name)
+                      description=given.description or given.name,
+                      prices_include_tax=prices_include_tax)
     session.add(product)
     session.flush()
     return product

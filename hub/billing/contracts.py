@@ -127,7 +127,7 @@ def invoice_contract(ctx: HubContext, contract_id: int, *, cycle: int | None = N
         dues = due_for_cycles(session, [row], issue_date or ctx.today(),
                               ctx.settings.company.payment_due_days, replace=replace_map)
     drafts = build_drafts(dues, Counter(ctx.plugins.pm, ctx.connections(), ctx.engine),
-                          ctx.clock())
+                          ctx.clock(), ctx.settings.billing.tax_rounding)
     if preview:
         invoice = Invoice(**drafts[0].invoice)
         return ContractInvoiced(contract_id, row.number, invoice, choice.replaces_invoice_id,

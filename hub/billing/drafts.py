@@ -20,6 +20,7 @@ from hub.core.changes import LineSnapshot, describe_change, describe_ended
 from hub.core.lines import FutureItemRef, LineKind, TakenItem, price_line, take_future_items
 from hub.core.money import Money
 from hub.core.prorata import Segment
+from hub.core.tax import TaxRounding, line_taxes, unit_price_for
 
 __all__ = ["TemplateLine", "PendingCharge", "DueInvoice", "Draft", "count_lines",
            "build_draft", "snapshot_lines"]
@@ -70,6 +71,10 @@ class DueInvoice:
     previous: dict[str, LineSnapshot] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     replaces_invoice_id: int | None = None
+    #: the organisation's prices include tax (template and ticket prices are as printed)
+    prices_include_tax: bool = False
+    #: products among the lines whose catalogue price includes tax
+    gross_products: frozenset[int] = frozenset()
 
 
 @dataclass
@@ -124,10 +129,23 @@ def count_lines(dues: list[DueInvoice], counter: Counter) -> list[dict[int, Coun
     return counts
 
 
-def build_draft(due: DueInvoice, counts: Mapping[int, CountResult], now: dt.datetime
-                ) -> Draft:
+def _retax(lines: list[dict[str, Any]], currency: str, inclusive: bool,
+           rounding: TaxRounding | str) -> None:
+    """Work each line's tax out again for tax-inclusive prices or per-document rounding
+    (:mod:`hub.core.tax`); per line and exclusive, :func:`price_line` already has it."""
+    if not inclusive and TaxRounding(rounding) is TaxRounding.line:
+        return
+    taxes = line_taxes([(Money(line["amount"], currency), line["tax_rate"]) for line in lines],
+                       inclusive=inclusive, rounding=rounding)
+    for line, tax in zip(lines, taxes):
+        line["tax_amount"] = tax.amount
+
+
+def build_draft(due: DueInvoice, counts: Mapping[int, CountResult], now: dt.datetime,
+                tax_rounding: TaxRounding | str = TaxRounding.line) -> Draft:
     """Price ``due`` into a draft (see module docstring); ``counts`` are its counter lines'
-    counts by template line id (:func:`count_lines`)."""
+    counts by template line id (:func:`count_lines`); tax is rounded as ``tax_rounding``
+    says, on prices that include it when the organisation's do."""
     currency = due.currency
     first, last = due.segments[0].covered, due.segments[-1].covered
     lines: list[dict[str, Any]] = []
@@ -138,7 +156,13 @@ def build_draft(due: DueInvoice, counts: Mapping[int, CountResult], now: dt.date
         else:
             quantity, provenance = counted.quantity, counted.provenance
         before = due.previous.get(f"line:{template.id}") if due.previous else None
-        unit = Money(template.unit_price, currency)
+        # a price typed on the line is as the organisation prints it; a product's price is
+        # as the catalogue has it
+        from_product = template.product_id is not None
+        unit = unit_price_for(Money(template.unit_price, currency), template.tax_rate,
+                              includes_tax=(template.product_id in due.gross_products
+                                            if from_product else due.prices_include_tax),
+                              inclusive_document=due.prices_include_tax)
         for segment in due.segments:
             priced = price_line(unit, quantity, template.tax_rate, segment.fraction)
             partial = segment.is_partial
@@ -160,8 +184,11 @@ def build_draft(due: DueInvoice, counts: Mapping[int, CountResult], now: dt.date
                            priced, first.start, last.end, f"ticket_charge:{charge.id}",
                            [{"ref": f"ticket_charge:{charge.id}", "label": charge.label}],
                            f"pending ticket charge: {charge.label}"))
-    taken = take_future_items(Money(_sum(lines, "amount") + _sum(lines, "tax_amount"),
-                                    currency), due.future_items) if due.future_items else []
+    inclusive = due.prices_include_tax
+    _retax(lines, currency, inclusive, tax_rounding)
+    gross = _sum(lines, "amount") + (Decimal(0) if inclusive else _sum(lines, "tax_amount"))
+    taken = take_future_items(Money(gross, currency), due.future_items) if due.future_items \
+        else []
     for item in taken:
         priced = price_line(item.taken, 1)
         kind = "debit" if not item.taken.is_negative else "credit"
@@ -171,7 +198,8 @@ def build_draft(due: DueInvoice, counts: Mapping[int, CountResult], now: dt.date
                              "label": item.item.description}],
                            f"future item ({kind}) #{item.item.id}"))
     # Every amount is already rounded to the currency, so plain Decimal sums are exact.
-    subtotal, tax = _sum(lines, "amount"), _sum(lines, "tax_amount")
+    tax = _sum(lines, "tax_amount")
+    subtotal = _sum(lines, "amount") - (tax if inclusive else Decimal(0))
     extra = dict(due.extra)
     if due.previous:
         # Template lines billed last time and not now (removed from the template): their end
@@ -190,6 +218,7 @@ def build_draft(due: DueInvoice, counts: Mapping[int, CountResult], now: dt.date
         "billing_key": due.billing_key, "schedule_key": due.schedule_key,
         "replaces_invoice_id": due.replaces_invoice_id,
         "subtotal": subtotal, "tax_total": tax, "total": subtotal + tax,
+        "prices_include_tax": inclusive,
         "amount_paid": Decimal(0), "credit_applied": Decimal(0),
         "note": "", "memo": "", "extra_fields": extra, "auto_bill": due.auto_bill,
         "created_at": now,

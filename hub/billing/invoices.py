@@ -56,8 +56,11 @@ def recompute_totals(session: Session, invoice: Invoice) -> Invoice:
     if result.total.is_negative:
         raise ValidationFailed("an invoice total cannot be negative",
                                hint="issue a credit note, or add a future item credit instead")
+    subtotal = result.subtotal
+    if invoice.prices_include_tax:  # the lines' amounts already hold their tax
+        subtotal = result.subtotal - result.tax
     invoice.subtotal, invoice.tax_total, invoice.total = (
-        result.subtotal.amount, result.tax.amount, result.total.amount)
+        subtotal.amount, result.tax.amount, (subtotal + result.tax).amount)
     return invoice
 
 

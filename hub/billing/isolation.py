@@ -121,8 +121,10 @@ def each_alone(items: Sequence[T], work: Callable[[Sequence[T]], list[R]],
 
 
 def build_isolated(dues: list[DueInvoice], counter: Counter, now: dt.datetime,
-                   names: dict[int, str]) -> tuple[list[Draft], list[LeftOut]]:
-    """Drafts for every due that can be billed, and the ones left out (with why)."""
+                   names: dict[int, str], tax_rounding: str = "line"
+                   ) -> tuple[list[Draft], list[LeftOut]]:
+    """Drafts for every due that can be billed, and the ones left out (with why); tax is
+    rounded as ``tax_rounding`` (``billing.tax_rounding``) says."""
     left: list[LeftOut] = []
     dropped: set[str] = set()
 
@@ -157,7 +159,7 @@ def build_isolated(dues: list[DueInvoice], counter: Counter, now: dt.datetime,
                 continue
             due.previous = snapshot_lines(_Row(line) for line in drafts[-1].lines)
         try:
-            draft = build_draft(due, counted[id(due)], now)
+            draft = build_draft(due, counted[id(due)], now, tax_rounding)
         except Exception as exc:  # noqa: BLE001 - the record is named in the batch
             leave(due, reason_of(exc))
             continue

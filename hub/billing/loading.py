@@ -26,8 +26,8 @@ from hub.core.periods import Cadence, Period
 from hub.core.prorata import Segment, coverage
 from hub.db.models import (
     BillingContract, BillingCycle, FutureItem, Invoice, InvoiceGroup, InvoiceLine, LaborStatus,
-    Organisation,
-    OrganisationMapping, RecurringInvoice, RecurringLine, Ticket, TicketCharge,
+    Organisation, OrganisationMapping, Product, RecurringInvoice, RecurringLine, Ticket,
+    TicketCharge,
 )
 
 __all__ = ["cadence_of", "due_for_schedules", "due_for_cycles", "group_key", "MAX_CATCH_UP",
@@ -86,11 +86,23 @@ def _parse_filters(text: str) -> Mapping[str, Any]:
     return MappingProxyType(json.loads(text) or {})
 
 
+def _gross_products(session: Session, templates: Mapping[int, list[TemplateLine]]
+                    ) -> frozenset[int]:
+    """The products among ``templates`` whose catalogue price includes tax (one query)."""
+    ids = sorted({t.product_id for lines in templates.values() for t in lines
+                  if t.product_id is not None})
+    if not ids:
+        return frozenset()
+    pt = Product.__table__
+    return frozenset(session.execute(select(pt.c.id).where(
+        among(pt.c.id, ids, session.connection()), pt.c.prices_include_tax)).scalars())
+
+
 def _organisations(session: Session, ids: Iterable[int]):
     ids = sorted(set(ids))
     ot = Organisation.__table__
     orgs = {o.id: o for o in session.execute(
-        select(ot.c.id, ot.c.currency, ot.c.payment_due_days).where(
+        select(ot.c.id, ot.c.currency, ot.c.payment_due_days, ot.c.prices_include_tax).where(
             among(ot.c.id, ids, session.connection())))}
     mappings: dict[int, dict[str, str]] = defaultdict(dict)
     for m in session.exec(select(OrganisationMapping).where(
@@ -180,6 +192,7 @@ def due_for_schedules(session: Session, schedules: Sequence[RecurringInvoice],
                                             if s.invoice_group_id is not None})
     previous = previous_lines(session, [f"schedule:{s.id}" for s in schedules]
                               + [group_key(g) for g in combining])
+    gross = _gross_products(session, templates)
     charges = _pending_charges(session, schedules)
     futures = _future_items(session, orgs)
     owned: dict[int, set[str]] = {}
@@ -205,6 +218,7 @@ def due_for_schedules(session: Session, schedules: Sequence[RecurringInvoice],
                     previous[key] = {k: v for k, v in shared.items() if k in mine}
             result.append(DueInvoice(
                 organisation_id=org.id, currency=org.currency,
+                prices_include_tax=bool(org.prices_include_tax), gross_products=gross,
                 billing_key=key, schedule_key=key, issue_date=next_run,
                 due_date=next_run + dt.timedelta(days=_due_days(
                     org, schedule.payment_due_days, default_due_days)),
@@ -255,6 +269,7 @@ def due_for_cycles(session: Session, cycles: Sequence[BillingCycle], issue_date:
         BillingContract.id.in_({c.contract_id for c in cycles}))).scalars()}
     orgs, mappings = _organisations(session, (c.organisation_id for c in contracts.values()))
     templates = _templates(session, RecurringLine.contract_id, list(contracts))
+    gross = _gross_products(session, templates)
     previous = previous_lines(session, [f"contract:{c}" for c in contracts])
     futures = _future_items(session, orgs)
     result = []
@@ -275,6 +290,7 @@ def due_for_cycles(session: Session, cycles: Sequence[BillingCycle], issue_date:
                                  ("send", contract.auto_send)) if on]
         result.append(DueInvoice(
             organisation_id=org.id, currency=org.currency, billing_key=billing_key,
+            prices_include_tax=bool(org.prices_include_tax), gross_products=gross,
             schedule_key=key, issue_date=day,
             due_date=day + relativedelta(days=_due_days(org, None, default_due_days)),
             segments=[Segment(Period(cycle.start, cycle.end), period)],

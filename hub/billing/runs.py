@@ -56,8 +56,10 @@ class BatchSummary:
     left_out: list[dict] = field(default_factory=list)
 
 
-def build_drafts(dues: list[DueInvoice], counter: Counter, now: dt.datetime) -> list[Draft]:
-    """Build drafts in order; a caught-up period compares with the draft before it."""
+def build_drafts(dues: list[DueInvoice], counter: Counter, now: dt.datetime,
+                 tax_rounding: str = "line") -> list[Draft]:
+    """Build drafts in order; a caught-up period compares with the draft before it. Tax is
+    rounded as ``tax_rounding`` (``billing.tax_rounding``) says."""
     drafts = []
     # The chunk's counter lines are counted together (one hub_count_many call per connection),
     # and the stored assets, contacts and usage are read once per chunk, not once per line.
@@ -66,7 +68,7 @@ def build_drafts(dues: list[DueInvoice], counter: Counter, now: dt.datetime) -> 
     for due, counted in zip(dues, counts):
         if due.previous is CATCH_UP:
             due.previous = snapshot_lines(SimpleNamespace(**line) for line in drafts[-1].lines)
-        drafts.append(build_draft(due, counted, now))
+        drafts.append(build_draft(due, counted, now, tax_rounding))
     return drafts
 
 
@@ -191,7 +193,8 @@ def _fill(ctx: HubContext, batch_id: int, run_date: dt.date, now: dt.datetime
                     left.append(LeftOut(org_id, key, reason_of(exc), names.get(org_id, "")))
 
                 dues = each_alone(rows, load, unloadable)
-            drafts, left_now = build_isolated(dues, counter, now, names)
+            drafts, left_now = build_isolated(dues, counter, now, names,
+                                             ctx.settings.billing.tax_rounding)
             left += left_now
             usage_periods.update(_usage_periods(dues))
             if drafts:

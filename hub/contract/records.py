@@ -162,7 +162,12 @@ class Counted(_Frozen):
 
 # ------------------------------------------------------------------------------ documents out
 class LineDoc(_Frozen):
-    """One invoice or credit-note line as accounting sees it."""
+    """One invoice or credit-note line as accounting sees it.
+
+    When its document's ``prices_include_tax`` is set, ``unit_price`` and ``amount`` are
+    tax-inclusive (as printed) and ``tax_amount`` is the tax they contain; otherwise they are
+    net and ``tax_amount`` is added on top.
+    """
 
     description: str
     quantity: str
@@ -190,6 +195,8 @@ class InvoiceDoc(_Frozen):
     tax_total: Money
     total: Money
     reference: str | None = None
+    prices_include_tax: bool = Field(
+        False, description="line prices and amounts include tax (subtotal stays net)")
 
 
 class CreditNoteDoc(_Frozen):
@@ -208,6 +215,8 @@ class CreditNoteDoc(_Frozen):
     invoice_number: str | None = None
     allocations: tuple[tuple[int, Money], ...] = Field(
         (), description="(invoice id, amount) pairs this credit is applied to")
+    prices_include_tax: bool = Field(
+        False, description="line prices and amounts include tax, as on InvoiceDoc")
 
 
 class PaymentDoc(_Frozen):

@@ -1,14 +1,16 @@
 """The demo's month, step by step, exactly as an MSP would run it.
 
 1. write ``hub.toml`` (connections pointing at the sandboxes, secrets encrypted with the
-   installation key), ``db upgrade``, consent to the Xero sandbox;
+   installation key), ``db upgrade``, consent to the accounting sandbox (Xero, or QuickBooks
+   Online with ``accounting="quickbooks"``);
 2. the **opening month**: pull NinjaOne (companies imported as organisations), map the Autotask
    and Pax8 companies onto them, pull those; set up products, recurring invoices with every line
    type, the invoice group, the billing contract and stored cards; bill, push, charge;
 3. the **billing month**: the sources move on (devices added and retired, remote access granted
    and revoked, licence counts changed); pull again, a technician charges the time, a pre-bill
-   is raised with WIP attached; preview (every line says what changed), confirm, push to Xero,
-   auto-charge through Stripe, Stripe's webhooks back into the hub, payments pushed to Xero;
+   is raised with WIP attached; preview (every line says what changed), confirm, push to
+   accounting, auto-charge through Stripe, Stripe's webhooks back into the hub, payments pushed
+   to accounting;
 4. Pax8's counts move after billing; the reconciliation report finds every planted leak.
 
 Jobs run as in production: outbox rows, the dispatcher, worker threads (or, with
@@ -32,9 +34,9 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from hub.demo import sample as S
-from hub.demo.sandboxes import Sandboxes, running, specs_available, today
 from hub.demo.month_billing import BillingSteps, MonthFigures
 from hub.demo.month_runtime import RuntimeSteps
+from hub.demo.sandboxes import ACCOUNTING, Sandboxes, running, specs_available, today
 from hub.demo.setup import fresh_folder, wipe_database
 
 __all__ = ["DemoResult", "run_demo", "MonthFigures"]
@@ -55,7 +57,9 @@ class DemoResult:
     prebill_total: Decimal = Decimal("0")
     ledger_invoices: int = 0
     ledger_total: Decimal = Decimal("0")
-    pushed: dict[str, int] = field(default_factory=dict)            # kind -> documents in Xero
+    accounting: str = "xero"                                         # connection type and name
+    pushed: dict[str, int] = field(default_factory=dict)            # kind -> documents there
+    #: the accounting sandbox's documents, with Xero's keys (``Total``, ``Amount``) for both
     xero_invoices: list[dict[str, Any]] = field(default_factory=list)
     xero_payments: list[dict[str, Any]] = field(default_factory=list)
     stripe_charges: list[dict[str, Any]] = field(default_factory=list)
@@ -87,8 +91,12 @@ class _Steps:
 
 
 def run_demo(directory: Path = Path("demo-data"), organisations: int = 50, *,
-             console: Console | None = None, seed: int = 2026) -> DemoResult:
-    """Run the whole month in ``directory`` (deleted and recreated first); see module doc."""
+             console: Console | None = None, seed: int = 2026,
+             accounting: str = "xero") -> DemoResult:
+    """Run the whole month in ``directory`` (deleted and recreated first), pushing to
+    ``accounting`` (a key of :data:`ACCOUNTING`); see module doc."""
+    if accounting not in ACCOUNTING:
+        raise ValueError(f"unknown accounting system {accounting!r}; use one of {sorted(ACCOUNTING)}")
     console = console or Console()
     steps = _Steps(console)
     day = today()
@@ -96,12 +104,13 @@ def run_demo(directory: Path = Path("demo-data"), organisations: int = 50, *,
     opening, billing = S.months_for(day)
     validate = specs_available()
     if not validate:
-        console.print("[yellow]warning:[/] vendor specs (../shared/specs) not found: the Xero and "
-                      "Stripe sandboxes run without checking requests against them")
+        console.print("[yellow]warning:[/] vendor specs (../shared/specs) not found: the "
+                      "accounting and Stripe sandboxes run without checking requests against them")
     with ExitStack() as stack:
-        with steps.step(f"Starting the vendor sandboxes (NinjaOne, Autotask, Pax8, Xero, Stripe) "
-                        f"with {organisations} sample organisations"):
-            boxes = stack.enter_context(running(sample, validate=validate))
+        with steps.step(f"Starting the vendor sandboxes (NinjaOne, Autotask, Pax8, "
+                        f"{ACCOUNTING[accounting]}, Stripe) with {organisations} sample "
+                        "organisations"):
+            boxes = stack.enter_context(running(sample, validate=validate, accounting=accounting))
         return _Month(directory, sample, boxes, steps, opening, billing, day).run()
 
 
@@ -112,6 +121,8 @@ class _Month(RuntimeSteps, BillingSteps):
                  opening: dt.date, billing: dt.date, day: dt.date) -> None:
         self.directory, self.sample, self.boxes, self.steps = directory, sample, boxes, steps
         self.opening, self.billing, self.day = opening, billing, day
+        self.accounting = boxes.accounting
+        self.books_label = ACCOUNTING[boxes.accounting]
 
     # ------------------------------------------------------------------ set-up
     def run(self) -> DemoResult:
@@ -129,12 +140,13 @@ class _Month(RuntimeSteps, BillingSteps):
             self.ctx = ctx = build_context(settings)
         result = DemoResult(folder, config_path, settings.resolved_database_url,
                             "redis" if settings.broker_url else "in-process", self.sample,
-                            api_docs_url=f"http://{settings.web.host}:{settings.web.port}/docs")
+                            api_docs_url=f"http://{settings.web.host}:{settings.web.port}/docs",
+                            accounting=self.accounting)
         self.result = result
         steps.note(f"database {_safe_url(settings.resolved_database_url)}; "
                    f"{result.broker} job queue")
-        with steps.step("Connecting to Xero (OAuth consent against the sandbox)"):
-            self._consent_xero()
+        with steps.step(f"Connecting to {self.books_label} (OAuth consent against the sandbox)"):
+            self._consent()
         try:
             with ExitStack() as stack:
                 self.runtime = stack.enter_context(self._runtime(config_path))
@@ -178,7 +190,8 @@ class _Month(RuntimeSteps, BillingSteps):
         with self.steps.step("Pax8's licence counts move after billing; pulling Pax8 again"):
             self.boxes.after_billing()
             pull_by_name(self.ctx, "pax8", period=month_of(self.billing), full=True)
-        with self.steps.step("Reconciliation: hub against Xero, Stripe, Pax8, time and devices"):
+        with self.steps.step(f"Reconciliation: hub against {self.books_label}, Stripe, Pax8, "
+                             "time and devices"):
             self.result.leaks = self._reconcile()
 
     # ------------------------------------------------------------------ billing set-up
@@ -207,9 +220,15 @@ class _Month(RuntimeSteps, BillingSteps):
                     result.declined += 1
             result.failed_jobs = session.exec(select(func.count()).select_from(JobRecord).where(
                 JobRecord.status == JobStatus.failed)).one()
-        books = self.boxes.xero.books()
-        result.xero_invoices = _xero_list(books, "invoices")
-        result.xero_payments = _xero_list(books, "payments")
+        books = self.boxes.books.books()
+        if self.accounting == "quickbooks":
+            result.xero_invoices = [{**v, "Total": v["TotalAmt"]} for v in
+                                    books.invoices().values()]
+            result.xero_payments = [{**v, "Amount": v["TotalAmt"]} for v in
+                                    books.payments().values()]
+        else:
+            result.xero_invoices = _xero_list(books, "invoices")
+            result.xero_payments = _xero_list(books, "payments")
         result.pushed = {"invoices": len(result.xero_invoices),
                          "payments": len(result.xero_payments)}
         with self.boxes.stripe.lock:

@@ -163,10 +163,10 @@ class BillingSteps:
         with self.steps.step(f"Confirming the {label}"):
             confirm(self.ctx, batch.batch_id)
             held = self._hold_charges()
-        with self.steps.step("Pushing the invoices to Xero"):
+        with self.steps.step(f"Pushing the invoices to {self.books_label}"):
             self._drain()
         with self.steps.step(f"Auto-charging {len(held)} invoices through Stripe; webhooks back "
-                             "into the hub; payments pushed to Xero"):
+                             f"into the hub; payments pushed to {self.books_label}"):
             self._release(held)
             self._drain()
         self.result.months.append(figures)

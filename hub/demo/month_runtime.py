@@ -1,4 +1,4 @@
-"""The demo month's plumbing: its ``hub.toml``, the Xero consent, the job runtime (threads or
+"""The demo month's plumbing: its ``hub.toml``, the accounting consent (Xero or QuickBooks), the job runtime (threads or
 ``hub worker`` processes), waiting for jobs to finish, and the pulls with their mappings.
 
 :class:`RuntimeSteps` is a part of the demo month (:mod:`hub.demo.month`); it uses the month's
@@ -46,7 +46,8 @@ class RuntimeSteps:
         secret = lambda value: {"encrypted": box.encrypt(value)}  # noqa: E731
         b, u = self.boxes, self.boxes.urls
         sku_map = {uuid_for(2, i + 1): sku for i, (sku, _, _) in enumerate(PRODUCTS)}
-        xero = b.xero.settings_for(u["xero"])
+        books = b.books.settings_for(u[self.accounting])
+        hidden = ("client_secret", "webhook_key", "webhook_verifier_token")
         connections = [
             {"name": "ninja", "plugin": "ninjaone", "settings": {
                 "base_url": u["ninjaone"], "client_id": b.ninja.client_id,
@@ -61,23 +62,27 @@ class RuntimeSteps:
                 "base_url": u["pax8"], "client_id": b.pax8.client_id,
                 "client_secret": secret(b.pax8.client_secret), "requests_per_minute": 100000,
                 "sku_map": sku_map}},
-            {"name": "xero", "plugin": "xero", "settings": {
-                **{k: v for k, v in xero.items() if k not in ("client_secret", "webhook_key")},
-                "client_secret": secret(xero["client_secret"]),
-                "webhook_key": secret(xero["webhook_key"])}},
+            {"name": self.accounting, "plugin": self.accounting, "settings": {
+                **{k: v for k, v in books.items() if k not in hidden},
+                **{k: secret(v) for k, v in books.items() if k in hidden}}},
             {"name": "stripe", "plugin": "stripe", "settings": {
                 "api_key": secret(b.stripe.api_key),
                 "webhook_secret": secret(b.stripe.webhooks.secret), "api_base": u["stripe"]}},
         ]
         return write_config(folder, connections, company="Sample MSP")
 
-    def _consent_xero(self) -> None:
+    def _consent(self) -> None:
         import httpx
         from urllib.parse import parse_qs, urlparse
 
+        connection = self.ctx.connection(self.accounting)
+        if self.accounting == "quickbooks":
+            from hub_accounting_quickbooks.testing import consent
+
+            consent(connection)
+            return
         from hub_accounting_xero.auth import authorize_url, exchange_code
 
-        connection = self.ctx.connection("xero")
         with httpx.Client() as http:
             consent = http.get(authorize_url(connection), follow_redirects=False)
             query = parse_qs(urlparse(consent.headers["location"]).query)

@@ -1,9 +1,10 @@
 """Every vendor sandbox the demo needs, on 127.0.0.1, seeded with the sample MSP.
 
-NinjaOne (devices), Autotask (companies, contacts, tickets, time), Pax8 (licences), Xero
-(accounting) and Stripe (cards; it POSTs signed webhooks to the hub). The Xero and Stripe
-sandboxes check requests against the vendor specs in ``../shared/specs``; a newcomer's machine
-may not have that folder, so the demo then runs them without checking (one warning line).
+NinjaOne (devices), Autotask (companies, contacts, tickets, time), Pax8 (licences), Xero or
+QuickBooks Online (accounting, ``ACCOUNTING``) and Stripe (cards; it POSTs signed webhooks to
+the hub). The accounting and Stripe sandboxes check requests against the vendor specs in
+``../shared/specs``; a newcomer's machine may not have that folder, so the demo then runs them
+without checking (one warning line).
 """
 
 from __future__ import annotations
@@ -16,7 +17,10 @@ from typing import Any, Callable, Iterator
 from hub.demo.sample import Sample
 from hub.testing.sandbox import SandboxServer
 
-__all__ = ["Sandboxes", "running", "specs_available"]
+__all__ = ["Sandboxes", "running", "specs_available", "ACCOUNTING"]
+
+#: accounting system -> (connection type and name, what the demo calls it)
+ACCOUNTING = {"xero": "Xero", "quickbooks": "QuickBooks Online"}
 
 _STAMPS = ("2026-01-01T09:00:00.000000Z", "2026-02-01T09:00:00.000000Z",
            "2026-03-01T09:00:00.000000Z")
@@ -24,11 +28,12 @@ _STAMPS = ("2026-01-01T09:00:00.000000Z", "2026-02-01T09:00:00.000000Z",
 
 def specs_available() -> bool:
     """Whether the Xero and Stripe specs can be found (tests and CI have them)."""
+    from hub_accounting_quickbooks.sandbox.schema import xsd_path
     from hub_accounting_xero.sandbox.schema import spec_path
     from hub_payments_stripe.sandbox.spec import default_spec_path
 
     try:
-        return spec_path().exists() and default_spec_path().exists()
+        return spec_path().exists() and default_spec_path().exists() and xsd_path().exists()
     except FileNotFoundError:
         return False
 
@@ -51,13 +56,13 @@ class Sandboxes:
     ninja: Any
     autotask: Any
     pax8: Any
-    xero: Any
+    books: Any
     stripe: Any
+    accounting: str = "xero"
     urls: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def seeded(cls, sample: Sample, *, validate: bool) -> "Sandboxes":
-        from hub_accounting_xero.sandbox import Limits, XeroSandbox
+    def seeded(cls, sample: Sample, *, validate: bool, accounting: str = "xero") -> "Sandboxes":
         from hub_autotask.sandbox import AutotaskData
         from hub_ninjaone.sandbox import NinjaOneData
         from hub_payments_stripe.sandbox import StripeSandbox
@@ -96,13 +101,15 @@ class Sandboxes:
                 "id": company, "name": org.name, "externalId": f"C{org.number:04d}",
                 "status": "Active", "billOnBehalfOfEnabled": True, "selfServiceAllowed": False,
                 "orderApprovalRequired": False, "updatedDate": "2026-01-01T00:00:00Z"}
-        sandboxes = cls(sample, ninja, autotask, pax8,
-                        # Xero allows 60 calls a minute; the hub honours that (it waits), but a
-                        # demo should not sit through it, so this sandbox allows more.
-                        XeroSandbox(validate=validate, limits=Limits(per_minute=10_000)),
-                        StripeSandbox(validate=validate))
+        sandboxes = cls(sample, ninja, autotask, pax8, _accounting_sandbox(accounting, validate),
+                        StripeSandbox(validate=validate), accounting)
         sandboxes.set_month(0)
         return sandboxes
+
+    @property
+    def xero(self) -> Any:
+        """The Xero sandbox (when the demo runs against Xero)."""
+        return self.books
 
     def set_month(self, month: int) -> None:
         """Make the sources hold what they hold in sample month ``month`` (0 or 1)."""
@@ -156,17 +163,31 @@ class Sandboxes:
             "currencyCode": "USD", "productName": name, "billingTerm": "Monthly"}
 
 
+def _accounting_sandbox(accounting: str, validate: bool) -> Any:
+    # Xero allows 60 calls a minute and QuickBooks 40 batches; the hub honours that (it waits),
+    # but a demo should not sit through it, so these sandboxes allow more.
+    if accounting == "quickbooks":
+        from hub_accounting_quickbooks.sandbox import Limits, QuickBooksSandbox
+
+        return QuickBooksSandbox(validate=validate, limits=Limits(
+            per_minute=100_000, per_second=10_000, batch_per_minute=10_000))
+    from hub_accounting_xero.sandbox import Limits, XeroSandbox
+
+    return XeroSandbox(validate=validate, limits=Limits(per_minute=10_000))
+
+
 @contextlib.contextmanager
-def running(sample: Sample, *, validate: bool) -> Iterator[Sandboxes]:
+def running(sample: Sample, *, validate: bool, accounting: str = "xero") -> Iterator[Sandboxes]:
     """Start every sandbox seeded with ``sample``; stop them all on exit."""
     from hub_autotask.sandbox import create_app as autotask_app
     from hub_ninjaone.sandbox import create_app as ninja_app
     from hub_payments_stripe.sandbox import create_app as stripe_app
     from hub_vendor_usage.sandbox import create_app as pax8_app
 
-    sandboxes = Sandboxes.seeded(sample, validate=validate)
+    sandboxes = Sandboxes.seeded(sample, validate=validate, accounting=accounting)
+    books = sandboxes.books if accounting == "quickbooks" else sandboxes.books.app
     apps = {"ninjaone": ninja_app(sandboxes.ninja), "autotask": autotask_app(sandboxes.autotask),
-            "pax8": pax8_app(sandboxes.pax8), "xero": sandboxes.xero.app,
+            "pax8": pax8_app(sandboxes.pax8), accounting: books,
             "stripe": stripe_app(sandboxes.stripe)}
     with contextlib.ExitStack() as stack:
         for name, app in apps.items():

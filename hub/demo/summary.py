@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hub.demo.month import DemoResult
+from hub.demo.sandboxes import ACCOUNTING
 
 __all__ = ["print_summary"]
 
@@ -24,7 +25,7 @@ def print_summary(result: DemoResult, console: Console) -> None:
     table.add_row("pre-bill", f"{result.prebill_total:,.2f} USD")
     table.add_row("invoices in the ledger", f"{result.ledger_invoices}  "
                                             f"({result.ledger_total:,.2f} USD)")
-    table.add_row("pushed to Xero", f"{result.pushed.get('invoices', 0)} invoices, "
+    table.add_row(f"pushed to {ACCOUNTING[result.accounting]}", f"{result.pushed.get('invoices', 0)} invoices, "
                                     f"{result.pushed.get('payments', 0)} payments")
     table.add_row("charged through Stripe", f"{result.charged}  "
                                             f"({result.charged_total:,.2f} USD)")

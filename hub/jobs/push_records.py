@@ -77,7 +77,8 @@ def build_invoice_docs(session: Session, invoice_ids: Sequence[int],
                                 line_type=str(line.line_type))
                         for line in lines[invoice_id]),
             subtotal=_money(invoice.subtotal, cur), tax_total=_money(invoice.tax_total, cur),
-            total=_money(invoice.total, cur), reference=invoice.memo or None)
+            total=_money(invoice.total, cur), reference=invoice.memo or None,
+            prices_include_tax=invoice.prices_include_tax)
     return result
 
 

@@ -27,8 +27,9 @@ DEFAULT_MAX_ATTEMPTS = 12
 DEFAULT_DISPATCH_LEASE_SECONDS = 10 * 60.0
 #: How often the dispatcher looks for pending outbox rows.
 DEFAULT_DISPATCH_INTERVAL_SECONDS = 1.0
-#: Documents per push hook call (Xero accepts 50 per request).
-DEFAULT_PUSH_BATCH_SIZE = 50
+#: Documents per push hook call: a multiple of Xero's 50 and QuickBooks' 30 documents per
+#: request, so neither plugin sends a request half full.
+DEFAULT_PUSH_BATCH_SIZE = 150
 #: Worker threads per worker process.
 DEFAULT_WORKER_THREADS = 4
 #: A Redis worker silent for this long is presumed dead and its messages are requeued.

@@ -243,3 +243,32 @@ def test_metrics_after_the_demo_show_every_series(demo):
     assert total("hub_outbox_rows", effect="push", status="done") > 0
     assert {s.labels["connection"] for s in samples["hub_pull_last_success_age_seconds"]} >= {
         "ninja", "autotask"}
+
+
+@pytest.fixture(scope="module")
+def quickbooks_demo(tmp_path_factory):
+    mp = pytest.MonkeyPatch()
+    for name in ("HUB_DATABASE_URL", "HUB_BROKER_URL", "HUB_CONFIG", "HUB_SECRET_KEY"):
+        mp.delenv(name, raising=False)
+    out = io.StringIO()
+    console = Console(file=out, width=120)
+    folder = tmp_path_factory.mktemp("demo-qbo") / "demo-data"
+    result = run_demo(folder, ORGS, console=console, accounting="quickbooks")
+    print_summary(result, console)
+    yield result, out.getvalue()
+    mp.undo()
+
+
+def test_the_month_against_quickbooks_pushes_everything_and_reconciles(quickbooks_demo, demo):
+    """`hub demo --accounting quickbooks`: the same month, the same leaks, QuickBooks holding
+    every invoice and card payment, and reconciling it against the hub finds nothing else."""
+    result, text = quickbooks_demo
+    assert result.accounting == "quickbooks"
+    assert len(result.xero_invoices) == result.ledger_invoices == 2 * ORGS + 2 + 1
+    assert sum(Decimal(str(i["Total"])) for i in result.xero_invoices) == result.ledger_total
+    succeeded = [c for c in result.stripe_charges if c["status"] == "succeeded"]
+    assert len(result.xero_payments) == len(succeeded)
+    assert sorted(d.kind for d in result.leaks) == sorted(d.kind for d in demo[0].leaks)
+    assert not [d for d in result.leaks if d.section == "accounting"]
+    assert "Pushing the invoices to QuickBooks Online" in text
+    assert "pushed to QuickBooks Online" in text

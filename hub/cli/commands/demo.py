@@ -13,9 +13,12 @@ def demo(directory: Path = typer.Option(Path("demo-data"), "--dir",
                                         help="working folder (deleted and recreated each run)"),
          organisations: int = typer.Option(50, "--organisations", "-n",
                                            help="sample organisations (at least 8)"),
-         seed: int = typer.Option(2026, "--seed", help="seed of the sample MSP")) -> None:
-    """Bill a sample MSP's month: pull, preview, confirm, push to Xero, charge through Stripe,
-    webhooks back, reconcile.
+         seed: int = typer.Option(2026, "--seed", help="seed of the sample MSP"),
+         accounting: str = typer.Option("xero", "--accounting",
+                                        help="accounting system to push to: xero or quickbooks")
+         ) -> None:
+    """Bill a sample MSP's month: pull, preview, confirm, push to Xero (or QuickBooks Online
+    with --accounting quickbooks), charge through Stripe, webhooks back, reconcile.
 
     Runs on SQLite and the in-process job queue in DIR. With HUB_DATABASE_URL and
     HUB_BROKER_URL set it uses that PostgreSQL database (its hub tables are dropped first: point
@@ -28,8 +31,12 @@ def demo(directory: Path = typer.Option(Path("demo-data"), "--dir",
     from hub.demo.summary import print_summary
 
     from hub.demo.sample import MIN_ORGANISATIONS
+    from hub.demo.sandboxes import ACCOUNTING
     from hub.errors import ValidationFailed
 
+    if accounting not in ACCOUNTING:
+        raise ValidationFailed(f"the demo cannot push to {accounting!r}",
+                               hint=f"pass --accounting {' or --accounting '.join(ACCOUNTING)}")
     if organisations < MIN_ORGANISATIONS:
         raise ValidationFailed(f"the demo needs at least {MIN_ORGANISATIONS} organisations "
                                "(each of the first eight plays a part)",
@@ -38,7 +45,8 @@ def demo(directory: Path = typer.Option(Path("demo-data"), "--dir",
         # The planted declined card fails its charge job on purpose; the summary counts it, so
         # the job runner's warning line would only interrupt the progress display.
         logging.getLogger("hub.jobs").setLevel(logging.ERROR)
-    result = run_demo(directory, organisations, console=console.real(), seed=seed)
+    result = run_demo(directory, organisations, console=console.real(), seed=seed,
+                      accounting=accounting)
     print_summary(result, console)
 
 

@@ -30,6 +30,8 @@ class Organisation(SQLModel, table=True):
     auto_bill: bool = False
     require_invoice_group: bool = Field(default=False,
                                         description="new agreements must join an invoice group")
+    prices_include_tax: bool = Field(default=False,
+                                     description="its prices are tax-inclusive (as printed)")
     active: bool = True
     attributes: dict[str, Any] = json_field()
     created_at: dt.datetime = timestamp_field()
@@ -91,6 +93,8 @@ class Product(SQLModel, table=True):
     kind: str = Field(default="service", description="service, labor, hardware, license")
     account_code: Optional[str] = None
     active: bool = True
+    prices_include_tax: bool = Field(default=False,
+                                     description="unit_price is tax-inclusive (as printed)")
 
 
 class Ticket(SQLModel, table=True):

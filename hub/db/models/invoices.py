@@ -60,6 +60,8 @@ class Invoice(SQLModel, table=True):
                                              description="the proforma this invoice was made from")
     subtotal: Decimal = money_field()
     tax_total: Decimal = money_field()
+    prices_include_tax: bool = Field(
+        default=False, description="line prices and amounts include tax; subtotal stays net")
     total: Decimal = money_field()
     amount_paid: Decimal = money_field(description="allocated payments")
     credit_applied: Decimal = money_field(description="applied credit notes and account credit")

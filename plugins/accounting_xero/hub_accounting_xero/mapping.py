@@ -9,8 +9,10 @@ from typing import Any, Iterable
 from hub import CreditNoteDoc, InvoiceDoc, LineDoc, PaymentDoc
 
 from hub_accounting_xero.settings import XeroSettings
+from hub_accounting_xero.taxes import tax_type_for
 
-__all__ = ["contact_number", "contact_element", "line_element", "invoice_element",
+__all__ = ["contact_number", "contact_element", "line_element", "line_amount_types",
+           "invoice_element",
            "credit_note_element", "payment_element", "payment_reference", "idempotency_key"]
 
 
@@ -26,7 +28,9 @@ def contact_element(settings: XeroSettings, organisation_id: int, name: str) -> 
 
 
 def line_element(settings: XeroSettings, line: LineDoc) -> dict[str, Any]:
-    """One line: quantity and unit price exact, account/item/tax from the product mapping."""
+    """One line: quantity and unit price exact, account/item/tax from the product mapping.
+    Amounts are as the document has them: tax-inclusive ones under ``LineAmountTypes``
+    Inclusive (see :func:`line_amount_types`)."""
     mapping = settings.products.get(line.product_code or "")
     element: dict[str, Any] = {
         "Description": line.description,
@@ -39,11 +43,15 @@ def line_element(settings: XeroSettings, line: LineDoc) -> dict[str, Any]:
     }
     if mapping and mapping.item_code:
         element["ItemCode"] = mapping.item_code
-    tax_type = ((mapping.tax_type if mapping else None) or settings.tax_types.get(line.tax_rate)
-                or settings.default_tax_type)
+    tax_type = tax_type_for(settings, line)
     if tax_type:
         element["TaxType"] = tax_type
     return element
+
+
+def line_amount_types(doc: InvoiceDoc | CreditNoteDoc) -> str:
+    """``Inclusive`` when the document's prices include tax, else ``Exclusive``."""
+    return "Inclusive" if doc.prices_include_tax else "Exclusive"
 
 
 def invoice_element(settings: XeroSettings, invoice: InvoiceDoc, contact_id: str) -> dict[str, Any]:
@@ -52,7 +60,7 @@ def invoice_element(settings: XeroSettings, invoice: InvoiceDoc, contact_id: str
         "Type": "ACCREC", "Contact": {"ContactID": contact_id},
         "InvoiceNumber": invoice.number, "Date": invoice.issue_date.isoformat(),
         "DueDate": invoice.due_date.isoformat(), "CurrencyCode": invoice.currency,
-        "LineAmountTypes": "Exclusive", "Status": settings.invoice_status,
+        "LineAmountTypes": line_amount_types(invoice), "Status": settings.invoice_status,
         "LineItems": [line_element(settings, line) for line in invoice.lines],
     }
     if invoice.reference:
@@ -66,7 +74,7 @@ def credit_note_element(settings: XeroSettings, credit_note: CreditNoteDoc,
     element: dict[str, Any] = {
         "Type": "ACCRECCREDIT", "Contact": {"ContactID": contact_id},
         "CreditNoteNumber": credit_note.number, "Date": credit_note.issue_date.isoformat(),
-        "CurrencyCode": credit_note.currency, "LineAmountTypes": "Exclusive",
+        "CurrencyCode": credit_note.currency, "LineAmountTypes": line_amount_types(credit_note),
         "Status": settings.invoice_status,
         "LineItems": [line_element(settings, line) for line in credit_note.lines],
     }

@@ -3,10 +3,12 @@
 For each call of a push hook:
 
 1. documents already known at Xero are answered from the plugin's record, without a call;
-2. contacts are resolved (looked up by ContactNumber, created when missing);
-3. documents whose earlier outcome is unknown (a ``pending`` marker is set) are looked up by
+2. each document's tax types are checked against the organisation's tax rates
+   (:mod:`.taxes`): one that cannot be pushed is rejected before anything is sent;
+3. contacts are resolved (looked up by ContactNumber, created when missing);
+4. documents whose earlier outcome is unknown (a ``pending`` marker is set) are looked up by
    number; found ones are synced, the rest are sent again;
-4. the rest go in batches of up to 50 with ``summarizeErrors=false`` and an Idempotency-Key
+5. the rest go in batches of up to 50 with ``summarizeErrors=false`` and an Idempotency-Key
    derived from the batch and the attempt; each marked ``pending`` first (write-ahead) and
    settled from its own element of Xero's answer.
 
@@ -26,6 +28,7 @@ from hub_accounting_xero.client import OutcomeUnknown, XeroClient, xero_message
 from hub_accounting_xero.contacts import ensure_contacts
 from hub_accounting_xero.mapping import credit_note_element, idempotency_key, invoice_element
 from hub_accounting_xero.store import Ledger
+from hub_accounting_xero.taxes import load_tax_check
 
 __all__ = ["DocKind", "INVOICES", "CREDIT_NOTES", "push_documents", "retry_all", "refusal_text"]
 
@@ -99,6 +102,13 @@ def push_documents(client: XeroClient, kind: DocKind, docs: Sequence[Any]) -> li
     if not todo:
         return [outcomes[d.id] for d in docs]
     try:
+        check = load_tax_check(client)
+        for doc in todo:
+            problems = check.problems(doc)
+            if problems:  # refused before anything, contacts included, is sent
+                outcomes[doc.id] = PushOutcome(document_id=doc.id, status=PushStatus.rejected,
+                                               message="; ".join(problems))
+        todo = [d for d in todo if d.id not in outcomes]
         organisations = {d.organisation_id: (d.organisation_name, d.organisation_ref) for d in todo}
         contacts, refused = ensure_contacts(client, organisations)
         uncertain = [d for d in todo if ledger.pending(kind.kind, d.id) is not None]

@@ -112,6 +112,11 @@ def dispatch(books: Books, call: Call) -> tuple[int, dict]:
     m, p = call.method, call.path
     body = call.body or {}
     try:
+        if p == "/TaxRates" and m == "GET":
+            rates = [{"Name": name, "TaxType": tax_type, "Status": "ACTIVE",
+                      "EffectiveRate": rate, "DisplayTaxRate": rate, "CanApplyToRevenue": True}
+                     for tax_type, (name, rate) in sorted(books.tax_types.items())]
+            return 200, envelope(books.now(), "TaxRates", rates)
         if p == "/Contacts":
             if m == "GET":
                 return _list(books, call, "Contacts", list(books.contacts.values()), "ContactID")

@@ -18,8 +18,13 @@ __all__ = ["Books", "XeroRefusal", "DEFAULT_ACCOUNTS", "DEFAULT_TAX_TYPES"]
 
 DEFAULT_ACCOUNTS = frozenset({"090", "091", "200", "210", "260", "400", "610"})
 BANK_ACCOUNTS = frozenset({"090", "091"})
-DEFAULT_TAX_TYPES = frozenset({"NONE", "OUTPUT", "OUTPUT2", "TAX001", "EXEMPTOUTPUT",
-                               "ZERORATEDOUTPUT", "RROUTPUT"})
+#: TaxType -> (name, rate %): a UK organisation's sales tax rates
+DEFAULT_TAX_TYPES = {"NONE": ("No VAT", Decimal("0")), "OUTPUT": ("15% (old VAT)", Decimal("15")),
+                     "OUTPUT2": ("20% (VAT on Income)", Decimal("20")),
+                     "TAX001": ("Sales tax 10%", Decimal("10")),
+                     "EXEMPTOUTPUT": ("Exempt Income", Decimal("0")),
+                     "ZERORATEDOUTPUT": ("Zero Rated Income", Decimal("0")),
+                     "RROUTPUT": ("5% (VAT on Income)", Decimal("5"))}
 CENT = Decimal("0.01")
 
 
@@ -46,11 +51,12 @@ class Books:
     """Contacts, invoices, credit notes, allocations and payments of one organisation."""
 
     def __init__(self, now: Callable[[], dt.datetime], *, accounts: Iterable[str] = DEFAULT_ACCOUNTS,
-                 tax_types: Iterable[str] = DEFAULT_TAX_TYPES, unique_numbers: bool = True,
+                 tax_types: dict[str, tuple[str, Decimal]] | None = None,
+                 unique_numbers: bool = True,
                  base_currency: str = "USD") -> None:
         self.now = now
         self.accounts = set(accounts)
-        self.tax_types = set(tax_types)
+        self.tax_types = dict(DEFAULT_TAX_TYPES if tax_types is None else tax_types)
         self.unique_numbers = unique_numbers
         self.base_currency = base_currency
         self.contacts: dict[str, dict[str, Any]] = {}
@@ -99,10 +105,18 @@ class Books:
         return contact, []
 
     # ------------------------------------------------------------------------------ lines
+    def tax_of(self, amount: Decimal, tax_type: str | None, inclusive: bool) -> Decimal:
+        """Xero's tax of one line: ``round(amount × rate)``, or for tax-inclusive amounts
+        ``round(amount × rate / (100 + rate))``, half-up to the cent."""
+        rate = self.tax_types.get(tax_type or "NONE", ("", Decimal(0)))[1]
+        share = rate / (100 + rate) if inclusive else rate / 100
+        return (amount * share).quantize(CENT, ROUND_HALF_UP)
+
     def _lines(self, el: dict[str, Any], status: str) -> tuple[list[dict[str, Any]], list[str]]:
         errors: list[str] = []
         lines: list[dict[str, Any]] = []
         items = el.get("LineItems") or []
+        inclusive = el.get("LineAmountTypes") == "Inclusive"
         if not items:
             errors.append("At least one line item must be specified.")
         for raw in items:
@@ -124,9 +138,14 @@ class Books:
             if tax_type is not None and tax_type not in self.tax_types:
                 errors.append(f"The TaxType code '{tax_type}' does not exist or cannot be used "
                               "for this type of transaction.")
+            # stricter than Xero, which stores an overridden TaxAmount silently: a hub whose
+            # tax differs from Xero's own is a bug the tests must see
+            tax = self.tax_of(amount, tax_type, inclusive)
+            if "TaxAmount" in raw and _d(raw["TaxAmount"]) != tax:
+                errors.append(f"The TaxAmount {_d(raw['TaxAmount'])} does not match the tax "
+                              f"{tax} Xero calculates for TaxType {tax_type or 'NONE'}.")
             lines.append({**raw, "LineItemID": str(uuid.uuid4()), "Quantity": qty,
-                          "UnitAmount": unit, "LineAmount": amount,
-                          "TaxAmount": _d(raw.get("TaxAmount", 0))})
+                          "UnitAmount": unit, "LineAmount": amount, "TaxAmount": tax})
         return lines, errors
 
     def _contact_of(self, el: dict[str, Any]) -> tuple[dict[str, Any] | None, list[str]]:
@@ -162,8 +181,10 @@ class Books:
             errors.append("Date must be specified.")
         if errors:
             return None, errors
-        subtotal = sum((line["LineAmount"] for line in lines), Decimal(0))
+        amounts = sum((line["LineAmount"] for line in lines), Decimal(0))
         tax = sum((line["TaxAmount"] for line in lines), Decimal(0))
+        # Inclusive line amounts already hold their tax: SubTotal is what is left without it
+        subtotal = amounts - tax if el.get("LineAmountTypes") == "Inclusive" else amounts
         doc = {k: v for k, v in el.items() if k not in ("LineItems", "Contact")}
         doc.update(Contact=contact, LineItems=lines, Status=status, SubTotal=subtotal,
                    TotalTax=tax, Total=subtotal + tax, Date=_date(el.get("Date")),

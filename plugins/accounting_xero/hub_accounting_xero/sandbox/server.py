@@ -143,7 +143,8 @@ class XeroSandbox:
         return {"base_url": url + API_PREFIX, "identity_url": url,
                 "authorize_url": url + "/identity/connect/authorize",
                 "client_id": self.client_id, "client_secret": self.client_secret,
-                "webhook_key": self.webhook_key, **overrides}
+                "webhook_key": self.webhook_key,
+                "tax_types": {"20": "OUTPUT2", "5": "RROUTPUT", "0": "NONE"}, **overrides}
 
     # ------------------------------------------------------------------------------ serving
     @contextlib.contextmanager

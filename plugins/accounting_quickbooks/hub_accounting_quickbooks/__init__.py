@@ -1,0 +1,1 @@
+"""QuickBooks Online accounting for the MSP billing hub."""
