@@ -44,10 +44,22 @@ def set_account_config(session: Session, organisation_id: int, **values: Any) ->
         except ValidationError as exc:
             raise ValidationFailed(f"{name}={value!r} is not valid: {exc.errors()[0]['msg']}") \
                 from None
+        _refuse_negative_days(name, value)
         setattr(row, name, value)
     session.add(row)
     session.flush()
     return row
+
+
+def _refuse_negative_days(name: str, value: Any) -> None:
+    """Days are counted forward from a due date: a negative count would be stored and then
+    break every view of the account (the calendar refuses it), so it is refused here, at entry."""
+    days = value if isinstance(value, list) else [value]
+    if name in ("blocking_days", "deactivation_days", "reminder_days") and \
+            any(isinstance(d, int) and d < 0 for d in days):
+        raise ValidationFailed(f"{name}={value!r}: days must not be negative",
+                               hint=f"give 0 or more, e.g. {name}=" +
+                                    ("[3, 7]" if name == "reminder_days" else "7"))
 
 
 def account_calendar(session: Session, organisation_id: int, *, default_due_days: int = 14

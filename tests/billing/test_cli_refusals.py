@@ -114,6 +114,13 @@ BAD = [
     ["bill", "confirm", "99"],
     ["bill", "discard", "99"],
     ["invoice", "create", "99"],
+    ["account", "config", "1", "blocking_days=-1"],
+    ["account", "config", "1", "deactivation_days=-5"],
+    ["account", "config", "1", "reminder_days=[3, -2]"],
+    ["account", "config", "1", "no_such_setting=1"],
+    ["payment", "add", "1", "abc"],
+    ["payment", "add", "1", "10.005"],
+    ["payment", "add", "99", "10"],
 ]
 
 

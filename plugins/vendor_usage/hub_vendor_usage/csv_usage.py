@@ -83,6 +83,10 @@ def read_usage_csv(settings: CsvUsageSettings, period: tuple[dt.date, dt.date]
             except InvalidOperation:
                 problems.append(CsvProblem(line, f"quantity {raw_quantity!r} is not a number"))
                 continue
+            if quantity < 0:  # a licence count is never negative: a typo or a credit line
+                problems.append(CsvProblem(line, f"quantity {raw_quantity} is negative; a usage "
+                                                 "count is 0 or more"))
+                continue
             if columns.period:
                 try:
                     start, end = _period(row.get(columns.period) or "")

@@ -81,3 +81,19 @@ def test_a_column_mapping_that_does_not_fit_the_header_is_named(tmp_path):
     path.write_text("Tenant;SKU;Qty\nT-1;X;1\n", encoding="utf-8")
     with pytest.raises(PermanentError, match="Customer ID"):
         read_usage_csv(_settings(path), NOV)
+
+
+def test_a_negative_usage_quantity_refuses_the_file(tmp_path):
+    """A licence count below zero (a typo, or a credit row pasted in) is never billed as one:
+    the file is refused with its line, like any other unreadable row."""
+    path = tmp_path / "negative.csv"
+    path.write_text("Customer ID;Product;Product Code;Seats;Month\n"
+                    "T-1;Backup;ACR-WS;-3;2026-11\n"
+                    "T-2;Backup;ACR-WS;0;2026-11\n", encoding="utf-8")
+    records, problems = read_usage_csv(_settings(path), NOV)
+    assert [(p.line, "negative" in p.message) for p in problems] == [(2, True)]
+    assert [r.organisation_external_id for r in records] == ["T-2"]
+    with pytest.raises(PermanentError, match="line 2: quantity -3 is negative"):
+        vendor_plugin.hub_pull_usage(
+            connection=Connection(name="acronis", plugin="csv_usage", settings=_settings(path)),
+            period_start=NOV[0], period_end=NOV[1], cursor=None)
