@@ -55,9 +55,33 @@ def plain(value: Any) -> Any:
     return value
 
 
+#: Columns that hold an amount of the row's ``currency``: shown in that currency's minor unit.
+MONEY_COLUMNS = frozenset({"total", "subtotal", "tax_total", "amount", "amount_due",
+                           "amount_paid", "balance", "credit_applied"})
+
+
+def _in_minor_units(row: dict[str, Any]) -> dict[str, Any]:
+    """``row`` with its money columns as the currency prints them (``946.0000`` USD is shown
+    ``946.00``); a value finer than the currency (never stored, but possible in old rows)
+    stays exact rather than rounded."""
+    from hub.core.money import is_whole_minor_units, quantum
+
+    currency = row.get("currency")
+    if not isinstance(currency, str):
+        return row
+    shown = dict(row)
+    for key in MONEY_COLUMNS.intersection(row):
+        value = row[key]
+        if isinstance(value, Decimal) and value.is_finite() and \
+                is_whole_minor_units(value, currency):
+            shown[key] = value.quantize(quantum(currency))
+    return shown
+
+
 def emit(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: OutputFormat,
          *, title: str | None = None) -> None:
     """Print ``rows`` (dicts with ``columns`` keys) as a table, JSON or CSV."""
+    rows = [_in_minor_units(row) for row in rows]
     if fmt is OutputFormat.json:
         console.print_json(json.dumps([{c: _json_value(r.get(c)) for c in columns}
                                        for r in rows]))

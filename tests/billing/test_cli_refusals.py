@@ -193,8 +193,8 @@ def test_a_second_month_with_a_price_rise_a_retired_device_and_an_ended_agreemen
     code, out, _ = hub("invoice", "list", "--status", "draft", "--format", "json")
     # The workstation agreement and the contract's second cycle; the firewall agreement ended.
     assert out.count('"status": "draft"') == 2
-    assert '"total": "57.5000"' in out  # 1 device × 35.00 + backup 22.50
-    assert '"total": "15.0000"' not in out
+    assert '"total": "57.50"' in out  # 1 device × 35.00 + backup 22.50
+    assert '"total": "15.00"' not in out
     code, out, _ = hub("asset", "list", "--status", "retired", "--format", "csv")
     assert "PC-02,workstation" in out and "retired" in out
     code, out, _ = hub("recurring", "list", "--format", "csv")
