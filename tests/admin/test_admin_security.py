@@ -16,8 +16,24 @@ from hub.db.models import AuditEvent, BillingBatch, User
 from .conftest import PASSWORD, csrf_of, login
 
 
+def _something_to_bill(ctx) -> None:
+    """One organisation with a recurring invoice due: a run that finds nothing stores no batch."""
+    from hub.billing.catalogue import create_organisation
+    from hub.billing.recurring import add_recurring_line, create_recurring
+
+    with session_scope(ctx.engine) as session:
+        org = create_organisation(session, "Acme", currency="USD")
+        schedule = create_recurring(session, org.id, dt.date(2026, 1, 1), first_run="start")
+        add_recurring_line(session, recurring_id=schedule.id, description="Backup",
+                           unit_price="20")
+
+
 def _batch(ctx) -> int:
-    return preview(ctx, dt.date(2026, 2, 1)).batch_id
+    """A preview batch with one invoice in it."""
+    _something_to_bill(ctx)
+    batch_id = preview(ctx, dt.date(2026, 2, 1)).batch_id
+    assert batch_id is not None
+    return batch_id
 
 
 def test_a_post_without_or_with_a_wrong_csrf_token_is_refused(admin_ctx, client_as):
@@ -167,6 +183,7 @@ def test_the_rest_api_tokens_keep_working_and_are_named_in_the_audit(admin_ctx, 
     from hub.web.tokens import create_token
 
     token = create_token(admin_ctx.engine, "ci")
+    _something_to_bill(admin_ctx)
     api = TestClient(admin_app, headers={"Authorization": f"Bearer {token}"})
     made = api.post("/batches", json={"run_date": "2026-02-01"})
     assert made.status_code == 201
