@@ -15,7 +15,6 @@ sandbox kit :mod:`hub.testing.vendor_sandbox`):
   :class:`RateBudget` (:mod:`hub.sources.budgets`; one budget per account for every worker).
 """
 
-from hub.config import ConnectionConfig
 from hub.contract.connections import Connection, ConnectionState, ConnectionType, MemoryState, owns
 from hub.contract.hookspecs import hookimpl
 from hub.contract.records import *  # noqa: F401,F403 - the plugin-facing records are public API
@@ -31,6 +30,9 @@ from hub.errors import (
 _VENDOR_HTTP = ("VendorHttp", "BearerTokenClient", "access_token_of", "RateLimiter", "TokenCache",
                 "rate_limiter_for", "DEFAULT_TIMEOUT")
 
+#: Served from :mod:`hub.config` on first access (it imports pydantic-settings).
+_CONFIG = ("ConnectionConfig",)
+
 #: Names served from :mod:`hub.sources.budgets` on first access.
 _BUDGETS = ("rate_budget", "BudgetLimits", "BudgetExhausted", "RateBudget")
 
@@ -44,6 +46,10 @@ def __getattr__(name: str):
         from hub.sources import budgets
 
         return getattr(budgets, name)
+    if name in _CONFIG:
+        from hub.config import ConnectionConfig
+
+        return ConnectionConfig
     raise AttributeError(f"module 'hub' has no attribute {name!r}")
 
 
@@ -66,8 +72,9 @@ def cli_record_payment_events(name: str, events) -> int:
 
 
 __all__ = [
-    "cli_connection", "cli_record_payment_events", "hookimpl", "Connection", "ConnectionConfig", "ConnectionState", "ConnectionType",
+    "cli_connection", "cli_record_payment_events", "hookimpl", "Connection", "ConnectionState",
+    "ConnectionType",
     "MemoryState", "owns", "Money", "CurrencyMismatch", "minor_unit", "HubError", "ConfigError",
     "PluginError", "ConnectorError", "TransientError", "PermanentError", "WebhookRejected",
-    *_records_all, *_VENDOR_HTTP, *_BUDGETS,
+    *_records_all, *_VENDOR_HTTP, *_BUDGETS, *_CONFIG,
 ]

@@ -24,7 +24,6 @@ from typing import Optional
 
 import typer
 
-from hub.audit import set_actor
 from hub.cli import state as cli_state
 from hub.cli.lazy_group import root_group
 from hub.errors import HubError
@@ -73,7 +72,10 @@ def _root_callback(
     """MSP billing hub: PSA/RMM and vendor usage in, correct invoices out."""
     cli_state.state.config_path = config
     cli_state.state.debug = debug
-    # The audit trail names who ran a command that changes something.
+    # The audit trail names who ran a command that changes something (hub.audit.actor is
+    # imported alone: the trail's tables are not needed to start the CLI).
+    from hub.audit.actor import set_actor
+
     set_actor(f"cli:{getpass.getuser()}", "cli")
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")

@@ -51,7 +51,7 @@ def install_beside(site: Path, name: str = "acme") -> Path:
 
 def test_the_suite_names_the_distributions_requirements_installs():
     names = distributions_of(ROOT / "requirements.txt")
-    assert "msp-billing-hub" in names and len(names) == 7
+    assert "msp-billing-hub" in names and "hub-accounting-quickbooks" in names and len(names) == 8
     assert os.environ.get(DISTRIBUTIONS_ENV) is not None  # conftest.py isolates this session
 
 

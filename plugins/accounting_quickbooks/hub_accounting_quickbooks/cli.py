@@ -11,8 +11,6 @@ import typer
 
 from hub import ConfigError, cli_connection, cli_record_payment_events, owns
 
-from hub_accounting_quickbooks.auth import authorize_url
-
 __all__ = ["register", "connect_quickbooks", "catch_up_command"]
 
 PLUGIN = "quickbooks"
@@ -30,6 +28,8 @@ def _connection(name: str):
 def connect_quickbooks(name: str = typer.Argument(..., help="the [[connections]] name in hub.toml")
                        ) -> None:
     """Print the URL that asks Intuit for access to a QuickBooks company for connection NAME."""
+    from hub_accounting_quickbooks.auth import authorize_url  # httpx: only for this command
+
     connection = _connection(name)
     typer.echo("Open this URL, sign in to Intuit and choose the company to connect:")
     typer.echo(authorize_url(connection, state=None))

@@ -10,10 +10,17 @@ from hub import (
     owns,
 )
 
-from hub_accounting_quickbooks.client import QuickBooksClient
 from hub_accounting_quickbooks.settings import QuickBooksSettings
 
 PLUGIN = "quickbooks"
+
+
+def _client(connection: Connection):
+    """A QuickBooks client for ``connection``; imported on first use, so that loading the
+    plugin (every `hub` command does) does not import httpx."""
+    from hub_accounting_quickbooks.client import QuickBooksClient
+
+    return QuickBooksClient(connection)
 
 
 @hookimpl
@@ -32,7 +39,7 @@ def hub_push_invoices(connection: Connection, invoices: Sequence[InvoiceDoc]):
         return None
     from hub_accounting_quickbooks.push import INVOICES, push_documents
 
-    with QuickBooksClient(connection) as client:
+    with _client(connection) as client:
         return push_documents(client, INVOICES, invoices)
 
 
@@ -43,7 +50,7 @@ def hub_push_credit_notes(connection: Connection, credit_notes: Sequence[CreditN
         return None
     from hub_accounting_quickbooks.credits import push_credit_notes
 
-    with QuickBooksClient(connection) as client:
+    with _client(connection) as client:
         return push_credit_notes(client, credit_notes)
 
 
@@ -54,7 +61,7 @@ def hub_push_payments(connection: Connection, payments: Sequence[PaymentDoc]):
         return None
     from hub_accounting_quickbooks.payments import push_payments
 
-    with QuickBooksClient(connection) as client:
+    with _client(connection) as client:
         return push_payments(client, payments)
 
 
@@ -65,7 +72,7 @@ def hub_void_invoice(connection: Connection, invoice: DocumentRef):
         return None
     from hub_accounting_quickbooks.void import void_invoice
 
-    with QuickBooksClient(connection) as client:
+    with _client(connection) as client:
         return void_invoice(client, invoice)
 
 
@@ -77,7 +84,7 @@ def hub_fetch_external_documents(connection: Connection, kind: str, since: dt.da
         return None
     from hub_accounting_quickbooks.pull import fetch_documents
 
-    with QuickBooksClient(connection) as client:
+    with _client(connection) as client:
         return fetch_documents(client, kind, since, until)
 
 

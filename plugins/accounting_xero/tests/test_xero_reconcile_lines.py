@@ -53,7 +53,19 @@ def _hub_with_xero(tmp_path, sandbox, url):
     database = tmp_path / "hub.sqlite"
     engine = make_engine(f"sqlite:///{database}")
     metadata.create_all(engine)
-    settings = "".join(f"{key} = {json.dumps(str(value))}\n"  # a JSON string is a TOML string
+    from hub.host.secrets import load_secret_box
+
+    box = load_secret_box(None, tmp_path / "data")  # the key `hub` reads from the data dir
+
+    def toml_value(key: str, value) -> str:  # a JSON string is a TOML string
+        if key in ("client_secret", "webhook_key"):  # secrets are never written in clear
+            return "{ encrypted = %s }" % json.dumps(box.encrypt(str(value)))
+        if isinstance(value, dict):
+            return "{ " + ", ".join(f"{json.dumps(str(k))} = {json.dumps(str(v))}"
+                                    for k, v in value.items()) + " }"
+        return json.dumps(str(value))
+
+    settings = "".join(f"{key} = {toml_value(key, value)}\n"
                        for key, value in sandbox.settings_for(url).items() if value is not None)
     config = tmp_path / "hub.toml"
     config.write_text(f'database_url = "sqlite:///{database.as_posix()}"\n'
