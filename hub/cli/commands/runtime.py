@@ -119,10 +119,11 @@ def status(as_json: bool = typer.Option(False, "--json", help="machine-readable"
     """Queues, outbox, failed jobs, last pull and push per connection, next scheduled runs."""
     from rich.table import Table
 
-    from hub.jobs.broker import make_broker
+    from hub.jobs.broker import is_in_process, make_broker
     from hub.jobs.runtime import JobRuntime
     from hub.jobs.settings import JobSettings
     from hub.jobs.status import hub_status
+    from hub.sources.budgets import configure_budgets
 
     ctx = context()
     # Status reads queues, not jobs: a broker with the hub's queue declared is enough, and
@@ -130,6 +131,10 @@ def status(as_json: bool = typer.Option(False, "--json", help="machine-readable"
     settings = JobSettings()
     runtime = JobRuntime(ctx=ctx, broker=make_broker(ctx.settings.broker_url, settings),
                          settings=settings)
+    # The shared rate budgets are read where the workers keep them (Redis with a Redis broker),
+    # as hub.jobs.assemble.build_runtime points them.
+    configure_budgets(None if is_in_process(runtime.broker) else ctx.settings.broker_url,
+                      settings.namespace)
     runtime.broker.declare_queue(settings.queue)
     try:
         data = hub_status(ctx, runtime)

@@ -29,7 +29,9 @@ def _render(request: Request) -> bytes:
     return generate_latest(registry)
 
 
-@router.get("/metrics", summary="Prometheus metrics of the whole hub")
+@router.get("/metrics", summary="Prometheus metrics of the whole hub", response_class=Response,
+            responses={200: {"description": "Prometheus text exposition format",
+                             "content": {"text/plain": {"schema": {"type": "string"}}}}})
 async def metrics(request: Request) -> Response:
     """Jobs, outbox, failed jobs, webhooks, pulls, vendor calls and 429s, billing runs,
     confirmed invoices, heartbeats and rate budgets (see :mod:`hub.observe.metrics`)."""
@@ -37,7 +39,8 @@ async def metrics(request: Request) -> Response:
     return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 
-@router.get("/health/ready", summary="Readiness: database, broker, migrations at head")
+@router.get("/health/ready", summary="Readiness: database, broker, migrations at head",
+            responses={503: {"description": "a part is failing; `failing` names it"}})
 async def ready(request: Request) -> JSONResponse:
     """200 when every part works; 503 naming each failing part (``failing``) otherwise."""
     ok, answer = await run_in_threadpool(readiness, request.app.state.ctx)
