@@ -12,7 +12,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Optional
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from hub.db.models._base import json_field, money_field, quantity_field, timestamp_field
@@ -30,8 +30,9 @@ class Organisation(SQLModel, table=True):
     auto_bill: bool = False
     require_invoice_group: bool = Field(default=False,
                                         description="new agreements must join an invoice group")
-    prices_include_tax: bool = Field(default=False,
-                                     description="its prices are tax-inclusive (as printed)")
+    prices_include_tax: bool = Field(
+        default=False, sa_column_kwargs={"server_default": false()},
+        description="its prices are tax-inclusive (as printed)")
     active: bool = True
     attributes: dict[str, Any] = json_field()
     created_at: dt.datetime = timestamp_field()
@@ -93,8 +94,9 @@ class Product(SQLModel, table=True):
     kind: str = Field(default="service", description="service, labor, hardware, license")
     account_code: Optional[str] = None
     active: bool = True
-    prices_include_tax: bool = Field(default=False,
-                                     description="unit_price is tax-inclusive (as printed)")
+    prices_include_tax: bool = Field(
+        default=False, sa_column_kwargs={"server_default": false()},
+        description="unit_price is tax-inclusive (as printed)")
 
 
 class Ticket(SQLModel, table=True):

@@ -13,7 +13,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Optional
 
-from sqlalchemy import CheckConstraint, UniqueConstraint
+from sqlalchemy import CheckConstraint, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from hub.core.ledger.statuses import InvoiceStatus, amount_due  # the core decides statuses
@@ -61,7 +61,8 @@ class Invoice(SQLModel, table=True):
     subtotal: Decimal = money_field()
     tax_total: Decimal = money_field()
     prices_include_tax: bool = Field(
-        default=False, description="line prices and amounts include tax; subtotal stays net")
+        default=False, sa_column_kwargs={"server_default": false()},
+        description="line prices and amounts include tax; subtotal stays net")
     total: Decimal = money_field()
     amount_paid: Decimal = money_field(description="allocated payments")
     credit_applied: Decimal = money_field(description="applied credit notes and account credit")
