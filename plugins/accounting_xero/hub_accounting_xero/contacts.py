@@ -1,9 +1,13 @@
 """Organisations as Xero contacts: found by ContactNumber (``HUB-<organisation id>``) or
 ContactID, created when missing, never duplicated.
 
-A contact is created only after a look-up by ContactNumber found nothing, and the ContactID is
-remembered; so even when a create's answer is lost, the next run finds the contact instead of
-creating it twice.
+An organisation whose ContactID the connection does not know is created straight away, and the
+ContactID is remembered. Xero keeps ContactNumbers unique across all contacts, archived ones
+included, and names unique across active ones, and refuses a create that would break either;
+only the organisations Xero refused are then looked up by ContactNumber and adopted. So a
+contact made earlier (a create whose answer was lost, a restored database, a second hub) is
+found instead of duplicated, and a first push costs one call per bundle of contacts rather
+than a look-up scan as well (issue #21: calls beyond ceil(N/50)).
 """
 
 from __future__ import annotations
@@ -81,8 +85,7 @@ def ensure_contacts(client: XeroClient, organisations: dict[int, tuple[str, str 
                 refused.pop(org_id, None)
                 ledger.set_contact(org_id, contact["ContactID"])
 
-    adopt(sorted(by_number))
-    to_create = [org_id for org_id in missing if org_id not in found]
+    to_create = missing
     batch = CREATE_BATCH_FACTOR * settings.batch_size
     for start in range(0, len(to_create), batch):
         chunk = to_create[start:start + batch]
@@ -100,6 +103,8 @@ def ensure_contacts(client: XeroClient, organisations: dict[int, tuple[str, str 
             found[org_id] = contact["ContactID"]
             ledger.set_contact(org_id, contact["ContactID"])
     if refused:
-        # another worker may have created the same contact between our look-up and create
+        # Xero refused a number or a name it already has: adopt the contacts with our numbers
+        # (made by an earlier create whose answer was lost, or by another worker); the others
+        # keep Xero's reason
         adopt(sorted(contact_number(settings, org_id) for org_id in refused))
     return found, refused

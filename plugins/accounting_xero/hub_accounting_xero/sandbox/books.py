@@ -96,7 +96,8 @@ class Books:
                           "The contact name must be unique across all active contacts."]
         number = el.get("ContactNumber")
         if number and any(c.get("ContactNumber") == number for c in self.contacts.values()):
-            return None, [f"The contact number {number} is already assigned to another contact."]
+            return None, [f"The contact number {number} is already assigned to another contact. "
+                          "The contact number must be unique across all contacts."]
         contact = {k: v for k, v in el.items() if k in ("Name", "ContactNumber", "EmailAddress",
                                                       "AccountNumber", "IsCustomer")}
         contact.update(ContactID=str(uuid.uuid4()), ContactStatus="ACTIVE", Name=name)
