@@ -11,6 +11,9 @@ sandbox kit :mod:`hub.testing.vendor_sandbox`):
 - HTTP plumbing for source connectors: :class:`VendorHttp`, :class:`BearerTokenClient`,
   :func:`access_token_of`, :class:`RateLimiter`, :class:`TokenCache` (:mod:`hub.sources.vendor_http`,
   imported on first use so that ``import hub`` stays light for the CLI);
+- for accounting plugins: :class:`PushLedger` (what a plugin remembers per connection to push
+  each document exactly once) and :mod:`exact_json <hub.contract.exact_json>` (JSON whose
+  amounts are exact decimals), both imported on first use;
 - shared rate budgets per vendor account: :func:`rate_budget`, :class:`BudgetLimits`,
   :class:`RateBudget` (:mod:`hub.sources.budgets`; one budget per account for every worker).
 """
@@ -36,6 +39,9 @@ _CONFIG = ("ConnectionConfig",)
 #: Names served from :mod:`hub.sources.budgets` on first access.
 _BUDGETS = ("rate_budget", "BudgetLimits", "BudgetExhausted", "RateBudget")
 
+#: For accounting plugins, served on first access.
+_ACCOUNTING = ("PushLedger", "exact_json")
+
 
 def __getattr__(name: str):
     if name in _VENDOR_HTTP:
@@ -50,6 +56,14 @@ def __getattr__(name: str):
         from hub.config import ConnectionConfig
 
         return ConnectionConfig
+    if name == "PushLedger":
+        from hub.contract.push_ledger import PushLedger
+
+        return PushLedger
+    if name == "exact_json":
+        from hub.contract import exact_json
+
+        return exact_json
     raise AttributeError(f"module 'hub' has no attribute {name!r}")
 
 
@@ -76,5 +90,5 @@ __all__ = [
     "ConnectionType",
     "MemoryState", "owns", "Money", "CurrencyMismatch", "minor_unit", "HubError", "ConfigError",
     "PluginError", "ConnectorError", "TransientError", "PermanentError", "WebhookRejected",
-    *_records_all, *_VENDOR_HTTP, *_BUDGETS, *_CONFIG,
+    *_records_all, *_VENDOR_HTTP, *_BUDGETS, *_CONFIG, *_ACCOUNTING,
 ]

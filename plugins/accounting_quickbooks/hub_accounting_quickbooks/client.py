@@ -22,9 +22,8 @@ from typing import Any, Callable, Mapping
 
 import httpx
 
-from hub import Connection, PermanentError, TransientError
+from hub import Connection, PermanentError, TransientError, exact_json
 
-from hub_accounting_quickbooks import jsonnum
 from hub_accounting_quickbooks.auth import ConnectionRevoked, TokenManager, realm_of, reconnect_hint
 from hub_accounting_quickbooks.pacing import pacer_for
 from hub_accounting_quickbooks.settings import QuickBooksSettings
@@ -118,7 +117,7 @@ class QuickBooksClient:
         realm = realm_of(self.connection)
         url = f"{self.settings.base_url.rstrip('/')}/company/{realm}{path}"
         query = {**(params or {}), "minorversion": str(self.settings.minor_version)}
-        content = jsonnum.dumps(body) if body is not None else None
+        content = exact_json.dumps(body) if body is not None else None
         pacer = pacer_for(realm)
         waited = 0.0
         refreshed = False
@@ -160,7 +159,7 @@ class QuickBooksClient:
                 error = OutcomeUnknown if method != "GET" else TransientError
                 raise error(f"QuickBooks answered {status} to {method} {path}", retry_after=30)
             try:
-                payload = jsonnum.loads(response.content) if response.content else {}
+                payload = exact_json.loads(response.content) if response.content else {}
             except ValueError as exc:
                 raise TransientError(f"QuickBooks answered {status} with a body that is not "
                                      f"JSON: {exc}", retry_after=30) from exc

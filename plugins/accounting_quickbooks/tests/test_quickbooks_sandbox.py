@@ -8,7 +8,8 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from hub_accounting_quickbooks import jsonnum
+from hub import exact_json
+
 from hub_accounting_quickbooks.auth import TOKENS
 from hub_accounting_quickbooks.sandbox import Limits, QuickBooksSandbox
 from hub_accounting_quickbooks.sandbox.schema import XsdChecker, load_checker
@@ -62,7 +63,7 @@ def test_a_float_amount_and_a_bad_line_field_are_caught():
 
 def test_the_sandbox_refuses_and_records_a_bad_body(qbo_url, sandbox):
     with raw_client(sandbox, qbo_url) as http:
-        answer = http.post("/batch", params={"minorversion": "75"}, content=jsonnum.dumps(
+        answer = http.post("/batch", params={"minorversion": "75"}, content=exact_json.dumps(
             {"BatchItemRequest": [{"bId": "1", "operation": "create",
                                    "Invoice": {**GOOD_INVOICE, "Totl": Decimal("1")}}]}))
     assert answer.status_code == 400

@@ -20,9 +20,8 @@ from typing import Any, Callable, Mapping
 
 import httpx
 
-from hub import BudgetExhausted, Connection, PermanentError, TransientError
+from hub import BudgetExhausted, Connection, PermanentError, TransientError, exact_json
 
-from hub_accounting_xero import jsonnum
 from hub_accounting_xero.auth import (
     TENANT, ConnectionRevoked, TokenManager, choose_tenant, reconnect_hint,
 )
@@ -115,7 +114,7 @@ class XeroClient:
         shared = tenant_budget(self.connection, tenant, self.settings.timeout_seconds)
         app = app_budget(self.connection, self.settings.client_id)
         url = self.settings.base_url.rstrip("/") + path
-        content = jsonnum.dumps(body) if body is not None else None
+        content = exact_json.dumps(body) if body is not None else None
         waited = 0.0
         refreshed = False
         while True:
@@ -183,7 +182,7 @@ class XeroClient:
             if status >= 500:
                 error = OutcomeUnknown if method != "GET" else TransientError
                 raise error(f"Xero answered {status} to {method} {path}", retry_after=30)
-            payload = jsonnum.loads(response.content) if response.content else {}
+            payload = exact_json.loads(response.content) if response.content else {}
             if status >= 400:
                 message = xero_message(payload)
                 raise PermanentError(f"Xero rejected {method} {path}: {message}",

@@ -1,6 +1,7 @@
 """A local QuickBooks Online for tests, benchmarks and demos (see :mod:`.server`)."""
 
-from hub_accounting_quickbooks.sandbox.faults import Fault
+from hub.testing.faults import Fault
+
 from hub_accounting_quickbooks.sandbox.limits import Limits
 from hub_accounting_quickbooks.sandbox.server import API_PREFIX, LoggedCall, QuickBooksSandbox
 

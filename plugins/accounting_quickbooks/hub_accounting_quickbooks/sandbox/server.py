@@ -30,11 +30,12 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 from urllib.parse import parse_qsl, urlencode
 
-from hub_accounting_quickbooks import jsonnum
+from hub import exact_json
+from hub.testing.faults import Fault, Faults
+from hub.testing.scaled_clock import ScaledClock
+
 from hub_accounting_quickbooks.sandbox.api import ENTITY_PATHS, dispatch
 from hub_accounting_quickbooks.sandbox.books import Books
-from hub_accounting_quickbooks.sandbox.clock import ScaledClock
-from hub_accounting_quickbooks.sandbox.faults import Fault, Faults
 from hub_accounting_quickbooks.sandbox.limits import Limits, RateLimiter
 
 __all__ = ["QuickBooksSandbox", "LoggedCall", "API_PREFIX"]
@@ -183,7 +184,7 @@ class QuickBooksSandbox:
 
     async def _send(self, send: Any, status: int, body: Any, headers: dict | None = None,
                     payload: bytes | None = None) -> None:
-        data = payload if payload is not None else jsonnum.dumps(body)
+        data = payload if payload is not None else exact_json.dumps(body)
         hdrs = {"content-type": "application/json;charset=UTF-8",
                 "content-length": str(len(data)), **(headers or {})}
         await send({"type": "http.response.start", "status": status,
@@ -285,7 +286,7 @@ class QuickBooksSandbox:
             if fault.kind == "drop":
                 return await self._drop(send, LoggedCall(method, path, query, 0, fault="drop"))
         try:
-            body = jsonnum.loads(raw) if raw else None
+            body = exact_json.loads(raw) if raw else None
         except ValueError as exc:
             body, problems = None, [f"body is not JSON: {exc}"]
         else:
@@ -303,7 +304,7 @@ class QuickBooksSandbox:
             seen = self._request_ids.get(request_id) if request_id else None
             if seen is None:
                 status, result = dispatch(self._books, method, path, query, body)
-                data = jsonnum.dumps(result)
+                data = exact_json.dumps(result)
                 if request_id and method == "POST" and status < 500 \
                         and self.remember_request_ids:
                     self._request_ids[request_id] = (fingerprint, status, data)

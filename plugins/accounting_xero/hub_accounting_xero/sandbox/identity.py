@@ -11,7 +11,7 @@ import threading
 import uuid
 from dataclasses import dataclass, field
 
-from hub_accounting_xero.sandbox.clock import ScaledClock
+from hub.testing.scaled_clock import ScaledClock
 
 __all__ = ["Identity", "ACCESS_TOKEN_SECONDS", "REFRESH_GRACE_SECONDS"]
 

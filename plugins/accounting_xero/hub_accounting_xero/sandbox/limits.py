@@ -8,7 +8,7 @@ import threading
 from collections import deque
 from dataclasses import dataclass, field
 
-from hub_accounting_xero.sandbox.clock import ScaledClock
+from hub.testing.scaled_clock import ScaledClock
 
 __all__ = ["Limits", "RateLimiter", "Refusal"]
 

@@ -33,11 +33,12 @@ import uvicorn
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 
-from hub_accounting_xero import jsonnum
+from hub import exact_json
+from hub.testing.faults import Fault, Faults
+from hub.testing.scaled_clock import ScaledClock
+
 from hub_accounting_xero.sandbox.api import Call, dispatch
 from hub_accounting_xero.sandbox.books import Books
-from hub_accounting_xero.sandbox.clock import ScaledClock
-from hub_accounting_xero.sandbox.faults import Fault, Faults
 from hub_accounting_xero.sandbox.identity import Identity
 from hub_accounting_xero.sandbox.limits import Limits, RateLimiter
 from hub_accounting_xero.sandbox.render import validation_exception
@@ -236,7 +237,7 @@ class XeroSandbox:
         async def answer(status: int, body: Any, extra: dict[str, str] | None = None,
                          *, fault: str | None = None, replayed: bool = False,
                          payload: bytes | None = None) -> None:
-            data = payload if payload is not None else jsonnum.dumps(body)
+            data = payload if payload is not None else exact_json.dumps(body)
             hdrs = {"content-type": "application/json; charset=utf-8",
                     "content-length": str(len(data)), **(extra or {})}
             with self.lock:
@@ -301,11 +302,11 @@ class XeroSandbox:
                             limit_headers)
                     return await answer(seen[2], None, limit_headers, replayed=True,
                                         payload=seen[3])
-            body = jsonnum.loads(raw) if raw else None
+            body = exact_json.loads(raw) if raw else None
             with self.lock:
                 status, result = dispatch(self.books(tenant),
                                           Call(method, path, query, headers, body))
-                data = jsonnum.dumps(result)
+                data = exact_json.dumps(result)
                 if key and method in ("PUT", "POST") and status < 500:
                     self._keys[(tenant, key)] = (now + IDEMPOTENCY_SECONDS, fingerprint,
                                                  status, data)

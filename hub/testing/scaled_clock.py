@@ -1,7 +1,9 @@
-"""The sandbox's clock: real time, optionally sped up, and advanceable by tests.
+"""A vendor sandbox's clock: real time, optionally sped up, and advanceable by tests.
 
-``scale=60`` makes one real second a Xero minute, so the per-minute limit, token lifetimes
-and the idempotency-key memory can be exercised in a fast test or benchmark.
+``scale=60`` makes one real second a vendor minute, so per-minute limits, token lifetimes and
+the vendor's memory of idempotency keys (Xero) or request ids (QuickBooks) can be exercised in
+a fast test or benchmark. (:class:`hub.testing.FrozenClock` is the other kind: time moves only
+when the test says so.)
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""Failure injection: what the sandbox does wrong on purpose, and when.
+"""Failure injection for vendor sandboxes: what a sandbox does wrong on purpose, and when.
+
+Shared by the accounting sandboxes (Xero, QuickBooks), which apply the rules in their own
+request handling.
 
 A :class:`Fault` matches requests by method and path (a regular expression on the path under
 the API root) and an optional predicate on the request's sequence number; ``times`` bounds how
@@ -10,7 +13,7 @@ often it fires. Kinds:
 - ``drop``: close the connection without an answer, before or ``after`` doing the work.
 
 A ``slow`` fault longer than the client's timeout after the work is the classic "unknown
-outcome": QuickBooks stored the documents, the caller never heard.
+outcome": the vendor stored the documents, the caller never heard.
 """
 
 from __future__ import annotations

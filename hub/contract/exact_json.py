@@ -1,7 +1,11 @@
 """JSON with exact decimals: amounts leave and enter as JSON numbers, never via float.
 
-Decimals are written as marked strings, then the marks are replaced by the decimal's own
-digits; reading uses ``parse_float=Decimal``.
+For plugins (``from hub import exact_json``) that speak JSON to a vendor whose amounts are
+numbers (Xero, QuickBooks).
+
+``json.dumps`` cannot write a ``Decimal`` as a number, and going through ``float`` would put
+binary rounding errors on invoices. Decimals are written as marked strings, then the marks are
+replaced by the decimal's own digits; reading uses ``parse_float=Decimal``.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ def _mark(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_mark(v) for v in value]
     if isinstance(value, float):
-        raise TypeError(f"float {value!r} in a QuickBooks document: use Decimal")
+        raise TypeError(f"float {value!r} in a document for a vendor: use Decimal")
     return value
 
 
