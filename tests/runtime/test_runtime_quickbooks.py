@@ -1,6 +1,6 @@
 """The QuickBooks plugin through the host: outbox rows pushed by jobs, lost answers and
 rejections, payments entered in QuickBooks brought back by webhook (through the hub's web app)
-and by Change Data Capture when no webhook comes; each document and payment exists once."""
+and by the scheduled poll (Change Data Capture) when no webhook comes; each document and payment exists once."""
 
 from __future__ import annotations
 
@@ -16,10 +16,12 @@ from sqlalchemy import func, select
 import hub_accounting_quickbooks.plugin as qbo_plugin
 from hub.db.engine import session_scope
 from hub.db.models import ExternalLink, OutboxEntry, OutboxStatus
+from hub.db.models.inbox import InboxEvent
 from hub.db.models.ledger import Payment
 from hub.jobs import JobSettings, build_runtime
 from hub.jobs.dispatcher import Dispatcher
 from hub.jobs.inbox import store_events
+from hub.jobs.scheduler import next_runs
 from hub.testing import SandboxServer
 from hub.web.app import create_app
 from hub_accounting_quickbooks.sandbox import QuickBooksSandbox
@@ -127,14 +129,23 @@ def test_thousand_invoices_through_the_host_and_payments_back_once(make_hub_cont
                     assert answer.status_code == 200, answer.text
             wait_for(lambda: len(qbo_payments(ctx.engine)) == 2)
 
-            # a third payment whose webhook never comes: Change Data Capture brings it in,
-            # stored like a webhook's events (what `hub quickbooks catch-up` does)
+            # a third payment whose webhook never comes: the scheduler's poll job (what it
+            # sends for a connection with the payments_poll capability) reads Change Data
+            # Capture and stores the events like a webhook's; only the third is new
             third = bookkeeper_pays(sandbox, by_number["T000003"], "103.03")
             sandbox.skip_notifications()
             sandbox.clock.advance(5)
-            events = catch_up(ctx.connection("qbo"))
-            assert len(store_events(ctx.engine, "qbo", events, 0)) == 1  # the others: known
+            ctx.clock.set(sandbox.clock.now())
+            assert "poll:qbo" in next_runs(ctx, ctx.clock())
+            with session_scope(ctx.engine) as session:
+                inbox_before = session.execute(select(func.count()).select_from(InboxEvent)).scalar()
+            runtime.send("poll_payments", "qbo")
             wait_for(lambda: len(qbo_payments(ctx.engine)) == 3)
+            with session_scope(ctx.engine) as session:
+                assert session.execute(select(func.count()).select_from(InboxEvent)).scalar() \
+                    == inbox_before + 1  # the webhook's two payments were not stored again
+            # `hub quickbooks catch-up` reads the same feed: nothing new for the host
+            assert store_events(ctx.engine, "qbo", catch_up(ctx.connection("qbo")), 0) == []
             wait_for(lambda: open_rows(ctx.engine) == 0)
     payments = {p.processor_object_id: p for p in qbo_payments(ctx.engine)}
     assert set(payments) == {first["Id"], second["Id"], third["Id"]}

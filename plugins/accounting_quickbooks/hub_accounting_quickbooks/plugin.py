@@ -25,9 +25,10 @@ def _client(connection: Connection):
 
 @hookimpl
 def hub_register_connection_types(register):
-    """Declare the ``quickbooks`` connection type (accounting)."""
+    """Declare the ``quickbooks`` connection type (accounting; payments made in QuickBooks are
+    polled for on the schedule, the catch-up for a missed webhook)."""
     register(ConnectionType(name=PLUGIN, settings_model=QuickBooksSettings,
-                            capabilities=frozenset({"accounting"}),
+                            capabilities=frozenset({"accounting", "payments_poll"}),
                             description="QuickBooks Online accounting: push invoices, credit "
                                         "memos, payments"))
 
@@ -96,6 +97,17 @@ def hub_receive_payment(connection: Connection, request):
     from hub_accounting_quickbooks.webhooks import receive
 
     return receive(connection, request)
+
+
+@hookimpl
+def hub_poll_payments(connection: Connection, since: dt.datetime):
+    """Payments and voids made in QuickBooks since ``since`` (Change Data Capture): the
+    scheduled catch-up for a missed webhook, as the same events a webhook brings."""
+    if not owns(connection, PLUGIN):
+        return None
+    from hub_accounting_quickbooks.webhooks import poll
+
+    return poll(connection, since)
 
 
 @hookimpl

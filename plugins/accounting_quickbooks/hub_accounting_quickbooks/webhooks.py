@@ -13,7 +13,9 @@ query per 100) and compared with what the plugin knows:
 
 :func:`catch_up` asks ``GET .../cdc?entities=Payment,Invoice&changedSince=...`` (Intuit's advice
 for what webhooks missed, at most 30 days back) and yields the same events with the same ids,
-so a payment seen by both paths is still stored once by the host.
+so a payment seen by both paths is still stored once by the host. The same read serves the
+host's scheduled poll (:func:`poll`, the ``payments_poll`` capability), so a missed webhook is
+caught up without anyone running the command.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ from hub_accounting_quickbooks.client import QuickBooksClient
 from hub_accounting_quickbooks.store import Ledger
 from hub_accounting_quickbooks.void import is_voided
 
-__all__ = ["receive", "verify_signature", "catch_up", "events_from", "CDC_CURSOR"]
+__all__ = ["receive", "verify_signature", "catch_up", "poll", "changes_since", "events_from",
+           "CDC_CURSOR"]
 
 IDS_PER_QUERY = 100
 CDC_CURSOR = "cdc_changed_since"
@@ -149,12 +152,11 @@ def receive(connection: Connection, request: WebhookRequest) -> list[PaymentEven
     return events_from(connection, payments, deleted, invoices, request.received_at)
 
 
-def catch_up(connection: Connection) -> list[PaymentEvent]:
-    """Events for what changed since the last catch-up, through Change Data Capture."""
+def changes_since(connection: Connection, since: dt.datetime) -> tuple[list[PaymentEvent], str]:
+    """Events for what changed in QuickBooks since ``since`` (at most :data:`CDC_DAYS` back),
+    through Change Data Capture, and QuickBooks' own time of the answer."""
     now = connection.now()
-    stored = connection.state.get(CDC_CURSOR)
-    since = max(dt.datetime.fromisoformat(stored) if stored else now - dt.timedelta(days=1),
-                now - dt.timedelta(days=CDC_DAYS))
+    since = max(since, now - dt.timedelta(days=CDC_DAYS))
     with QuickBooksClient(connection) as client:
         answer = client.get("/cdc", params={"entities": "Payment,Invoice",
                                             "changedSince": since.isoformat()})
@@ -167,7 +169,22 @@ def catch_up(connection: Connection) -> list[PaymentEvent]:
                 (deleted.append(payment["Id"]) if payment.get("status") == "Deleted"
                  else payments.append(payment))
             invoices += part.get("Invoice", [])
-    events = events_from(connection, payments, deleted, invoices, now)
+    return (events_from(connection, payments, deleted, invoices, now),
+            str(answer.get("time") or now.isoformat()))
+
+
+def poll(connection: Connection, since: dt.datetime) -> list[PaymentEvent]:
+    """The scheduled catch-up (``hub_poll_payments``): the host keeps the time of its last
+    poll and asks from there, so no cursor is kept here."""
+    return changes_since(connection, since)[0]
+
+
+def catch_up(connection: Connection) -> list[PaymentEvent]:
+    """Events for what changed since the last catch-up (``hub quickbooks catch-up``)."""
+    stored = connection.state.get(CDC_CURSOR)
+    since = (dt.datetime.fromisoformat(stored) if stored
+             else connection.now() - dt.timedelta(days=1))
+    events, answered_at = changes_since(connection, since)
     # the next catch-up starts at QuickBooks' own time of this answer, not ours: clocks differ
-    connection.state.set(CDC_CURSOR, str(answer.get("time") or now.isoformat()))
+    connection.state.set(CDC_CURSOR, answered_at)
     return events

@@ -111,4 +111,5 @@ def test_the_plugin_is_found_through_the_hub_entry_points():
     host = build_plugin_host(load_entry_points=False,
                              extra_plugins=[("accounting_quickbooks", module)])
     ctype = host.connection_type("quickbooks")
-    assert ctype.settings_model is QuickBooksSettings and ctype.capabilities == {"accounting"}
+    assert ctype.settings_model is QuickBooksSettings
+    assert ctype.capabilities == {"accounting", "payments_poll"}
