@@ -40,6 +40,8 @@ __all__ = ["receive", "verify_signature", "catch_up", "poll", "changes_since", "
 
 IDS_PER_QUERY = 100
 CDC_CURSOR = "cdc_changed_since"
+#: connection-state prefix: the parts of a payment reported to the hub (to report its deletion)
+SEEN_PREFIX = "qbo-payment:"
 CDC_DAYS = 30
 
 
@@ -59,6 +61,33 @@ def _when(payment: dict[str, Any], fallback: dt.datetime) -> dt.datetime:
                                tzinfo=dt.timezone.utc)
 
 
+def _parts(ledger: Ledger, payment: dict[str, Any]) -> list[tuple[str, int, Decimal, str]]:
+    """``(TxnId, hub invoice id, amount, object id)`` of each hub invoice a payment pays.
+
+    One payment may pay several invoices (a line each, or several links on one line): each
+    becomes its own ledger payment on its invoice. A payment of one invoice keeps the Payment
+    Id as its object id; the parts of a split one are ``<Payment Id>:<TxnId>``, so each is
+    stored once and all carry the Payment Id as their reference."""
+    links: dict[str, tuple[int, Decimal]] = {}
+    for line in payment.get("Line") or []:
+        for link in line.get("LinkedTxn") or []:
+            if link.get("TxnType") != "Invoice":
+                continue
+            hub_invoice = ledger.hub_id("invoice", link.get("TxnId", ""))
+            if hub_invoice is None:
+                continue
+            # Intuit links one transaction per payment line; should a line link several, its
+            # amount is counted once, on the first
+            amount = Decimal(str(line["Amount"])) if len(line["LinkedTxn"]) == 1 or \
+                link is line["LinkedTxn"][0] else Decimal(0)
+            known = links.get(link["TxnId"], (hub_invoice, Decimal(0)))
+            links[link["TxnId"]] = (hub_invoice, known[1] + amount)
+    payment_id = payment["Id"]
+    split = len(links) > 1
+    return [(txn_id, hub_invoice, amount, f"{payment_id}:{txn_id}" if split else payment_id)
+            for txn_id, (hub_invoice, amount) in links.items() if amount > 0]
+
+
 def events_from(connection: Connection, payments: Iterable[dict[str, Any]],
                 deleted_payments: Iterable[str], invoices: Iterable[dict[str, Any]],
                 occurred_at: dt.datetime) -> list[PaymentEvent]:
@@ -70,33 +99,34 @@ def events_from(connection: Connection, payments: Iterable[dict[str, Any]],
         if ledger.hub_id("payment", payment_id) is not None:
             continue  # the hub pushed this one: it is in the ledger already
         currency = (payment.get("CurrencyRef") or {}).get("value", "USD")
-        for line in payment.get("Line") or []:
-            for link in line.get("LinkedTxn") or []:
-                hub_invoice = ledger.hub_id("invoice", link.get("TxnId", "")) \
-                    if link.get("TxnType") == "Invoice" else None
-                if hub_invoice is None:
-                    continue
-                ledger.recorded_in_qbo(payment_id)
-                connection.state.set(f"qbo-payment:{payment_id}",
-                                     {"invoice": hub_invoice, "amount": str(line["Amount"]),
-                                      "currency": currency})
-                events.append(PaymentEvent(
-                    event_id=f"quickbooks:payment:{payment_id}:{link['TxnId']}",
-                    kind=PaymentEventKind.payment_succeeded, object_id=payment_id,
-                    occurred_at=_when(payment, occurred_at), invoice_id=hub_invoice,
-                    amount=Money(Decimal(str(line["Amount"])), currency), status="PAID",
-                    message="payment recorded in QuickBooks",
-                    raw={"PaymentId": payment_id, "InvoiceId": link["TxnId"]}))
+        parts = _parts(ledger, payment)
+        if not parts:
+            continue
+        ledger.recorded_in_qbo(payment_id)
+        connection.state.set(f"{SEEN_PREFIX}{payment_id}", {"currency": currency, "parts": [
+            {"invoice": hub_invoice, "amount": str(amount), "object_id": object_id}
+            for _, hub_invoice, amount, object_id in parts]})
+        for txn_id, hub_invoice, amount, object_id in parts:
+            events.append(PaymentEvent(
+                event_id=f"quickbooks:payment:{payment_id}:{txn_id}",
+                kind=PaymentEventKind.payment_succeeded, object_id=object_id,
+                reference=payment_id, occurred_at=_when(payment, occurred_at),
+                invoice_id=hub_invoice, amount=Money(amount, currency), status="PAID",
+                message="payment recorded in QuickBooks",
+                raw={"PaymentId": payment_id, "InvoiceId": txn_id}))
     for payment_id in deleted_payments:
-        seen = connection.state.get(f"qbo-payment:{payment_id}")
+        seen = connection.state.get(f"{SEEN_PREFIX}{payment_id}")
         if seen is None or ledger.hub_id("reversal", payment_id) is not None:
             continue  # not one we reported, or the hub deleted it itself
-        events.append(PaymentEvent(
-            event_id=f"quickbooks:payment-deleted:{payment_id}", kind=PaymentEventKind.refunded,
-            object_id=f"{payment_id}:deleted", payment_object_id=payment_id,
-            occurred_at=occurred_at, invoice_id=seen["invoice"],
-            amount=Money(Decimal(seen["amount"]), seen["currency"]), status="DELETED",
-            message="payment deleted in QuickBooks", raw={"PaymentId": payment_id}))
+        # (a payment reported before multi-invoice payments were split kept one part, flat)
+        for part in seen.get("parts") or [{**seen, "object_id": payment_id}]:
+            events.append(PaymentEvent(
+                event_id=f"quickbooks:payment-deleted:{part['object_id']}",
+                kind=PaymentEventKind.refunded, object_id=f"{part['object_id']}:deleted",
+                payment_object_id=part["object_id"], occurred_at=occurred_at,
+                invoice_id=part["invoice"], amount=Money(Decimal(part["amount"]), seen["currency"]),
+                status="DELETED", message="payment deleted in QuickBooks",
+                raw={"PaymentId": payment_id}))
     for invoice in invoices:
         hub_id = ledger.hub_id("invoice", invoice.get("Id", ""))
         if hub_id is not None and is_voided(invoice):

@@ -116,3 +116,37 @@ def test_notifications_of_another_company_are_ignored(sandbox, qbo_url):
     before = len(sandbox.api_calls())
     assert plugin.hub_receive_payment(connection=conn, request=delivery(sandbox)) == []
     assert len(sandbox.api_calls()) == before
+
+
+def test_one_payment_of_two_invoices_becomes_a_payment_on_each(sandbox, qbo_url):
+    """A bookkeeper records one cheque paying two hub invoices (a line each): each invoice gets
+    its own ledger payment of its line's amount, both referenced by the Payment Id; deleting the
+    cheque in QuickBooks refunds both parts; the hub's push of those parts creates nothing."""
+    conn = connected(sandbox, qbo_url)
+    a, b = invoice_doc(1), invoice_doc(2)
+    xa, xb = (o.external_id for o in plugin.hub_push_invoices(connection=conn, invoices=[a, b]))
+    books = sandbox.books()
+    cheque = books.create_payment({
+        "CustomerRef": books.invoices()[xa]["CustomerRef"], "TotalAmt": Decimal("150.00"),
+        "TxnDate": "2026-11-20",
+        "Line": [{"Amount": Decimal("100.00"), "LinkedTxn": [{"TxnId": xa, "TxnType": "Invoice"}]},
+                 {"Amount": Decimal("50.00"), "LinkedTxn": [{"TxnId": xb, "TxnType": "Invoice"}]}]})
+
+    events = plugin.hub_receive_payment(connection=conn, request=delivery(sandbox))
+
+    assert [(e.kind, e.invoice_id, e.amount, e.reference) for e in events] == [
+        (PaymentEventKind.payment_succeeded, 1, Money("100.00", "USD"), cheque["Id"]),
+        (PaymentEventKind.payment_succeeded, 2, Money("50.00", "USD"), cheque["Id"])]
+    assert len({e.object_id for e in events}) == 2 and len({e.event_id for e in events}) == 2
+    # the hub's ledger payments of both parts, pushed back, are recognised: nothing is created
+    outcomes = plugin.hub_push_payments(connection=conn, payments=[
+        payment_doc(10, a, "100.00", reference=cheque["Id"]),
+        payment_doc(11, b, "50.00", reference=cheque["Id"])])
+    assert {o.status for o in outcomes} == {PushStatus.synced}
+    assert len(books.payments()) == 1
+
+    books.delete_payment({"Id": cheque["Id"], "SyncToken": cheque["SyncToken"]})
+    sandbox.clock.advance(5)
+    [*refunds] = catch_up(conn)
+    assert sorted((e.kind, e.invoice_id, e.amount, e.payment_object_id) for e in refunds) == sorted(
+        (PaymentEventKind.refunded, e.invoice_id, e.amount, e.object_id) for e in events)
