@@ -25,7 +25,7 @@ __all__ = ["Window", "BudgetStore", "MemoryBudgetStore", "RedisBudgetStore"]
 
 @dataclass(frozen=True)
 class Window:
-    """At most ``calls`` in any ``seconds`` (sliding); ``name`` is minute, hour or day."""
+    """At most ``calls`` in any ``seconds`` (sliding); ``name`` is second, minute, hour or day."""
 
     name: str
     calls: int

@@ -18,7 +18,7 @@ What a budget does:
 
 - **concurrency cap** (``in_flight``): at most that many calls of the account at once, across
   processes; a slot is a lease that runs out if its worker dies mid-call;
-- **windows paced in advance** (``per_minute``/``per_hour``/``per_day``): a call waits until the
+- **windows paced in advance** (``per_second``/``per_minute``/``per_hour``/``per_day``): a call waits until the
   sliding window has room, instead of being refused by the vendor;
 - **the vendor's remaining counts** (``call.answered(remaining=...)``): when the vendor says fewer
   calls are left than we counted (another app uses the same account), the window is filled up to
@@ -64,12 +64,12 @@ LEASE_MARGIN_SECONDS = 5.0
 #: Never wait in one piece longer than this: a budget paused by another worker may be resumed.
 MAX_SLEEP_SECONDS = 1.0
 
-_WINDOW_SECONDS = {"minute": 60.0, "hour": 3600.0, "day": 86_400.0}
+_WINDOW_SECONDS = {"second": 1.0, "minute": 60.0, "hour": 3600.0, "day": 86_400.0}
 
 
 class BudgetExhausted(TransientError):
     """A budget has no room for longer than a call may wait; ``window`` says which limit
-    (``minute``/``hour``/``day``, or ``pause`` after a Retry-After). Retried after
+    (``second``/``minute``/``hour``/``day``, or ``pause`` after a Retry-After). Retried after
     ``retry_after`` like any transient failure."""
 
     def __init__(self, message: str, *, retry_after: float, window: str) -> None:
@@ -83,6 +83,7 @@ class BudgetLimits:
     """A vendor account's limits; ``None`` means the vendor sets no such limit."""
 
     in_flight: int | None = None
+    per_second: int | None = None
     per_minute: int | None = None
     per_hour: int | None = None
     per_day: int | None = None
@@ -174,7 +175,7 @@ class RateBudget:
             self.release(holder)
 
     def observe(self, window: str, remaining: int) -> None:
-        """The vendor says ``remaining`` calls are left in its ``window`` (minute/hour/day)."""
+        """The vendor says ``remaining`` calls are left in its ``window`` (second, minute...)."""
         for win in self._windows:
             if win.name == window:
                 self.store.match_remaining(self.key, win, remaining)

@@ -2,12 +2,15 @@
 data or a named error.
 
 Every call goes to ``{base_url}/company/{realmId}/...`` with ``minorversion`` pinned, is paced
-under Intuit's throttles (:mod:`.pacing`) and, for writes, carries a ``requestid`` (Intuit
-answers a repeated id with the original answer for a while, never promised how long).
+under Intuit's throttles by the hub's shared budgets of the company (:mod:`.ratelimit`: every
+worker counts in one budget) and, for writes, carries a ``requestid`` (Intuit answers a
+repeated id with the original answer for a while, never promised how long).
 
-- 429: waits inline when ``Retry-After`` (default 60 s, Intuit's advice) is short enough
-  (``max_inline_wait_seconds``) and sends again (nothing was processed), else
-  :class:`TransientError` with ``retry_after``;
+- 429: pauses the company's budget for every worker for ``Retry-After`` (default 60 s,
+  Intuit's advice), waits inline when that is short enough (``max_inline_wait_seconds``) and
+  sends again (nothing was processed), else :class:`TransientError` with ``retry_after``; a
+  budget with no room for longer than a call may wait raises :class:`hub.BudgetExhausted` (a
+  ``TransientError``) so the job is retried later;
 - 401: refreshes the token once and resends; a second 401 or a 403:
   :class:`ConnectionRevoked` with a hint to reconnect;
 - 5xx, timeouts, dropped connections: :class:`OutcomeUnknown` for writes (look the documents
@@ -18,6 +21,7 @@ answers a repeated id with the original answer for a while, never promised how l
 from __future__ import annotations
 
 import time
+from contextlib import nullcontext
 from typing import Any, Callable, Mapping
 
 import httpx
@@ -25,7 +29,7 @@ import httpx
 from hub import Connection, PermanentError, TransientError, exact_json
 
 from hub_accounting_quickbooks.auth import ConnectionRevoked, TokenManager, realm_of, reconnect_hint
-from hub_accounting_quickbooks.pacing import pacer_for
+from hub_accounting_quickbooks.ratelimit import batch_budget, realm_budget
 from hub_accounting_quickbooks.settings import QuickBooksSettings
 
 __all__ = ["QuickBooksClient", "OutcomeUnknown", "QuickBooksFault", "fault_message",
@@ -62,6 +66,14 @@ def fault_message(body: Any) -> str:
         message, detail = error.get("Message", ""), error.get("Detail", "")
         parts.append(f"{message}: {detail}" if detail and detail != message else message)
     return "; ".join(p for p in parts if p) or str(fault)
+
+
+def _retry_after(response: httpx.Response) -> float:
+    """Intuit's ``Retry-After`` in seconds (60, its advice, when absent or unreadable)."""
+    try:
+        return float(response.headers.get("retry-after", THROTTLE_WAIT))
+    except ValueError:
+        return float(THROTTLE_WAIT)
 
 
 class QuickBooksClient:
@@ -118,7 +130,8 @@ class QuickBooksClient:
         url = f"{self.settings.base_url.rstrip('/')}/company/{realm}{path}"
         query = {**(params or {}), "minorversion": str(self.settings.minor_version)}
         content = exact_json.dumps(body) if body is not None else None
-        pacer = pacer_for(realm)
+        shared = realm_budget(self.connection, realm, self.settings.timeout_seconds)
+        batches = batch_budget(self.connection, realm) if path == "/batch" else None
         waited = 0.0
         refreshed = False
         while True:
@@ -126,12 +139,20 @@ class QuickBooksClient:
                        "Accept": "application/json"}
             if content is not None:
                 headers["Content-Type"] = "application/json"
-            pacer.admit(self.connection.now, batch=path == "/batch")
             try:
-                self.calls += 1
-                response = self.http.request(method, url, params=query, content=content,
-                                             headers=headers,
-                                             timeout=self.settings.timeout_seconds)
+                # the batch minute first (no slot held while waiting), then the company's slot
+                # and windows, released as soon as Intuit has answered
+                with (batches.call() if batches else nullcontext()), shared.call() as call:
+                    self.calls += 1
+                    try:
+                        response = self.http.request(method, url, params=query,
+                                                     content=content, headers=headers,
+                                                     timeout=self.settings.timeout_seconds)
+                    except httpx.TransportError:
+                        call.answered(0)
+                        raise
+                    call.answered(response.status_code, retry_after=(
+                        _retry_after(response) if response.status_code == 429 else None))
             except httpx.TransportError as exc:
                 what = f"{method} {path}: {type(exc).__name__} {exc}".strip()
                 if method == "GET":
@@ -140,7 +161,7 @@ class QuickBooksClient:
                                      "may not have been stored", retry_after=5) from exc
             status = response.status_code
             if status == 429:
-                retry_after = float(response.headers.get("retry-after", THROTTLE_WAIT))
+                retry_after = _retry_after(response)
                 if waited + retry_after <= self.settings.max_inline_wait_seconds:
                     waited += retry_after
                     self.sleep(retry_after)

@@ -15,7 +15,10 @@ from urllib.parse import parse_qs, urlparse
 
 import httpx
 
-from hub import Connection, CreditNoteDoc, InvoiceDoc, LineDoc, MemoryState, Money, PaymentDoc
+from hub import (
+    Connection, ConnectionConfig, CreditNoteDoc, InvoiceDoc, LineDoc, MemoryState, Money,
+    PaymentDoc,
+)
 
 from hub_accounting_quickbooks.auth import authorize_url, exchange_code
 from hub_accounting_quickbooks.sandbox import QuickBooksSandbox
@@ -37,9 +40,11 @@ def consent(connection: Connection) -> None:
 
 def connected(sandbox: QuickBooksSandbox, url: str, *, name: str = "qbo", state: Any = None,
               clock=None, **settings: Any) -> Connection:
-    """A Connection to ``sandbox`` at ``url`` that went through consent and code exchange."""
+    """A Connection to ``sandbox`` at ``url`` that went through consent and code exchange; the
+    hub's rate budgets run on the sandbox's scaled clock (``rate_time_scale``)."""
     model = QuickBooksSettings(**sandbox.settings_for(url, **settings))
-    connection = Connection(name=name, plugin="quickbooks", settings=model,
+    config = ConnectionConfig(name=name, plugin="quickbooks", rate_time_scale=sandbox.clock.scale)
+    connection = Connection(name=name, plugin="quickbooks", settings=model, config=config,
                             state=state if state is not None else MemoryState(),
                             clock=clock or sandbox.clock.now)
     consent(connection)
