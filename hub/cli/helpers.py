@@ -12,7 +12,8 @@ from typing import Optional
 from hub.cli.state import console, context
 from hub.errors import ValidationFailed
 
-__all__ = ["parse_date", "parse_optional_date", "parse_pairs", "print_json"]
+__all__ = ["parse_date", "parse_optional_date", "parse_pairs", "print_json", "ledger_session",
+           "invoice_id_of"]
 
 
 def parse_optional_date(value: Optional[str]) -> Optional[dt.date]:
@@ -46,3 +47,17 @@ def parse_pairs(pairs: list[str], what: str) -> dict[str, str]:
             raise ValidationFailed(f"{what} {pair!r} is not KEY=VALUE")
         out[key] = value
     return out
+
+
+def ledger_session():
+    """A session for ledger commands (commits on success; see :func:`hub.ledger.ledger_session`)."""
+    from hub.ledger import ledger_session as session_of
+
+    return session_of(context())
+
+
+def invoice_id_of(session, ref: str) -> int:
+    """The id of the invoice named by id or number ``ref`` (refused when there is none)."""
+    from hub.ledger import find_invoice
+
+    return find_invoice(session, ref).id

@@ -20,7 +20,7 @@ import typer
 
 from hub.cli.state import Table, console
 
-__all__ = ["OutputFormat", "LIMIT", "OFFSET", "FORMAT", "page", "emit", "plain"]
+__all__ = ["OutputFormat", "LIMIT", "OFFSET", "FORMAT", "page", "emit", "plain", "shown_amount"]
 
 
 class OutputFormat(str, Enum):
@@ -60,22 +60,29 @@ MONEY_COLUMNS = frozenset({"total", "subtotal", "tax_total", "amount", "amount_d
                            "amount_paid", "balance", "credit_applied"})
 
 
-def _in_minor_units(row: dict[str, Any]) -> dict[str, Any]:
-    """``row`` with its money columns as the currency prints them (``946.0000`` USD is shown
-    ``946.00``); a value finer than the currency (never stored, but possible in old rows)
-    stays exact rather than rounded."""
+def _minor(amount: Decimal, currency: str) -> Decimal:
+    """``amount`` in ``currency``'s minor unit (``946.0000`` USD is ``946.00``); a value finer
+    than the currency (never stored, but possible in old rows) stays exact rather than
+    rounded."""
     from hub.core.money import is_whole_minor_units, quantum
 
+    if amount.is_finite() and is_whole_minor_units(amount, currency):
+        return amount.quantize(quantum(currency))
+    return amount
+
+
+def shown_amount(value: Decimal | str, currency: str) -> str:
+    """An amount as text in its currency's minor unit (see :func:`_minor`)."""
+    return format(_minor(Decimal(value), currency), "f")
+
+
+def _in_minor_units(row: dict[str, Any]) -> dict[str, Any]:
+    """``row`` with its money columns in the currency's minor unit."""
     currency = row.get("currency")
     if not isinstance(currency, str):
         return row
-    shown = dict(row)
-    for key in MONEY_COLUMNS.intersection(row):
-        value = row[key]
-        if isinstance(value, Decimal) and value.is_finite() and \
-                is_whole_minor_units(value, currency):
-            shown[key] = value.quantize(quantum(currency))
-    return shown
+    return {key: _minor(value, currency) if key in MONEY_COLUMNS and isinstance(value, Decimal)
+            else value for key, value in row.items()}
 
 
 def emit(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: OutputFormat,

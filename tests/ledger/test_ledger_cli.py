@@ -118,8 +118,14 @@ def test_cli_payment_statement_and_account(hub_env):
     assert "Total invoiced: 100.00 USD (1)  paid: 100.00 USD (1)  unpaid: 0.00 USD (0)" in r.output
     r = _run(config, "account", "show", str(org_id))
     assert r.exit_code == 0 and '"balance": "50' in r.output
-    r = _run(config, "payment", "list")
-    assert "2026010001:100" in r.output
+    r = _run(config, "payment", "list", "--format", "csv")
+    assert r.exit_code == 0 and "2026010001:100.00" in r.output
+    r = _run(config, "payment", "list", "--format", "json", "--limit", "0")
+    assert r.exit_code == 2  # refused at the door: a page holds 1 to 10,000 rows
+    r = _run(config, "invoice", "show", str(invoice_id))
+    assert r.exit_code == 0, r.output
+    assert "applied (of 150.00)" in r.output and "paid 100.00 USD" in r.output \
+        and "due 0.00 USD" in r.output
 
 
 def test_cli_prebill_account_config_and_credit_note_flow(hub_env):

@@ -251,7 +251,7 @@ def test_cli_credit_notes_list_show_and_apply_by_number(cli):
     result = run("credit-note", "create", "--organisation", str(org_id), "--line", "goodwill=10")
     assert result.exit_code == 0, result.output
     number = result.output.split()[2].rstrip(":")
-    listed = run("credit-note", "list")
+    listed = run("credit-note", "list", "--format", "csv")
     assert listed.exit_code == 0 and number in listed.output
     assert run("credit-note", "apply", number, "INV-2").exit_code == 0
     shown = run("credit-note", "show", number)

@@ -12,7 +12,7 @@ from typing import List, Optional
 import typer
 
 from hub.cli.helpers import parse_date
-from hub.cli.listing import FORMAT, LIMIT, OFFSET, OutputFormat, emit
+from hub.cli.listing import FORMAT, LIMIT, OFFSET, OutputFormat, emit, shown_amount
 from hub.cli.state import Table, console, context
 
 __all__ = ["register", "parse_date", "render_batch", "render_invoice"]
@@ -62,6 +62,20 @@ def render_invoice(data: dict, *, title: str | None = None, provenance: bool = F
     table.add_row("[b]Total[/b]", "", "", f"[b]{_money(data['total'])}[/b]",
                   _money(data["tax_total"]), data["currency"])
     console.print(table)
+
+
+def render_settlement(currency: str, settled: dict, links: dict) -> None:
+    """What settled an invoice: each payment and credit note with the amount applied to it,
+    then paid, credited and due."""
+    for payment in links["payments"]:
+        console.print(f"  payment {payment['id']}: {shown_amount(payment['applied'], currency)} "
+                      f"applied (of {shown_amount(payment['amount'], currency)})",
+                      highlight=False)
+    for note in links["credit_notes"]:
+        console.print(f"  credit note {note['number'] or note['id']}: "
+                      f"{shown_amount(note['applied'], currency)} applied", highlight=False)
+    console.print("  " + "   ".join(f"{label} {shown_amount(value, currency)} {currency}"
+                                    for label, value in settled.items()), highlight=False)
 
 
 def render_batch(data: dict, *, provenance: bool = False) -> None:
@@ -184,11 +198,19 @@ def invoice_show(invoice: int = typer.Argument(..., help="invoice id"),
                  provenance: bool = typer.Option(False, "--provenance", help=_PROVENANCE_HELP)
                  ) -> None:
     """An invoice with its lines and changes (and with --provenance, the items behind each
-    line's quantity)."""
+    line's quantity), then what settled it: payments and credit notes, and what is due."""
     from hub.billing.views import invoice_view
+    from hub.db.models import Invoice
+    from hub.ledger import links_of_invoice
 
     with _session() as session:
-        render_invoice(invoice_view(session, invoice), provenance=provenance)
+        data = invoice_view(session, invoice)
+        links = links_of_invoice(session, invoice)
+        stored = session.get(Invoice, invoice)
+        settled = {"paid": stored.amount_paid, "credited": stored.credit_applied,
+                   "due": stored.amount_due}
+    render_invoice(data, provenance=provenance)
+    render_settlement(data["currency"], settled, links)
 
 
 @invoice_app.command("create")

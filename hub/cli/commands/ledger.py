@@ -8,12 +8,14 @@ Invoices are named by id or number. Dates default to today by the hub's clock.
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 from typing import List, Optional
 
 import typer
 
-from hub.cli.helpers import parse_date, parse_pairs, print_json
+from hub.cli.helpers import (
+    invoice_id_of, ledger_session, parse_date, parse_pairs, print_json,
+)
+from hub.cli.listing import FORMAT, LIMIT, OFFSET, OutputFormat, emit, page, shown_amount
 from hub.cli.state import console, context
 from hub.errors import ValidationFailed
 
@@ -22,22 +24,8 @@ __all__ = ["register", "parse_pairs", "print_json"]
 payment_app = typer.Typer(help="Payments and refunds.", no_args_is_help=True)
 ledger_app = typer.Typer(help="Invoice actions on the ledger: pay, edit, delete, links.",
                          no_args_is_help=True)
-credit_app = typer.Typer(help="Credit notes: correct an invoice, or give account credit.",
-                         no_args_is_help=True)
 account_app = typer.Typer(help="A customer's account: balance, calendar, reminders.",
                           no_args_is_help=True)
-
-
-def _invoice_id(session, ref: str) -> int:
-    from hub.ledger import find_invoice
-
-    return find_invoice(session, ref).id
-
-
-def _session():
-    from hub.ledger import ledger_session
-
-    return ledger_session(context())
 
 
 def _tell_account_changes() -> None:
@@ -64,36 +52,46 @@ def payment_add(organisation: int = typer.Argument(..., help="organisation id"),
     invoices in the order they were created (seed 002), the rest stays as account credit."""
     from hub.ledger import record_payment
 
-    with _session() as session:
-        allocations = {_invoice_id(session, k): v
+    with ledger_session() as session:
+        allocations = {invoice_id_of(session, k): v
                        for k, v in parse_pairs(allocate, "--allocate").items()} or None
         pay = record_payment(session, organisation, amount, date=parse_date(date),
                              today=context().today(), method=method,
-                             invoice_id=_invoice_id(session, invoice) if invoice else None,
+                             invoice_id=invoice_id_of(session, invoice) if invoice else None,
                              allocations=allocations, reference=reference, currency=currency)
         console.print(f"payment {pay.id}: {pay.amount} {pay.currency} ({pay.method})")
     _tell_account_changes()
 
 
 @payment_app.command("list")
-def payment_list(organisation: Optional[int] = typer.Option(None, help="organisation id")) -> None:
-    """List payments and refunds with the invoices they paid."""
+def payment_list(organisation: Optional[int] = typer.Option(None, min=1, max=2**31 - 1,
+                                                            help="organisation id"),
+                 limit: int = LIMIT, offset: int = OFFSET, fmt: OutputFormat = FORMAT) -> None:
+    """Payments and refunds, newest first, with the invoices they paid."""
     from sqlmodel import select
 
     from hub.db.models import Payment
     from hub.ledger import links_of_payment
 
-    with _session() as session:
-        query = select(Payment).order_by(Payment.id)
+    with ledger_session() as session:
+        query = select(Payment).order_by(Payment.id.desc())
         if organisation is not None:
             query = query.where(Payment.organisation_id == organisation)
-        for p in session.exec(query):
-            label = "refund" if p.amount < 0 else "payment"
+        rows = []
+        for p in session.exec(page(query, limit, offset)):
             links = links_of_payment(session, p.id)["invoices"]
-            paid = ", ".join(f"{i['number']}:{i['applied']}" for i in links) or "-"
-            note = f"\t{p.note}" if p.note else ""  # e.g. the finding of a Stripe event
-            console.print(f"{p.id}\t{p.date}\t{label}\t{p.amount} {p.currency}\t{p.method}\t"
-                          f"{p.status}\t{paid}{note}", highlight=False)
+            rows.append({"id": p.id, "date": p.date, "kind": "refund" if p.amount < 0 else
+                         "payment", "organisation_id": p.organisation_id, "amount": p.amount,
+                         "currency": p.currency, "method": p.method, "status": p.status,
+                         "paid": ", ".join(
+                             f"{i['number']}:{shown_amount(i['applied'], p.currency)}"
+                             for i in links),
+                         "reference": p.reference, "note": p.note})
+    # a table keeps to what fits a terminal; JSON and CSV carry every column
+    emit(rows, ["id", "date", "kind", "amount", "currency", "method", "status", "paid"]
+         if fmt is OutputFormat.table else
+         ["id", "date", "kind", "organisation_id", "amount", "currency", "method", "status",
+          "paid", "reference", "note"], fmt)
 
 
 @payment_app.command("refund")
@@ -106,7 +104,7 @@ def payment_refund(payment: int = typer.Argument(..., help="payment id"),
     from hub.db.models import Payment
     from hub.ledger import refund, request_refund
 
-    with _session() as session:
+    with ledger_session() as session:
         original = session.get(Payment, payment)
         if original is not None and original.processor and original.processor_object_id:
             request = request_refund(session, payment, amount, reason=reason)
@@ -124,8 +122,8 @@ def payment_allocate(payment: int = typer.Argument(..., help="payment id"),
     """Allocate the unallocated part of a payment to invoices."""
     from hub.ledger import allocate_payment
 
-    with _session() as session:
-        wanted = {_invoice_id(session, k): v for k, v in parse_pairs(pairs, "allocation").items()}
+    with ledger_session() as session:
+        wanted = {invoice_id_of(session, k): v for k, v in parse_pairs(pairs, "allocation").items()}
         rows = allocate_payment(session, payment, wanted, today=context().today())
         console.print(f"payment {payment}: {len(rows)} allocation(s)")
 
@@ -137,8 +135,8 @@ def mark_paid_cmd(invoice: str, method: str = typer.Option("other"),
     """Quick payment: mark the invoice paid for its whole amount due."""
     from hub.ledger import mark_paid
 
-    with _session() as session:
-        pay = mark_paid(session, _invoice_id(session, invoice), date=parse_date(date),
+    with ledger_session() as session:
+        pay = mark_paid(session, invoice_id_of(session, invoice), date=parse_date(date),
                         today=context().today(), method=method)
         console.print(f"invoice {invoice} paid by payment {pay.id} ({pay.amount})")
     _tell_account_changes()
@@ -149,8 +147,8 @@ def pay_from_balance(invoice: str, amount: Optional[str] = typer.Option(None)) -
     """Pay an invoice from the customer's account credit."""
     from hub.ledger import apply_account_credit
 
-    with _session() as session:
-        inv = apply_account_credit(session, _invoice_id(session, invoice), amount,
+    with ledger_session() as session:
+        inv = apply_account_credit(session, invoice_id_of(session, invoice), amount,
                                    today=context().today())
         console.print(f"invoice {inv.number}: {inv.status}, due {inv.amount_due}")
 
@@ -180,8 +178,8 @@ def edit_cmd(invoice: str, note: Optional[str] = typer.Option(None),
             raise ValidationFailed(f"--lines is not JSON: {exc}") from None
     if not changes:
         raise ValidationFailed("nothing to change", hint="give --note, --memo, --due-date, ...")
-    with _session() as session:
-        inv = edit_invoice(session, _invoice_id(session, invoice), changes,
+    with ledger_session() as session:
+        inv = edit_invoice(session, invoice_id_of(session, invoice), changes,
                            today=context().today())
         console.print(f"invoice {inv.number} updated ({', '.join(sorted(changes))})")
 
@@ -192,8 +190,8 @@ def delete_cmd(invoice: str, completely: bool = typer.Option(
     """Mark an unpaid invoice as deleted, or delete it completely (not recommended)."""
     from hub.ledger import delete_completely, mark_deleted
 
-    with _session() as session:
-        invoice_id = _invoice_id(session, invoice)
+    with ledger_session() as session:
+        invoice_id = invoice_id_of(session, invoice)
         result = (delete_completely(session, invoice_id, today=context().today()) if completely
                   else mark_deleted(session, invoice_id, when=context().clock()))
         console.print(f"invoice {result.number} {'deleted' if completely else 'marked as deleted'}")
@@ -206,7 +204,7 @@ def cancel_last(organisation: int) -> None:
     """Cancel the organisation's last recurring invoice (delete it and its auto transaction)."""
     from hub.ledger import cancel_last_recurring_invoice
 
-    with _session() as session:
+    with ledger_session() as session:
         result = cancel_last_recurring_invoice(session, organisation, today=context().today())
         console.print(f"recurring invoice {result.number} cancelled")
         for warning in result.warnings:
@@ -218,8 +216,8 @@ def links_cmd(invoice: str) -> None:
     """Show the payments and credit notes linked to an invoice."""
     from hub.ledger import links_of_invoice
 
-    with _session() as session:
-        print_json(links_of_invoice(session, _invoice_id(session, invoice)))
+    with ledger_session() as session:
+        print_json(links_of_invoice(session, invoice_id_of(session, invoice)))
 
 
 @ledger_app.command("overdue")
@@ -231,74 +229,6 @@ def overdue_cmd() -> None:
     console.print(f"{len(found)} invoice(s) became overdue")
 
 
-# ------------------------------------------------------------------------------ credit notes
-@credit_app.command("create")
-def credit_create(invoice: Optional[str] = typer.Option(None, help="invoice to correct"),
-                  organisation: Optional[int] = typer.Option(None, help="for a standalone one"),
-                  whole: bool = typer.Option(False, help="credit every line of the invoice"),
-                  percent: Optional[str] = typer.Option(None, help="credit this share"),
-                  line: List[str] = typer.Option([], help="DESCRIPTION=AMOUNT, repeatable"),
-                  apply: bool = typer.Option(True, help="apply to the invoice's amount due"),
-                  reason: str = typer.Option(""), date: Optional[str] = typer.Option(None)) -> None:
-    """Create a credit note against an invoice (whole, part, lines) or standalone."""
-    from hub.ledger import CreditLine, create_credit_note
-
-    settings = context().settings
-    with _session() as session:
-        note = create_credit_note(
-            session, organisation_id=organisation,
-            invoice_id=_invoice_id(session, invoice) if invoice else None,
-            lines=[CreditLine(d, Decimal(a)) for d, a in parse_pairs(line, "--line").items()],
-            whole=whole, percent=percent, date=parse_date(date), today=context().today(),
-            reason=reason, apply=apply, number_format=settings.company.credit_note_number_format,
-            partner_id=settings.company.partner_id)
-        console.print(f"credit note {note.number}: {note.total} {note.currency}")
-
-
-@credit_app.command("apply")
-def credit_apply(credit_note: str = typer.Argument(..., help="credit note number or id"),
-                 invoice: str = typer.Argument(..., help="invoice number or id"),
-                 amount: Optional[str] = typer.Option(None)) -> None:
-    """Apply a credit note's unapplied credit to an invoice."""
-    from hub.ledger import apply_credit_note, find_credit_note
-
-    with _session() as session:
-        note = find_credit_note(session, credit_note)
-        inv = apply_credit_note(session, note.id, _invoice_id(session, invoice), amount,
-                                today=context().today())
-        console.print(f"invoice {inv.number}: {inv.status}, due {inv.amount_due}")
-
-
-@credit_app.command("list")
-def credit_list(organisation: Optional[int] = typer.Option(None, help="organisation id")) -> None:
-    """List credit notes: number, date, total, the invoice it corrects, where it was applied."""
-    from sqlmodel import select
-
-    from hub.db.models import CreditNote
-    from hub.ledger import links_of_credit_note
-
-    with _session() as session:
-        query = select(CreditNote).order_by(CreditNote.id)
-        if organisation is not None:
-            query = query.where(CreditNote.organisation_id == organisation)
-        for note in session.exec(query):
-            links = links_of_credit_note(session, note.id)
-            applied = ", ".join(f"{i['number']}:{i['applied']}" for i in links["invoices"]) or "-"
-            console.print(f"{note.id}\t{note.number}\t{note.date}\t{note.total} "
-                          f"{note.currency}\tagainst {links['against_invoice_number'] or '-'}"
-                          f"\tapplied {applied}", highlight=False)
-
-
-@credit_app.command("show")
-def credit_show(credit_note: str = typer.Argument(..., help="credit note number or id")) -> None:
-    """A credit note with its lines and the invoices it is linked to."""
-    from hub.ledger import credit_note_view, find_credit_note
-
-    with _session() as session:
-        print_json(credit_note_view(session, find_credit_note(session, credit_note)))
-
-
-# ------------------------------------------------------------------------------ accounts
 @account_app.command("show")
 def account_show(organisation: int) -> None:
     """Balance, account credit, what is due, the calendar (next due, block, deactivation)
@@ -307,7 +237,7 @@ def account_show(organisation: int) -> None:
 
     ctx = context()
     run_overdue_check(ctx)  # statuses as of today, as the invoice list shows them
-    with _session() as session:
+    with ledger_session() as session:
         view = calendar_view(session, organisation, today=ctx.today(),
                              default_due_days=ctx.settings.company.payment_due_days)
         print_json({**account_summary(session, organisation),
@@ -326,7 +256,7 @@ def account_next_block_date(organisation: int,
     invoice; afterwards the configured date applies again. Refused once blocked."""
     from hub.ledger import set_next_block_date
 
-    with _session() as session:
+    with ledger_session() as session:
         set_next_block_date(session, organisation, parse_date(date), today=context().today())
         console.print(f"organisation {organisation}: next block date {parse_date(date)}")
 
@@ -347,7 +277,7 @@ def account_reminders(organisation: int) -> None:
     from hub.ledger import reminders
 
     ctx = context()
-    with _session() as session:
+    with ledger_session() as session:
         for r in reminders(session, organisation, ctx.settings.billing.reminder_days,
                            today=ctx.today()):
             console.print(f"{r.invoice_key}\t+{r.days_after} days\t{r.send_on}\t"
@@ -361,7 +291,7 @@ def account_transaction(organisation: int, side: str = typer.Option(..., help="d
     """Add a manual debit or credit transaction."""
     from hub.ledger import add_transaction
 
-    with _session() as session:
+    with ledger_session() as session:
         tx = add_transaction(session, organisation, side=side, amount=amount, date=parse_date(date),
                              description=description)
         console.print(f"transaction {tx.id}: {tx.side} {tx.amount}")
@@ -377,7 +307,7 @@ def account_config(organisation: int,
     values: dict = {}
     for name, raw in parse_pairs(setting, "setting").items():
         values[name] = json.loads(raw) if raw.startswith("[") else raw  # holidays lists
-    with _session() as session:
+    with ledger_session() as session:
         row = set_account_config(session, organisation, **values)
         print_json(row.model_dump())
 
@@ -386,5 +316,4 @@ def register(app: typer.Typer) -> None:
     """Add the ledger command groups to the ``hub`` app."""
     app.add_typer(payment_app, name="payment")
     app.add_typer(ledger_app, name="ledger")
-    app.add_typer(credit_app, name="credit-note")
     app.add_typer(account_app, name="account")

@@ -7,7 +7,7 @@ from typing import Optional
 import typer
 
 from hub.cli.helpers import parse_optional_date as _date
-from hub.cli.helpers import print_json
+from hub.cli.helpers import ledger_session, print_json
 from hub.cli.state import console, context
 
 __all__ = ["register"]
@@ -17,12 +17,6 @@ _MODE_HELP = "documents (finance documents) or transactions"
 
 prebill_app = typer.Typer(help="Pre-bills: bill a stage up-front, attach WIP later.",
                           no_args_is_help=True)
-
-
-def _session():
-    from hub.ledger import ledger_session
-
-    return ledger_session(context())
 
 
 def statement_cmd(organisation: int,
@@ -41,7 +35,7 @@ def statement_cmd(organisation: int,
     from hub.ledger import statement
 
     first, last = _period(period, start, end, context().today())
-    with _session() as session:
+    with ledger_session() as session:
         st = statement(session, organisation, first, last,
                        "transactions" if transactions else mode)
     if st.mode == "documents":
@@ -71,7 +65,7 @@ def prebill_create(organisation: int, project: str = typer.Option(...),
     from hub.ledger import create_prebill
 
     ctx = context()
-    with _session() as session:
+    with ledger_session() as session:
         pb = create_prebill(session, organisation, project=project, stage=stage, stage_fee=fee,
                             percent=percent, value=value, issue_date=_date(date) or ctx.today(),
                             due_days=ctx.settings.company.payment_due_days,
@@ -88,7 +82,7 @@ def prebill_wip(organisation: int, project: str = typer.Option(...),
     """Record a WIP transaction on a stage."""
     from hub.ledger import add_wip
 
-    with _session() as session:
+    with ledger_session() as session:
         row = add_wip(session, organisation, project=project, stage=stage, value=value,
                       date=_date(date) or context().today(), description=description)
         console.print(f"WIP {row.id}: {row.value}")
@@ -101,7 +95,7 @@ def prebill_options(prebill: int, method: str = typer.Option("all", help="all, r
     """The options offered for attaching WIP (markup, markdown, exact)."""
     from hub.ledger import attach_options
 
-    with _session() as session:
+    with ledger_session() as session:
         options = attach_options(session, prebill, method, start=_date(start), end=_date(end))
     print_json([{"use": o.use, "wip": list(o.wip), "wip_total": o.wip_total.rounded().amount,
                  "billed": o.billed.rounded().amount, "close": o.close,
@@ -118,7 +112,7 @@ def prebill_attach(prebill: int, method: str = typer.Option("all", help="all, ra
     """Attach WIP to the pre-bill."""
     from hub.ledger import attach_wip
 
-    with _session() as session:
+    with ledger_session() as session:
         result = attach_wip(session, prebill, method, use, start=_date(start), end=_date(end),
                             close=close or None, when=context().clock())
     console.print(f"attached {len(result.billed)} WIP; balance {result.balance_after}"
@@ -130,7 +124,7 @@ def prebill_close(prebill: int) -> None:
     """Close a pre-bill's remaining balance."""
     from hub.ledger import close_prebill
 
-    with _session() as session:
+    with ledger_session() as session:
         close_prebill(session, prebill, when=context().clock())
     console.print(f"pre-bill {prebill} closed")
 
@@ -143,7 +137,7 @@ def prebill_list(organisation: Optional[int] = typer.Option(None)) -> None:
     from hub.db.models import PreBill
     from hub.ledger import prebill_balance
 
-    with _session() as session:
+    with ledger_session() as session:
         query = select(PreBill).order_by(PreBill.id)
         if organisation is not None:
             query = query.where(PreBill.organisation_id == organisation)
