@@ -5,7 +5,8 @@ what they were given as it is), so a refusal stores nothing. Retiring keeps hist
 organisation is no longer billed, a retired device or contact is no longer counted, a retired
 product can no longer be put on a new line, and the invoices that named them stay as they were.
 Money already in an organisation's documents pins its currency: changing it would mix two
-currencies in one account.
+currencies in one account. Every change and retirement is written to the audit trail (who, what
+from and to), in the same transaction.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlmodel import Session
 
+from hub import audit
 from hub.billing.catalogue import get_or_404
 from hub.db.models import (
     Asset, Contact, FutureItem, Invoice, Organisation, OrganisationMapping, Product,
@@ -28,14 +30,37 @@ from hub.validation.records import (
 )
 
 __all__ = ["edit_organisation", "retire_organisation", "edit_contact", "retire_contact",
-           "edit_asset", "retire_asset", "edit_product", "retire_product", "map_organisation"]
+           "edit_asset", "retire_asset", "edit_product", "retire_product", "map_organisation",
+           "apply_changes", "audit_change"]
 
 _ORG_HINT = "list organisations with `hub org list`"
 
 
-def _apply(row: Any, changes: dict[str, Any]) -> Any:
+def audit_change(session: Session, kind: str, row_id: Any, action: str,
+                 changed: dict[str, tuple[Any, Any]] | None = None) -> None:
+    """Write ``<kind>.<action>`` on ``kind`` ``row_id`` to the audit trail; ``changed`` maps
+    each field to its ``(before, after)``."""
+    changed = {k: v for k, v in (changed or {}).items() if v[0] != v[1]}
+    summary = (f"{kind.replace('_', ' ')} {row_id} {action}" + (": " + ", ".join(
+        f"{key} {before} → {after}" for key, (before, after) in changed.items())
+        if changed else ""))
+    audit.record(session, f"{kind}.{action}", kind, row_id, summary=summary,
+                 detail={key: {"from": before, "to": after}
+                         for key, (before, after) in changed.items()})
+
+
+def apply_changes(session: Session, row: Any, changes: dict[str, Any], kind: str) -> Any:
+    """Set ``changes`` on ``row`` and write the edit to the audit trail."""
+    before = {key: getattr(row, key) for key in changes}
     for key, value in changes.items():
         setattr(row, key, value)
+    audit_change(session, kind, row.id, "edited",
+                 {key: (before[key], value) for key, value in changes.items()})
+    return row
+
+
+def _retired(session: Session, row: Any, kind: str, action: str = "retired") -> Any:
+    audit_change(session, kind, getattr(row, "code", None) or row.id, action)
     return row
 
 
@@ -58,7 +83,7 @@ def edit_organisation(session: Session, organisation_id: int, values: dict[str, 
         raise EditNotAllowed(
             f"organisation {org.id} already has invoices or future items in {org.currency}",
             hint="its currency cannot change; create a new organisation for the new currency")
-    return _apply(org, changes)
+    return apply_changes(session, org, changes, "organisation")
 
 
 def retire_organisation(session: Session, organisation_id: int) -> Organisation:
@@ -66,7 +91,7 @@ def retire_organisation(session: Session, organisation_id: int) -> Organisation:
     its invoices, payments and statements stay."""
     org = get_or_404(session, Organisation, organisation_id, "organisation", _ORG_HINT)
     org.active = False
-    return org
+    return _retired(session, org, "organisation")
 
 
 def edit_contact(session: Session, contact_id: int, values: dict[str, Any]) -> Contact:
@@ -74,7 +99,7 @@ def edit_contact(session: Session, contact_id: int, values: dict[str, Any]) -> C
     changes = parse(ContactChanges, values, what=f"contact {contact_id}").given()
     contact = get_or_404(session, Contact, contact_id, "contact",
                          "list contacts with `hub org contacts ORG`")
-    return _apply(contact, changes)
+    return apply_changes(session, contact, changes, "contact")
 
 
 def retire_contact(session: Session, contact_id: int, now: dt.datetime) -> Contact:
@@ -82,14 +107,14 @@ def retire_contact(session: Session, contact_id: int, now: dt.datetime) -> Conta
     contact = get_or_404(session, Contact, contact_id, "contact",
                          "list contacts with `hub org contacts ORG`")
     contact.deleted_at_source = contact.deleted_at_source or now
-    return contact
+    return _retired(session, contact, "contact")
 
 
 def edit_asset(session: Session, asset_id: int, values: dict[str, Any]) -> Asset:
     """Change a device's name, type, policy or status."""
     changes = parse(AssetChanges, values, what=f"asset {asset_id}").given()
     asset = get_or_404(session, Asset, asset_id, "asset", "list assets with `hub asset list`")
-    return _apply(asset, changes)
+    return apply_changes(session, asset, changes, "asset")
 
 
 def retire_asset(session: Session, asset_id: int, now: dt.datetime) -> Asset:
@@ -98,7 +123,7 @@ def retire_asset(session: Session, asset_id: int, now: dt.datetime) -> Asset:
     asset = get_or_404(session, Asset, asset_id, "asset", "list assets with `hub asset list`")
     asset.status = "retired"
     asset.deleted_at_source = asset.deleted_at_source or now
-    return asset
+    return _retired(session, asset, "asset")
 
 
 def edit_product(session: Session, code: str, values: dict[str, Any], *,
@@ -111,7 +136,7 @@ def edit_product(session: Session, code: str, values: dict[str, Any], *,
     changes = parse(ProductChanges, values, what=f"product {code}").given()
     product = product_by_code(session, code)
     old_price, old_tax = product.unit_price, product.tax_rate
-    _apply(product, changes)
+    apply_changes(session, product, changes, "product")
     moved = 0
     if update_lines and ("unit_price" in changes or "tax_rate" in changes):
         lt = RecurringLine.__table__
@@ -128,7 +153,7 @@ def retire_product(session: Session, code: str) -> Product:
 
     product = product_by_code(session, code)
     product.active = False
-    return product
+    return _retired(session, product, "product")
 
 
 def map_organisation(session: Session, mapping_id: int, values: dict[str, Any]
@@ -142,5 +167,7 @@ def map_organisation(session: Session, mapping_id: int, values: dict[str, Any]
         get_or_404(session, Organisation, target, "organisation", _ORG_HINT)
     if "organisation_id" not in changes:
         raise ValidationFailed("nothing to change", hint="give --org ID or --unmap")
+    audit_change(session, "organisation_mapping", mapping.id, "edited",
+                 {"organisation_id": (mapping.organisation_id, target)})
     mapping.organisation_id = target
     return mapping

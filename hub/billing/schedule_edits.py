@@ -5,7 +5,8 @@ The status rules: a recurring invoice ends on a date (it bills up to and includi
 stays listed for the invoices it made); it cannot end before what it has already invoiced, which
 only a credit note can take back. A template line is retired, not deleted, so earlier invoices
 still explain their lines. A future item can be changed or removed only while no invoice has
-taken it. Every change is parsed through :mod:`hub.validation.records` first.
+taken it. Every change is parsed through :mod:`hub.validation.records` first, and written to
+the audit trail with the transaction that makes it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from sqlmodel import Session
 
 from hub.billing.catalogue import get_or_404
+from hub.billing.editing import apply_changes, audit_change
 from hub.billing.recurring import check_total
 from hub.ledger.amounts import exact_amount
 from hub.db.models import (
@@ -32,12 +34,6 @@ __all__ = ["edit_recurring", "end_recurring", "edit_line", "retire_line", "edit_
            "edit_contract", "end_contract", "edit_future_item", "remove_future_item"]
 
 _RECURRING_HINT = "list them with `hub recurring list`"
-
-
-def _apply(row: Any, changes: dict[str, Any]) -> Any:
-    for key, value in changes.items():
-        setattr(row, key, value)
-    return row
 
 
 def _check_end(schedule: RecurringInvoice, end_date: dt.date) -> None:
@@ -58,7 +54,7 @@ def edit_recurring(session: Session, recurring_id: int, values: dict[str, Any]
                           _RECURRING_HINT)
     if changes.get("end_date") is not None:
         _check_end(schedule, changes["end_date"])
-    return _apply(schedule, changes)
+    return apply_changes(session, schedule, changes, "recurring_invoice")
 
 
 def end_recurring(session: Session, recurring_id: int, end_date: dt.date) -> RecurringInvoice:
@@ -83,13 +79,17 @@ def edit_line(session: Session, line_id: int, values: dict[str, Any]) -> Recurri
         except ValueError as exc:
             raise ValidationFailed(f"line {line_id}: filters: {exc}") from None
     before = {key: getattr(line, key) for key in changes}
-    _apply(line, changes)
+    for key, value in changes.items():
+        setattr(line, key, value)
     try:
         check_total(session, line, recurring_id=line.recurring_invoice_id,
                     contract_id=line.contract_id)
     except ValidationFailed:
-        _apply(line, before)
+        for key, value in before.items():
+            setattr(line, key, value)
         raise
+    audit_change(session, "template_line", line.id, "edited",
+                 {key: (before[key], value) for key, value in changes.items()})
     return line
 
 
@@ -103,6 +103,7 @@ def retire_line(session: Session, line_id: int) -> RecurringLine:
     except ValidationFailed:
         line.active = True
         raise
+    audit_change(session, "template_line", line.id, "retired")
     return line
 
 
@@ -111,7 +112,7 @@ def edit_group(session: Session, group_id: int, values: dict[str, Any]) -> Invoi
     changes = parse(GroupChanges, values, what=f"invoice group {group_id}").given()
     group = get_or_404(session, InvoiceGroup, group_id, "invoice group",
                        "list them with `hub recurring groups`")
-    return _apply(group, changes)
+    return apply_changes(session, group, changes, "invoice_group")
 
 
 def edit_contract(session: Session, contract_id: int, values: dict[str, Any]
@@ -120,7 +121,7 @@ def edit_contract(session: Session, contract_id: int, values: dict[str, Any]
     changes = parse(ContractChanges, values, what=f"billing contract {contract_id}").given()
     contract = get_or_404(session, BillingContract, contract_id, "billing contract",
                           "list them with `hub contract list`")
-    return _apply(contract, changes)
+    return apply_changes(session, contract, changes, "billing_contract")
 
 
 def end_contract(session: Session, contract_id: int) -> BillingContract:
@@ -128,6 +129,7 @@ def end_contract(session: Session, contract_id: int) -> BillingContract:
     contract = get_or_404(session, BillingContract, contract_id, "billing contract",
                           "list them with `hub contract list`")
     contract.active = False
+    audit_change(session, "billing_contract", contract.id, "ended")
     return contract
 
 
@@ -151,9 +153,12 @@ def edit_future_item(session: Session, item_id: int, values: dict[str, Any]) -> 
         if not changes["amount"]:
             raise ValidationFailed("a future item of 0 changes nothing",
                                    hint="remove it with `hub org future-item-remove ID`")
-    return _apply(item, changes)
+    return apply_changes(session, item, changes, "future_item")
 
 
 def remove_future_item(session: Session, item_id: int) -> None:
     """Remove a future item no invoice has taken (it never reached a document)."""
-    session.delete(_waiting_item(session, item_id))
+    item = _waiting_item(session, item_id)
+    audit_change(session, "future_item", item.id, "removed",
+                 {"description": (item.description, None), "amount": (item.amount, None)})
+    session.delete(item)

@@ -176,7 +176,7 @@ def test_exit_codes_are_distinct(hub, tmp_path):
     assert code == 3 and "hub db upgrade" in err
 
 
-def test_a_second_month_with_a_price_rise_a_retired_device_and_an_ended_agreement(hub):
+def test_a_second_month_with_a_price_rise_a_retired_device_and_an_ended_agreement(hub, tmp_path):
     for args in SETUP:
         assert hub(*args)[0] == 0
     code, out, _ = hub("org", "list", "--format", "csv")
@@ -201,6 +201,27 @@ def test_a_second_month_with_a_price_rise_a_retired_device_and_an_ended_agreemen
     assert "2026-03-31" in out  # the ended agreement stays listed with its end date
     assert hub("bill", "confirm", "2")[0] == 0
     assert hub("bill", "preview", "--date", "2026-04-02")[1].startswith("Nothing is due")
+    # each change is in the audit trail: who (the CLI's OS user), what, from and to
+    events = {e.action: e for e in _audit_events(tmp_path)}
+    assert {"product.edited", "template_line.edited", "asset.retired",
+            "recurring_invoice.edited"} <= set(events)
+    assert "unit_price 30.0000 → 35" in events["product.edited"].summary
+    assert events["template_line.edited"].detail["unit_price"]["to"] == "22.50"
+    assert events["recurring_invoice.edited"].detail["end_date"]["to"] == "2026-03-31"
+    assert {e.via for e in events.values()} == {"cli"}
+    assert all(e.actor.startswith("cli:") for e in events.values())
+
+
+def _audit_events(tmp_path) -> list:
+    from hub.db.models import AuditEvent
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'data' / 'hub.sqlite'}")
+    try:
+        with engine.connect() as conn:
+            return conn.execute(select(AuditEvent.__table__).order_by(
+                AuditEvent.__table__.c.id)).all()
+    finally:
+        engine.dispose()
 
 
 def test_the_edit_and_retire_commands_appear_in_help(hub):
