@@ -146,6 +146,10 @@ def test_cli_prebill_account_config_and_credit_note_flow(hub_env):
     assert '"wip_total": "1100.00"' in r.output and '"wip_total": "500.00"' in r.output
     r = _run(config, "prebill", "attach", "1", "--method", "closest", "--use", "markdown")
     assert "attached 3 WIP; balance 0.00 USD (closed)" in r.output, r.output
+    r = _run(config, "prebill", "list", "--format", "csv")
+    assert r.exit_code == 0 and f"1,{org_id},Web,Build,1000.00,USD,0.00" in r.output, r.output
+    r = _run(config, "prebill", "list", "--format", "json", "--organisation", str(org_id))
+    assert r.exit_code == 0 and '"balance": "0.00"' in r.output, r.output
     r = _run(config, "credit-note", "create", "--organisation", str(org_id), "--line",
              "goodwill=15")
     assert r.exit_code == 0 and "15.00 USD" in r.output, r.output

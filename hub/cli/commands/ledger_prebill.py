@@ -8,6 +8,7 @@ import typer
 
 from hub.cli.helpers import parse_optional_date as _date
 from hub.cli.helpers import ledger_session, print_json
+from hub.cli.listing import FORMAT, LIMIT, OFFSET, OutputFormat, emit, page
 from hub.cli.state import console, context
 
 __all__ = ["register"]
@@ -130,20 +131,25 @@ def prebill_close(prebill: int) -> None:
 
 
 @prebill_app.command("list")
-def prebill_list(organisation: Optional[int] = typer.Option(None)) -> None:
-    """Pre-bills with their balance."""
+def prebill_list(organisation: Optional[int] = typer.Option(None, min=1, max=2**31 - 1,
+                                                            help="organisation id"),
+                 limit: int = LIMIT, offset: int = OFFSET, fmt: OutputFormat = FORMAT) -> None:
+    """Pre-bills, newest first, with what is left of each (its balance)."""
     from sqlmodel import select
 
     from hub.db.models import PreBill
     from hub.ledger import prebill_balance
 
     with ledger_session() as session:
-        query = select(PreBill).order_by(PreBill.id)
+        query = select(PreBill).order_by(PreBill.id.desc())
         if organisation is not None:
             query = query.where(PreBill.organisation_id == organisation)
-        for pb in session.exec(query):
-            console.print(f"{pb.id}\t{pb.project}\t{pb.stage}\t{pb.amount}\t"
-                          f"balance {prebill_balance(session, pb.id)}")
+        rows = [{"id": pb.id, "organisation_id": pb.organisation_id, "project": pb.project,
+                 "stage": pb.stage, "amount": pb.amount, "currency": pb.currency,
+                 "balance": prebill_balance(session, pb.id).amount}
+                for pb in session.exec(page(query, limit, offset))]
+    emit(rows, ["id", "organisation_id", "project", "stage", "amount", "currency", "balance"],
+         fmt)
 
 
 def register(app: typer.Typer) -> None:
