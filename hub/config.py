@@ -102,6 +102,11 @@ class WebSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8765, ge=1, le=65535)
     max_webhook_bytes: int = Field(256 * 1024, ge=1024, description="bigger bodies get 413")
+    trusted_proxies: list[str] = Field(
+        default_factory=lambda: ["127.0.0.1"],
+        description="addresses (or CIDR networks) of the reverse proxies whose X-Forwarded-Proto "
+                    "and X-Forwarded-For are believed: the proxy that terminates TLS, so the "
+                    "admin's session cookie is marked Secure; '*' believes any sender")
 
 
 class MailSettings(_Section):
