@@ -17,10 +17,12 @@ from hub.core.groups import GroupRef, choose_group, plan_join
 from hub.core.money import to_decimal
 from hub.core.periods import Cadence, Frequency
 from hub.billing.catalogue import get_or_404, product_by_code
+from hub.billing.loading import group_key
 from hub.db.models import (
-    BillingContract, InvoiceGroup, Organisation, RecurringInvoice, RecurringLine,
+    BatchStatus, BillingBatch, BillingContract, Invoice, InvoiceGroup, Organisation,
+    RecurringInvoice, RecurringLine,
 )
-from hub.errors import ValidationFailed
+from hub.errors import EditNotAllowed, ValidationFailed
 from hub.validation import parse
 from hub.validation.records import GroupInput, LineInput, RecurringInput
 
@@ -204,8 +206,30 @@ def set_master(session: Session, group_id: int, recurring_id: int) -> InvoiceGro
 
 def set_combine(session: Session, group_id: int, combine: bool) -> InvoiceGroup:
     """The group's choice: one combined invoice per period (``True``) or one invoice per
-    agreement (``False``). Applies from the next billing run."""
+    agreement (``False``). Applies from the next billing run.
+
+    Going back to one invoice per agreement is refused while a preview batch holds the group's
+    combined draft: its agreements' own keys are free, so the next preview would bill the same
+    period again and confirming both batches would bill it twice. (The other way round is
+    safe: an agreement whose own draft a preview holds is left out of the merge.)"""
     group = get_or_404(session, InvoiceGroup, group_id, "invoice group",
                        "list them with `hub recurring list`")
+    if group.combine and not combine:
+        held = _batches_holding(session, group_key(group.id))
+        if held:
+            raise EditNotAllowed(
+                f"invoice group {group.id}'s combined draft is in preview batch(es) "
+                f"{', '.join(map(str, held))}",
+                hint="confirm or discard those batches first (`hub bill confirm ID` or "
+                     "`hub bill discard ID`), then invoice the agreements separately")
     group.combine = combine
     return group
+
+
+def _batches_holding(session: Session, billing_key: str) -> list[int]:
+    """Preview batches holding a draft invoice under ``billing_key``."""
+    it, bt = Invoice.__table__, BillingBatch.__table__
+    return list(session.execute(
+        select(bt.c.id).distinct().join(it, it.c.batch_id == bt.c.id).where(
+            bt.c.status == BatchStatus.preview, it.c.billing_key == billing_key)
+        .order_by(bt.c.id)).scalars())

@@ -17,6 +17,7 @@ from hub.cli import state as cli_state
 from hub.cli.main import build_app
 from hub.db.engine import session_scope
 from hub.db.models import BillingCycle, Invoice, RecurringLine
+from hub.errors import EditNotAllowed
 from hub.host.plugins import DEFAULT_PLUGINS
 
 from .conftest import make_context
@@ -363,6 +364,10 @@ def test_invoice_group_combines_its_agreements_into_one_invoice(hub):
     assert "1 invoice(s)" in january
     assert "no change" in _line_row(january, "Backup: Service")  # compared with December's
     assert "60.00" in _line_row(january, "Total")
+    # back to one invoice each while January's combined draft waits in batch 2: refused, or
+    # the next preview would bill January again per agreement
+    with pytest.raises(EditNotAllowed, match="combined draft is in preview batch"):
+        hub("recurring", "group-combine", "1", "--separate")
     hub("bill", "discard", "2")
 
     hub("recurring", "group-combine", "1", "--separate")
