@@ -46,21 +46,25 @@ def exit_code_of(exc: HubError) -> int:
 
 
 def _database_error(exc: Exception) -> HubError | None:
-    """A database error a user can fix, as a hub error; None for anything else (a bug)."""
-    from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
+    """A database error a user can fix, as a hub error; None for anything else (a bug).
 
-    from hub.errors import ConfigError, ConnectorError
+    Both SQLAlchemy's errors and those of the drivers used directly (``hub status`` reads
+    through a plain DB-API connection, see :mod:`hub.db.dbapi`)."""
+    from hub.db.dbapi import driver_refusal, not_set_up, unreachable
+
+    known = driver_refusal(exc)
+    if known is not None or "sqlalchemy" not in sys.modules:
+        return known  # no SQLAlchemy error can have been raised if it was never imported
+    from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 
     text = str(getattr(exc, "orig", exc)).splitlines()[0] if str(exc) else ""
     if isinstance(exc, (OperationalError, ProgrammingError)) and (
             "no such table" in text or "does not exist" in text or "no such column" in text
             or "UndefinedTable" in type(getattr(exc, "orig", exc)).__name__):
-        return ConfigError(f"the database is not set up or not upgraded ({text})",
-                           hint="run `hub db upgrade`")
+        return not_set_up(text)
     if isinstance(exc, OperationalError) or (isinstance(exc, DBAPIError)
                                              and exc.connection_invalidated):
-        return ConnectorError(f"the database cannot be reached ({text})",
-                              hint="check [database] url in hub.toml and that the server runs")
+        return unreachable(text)
     return None
 
 
@@ -106,8 +110,9 @@ def _add_plugin_commands(app: typer.Typer) -> None:
         host = build_plugin_host()
     except HubError as exc:
         # Still start, so `hub plugins` can show the error and the user can fix it.
-        cli_state.state.plugin_error = exc  # type: ignore[attr-defined]
+        cli_state.state.plugin_error = exc
         return
+    cli_state.state.plugins = host  # the command may use it too (cli_state.plugin_host)
     host.hook.hub_register_commands(app=app)
 
 
