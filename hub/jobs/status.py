@@ -76,12 +76,11 @@ def _iso(value: dt.datetime | None) -> str | None:
 
 def read_status(connection: Any, paramstyle: str, settings: "HubSettings",
                 plugins: ConnectionTypes, *, queues: dict[str, int | None],
-                now: dt.datetime) -> dict[str, Any]:
+                rate_budgets: list[dict[str, Any]], now: dt.datetime) -> dict[str, Any]:
     """A JSON-ready summary of the runtime's state, read on the DB-API ``connection`` (whose
-    driver's ``paramstyle`` is given); ``queues`` are the broker's queue lengths and ``plugins``
-    tells each connection's capabilities (for the next scheduled pulls)."""
-    from hub.sources.budgets import budget_snapshots
-
+    driver's ``paramstyle`` is given); ``queues`` are the broker's queue lengths,
+    ``rate_budgets`` the shared budgets' snapshots, and ``plugins`` tells each connection's
+    capabilities (for the next scheduled pulls)."""
     rows = _run(connection, paramstyle)
     last_push = {name: _timestamp(when) for name, when in rows["last_push"]}
     last_pull = {name: value.strip('"') for name, value in rows["last_pull"]}
@@ -105,7 +104,7 @@ def read_status(connection: Any, paramstyle: str, settings: "HubSettings",
         "connections": connections,
         "next_runs": {job: when for job, when in scheduled.items() if not job.startswith("pull:")},
         "processes": processes,
-        "rate_budgets": budget_snapshots(),
+        "rate_budgets": rate_budgets,
     }
 
 
@@ -136,10 +135,13 @@ def _queue_sizes(runtime: "JobRuntime | None") -> dict[str, int | None]:
 def hub_status(ctx: "HubContext", runtime: "JobRuntime | None" = None,
                now: dt.datetime | None = None) -> dict[str, Any]:
     """The summary for a process that runs the hub (the web app): its engine, its broker."""
+    from hub.sources.budgets import budget_snapshots
+
     connection = ctx.engine.raw_connection()
     try:
         return read_status(connection, ctx.engine.dialect.paramstyle, ctx.settings, ctx.plugins,
-                           queues=_queue_sizes(runtime), now=now or ctx.clock())
+                           queues=_queue_sizes(runtime), rate_budgets=budget_snapshots(),
+                           now=now or ctx.clock())
     finally:
         connection.close()
 
@@ -147,32 +149,36 @@ def hub_status(ctx: "HubContext", runtime: "JobRuntime | None" = None,
 def standalone_status(settings: "HubSettings", plugins: ConnectionTypes,
                       now: dt.datetime | None = None) -> dict[str, Any]:
     """The summary for ``hub status``: a process of its own, with no broker or engine of its
-    own. The queues are read where the workers keep them (Redis), the shared rate budgets too
-    (as :func:`hub.jobs.assemble.build_runtime` points them); the in-process broker's queues die
-    with their process, so a separate process sees the declared queue and its delay queue
-    empty, as an in-process broker made here would report them."""
+    own. With Redis, the queues and the shared rate budgets are read where the workers keep them
+    (as :func:`hub.jobs.assemble.build_runtime` points them). The in-process broker's queues and
+    budgets live and die with their process, so a separate one sees the declared queue and its
+    delay queue empty and no budget, as an in-process broker and store made here would report
+    them."""
     from hub.contract.connections import utcnow  # the clock HubContext uses by default
     from hub.db.dbapi import connect
     from hub.jobs.settings import JobSettings, broker_kind
-    from hub.sources.budgets import configure_budgets
 
     job_settings = JobSettings()
     redis = broker_kind(settings.broker_url) == "redis"
-    configure_budgets(settings.broker_url if redis else None, job_settings.namespace)
     connection, paramstyle = connect(settings.resolved_database_url)
     try:
         if redis:
             import redis as redis_client  # only with a Redis broker
 
+            from hub.sources.budgets import budget_snapshots, configure_budgets
+
+            configure_budgets(settings.broker_url, job_settings.namespace)
             client = redis_client.Redis.from_url(settings.broker_url)
             try:
                 queues = redis_queue_sizes(client, job_settings.namespace, job_settings.queue)
             finally:
                 client.close()
+            budgets = budget_snapshots()
         else:
             queues = {job_settings.queue: 0, f"{job_settings.queue}.DQ": 0}
+            budgets = []  # kept in each process's memory: none in this fresh one
         return read_status(connection, paramstyle, settings, plugins, queues=queues,
-                           now=now or utcnow())
+                           rate_budgets=budgets, now=now or utcnow())
     finally:
         connection.close()
 
