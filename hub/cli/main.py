@@ -28,8 +28,8 @@ from hub.cli import state as cli_state
 from hub.cli.lazy_group import root_group
 from hub.errors import HubError
 
-__all__ = ["main", "build_app", "SELF_CONTAINED", "EXIT_OK", "EXIT_DIFFERENCES", "EXIT_USAGE", "EXIT_CONFIG",
-           "EXIT_EXTERNAL", "exit_code_of"]
+__all__ = ["main", "build_app", "SELF_CONTAINED", "EXIT_OK", "EXIT_DIFFERENCES", "EXIT_USAGE",
+           "EXIT_CONFIG", "EXIT_EXTERNAL", "exit_code_of"]
 
 EXIT_OK, EXIT_DIFFERENCES, EXIT_USAGE, EXIT_CONFIG, EXIT_EXTERNAL = 0, 1, 2, 3, 4
 
@@ -163,8 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         # Each sub-command becomes a Click command only when it runs (see lazy_group).
         args = argv if argv is not None else sys.argv[1:]
         group = root_group(build_app(only=SELF_CONTAINED.get(_command_of(args) or "")))
-        result = group.main(args=args,
-                            standalone_mode=False, prog_name="hub")
+        result = group.main(args=args, standalone_mode=False, prog_name="hub")
         if isinstance(result, int):  # click returns typer.Exit's code in this mode
             return result
     except HubError as exc:
