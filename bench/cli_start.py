@@ -8,9 +8,14 @@ by other processes on a busy machine than the wall time), next to ``python -c pa
 - ``hub status`` against a fresh SQLite hub (settings, database, plugins, job runtime);
 - ``import hub`` (what a plugin pays to import the public API).
 
-It also prints the modules ``hub --help`` imports that a help screen should never need
-(FastAPI, uvicorn, stripe, xhtml2pdf, SQLAlchemy, httpx), from ``sys.modules`` at exit, and
-the ten slowest imports by ``python -X importtime`` (cumulative).
+It also prints, for ``hub --help`` and ``hub status``, the heavy modules they import (FastAPI,
+uvicorn, stripe, xhtml2pdf, SQLAlchemy, SQLModel, httpx, Dramatiq, redis, psycopg; from
+``sys.modules`` at exit: neither needs any of them) and their ten slowest imports by
+``python -X importtime`` (cumulative).
+
+``PYTHONDONTWRITEBYTECODE`` (set on the project's machine) makes every start compile the hub's
+and the plugins' sources again, as no ``.pyc`` is kept for an editable install; an installed
+wheel has them. The bench says when it is set; it measures what it finds.
 
     python bench/cli_start.py [--runs 10]
 """
@@ -28,7 +33,8 @@ import time
 from pathlib import Path
 
 TARGET_SECONDS = 0.3
-HEAVY = ("fastapi", "uvicorn", "stripe", "xhtml2pdf", "sqlalchemy", "httpx", "dramatiq")
+HEAVY = ("fastapi", "uvicorn", "stripe", "xhtml2pdf", "sqlalchemy", "sqlmodel", "httpx",
+         "dramatiq", "redis", "psycopg")
 
 
 def _hub() -> list[str]:
@@ -53,18 +59,21 @@ def timed(argv: list[str], runs: int, env: dict[str, str], cwd: str) -> tuple[fl
     return min(walls), statistics.median(walls), min(cpus)
 
 
-def heavy_modules(env: dict[str, str], cwd: str) -> list[str]:
-    """Heavy modules in ``sys.modules`` after ``hub --help`` has run in-process."""
-    code = ("import sys\nfrom hub.cli.main import main\nmain(['--help'])\n"
-            f"print(' '.join(m for m in {HEAVY!r} if m in sys.modules))")
+def heavy_modules(args: list[str], env: dict[str, str], cwd: str) -> list[str]:
+    """Heavy modules in ``sys.modules`` after ``hub ARGS`` has run in-process."""
+    code = ("import sys\nfrom hub.cli.main import main\n"
+            f"main({args!r})\n"
+            f"print('HEAVY=' + ' '.join(m for m in {HEAVY!r} if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], env=env, cwd=cwd, capture_output=True,
-                         text=True, check=True).stdout.strip().splitlines()
-    return out[-1].split() if out and not out[-1].startswith(("Usage", " ")) else []
+                         text=True, check=True).stdout
+    line = next(x for x in out.splitlines() if x.startswith("HEAVY="))
+    return line.removeprefix("HEAVY=").split()
 
 
-def slowest_imports(env: dict[str, str], cwd: str, top: int = 10) -> list[tuple[int, str]]:
-    """The ``top`` slowest top-level imports of ``hub --help`` by cumulative microseconds."""
-    code = "from hub.cli.main import main\nmain(['--help'])"
+def slowest_imports(args: list[str], env: dict[str, str], cwd: str,
+                    top: int = 10) -> list[tuple[int, str]]:
+    """The ``top`` slowest top-level imports of ``hub ARGS`` by cumulative microseconds."""
+    code = f"from hub.cli.main import main\nmain({args!r})"
     err = subprocess.run([sys.executable, "-X", "importtime", "-c", code], env=env, cwd=cwd,
                          capture_output=True, text=True).stderr
     rows = []
@@ -101,11 +110,16 @@ def main() -> None:
         for name, (best, median, cpu) in rows:
             target = f"< {TARGET_SECONDS} s" if name.startswith("hub ") else ""
             print(f"{name:<24} {best:>9.3f}s {median:>11.3f}s {cpu:>8.3f}s  {target}")
-        heavy = heavy_modules(env, folder)
-        print(f"heavy modules imported by `hub --help`: {', '.join(heavy) or 'none'}")
-        print("slowest imports of `hub --help` (cumulative, -X importtime):")
-        for micros, name in slowest_imports(env, folder):
-            print(f"  {micros / 1000:8.1f} ms  {name}")
+        if os.environ.get("PYTHONDONTWRITEBYTECODE"):
+            print("PYTHONDONTWRITEBYTECODE is set: the hub's own modules are compiled from "
+                  "source at every start")
+        for args in (["--help"], ["status"]):
+            command = " ".join(["hub", *args])
+            heavy = heavy_modules(args, env, folder)
+            print(f"heavy modules imported by `{command}`: {', '.join(heavy) or 'none'}")
+            print(f"slowest imports of `{command}` (cumulative, -X importtime):")
+            for micros, name in slowest_imports(args, env, folder):
+                print(f"  {micros / 1000:8.1f} ms  {name}")
 
 
 if __name__ == "__main__":

@@ -6,13 +6,12 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session as OrmSession
 
 from hub.audit.actor import current_actor
 from hub.db.models._base import utcnow
 from hub.db.models.audit import AuditEvent
-from hub.errors import ValidationFailed
 
 __all__ = ["record", "list_events", "EventPage"]
 
@@ -42,15 +41,6 @@ def _plain(value: Any) -> Any:
     if value is None or isinstance(value, (bool, int, str)):
         return value
     return str(value)
-
-
-@event.listens_for(OrmSession, "before_flush")
-def _append_only(session: OrmSession, flush_context, instances) -> None:
-    """The trail is append-only: refuse to flush a change to or deletion of an audit row."""
-    for obj in list(session.dirty) + list(session.deleted):
-        if isinstance(obj, AuditEvent) and (obj in session.deleted or session.is_modified(obj)):
-            raise ValidationFailed("the audit trail is append-only: its rows are never changed "
-                                   "or deleted")
 
 
 @dataclass

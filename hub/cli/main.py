@@ -28,8 +28,8 @@ from hub.cli import state as cli_state
 from hub.cli.lazy_group import root_group
 from hub.errors import HubError
 
-__all__ = ["main", "build_app", "EXIT_OK", "EXIT_DIFFERENCES", "EXIT_USAGE", "EXIT_CONFIG",
-           "EXIT_EXTERNAL", "exit_code_of"]
+__all__ = ["main", "build_app", "SELF_CONTAINED", "EXIT_OK", "EXIT_DIFFERENCES", "EXIT_USAGE",
+           "EXIT_CONFIG", "EXIT_EXTERNAL", "exit_code_of"]
 
 EXIT_OK, EXIT_DIFFERENCES, EXIT_USAGE, EXIT_CONFIG, EXIT_EXTERNAL = 0, 1, 2, 3, 4
 
@@ -46,21 +46,25 @@ def exit_code_of(exc: HubError) -> int:
 
 
 def _database_error(exc: Exception) -> HubError | None:
-    """A database error a user can fix, as a hub error; None for anything else (a bug)."""
-    from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
+    """A database error a user can fix, as a hub error; None for anything else (a bug).
 
-    from hub.errors import ConfigError, ConnectorError
+    Both SQLAlchemy's errors and those of the drivers used directly (``hub status`` reads
+    through a plain DB-API connection, see :mod:`hub.db.dbapi`)."""
+    from hub.db.dbapi import driver_refusal, not_set_up, unreachable
+
+    known = driver_refusal(exc)
+    if known is not None or "sqlalchemy" not in sys.modules:
+        return known  # no SQLAlchemy error can have been raised if it was never imported
+    from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 
     text = str(getattr(exc, "orig", exc)).splitlines()[0] if str(exc) else ""
     if isinstance(exc, (OperationalError, ProgrammingError)) and (
             "no such table" in text or "does not exist" in text or "no such column" in text
             or "UndefinedTable" in type(getattr(exc, "orig", exc)).__name__):
-        return ConfigError(f"the database is not set up or not upgraded ({text})",
-                           hint="run `hub db upgrade`")
+        return not_set_up(text)
     if isinstance(exc, OperationalError) or (isinstance(exc, DBAPIError)
                                              and exc.connection_invalidated):
-        return ConnectorError(f"the database cannot be reached ({text})",
-                              hint="check [database] url in hub.toml and that the server runs")
+        return unreachable(text)
     return None
 
 
@@ -81,15 +85,55 @@ def _root_callback(
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
 
-def build_app(*, with_plugins: bool = True) -> typer.Typer:
-    """The Typer app with every built-in command module and plugin commands."""
+#: Built-in commands that run with only their own module of :mod:`hub.cli.commands` imported:
+#: importing all sixteen costs about 25 ms on every start, a tenth of what `hub status` may take
+#: (issue #21). Only modules whose commands no other module extends are listed (listings.py
+#: adds ``list`` to ``org``, ``contract``...; edits.py to ``org``); the help and the listing of
+#: every command still build the whole tree. tests/foundation/test_cli_start.py checks that
+#: each of these is the same command as in the whole tree.
+SELF_CONTAINED: dict[str, str] = {
+    **dict.fromkeys(("worker", "scheduler", "serve", "run", "status", "jobs", "token", "outbox"),
+                    "runtime"),
+    **dict.fromkeys(("init", "config", "db", "secret"), "setup"),
+    **dict.fromkeys(("payment", "ledger", "credit-note", "account"), "ledger"),
+    **dict.fromkeys(("statement", "prebill"), "ledger_prebill"),
+    **dict.fromkeys(("pdf", "send"), "documents"),
+    **dict.fromkeys(("pull", "mapping"), "pull"),
+    "demo": "demo", "plugins": "plugins", "plugin": "plugin_new", "reconcile": "reconcile",
+    "user": "users",
+}
+
+
+def _command_of(argv: list[str]) -> str | None:
+    """The sub-command ``argv`` runs, when the root options alone precede it; None when it
+    cannot be told without Click (the root help, an unknown option: then all is built)."""
+    skip_value = False
+    for arg in argv:
+        if skip_value:
+            skip_value = False
+        elif arg in ("--config", "-c"):
+            skip_value = True
+        elif arg == "--debug" or arg.startswith("--config=") or (arg.startswith("-c")
+                                                                 and arg[2:3] != "-"):
+            continue
+        elif arg.startswith("-"):
+            return None
+        else:
+            return arg
+    return None
+
+
+def build_app(*, with_plugins: bool = True, only: str | None = None) -> typer.Typer:
+    """The Typer app with every built-in command module (or ``only`` that module of
+    :mod:`hub.cli.commands`) and plugin commands."""
     app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False,
                       add_completion=False, rich_markup_mode=None)
     app.callback()(_root_callback)
     import hub.cli.commands as commands_pkg
 
-    for module_info in sorted(pkgutil.iter_modules(commands_pkg.__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"{commands_pkg.__name__}.{module_info.name}")
+    names = [only] if only else sorted(m.name for m in pkgutil.iter_modules(commands_pkg.__path__))
+    for name in names:
+        module = importlib.import_module(f"{commands_pkg.__name__}.{name}")
         register = getattr(module, "register", None)
         if register is not None:
             register(app)
@@ -106,8 +150,9 @@ def _add_plugin_commands(app: typer.Typer) -> None:
         host = build_plugin_host()
     except HubError as exc:
         # Still start, so `hub plugins` can show the error and the user can fix it.
-        cli_state.state.plugin_error = exc  # type: ignore[attr-defined]
+        cli_state.state.plugin_error = exc
         return
+    cli_state.state.plugins = host  # the command may use it too (cli_state.plugin_host)
     host.hook.hub_register_commands(app=app)
 
 
@@ -116,9 +161,9 @@ def main(argv: list[str] | None = None) -> int:
     cli_state.reset()
     try:
         # Each sub-command becomes a Click command only when it runs (see lazy_group).
-        group = root_group(build_app())
-        result = group.main(args=argv if argv is not None else sys.argv[1:],
-                            standalone_mode=False, prog_name="hub")
+        args = argv if argv is not None else sys.argv[1:]
+        group = root_group(build_app(only=SELF_CONTAINED.get(_command_of(args) or "")))
+        result = group.main(args=args, standalone_mode=False, prog_name="hub")
         if isinstance(result, int):  # click returns typer.Exit's code in this mode
             return result
     except HubError as exc:

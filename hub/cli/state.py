@@ -15,8 +15,10 @@ if TYPE_CHECKING:  # `hub --help` must not pay for settings, the database or the
 
     from hub.config import HubSettings
     from hub.host.context import HubContext
+    from hub.host.plugins import PluginHost
 
-__all__ = ["CliState", "state", "context", "settings", "console", "err_console", "Table"]
+__all__ = ["CliState", "state", "context", "settings", "plugin_host", "console", "err_console",
+           "Table"]
 
 
 class LazyConsole:
@@ -69,6 +71,10 @@ class CliState:
     debug: bool = False
     _settings: HubSettings | None = field(default=None, repr=False)
     _context: HubContext | None = field(default=None, repr=False)
+    #: The plugin host built to add the plugins' commands (None before that, or if it failed).
+    plugins: PluginHost | None = field(default=None, repr=False)
+    #: Why the plugin host could not be built, kept so `hub plugins` can show it.
+    plugin_error: Exception | None = field(default=None, repr=False)
 
 
 state = CliState()
@@ -92,9 +98,21 @@ def context() -> HubContext:
     return state._context
 
 
+def plugin_host() -> PluginHost:
+    """The plugin host of this invocation: the one that added the plugins' commands, else
+    built now (a plugin that failed to load is refused here, as a configuration error)."""
+    if state.plugins is None:
+        from hub.host.plugins import build_plugin_host
+
+        state.plugins = build_plugin_host()
+    return state.plugins
+
+
 def reset() -> None:
     """Forget cached settings and context (tests run many invocations in one process)."""
     state.config_path = None
     state.debug = False
     state._settings = None
     state._context = None
+    state.plugins = None
+    state.plugin_error = None

@@ -24,10 +24,16 @@ if TYPE_CHECKING:  # imported for annotations only: plugins import this module a
 
 __all__ = [
     "ConnectionType", "Connection", "ConnectionState", "MemoryState", "owns", "resolve_secrets",
-    "build_connection", "utcnow",
+    "build_connection", "utcnow", "LAST_PULL_KEY",
 ]
 
 CAPABILITIES = frozenset({"pull", "count", "usage", "accounting", "payments", "payments_poll"})
+
+
+#: The host's own key in every connection's state: when the connection last completed a pull
+#: (ISO time), written by every pull however it was started (``hub pull``, a scheduled job, the
+#: demo); ``hub status`` shows it. Keys starting ``_hub.`` are the host's, never a plugin's.
+LAST_PULL_KEY = "_hub.last_pull_at"
 
 
 def utcnow() -> dt.datetime:

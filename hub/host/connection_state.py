@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from hub.contract.connections import LAST_PULL_KEY
 from hub.db.engine import session_scope
 from hub.db.models._base import utcnow
 from hub.db.models.jobs import ConnectionStateEntry
@@ -24,9 +25,6 @@ from hub.host.secrets import SecretBox
 
 __all__ = ["DbConnectionState", "LAST_PULL_KEY"]
 
-#: When the connection last completed a pull (ISO time): written by every pull, however it
-#: was started (``hub pull``, a scheduled job, the demo); ``hub status`` shows it.
-LAST_PULL_KEY = "_hub.last_pull_at"
 
 _MISSING = object()
 

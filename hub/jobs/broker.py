@@ -11,8 +11,7 @@ from dramatiq import Broker
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import CurrentMessage
 
-from hub.errors import ConfigError
-from hub.jobs.settings import JobSettings
+from hub.jobs.settings import JobSettings, broker_kind
 
 __all__ = ["make_broker", "is_in_process"]
 
@@ -25,19 +24,15 @@ REDIS_MAINTENANCE_CHANCE = 20_000
 def make_broker(broker_url: str | None, settings: JobSettings | None = None) -> Broker:
     """A Redis broker for ``redis://``/``rediss://`` URLs, else an in-process broker."""
     settings = settings or JobSettings()
-    if broker_url is None or broker_url in ("", "memory://"):
+    if broker_kind(broker_url) == "in-process":
         broker: Broker = StubBroker()
-    elif broker_url.startswith(("redis://", "rediss://", "unix://")):
+    else:
         # imported here: the redis client is heavy and the embedded defaults never need it
         from dramatiq.brokers.redis import RedisBroker
 
         broker = RedisBroker(url=broker_url, namespace=settings.namespace,
                              heartbeat_timeout=int(settings.heartbeat_timeout_seconds * 1000),
                              maintenance_chance=REDIS_MAINTENANCE_CHANCE)
-    else:
-        raise ConfigError(f"broker URL {broker_url!r} is not supported",
-                          hint="use redis://host:6379/0, or leave HUB_BROKER_URL unset for the "
-                               "in-process broker")
     broker.add_middleware(CurrentMessage())
     broker.emit_after("process_boot")
     return broker

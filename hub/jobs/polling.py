@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from hub.errors import PluginError
 from hub.jobs.inbox import store_events
+from hub.jobs.schedule import POLL_CAPABILITY
 
 if TYPE_CHECKING:
     from hub.host.context import HubContext
@@ -29,7 +30,6 @@ __all__ = ["poll_payments", "POLL_CAPABILITY", "POLL_SINCE_KEY", "POLL_OVERLAP",
 log = logging.getLogger("hub.jobs.polling")
 
 #: Connection types with this capability are polled for payment changes.
-POLL_CAPABILITY = "payments_poll"
 #: Connection-state key: when the last successful poll started (ISO time).
 POLL_SINCE_KEY = "_hub.poll_payments.since"
 #: Each poll reaches back this far before the last one's start (the source's clock may lag).

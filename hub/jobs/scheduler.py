@@ -1,13 +1,11 @@
 """The scheduler: per-connection pulls, the daily billing run, reminders and overdue checks.
 
-Every scheduled job has *slots*: a pull of a connection with ``pull_interval_minutes = 60`` has
-one slot per clock hour (aligned to the epoch, so every scheduler computes the same slots); the
-daily jobs have one slot per day at ``settings.billing.run_at`` in the company's time zone
-(``company.time_zone``, an IANA name read with zoneinfo, so summer time moves the slot with it). On each tick a scheduler
-inserts a :class:`~hub.db.models.jobs.ScheduleClaim` row for every due slot and sends the job
-only if its insert won: the unique ``(job, slot)`` constraint makes two schedulers running at
-once harmless — the second one skips. A slot missed while no scheduler ran is caught up once
-(the latest slot only, never a backlog).
+When each job falls due is computed in :mod:`hub.jobs.schedule` (slots aligned to the epoch for
+pulls, ``settings.billing.run_at`` in the company's time zone for the daily jobs). On each tick
+a scheduler inserts a :class:`~hub.db.models.jobs.ScheduleClaim` row for every due slot and sends
+the job only if its insert won: the unique ``(job, slot)`` constraint makes two schedulers
+running at once harmless — the second one skips. A slot missed while no scheduler ran is caught
+up once (the latest slot only, never a backlog).
 
 The daily billing run creates a preview batch and confirms it at once when
 ``settings.billing.auto_confirm`` is true, else holds it for approval (``hub.billing``).
@@ -20,7 +18,6 @@ import logging
 import os
 import socket
 import threading
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
 from sqlalchemy.exc import IntegrityError
@@ -28,8 +25,9 @@ from sqlalchemy.exc import IntegrityError
 from hub.contract.connections import utcnow
 from hub.db.engine import session_scope
 from hub.db.models.jobs import ScheduleClaim
-from hub.errors import PluginError
-from hub.jobs.polling import POLL_CAPABILITY
+from hub.jobs.schedule import (
+    DAILY_JOBS, POLL_CAPABILITIES, PULL_CAPABILITIES, ScheduledRun, due_runs_of, next_runs_of,
+)
 
 if TYPE_CHECKING:
     from hub.host.context import HubContext
@@ -42,86 +40,16 @@ log = logging.getLogger("hub.jobs.scheduler")
 
 #: How often a scheduler looks for due slots.
 SCHEDULER_TICK_SECONDS = 15.0
-#: Connection types with any of these capabilities are pulled on their interval.
-PULL_CAPABILITIES = frozenset({"pull", "usage"})
-#: Connection types with this capability have their payment changes polled on their interval.
-POLL_CAPABILITIES = frozenset({POLL_CAPABILITY})
-#: Daily jobs at ``billing.run_at``: billing first, then overdue checks, the account calendar
-#: (block/deactivate when their dates come), payment reminders and expiring-card reminders.
-DAILY_JOBS = ("billing_run", "check_overdue", "account_calendar", "send_reminders",
-              "card_reminders")
-
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
-
-
-@dataclass(frozen=True)
-class ScheduledRun:
-    """One slot of one scheduled job: ``actor(*args)`` is due at ``slot``."""
-
-    job: str
-    slot: dt.datetime
-    actor: str
-    args: tuple
-
-
-def _aligned(now: dt.datetime, minutes: int) -> dt.datetime:
-    step = dt.timedelta(minutes=minutes)
-    return _EPOCH + ((now - _EPOCH) // step) * step
-
-
-def _pulled_connections(ctx: "HubContext",
-                        capabilities: frozenset[str] = PULL_CAPABILITIES
-                        ) -> list[tuple[str, int]]:
-    result = []
-    for config in ctx.settings.connections:
-        if not config.enabled:
-            continue
-        try:
-            ctype = ctx.plugins.connection_type(config.plugin)
-        except PluginError as exc:
-            log.warning("not scheduling pulls of %s: %s", config.name, exc,
-                        extra={"connection": config.name})
-            continue
-        if ctype.capabilities & capabilities:
-            result.append((config.name, config.pull_interval_minutes))
-    return result
-
-
-def _daily_slot(ctx: "HubContext", day: dt.date) -> dt.datetime:
-    """``run_at`` on the company's local ``day``, as an aware UTC time."""
-    zone = ctx.settings.company.zone
-    local = dt.datetime.combine(day, ctx.settings.billing.run_at, tzinfo=zone)
-    return local.astimezone(dt.timezone.utc)
 
 
 def due_runs(ctx: "HubContext", now: dt.datetime) -> list[ScheduledRun]:
     """The latest slot of every scheduled job that is due at ``now``."""
-    runs = [ScheduledRun(f"pull:{name}", _aligned(now, minutes), "pull_connection", (name,))
-            for name, minutes in _pulled_connections(ctx)]
-    # Payment changes polled too, so a missed webhook is caught up (hub.jobs.polling).
-    runs += [ScheduledRun(f"poll:{name}", _aligned(now, minutes), "poll_payments", (name,))
-             for name, minutes in _pulled_connections(ctx, POLL_CAPABILITIES)]
-    today = now.astimezone(ctx.settings.company.zone).date()
-    slot = _daily_slot(ctx, today)
-    if now < slot:
-        today = today - dt.timedelta(days=1)
-        slot = _daily_slot(ctx, today)
-    runs += [ScheduledRun(job, slot, job, (today.isoformat(),)) for job in DAILY_JOBS]
-    return runs
+    return due_runs_of(ctx.settings, ctx.plugins, now)
 
 
 def next_runs(ctx: "HubContext", now: dt.datetime) -> dict[str, dt.datetime]:
     """When each scheduled job next falls due (``hub status`` shows these)."""
-    result = {f"pull:{name}": _aligned(now, minutes) + dt.timedelta(minutes=minutes)
-              for name, minutes in _pulled_connections(ctx)}
-    result.update({f"poll:{name}": _aligned(now, minutes) + dt.timedelta(minutes=minutes)
-                   for name, minutes in _pulled_connections(ctx, POLL_CAPABILITIES)})
-    today = now.astimezone(ctx.settings.company.zone).date()
-    slot = _daily_slot(ctx, today)
-    if now >= slot:
-        slot = _daily_slot(ctx, today + dt.timedelta(days=1))
-    result.update({job: slot for job in DAILY_JOBS})
-    return result
+    return next_runs_of(ctx.settings, ctx.plugins, now)
 
 
 class Scheduler:

@@ -6,14 +6,18 @@ in a test), so an operator can tune retries without a code change and a test can
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from hub.errors import ConfigError
 
 __all__ = [
     "JobSettings", "DEFAULT_MIN_BACKOFF_SECONDS", "DEFAULT_MAX_BACKOFF_SECONDS",
     "DEFAULT_MAX_ATTEMPTS", "DEFAULT_DISPATCH_LEASE_SECONDS", "DEFAULT_DISPATCH_INTERVAL_SECONDS",
     "DEFAULT_PUSH_BATCH_SIZE", "DEFAULT_WORKER_THREADS", "DEFAULT_HEARTBEAT_TIMEOUT_SECONDS",
-    "DEFAULT_QUEUE",
+    "DEFAULT_QUEUE", "broker_kind",
 ]
 
 #: First retry waits about this long; each further retry doubles it (plus jitter).
@@ -53,3 +57,16 @@ class JobSettings(BaseSettings):
     heartbeat_timeout_seconds: float = Field(DEFAULT_HEARTBEAT_TIMEOUT_SECONDS, gt=0)
     queue: str = DEFAULT_QUEUE
     namespace: str = Field("hub", description="Redis key prefix of the broker")
+
+
+def broker_kind(broker_url: str | None) -> Literal["in-process", "redis"]:
+    """Which broker ``broker_url`` names: Redis for ``redis://``/``rediss://``/``unix://``, the
+    in-process broker when unset (or ``memory://``); any other URL is refused. Decided here,
+    apart from :func:`hub.jobs.broker.make_broker`, so ``hub status`` can tell without Dramatiq."""
+    if broker_url is None or broker_url in ("", "memory://"):
+        return "in-process"
+    if broker_url.startswith(("redis://", "rediss://", "unix://")):
+        return "redis"
+    raise ConfigError(f"broker URL {broker_url!r} is not supported",
+                      hint="use redis://host:6379/0, or leave HUB_BROKER_URL unset for the "
+                           "in-process broker")

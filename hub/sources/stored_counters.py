@@ -64,7 +64,8 @@ _USAGE_COLUMNS = FILTER_COLUMNS["usage"]
 
 
 class _NoSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # defer_build: made at every start with this plugin, used only by a billing run (issue #21)
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 def hub_connection(name: str = "hub") -> Connection:

@@ -10,11 +10,14 @@ import textwrap
 
 import typer
 
-from hub.cli.main import build_app, main
+from hub.cli.main import SELF_CONTAINED, build_app, main
 from hub.testing import FakeDistribution
 
 #: Never needed to show help or the status: the web stack, the card SDK, the PDF renderer.
 NEVER_AT_START = ("fastapi", "uvicorn", "stripe", "xhtml2pdf")
+#: Not needed for `hub status` either: it reads through a plain driver connection (hub.db.dbapi).
+NOT_FOR_STATUS = NEVER_AT_START + ("sqlalchemy", "sqlmodel", "alembic", "dramatiq", "httpx",
+                                   "redis", "psycopg")
 #: Not needed for help either: the SQL toolkit, HTTP, the job broker, Rich.
 NOT_FOR_HELP = NEVER_AT_START + ("sqlalchemy", "sqlmodel", "httpx", "dramatiq", "redis",
                                  "pydantic_settings", "cryptography", "rich")
@@ -54,17 +57,64 @@ def test_hub_help_loads_the_plugins_but_not_their_heavy_modules(tmp_path):
     assert not loaded & set(NOT_FOR_HELP), loaded & set(NOT_FOR_HELP)
 
 
-def test_hub_status_imports_no_web_stack_card_sdk_pdf_renderer_or_redis(tmp_path):
+def test_hub_status_imports_no_orm_broker_web_stack_card_sdk_or_pdf_renderer(tmp_path):
     env = _clean_env()
     for command in (["init"], ["db", "upgrade"]):
         subprocess.run([sys.executable, "-m", "hub.cli.main", *command], cwd=tmp_path, env=env,
                        check=True, capture_output=True)
-    loaded = _modules_after("""
+    for args in (["status"], ["status", "--json"]):
+        loaded = _modules_after(f"""
+            from hub.cli.main import main
+            assert main({args!r}) == 0
+        """, tmp_path)
+        assert not loaded & set(NOT_FOR_STATUS), (args, loaded & set(NOT_FOR_STATUS))
+
+
+def _help_texts(names: list[str]) -> dict[str, str]:
+    """The help of each command in ``names`` and of each of its sub-commands, run through
+    :func:`main` in a fresh interpreter (a command module imported earlier in this process
+    would already carry what other modules add to its groups)."""
+    code = f"""
+        import contextlib, io, json
         from hub.cli.main import main
-        assert main(["status"]) == 0
-    """, tmp_path)
-    unwanted = set(NEVER_AT_START) | {"httpx", "redis"}
-    assert not loaded & unwanted, loaded & unwanted
+
+        texts = {{}}
+        def show(args):
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                assert main(args) == 0, args
+            texts[" ".join(args[:-1])] = out.getvalue()
+        for name in {names!r}:
+            show([name, "--help"])
+            from hub.cli.main import SELF_CONTAINED, build_app, root_group
+            command = root_group(build_app(only=SELF_CONTAINED[name])).commands[name]
+            for sub in getattr(command, "commands", {{}}):
+                show(["--debug", name, sub, "--help"])
+        print("HELP=" + json.dumps(texts))
+    """
+    done = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
+                          text=True, env=_clean_env())
+    line = next((x for x in done.stdout.splitlines() if x.startswith("HELP=")), None)
+    assert line is not None, done.stderr[-2000:]
+    texts = json.loads(line.removeprefix("HELP="))
+    return {key.removeprefix("--debug "): text for key, text in texts.items()}
+
+
+def test_a_self_contained_command_is_the_same_as_in_the_whole_tree(capsys):
+    """Each command run with only its own module imported (SELF_CONTAINED) has the help, the
+    options and the sub-commands it has in the whole command tree."""
+    whole = typer.main.get_command(build_app())
+    assert set(SELF_CONTAINED) <= set(whole.commands)
+    by_module: dict[str, list[str]] = {}
+    for name, module in SELF_CONTAINED.items():
+        by_module.setdefault(module, []).append(name)
+    for names in by_module.values():
+        fast = _help_texts(names)
+        for key, text in fast.items():
+            whole.main([*key.split(), "--help"], prog_name="hub", standalone_mode=False)
+            assert capsys.readouterr().out == text, key
+        expected = {f"{n} {s}" for n in names for s in getattr(whole.commands[n], "commands", {})}
+        assert expected | set(names) == set(fast), names
 
 
 def test_help_lists_exactly_what_typer_would(capsys):

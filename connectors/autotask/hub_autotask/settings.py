@@ -22,7 +22,9 @@ DEFAULT_TICKET_STATUSES = {
 class AutotaskSettings(BaseModel):
     """How to reach one Autotask database with an API-only user."""
 
-    model_config = ConfigDict(extra="forbid")
+    # defer_build: validated only when a connection of this type is built, so the
+    # validator is made then, not at every `hub` start (issue #21)
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     base_url: str | None = Field(
         None, description="zone URL up to ATServicesRest, e.g. "

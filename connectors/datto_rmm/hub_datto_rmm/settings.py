@@ -10,7 +10,9 @@ __all__ = ["DattoRmmSettings"]
 class DattoRmmSettings(BaseModel):
     """How to reach one Datto RMM platform with an API user's key and secret."""
 
-    model_config = ConfigDict(extra="forbid")
+    # defer_build: validated only when a connection of this type is built, so the
+    # validator is made then, not at every `hub` start (issue #21)
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     base_url: str = Field("https://syrah-api.centrastage.net",
                           description="your platform's API URL (Setup > Global Settings > API)")

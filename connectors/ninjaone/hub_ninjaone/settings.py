@@ -10,7 +10,9 @@ __all__ = ["NinjaOneSettings"]
 class NinjaOneSettings(BaseModel):
     """How to reach one NinjaOne instance with an API client (client-credentials grant)."""
 
-    model_config = ConfigDict(extra="forbid")
+    # defer_build: validated only when a connection of this type is built, so the
+    # validator is made then, not at every `hub` start (issue #21)
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     base_url: str = Field("https://app.ninjarmm.com",
                           description="instance URL, e.g. https://eu.ninjarmm.com")

@@ -117,32 +117,17 @@ def jobs_retry(job_id: Optional[int] = typer.Argument(None, help="job id from `h
 
 def status(as_json: bool = typer.Option(False, "--json", help="machine-readable")) -> None:
     """Queues, outbox, failed jobs, last pull and push per connection, next scheduled runs."""
-    from rich.table import Table
+    from hub.cli.state import plugin_host, settings
+    from hub.jobs.status import standalone_status
 
-    from hub.jobs.broker import is_in_process, make_broker
-    from hub.jobs.runtime import JobRuntime
-    from hub.jobs.settings import JobSettings
-    from hub.jobs.status import hub_status
-    from hub.sources.budgets import configure_budgets
-
-    ctx = context()
-    # Status reads queues, not jobs: a broker with the hub's queue declared is enough, and
-    # declaring every actor (build_runtime) imported each vendor SDK just to count messages.
-    settings = JobSettings()
-    runtime = JobRuntime(ctx=ctx, broker=make_broker(ctx.settings.broker_url, settings),
-                         settings=settings)
-    # The shared rate budgets are read where the workers keep them (Redis with a Redis broker),
-    # as hub.jobs.assemble.build_runtime points them.
-    configure_budgets(None if is_in_process(runtime.broker) else ctx.settings.broker_url,
-                      settings.namespace)
-    runtime.broker.declare_queue(settings.queue)
-    try:
-        data = hub_status(ctx, runtime)
-    finally:
-        runtime.broker.close()
+    # No hub context, broker or engine: status reads through a plain driver connection, so that
+    # it starts without SQLAlchemy, the ORM or Dramatiq (see hub.jobs.status).
+    data = standalone_status(settings(), plugin_host())
     if as_json:
         console.print_json(json.dumps(data, default=str))
         return
+    from rich.table import Table
+
     console.print(f"broker: {data['broker']}   queues: {data['queues'] or 'n/a'}")
     console.print(f"outbox: {data['outbox'] or 'empty'}   inbox: {data['inbox'] or 'empty'}   "
                   f"failed jobs: {data['failed_jobs']}"

@@ -1,7 +1,9 @@
 """The audit trail: one append-only row per state change, whoever made it and however.
 
 Rows are written by :func:`hub.audit.record` in the same transaction as the change they
-describe, and are never updated or deleted (the ORM refuses to; see :mod:`hub.audit.trail`).
+describe, and are never updated or deleted: the ORM refuses to (:func:`_append_only`, registered
+with the model so the rule holds wherever an audit row can be flushed) and so does the migrated
+database itself.
 """
 
 from __future__ import annotations
@@ -9,10 +11,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Optional
 
-from sqlalchemy import Index
+from sqlalchemy import Index, event
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Field, SQLModel
 
 from hub.db.models._base import json_field, timestamp_field
+from hub.errors import ValidationFailed
 
 
 class AuditEvent(SQLModel, table=True):
@@ -31,3 +35,12 @@ class AuditEvent(SQLModel, table=True):
     target_id: Optional[str] = Field(default=None, max_length=100)
     summary: str = ""
     detail: dict[str, Any] = json_field()
+
+
+@event.listens_for(OrmSession, "before_flush")
+def _append_only(session: OrmSession, flush_context, instances) -> None:
+    """The trail is append-only: refuse to flush a change to or deletion of an audit row."""
+    for obj in list(session.dirty) + list(session.deleted):
+        if isinstance(obj, AuditEvent) and (obj in session.deleted or session.is_modified(obj)):
+            raise ValidationFailed("the audit trail is append-only: its rows are never changed "
+                                   "or deleted")

@@ -38,7 +38,9 @@ DEFAULT_SCOPES = "com.intuit.quickbooks.accounting"
 class ProductMapping(BaseModel):
     """How one hub product code appears on a QuickBooks line."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # defer_build: validated only when a connection of this type is built, so the
+    # validator is made then, not at every `hub` start (issue #21)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     item_id: str | None = Field(None, description="QuickBooks Item Id (ItemRef)")
     tax_code: str | None = Field(None, description="QuickBooks TaxCode Id for this product")
@@ -47,7 +49,9 @@ class ProductMapping(BaseModel):
 class QuickBooksSettings(BaseModel):
     """A QuickBooks Online connection: OAuth2 app credentials, company and line mappings."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # defer_build: validated only when a connection of this type is built, so the
+    # validator is made then, not at every `hub` start (issue #21)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     base_url: str = Field(QBO_API_URL, description="Accounting API root (…/v3)")
     token_url: str = Field(QBO_TOKEN_URL, description="OAuth2 token endpoint")

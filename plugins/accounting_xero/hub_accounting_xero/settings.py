@@ -38,7 +38,9 @@ DEFAULT_SCOPES = ("openid profile email offline_access accounting.transactions "
 class ProductMapping(BaseModel):
     """How one hub product code appears on a Xero line."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # defer_build: validated only when a connection of this type is built, so the
+    # validator is made then, not at every `hub` start (issue #21)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     item_code: str | None = Field(None, description="Xero item code (ItemCode)")
     account_code: str | None = Field(None, description="revenue account code for this product")
@@ -48,7 +50,9 @@ class ProductMapping(BaseModel):
 class XeroSettings(BaseModel):
     """A Xero connection: OAuth2 app credentials, target organisation and line mappings."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # defer_build: validated only when a connection of this type is built, so the
+    # validator is made then, not at every `hub` start (issue #21)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     base_url: str = Field(XERO_API_URL, description="Accounting API root")
     identity_url: str = Field(XERO_IDENTITY_URL, description="OAuth2 token server root")

@@ -32,7 +32,9 @@ class DunningSettings(BaseModel):
     invoice waits for a person (a new card, a manual payment).
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # defer_build: validated only when a connection of this type is built, so the
+    # validator is made then, not at every `hub` start (issue #21)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     retry_days: tuple[int, ...] = Field((3, 5, 7), description="days to wait after each failed attempt")
     max_attempts: int = Field(4, ge=1, le=20, description="attempts in total, the first included")
@@ -50,7 +52,9 @@ class DunningSettings(BaseModel):
 class StripeSettings(BaseModel):
     """One Stripe account as the hub uses it."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # defer_build: validated only when a connection of this type is built, so the
+    # validator is made then, not at every `hub` start (issue #21)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     api_key: SecretStr = Field(
         description="secret key (sk_live_... or sk_test_...); reference it with {env = ...}")

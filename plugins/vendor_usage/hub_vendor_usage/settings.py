@@ -12,7 +12,9 @@ __all__ = ["Pax8Settings", "CsvColumns", "CsvUsageSettings"]
 class Pax8Settings(BaseModel):
     """How to reach Pax8's partner API with a client-credentials app."""
 
-    model_config = ConfigDict(extra="forbid")
+    # defer_build: validated only when a connection of this type is built, so the
+    # validator is made then, not at every `hub` start (issue #21)
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     base_url: str = Field("https://api.pax8.com", description="API host (paths start /v1)")
     client_id: str = Field(description="Pax8 API app client id")
@@ -34,7 +36,9 @@ class Pax8Settings(BaseModel):
 class CsvColumns(BaseModel):
     """Which CSV column holds each field (header names, as the vendor's export spells them)."""
 
-    model_config = ConfigDict(extra="forbid")
+    # defer_build: validated only when a connection of this type is built, so the
+    # validator is made then, not at every `hub` start (issue #21)
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     tenant: str = Field(description="the vendor's customer/tenant id")
     sku: str = Field(description="product or SKU code")
@@ -47,7 +51,9 @@ class CsvColumns(BaseModel):
 class CsvUsageSettings(BaseModel):
     """A vendor without an API: its usage export file and how to read it."""
 
-    model_config = ConfigDict(extra="forbid")
+    # defer_build: validated only when a connection of this type is built, so the
+    # validator is made then, not at every `hub` start (issue #21)
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     vendor: str = Field(description="vendor name, e.g. 'Acronis'")
     path: Path = Field(description="CSV file (re-read on every pull)")
