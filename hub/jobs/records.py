@@ -48,10 +48,11 @@ def record_failure(engine: Engine, *, actor: str, args: Iterable[Any], reason: s
                                      "document_id": document_id, "reason": reason})
 
 
-def list_jobs(engine: Engine, *, failed_only: bool = False, limit: int = 100) -> list[JobRecord]:
-    """Recorded jobs, newest first."""
+def list_jobs(engine: Engine, *, failed_only: bool = False, limit: int = 100,
+              offset: int = 0) -> list[JobRecord]:
+    """Recorded jobs, newest first (``limit`` of them after skipping ``offset``)."""
     with session_scope(engine) as session:
-        query = select(JobRecord).order_by(JobRecord.id.desc()).limit(limit)
+        query = select(JobRecord).order_by(JobRecord.id.desc()).limit(limit).offset(offset)
         if failed_only:
             query = query.where(JobRecord.status == JobStatus.failed)
         return list(session.execute(query).scalars())

@@ -61,6 +61,10 @@ def test_jobs_list_and_retry(hub_dir, capsys):
     assert main(["jobs", "list", "--failed"]) == 0
     out = capsys.readouterr().out
     assert "push_documents" in out and "negative" in out
+    assert main(["jobs", "list", "--failed", "--format", "csv"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("id,actor,args,status") and "Total must not be negative" in out
+    assert main(["jobs", "list", "--limit", "0"]) == 2
     assert main(["jobs", "retry"]) == 2
     assert main(["jobs", "retry", "--all"]) == 0
     assert "replay requested for 1 job" in capsys.readouterr().out

@@ -72,14 +72,24 @@ def run(threads: Optional[int] = typer.Option(None, "--threads", "-t"),
 
 @jobs_app.command("list")
 def jobs_list(failed: bool = typer.Option(False, "--failed", help="failed jobs only"),
-              limit: int = typer.Option(50, help="how many, newest first")) -> None:
+              limit: int = LIMIT, offset: int = OFFSET, fmt: OutputFormat = FORMAT) -> None:
     """Recorded jobs with their reason (newest first); replay with `hub jobs retry ID`."""
     from hub.jobs.records import list_jobs
 
-    records = list_jobs(context().engine, failed_only=failed, limit=limit)
+    records = list_jobs(context().engine, failed_only=failed, limit=limit, offset=offset)
+    if fmt is not OutputFormat.table:
+        emit([{"id": r.id, "actor": r.actor, "args": list(r.args), "status": r.status,
+               "attempts": r.attempts, "connection": r.connection,
+               "document_kind": r.document_kind, "document_id": r.document_id,
+               "outbox_id": r.outbox_id, "created_at": r.created_at, "reason": r.reason}
+              for r in records],
+             ["id", "actor", "args", "status", "attempts", "connection", "document_kind",
+              "document_id", "outbox_id", "created_at", "reason"], fmt)
+        return
     if not records:
         console.print("no failed jobs" if failed else "no recorded jobs")
         return
+    # the table form: two lines a job, so a long reason is read whole
     for r in records:
         where = " ".join(filter(None, [
             f"connection={r.connection}" if r.connection else "",
