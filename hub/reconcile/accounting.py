@@ -31,8 +31,8 @@ amounts before tax.
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 from decimal import Decimal
-from operator import itemgetter
 from typing import TYPE_CHECKING, Iterable, Iterator
 
 from sqlalchemy import select
@@ -42,16 +42,17 @@ from hub.db.models import (
     ExternalLink,
 )
 from hub.errors import PluginError
+from hub.host.gc_pacing import bulk_allocations
 from hub.reconcile.core import Difference, Options, Progress
 from hub.reconcile.documents import OtherDoc, status_class
 from hub.reconcile.reading import (
-    exact_decimal, key_order, raw_columns, read_only, stream_tuples,
+    BackgroundRows, exact_decimal, key_order, raw_columns, read_only, stream_tuples,
 )
 from hub.reconcile.accounting_differences import AccountingComparer
 from hub.reconcile.accounting_kinds import (
     BATCH as _BATCH, KINDS, SECTION, DocumentKind, document_filters,
 )
-from hub.reconcile.streams import merge_join, sorted_stream, unique_by_key
+from hub.reconcile.streams import order_error, sorted_stream, unique_by_key
 
 if TYPE_CHECKING:
     from hub.host.context import HubContext
@@ -85,13 +86,14 @@ def run(ctx: "HubContext", options: Options, progress: Progress) -> Iterator[Dif
 def hub_stream(conn, engine: Engine, connection: str, kind: DocumentKind,
                options: Options) -> Iterator[tuple]:
     """The hub's documents of ``kind`` linked to ``connection``, in external-id order, as
-    ``(external id, id, total, status, currency)`` tuples straight from the driver: the hot
-    path of a million-document run reads, builds and converts nothing more for a document
-    that agrees (the rest of a differing one is read in batches, see ``_Comparer.resolve``)."""
+    ``(external id, total, status, currency)`` tuples straight from the driver: the hot path
+    of a million-document run reads, builds and converts nothing more for a document that
+    agrees (the rest of a differing one is read by key in batches, see
+    :meth:`AccountingComparer.resolve`)."""
     model = kind.model
     columns = kind.columns()
-    statement = (select(*raw_columns(ExternalLink.external_id, columns[0], columns[4],
-                                     columns[5], columns[3]))
+    statement = (select(*raw_columns(ExternalLink.external_id, columns[4], columns[5],
+                                     columns[3]))
                  .join(model, model.id == ExternalLink.document_id)
                  .where(ExternalLink.connection == connection,
                         ExternalLink.document_kind == kind.name,
@@ -108,60 +110,111 @@ def compare_kind(engine: Engine, connection: str, kind: DocumentKind,
     ``presorted`` says ``others`` already come in key order, one per key (a table read in key
     order); otherwise they are sorted here in bounded memory and repeats are dropped.
     """
-    with read_only(engine) as reader, reader.connect() as streaming, reader.connect() as conn:
+    # bulk_allocations: a pair allocates a few tuples and strings, all freed at once by
+    # reference counting; the default pacing (a collection every 700) rescans the heap
+    # throughout, which was a third of a 10,000-document run
+    with bulk_allocations(), read_only(engine) as reader, reader.connect() as streaming, \
+            reader.connect() as conn, reader.connect() as background:
         comparer = AccountingComparer(conn, streaming, reader, connection, kind, options)
-        # a plugin's pages may overlap: sorted, its repeats are dropped (a presorted source
-        # is trusted, and a repeat there stops the merge join loudly instead)
-        ordered = others if presorted else unique_by_key(
-            sorted_stream(others, key=_other_key), _other_key,
-            on_duplicate=lambda d: log.warning("%s listed %s %s twice; compared once",
-                                               connection, kind.label, d.key))
-        pairs = merge_join(hub_stream(streaming, engine, connection, kind, options), ordered,
-                           _KEY, _KEY)
-        seen = 0
-        absolute = kind.absolute
-        strays: list[OtherDoc] = []
-        unequal: list[tuple[tuple, OtherDoc | None]] = []
-        for hub, other in pairs:
-            seen += 1
-            if seen == 1000:
-                progress.advance(seen)
-                seen = 0
-            if hub is None:
-                strays.append(other)  # looked up in batches: one round trip per batch
-                if len(strays) >= _BATCH:
-                    yield from comparer.strays(strays)
-                    strays = []
-                continue
+        # The documents missing at the other side are an anti-join over every document, whose
+        # time is spent in the database: started now, it runs while the streams are compared.
+        with _missing_rows(reader, engine, background, comparer) as missing:
+            # a plugin's pages may overlap: sorted, its repeats are dropped (a presorted
+            # source is trusted, and a repeat there stops the comparison loudly instead)
+            ordered = others if presorted else unique_by_key(
+                sorted_stream(others, key=_other_key), _other_key,
+                on_duplicate=lambda d: log.warning("%s listed %s %s twice; compared once",
+                                                   connection, kind.label, d.key))
+            yield from _compare(comparer, hub_stream(streaming, engine, connection, kind,
+                                                     options), ordered, kind.absolute, progress)
+            yield from comparer.missing(missing)
+
+
+def _compare(comparer: AccountingComparer, hub_rows: Iterable[tuple],
+             others: Iterable[OtherDoc], absolute: bool, progress: Progress
+             ) -> Iterator[Difference]:
+    """Merge-join the hub's rows with the other side's documents and compare each pair.
+
+    :func:`~hub.reconcile.streams.merge_join` with the comparison written into its loop: this
+    runs once per document on both sides of a million-document report, and a pair that agrees
+    (nearly all) then costs a few comparisons and no object at all. The order checks are
+    merge_join's (a key repeated or out of order on either side is a
+    :class:`~hub.reconcile.streams.StreamOrderError`). Hub rows are ``(key, total, status,
+    currency)``; an :class:`OtherDoc` is indexed directly (0 key, 6 currency, 7 total,
+    8 status, 9 lines).
+    """
+    hub_iter, other_iter = iter(hub_rows), iter(others)
+    hub = next(hub_iter, None)
+    other = next(other_iter, None)
+    hub_key = hub[0] if hub is not None else None
+    other_key = other[0] if other is not None else None
+    strays: list[OtherDoc] = []
+    unequal: list[tuple[tuple, OtherDoc | None]] = []
+    seen = 0
+    # the status classes of the last pair compared: consecutive documents mostly share them
+    last_statuses: tuple = (None, None)
+    same_status = True
+    while hub is not None or other is not None:
+        seen += 1
+        if seen == 1000:
+            progress.advance(seen)
+            seen = 0
+        if hub is not None and other is not None and hub_key == other_key:
+            # the common case, inline: same total, currency and status class, no lines
+            total = hub[1]
+            if total.__class__ is str:  # SQLite keeps exact amounts as canonical text
+                total = Decimal(total)
+            elif total.__class__ is not Decimal:
+                total = exact_decimal(total)
+            other_total = other[7]
+            if absolute and other_total is not None:
+                total, other_total = abs(total), abs(other_total)
+            if hub[2] != last_statuses[0] or other[8] != last_statuses[1]:
+                last_statuses = (hub[2], other[8])
+                same_status = status_class(hub[2]) == status_class(other[8])
+            if not (total == other_total and hub[3] == other[6] and other[9] is None
+                    and same_status):
+                unequal.append((hub, other))  # read whole and compared in batches
+            advance_hub = advance_other = True
+        elif other is None or (hub is not None and hub_key < other_key):
+            unequal.append((hub, None))  # gone from the other side: read whole in batches
+            advance_hub, advance_other = True, False
+        else:
+            strays.append(other)  # looked up in batches: one round trip per batch
+            advance_hub, advance_other = False, True
+        if advance_hub:
+            hub = next(hub_iter, None)
+            if hub is not None:
+                key = hub[0]
+                if not hub_key < key:
+                    order_error("left", key, hub_key)
+                hub_key = key
+        if advance_other:
+            other = next(other_iter, None)
             if other is not None:
-                # the common case, inline: same total, currency and status class, no lines
-                total = hub[2]
-                if total.__class__ is str:  # SQLite keeps exact amounts as canonical text
-                    total = Decimal(total)
-                elif total.__class__ is not Decimal:
-                    total = exact_decimal(total)
-                other_total = other.total
-                if absolute and other_total is not None:
-                    total, other_total = abs(total), abs(other_total)
-                if (total == other_total and hub[4] == other.currency and other.lines is None
-                        and status_class(hub[3]) == status_class(other.status)):
-                    continue
-            unequal.append((hub, other))  # read whole and compared in batches
-            if len(unequal) >= _BATCH:
-                yield from comparer.resolve(unequal)
-                unequal = []
-        progress.advance(seen)
-        yield from comparer.resolve(unequal)
-        yield from comparer.strays(strays)
-        yield from comparer.flush_lines()
-        yield from comparer.missing()
+                key = other[0]
+                if not other_key < key:
+                    order_error("right", key, other_key)
+                other_key = key
+        if len(unequal) >= _BATCH:
+            yield from comparer.resolve(unequal)
+            unequal = []
+        if len(strays) >= _BATCH:
+            yield from comparer.strays(strays)
+            strays = []
+    progress.advance(seen)
+    yield from comparer.resolve(unequal)
+    yield from comparer.strays(strays)
+    yield from comparer.flush_lines()
 
 
-#: Both tuples carry the key first; itemgetter is the cheapest key function there is.
-_KEY = itemgetter(0)
+def _missing_rows(reader: Engine, engine: Engine, conn, comparer: AccountingComparer):
+    """The missing-documents query, read in the background where another thread may use the
+    database (not an in-memory SQLite database: one connection, one thread)."""
+    if reader is engine and engine.url.get_backend_name() == "sqlite":
+        return nullcontext(None)  # comparer.missing reads it then, after the streams
+    return BackgroundRows(conn, comparer.missing_statement())
 
 
 def _other_key(doc: OtherDoc) -> str:
     return doc.key
-
-

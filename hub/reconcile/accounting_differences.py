@@ -4,7 +4,7 @@ difference needs (whole documents, lines, links, outbox rows, failed jobs) in ba
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from sqlalchemy import bindparam, exists, literal, select
 from sqlalchemy.engine import Engine
@@ -46,6 +46,12 @@ class AccountingComparer:
         self._links_of_keys = select(ExternalLink.external_id, ExternalLink.document_id).where(
             ExternalLink.connection == connection, ExternalLink.document_kind == kind.name,
             ExternalLink.external_id.in_(bindparam("keys", expanding=True)))
+        self._docs_by_keys = (
+            select(ExternalLink.external_id, *columns)
+            .join(model, model.id == ExternalLink.document_id)
+            .where(ExternalLink.connection == connection,
+                   ExternalLink.document_kind == kind.name,
+                   ExternalLink.external_id.in_(bindparam("keys", expanding=True))))
         self._docs_by_ids = select(*columns).where(
             model.id.in_(bindparam("ids", expanding=True)))
         self._unlinked_by_ids = select(*columns).where(
@@ -69,14 +75,16 @@ class AccountingComparer:
         self.line_queue: list[tuple[HubDoc, OtherDoc]] = []
 
     def resolve(self, batch: list[tuple[tuple, OtherDoc | None]]) -> Iterator[Difference]:
-        """Streamed rows that disagree (or are gone from the other side), read whole in one
-        query, then compared field by field."""
-        docs = self._rows(self._docs_by_ids, "ids", {row[1] for row, _ in batch})
+        """Streamed rows (keyed first) that disagree or are gone from the other side, read
+        whole by key in one query, then compared field by field."""
+        keys = sorted({row[0] for row, _ in batch})
+        docs = {row[0]: row for row in self.conn.execute(self._docs_by_keys,
+                                                         {"keys": keys})} if keys else {}
         for row, other in batch:
-            whole = docs.get(row[1])
+            whole = docs.get(row[0])
             if whole is None:
                 continue  # deleted while the report ran: nothing left to compare
-            hub = HubDoc(row[0], *whole)
+            hub = HubDoc(*whole)
             if other is None:
                 yield self.gone(hub)
             else:
@@ -232,15 +240,23 @@ class AccountingComparer:
                           f"pushed as {hub.key} but {self.connection} no longer lists it "
                           "(deleted there?)", fix=self._repush(hub.id))
 
-    def missing(self) -> Iterator[Difference]:
-        """Hub documents that should be at the other system and have no link there."""
+    def missing_statement(self):
+        """The hub documents that should be at the other system and have no link there (an
+        anti-join over every document: :func:`compare_kind` starts it in the background)."""
         model = self.kind.model
-        statement = (select(literal(""), *self.kind.columns())
-                     .where(*self.kind.pushable(), *document_filters(self.kind, self.options),
-                            ~self._linked_clause())
-                     .order_by(model.id))
+        return (select(literal(""), *self.kind.columns())
+                .where(*self.kind.pushable(), *document_filters(self.kind, self.options),
+                       ~self._linked_clause())
+                .order_by(model.id))
+
+    def missing(self, rows: Iterable[Any] | None = None) -> Iterator[Difference]:
+        """Hub documents that should be at the other system and have no link there: ``rows``
+        of :meth:`missing_statement` (read here when not given), less those found at the other
+        side under another key (:attr:`claimed`)."""
+        if rows is None:
+            rows = stream(self.streaming, self.missing_statement())
         batch: list[HubDoc] = []
-        for row in stream(self.streaming, statement):
+        for row in rows:
             if row.id in self.claimed:
                 continue
             batch.append(HubDoc(*row))

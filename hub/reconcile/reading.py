@@ -29,8 +29,8 @@ from sqlalchemy.types import NullType
 from hub.core.money import to_decimal
 from hub.db.models import Organisation, OrganisationMapping
 
-__all__ = ["read_only", "stream", "stream_tuples", "key_order", "Lookups", "STREAM_BATCH",
-           "raw_columns", "exact_decimal", "as_date"]
+__all__ = ["read_only", "stream", "stream_tuples", "BackgroundRows", "key_order", "Lookups",
+           "STREAM_BATCH", "raw_columns", "exact_decimal", "as_date"]
 
 #: Rows fetched per round trip when streaming.
 STREAM_BATCH = 5_000
@@ -80,18 +80,33 @@ def stream_tuples(conn: Connection, statement: Any, batch: int = STREAM_BATCH
     :func:`raw_columns` so the values need no type processing either. The cursor closes with
     ``conn``.
     """
-    result = conn.execution_options(stream_results=True).execute(statement)
-    # The first batch through SQLAlchemy: with a server-side cursor it has already prefetched
-    # a row into its own buffer, and this drains that buffer exactly.
-    first = result.fetchmany(batch)
-    if len(first) < batch:
+    first, fetch = _open(conn, statement, batch)
+    if fetch is None:
         return iter(first)
-    fetch = result.cursor.fetchmany
     if conn.dialect.name == "sqlite":
         # in-process: nothing to wait for that a thread could overlap (the driver holds the
         # GIL while it builds rows)
         return chain(first, chain.from_iterable(iter(lambda: fetch(batch), [])))
     return chain(first, _prefetched(conn, fetch, batch))
+
+
+def _open(conn: Connection, statement: Any, batch: int) -> tuple[list, Any]:
+    """Run ``statement``: its first rows, and the driver's ``fetchmany`` for the rest (``None``
+    when the first rows are all there is)."""
+    if conn.dialect.name == "sqlite":
+        # no server-side cursor there, so SQLAlchemy buffers nothing: the driver's cursor
+        # gives every row, with no Row object built for the first batch either
+        fetch = conn.execute(statement).cursor.fetchmany
+        first = fetch(batch)
+    else:
+        result = conn.execution_options(stream_results=True).execute(statement)
+        # The first batch through SQLAlchemy: with a server-side cursor it has already
+        # prefetched a row into its own buffer, and this drains that buffer exactly.
+        first = result.fetchmany(batch)
+        if len(first) < batch:
+            return first, None  # all there is (and SQLAlchemy has closed the cursor)
+        fetch = result.cursor.fetchmany
+    return first, (fetch if len(first) >= batch else None)
 
 
 class _Failed:
@@ -136,6 +151,65 @@ def _prefetched(conn: Connection, fetch: Any, batch: int) -> Iterator[tuple]:
 
     # chain/iter run in C: no Python frame per row
     return chain.from_iterable(iter(take, []))
+
+
+class BackgroundRows:
+    """The rows of ``statement`` (as :func:`stream` gives them), read by a thread from the
+    moment this is made.
+
+    For a query whose time is spent inside the database (an anti-join over every document
+    that returns a few rows): it runs while the caller does other work, and its rows wait in
+    a bounded queue (:data:`PREFETCH_BATCHES` batches) until they are wanted. The thread owns
+    ``conn`` until :meth:`close`, which stops it and waits for it (use it as a context
+    manager, inside the ``with`` of ``conn``).
+    """
+
+    def __init__(self, conn: Connection, statement: Any, batch: int = STREAM_BATCH) -> None:
+        self._handover: queue.Queue = queue.Queue(maxsize=PREFETCH_BATCHES)
+        self._stop = threading.Event()
+
+        def reader() -> None:
+            try:
+                result = conn.execution_options(stream_results=True).execute(statement)
+                for partition in result.partitions(batch):
+                    if not self._put(partition):
+                        return
+                self._put([])
+            except BaseException as exc:  # handed to the reader, who raises it
+                self._put(_Failed(exc))
+
+        self._thread = threading.Thread(target=reader, name="hub-reconcile-background",
+                                        daemon=True)
+        self._thread.start()
+
+    def _put(self, item: Any) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._handover.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _take(self) -> Any:
+        item = self._handover.get()
+        if isinstance(item, _Failed):
+            raise item.error
+        return item
+
+    def __iter__(self) -> Iterator[tuple]:
+        return chain.from_iterable(iter(self._take, []))
+
+    def close(self) -> None:
+        """Stop the thread (a batch it is fetching is finished first) and wait for it."""
+        self._stop.set()
+        self._thread.join()
+
+    def __enter__(self) -> "BackgroundRows":
+        return self
+
+    def __exit__(self, *_exc: Any) -> None:
+        self.close()
 
 
 def raw_columns(*columns: Any) -> list[Any]:
