@@ -90,15 +90,13 @@ def hub_stream(conn, engine: Engine, connection: str, kind: DocumentKind,
     of a million-document run reads, builds and converts nothing more for a document that
     agrees (the rest of a differing one is read by key in batches, see
     :meth:`AccountingComparer.resolve`)."""
-    model = kind.model
+    table, link = kind.model, ExternalLink.__table__.c
     columns = kind.columns()
-    statement = (select(*raw_columns(ExternalLink.external_id, columns[4], columns[5],
-                                     columns[3]))
-                 .join(model, model.id == ExternalLink.document_id)
-                 .where(ExternalLink.connection == connection,
-                        ExternalLink.document_kind == kind.name,
+    statement = (select(*raw_columns(link.external_id, columns[4], columns[5], columns[3]))
+                 .join(table, table.c.id == link.document_id)
+                 .where(link.connection == connection, link.document_kind == kind.name,
                         *document_filters(kind, options))
-                 .order_by(key_order(ExternalLink.external_id, engine)))
+                 .order_by(key_order(link.external_id, engine, conn)))
     return stream_tuples(conn, statement)
 
 
@@ -114,11 +112,11 @@ def compare_kind(engine: Engine, connection: str, kind: DocumentKind,
     # reference counting; the default pacing (a collection every 700) rescans the heap
     # throughout, which was a third of a 10,000-document run
     with bulk_allocations(), read_only(engine) as reader, reader.connect() as streaming, \
-            reader.connect() as conn, reader.connect() as background:
+            reader.connect() as conn:
         comparer = AccountingComparer(conn, streaming, reader, connection, kind, options)
         # The documents missing at the other side are an anti-join over every document, whose
         # time is spent in the database: started now, it runs while the streams are compared.
-        with _missing_rows(reader, engine, background, comparer) as missing:
+        with _missing_rows(reader, engine, comparer) as missing:
             # a plugin's pages may overlap: sorted, its repeats are dropped (a presorted
             # source is trusted, and a repeat there stops the comparison loudly instead)
             ordered = others if presorted else unique_by_key(
@@ -146,20 +144,24 @@ def _compare(comparer: AccountingComparer, hub_rows: Iterable[tuple],
     hub_iter, other_iter = iter(hub_rows), iter(others)
     hub = next(hub_iter, None)
     other = next(other_iter, None)
-    hub_key = hub[0] if hub is not None else None
-    other_key = other[0] if other is not None else None
+    # An exhausted side's key is _END, greater than every key: the loop then needs no test
+    # for an exhausted side (comparing a key with _END runs Python code, at the tail only).
+    hub_key = hub[0] if hub is not None else _END
+    other_key = other[0] if other is not None else _END
     strays: list[OtherDoc] = []
     unequal: list[tuple[tuple, OtherDoc | None]] = []
     seen = 0
-    # the status classes of the last pair compared: consecutive documents mostly share them
-    last_statuses: tuple = (None, None)
+    # the status words of the last pair compared: consecutive documents mostly share them
+    hub_status = other_status = None
     same_status = True
-    while hub is not None or other is not None:
+    while True:
         seen += 1
         if seen == 1000:
             progress.advance(seen)
             seen = 0
-        if hub is not None and other is not None and hub_key == other_key:
+        if hub_key == other_key:
+            if hub_key is _END:
+                break
             # the common case, inline: same total, currency and status class, no lines
             total = hub[1]
             if total.__class__ is str:  # SQLite keeps exact amounts as canonical text
@@ -169,51 +171,93 @@ def _compare(comparer: AccountingComparer, hub_rows: Iterable[tuple],
             other_total = other[7]
             if absolute and other_total is not None:
                 total, other_total = abs(total), abs(other_total)
-            if hub[2] != last_statuses[0] or other[8] != last_statuses[1]:
-                last_statuses = (hub[2], other[8])
-                same_status = status_class(hub[2]) == status_class(other[8])
+            if hub[2] != hub_status or other[8] != other_status:
+                hub_status, other_status = hub[2], other[8]
+                same_status = status_class(hub_status) == status_class(other_status)
             if not (total == other_total and hub[3] == other[6] and other[9] is None
                     and same_status):
                 unequal.append((hub, other))  # read whole and compared in batches
-            advance_hub = advance_other = True
-        elif other is None or (hub is not None and hub_key < other_key):
-            unequal.append((hub, None))  # gone from the other side: read whole in batches
-            advance_hub, advance_other = True, False
-        else:
-            strays.append(other)  # looked up in batches: one round trip per batch
-            advance_hub, advance_other = False, True
-        if advance_hub:
+                if len(unequal) >= _BATCH:
+                    yield from comparer.resolve(unequal)
+                    unequal = []
             hub = next(hub_iter, None)
-            if hub is not None:
+            if hub is None:
+                hub_key = _END
+            else:
                 key = hub[0]
                 if not hub_key < key:
                     order_error("left", key, hub_key)
                 hub_key = key
-        if advance_other:
             other = next(other_iter, None)
-            if other is not None:
+            if other is None:
+                other_key = _END
+            else:
                 key = other[0]
                 if not other_key < key:
                     order_error("right", key, other_key)
                 other_key = key
-        if len(unequal) >= _BATCH:
-            yield from comparer.resolve(unequal)
-            unequal = []
-        if len(strays) >= _BATCH:
-            yield from comparer.strays(strays)
-            strays = []
+        elif hub_key < other_key:
+            unequal.append((hub, None))  # gone from the other side: read whole in batches
+            if len(unequal) >= _BATCH:
+                yield from comparer.resolve(unequal)
+                unequal = []
+            hub = next(hub_iter, None)
+            if hub is None:
+                hub_key = _END
+            else:
+                key = hub[0]
+                if not hub_key < key:
+                    order_error("left", key, hub_key)
+                hub_key = key
+        else:
+            strays.append(other)  # looked up in batches: one round trip per batch
+            if len(strays) >= _BATCH:
+                yield from comparer.strays(strays)
+                strays = []
+            other = next(other_iter, None)
+            if other is None:
+                other_key = _END
+            else:
+                key = other[0]
+                if not other_key < key:
+                    order_error("right", key, other_key)
+                other_key = key
+    seen -= 1  # the last turn found both sides exhausted
     progress.advance(seen)
     yield from comparer.resolve(unequal)
     yield from comparer.strays(strays)
     yield from comparer.flush_lines()
 
 
-def _missing_rows(reader: Engine, engine: Engine, conn, comparer: AccountingComparer):
+class _Last:
+    """The key of an exhausted side: greater than every key, equal only to itself."""
+
+    __slots__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        return other is self
+
+    def __ne__(self, other: object) -> bool:
+        return other is not self
+
+    def __lt__(self, other: object) -> bool:
+        return False
+
+    def __gt__(self, other: object) -> bool:
+        return other is not self
+
+    __hash__ = object.__hash__
+
+
+_END = _Last()
+
+
+def _missing_rows(reader: Engine, engine: Engine, comparer: AccountingComparer):
     """The missing-documents query, read in the background where another thread may use the
     database (not an in-memory SQLite database: one connection, one thread)."""
     if reader is engine and engine.url.get_backend_name() == "sqlite":
         return nullcontext(None)  # comparer.missing reads it then, after the streams
-    return BackgroundRows(conn, comparer.missing_statement())
+    return BackgroundRows(reader, comparer.missing_statement())
 
 
 def _other_key(doc: OtherDoc) -> str:

@@ -14,10 +14,15 @@ from decimal import Decimal
 from functools import lru_cache, partial
 from typing import Any, Iterable, Mapping, NamedTuple
 
-from hub.core.money import Money, to_decimal
+from hub.core.money import Money, minor_unit, to_decimal
 from hub.contract.records import ExternalDocument
 
 __all__ = ["HubDoc", "OtherDoc", "other_doc", "status_class", "LineFigures", "lines_of"]
+
+# A difference's amounts are printed in their currency's minor unit, which Babel's currency
+# table gives (hub.core.money.minor_unit imports Babel and reads the table on first use): read
+# here, once per process like an import, rather than inside the first report that differs.
+minor_unit("USD")
 
 
 class HubDoc(NamedTuple):

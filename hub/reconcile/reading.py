@@ -159,21 +159,23 @@ class BackgroundRows:
 
     For a query whose time is spent inside the database (an anti-join over every document
     that returns a few rows): it runs while the caller does other work, and its rows wait in
-    a bounded queue (:data:`PREFETCH_BATCHES` batches) until they are wanted. The thread owns
-    ``conn`` until :meth:`close`, which stops it and waits for it (use it as a context
-    manager, inside the ``with`` of ``conn``).
+    a bounded queue (:data:`PREFETCH_BATCHES` batches) until they are wanted. The thread
+    connects to ``engine`` itself (on PostgreSQL a new connection takes as long as a small
+    query, so that overlaps too) and closes the connection when done or stopped; :meth:`close`
+    stops it and waits for it (use it as a context manager).
     """
 
-    def __init__(self, conn: Connection, statement: Any, batch: int = STREAM_BATCH) -> None:
+    def __init__(self, engine: Engine, statement: Any, batch: int = STREAM_BATCH) -> None:
         self._handover: queue.Queue = queue.Queue(maxsize=PREFETCH_BATCHES)
         self._stop = threading.Event()
 
         def reader() -> None:
             try:
-                result = conn.execution_options(stream_results=True).execute(statement)
-                for partition in result.partitions(batch):
-                    if not self._put(partition):
-                        return
+                with engine.connect() as conn:
+                    result = conn.execution_options(stream_results=True).execute(statement)
+                    for partition in result.partitions(batch):
+                        if not self._put(partition):
+                            return
                 self._put([])
             except BaseException as exc:  # handed to the reader, who raises it
                 self._put(_Failed(exc))
@@ -236,21 +238,34 @@ def as_date(value: Any) -> dt.date | None:
     return dt.date.fromisoformat(str(value)[:10])
 
 
-def key_order(column: Any, engine: Engine) -> Any:
+def key_order(column: Any, engine: Engine, conn: Connection | None = None) -> Any:
     """``column`` ordered in code point order on every database (see module docstring).
 
     On PostgreSQL the default collation may sort by locale; unless the database's own
     collation already is code point order (``C``, ``POSIX``, ``C.UTF-8``), the key is ordered
     ``COLLATE "C"`` — which cannot use the column's index, so a database in ``C`` order is the
-    faster one to reconcile.
+    faster one to reconcile. The collation is asked once per database, on ``conn`` when given
+    (a new connection to PostgreSQL costs more than the question).
     """
-    if engine.url.get_backend_name() == "postgresql" and not _codepoint_collation(engine):
-        return column.collate("C")
+    if engine.url.get_backend_name() == "postgresql":
+        if conn is not None:
+            _learn_collation(engine, conn)
+        if not _codepoint_collation(engine):
+            return column.collate("C")
     return column
 
 
 _CODEPOINT_COLLATIONS = {"c", "posix", "c.utf-8", "c.utf8"}
 _collation_of: dict[str, bool] = {}
+_COLLATION = "SELECT datcollate FROM pg_database WHERE datname = current_database()"
+
+
+def _learn_collation(engine: Engine, conn: Connection) -> None:
+    """Ask ``conn`` for the database's collation, unless it is known already."""
+    url = engine.url.render_as_string(hide_password=True)
+    if url not in _collation_of:
+        collation = conn.exec_driver_sql(_COLLATION).scalar()
+        _collation_of[url] = str(collation or "").lower() in _CODEPOINT_COLLATIONS
 
 
 def _codepoint_collation(engine: Engine) -> bool:
@@ -258,9 +273,7 @@ def _codepoint_collation(engine: Engine) -> bool:
     url = engine.url.render_as_string(hide_password=True)
     if url not in _collation_of:
         with engine.connect() as conn:
-            collation = conn.execute(text(
-                "SELECT datcollate FROM pg_database WHERE datname = current_database()")).scalar()
-        _collation_of[url] = str(collation or "").lower() in _CODEPOINT_COLLATIONS
+            _learn_collation(engine, conn)
     return _collation_of[url]
 
 
