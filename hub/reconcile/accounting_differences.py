@@ -4,6 +4,7 @@ difference needs (whole documents, lines, links, outbox rows, failed jobs) in ba
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from sqlalchemy import bindparam, exists, literal, select
@@ -42,40 +43,62 @@ class AccountingComparer:
         self.kind, self.options = kind, options
         self.systems = f"hub ↔ {connection}"
         self.lookups = Lookups(reader)
-        # Lookups for differences, built once and asked per batch of differences.
-        # Core columns, as in accounting_kinds: they compile several times faster.
-        table, columns = kind.model, kind.columns()
-        model, link = table.c, _LINK
-        outbox, job = OutboxEntry.__table__.c, JobRecord.__table__.c
-        self._links_of_keys = select(link.external_id, link.document_id).where(
-            link.connection == connection, link.document_kind == kind.name,
-            link.external_id.in_(bindparam("keys", expanding=True)))
-        self._docs_by_keys = (
-            select(link.external_id, *columns)
-            .join(table, model.id == link.document_id)
-            .where(link.connection == connection, link.document_kind == kind.name,
-                   link.external_id.in_(bindparam("keys", expanding=True))))
-        self._docs_by_ids = select(*columns).where(
-            model.id.in_(bindparam("ids", expanding=True)))
-        self._unlinked_by_ids = select(*columns).where(
-            model.id.in_(bindparam("ids", expanding=True)), ~self._linked_clause())
-        self._unlinked_by_numbers = (
-            select(*columns).where(model.number.in_(bindparam("numbers", expanding=True)),
-                                   ~self._linked_clause())
-            if "number" in model else None)
-        self._outbox_of_docs = (
-            select(outbox.document_id, outbox.id, outbox.status, outbox.attempts,
-                   outbox.last_error)
-            .where(outbox.effect == "push", outbox.document_kind == kind.name,
-                   outbox.document_id.in_(bindparam("ids", expanding=True)),
-                   outbox.connection == connection)
-            .order_by(outbox.document_id, outbox.generation))
-        self._failed_jobs = (select(job.outbox_id, job.id)
-                             .where(job.outbox_id.in_(bindparam("ids", expanding=True)),
-                                    job.status == JobStatus.failed)
-                             .order_by(job.id))
         self.claimed: set[int] = set()  # unlinked hub documents found at the other side
         self.line_queue: list[tuple[HubDoc, OtherDoc]] = []
+
+    # -- lookups for differences: built on first use (most reports need only some), then asked
+    # once per batch of differences. Core columns, as in accounting_kinds: they compile
+    # several times faster than the ORM's attributes.
+    @cached_property
+    def _links_of_keys(self):
+        return select(_LINK.external_id, _LINK.document_id).where(
+            _LINK.connection == self.connection, _LINK.document_kind == self.kind.name,
+            _LINK.external_id.in_(bindparam("keys", expanding=True)))
+
+    @cached_property
+    def _docs_by_keys(self):
+        table = self.kind.model
+        return (select(_LINK.external_id, *self.kind.columns())
+                .join(table, table.c.id == _LINK.document_id)
+                .where(_LINK.connection == self.connection,
+                       _LINK.document_kind == self.kind.name,
+                       _LINK.external_id.in_(bindparam("keys", expanding=True))))
+
+    @cached_property
+    def _docs_by_ids(self):
+        return select(*self.kind.columns()).where(
+            self.kind.model.c.id.in_(bindparam("ids", expanding=True)))
+
+    @cached_property
+    def _unlinked_by_ids(self):
+        return select(*self.kind.columns()).where(
+            self.kind.model.c.id.in_(bindparam("ids", expanding=True)), ~self._linked_clause())
+
+    @cached_property
+    def _unlinked_by_numbers(self):
+        model = self.kind.model.c
+        if "number" not in model:
+            return None
+        return select(*self.kind.columns()).where(
+            model.number.in_(bindparam("numbers", expanding=True)), ~self._linked_clause())
+
+    @cached_property
+    def _outbox_of_docs(self):
+        outbox = OutboxEntry.__table__.c
+        return (select(outbox.document_id, outbox.id, outbox.status, outbox.attempts,
+                       outbox.last_error)
+                .where(outbox.effect == "push", outbox.document_kind == self.kind.name,
+                       outbox.document_id.in_(bindparam("ids", expanding=True)),
+                       outbox.connection == self.connection)
+                .order_by(outbox.document_id, outbox.generation))
+
+    @cached_property
+    def _failed_jobs(self):
+        job = JobRecord.__table__.c
+        return (select(job.outbox_id, job.id)
+                .where(job.outbox_id.in_(bindparam("ids", expanding=True)),
+                       job.status == JobStatus.failed)
+                .order_by(job.id))
 
     def resolve(self, batch: list[tuple[tuple, OtherDoc | None]]) -> Iterator[Difference]:
         """Streamed rows (keyed first) that disagree or are gone from the other side, read
