@@ -31,7 +31,7 @@ amounts before tax.
 from __future__ import annotations
 
 import logging
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from decimal import Decimal
 from typing import TYPE_CHECKING, Iterable, Iterator
 
@@ -46,7 +46,8 @@ from hub.host.gc_pacing import bulk_allocations
 from hub.reconcile.core import Difference, Options, Progress
 from hub.reconcile.documents import OtherDoc, status_class
 from hub.reconcile.reading import (
-    BackgroundRows, exact_decimal, key_order, raw_columns, read_only, stream_tuples,
+    BackgroundRows, LazyConnection, exact_decimal, key_order, partitions, raw_columns,
+    read_only, stream_tuples,
 )
 from hub.reconcile.accounting_differences import AccountingComparer
 from hub.reconcile.accounting_kinds import (
@@ -114,10 +115,8 @@ def compare_kind(engine: Engine, connection: str, kind: DocumentKind,
     with bulk_allocations(), read_only(engine) as reader, reader.connect() as streaming, \
             _lookup_connection(reader, streaming) as conn:
         comparer = AccountingComparer(conn, streaming, reader, connection, kind, options)
-        # The documents missing at the other side are an anti-join over every document, whose
-        # time is spent in the database: on PostgreSQL started now, to run while the streams
-        # are compared.
-        with _missing_rows(reader, comparer) as missing:
+        # The documents missing at the other side: read in the background from now on.
+        with _missing_rows(reader, engine, comparer) as missing:
             # a plugin's pages may overlap: sorted, its repeats are dropped (a presorted
             # source is trusted, and a repeat there stops the comparison loudly instead)
             ordered = others if presorted else unique_by_key(
@@ -234,10 +233,11 @@ def _lookup_connection(reader: Engine, streaming):
     """The connection for the batched lookups of differences. On SQLite the stream's own: the
     driver steps through its rows on demand and another statement may run between two steps
     (and each new SQLite connection first parses the whole schema). On PostgreSQL its own, as
-    a thread reads the stream's server-side cursor."""
+    a thread reads the stream's server-side cursor; made when first needed, which is mostly at
+    the end, when the missing-documents query has given its connection back to the pool."""
     if reader.url.get_backend_name() == "sqlite":
         return nullcontext(streaming)
-    return reader.connect()
+    return LazyConnection(reader)
 
 
 class _Last:
@@ -263,15 +263,24 @@ class _Last:
 _END = _Last()
 
 
-def _missing_rows(reader: Engine, comparer: AccountingComparer):
-    """The missing-documents query, read in the background on PostgreSQL: the anti-join runs
-    in the server while the streams are compared here, and its rows come a batch per round
-    trip. Not on SQLite, where the query runs in this process: its thread would need the GIL
-    back for every row it finds, waiting each time for the comparison to let go of it (the
-    interpreter's switch interval, 5 ms), and a million-document report took twice as long."""
-    if reader.url.get_backend_name() == "sqlite":
-        return nullcontext(None)  # comparer.missing reads it then, after the streams
-    return BackgroundRows(reader, comparer.missing_statement())
+@contextmanager
+def _missing_rows(reader: Engine, engine: Engine, comparer: AccountingComparer
+                  ) -> Iterator[Iterable | None]:
+    """The rows of the missing-documents query (an anti-join over every document, whose time
+    is spent in the database), read by a thread while the streams are compared. On PostgreSQL
+    the rows themselves, a batch per round trip. On SQLite, where the query runs in this
+    process, only the ids, a few thousand per row: a thread given one row per document needs
+    the GIL back for each, waits for the comparison to let go of it every time, and made a
+    million-document report twice as slow; the documents are then read here by id. ``None``
+    for an in-memory SQLite database (one connection, one thread): read afterwards."""
+    if reader.url.get_backend_name() != "sqlite":
+        with BackgroundRows(reader, partitions(comparer.missing_statement())) as rows:
+            yield rows
+    elif reader is engine:
+        yield None
+    else:
+        with BackgroundRows(reader, comparer.missing_ids) as chunks:
+            yield comparer.rows_of_ids(chunks)
 
 
 def _other_key(doc: OtherDoc) -> str:

@@ -5,23 +5,19 @@ from __future__ import annotations
 
 from decimal import Decimal
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
-from sqlalchemy import bindparam, exists, literal, select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.engine import Engine
 
 from hub.core.money import Money
-from hub.db.models import (
-    ExternalLink, InvoiceLine, JobRecord,
-    JobStatus, OutboxEntry,
-)
+from hub.db.models import ExternalLink, InvoiceLine
 from hub.db.models.ledger import CreditNoteLine
 from hub.reconcile.core import Difference, Options
 from hub.reconcile.documents import HubDoc, LineFigures, OtherDoc, money, status_class
-from hub.reconcile.reading import (
-    Lookups, stream,
-)
-from hub.reconcile.accounting_kinds import BATCH, SECTION, DocumentKind, document_filters
+from hub.reconcile.reading import Lookups
+from hub.reconcile.accounting_kinds import BATCH, SECTION, DocumentKind
+from hub.reconcile.accounting_missing import MissingDocuments
 
 if TYPE_CHECKING:
     pass
@@ -32,8 +28,9 @@ _BATCH = BATCH
 _LINK = ExternalLink.__table__.c
 
 
-class AccountingComparer:
-    """Turns matched pairs and strays of one (connection, kind) into differences."""
+class AccountingComparer(MissingDocuments):
+    """Turns matched pairs and strays of one (connection, kind) into differences, and finds
+    the documents missing at the other side (:class:`MissingDocuments`)."""
 
     def __init__(self, conn, streaming, reader: Engine, connection: str,
                  kind: DocumentKind, options: Options) -> None:
@@ -81,24 +78,6 @@ class AccountingComparer:
             return None
         return select(*self.kind.columns()).where(
             model.number.in_(bindparam("numbers", expanding=True)), ~self._linked_clause())
-
-    @cached_property
-    def _outbox_of_docs(self):
-        outbox = OutboxEntry.__table__.c
-        return (select(outbox.document_id, outbox.id, outbox.status, outbox.attempts,
-                       outbox.last_error)
-                .where(outbox.effect == "push", outbox.document_kind == self.kind.name,
-                       outbox.document_id.in_(bindparam("ids", expanding=True)),
-                       outbox.connection == self.connection)
-                .order_by(outbox.document_id, outbox.generation))
-
-    @cached_property
-    def _failed_jobs(self):
-        job = JobRecord.__table__.c
-        return (select(job.outbox_id, job.id)
-                .where(job.outbox_id.in_(bindparam("ids", expanding=True)),
-                       job.status == JobStatus.failed)
-                .order_by(job.id))
 
     def resolve(self, batch: list[tuple[tuple, OtherDoc | None]]) -> Iterator[Difference]:
         """Streamed rows (keyed first) that disagree or are gone from the other side, read
@@ -266,64 +245,10 @@ class AccountingComparer:
                           f"pushed as {hub.key} but {self.connection} no longer lists it "
                           "(deleted there?)", fix=self._repush(hub.id))
 
-    def missing_statement(self):
-        """The hub documents that should be at the other system and have no link there (an
-        anti-join over every document: :func:`compare_kind` starts it in the background)."""
-        return (select(literal(""), *self.kind.columns())
-                .where(*self.kind.pushable(), *document_filters(self.kind, self.options),
-                       ~self._linked_clause())
-                .order_by(self.kind.model.c.id))
-
-    def missing(self, rows: Iterable[Any] | None = None) -> Iterator[Difference]:
-        """Hub documents that should be at the other system and have no link there: ``rows``
-        of :meth:`missing_statement` (read here when not given), less those found at the other
-        side under another key (:attr:`claimed`)."""
-        if rows is None:
-            rows = stream(self.streaming, self.missing_statement())
-        batch: list[HubDoc] = []
-        for row in rows:
-            if row.id in self.claimed:
-                continue
-            batch.append(HubDoc(*row))
-            if len(batch) >= _BATCH:
-                yield from self._missing(batch)
-                batch = []
-        yield from self._missing(batch)
-
-    def _missing(self, batch: list[HubDoc]) -> Iterator[Difference]:
-        if not batch:
-            return
-        # the latest generation's row per document (ordered by generation: last one wins)
-        entries = {row.document_id: row for row in self.conn.execute(
-            self._outbox_of_docs, {"ids": [hub.id for hub in batch]})}
-        failed = [e.id for e in entries.values() if e.status == "failed"]
-        jobs = dict(self.conn.execute(self._failed_jobs, {"ids": failed}).all()) if failed else {}
-        for hub in batch:
-            cause, fix = self._push_state(hub.id, entries.get(hub.id), jobs)
-            yield self._diff(hub, "missing_in_accounting", money(hub.total, hub.currency),
-                             "absent", Money(abs(hub.total), hub.currency), cause, fix=fix)
-
     def _linked_clause(self):
         return exists(select(_LINK.id).where(
             _LINK.document_kind == self.kind.name, _LINK.document_id == self.kind.model.c.id,
             _LINK.connection == self.connection))
-
-    def _push_state(self, document_id: int, entry: Any, jobs: dict[int, int]
-                    ) -> tuple[str, str]:
-        """Why a document is not at the other system, from its outbox row and failed job."""
-        if entry is None:
-            return (f"never queued for {self.connection} (finalised before the connection "
-                    "existed?)", self._repush(document_id))
-        if entry.status == "failed":
-            job_id = jobs.get(entry.id)
-            fix = f"hub jobs retry {job_id}" if job_id is not None else self._repush(document_id)
-            return f"push failed: {entry.last_error or 'no reason recorded'}", fix
-        if entry.status == "done":
-            return ("push marked done but no link was recorded",
-                    self._repush(document_id))
-        return (f"push queued, not done yet ({entry.attempts} attempts so far"
-                + (f"; last error: {entry.last_error}" if entry.last_error else "") + ")",
-                "wait for the worker (`hub jobs list`)")
 
     # -- helpers --------------------------------------------------------------------------------
     def _repush(self, document_id: int) -> str:

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from decimal import Decimal
 from functools import lru_cache
 from itertools import chain
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from sqlalchemy import create_engine, event, select, text, type_coerce
 from sqlalchemy.engine import Connection, Engine
@@ -29,8 +29,8 @@ from sqlalchemy.types import NullType
 from hub.core.money import to_decimal
 from hub.db.models import Organisation, OrganisationMapping
 
-__all__ = ["read_only", "stream", "stream_tuples", "BackgroundRows", "key_order", "Lookups",
-           "STREAM_BATCH", "raw_columns", "exact_decimal", "as_date"]
+__all__ = ["read_only", "stream", "stream_tuples", "partitions", "BackgroundRows",
+           "LazyConnection", "key_order", "Lookups", "STREAM_BATCH", "raw_columns", "exact_decimal", "as_date"]
 
 #: Rows fetched per round trip when streaming.
 STREAM_BATCH = 5_000
@@ -68,6 +68,17 @@ def stream(conn: Connection, statement: Any, batch: int = STREAM_BATCH) -> Itera
     result = conn.execution_options(stream_results=True).execute(statement)
     for partition in result.partitions(batch):
         yield from partition
+
+
+def partitions(statement: Any, batch: int = STREAM_BATCH
+               ) -> Callable[[Connection], Iterable[list]]:
+    """Reads ``statement`` in batches of ``batch`` rows as :func:`stream` does (for
+    :class:`BackgroundRows`)."""
+    def read(conn: Connection) -> Iterable[list]:
+        result = conn.execution_options(stream_results=True).execute(statement)
+        return result.partitions(batch)
+
+    return read
 
 
 def stream_tuples(conn: Connection, statement: Any, batch: int = STREAM_BATCH
@@ -154,27 +165,28 @@ def _prefetched(conn: Connection, fetch: Any, batch: int) -> Iterator[tuple]:
 
 
 class BackgroundRows:
-    """The rows of ``statement`` (as :func:`stream` gives them), read by a thread from the
-    moment this is made.
+    """Batches of rows read by a thread from the moment this is made: ``read(conn)`` yields
+    them (lists) from a connection to ``engine`` (see :func:`partitions`).
 
     For a query whose time is spent inside the database (an anti-join over every document
-    that returns a few rows): it runs while the caller does other work, and its rows wait in
-    a bounded queue (:data:`PREFETCH_BATCHES` batches) until they are wanted. The thread
+    that returns a few rows): it runs while the caller does other work, and its batches wait
+    in a bounded queue (:data:`PREFETCH_BATCHES` batches) until they are wanted. The thread
     connects to ``engine`` itself (on PostgreSQL a new connection takes as long as a small
     query, so that overlaps too) and closes the connection when done or stopped; :meth:`close`
-    stops it and waits for it (use it as a context manager).
+    stops it and waits for it (use it as a context manager). The thread needs the GIL for
+    each row it receives, and waits for it while the caller computes: a query read this way
+    must return its rows a batch at a time (PostgreSQL's cursor) or few rows (SQLite).
     """
 
-    def __init__(self, engine: Engine, statement: Any, batch: int = STREAM_BATCH) -> None:
+    def __init__(self, engine: Engine, read: Callable[[Connection], Iterable[list]]) -> None:
         self._handover: queue.Queue = queue.Queue(maxsize=PREFETCH_BATCHES)
         self._stop = threading.Event()
 
         def reader() -> None:
             try:
                 with engine.connect() as conn:
-                    result = conn.execution_options(stream_results=True).execute(statement)
-                    for partition in result.partitions(batch):
-                        if not self._put(partition):
+                    for batch in read(conn):
+                        if not self._put(batch):
                             return
                 self._put([])
             except BaseException as exc:  # handed to the reader, who raises it
@@ -208,6 +220,37 @@ class BackgroundRows:
         self._thread.join()
 
     def __enter__(self) -> "BackgroundRows":
+        return self
+
+    def __exit__(self, *_exc: Any) -> None:
+        self.close()
+
+
+class LazyConnection:
+    """A connection to ``engine`` made on the first :meth:`execute`, closed by :meth:`close`.
+
+    For lookups that a report may never need, or needs only at its end: on PostgreSQL a new
+    connection costs as much as a small query, and by the end a connection that a finished
+    query gave back to the pool is there to be reused.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._conn: Connection | None = None
+
+    def execute(self, *args: Any, **kwargs: Any) -> Any:
+        """:meth:`sqlalchemy.engine.Connection.execute`, connecting first if needed."""
+        if self._conn is None:
+            self._conn = self._engine.connect()
+        return self._conn.execute(*args, **kwargs)
+
+    def close(self) -> None:
+        """Close the connection, if one was made."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def __enter__(self) -> "LazyConnection":
         return self
 
     def __exit__(self, *_exc: Any) -> None:
