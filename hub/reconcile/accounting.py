@@ -31,7 +31,7 @@ amounts before tax.
 from __future__ import annotations
 
 import logging
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import TYPE_CHECKING, Iterable, Iterator
 
@@ -46,8 +46,8 @@ from hub.host.gc_pacing import bulk_allocations
 from hub.reconcile.core import Difference, Options, Progress
 from hub.reconcile.documents import OtherDoc, status_class
 from hub.reconcile.reading import (
-    BackgroundRows, LazyConnection, exact_decimal, key_order, partitions, raw_columns,
-    read_only, stream_tuples,
+    BackgroundRows, exact_decimal, key_order, partitions, raw_columns, read_only,
+    stream_tuples,
 )
 from hub.reconcile.accounting_differences import AccountingComparer
 from hub.reconcile.accounting_kinds import (
@@ -112,9 +112,15 @@ def compare_kind(engine: Engine, connection: str, kind: DocumentKind,
     # bulk_allocations: a pair allocates a few tuples and strings, all freed at once by
     # reference counting; the default pacing (a collection every 700) rescans the heap
     # throughout, which was a third of a 10,000-document run
-    with bulk_allocations(), read_only(engine) as reader, reader.connect() as streaming, \
-            _lookup_connection(reader, streaming) as conn:
-        comparer = AccountingComparer(conn, streaming, reader, connection, kind, options)
+    with bulk_allocations(), read_only(engine) as reader, reader.connect() as conn:
+        # One connection for the hub's stream and the batched lookups of differences (each
+        # new connection costs: on SQLite it parses the whole schema, on PostgreSQL it is a
+        # new server process). SQLite steps through the stream's rows on demand, and other
+        # statements may run between two steps; on PostgreSQL a thread fetches the stream's
+        # server-side cursor (stream_tuples) while lookups run here, which psycopg allows (its
+        # connections are thread-safe, one operation at a time) and PostgreSQL too (a cursor
+        # stays open across other statements of its transaction).
+        comparer = AccountingComparer(conn, conn, reader, connection, kind, options)
         # The documents missing at the other side: read in the background from now on.
         with _missing_rows(reader, engine, comparer) as missing:
             # a plugin's pages may overlap: sorted, its repeats are dropped (a presorted
@@ -123,8 +129,8 @@ def compare_kind(engine: Engine, connection: str, kind: DocumentKind,
                 sorted_stream(others, key=_other_key), _other_key,
                 on_duplicate=lambda d: log.warning("%s listed %s %s twice; compared once",
                                                    connection, kind.label, d.key))
-            yield from _compare(comparer, hub_stream(streaming, engine, connection, kind,
-                                                     options), ordered, kind.absolute, progress)
+            yield from _compare(comparer, hub_stream(conn, engine, connection, kind, options),
+                                ordered, kind.absolute, progress)
             yield from comparer.missing(missing)
 
 
@@ -227,17 +233,6 @@ def _compare(comparer: AccountingComparer, hub_rows: Iterable[tuple],
     yield from comparer.resolve(unequal)
     yield from comparer.strays(strays)
     yield from comparer.flush_lines()
-
-
-def _lookup_connection(reader: Engine, streaming):
-    """The connection for the batched lookups of differences. On SQLite the stream's own: the
-    driver steps through its rows on demand and another statement may run between two steps
-    (and each new SQLite connection first parses the whole schema). On PostgreSQL its own, as
-    a thread reads the stream's server-side cursor; made when first needed, which is mostly at
-    the end, when the missing-documents query has given its connection back to the pool."""
-    if reader.url.get_backend_name() == "sqlite":
-        return nullcontext(streaming)
-    return LazyConnection(reader)
 
 
 class _Last:

@@ -30,7 +30,7 @@ from hub.core.money import to_decimal
 from hub.db.models import Organisation, OrganisationMapping
 
 __all__ = ["read_only", "stream", "stream_tuples", "partitions", "BackgroundRows",
-           "LazyConnection", "key_order", "Lookups", "STREAM_BATCH", "raw_columns", "exact_decimal", "as_date"]
+           "key_order", "Lookups", "STREAM_BATCH", "raw_columns", "exact_decimal", "as_date"]
 
 #: Rows fetched per round trip when streaming.
 STREAM_BATCH = 5_000
@@ -220,37 +220,6 @@ class BackgroundRows:
         self._thread.join()
 
     def __enter__(self) -> "BackgroundRows":
-        return self
-
-    def __exit__(self, *_exc: Any) -> None:
-        self.close()
-
-
-class LazyConnection:
-    """A connection to ``engine`` made on the first :meth:`execute`, closed by :meth:`close`.
-
-    For lookups that a report may never need, or needs only at its end: on PostgreSQL a new
-    connection costs as much as a small query, and by the end a connection that a finished
-    query gave back to the pool is there to be reused.
-    """
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        self._conn: Connection | None = None
-
-    def execute(self, *args: Any, **kwargs: Any) -> Any:
-        """:meth:`sqlalchemy.engine.Connection.execute`, connecting first if needed."""
-        if self._conn is None:
-            self._conn = self._engine.connect()
-        return self._conn.execute(*args, **kwargs)
-
-    def close(self) -> None:
-        """Close the connection, if one was made."""
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-
-    def __enter__(self) -> "LazyConnection":
         return self
 
     def __exit__(self, *_exc: Any) -> None:
