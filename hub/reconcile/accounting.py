@@ -12,13 +12,15 @@ class (void / paid / open). A plugin document the hub has no link for is either 
 hub pushed but never recorded (its ``hub_id`` or number names an unlinked hub document), a
 linked hub document outside the filters (compared anyway when it passes the organisation
 filter), or something recorded only in accounting — for payments, money the ledger never saw.
-Last, the hub's documents that should be in accounting and have no link are streamed and
-reported missing, with the outbox's word on why and the command that pushes them again.
+Last, the hub's documents that should be in accounting and have no link are reported missing,
+with the outbox's word on why and the command that pushes them again.
 
-Cost: an agreeing pair costs a few comparisons on plain driver tuples; everything a difference
-needs (the whole document, its link, outbox row, failed job) is read in batches of
-:data:`_BATCH` differences, one query each, so a million documents with thousands of
-differences take a few thousand round trips, not millions.
+Cost: an agreeing pair costs a few comparisons on plain driver tuples, inside the merge join's
+own loop (:func:`_compare`); everything a difference needs (the whole document, its link,
+outbox row, failed job) is read in batches of :data:`_BATCH` differences, one query each, so a
+million documents with thousands of differences take a few thousand round trips, not
+millions. The missing documents' anti-join runs in a background thread while the streams are
+compared (:func:`_missing_rows`); the stream and the lookups share one connection.
 
 What plugins return (``ExternalDocument``): ``external_id``; ``hub_id`` and ``number`` when the
 system keeps them; ``organisation_ref`` (the customer's id there, as in ``OrganisationMapping``);

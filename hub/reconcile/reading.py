@@ -22,7 +22,7 @@ from functools import lru_cache
 from itertools import chain
 from typing import Any, Callable, Iterable, Iterator
 
-from sqlalchemy import create_engine, event, select, text, type_coerce
+from sqlalchemy import create_engine, event, select, type_coerce
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.types import NullType
 
@@ -116,7 +116,7 @@ def _open(conn: Connection, statement: Any, batch: int) -> tuple[list, Any]:
         first = result.fetchmany(batch)
         if len(first) < batch:
             return first, None  # all there is (and SQLAlchemy has closed the cursor)
-        fetch = result.cursor.fetchmany
+        return first, result.cursor.fetchmany
     return first, (fetch if len(first) >= batch else None)
 
 
