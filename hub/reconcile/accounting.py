@@ -20,7 +20,8 @@ own loop (:func:`_compare`); everything a difference needs (the whole document, 
 outbox row, failed job) is read in batches of :data:`_BATCH` differences, one query each, so a
 million documents with thousands of differences take a few thousand round trips, not
 millions. The missing documents' anti-join runs in a background thread while the streams are
-compared (:func:`_missing_rows`); the stream and the lookups share one connection.
+compared, once the report is seen to be large (:class:`_MissingRows`); the stream and the
+lookups share one connection.
 
 What plugins return (``ExternalDocument``): ``external_id``; ``hub_id`` and ``number`` when the
 system keeps them; ``organisation_ref`` (the customer's id there, as in ``OrganisationMapping``);
@@ -33,9 +34,9 @@ amounts before tax.
 from __future__ import annotations
 
 import logging
-from contextlib import contextmanager
+from itertools import chain, islice
 from decimal import Decimal
-from typing import TYPE_CHECKING, Iterable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
@@ -48,8 +49,8 @@ from hub.host.gc_pacing import bulk_allocations
 from hub.reconcile.core import Difference, Options, Progress
 from hub.reconcile.documents import OtherDoc, status_class
 from hub.reconcile.reading import (
-    BackgroundRows, exact_decimal, key_order, partitions, raw_columns, read_only,
-    stream_tuples,
+    STREAM_BATCH, BackgroundRows, exact_decimal, key_order, partitions, raw_columns,
+    read_only, stream_tuples,
 )
 from hub.reconcile.accounting_differences import AccountingComparer
 from hub.reconcile.accounting_kinds import (
@@ -63,6 +64,10 @@ if TYPE_CHECKING:
 __all__ = ["run", "KINDS", "DocumentKind", "compare_kind"]
 
 log = logging.getLogger("hub.reconcile")
+
+#: Hub documents compared before the missing-documents query starts in the background (see
+#: :class:`_MissingRows`): below this, reading it afterwards is quicker.
+BACKGROUND_AFTER = 4 * STREAM_BATCH
 
 
 def run(ctx: "HubContext", options: Options, progress: Progress) -> Iterator[Difference]:
@@ -123,17 +128,19 @@ def compare_kind(engine: Engine, connection: str, kind: DocumentKind,
         # connections are thread-safe, one operation at a time) and PostgreSQL too (a cursor
         # stays open across other statements of its transaction).
         comparer = AccountingComparer(conn, conn, reader, connection, kind, options)
-        # The documents missing at the other side: read in the background from now on.
-        with _missing_rows(reader, engine, comparer) as missing:
+        # The documents missing at the other side: read in the background once the report is
+        # seen to be large (see _MissingRows), else afterwards on this connection.
+        with _MissingRows(reader, engine, comparer) as missing:
             # a plugin's pages may overlap: sorted, its repeats are dropped (a presorted
             # source is trusted, and a repeat there stops the comparison loudly instead)
             ordered = others if presorted else unique_by_key(
                 sorted_stream(others, key=_other_key), _other_key,
                 on_duplicate=lambda d: log.warning("%s listed %s %s twice; compared once",
                                                    connection, kind.label, d.key))
-            yield from _compare(comparer, hub_stream(conn, engine, connection, kind, options),
-                                ordered, kind.absolute, progress)
-            yield from comparer.missing(missing)
+            hub_rows = missing.started_after(
+                hub_stream(conn, engine, connection, kind, options), BACKGROUND_AFTER)
+            yield from _compare(comparer, hub_rows, ordered, kind.absolute, progress)
+            yield from comparer.missing(missing.rows())
 
 
 def _compare(comparer: AccountingComparer, hub_rows: Iterable[tuple],
@@ -260,24 +267,68 @@ class _Last:
 _END = _Last()
 
 
-@contextmanager
-def _missing_rows(reader: Engine, engine: Engine, comparer: AccountingComparer
-                  ) -> Iterator[Iterable | None]:
+class _MissingRows:
     """The rows of the missing-documents query (an anti-join over every document, whose time
-    is spent in the database), read by a thread while the streams are compared. On PostgreSQL
-    the rows themselves, a batch per round trip. On SQLite, where the query runs in this
-    process, only the ids, a few thousand per row: a thread given one row per document needs
-    the GIL back for each, waits for the comparison to let go of it every time, and made a
-    million-document report twice as slow; the documents are then read here by id. ``None``
-    for an in-memory SQLite database (one connection, one thread): read afterwards."""
-    if reader.url.get_backend_name() != "sqlite":
-        with BackgroundRows(reader, partitions(comparer.missing_statement())) as rows:
-            yield rows
-    elif reader is engine:
-        yield None
-    else:
-        with BackgroundRows(reader, comparer.missing_ids) as chunks:
-            yield comparer.rows_of_ids(chunks)
+    is spent in the database), read by a thread while the streams are compared — once the
+    hub's stream has given :data:`BACKGROUND_AFTER` rows. A smaller report reads them after the
+    comparison on its own connection (:meth:`rows` is ``None`` then): a thread, and the
+    connection it needs (a new server process on PostgreSQL), cost more there than the query.
+
+    In the background on PostgreSQL the rows themselves, a batch per round trip. On SQLite,
+    where the query runs in this process, only the ids, a few thousand per row: a thread given
+    one row per document needs the GIL back for each, waits for the comparison to let go of it
+    every time, and made a million-document report twice as slow; the documents are then read
+    here by id. An in-memory SQLite database (one connection, one thread) is always read
+    afterwards.
+    """
+
+    def __init__(self, reader: Engine, engine: Engine, comparer: AccountingComparer) -> None:
+        self._reader, self._engine, self._comparer = reader, engine, comparer
+        self._background: BackgroundRows | None = None
+
+    def started_after(self, rows: Iterable[tuple], count: int) -> Iterator[tuple]:
+        """``rows`` unchanged; the background query starts when ``count`` of them are read and
+        more follow. Built from C parts (no Python frame per row): ``chain`` asks for its second
+        iterable only when the first ``count`` rows are consumed."""
+        rows = iter(rows)
+        return chain(islice(rows, count), _Then(self._start, rows))
+
+    def _start(self) -> None:
+        if self._reader.url.get_backend_name() != "sqlite":
+            self._background = BackgroundRows(
+                self._reader, partitions(self._comparer.missing_statement()))
+        elif self._reader is not self._engine:
+            self._background = BackgroundRows(self._reader, self._comparer.missing_ids)
+
+    def rows(self) -> Iterable | None:
+        """The background query's rows, or ``None`` when it was not started (read them on the
+        report's connection then)."""
+        if self._background is None:
+            return None
+        if self._reader.url.get_backend_name() != "sqlite":
+            return self._background
+        return self._comparer.rows_of_ids(self._background)
+
+    def __enter__(self) -> "_MissingRows":
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self._background is not None:
+            self._background.close()
+
+
+class _Then:
+    """The rest of an iterator, after calling ``start`` if anything is left."""
+
+    def __init__(self, start: Callable[[], None], rest: Iterator[tuple]) -> None:
+        self._start, self._rest = start, rest
+
+    def __iter__(self) -> Iterator[tuple]:
+        first = next(self._rest, None)
+        if first is None:
+            return iter(())
+        self._start()
+        return chain((first,), self._rest)
 
 
 def _other_key(doc: OtherDoc) -> str:

@@ -53,7 +53,12 @@ def _seed(engine) -> list:
     return sorted(others, key=lambda d: d.key)
 
 
-def _check(engine, monkeypatch) -> None:
+#: when the missing-documents query starts in the background (accounting.BACKGROUND_AFTER):
+#: at once, in the middle of the hub's stream, or never (N is below the default: read after)
+BACKGROUND = [0, 6_000, None]
+
+
+def _check(engine, monkeypatch, background_after) -> None:
     from hub.db.models import metadata
     from hub.reconcile import accounting
     from hub.reconcile.core import NullProgress, Options
@@ -61,6 +66,10 @@ def _check(engine, monkeypatch) -> None:
     metadata.create_all(engine)
     others = _seed(engine)
     monkeypatch.setattr(accounting, "_BATCH", 7)  # look differences up while streaming
+    if background_after is not None:
+        monkeypatch.setattr(accounting, "BACKGROUND_AFTER", background_after)
+    else:
+        assert accounting.BACKGROUND_AFTER > N
     options = Options(today=dt.date(2026, 3, 1))
     found = list(accounting.compare_kind(engine, "books", accounting.KINDS["invoice"], others,
                                          options, NullProgress(), presorted=True))
@@ -81,16 +90,18 @@ def _check(engine, monkeypatch) -> None:
         tuple(d.as_dict().items()) for d in found)
 
 
-def test_reconcile_many_documents_on_sqlite(hub_engine, monkeypatch):
-    _check(hub_engine, monkeypatch)
+@pytest.mark.parametrize("background_after", BACKGROUND)
+def test_reconcile_many_documents_on_sqlite(hub_engine, monkeypatch, background_after):
+    _check(hub_engine, monkeypatch, background_after)
 
 
 @pytest.mark.postgres
-def test_reconcile_many_documents_on_postgres(hub_postgres_url, monkeypatch):
+@pytest.mark.parametrize("background_after", BACKGROUND)
+def test_reconcile_many_documents_on_postgres(hub_postgres_url, monkeypatch, background_after):
     from hub.db.engine import make_engine
 
     engine = make_engine(hub_postgres_url)
     try:
-        _check(engine, monkeypatch)
+        _check(engine, monkeypatch, background_after)
     finally:
         engine.dispose()
