@@ -157,8 +157,9 @@ def _compare(comparer: AccountingComparer, hub_rows: Iterable[tuple],
     8 status, 9 lines).
     """
     hub_iter, other_iter = iter(hub_rows), iter(others)
-    hub = next(hub_iter, None)
+    # the other side first: on PostgreSQL the hub's query runs meanwhile (stream_tuples)
     other = next(other_iter, None)
+    hub = next(hub_iter, None)
     # An exhausted side's key is _END, greater than every key: the loop then needs no test
     # for an exhausted side (comparing a key with _END runs Python code, at the tail only).
     hub_key = hub[0] if hub is not None else _END

@@ -119,33 +119,18 @@ def stream_tuples(conn: Connection, statement: Any, batch: int = STREAM_BATCH
     :func:`raw_columns` so the values need no type processing either. The cursor closes with
     ``conn``.
     """
-    first, fetch = _open(conn, statement, batch)
-    if fetch is None:
+    if conn.dialect.name != "sqlite":
+        # the query runs in the server while this thread reads the other side's first rows
+        return _prefetched(conn, statement, batch)
+    # SQLite has no server-side cursor, so SQLAlchemy buffers nothing: the driver's cursor
+    # gives every row, with no Row object built for the first batch either. It runs in this
+    # process: nothing to wait for that a thread could overlap (the driver holds the GIL
+    # while it builds rows).
+    fetch = conn.execute(statement).cursor.fetchmany
+    first = fetch(batch)
+    if len(first) < batch:
         return iter(first)
-    if conn.dialect.name == "sqlite":
-        # in-process: nothing to wait for that a thread could overlap (the driver holds the
-        # GIL while it builds rows)
-        return chain(first, chain.from_iterable(iter(lambda: fetch(batch), [])))
-    return chain(first, _prefetched(conn, fetch, batch))
-
-
-def _open(conn: Connection, statement: Any, batch: int) -> tuple[list, Any]:
-    """Run ``statement``: its first rows, and the driver's ``fetchmany`` for the rest (``None``
-    when the first rows are all there is)."""
-    if conn.dialect.name == "sqlite":
-        # no server-side cursor there, so SQLAlchemy buffers nothing: the driver's cursor
-        # gives every row, with no Row object built for the first batch either
-        fetch = conn.execute(statement).cursor.fetchmany
-        first = fetch(batch)
-    else:
-        result = conn.execution_options(stream_results=True).execute(statement)
-        # The first batch through SQLAlchemy: with a server-side cursor it has already
-        # prefetched a row into its own buffer, and this drains that buffer exactly.
-        first = result.fetchmany(batch)
-        if len(first) < batch:
-            return first, None  # all there is (and SQLAlchemy has closed the cursor)
-        return first, result.cursor.fetchmany
-    return first, (fetch if len(first) >= batch else None)
+    return chain(first, chain.from_iterable(iter(lambda: fetch(batch), [])))
 
 
 class _Failed:
@@ -155,11 +140,14 @@ class _Failed:
         self.error = error
 
 
-def _prefetched(conn: Connection, fetch: Any, batch: int) -> Iterator[tuple]:
-    """The cursor's remaining rows, the next batch fetched by a thread while this one is being
-    compared, so waiting for the database and comparing overlap (the driver releases the GIL
-    while it waits). At most :data:`PREFETCH_BATCHES` batches are held. The thread owns the
-    cursor until it has handed over the last (empty) batch, and stops if ``conn`` closes."""
+def _prefetched(conn: Connection, statement: Any, batch: int) -> Iterator[tuple]:
+    """The rows of ``statement`` from a server-side cursor, run and fetched by a thread: the
+    query starts at once and runs in the database while the caller does other work (reads the
+    other side's first page), and the next batch is fetched while this one is being compared,
+    so waiting for the database and comparing overlap (the driver releases the GIL while it
+    waits). At most :data:`PREFETCH_BATCHES` batches are held. The thread owns ``conn`` until
+    it has handed over the first batch (the caller uses ``conn`` only once it has rows), and the
+    cursor until it has handed over the last (empty) batch; it stops if ``conn`` closes."""
     handover: queue.Queue = queue.Queue(maxsize=PREFETCH_BATCHES)
 
     def hand_over(item: Any) -> bool:
@@ -173,6 +161,18 @@ def _prefetched(conn: Connection, fetch: Any, batch: int) -> Iterator[tuple]:
 
     def fetcher() -> None:
         try:
+            result = conn.execution_options(stream_results=True).execute(statement)
+            # The first batch through SQLAlchemy: with a server-side cursor it has already
+            # prefetched a row into its own buffer, and this drains that buffer exactly.
+            rows = result.fetchmany(batch)
+            if len(rows) < batch:  # all there is (and SQLAlchemy has closed the cursor)
+                if rows and not hand_over(rows):
+                    return
+                hand_over([])
+                return
+            if not hand_over(rows):
+                return
+            fetch = result.cursor.fetchmany
             while True:
                 rows = fetch(batch)
                 if not hand_over(rows) or not rows:
