@@ -54,8 +54,6 @@ def read_only(engine: Engine) -> Iterator[Engine]:
     yield engine.execution_options(postgresql_readonly=True)
 
 
-#: Bytes of an SQLite database a reading connection maps into memory (see _sqlite_reader).
-_MMAP_BYTES = 16 * 1024 * 1024
 #: The read-only twin of each SQLite engine, made once and kept as long as that engine (a
 #: new engine per report meant a new connection that parses the schema again, and statements
 #: compiled again: SQLAlchemy's compiled cache is per engine). It is disposed with its engine.
@@ -76,11 +74,6 @@ def _sqlite_reader(engine: Engine) -> Engine:
         def _query_only(dbapi_connection, _record):
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA query_only=ON")
-            # Reads the file's first pages through a memory map, not a read() per page: a
-            # report's sorted streams visit pages in key order, again and again, and a small
-            # database read this way took a fifth less time. Bounded (the mapped pages count
-            # in the process's resident memory, and a report's memory must not grow with N).
-            cursor.execute(f"PRAGMA mmap_size={_MMAP_BYTES}")
             cursor.close()
 
         @event.listens_for(engine, "engine_disposed")
