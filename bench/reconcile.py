@@ -184,7 +184,7 @@ def _reconcile(engine, *, shuffled: bool) -> int:
 
     from hub.reconcile.accounting import KINDS, compare_kind
     from hub.reconcile.core import NullProgress, Options
-    from hub.reconcile.documents import OtherDoc
+    from hub.reconcile.documents import other_doc
     from hub.reconcile.reading import read_only, stream_tuples
 
     def other_side(conn):
@@ -197,9 +197,9 @@ def _reconcile(engine, *, shuffled: bool) -> int:
                                         f"number FROM bench_external ORDER BY {order}"))
         empty: dict = {}
         for key, total, currency, status, day, number in rows:
-            yield OtherDoc(key, "invoice", None, number, None, day, currency,
-                           total if total.__class__ is Decimal else Decimal(total), status, None,
-                           empty)
+            yield other_doc((key, "invoice", None, number, None, day, currency,
+                             total if total.__class__ is Decimal else Decimal(total), status,
+                             None, empty, None))
 
     options = Options(today=dt.date(2026, 3, 1))
     with read_only(engine) as reader, reader.connect() as conn:

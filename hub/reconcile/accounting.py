@@ -12,13 +12,16 @@ class (void / paid / open). A plugin document the hub has no link for is either 
 hub pushed but never recorded (its ``hub_id`` or number names an unlinked hub document), a
 linked hub document outside the filters (compared anyway when it passes the organisation
 filter), or something recorded only in accounting — for payments, money the ledger never saw.
-Last, the hub's documents that should be in accounting and have no link are streamed and
-reported missing, with the outbox's word on why and the command that pushes them again.
+Last, the hub's documents that should be in accounting and have no link are reported missing,
+with the outbox's word on why and the command that pushes them again.
 
-Cost: an agreeing pair costs a few comparisons on plain driver tuples; everything a difference
-needs (the whole document, its link, outbox row, failed job) is read in batches of
-:data:`_BATCH` differences, one query each, so a million documents with thousands of
-differences take a few thousand round trips, not millions.
+Cost: an agreeing pair costs a few comparisons on plain driver tuples, inside the merge join's
+own loop (:func:`_compare`); everything a difference needs (the whole document, its link,
+outbox row, failed job) is read in batches of :data:`_BATCH` differences, one query each, so a
+million documents with thousands of differences take a few thousand round trips, not
+millions. The missing documents' anti-join runs in a background thread while the streams are
+compared, once the report is seen to be large (:class:`_MissingRows`); the stream and the
+lookups share one connection.
 
 What plugins return (``ExternalDocument``): ``external_id``; ``hub_id`` and ``number`` when the
 system keeps them; ``organisation_ref`` (the customer's id there, as in ``OrganisationMapping``);
@@ -31,9 +34,9 @@ amounts before tax.
 from __future__ import annotations
 
 import logging
+from itertools import chain, islice
 from decimal import Decimal
-from operator import itemgetter
-from typing import TYPE_CHECKING, Iterable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
@@ -42,16 +45,18 @@ from hub.db.models import (
     ExternalLink,
 )
 from hub.errors import PluginError
+from hub.host.gc_pacing import bulk_allocations
 from hub.reconcile.core import Difference, Options, Progress
 from hub.reconcile.documents import OtherDoc, status_class
 from hub.reconcile.reading import (
-    exact_decimal, key_order, raw_columns, read_only, stream_tuples,
+    STREAM_BATCH, BackgroundRows, exact_decimal, key_order, partitions, raw_columns,
+    read_only, stream_tuples,
 )
 from hub.reconcile.accounting_differences import AccountingComparer
 from hub.reconcile.accounting_kinds import (
     BATCH as _BATCH, KINDS, SECTION, DocumentKind, document_filters,
 )
-from hub.reconcile.streams import merge_join, sorted_stream, unique_by_key
+from hub.reconcile.streams import order_error, sorted_stream, unique_by_key
 
 if TYPE_CHECKING:
     from hub.host.context import HubContext
@@ -59,6 +64,10 @@ if TYPE_CHECKING:
 __all__ = ["run", "KINDS", "DocumentKind", "compare_kind"]
 
 log = logging.getLogger("hub.reconcile")
+
+#: Hub documents compared before the missing-documents query starts in the background (see
+#: :class:`_MissingRows`): below this, reading it afterwards is quicker.
+BACKGROUND_AFTER = 4 * STREAM_BATCH
 
 
 def run(ctx: "HubContext", options: Options, progress: Progress) -> Iterator[Difference]:
@@ -85,18 +94,17 @@ def run(ctx: "HubContext", options: Options, progress: Progress) -> Iterator[Dif
 def hub_stream(conn, engine: Engine, connection: str, kind: DocumentKind,
                options: Options) -> Iterator[tuple]:
     """The hub's documents of ``kind`` linked to ``connection``, in external-id order, as
-    ``(external id, id, total, status, currency)`` tuples straight from the driver: the hot
-    path of a million-document run reads, builds and converts nothing more for a document
-    that agrees (the rest of a differing one is read in batches, see ``_Comparer.resolve``)."""
-    model = kind.model
+    ``(external id, total, status, currency)`` tuples straight from the driver: the hot path
+    of a million-document run reads, builds and converts nothing more for a document that
+    agrees (the rest of a differing one is read by key in batches, see
+    :meth:`AccountingComparer.resolve`)."""
+    table, link = kind.model, ExternalLink.__table__.c
     columns = kind.columns()
-    statement = (select(*raw_columns(ExternalLink.external_id, columns[0], columns[4],
-                                     columns[5], columns[3]))
-                 .join(model, model.id == ExternalLink.document_id)
-                 .where(ExternalLink.connection == connection,
-                        ExternalLink.document_kind == kind.name,
+    statement = (select(*raw_columns(link.external_id, columns[4], columns[5], columns[3]))
+                 .join(table, table.c.id == link.document_id)
+                 .where(link.connection == connection, link.document_kind == kind.name,
                         *document_filters(kind, options))
-                 .order_by(key_order(ExternalLink.external_id, engine)))
+                 .order_by(key_order(link.external_id, engine, conn)))
     return stream_tuples(conn, statement)
 
 
@@ -108,60 +116,221 @@ def compare_kind(engine: Engine, connection: str, kind: DocumentKind,
     ``presorted`` says ``others`` already come in key order, one per key (a table read in key
     order); otherwise they are sorted here in bounded memory and repeats are dropped.
     """
-    with read_only(engine) as reader, reader.connect() as streaming, reader.connect() as conn:
-        comparer = AccountingComparer(conn, streaming, reader, connection, kind, options)
-        # a plugin's pages may overlap: sorted, its repeats are dropped (a presorted source
-        # is trusted, and a repeat there stops the merge join loudly instead)
-        ordered = others if presorted else unique_by_key(
-            sorted_stream(others, key=_other_key), _other_key,
-            on_duplicate=lambda d: log.warning("%s listed %s %s twice; compared once",
-                                               connection, kind.label, d.key))
-        pairs = merge_join(hub_stream(streaming, engine, connection, kind, options), ordered,
-                           _KEY, _KEY)
-        seen = 0
-        absolute = kind.absolute
-        strays: list[OtherDoc] = []
-        unequal: list[tuple[tuple, OtherDoc | None]] = []
-        for hub, other in pairs:
-            seen += 1
-            if seen == 1000:
-                progress.advance(seen)
-                seen = 0
+    # bulk_allocations: a pair allocates a few tuples and strings, all freed at once by
+    # reference counting; the default pacing (a collection every 700) rescans the heap
+    # throughout, which was a third of a 10,000-document run
+    with bulk_allocations(), read_only(engine) as reader, reader.connect() as conn:
+        # One connection for the hub's stream and the batched lookups of differences (each
+        # new connection costs: on SQLite it parses the whole schema, on PostgreSQL it is a
+        # new server process). SQLite steps through the stream's rows on demand, and other
+        # statements may run between two steps; on PostgreSQL a thread fetches the stream's
+        # server-side cursor (stream_tuples) while lookups run here, which psycopg allows (its
+        # connections are thread-safe, one operation at a time) and PostgreSQL too (a cursor
+        # stays open across other statements of its transaction).
+        comparer = AccountingComparer(conn, conn, reader, connection, kind, options)
+        # The documents missing at the other side: read in the background once the report is
+        # seen to be large (see _MissingRows), else afterwards on this connection.
+        with _MissingRows(reader, engine, comparer) as missing:
+            # a plugin's pages may overlap: sorted, its repeats are dropped (a presorted
+            # source is trusted, and a repeat there stops the comparison loudly instead)
+            ordered = others if presorted else unique_by_key(
+                sorted_stream(others, key=_other_key), _other_key,
+                on_duplicate=lambda d: log.warning("%s listed %s %s twice; compared once",
+                                                   connection, kind.label, d.key))
+            hub_rows = missing.started_after(
+                hub_stream(conn, engine, connection, kind, options), BACKGROUND_AFTER)
+            yield from _compare(comparer, hub_rows, ordered, kind.absolute, progress)
+            yield from comparer.missing(missing.rows())
+
+
+def _compare(comparer: AccountingComparer, hub_rows: Iterable[tuple],
+             others: Iterable[OtherDoc], absolute: bool, progress: Progress
+             ) -> Iterator[Difference]:
+    """Merge-join the hub's rows with the other side's documents and compare each pair.
+
+    :func:`~hub.reconcile.streams.merge_join` with the comparison written into its loop: this
+    runs once per document on both sides of a million-document report, and a pair that agrees
+    (nearly all) then costs a few comparisons and no object at all. The order checks are
+    merge_join's (a key repeated or out of order on either side is a
+    :class:`~hub.reconcile.streams.StreamOrderError`). Hub rows are ``(key, total, status,
+    currency)``; an :class:`OtherDoc` is indexed directly (0 key, 6 currency, 7 total,
+    8 status, 9 lines).
+    """
+    hub_iter, other_iter = iter(hub_rows), iter(others)
+    # the other side first: on PostgreSQL the hub's query runs meanwhile (stream_tuples)
+    other = next(other_iter, None)
+    hub = next(hub_iter, None)
+    # An exhausted side's key is _END, greater than every key: the loop then needs no test
+    # for an exhausted side (comparing a key with _END runs Python code, at the tail only).
+    hub_key = hub[0] if hub is not None else _END
+    other_key = other[0] if other is not None else _END
+    strays: list[OtherDoc] = []
+    unequal: list[tuple[tuple, OtherDoc | None]] = []
+    seen = 0
+    # the status words of the last pair compared: consecutive documents mostly share them
+    hub_status = other_status = None
+    same_status = True
+    while True:
+        seen += 1
+        if seen == 1000:
+            progress.advance(seen)
+            seen = 0
+        if hub_key == other_key:
+            if hub_key is _END:
+                break
+            # the common case, inline: same total, currency and status class, no lines
+            total = hub[1]
+            if total.__class__ is str:  # SQLite keeps exact amounts as canonical text
+                total = Decimal(total)
+            elif total.__class__ is not Decimal:
+                total = exact_decimal(total)
+            other_total = other[7]
+            if absolute and other_total is not None:
+                total, other_total = abs(total), abs(other_total)
+            if hub[2] != hub_status or other[8] != other_status:
+                hub_status, other_status = hub[2], other[8]
+                same_status = status_class(hub_status) == status_class(other_status)
+            if not (total == other_total and hub[3] == other[6] and other[9] is None
+                    and same_status):
+                unequal.append((hub, other))  # read whole and compared in batches
+                if len(unequal) >= _BATCH:
+                    yield from comparer.resolve(unequal)
+                    unequal = []
+            hub = next(hub_iter, None)
             if hub is None:
-                strays.append(other)  # looked up in batches: one round trip per batch
-                if len(strays) >= _BATCH:
-                    yield from comparer.strays(strays)
-                    strays = []
-                continue
-            if other is not None:
-                # the common case, inline: same total, currency and status class, no lines
-                total = hub[2]
-                if total.__class__ is str:  # SQLite keeps exact amounts as canonical text
-                    total = Decimal(total)
-                elif total.__class__ is not Decimal:
-                    total = exact_decimal(total)
-                other_total = other.total
-                if absolute and other_total is not None:
-                    total, other_total = abs(total), abs(other_total)
-                if (total == other_total and hub[4] == other.currency and other.lines is None
-                        and status_class(hub[3]) == status_class(other.status)):
-                    continue
-            unequal.append((hub, other))  # read whole and compared in batches
+                hub_key = _END
+            else:
+                key = hub[0]
+                if not hub_key < key:
+                    order_error("left", key, hub_key)
+                hub_key = key
+            other = next(other_iter, None)
+            if other is None:
+                other_key = _END
+            else:
+                key = other[0]
+                if not other_key < key:
+                    order_error("right", key, other_key)
+                other_key = key
+        elif hub_key < other_key:
+            unequal.append((hub, None))  # gone from the other side: read whole in batches
             if len(unequal) >= _BATCH:
                 yield from comparer.resolve(unequal)
                 unequal = []
-        progress.advance(seen)
-        yield from comparer.resolve(unequal)
-        yield from comparer.strays(strays)
-        yield from comparer.flush_lines()
-        yield from comparer.missing()
+            hub = next(hub_iter, None)
+            if hub is None:
+                hub_key = _END
+            else:
+                key = hub[0]
+                if not hub_key < key:
+                    order_error("left", key, hub_key)
+                hub_key = key
+        else:
+            strays.append(other)  # looked up in batches: one round trip per batch
+            if len(strays) >= _BATCH:
+                yield from comparer.strays(strays)
+                strays = []
+            other = next(other_iter, None)
+            if other is None:
+                other_key = _END
+            else:
+                key = other[0]
+                if not other_key < key:
+                    order_error("right", key, other_key)
+                other_key = key
+    seen -= 1  # the last turn found both sides exhausted
+    progress.advance(seen)
+    yield from comparer.resolve(unequal)
+    yield from comparer.strays(strays)
+    yield from comparer.flush_lines()
 
 
-#: Both tuples carry the key first; itemgetter is the cheapest key function there is.
-_KEY = itemgetter(0)
+class _Last:
+    """The key of an exhausted side: greater than every key, equal only to itself."""
+
+    __slots__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        return other is self
+
+    def __ne__(self, other: object) -> bool:
+        return other is not self
+
+    def __lt__(self, other: object) -> bool:
+        return False
+
+    def __gt__(self, other: object) -> bool:
+        return other is not self
+
+    __hash__ = object.__hash__
+
+
+_END = _Last()
+
+
+class _MissingRows:
+    """The rows of the missing-documents query (an anti-join over every document, whose time
+    is spent in the database), read by a thread while the streams are compared — once the
+    hub's stream has given :data:`BACKGROUND_AFTER` rows. A smaller report reads them after the
+    comparison on its own connection (:meth:`rows` is ``None`` then): a thread, and the
+    connection it needs (a new server process on PostgreSQL), cost more there than the query.
+
+    In the background on PostgreSQL the rows themselves, a batch per round trip. On SQLite,
+    where the query runs in this process, only the ids, a few thousand per row: a thread given
+    one row per document needs the GIL back for each, waits for the comparison to let go of it
+    every time, and made a million-document report twice as slow; the documents are then read
+    here by id. An in-memory SQLite database (one connection, one thread) is always read
+    afterwards.
+    """
+
+    def __init__(self, reader: Engine, engine: Engine, comparer: AccountingComparer) -> None:
+        self._reader, self._engine, self._comparer = reader, engine, comparer
+        self._background: BackgroundRows | None = None
+
+    def started_after(self, rows: Iterable[tuple], count: int) -> Iterator[tuple]:
+        """``rows`` unchanged; the background query starts when ``count`` of them are read and
+        more follow. Built from C parts (no Python frame per row): ``chain`` asks for its second
+        iterable only when the first ``count`` rows are consumed."""
+        rows = iter(rows)
+        return chain(islice(rows, count), _Then(self._start, rows))
+
+    def _start(self) -> None:
+        if self._reader.url.get_backend_name() != "sqlite":
+            self._background = BackgroundRows(
+                self._reader, partitions(self._comparer.missing_statement()))
+        elif self._reader is not self._engine:
+            self._background = BackgroundRows(self._reader, self._comparer.missing_ids)
+
+    def rows(self) -> Iterable | None:
+        """The background query's rows, or ``None`` when it was not started (read them on the
+        report's connection then)."""
+        if self._background is None:
+            return None
+        if self._reader.url.get_backend_name() != "sqlite":
+            return self._background
+        return self._comparer.rows_of_ids(self._background)
+
+    def __enter__(self) -> "_MissingRows":
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self._background is not None:
+            self._background.close()
+
+
+class _Then:
+    """The rest of an iterator, after calling ``start`` if anything is left."""
+
+    def __init__(self, start: Callable[[], None], rest: Iterator[tuple]) -> None:
+        self._start, self._rest = start, rest
+
+    def __iter__(self) -> Iterator[tuple]:
+        first = next(self._rest, None)
+        if first is None:
+            return iter(())
+        self._start()
+        return chain((first,), self._rest)
 
 
 def _other_key(doc: OtherDoc) -> str:
     return doc.key
-
-

@@ -4,23 +4,20 @@ difference needs (whole documents, lines, links, outbox rows, failed jobs) in ba
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Iterator
 
-from sqlalchemy import bindparam, exists, literal, select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.engine import Engine
 
 from hub.core.money import Money
-from hub.db.models import (
-    ExternalLink, InvoiceLine, JobRecord,
-    JobStatus, OutboxEntry,
-)
+from hub.db.models import ExternalLink, InvoiceLine
 from hub.db.models.ledger import CreditNoteLine
 from hub.reconcile.core import Difference, Options
 from hub.reconcile.documents import HubDoc, LineFigures, OtherDoc, money, status_class
-from hub.reconcile.reading import (
-    Lookups, stream,
-)
-from hub.reconcile.accounting_kinds import BATCH, SECTION, DocumentKind, document_filters
+from hub.reconcile.reading import Lookups
+from hub.reconcile.accounting_kinds import BATCH, SECTION, DocumentKind
+from hub.reconcile.accounting_missing import MissingDocuments
 
 if TYPE_CHECKING:
     pass
@@ -28,10 +25,12 @@ if TYPE_CHECKING:
 __all__ = ["AccountingComparer"]
 
 _BATCH = BATCH
+_LINK = ExternalLink.__table__.c
 
 
-class AccountingComparer:
-    """Turns matched pairs and strays of one (connection, kind) into differences."""
+class AccountingComparer(MissingDocuments):
+    """Turns matched pairs and strays of one (connection, kind) into differences, and finds
+    the documents missing at the other side (:class:`MissingDocuments`)."""
 
     def __init__(self, conn, streaming, reader: Engine, connection: str,
                  kind: DocumentKind, options: Options) -> None:
@@ -41,42 +40,56 @@ class AccountingComparer:
         self.kind, self.options = kind, options
         self.systems = f"hub ↔ {connection}"
         self.lookups = Lookups(reader)
-        # Lookups for differences, built once and asked per batch of differences.
-        model, columns = kind.model, kind.columns()
-        self._links_of_keys = select(ExternalLink.external_id, ExternalLink.document_id).where(
-            ExternalLink.connection == connection, ExternalLink.document_kind == kind.name,
-            ExternalLink.external_id.in_(bindparam("keys", expanding=True)))
-        self._docs_by_ids = select(*columns).where(
-            model.id.in_(bindparam("ids", expanding=True)))
-        self._unlinked_by_ids = select(*columns).where(
-            model.id.in_(bindparam("ids", expanding=True)), ~self._linked_clause())
-        self._unlinked_by_numbers = (
-            select(*columns).where(model.number.in_(bindparam("numbers", expanding=True)),
-                                   ~self._linked_clause())
-            if hasattr(model, "number") else None)
-        self._outbox_of_docs = (
-            select(OutboxEntry.document_id, OutboxEntry.id, OutboxEntry.status,
-                   OutboxEntry.attempts, OutboxEntry.last_error)
-            .where(OutboxEntry.effect == "push", OutboxEntry.document_kind == kind.name,
-                   OutboxEntry.document_id.in_(bindparam("ids", expanding=True)),
-                   OutboxEntry.connection == connection)
-            .order_by(OutboxEntry.document_id, OutboxEntry.generation))
-        self._failed_jobs = (select(JobRecord.outbox_id, JobRecord.id)
-                             .where(JobRecord.outbox_id.in_(bindparam("ids", expanding=True)),
-                                    JobRecord.status == JobStatus.failed)
-                             .order_by(JobRecord.id))
         self.claimed: set[int] = set()  # unlinked hub documents found at the other side
         self.line_queue: list[tuple[HubDoc, OtherDoc]] = []
 
+    # -- lookups for differences: built on first use (most reports need only some), then asked
+    # once per batch of differences. Core columns, as in accounting_kinds: they compile
+    # several times faster than the ORM's attributes.
+    @cached_property
+    def _links_of_keys(self):
+        return select(_LINK.external_id, _LINK.document_id).where(
+            _LINK.connection == self.connection, _LINK.document_kind == self.kind.name,
+            _LINK.external_id.in_(bindparam("keys", expanding=True)))
+
+    @cached_property
+    def _docs_by_keys(self):
+        table = self.kind.model
+        return (select(_LINK.external_id, *self.kind.columns())
+                .join(table, table.c.id == _LINK.document_id)
+                .where(_LINK.connection == self.connection,
+                       _LINK.document_kind == self.kind.name,
+                       _LINK.external_id.in_(bindparam("keys", expanding=True))))
+
+    @cached_property
+    def _docs_by_ids(self):
+        return select(*self.kind.columns()).where(
+            self.kind.model.c.id.in_(bindparam("ids", expanding=True)))
+
+    @cached_property
+    def _unlinked_by_ids(self):
+        return select(*self.kind.columns()).where(
+            self.kind.model.c.id.in_(bindparam("ids", expanding=True)), ~self._linked_clause())
+
+    @cached_property
+    def _unlinked_by_numbers(self):
+        model = self.kind.model.c
+        if "number" not in model:
+            return None
+        return select(*self.kind.columns()).where(
+            model.number.in_(bindparam("numbers", expanding=True)), ~self._linked_clause())
+
     def resolve(self, batch: list[tuple[tuple, OtherDoc | None]]) -> Iterator[Difference]:
-        """Streamed rows that disagree (or are gone from the other side), read whole in one
-        query, then compared field by field."""
-        docs = self._rows(self._docs_by_ids, "ids", {row[1] for row, _ in batch})
+        """Streamed rows (keyed first) that disagree or are gone from the other side, read
+        whole by key in one query, then compared field by field."""
+        keys = sorted({row[0] for row, _ in batch})
+        docs = {row[0]: row for row in self.conn.execute(self._docs_by_keys,
+                                                         {"keys": keys})} if keys else {}
         for row, other in batch:
-            whole = docs.get(row[1])
+            whole = docs.get(row[0])
             if whole is None:
                 continue  # deleted while the report ran: nothing left to compare
-            hub = HubDoc(row[0], *whole)
+            hub = HubDoc(*whole)
             if other is None:
                 yield self.gone(hub)
             else:
@@ -232,59 +245,10 @@ class AccountingComparer:
                           f"pushed as {hub.key} but {self.connection} no longer lists it "
                           "(deleted there?)", fix=self._repush(hub.id))
 
-    def missing(self) -> Iterator[Difference]:
-        """Hub documents that should be at the other system and have no link there."""
-        model = self.kind.model
-        statement = (select(literal(""), *self.kind.columns())
-                     .where(*self.kind.pushable(), *document_filters(self.kind, self.options),
-                            ~self._linked_clause())
-                     .order_by(model.id))
-        batch: list[HubDoc] = []
-        for row in stream(self.streaming, statement):
-            if row.id in self.claimed:
-                continue
-            batch.append(HubDoc(*row))
-            if len(batch) >= _BATCH:
-                yield from self._missing(batch)
-                batch = []
-        yield from self._missing(batch)
-
-    def _missing(self, batch: list[HubDoc]) -> Iterator[Difference]:
-        if not batch:
-            return
-        # the latest generation's row per document (ordered by generation: last one wins)
-        entries = {row.document_id: row for row in self.conn.execute(
-            self._outbox_of_docs, {"ids": [hub.id for hub in batch]})}
-        failed = [e.id for e in entries.values() if e.status == "failed"]
-        jobs = dict(self.conn.execute(self._failed_jobs, {"ids": failed}).all()) if failed else {}
-        for hub in batch:
-            cause, fix = self._push_state(hub.id, entries.get(hub.id), jobs)
-            yield self._diff(hub, "missing_in_accounting", money(hub.total, hub.currency),
-                             "absent", Money(abs(hub.total), hub.currency), cause, fix=fix)
-
     def _linked_clause(self):
-        model = self.kind.model
-        return exists(select(ExternalLink.id).where(
-            ExternalLink.document_kind == self.kind.name,
-            ExternalLink.document_id == model.id,
-            ExternalLink.connection == self.connection))
-
-    def _push_state(self, document_id: int, entry: Any, jobs: dict[int, int]
-                    ) -> tuple[str, str]:
-        """Why a document is not at the other system, from its outbox row and failed job."""
-        if entry is None:
-            return (f"never queued for {self.connection} (finalised before the connection "
-                    "existed?)", self._repush(document_id))
-        if entry.status == "failed":
-            job_id = jobs.get(entry.id)
-            fix = f"hub jobs retry {job_id}" if job_id is not None else self._repush(document_id)
-            return f"push failed: {entry.last_error or 'no reason recorded'}", fix
-        if entry.status == "done":
-            return ("push marked done but no link was recorded",
-                    self._repush(document_id))
-        return (f"push queued, not done yet ({entry.attempts} attempts so far"
-                + (f"; last error: {entry.last_error}" if entry.last_error else "") + ")",
-                "wait for the worker (`hub jobs list`)")
+        return exists(select(_LINK.id).where(
+            _LINK.document_kind == self.kind.name, _LINK.document_id == self.kind.model.c.id,
+            _LINK.connection == self.connection))
 
     # -- helpers --------------------------------------------------------------------------------
     def _repush(self, document_id: int) -> str:

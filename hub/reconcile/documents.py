@@ -11,13 +11,18 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any, Iterable, Mapping, NamedTuple
 
-from hub.core.money import Money, to_decimal
+from hub.core.money import Money, minor_unit, to_decimal
 from hub.contract.records import ExternalDocument
 
-__all__ = ["HubDoc", "OtherDoc", "status_class", "LineFigures", "lines_of"]
+__all__ = ["HubDoc", "OtherDoc", "other_doc", "status_class", "LineFigures", "lines_of"]
+
+# A difference's amounts are printed in their currency's minor unit, which Babel's currency
+# table gives (hub.core.money.minor_unit imports Babel and reads the table on first use): read
+# here, once per process like an import, rather than inside the first report that differs.
+minor_unit("USD")
 
 
 class HubDoc(NamedTuple):
@@ -68,6 +73,12 @@ class OtherDoc(NamedTuple):
                    doc.total.amount if doc.total is not None else None, doc.status,
                    lines_of(raw_lines) if raw_lines is not None else None, doc.attributes,
                    doc.external_id)
+
+
+#: Builds an :class:`OtherDoc` from one tuple of all twelve fields, in order, with no Python
+#: frame (``OtherDoc(...)`` runs a generated ``__new__``): for a source that builds a million of
+#: them. The tuple is not checked: it must have every field.
+other_doc = partial(tuple.__new__, OtherDoc)
 
 
 class LineFigures(NamedTuple):

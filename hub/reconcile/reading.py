@@ -2,7 +2,8 @@
 
 - :func:`read_only` opens the hub's database so that nothing can be written: on SQLite a
   separate engine over the same file with ``PRAGMA query_only`` (and no ``BEGIN IMMEDIATE``, so a
-  long report never holds the write lock the workers need); on PostgreSQL read-only transactions.
+  long report never holds the write lock the workers need), made once per hub engine; on
+  PostgreSQL read-only transactions.
 - :func:`stream` runs a query and yields rows in batches (a server-side cursor on PostgreSQL), so
   a million documents never sit in memory at once; :func:`stream_tuples` does the same for the
   hot paths with plain driver tuples and no per-row Python work.
@@ -16,21 +17,22 @@ from __future__ import annotations
 import datetime as dt
 import queue
 import threading
+import weakref
 from contextlib import contextmanager
 from decimal import Decimal
 from functools import lru_cache
 from itertools import chain
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
-from sqlalchemy import create_engine, event, select, text, type_coerce
+from sqlalchemy import create_engine, event, select, type_coerce
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.types import NullType
 
 from hub.core.money import to_decimal
 from hub.db.models import Organisation, OrganisationMapping
 
-__all__ = ["read_only", "stream", "stream_tuples", "key_order", "Lookups", "STREAM_BATCH",
-           "raw_columns", "exact_decimal", "as_date"]
+__all__ = ["read_only", "stream", "stream_tuples", "partitions", "BackgroundRows",
+           "key_order", "Lookups", "STREAM_BATCH", "raw_columns", "exact_decimal", "as_date"]
 
 #: Rows fetched per round trip when streaming.
 STREAM_BATCH = 5_000
@@ -47,7 +49,26 @@ def read_only(engine: Engine) -> Iterator[Engine]:
             # A private in-memory database cannot be reopened: read through the hub's engine.
             yield engine
             return
-        reader = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        yield _sqlite_reader(engine)
+        return
+    yield engine.execution_options(postgresql_readonly=True)
+
+
+#: The read-only twin of each SQLite engine, made once and kept as long as that engine (a
+#: new engine per report meant a new connection that parses the schema again, and statements
+#: compiled again: SQLAlchemy's compiled cache is per engine). It is disposed with its engine.
+_readers: "weakref.WeakKeyDictionary[Engine, Engine]" = weakref.WeakKeyDictionary()
+_readers_lock = threading.Lock()
+
+
+def _sqlite_reader(engine: Engine) -> Engine:
+    """``engine``'s read-only twin (``PRAGMA query_only`` on each of its connections)."""
+    with _readers_lock:
+        reader = _readers.get(engine)
+        if reader is not None:
+            return reader
+        reader = create_engine(engine.url,
+                               connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(reader, "connect")
         def _query_only(dbapi_connection, _record):
@@ -55,12 +76,12 @@ def read_only(engine: Engine) -> Iterator[Engine]:
             cursor.execute("PRAGMA query_only=ON")
             cursor.close()
 
-        try:
-            yield reader
-        finally:
+        @event.listens_for(engine, "engine_disposed")
+        def _dispose_reader(_engine):
             reader.dispose()
-        return
-    yield engine.execution_options(postgresql_readonly=True)
+
+        _readers[engine] = reader
+        return reader
 
 
 def stream(conn: Connection, statement: Any, batch: int = STREAM_BATCH) -> Iterator[Any]:
@@ -68,6 +89,17 @@ def stream(conn: Connection, statement: Any, batch: int = STREAM_BATCH) -> Itera
     result = conn.execution_options(stream_results=True).execute(statement)
     for partition in result.partitions(batch):
         yield from partition
+
+
+def partitions(statement: Any, batch: int = STREAM_BATCH
+               ) -> Callable[[Connection], Iterable[list]]:
+    """Reads ``statement`` in batches of ``batch`` rows as :func:`stream` does (for
+    :class:`BackgroundRows`)."""
+    def read(conn: Connection) -> Iterable[list]:
+        result = conn.execution_options(stream_results=True).execute(statement)
+        return result.partitions(batch)
+
+    return read
 
 
 def stream_tuples(conn: Connection, statement: Any, batch: int = STREAM_BATCH
@@ -80,18 +112,18 @@ def stream_tuples(conn: Connection, statement: Any, batch: int = STREAM_BATCH
     :func:`raw_columns` so the values need no type processing either. The cursor closes with
     ``conn``.
     """
-    result = conn.execution_options(stream_results=True).execute(statement)
-    # The first batch through SQLAlchemy: with a server-side cursor it has already prefetched
-    # a row into its own buffer, and this drains that buffer exactly.
-    first = result.fetchmany(batch)
+    if conn.dialect.name != "sqlite":
+        # the query runs in the server while this thread reads the other side's first rows
+        return _prefetched(conn, statement, batch)
+    # SQLite has no server-side cursor, so SQLAlchemy buffers nothing: the driver's cursor
+    # gives every row, with no Row object built for the first batch either. It runs in this
+    # process: nothing to wait for that a thread could overlap (the driver holds the GIL
+    # while it builds rows).
+    fetch = conn.execute(statement).cursor.fetchmany
+    first = fetch(batch)
     if len(first) < batch:
         return iter(first)
-    fetch = result.cursor.fetchmany
-    if conn.dialect.name == "sqlite":
-        # in-process: nothing to wait for that a thread could overlap (the driver holds the
-        # GIL while it builds rows)
-        return chain(first, chain.from_iterable(iter(lambda: fetch(batch), [])))
-    return chain(first, _prefetched(conn, fetch, batch))
+    return chain(first, chain.from_iterable(iter(lambda: fetch(batch), [])))
 
 
 class _Failed:
@@ -101,11 +133,14 @@ class _Failed:
         self.error = error
 
 
-def _prefetched(conn: Connection, fetch: Any, batch: int) -> Iterator[tuple]:
-    """The cursor's remaining rows, the next batch fetched by a thread while this one is being
-    compared, so waiting for the database and comparing overlap (the driver releases the GIL
-    while it waits). At most :data:`PREFETCH_BATCHES` batches are held. The thread owns the
-    cursor until it has handed over the last (empty) batch, and stops if ``conn`` closes."""
+def _prefetched(conn: Connection, statement: Any, batch: int) -> Iterator[tuple]:
+    """The rows of ``statement`` from a server-side cursor, run and fetched by a thread: the
+    query starts at once and runs in the database while the caller does other work (reads the
+    other side's first page), and the next batch is fetched while this one is being compared,
+    so waiting for the database and comparing overlap (the driver releases the GIL while it
+    waits). At most :data:`PREFETCH_BATCHES` batches are held. The thread owns ``conn`` until
+    it has handed over the first batch (the caller uses ``conn`` only once it has rows), and the
+    cursor until it has handed over the last (empty) batch; it stops if ``conn`` closes."""
     handover: queue.Queue = queue.Queue(maxsize=PREFETCH_BATCHES)
 
     def hand_over(item: Any) -> bool:
@@ -119,6 +154,18 @@ def _prefetched(conn: Connection, fetch: Any, batch: int) -> Iterator[tuple]:
 
     def fetcher() -> None:
         try:
+            result = conn.execution_options(stream_results=True).execute(statement)
+            # The first batch through SQLAlchemy: with a server-side cursor it has already
+            # prefetched a row into its own buffer, and this drains that buffer exactly.
+            rows = result.fetchmany(batch)
+            if len(rows) < batch:  # all there is (and SQLAlchemy has closed the cursor)
+                if rows and not hand_over(rows):
+                    return
+                hand_over([])
+                return
+            if not hand_over(rows):
+                return
+            fetch = result.cursor.fetchmany
             while True:
                 rows = fetch(batch)
                 if not hand_over(rows) or not rows:
@@ -136,6 +183,68 @@ def _prefetched(conn: Connection, fetch: Any, batch: int) -> Iterator[tuple]:
 
     # chain/iter run in C: no Python frame per row
     return chain.from_iterable(iter(take, []))
+
+
+class BackgroundRows:
+    """Batches of rows read by a thread from the moment this is made: ``read(conn)`` yields
+    them (lists) from a connection to ``engine`` (see :func:`partitions`).
+
+    For a query whose time is spent inside the database (an anti-join over every document
+    that returns a few rows): it runs while the caller does other work, and its batches wait
+    in a bounded queue (:data:`PREFETCH_BATCHES` batches) until they are wanted. The thread
+    connects to ``engine`` itself (on PostgreSQL a new connection takes as long as a small
+    query, so that overlaps too) and closes the connection when done or stopped; :meth:`close`
+    stops it and waits for it (use it as a context manager). The thread needs the GIL for
+    each row it receives, and waits for it while the caller computes: a query read this way
+    must return its rows a batch at a time (PostgreSQL's cursor) or few rows (SQLite).
+    """
+
+    def __init__(self, engine: Engine, read: Callable[[Connection], Iterable[list]]) -> None:
+        self._handover: queue.Queue = queue.Queue(maxsize=PREFETCH_BATCHES)
+        self._stop = threading.Event()
+
+        def reader() -> None:
+            try:
+                with engine.connect() as conn:
+                    for batch in read(conn):
+                        if not self._put(batch):
+                            return
+                self._put([])
+            except BaseException as exc:  # handed to the reader, who raises it
+                self._put(_Failed(exc))
+
+        self._thread = threading.Thread(target=reader, name="hub-reconcile-background",
+                                        daemon=True)
+        self._thread.start()
+
+    def _put(self, item: Any) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._handover.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _take(self) -> Any:
+        item = self._handover.get()
+        if isinstance(item, _Failed):
+            raise item.error
+        return item
+
+    def __iter__(self) -> Iterator[tuple]:
+        return chain.from_iterable(iter(self._take, []))
+
+    def close(self) -> None:
+        """Stop the thread (a batch it is fetching is finished first) and wait for it."""
+        self._stop.set()
+        self._thread.join()
+
+    def __enter__(self) -> "BackgroundRows":
+        return self
+
+    def __exit__(self, *_exc: Any) -> None:
+        self.close()
 
 
 def raw_columns(*columns: Any) -> list[Any]:
@@ -162,21 +271,34 @@ def as_date(value: Any) -> dt.date | None:
     return dt.date.fromisoformat(str(value)[:10])
 
 
-def key_order(column: Any, engine: Engine) -> Any:
+def key_order(column: Any, engine: Engine, conn: Connection | None = None) -> Any:
     """``column`` ordered in code point order on every database (see module docstring).
 
     On PostgreSQL the default collation may sort by locale; unless the database's own
     collation already is code point order (``C``, ``POSIX``, ``C.UTF-8``), the key is ordered
     ``COLLATE "C"`` — which cannot use the column's index, so a database in ``C`` order is the
-    faster one to reconcile.
+    faster one to reconcile. The collation is asked once per database, on ``conn`` when given
+    (a new connection to PostgreSQL costs more than the question).
     """
-    if engine.url.get_backend_name() == "postgresql" and not _codepoint_collation(engine):
-        return column.collate("C")
+    if engine.url.get_backend_name() == "postgresql":
+        if conn is not None:
+            _learn_collation(engine, conn)
+        if not _codepoint_collation(engine):
+            return column.collate("C")
     return column
 
 
 _CODEPOINT_COLLATIONS = {"c", "posix", "c.utf-8", "c.utf8"}
 _collation_of: dict[str, bool] = {}
+_COLLATION = "SELECT datcollate FROM pg_database WHERE datname = current_database()"
+
+
+def _learn_collation(engine: Engine, conn: Connection) -> None:
+    """Ask ``conn`` for the database's collation, unless it is known already."""
+    url = engine.url.render_as_string(hide_password=True)
+    if url not in _collation_of:
+        collation = conn.exec_driver_sql(_COLLATION).scalar()
+        _collation_of[url] = str(collation or "").lower() in _CODEPOINT_COLLATIONS
 
 
 def _codepoint_collation(engine: Engine) -> bool:
@@ -184,9 +306,7 @@ def _codepoint_collation(engine: Engine) -> bool:
     url = engine.url.render_as_string(hide_password=True)
     if url not in _collation_of:
         with engine.connect() as conn:
-            collation = conn.execute(text(
-                "SELECT datcollate FROM pg_database WHERE datname = current_database()")).scalar()
-        _collation_of[url] = str(collation or "").lower() in _CODEPOINT_COLLATIONS
+            _learn_collation(engine, conn)
     return _collation_of[url]
 
 

@@ -24,7 +24,7 @@ from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 from hub.errors import HubError
 
-__all__ = ["merge_join", "sorted_stream", "unique_by_key", "StreamOrderError",
+__all__ = ["merge_join", "sorted_stream", "unique_by_key", "StreamOrderError", "order_error",
            "DEFAULT_CHUNK_SIZE"]
 
 L = TypeVar("L")
@@ -65,13 +65,13 @@ def merge_join(left: Iterable[L], right: Iterable[R], left_key: Callable[[L], An
             if l is not _END:
                 key = left_key(l)
                 if not lk < key:
-                    _order_error("left", key, lk)
+                    order_error("left", key, lk)
                 lk = key
             r = next(rit, _END)
             if r is not _END:
                 key = right_key(r)
                 if not rk < key:
-                    _order_error("right", key, rk)
+                    order_error("right", key, rk)
                 rk = key
         elif lk < rk:
             yield l, None
@@ -79,7 +79,7 @@ def merge_join(left: Iterable[L], right: Iterable[R], left_key: Callable[[L], An
             if l is not _END:
                 key = left_key(l)
                 if not lk < key:
-                    _order_error("left", key, lk)
+                    order_error("left", key, lk)
                 lk = key
         else:
             yield None, r
@@ -87,7 +87,7 @@ def merge_join(left: Iterable[L], right: Iterable[R], left_key: Callable[[L], An
             if r is not _END:
                 key = right_key(r)
                 if not rk < key:
-                    _order_error("right", key, rk)
+                    order_error("right", key, rk)
                 rk = key
     while l is not _END:
         yield l, None
@@ -95,7 +95,7 @@ def merge_join(left: Iterable[L], right: Iterable[R], left_key: Callable[[L], An
         if l is not _END:
             key = left_key(l)
             if not lk < key:
-                _order_error("left", key, lk)
+                order_error("left", key, lk)
             lk = key
     while r is not _END:
         yield None, r
@@ -103,11 +103,12 @@ def merge_join(left: Iterable[L], right: Iterable[R], left_key: Callable[[L], An
         if r is not _END:
             key = right_key(r)
             if not rk < key:
-                _order_error("right", key, rk)
+                order_error("right", key, rk)
             rk = key
 
 
-def _order_error(side: str, key: Any, previous: Any) -> None:
+def order_error(side: str, key: Any, previous: Any) -> None:
+    """Raise :class:`StreamOrderError` for ``key`` coming after ``previous`` on ``side``."""
     problem = "repeated" if key == previous else "out of order"
     raise StreamOrderError(
         f"merge join: {side} key {key!r} is {problem} (after {previous!r})",
