@@ -16,7 +16,9 @@ def among(column: Any, ids: Iterable[int], bind: Any) -> Any:
     ids = list(ids)
     if bind.dialect.name == "postgresql":
         return column == any_(bindparam(None, ids, type_=ARRAY(Integer())))
-    return column.in_(ids)
+    # One expanding parameter holding the list: ``in_(ids)`` would coerce every id into a
+    # literal of its own first (a billing run builds these with 500 ids, several per chunk).
+    return column.in_(bindparam(None, ids, expanding=True, type_=column.type))
 
 
 def update_rows(conn: Any, table: Any, key: str, rows: Sequence[Mapping[str, Any]],

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from contextvars import ContextVar
+from functools import lru_cache
 from decimal import Decimal
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
@@ -201,6 +202,8 @@ def _stored_rows(model: Any, connection: Connection, organisation_id: int,
     if prefetched is not None and comparable_in_python(column_filters):
         every = prefetched.rows(model, connection, organisation_id)
     if every is not None:
+        if not every:  # most calls: this source holds nothing for the organisation
+            return [], _holds_nothing
         rows = [row for row in every if row.deleted_at_source is None
                 and columns_match(row, column_filters) and (keep is None or keep(row))]
         return rows, lambda: bool(every)
@@ -226,6 +229,19 @@ def _stored_rows(model: Any, connection: Connection, organisation_id: int,
     return rows, known
 
 
+def _holds_nothing() -> bool:
+    return False
+
+
+@lru_cache(maxsize=None)
+def _models() -> tuple[Any, Any, Any]:
+    """Asset, Contact and UsageSnapshot, imported on first use (see _Prefetched._load) and
+    then looked up once per count instead of an import statement per count."""
+    from hub.db.models import Asset, Contact, UsageSnapshot
+
+    return Asset, Contact, UsageSnapshot
+
+
 def _answer(connection: Connection, items: tuple[CountedItem, ...], known: Any
             ) -> Counted | None:
     """The answer, or ``None`` when this source holds nothing at all for the organisation (it
@@ -235,10 +251,11 @@ def _answer(connection: Connection, items: tuple[CountedItem, ...], known: Any
     return Counted(source=connection.name, items=items)
 
 
-def _count_assets(connection: Connection, query: CountQuery) -> Counted | None:
-    from hub.db.models import Asset
-
-    column_filters, attribute_filters = split_filters(query.filters, _ASSET_COLUMNS, "asset")
+def _count_assets(connection: Connection, query: CountQuery, split: Any = None
+                  ) -> Counted | None:
+    Asset = _models()[0]
+    column_filters, attribute_filters = split or split_filters(query.filters, _ASSET_COLUMNS,
+                                                               "asset")
     if "status" in column_filters:
         rows, known = _stored_rows(Asset, connection, query.organisation_id, column_filters)
     else:  # no status asked for: devices in service only, never retired ones
@@ -251,30 +268,30 @@ def _count_assets(connection: Connection, query: CountQuery) -> Counted | None:
     return _answer(connection, items, known)
 
 
-def _count_users(connection: Connection, query: CountQuery) -> Counted | None:
-    from hub.db.models import Contact
-
-    column_filters, attribute_filters = split_filters(query.filters, _CONTACT_COLUMNS, "user")
+def _count_users(connection: Connection, query: CountQuery, split: Any = None
+                  ) -> Counted | None:
+    Contact = _models()[1]
+    column_filters, attribute_filters = split or split_filters(query.filters, _CONTACT_COLUMNS,
+                                                               "user")
     rows, known = _stored_rows(Contact, connection, query.organisation_id, column_filters)
     items = tuple(CountedItem(ref=f"contact:{row.id}", label=row.name) for row in rows
                   if attributes_match(row.attributes, attribute_filters))
     return _answer(connection, items, known)
 
 
-def _count_usage(connection: Connection, query: CountQuery) -> Counted | None:
-    from sqlalchemy import and_ as sql_and
-
-    from hub.db.models import UsageSnapshot
-
-    column_filters, attribute_filters = split_filters(query.filters, _USAGE_COLUMNS, "usage")
+def _count_usage(connection: Connection, query: CountQuery, split: Any = None
+                 ) -> Counted | None:
+    UsageSnapshot = _models()[2]
+    column_filters, attribute_filters = split or split_filters(query.filters, _USAGE_COLUMNS,
+                                                               "usage")
     if attribute_filters:
         raise ValidationFailed("usage counters take no attributes.* filters",
                                hint="filter usage on sku or tenant_external_id")
     start, end = query.period_start, query.period_end
     rows, known = _stored_rows(
         UsageSnapshot, connection, query.organisation_id, column_filters,
-        sql_conditions=lambda: (sql_and(UsageSnapshot.period_start <= end,
-                                     UsageSnapshot.period_end >= start),),
+        sql_conditions=lambda: (UsageSnapshot.period_start <= end,
+                                UsageSnapshot.period_end >= start),
         keep=lambda row: row.period_start <= end and row.period_end >= start)
     # The ref names the subscription, not the month's snapshot row, so the same licence keeps
     # its identity from one invoice to the next and a per-line change says only what changed.
@@ -286,6 +303,24 @@ def _count_usage(connection: Connection, query: CountQuery) -> Counted | None:
 
 
 _COUNTERS = {"assets": _count_assets, "users": _count_users, "usage": _count_usage}
+_SPLITS = {"assets": (_ASSET_COLUMNS, "asset"), "users": (_CONTACT_COLUMNS, "user"),
+           "usage": (_USAGE_COLUMNS, "usage")}
+
+
+def _split_once(query: CountQuery, splits: dict[Any, Any]) -> Any:
+    """``split_filters`` of the query's filters, worked out once per distinct filters of a
+    ``hub_count_many`` call (a run's lines share a handful); unknown keys are still refused
+    for every query. Values are keyed with their types (``True == 1`` in Python, not in SQL);
+    filters with unhashable values (lists) are split each time."""
+    columns, noun = _SPLITS[query.kind]
+    try:
+        key = (query.kind, tuple((k, v.__class__, v) for k, v in query.filters.items()))
+        split = splits.get(key)
+    except TypeError:
+        return split_filters(query.filters, columns, noun)
+    if split is None:
+        split = splits[key] = split_filters(query.filters, columns, noun)
+    return split
 
 
 def _answering(connection: Connection) -> bool:
@@ -326,7 +361,9 @@ def hub_count_many(connection: Connection, queries: Sequence[CountQuery]
     counter lines at once, which spares one hook call per line and connection)."""
     if not _answering(connection):
         return None
-    return [_COUNTERS[query.kind](connection, query) for query in queries]
+    splits: dict[Any, Any] = {}
+    return [_COUNTERS[query.kind](connection, query, _split_once(query, splits))
+            for query in queries]
 
 
 def count_stored(engine: Any, connections: Iterable[Connection], query: CountQuery,
