@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any, Callable, Sequence
 
 from sqlalchemy import Date, Integer, String, bindparam, select, update
+from sqlalchemy.orm import load_only
 from sqlmodel import Session
 
 from hub.db.sql import among, update_rows
@@ -50,6 +51,12 @@ def ledger_poster() -> Callable[[Session, Sequence[Invoice]], Any] | None:
     if single is None:
         return None
     return lambda session, invoices: [single(session, invoice) for invoice in invoices]
+
+
+#: What the ledger's posting reads of an invoice (hub.ledger.posting and its status refresh).
+_POSTING_COLUMNS = (Invoice.organisation_id, Invoice.currency, Invoice.kind, Invoice.status,
+                    Invoice.number, Invoice.issue_date, Invoice.due_date, Invoice.total,
+                    Invoice.amount_paid, Invoice.credit_applied, Invoice.deleted_at)
 
 
 @dataclass
@@ -119,9 +126,12 @@ def finalise_invoices(session: Session, ctx: HubContext,
     if post is not None:
         rows = [i for i in invoices if isinstance(i, Invoice)]
         if refs:
-            rows += list(session.exec(select(Invoice).where(
-                among(Invoice.id, [r.id for r in refs], session.get_bind()))
-                .order_by(Invoice.id)).scalars())
+            # The columns posting reads (any other loads on first use): not the JSON extra
+            # fields, notes and timestamps of thousands of invoices it never looks at.
+            rows += list(session.exec(select(Invoice).options(load_only(*_POSTING_COLUMNS))
+                                      .where(among(Invoice.id, [r.id for r in refs],
+                                                   session.get_bind()))
+                                      .order_by(Invoice.id)).scalars())
         post(session, rows)  # the ledger's single call site (its debit transaction)
 
 

@@ -35,7 +35,11 @@ def update_rows(conn: Any, table: Any, key: str, rows: Sequence[Mapping[str, Any
         arrays = [bindparam(None, [row[n] for row in rows], type_=ARRAY(types[n])) for n in names]
         given = func.unnest(*arrays).table_valued(
             *(column(n, types[n]) for n in names), name="given").render_derived("given")
-        conn.execute(update(table).where(table.c[key] == given.c[key]).values(
+        # The keys once more as ``= ANY(array)``: the planner then looks the rows up by index
+        # where it would otherwise hash the whole table to join it with a few hundred rows.
+        keys = bindparam(None, [row[key] for row in rows], type_=ARRAY(types[key]))
+        conn.execute(update(table).where(table.c[key] == given.c[key],
+                                         table.c[key] == any_(keys)).values(
             {**{n: given.c[n] for n in names if n != key}, **same}),
             execution_options={"synchronize_session": False})
         return
