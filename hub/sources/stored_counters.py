@@ -159,8 +159,11 @@ class _Prefetched:
         # JSON attributes are read as text (cast in SQL, or psycopg would parse every row) and
         # parsed only when a filter asks, once per distinct text (see _attributes_match):
         # parsing every row was most of the load.
+        # Only the columns a count reads (the others, timestamps mostly, cost a conversion per
+        # row on SQLite and are never looked at).
+        wanted = _READ_COLUMNS[table.name]
         columns = [cast(c, Text).label(c.name) if isinstance(c.type, JSON) else c
-                   for c in table.c]
+                   for c in table.c if c.name in wanted]
         with self.engine.connect() as conn:
             for start in range(0, len(ids), _ORGANISATIONS_PER_QUERY):
                 some = ids[start:start + _ORGANISATIONS_PER_QUERY]
@@ -170,6 +173,17 @@ class _Prefetched:
                     grouped.setdefault((row.organisation_id, row.source), []).append(row)
         return grouped
 
+
+#: The columns of each table the counts read from a prefetched row: the row's identity and
+#: source, what the items say, and every column a filter may name.
+_COMMON_COLUMNS = frozenset({"id", "organisation_id", "source", "deleted_at_source", "name",
+                             "attributes"})
+_READ_COLUMNS = {
+    "asset": _COMMON_COLUMNS | {"status", *_ASSET_COLUMNS},
+    "contact": _COMMON_COLUMNS | set(_CONTACT_COLUMNS),
+    "usagesnapshot": _COMMON_COLUMNS | {"external_id", "description", "quantity", "period_start",
+                                        "period_end", *_USAGE_COLUMNS},
+}
 
 #: Organisations per grouped query of :class:`_Prefetched` (parameter limits stay far away).
 _ORGANISATIONS_PER_QUERY = 1000
@@ -251,11 +265,9 @@ def _answer(connection: Connection, items: tuple[CountedItem, ...], known: Any
     return Counted(source=connection.name, items=items)
 
 
-def _count_assets(connection: Connection, query: CountQuery, split: Any = None
-                  ) -> Counted | None:
+def _count_assets(connection: Connection, query: CountQuery) -> Counted | None:
     Asset = _models()[0]
-    column_filters, attribute_filters = split or split_filters(query.filters, _ASSET_COLUMNS,
-                                                               "asset")
+    column_filters, attribute_filters = split_filters(query.filters, _ASSET_COLUMNS, "asset")
     if "status" in column_filters:
         rows, known = _stored_rows(Asset, connection, query.organisation_id, column_filters)
     else:  # no status asked for: devices in service only, never retired ones
@@ -268,22 +280,18 @@ def _count_assets(connection: Connection, query: CountQuery, split: Any = None
     return _answer(connection, items, known)
 
 
-def _count_users(connection: Connection, query: CountQuery, split: Any = None
-                  ) -> Counted | None:
+def _count_users(connection: Connection, query: CountQuery) -> Counted | None:
     Contact = _models()[1]
-    column_filters, attribute_filters = split or split_filters(query.filters, _CONTACT_COLUMNS,
-                                                               "user")
+    column_filters, attribute_filters = split_filters(query.filters, _CONTACT_COLUMNS, "user")
     rows, known = _stored_rows(Contact, connection, query.organisation_id, column_filters)
     items = tuple(CountedItem(ref=f"contact:{row.id}", label=row.name) for row in rows
                   if attributes_match(row.attributes, attribute_filters))
     return _answer(connection, items, known)
 
 
-def _count_usage(connection: Connection, query: CountQuery, split: Any = None
-                 ) -> Counted | None:
+def _count_usage(connection: Connection, query: CountQuery) -> Counted | None:
     UsageSnapshot = _models()[2]
-    column_filters, attribute_filters = split or split_filters(query.filters, _USAGE_COLUMNS,
-                                                               "usage")
+    column_filters, attribute_filters = split_filters(query.filters, _USAGE_COLUMNS, "usage")
     if attribute_filters:
         raise ValidationFailed("usage counters take no attributes.* filters",
                                hint="filter usage on sku or tenant_external_id")
@@ -303,24 +311,6 @@ def _count_usage(connection: Connection, query: CountQuery, split: Any = None
 
 
 _COUNTERS = {"assets": _count_assets, "users": _count_users, "usage": _count_usage}
-_SPLITS = {"assets": (_ASSET_COLUMNS, "asset"), "users": (_CONTACT_COLUMNS, "user"),
-           "usage": (_USAGE_COLUMNS, "usage")}
-
-
-def _split_once(query: CountQuery, splits: dict[Any, Any]) -> Any:
-    """``split_filters`` of the query's filters, worked out once per distinct filters of a
-    ``hub_count_many`` call (a run's lines share a handful); unknown keys are still refused
-    for every query. Values are keyed with their types (``True == 1`` in Python, not in SQL);
-    filters with unhashable values (lists) are split each time."""
-    columns, noun = _SPLITS[query.kind]
-    try:
-        key = (query.kind, tuple((k, v.__class__, v) for k, v in query.filters.items()))
-        split = splits.get(key)
-    except TypeError:
-        return split_filters(query.filters, columns, noun)
-    if split is None:
-        split = splits[key] = split_filters(query.filters, columns, noun)
-    return split
 
 
 def _answering(connection: Connection) -> bool:
@@ -361,9 +351,7 @@ def hub_count_many(connection: Connection, queries: Sequence[CountQuery]
     counter lines at once, which spares one hook call per line and connection)."""
     if not _answering(connection):
         return None
-    splits: dict[Any, Any] = {}
-    return [_COUNTERS[query.kind](connection, query, _split_once(query, splits))
-            for query in queries]
+    return [_COUNTERS[query.kind](connection, query) for query in queries]
 
 
 def count_stored(engine: Any, connections: Iterable[Connection], query: CountQuery,
