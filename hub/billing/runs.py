@@ -46,12 +46,14 @@ __all__ = ["BatchSummary", "preview", "confirm", "discard", "build_drafts", "CHU
 CHUNK = 500
 
 #: The tables a preview reads; their planner statistics are refreshed first if stale
-#: (:mod:`hub.db.statistics`), and those it fills again as it fills them.
+#: (:mod:`hub.db.statistics`). The invoices it fills are looked up again by schedule key as
+#: they grow (refreshed as it goes); confirm reads them and their lines by id.
 _READS = [m.__tablename__ for m in (
     Organisation, OrganisationMapping, RecurringInvoice, RecurringLine, BillingContract,
     BillingCycle, Product, Invoice, InvoiceLine, InvoiceGroup, FutureItem, TicketCharge, Ticket,
     Asset, Contact, UsageSnapshot)]
-_FILLS = [Invoice.__tablename__, InvoiceLine.__tablename__]
+_GROWS = [Invoice.__tablename__]
+_CONFIRM_READS = [Invoice.__tablename__, InvoiceLine.__tablename__]
 
 
 @dataclass
@@ -218,7 +220,7 @@ def _fill(ctx: HubContext, batch_id: int, run_date: dt.date, now: dt.datetime
             if stored & (stored - 1) == 0:
                 # After chunks 1, 2, 4, 8...: the drafts grow the invoice tables, and a
                 # previous-invoice look-up planned for the empty table scans all of it.
-                refresh_stale(ctx.engine, _FILLS)
+                refresh_stale(ctx.engine, _GROWS)
             notes += describe_skipped([s for s in skipped
                                        if s[2] != f"preview batch {batch_id}"])
     if usage_periods:
@@ -316,7 +318,7 @@ def confirm(ctx: HubContext, batch_id: int) -> BatchSummary:
     """Finalise every draft of a preview batch in one transaction."""
     now = ctx.clock()
     count = 0
-    refresh_stale(ctx.engine, _FILLS)  # the preview may have grown them since it looked
+    refresh_stale(ctx.engine, _CONFIRM_READS)  # the preview has grown them since it looked
     with bulk_allocations(), session_scope(ctx.engine) as session:
         _claim(session, batch_id, BatchStatus.confirmed, now)
         for invoices in _chunks(session, batch_id):
