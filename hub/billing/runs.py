@@ -46,14 +46,13 @@ __all__ = ["BatchSummary", "preview", "confirm", "discard", "build_drafts", "CHU
 CHUNK = 500
 
 #: The tables a preview reads; their planner statistics are refreshed first if stale
-#: (:mod:`hub.db.statistics`). The invoices it fills are looked up again by schedule key as
-#: they grow (refreshed as it goes); confirm reads them and their lines by id.
+#: (:mod:`hub.db.statistics`). The invoices it fills are looked up by schedule key as they
+#: grow (refreshed as it goes), and again by batch when confirmed (refreshed first).
 _READS = [m.__tablename__ for m in (
     Organisation, OrganisationMapping, RecurringInvoice, RecurringLine, BillingContract,
     BillingCycle, Product, Invoice, InvoiceLine, InvoiceGroup, FutureItem, TicketCharge, Ticket,
     Asset, Contact, UsageSnapshot)]
 _GROWS = [Invoice.__tablename__]
-_CONFIRM_READS = [Invoice.__tablename__, InvoiceLine.__tablename__]
 
 
 @dataclass
@@ -318,7 +317,7 @@ def confirm(ctx: HubContext, batch_id: int) -> BatchSummary:
     """Finalise every draft of a preview batch in one transaction."""
     now = ctx.clock()
     count = 0
-    refresh_stale(ctx.engine, _CONFIRM_READS)  # the preview has grown them since it looked
+    refresh_stale(ctx.engine, _GROWS)  # the preview went on filling it after it last looked
     with bulk_allocations(), session_scope(ctx.engine) as session:
         _claim(session, batch_id, BatchStatus.confirmed, now)
         for invoices in _chunks(session, batch_id):
