@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+from decimal import Decimal
 from typing import Any, Iterable, Mapping, Sequence
 
-from sqlalchemy import ARRAY, Integer, any_, bindparam, column, func, update
+from sqlalchemy import ARRAY, JSON, Integer, any_, bindparam, column, func, insert, update
 
-__all__ = ["among", "update_rows"]
+__all__ = ["among", "update_rows", "insert_rows", "unnest_insert"]
 
 
 def among(column: Any, ids: Iterable[int], bind: Any) -> Any:
@@ -48,3 +51,66 @@ def update_rows(conn: Any, table: Any, key: str, rows: Sequence[Mapping[str, Any
         {**{n: bindparam("given_" + n) for n in names if n != key}, **same}),
         [{"given_" + n: row[n] for n in names} for row in rows],
         execution_options={"synchronize_session": False})
+
+
+def insert_rows(conn: Any, table: Any, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert ``rows`` through the Connection ``conn`` (each naming every column it sets, the same columns in every row; no
+    Python-side column default is applied) in their order, so their ids follow it: one
+    ``INSERT ... SELECT FROM unnest()`` on PostgreSQL (:func:`unnest_insert`), one
+    ``executemany`` elsewhere (SQLite's C loop over a statement compiled once)."""
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        unnest_insert(conn, table, rows)
+        return
+    conn.execute(insert(table), list(rows))
+
+
+def unnest_insert(conn: Any, table: Any, rows: Sequence[Mapping[str, Any]], *,
+                  suffix: str = "") -> Any:
+    """PostgreSQL: ``INSERT INTO table (...) SELECT ... FROM unnest(arrays) WITH ORDINALITY
+    ORDER BY ordinality <suffix>`` with one text array per column; returns the result.
+
+    An ``executemany`` sends, and psycopg converts in Python, one parameter set per row (most
+    of the cost of writing thousands of rows; with RETURNING SQLAlchemy rewrites it into one
+    multi-row VALUES statement of a placeholder per value, which psycopg re-parses on every
+    execution). Here the statement is short and each column travels as one text array, cast
+    by PostgreSQL to the column's type; values first go through the column's own bind
+    processing, so ExactDecimal still refuses what it refuses. Ordered by position, so the
+    rows get their ids in the order given. ``suffix``: e.g. ``ON CONFLICT ... RETURNING``."""
+    dialect = conn.dialect
+    names = list(dict.fromkeys(name for row in rows for name in row))
+    arrays: dict[str, list[str | None]] = {}
+    casts = []
+    for i, name in enumerate(names):
+        col = table.c[name]
+        values = [row.get(name) for row in rows]
+        if isinstance(col.type, JSON):
+            texts = [None if v is None else json.dumps(v) for v in values]
+        else:
+            process = col.type.bind_processor(dialect)
+            if process is not None:
+                values = [process(v) for v in values]
+            texts = [_as_text(v) for v in values]
+        arrays[f"a{i}"] = texts
+        casts.append(f"CAST(%(a{i})s AS TEXT[])::{col.type.compile(dialect)}[]")
+    quote = dialect.identifier_preparer.quote
+    quoted = ", ".join(quote(n) for n in names)
+    given = ", ".join(f"c{i}" for i in range(len(names)))
+    sql = (f"INSERT INTO {dialect.identifier_preparer.format_table(table)} ({quoted}) "
+           f"SELECT {given} FROM unnest({', '.join(casts)}) WITH ORDINALITY "
+           f"AS given({given}, position) ORDER BY position {suffix}")
+    return conn.exec_driver_sql(sql, arrays)
+
+
+def _as_text(value: Any) -> str | None:
+    """PostgreSQL's text input form of a bound value."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return str(value)

@@ -9,7 +9,7 @@ from typing import Any, Sequence
 from sqlalchemy import insert, union, update
 from sqlmodel import Session, select
 
-from hub.db.sql import among
+from hub.db.sql import among, insert_rows
 from hub.db.models._base import utcnow
 from hub.db.models.future_items import FutureItem
 from hub.db.models.invoices import Invoice, InvoiceKind, InvoiceStatus
@@ -198,7 +198,7 @@ def _post_stored(session: Session, ids: Sequence[int], today: dt.date | None,
     fresh = [rows[i] for i in dict.fromkeys(ids) if i not in posted]
     if fresh:
         now = utcnow()
-        session.execute(insert(Transaction.__table__), [
+        insert_rows(session.connection(), Transaction.__table__, [
             {"organisation_id": i.organisation_id, "currency": i.currency, "side": Side.debit,
              "category": TransactionCategory.auto, "amount": i.total, "date": i.issue_date,
              "invoice_id": i.id, "description": f"invoice {i.number or i.id}",
