@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, select, tuple_, update
 from sqlmodel import Session
 
 from hub.billing._sql import insert_ignoring
-from hub.db.sql import insert_rows, unnest_insert
+from hub.db.sql import insert_rows, json_insert
 from hub.billing.drafts import Draft
 from hub.db.models import FutureItem, Invoice, InvoiceLine, TicketCharge
 
@@ -70,9 +70,10 @@ def _insert_invoices(session: Session, table: Any, rows: list[dict[str, Any]]
     """Insert ``rows`` unless their (billing key, period start) is held; ``key -> new id``."""
     conn = session.connection()
     if conn.dialect.name == "postgresql":
-        # One INSERT ... SELECT FROM unnest() per chunk (see unnest_insert: an executemany
-        # with RETURNING is one long multi-row VALUES statement psycopg re-parses every time).
-        return {(r.billing_key, r.period_start): r.id for r in unnest_insert(
+        # One INSERT ... SELECT from one JSON document per chunk (see json_insert: an
+        # executemany with RETURNING is one long multi-row VALUES statement psycopg re-parses
+        # every time).
+        return {(r.billing_key, r.period_start): r.id for r in json_insert(
             conn, table, rows, suffix="ON CONFLICT (billing_key, period_start) DO NOTHING "
                                       "RETURNING id, billing_key, period_start")}
     stmt = insert_ignoring(session, table, ["billing_key", "period_start"]).returning(

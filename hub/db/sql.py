@@ -9,7 +9,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from sqlalchemy import ARRAY, JSON, Integer, any_, bindparam, column, func, insert, update
 
-__all__ = ["among", "update_rows", "insert_rows", "unnest_insert"]
+__all__ = ["among", "update_rows", "insert_rows", "json_insert"]
 
 
 def among(column: Any, ids: Iterable[int], bind: Any) -> Any:
@@ -54,53 +54,52 @@ def update_rows(conn: Any, table: Any, key: str, rows: Sequence[Mapping[str, Any
 
 
 def insert_rows(conn: Any, table: Any, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert ``rows`` through the Connection ``conn`` (each naming every column it sets, the same columns in every row; no
-    Python-side column default is applied) in their order, so their ids follow it: one
-    ``INSERT ... SELECT FROM unnest()`` on PostgreSQL (:func:`unnest_insert`), one
-    ``executemany`` elsewhere (SQLite's C loop over a statement compiled once)."""
+    """Insert ``rows`` through the Connection ``conn`` (each row naming every column it sets;
+    no Python-side column default is applied) in their order, so their ids follow it: one
+    ``INSERT ... SELECT FROM json_populate_recordset()`` on PostgreSQL (:func:`json_insert`),
+    one ``executemany`` elsewhere (SQLite's C loop over a statement compiled once)."""
     if not rows:
         return
     if conn.dialect.name == "postgresql":
-        unnest_insert(conn, table, rows)
+        json_insert(conn, table, rows)
         return
     conn.execute(insert(table), list(rows))
 
 
-def unnest_insert(conn: Any, table: Any, rows: Sequence[Mapping[str, Any]], *,
+def json_insert(conn: Any, table: Any, rows: Sequence[Mapping[str, Any]], *,
                   suffix: str = "") -> Any:
-    """PostgreSQL: ``INSERT INTO table (...) SELECT ... FROM unnest(arrays) WITH ORDINALITY
-    ORDER BY ordinality <suffix>`` with one text array per column; returns the result.
+    """PostgreSQL: ``INSERT INTO table (...) SELECT ... FROM json_populate_recordset(NULL::table,
+    :rows) WITH ORDINALITY ORDER BY ordinality <suffix>`` (the rows as one JSON document, each
+    value in PostgreSQL's text input form, read by the column's own type); returns the result.
 
     An ``executemany`` sends, and psycopg converts in Python, one parameter set per row (most
     of the cost of writing thousands of rows; with RETURNING SQLAlchemy rewrites it into one
     multi-row VALUES statement of a placeholder per value, which psycopg re-parses on every
-    execution). Here the statement is short and each column travels as one text array, cast
-    by PostgreSQL to the column's type; values first go through the column's own bind
-    processing, so ExactDecimal still refuses what it refuses. Ordered by position, so the
-    rows get their ids in the order given. ``suffix``: e.g. ``ON CONFLICT ... RETURNING``."""
+    execution); text arrays, one per column, are escaped value by value by psycopg in Python
+    too. Here the statement is short and the rows travel as one string made by the json
+    module's C encoder. Values first go through the column's own bind processing, so
+    ExactDecimal still refuses what it refuses. Ordered by position, so the rows get their ids
+    in the order given. ``suffix``: e.g. ``ON CONFLICT ... RETURNING``."""
     dialect = conn.dialect
     names = list(dict.fromkeys(name for row in rows for name in row))
-    arrays: dict[str, list[str | None]] = {}
-    casts = []
-    for i, name in enumerate(names):
+    columns: dict[str, list[Any]] = {}
+    for name in names:
         col = table.c[name]
         values = [row.get(name) for row in rows]
-        if isinstance(col.type, JSON):
-            texts = [None if v is None else json.dumps(v) for v in values]
-        else:
+        if not isinstance(col.type, JSON):  # JSON columns take the value itself
             process = col.type.bind_processor(dialect)
             if process is not None:
                 values = [process(v) for v in values]
-            texts = [_as_text(v) for v in values]
-        arrays[f"a{i}"] = texts
-        casts.append(f"CAST(%(a{i})s AS TEXT[])::{col.type.compile(dialect)}[]")
-    quote = dialect.identifier_preparer.quote
-    quoted = ", ".join(quote(n) for n in names)
-    given = ", ".join(f"c{i}" for i in range(len(names)))
-    sql = (f"INSERT INTO {dialect.identifier_preparer.format_table(table)} ({quoted}) "
-           f"SELECT {given} FROM unnest({', '.join(casts)}) WITH ORDINALITY "
-           f"AS given({given}, position) ORDER BY position {suffix}")
-    return conn.exec_driver_sql(sql, arrays)
+            values = [_as_text(v) for v in values]
+        columns[name] = values
+    document = json.dumps([dict(zip(names, values)) for values in zip(*columns.values())])
+    preparer = dialect.identifier_preparer
+    quoted = ", ".join(preparer.quote(n) for n in names)
+    table_name = preparer.format_table(table)
+    sql = (f"INSERT INTO {table_name} ({quoted}) SELECT {quoted} FROM "
+           f"json_populate_recordset(NULL::{table_name}, %(rows)s::json) WITH ORDINALITY "
+           f"ORDER BY ordinality {suffix}")
+    return conn.exec_driver_sql(sql, {"rows": document})
 
 
 def _as_text(value: Any) -> str | None:

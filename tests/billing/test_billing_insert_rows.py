@@ -19,7 +19,8 @@ from hub.db.sql import insert_rows
 def _lines(invoice_id: int) -> list[dict]:
     day = dt.date(2026, 4, 1)
     return [{"invoice_id": invoice_id, "position": n, "line_type": kind,
-             "description": f"line {n} — «ünïcode» 'quoted', {{braces}}", "product_id": None,
+             "description": f"line {n} — «ünïcode» 'quoted', {{braces}} back\\slash\nnew line",
+             "product_id": None,
              "quantity": Decimal(quantity), "unit_price": Decimal("12.50"),
              "amount": Decimal("12.50") * Decimal(quantity), "tax_rate": Decimal("20"),
              "tax_amount": Decimal("2.5000"), "period_start": day,
