@@ -110,11 +110,12 @@ class Counter:
               filters: Mapping[str, Any], period_start: dt.date,
               period_end: dt.date) -> CountQuery:
         """The question a counter line asks."""
-        # Built by the host from values it has already checked, so validation is skipped
-        # (model_construct): a run builds one query per counter line per organisation.
-        return CountQuery.model_construct(
+        # Validated: pydantic-core's validator is faster than model_construct's Python loop
+        # (a run builds one query per counter line per organisation), and it hands every plugin
+        # its own plain dicts of the filters and external ids.
+        return CountQuery(
             kind=kind, organisation_id=organisation_id,
-            organisation_external_ids=dict(external_ids), filters=dict(filters),
+            organisation_external_ids=external_ids, filters=filters,
             period_start=period_start, period_end=period_end)
 
     def count_many(self, queries: Sequence[CountQuery]) -> list[CountResult]:

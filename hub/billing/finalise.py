@@ -35,10 +35,10 @@ __all__ = ["finalise_invoices", "ledger_poster", "DraftRef", "HUB_SELF_CONNECTIO
 HUB_SELF_CONNECTION = "hub"
 
 
-def ledger_poster() -> Callable[[Session, Sequence[Invoice]], Any] | None:
-    """How the ledger writes the debit of finalised invoices: ``hub.ledger.post_invoices``
-    (bulk) if the ledger offers it, else ``hub.ledger.post_invoice`` once per invoice, else
-    ``None`` (no ledger installed)."""
+def ledger_poster() -> Callable[[Session, Sequence[Invoice | int]], Any] | None:
+    """How the ledger writes the debit of finalised invoices (ORM rows or ids of stored
+    invoices): ``hub.ledger.post_invoices`` (bulk) if the ledger offers it, else
+    ``hub.ledger.post_invoice`` once per invoice, else ``None`` (no ledger installed)."""
     if importlib.util.find_spec("hub.ledger") is None:
         return None
     ledger = importlib.import_module("hub.ledger")
@@ -49,7 +49,8 @@ def ledger_poster() -> Callable[[Session, Sequence[Invoice]], Any] | None:
     single = getattr(ledger, "post_invoice", None)
     if single is None:
         return None
-    return lambda session, invoices: [single(session, invoice) for invoice in invoices]
+    return lambda session, invoices: [
+        single(session, session.get(Invoice, i) if isinstance(i, int) else i) for i in invoices]
 
 
 @dataclass
@@ -117,11 +118,10 @@ def finalise_invoices(session: Session, ctx: HubContext,
         _write_outbox(session, ctx, invoices, now)
     post = ledger_poster() if post_to_ledger else None
     if post is not None:
-        rows = [i for i in invoices if isinstance(i, Invoice)]
-        if refs:
-            rows += list(session.exec(select(Invoice).where(
-                among(Invoice.id, [r.id for r in refs], session.get_bind()))
-                .order_by(Invoice.id)).scalars())
+        # ORM rows as they are; DraftRefs by id, in id order: the ledger reads the columns it
+        # needs as plain rows (no ORM object for each of thousands of invoices).
+        rows: list[Invoice | int] = [i for i in invoices if isinstance(i, Invoice)]
+        rows += sorted(r.id for r in refs)
         post(session, rows)  # the ledger's single call site (its debit transaction)
 
 

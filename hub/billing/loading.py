@@ -14,7 +14,6 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Any, Iterable, Mapping, Sequence
 
-from dateutil.relativedelta import relativedelta
 from sqlalchemy import ARRAY, String, Text, and_, any_, bindparam, cast, func, select
 from sqlmodel import Session
 
@@ -35,6 +34,10 @@ __all__ = ["cadence_of", "due_for_schedules", "due_for_cycles", "group_key", "MA
 
 #: ``DueInvoice.previous`` value meaning "compare with the draft built just before".
 CATCH_UP: dict = {"__catch_up__": None}
+
+#: The day after: a timedelta (relativedelta(days=1) gives the same dates, several times slower;
+#: a run adds it twice per schedule).
+_ONE_DAY = dt.timedelta(days=1)
 
 #: At most this many missed periods are caught up for one schedule in one run.
 MAX_CATCH_UP = 36
@@ -57,10 +60,10 @@ def _templates(session: Session, column, ids: Sequence[int]) -> dict[int, list[T
         .where(among(column, ids, session.connection()), t.c.active).order_by(t.c.position, t.c.id)
     ).all()
     result: dict[int, list[TemplateLine]] = defaultdict(list)
-    for r in rows:
-        result[r.owner].append(TemplateLine(r.id, r.line_type, r.description, r.product_id,
-                                            r.quantity, r.unit_price, r.tax_rate,
-                                            _filters(r.filters)))
+    # Unpacked as tuples: attribute access on a Row is slower, and a run reads five per
+    # organisation.
+    for owner, *values, filters in rows:
+        result[owner].append(TemplateLine(*values, _filters(filters)))
     return result
 
 
@@ -70,7 +73,7 @@ def _among_texts(column, values: Sequence[str], bind):
     values = list(values)
     if bind.dialect.name == "postgresql":
         return column == any_(bindparam(None, values, type_=ARRAY(String())))
-    return column.in_(values)
+    return column.in_(bindparam(None, values, expanding=True, type_=column.type))
 
 
 def _filters(raw) -> Mapping[str, Any]:
@@ -226,14 +229,13 @@ def due_for_schedules(session: Session, schedules: Sequence[RecurringInvoice],
                 external_ids=mappings.get(org.id, {}), auto_bill=schedule.auto_bill,
                 charges=charges.pop(schedule.id, []),
                 future_items=futures.pop(org.id, []), previous=previous.get(key),
-                extra={"recurring_id": schedule.id, "next_run_date": str(period.end +
-                       relativedelta(days=1)),
+                extra={"recurring_id": schedule.id, "next_run_date": str(period.end + _ONE_DAY),
                        "post_tasks": ["sync"] + (["charge"] if schedule.auto_bill else []),
                        **({"combine_in_group": schedule.invoice_group_id,
                            "agreement": schedule.name} if grouped else {})}))
             # A second period caught up in the same run compares with the draft just built.
             previous[key] = CATCH_UP
-            covered_from = next_run = period.end + relativedelta(days=1)
+            covered_from = next_run = period.end + _ONE_DAY
     return result
 
 
@@ -292,7 +294,7 @@ def due_for_cycles(session: Session, cycles: Sequence[BillingCycle], issue_date:
             organisation_id=org.id, currency=org.currency, billing_key=billing_key,
             prices_include_tax=bool(org.prices_include_tax), gross_products=gross,
             schedule_key=key, issue_date=day,
-            due_date=day + relativedelta(days=_due_days(org, None, default_due_days)),
+            due_date=day + dt.timedelta(days=_due_days(org, None, default_due_days)),
             segments=[Segment(Period(cycle.start, cycle.end), period)],
             lines=templates.get(contract.id, []), external_ids=mappings.get(org.id, {}),
             auto_bill=contract.auto_charge, future_items=futures.pop(org.id, []),

@@ -8,7 +8,7 @@ from sqlalchemy import update
 from sqlmodel import Session
 
 from hub.billing._sql import insert_ignoring
-from hub.core.numbering import render_number, sequence_key
+from hub.core.numbering import render_numbers, sequence_key
 from hub.db.models.number_sequences import NumberSequence
 
 __all__ = ["take_numbers"]
@@ -33,5 +33,5 @@ def take_numbers(session: Session, fmt: str, *, issue_date: dt.date, partner_id:
         .values(next_value=table.c.next_value + count).returning(table.c.next_value)
     ).scalar_one()
     first = after - count
-    return [render_number(fmt, next_value=first + i, issue_date=issue_date, partner_id=partner_id)
-            for i in range(count)]
+    return render_numbers(fmt, first=first, count=count, issue_date=issue_date,
+                          partner_id=partner_id)

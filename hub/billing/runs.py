@@ -31,10 +31,12 @@ from hub.billing.store import describe_skipped, store_drafts
 from hub.billing.usage_gaps import usage_gap_notes
 from hub.core.lines import LineKind
 from hub.db.engine import session_scope
+from hub.db.statistics import refresh_stale
 from hub.observe.counters import timed
 from hub.db.models import (
-    BatchStatus, BillingBatch, BillingContract, BillingCycle, FutureItem, Invoice, InvoiceLine,
-    Organisation, RecurringInvoice, TicketCharge,
+    Asset, BatchStatus, BillingBatch, BillingContract, BillingCycle, Contact, FutureItem,
+    Invoice, InvoiceGroup, InvoiceLine, Organisation, OrganisationMapping, Product,
+    RecurringInvoice, RecurringLine, Ticket, TicketCharge, UsageSnapshot,
 )
 from hub.errors import NotFound, ValidationFailed
 
@@ -42,6 +44,15 @@ __all__ = ["BatchSummary", "preview", "confirm", "discard", "build_drafts", "CHU
 
 #: Schedules (and invoices) handled per transaction chunk.
 CHUNK = 500
+
+#: The tables a preview reads; their planner statistics are refreshed first if stale
+#: (:mod:`hub.db.statistics`). The invoices it fills are looked up by schedule key as they
+#: grow (refreshed as it goes), and again by batch when confirmed (refreshed first).
+_READS = [m.__tablename__ for m in (
+    Organisation, OrganisationMapping, RecurringInvoice, RecurringLine, BillingContract,
+    BillingCycle, Product, Invoice, InvoiceLine, InvoiceGroup, FutureItem, TicketCharge, Ticket,
+    Asset, Contact, UsageSnapshot)]
+_GROWS = [Invoice.__tablename__]
 
 
 @dataclass
@@ -169,6 +180,9 @@ def _fill(ctx: HubContext, batch_id: int, run_date: dt.date, now: dt.datetime
     notes: list[str] = []
     left: list[LeftOut] = []
     usage_periods: set[tuple[dt.date, dt.date]] = set()
+    # Planned from current statistics, not those of a database before its last bulk load.
+    refresh_stale(ctx.engine, _READS)
+    stored = 0
     for loader, fetch, owner in ((lambda s, rows: due_for_schedules(s, rows, run_date, due_days),
                                   _due_schedules, _schedule_owner),
                                  (lambda s, rows: due_for_cycles(s, rows, None, due_days),
@@ -201,6 +215,11 @@ def _fill(ctx: HubContext, batch_id: int, run_date: dt.date, now: dt.datetime
                 with session_scope(ctx.engine) as session:
                     drafts = combine_group_drafts(session, drafts)  # groups that combine (#19)
             ids, skipped = _store(ctx, batch_id, drafts, left, names)
+            stored += 1
+            if stored & (stored - 1) == 0:
+                # After chunks 1, 2, 4, 8...: the drafts grow the invoice tables, and a
+                # previous-invoice look-up planned for the empty table scans all of it.
+                refresh_stale(ctx.engine, _GROWS)
             notes += describe_skipped([s for s in skipped
                                        if s[2] != f"preview batch {batch_id}"])
     if usage_periods:
@@ -298,6 +317,7 @@ def confirm(ctx: HubContext, batch_id: int) -> BatchSummary:
     """Finalise every draft of a preview batch in one transaction."""
     now = ctx.clock()
     count = 0
+    refresh_stale(ctx.engine, _GROWS)  # the preview went on filling it after it last looked
     with bulk_allocations(), session_scope(ctx.engine) as session:
         _claim(session, batch_id, BatchStatus.confirmed, now)
         for invoices in _chunks(session, batch_id):

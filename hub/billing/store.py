@@ -9,14 +9,13 @@ waits for the first transaction and then sees the conflict).
 from __future__ import annotations
 
 import datetime as dt
-import json
-from decimal import Decimal
 from typing import Any, Sequence
 
-from sqlalchemy import JSON, bindparam, insert, select, tuple_, update
+from sqlalchemy import bindparam, select, tuple_, update
 from sqlmodel import Session
 
 from hub.billing._sql import insert_ignoring
+from hub.db.sql import insert_rows, json_insert
 from hub.billing.drafts import Draft
 from hub.db.models import FutureItem, Invoice, InvoiceLine, TicketCharge
 
@@ -52,7 +51,7 @@ def store_drafts(session: Session, batch_id: int | None, drafts: Sequence[Draft]
         futures.extend({"fid": t.item.id, "inv": invoice_id, "taken": t.taken.amount}
                        for t in draft.taken)
     if lines:
-        session.connection().execute(insert(InvoiceLine.__table__), lines)
+        insert_rows(session.connection(), InvoiceLine.__table__, lines)
     if charge_lines:
         _reserve_charges(session, charge_lines)
     if futures:
@@ -71,56 +70,15 @@ def _insert_invoices(session: Session, table: Any, rows: list[dict[str, Any]]
     """Insert ``rows`` unless their (billing key, period start) is held; ``key -> new id``."""
     conn = session.connection()
     if conn.dialect.name == "postgresql":
-        return _insert_invoices_unnest(conn, table, rows)
+        # One INSERT ... SELECT from one JSON document per chunk (see json_insert: an
+        # executemany with RETURNING is one long multi-row VALUES statement psycopg re-parses
+        # every time).
+        return {(r.billing_key, r.period_start): r.id for r in json_insert(
+            conn, table, rows, suffix="ON CONFLICT (billing_key, period_start) DO NOTHING "
+                                      "RETURNING id, billing_key, period_start")}
     stmt = insert_ignoring(session, table, ["billing_key", "period_start"]).returning(
         table.c.id, table.c.billing_key, table.c.period_start)
     return {(r.billing_key, r.period_start): r.id for r in conn.execute(stmt, rows)}
-
-
-def _insert_invoices_unnest(conn: Any, table: Any, rows: list[dict[str, Any]]
-                            ) -> dict[tuple[str, dt.date], int]:
-    """PostgreSQL: one ``INSERT ... SELECT FROM unnest(arrays) ON CONFLICT DO NOTHING RETURNING``
-    per chunk. An executemany with RETURNING is rewritten by SQLAlchemy into one multi-row
-    VALUES statement of ~20 placeholders per row, which psycopg re-parses in Python on every
-    execution (too long for its statement cache): most of the cost of writing drafts. Here the
-    statement is short and each column travels as one text array, cast by PostgreSQL to the
-    column's type (values first go through the column's own bind processing, so ExactDecimal
-    still refuses what it refuses)."""
-    dialect = conn.dialect
-    names = list(dict.fromkeys(name for row in rows for name in row))
-    arrays: dict[str, list[str | None]] = {}
-    casts = []
-    for i, name in enumerate(names):
-        column = table.c[name]
-        values = [row.get(name) for row in rows]
-        if isinstance(column.type, JSON):
-            texts = [None if v is None else json.dumps(v) for v in values]
-        else:
-            process = column.type.bind_processor(dialect)
-            if process is not None:
-                values = [process(v) for v in values]
-            texts = [_as_text(v) for v in values]
-        arrays[f"a{i}"] = texts
-        casts.append(f"CAST(%(a{i})s AS TEXT[])::{column.type.compile(dialect)}[]")
-    quoted = ", ".join(dialect.identifier_preparer.quote(n) for n in names)
-    sql = (f"INSERT INTO {dialect.identifier_preparer.format_table(table)} ({quoted}) "
-           f"SELECT * FROM unnest({', '.join(casts)}) "
-           f"ON CONFLICT (billing_key, period_start) DO NOTHING "
-           f"RETURNING id, billing_key, period_start")
-    return {(r.billing_key, r.period_start): r.id for r in conn.exec_driver_sql(sql, arrays)}
-
-
-def _as_text(value: Any) -> str | None:
-    """PostgreSQL's text input form of a bound value."""
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    return str(value)
 
 
 def _reserve_charges(session: Session, charge_lines: dict[tuple[int, str], int]) -> None:

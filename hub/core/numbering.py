@@ -13,7 +13,7 @@ import re
 
 from hub.errors import ConfigError
 
-__all__ = ["render_number", "sequence_key", "TOKENS"]
+__all__ = ["render_number", "render_numbers", "sequence_key", "TOKENS"]
 
 TOKENS = ("year", "year2", "month", "day", "partner_id", "next")
 _TOKEN = re.compile(r"\{(\w+)(?:\|(\d+))?\}")
@@ -55,3 +55,21 @@ def render_number(fmt: str, *, next_value: int, issue_date: dt.date, partner_id:
     """The number itself, e.g. ``202601000042``."""
     _check(fmt)
     return _render(fmt, {**_values(issue_date, partner_id), "next": next_value})
+
+
+def render_numbers(fmt: str, *, first: int, count: int, issue_date: dt.date,
+                   partner_id: int) -> list[str]:
+    """``count`` consecutive numbers from ``first``: what :func:`render_number` gives for each,
+    with the format worked out once (a billing confirm numbers thousands of invoices): the
+    sequence key is the number with only ``{next}`` left to fill."""
+    key = sequence_key(fmt, issue_date=issue_date, partner_id=partner_id)
+    parts = _TOKEN.split(key)  # text, name, width, text, ...: only {next} tokens are left
+    texts, slots = parts[0::3], list(zip(parts[1::3], parts[2::3]))
+    result = []
+    for value in range(first, first + count):
+        out = [texts[0]]
+        for (name, width), text in zip(slots, texts[1:]):
+            number = str(value)
+            out.append((number.zfill(int(width)) if width else number) + text)
+        result.append("".join(out))
+    return result

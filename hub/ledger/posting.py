@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Sequence
+from typing import Any, Sequence
 
-from sqlalchemy import insert, union
+from sqlalchemy import insert, union, update
 from sqlmodel import Session, select
 
-from hub.db.sql import among
+from hub.db.sql import among, insert_rows
 from hub.db.models._base import utcnow
 from hub.db.models.future_items import FutureItem
 from hub.db.models.invoices import Invoice, InvoiceKind, InvoiceStatus
@@ -76,7 +76,7 @@ def _in_chunks(ids: Sequence[int]):
         yield ids[start:start + _IDS_PER_QUERY]
 
 
-def post_invoices(session: Session, invoices: Sequence[Invoice], *,
+def post_invoices(session: Session, invoices: Sequence[Invoice | int], *,
                   today: dt.date | None = None, returning: bool = True
                   ) -> list[Transaction] | None:
     """:func:`post_invoice` for many invoices at once, with set-based reads and writes.
@@ -88,8 +88,19 @@ def post_invoices(session: Session, invoices: Sequence[Invoice], *,
     checked before anything is written, so a refused invoice leaves the others unposted too.
     ``returning=False`` returns ``None`` and spares reading the transactions back (the
     billing confirm needs none of them).
+
+    ``invoices`` may also be ids of stored invoices (the billing confirm's): when all are, and
+    none is still a draft, the invoices are read as plain rows of the columns posting needs
+    and their figures written with one UPDATE per chunk, without an ORM object per invoice.
     """
     invoices = list(invoices)
+    if invoices and all(isinstance(i, int) for i in invoices):
+        done = _post_stored(session, invoices, today, returning)
+        if done is not _AS_OBJECTS:
+            return done
+    if any(isinstance(i, int) for i in invoices):
+        loaded = {i.id: i for i in _load(session, [i for i in invoices if isinstance(i, int)])}
+        invoices = [loaded[i] if isinstance(i, int) else i for i in invoices]
     for invoice in invoices:
         _check_postable(invoice)
     unsaved = [i for i in invoices if i.id is None]
@@ -134,11 +145,101 @@ def post_invoices(session: Session, invoices: Sequence[Invoice], *,
     return [posted[i.id] for i in invoices]
 
 
-def _refresh_fresh(session: Session, invoices: Sequence[Invoice], today: dt.date | None) -> None:
-    """:func:`refresh_invoice` for just-posted invoices. Those with no allocation and no
-    processing payment (nearly all of them) get the figures refresh_invoice would compute for
-    them, without its two queries each; the others go through refresh_invoice itself."""
-    ids = [i.id for i in invoices if is_live(i)]
+#: The invoice columns posting reads (here and in its status refresh).
+_POSTING_COLUMNS = ("id", "organisation_id", "currency", "kind", "status", "number",
+                    "issue_date", "due_date", "total", "amount_paid", "credit_applied",
+                    "deleted_at")
+
+#: :func:`_post_stored`'s answer when the invoices need the ORM way after all.
+_AS_OBJECTS = object()
+
+
+def _load(session: Session, ids: Sequence[int]) -> list[Invoice]:
+    """The ORM invoices of ``ids`` (what the session holds of them, refreshed), by id."""
+    table = Invoice.__table__
+    found: list[Invoice] = []
+    for some in _in_chunks(sorted(set(ids))):
+        found.extend(session.exec(select(Invoice).where(
+            among(table.c.id, some, session.get_bind())).order_by(table.c.id)
+            .execution_options(populate_existing=True)))
+    if len(found) != len(set(ids)):
+        missing = sorted(set(ids) - {i.id for i in found})
+        raise ValidationFailed(f"no invoice with id {missing[0]}")
+    return found
+
+
+def _post_stored(session: Session, ids: Sequence[int], today: dt.date | None,
+                 returning: bool) -> list[Transaction] | None | object:
+    """:func:`post_invoices` for stored invoices given by id, read as rows (not ORM objects:
+    the billing confirm posts thousands, and an ORM object each cost more than the posting).
+    Returns ``_AS_OBJECTS`` without writing anything when one is a draft (its status turns
+    unpaid before its debit is written: the ORM way does that). The session must hold no
+    changed ORM object of these invoices (they are read from the database)."""
+    session.flush()
+    table = Invoice.__table__
+    bind = session.get_bind()
+    cols = [table.c[name] for name in _POSTING_COLUMNS]
+    rows = {}
+    for some in _in_chunks(sorted(set(ids))):
+        rows.update((r.id, r) for r in session.execute(
+            select(*cols).where(among(table.c.id, some, bind))))
+    if len(rows) != len(set(ids)):
+        return _AS_OBJECTS  # _load names the missing one
+    for row in rows.values():
+        _check_postable(row)
+    if any(row.status == InvoiceStatus.draft for row in rows.values()):
+        return _AS_OBJECTS
+    posted: dict[int, Transaction] = {}
+    for some in _in_chunks(sorted(rows)):
+        for tx in session.exec(select(Transaction).where(
+                among(Transaction.invoice_id, some, bind),
+                Transaction.category == TransactionCategory.auto).order_by(Transaction.id)):
+            posted.setdefault(tx.invoice_id, tx)
+    fresh = [rows[i] for i in dict.fromkeys(ids) if i not in posted]
+    if fresh:
+        now = utcnow()
+        insert_rows(session.connection(), Transaction.__table__, [
+            {"organisation_id": i.organisation_id, "currency": i.currency, "side": Side.debit,
+             "category": TransactionCategory.auto, "amount": i.total, "date": i.issue_date,
+             "invoice_id": i.id, "description": f"invoice {i.number or i.id}",
+             "payment_id": None, "credit_note_id": None, "created_at": now} for i in fresh])
+        _refresh_rows(session, fresh, today)
+    if not returning:
+        return None
+    for some in _in_chunks([i.id for i in fresh]):
+        posted.update((tx.invoice_id, tx) for tx in session.exec(select(Transaction).where(
+            among(Transaction.invoice_id, some, bind),
+            Transaction.category == TransactionCategory.auto)))
+    return [posted[i] for i in ids]
+
+
+def _refresh_rows(session: Session, rows: Sequence[Any], today: dt.date | None) -> None:
+    """:func:`_refresh_fresh` for invoices read as rows: the figures of those with nothing
+    allocated are computed here and the changed ones written with one UPDATE per chunk; the
+    others go through refresh_invoice with their ORM object."""
+    touched = _touched(session, [r.id for r in rows if is_live(r)])
+    changed: dict[InvoiceStatus, list[int]] = {}
+    for row in rows:
+        day = today or row.issue_date
+        if not is_live(row) or row.id in touched or row.total < 0:
+            refresh_invoice(session, session.get(Invoice, row.id, populate_existing=True), day)
+            continue
+        status = InvoiceStatus(invoice_status(
+            total=row.total, paid=ZERO, credit=ZERO, due_date=row.due_date, today=day,
+            pending=False, from_balance=ZERO).value)
+        if row.amount_paid != ZERO or row.credit_applied != ZERO or row.status != status:
+            changed.setdefault(status, []).append(row.id)
+    table = Invoice.__table__
+    for status, ids in changed.items():  # few statuses: one UPDATE per status and chunk
+        for some in _in_chunks(ids):
+            session.execute(update(table).where(among(table.c.id, some, session.get_bind()))
+                            .values(status=status, amount_paid=ZERO, credit_applied=ZERO),
+                            execution_options={"synchronize_session": False})
+    session.flush()
+
+
+def _touched(session: Session, ids: Sequence[int]) -> set[int]:
+    """Which of the invoices ``ids`` have an allocation or a processing payment."""
     touched: set[int] = set()
     bind = session.get_bind()
     for some in _in_chunks(ids):
@@ -147,6 +248,14 @@ def _refresh_fresh(session: Session, invoices: Sequence[Invoice], today: dt.date
             select(Payment.invoice_id).where(among(Payment.invoice_id, some, bind),
                                              Payment.status == PaymentStatus.processing))
         ).scalars())
+    return touched
+
+
+def _refresh_fresh(session: Session, invoices: Sequence[Invoice], today: dt.date | None) -> None:
+    """:func:`refresh_invoice` for just-posted invoices. Those with no allocation and no
+    processing payment (nearly all of them) get the figures refresh_invoice would compute for
+    them, without its two queries each; the others go through refresh_invoice itself."""
+    touched = _touched(session, [i.id for i in invoices if is_live(i)])
     for invoice in invoices:
         day = today or invoice.issue_date
         if not is_live(invoice) or invoice.id in touched or invoice.total < 0:

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from contextvars import ContextVar
+from functools import lru_cache
 from decimal import Decimal
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
@@ -159,8 +160,11 @@ class _Prefetched:
         # JSON attributes are read as text (cast in SQL, or psycopg would parse every row) and
         # parsed only when a filter asks, once per distinct text (see _attributes_match):
         # parsing every row was most of the load.
+        # Only the columns a count reads (the others, timestamps mostly, cost a conversion per
+        # row on SQLite and are never looked at).
+        wanted = _READ_COLUMNS[table.name]
         columns = [cast(c, Text).label(c.name) if isinstance(c.type, JSON) else c
-                   for c in table.c]
+                   for c in table.c if c.name in wanted]
         with self.engine.connect() as conn:
             for start in range(0, len(ids), _ORGANISATIONS_PER_QUERY):
                 some = ids[start:start + _ORGANISATIONS_PER_QUERY]
@@ -170,6 +174,17 @@ class _Prefetched:
                     grouped.setdefault((row.organisation_id, row.source), []).append(row)
         return grouped
 
+
+#: The columns of each table the counts read from a prefetched row: the row's identity and
+#: source, what the items say, and every column a filter may name.
+_COMMON_COLUMNS = frozenset({"id", "organisation_id", "source", "deleted_at_source", "name",
+                             "attributes"})
+_READ_COLUMNS = {
+    "asset": _COMMON_COLUMNS | {"status", *_ASSET_COLUMNS},
+    "contact": _COMMON_COLUMNS | set(_CONTACT_COLUMNS),
+    "usagesnapshot": _COMMON_COLUMNS | {"external_id", "description", "quantity", "period_start",
+                                        "period_end", *_USAGE_COLUMNS},
+}
 
 #: Organisations per grouped query of :class:`_Prefetched` (parameter limits stay far away).
 _ORGANISATIONS_PER_QUERY = 1000
@@ -202,6 +217,8 @@ def _stored_rows(model: Any, connection: Connection, organisation_id: int,
     if prefetched is not None and comparable_in_python(column_filters):
         every = prefetched.rows(model, connection, organisation_id)
     if every is not None:
+        if not every:  # most calls: this source holds nothing for the organisation
+            return [], _holds_nothing
         rows = [row for row in every if row.deleted_at_source is None
                 and columns_match(row, column_filters) and (keep is None or keep(row))]
         return rows, lambda: bool(every)
@@ -227,6 +244,19 @@ def _stored_rows(model: Any, connection: Connection, organisation_id: int,
     return rows, known
 
 
+def _holds_nothing() -> bool:
+    return False
+
+
+@lru_cache(maxsize=None)
+def _models() -> tuple[Any, Any, Any]:
+    """Asset, Contact and UsageSnapshot, imported on first use (see _Prefetched._load) and
+    then looked up once per count instead of an import statement per count."""
+    from hub.db.models import Asset, Contact, UsageSnapshot
+
+    return Asset, Contact, UsageSnapshot
+
+
 def _answer(connection: Connection, items: tuple[CountedItem, ...], known: Any
             ) -> Counted | None:
     """The answer, or ``None`` when this source holds nothing at all for the organisation (it
@@ -237,8 +267,7 @@ def _answer(connection: Connection, items: tuple[CountedItem, ...], known: Any
 
 
 def _count_assets(connection: Connection, query: CountQuery) -> Counted | None:
-    from hub.db.models import Asset
-
+    Asset = _models()[0]
     column_filters, attribute_filters = split_filters(query.filters, _ASSET_COLUMNS, "asset")
     if "status" in column_filters:
         rows, known = _stored_rows(Asset, connection, query.organisation_id, column_filters)
@@ -253,8 +282,7 @@ def _count_assets(connection: Connection, query: CountQuery) -> Counted | None:
 
 
 def _count_users(connection: Connection, query: CountQuery) -> Counted | None:
-    from hub.db.models import Contact
-
+    Contact = _models()[1]
     column_filters, attribute_filters = split_filters(query.filters, _CONTACT_COLUMNS, "user")
     rows, known = _stored_rows(Contact, connection, query.organisation_id, column_filters)
     items = tuple(CountedItem(ref=f"contact:{row.id}", label=row.name) for row in rows
@@ -263,10 +291,7 @@ def _count_users(connection: Connection, query: CountQuery) -> Counted | None:
 
 
 def _count_usage(connection: Connection, query: CountQuery) -> Counted | None:
-    from sqlalchemy import and_ as sql_and
-
-    from hub.db.models import UsageSnapshot
-
+    UsageSnapshot = _models()[2]
     column_filters, attribute_filters = split_filters(query.filters, _USAGE_COLUMNS, "usage")
     if attribute_filters:
         raise ValidationFailed("usage counters take no attributes.* filters",
@@ -274,8 +299,8 @@ def _count_usage(connection: Connection, query: CountQuery) -> Counted | None:
     start, end = query.period_start, query.period_end
     rows, known = _stored_rows(
         UsageSnapshot, connection, query.organisation_id, column_filters,
-        sql_conditions=lambda: (sql_and(UsageSnapshot.period_start <= end,
-                                     UsageSnapshot.period_end >= start),),
+        sql_conditions=lambda: (UsageSnapshot.period_start <= end,
+                                UsageSnapshot.period_end >= start),
         keep=lambda row: row.period_start <= end and row.period_end >= start)
     # The ref names the subscription, not the month's snapshot row, so the same licence keeps
     # its identity from one invoice to the next and a per-line change says only what changed.

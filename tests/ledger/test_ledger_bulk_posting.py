@@ -138,6 +138,90 @@ def test_bulk_posting_without_returning_writes_the_same_rows(tmp_path):
     assert len(dumps[1]["ledger_transaction"]) == 15
 
 
+def _finalised(session: Session) -> list[Invoice]:
+    """The scenario as the billing confirm meets it: every invoice stored and already unpaid
+    (finalising numbered it) before it is posted."""
+    invoices = _scenario(session)
+    for invoice in invoices:
+        if invoice.status == InvoiceStatus.draft:
+            invoice.status = InvoiceStatus.unpaid
+    session.add_all(invoices)
+    session.flush()
+    return invoices
+
+
+def _post_by_id_and_one_by_one(engines, returning):
+    results, dumps = [], []
+    for engine, by_id in zip(engines, (False, True)):
+        with Session(engine(), expire_on_commit=False) as session:
+            invoices = _finalised(session)
+            if by_id:
+                ids = [i.id for i in invoices]
+                session.expunge_all()  # the confirm holds no ORM object of them
+                txs = post_invoices(session, ids, today=TODAY, returning=returning)
+            else:
+                txs = [post_invoice(session, i, today=TODAY) for i in invoices]
+            session.commit()
+            results.append(None if txs is None else
+                           [(t.id, t.invoice_id, t.amount, t.description) for t in txs])
+            dumps.append(_dump(session))
+    return results, dumps
+
+
+@pytest.mark.parametrize("returning", [True, False])
+def test_bulk_posting_by_id_writes_the_same_rows_as_one_by_one(tmp_path, returning):
+    """Invoices given by id (read as plain rows, figures written by UPDATE) end as posting the
+    ORM objects one by one leaves them."""
+    engines = [_engine(tmp_path, "one.sqlite"), _engine(tmp_path, "ids.sqlite")]
+    try:
+        results, dumps = _post_by_id_and_one_by_one(
+            [lambda: engines[0], lambda: engines[1]], returning)
+        if returning:
+            assert results[0] == results[1]
+        else:
+            assert results[1] is None
+        _check_the_same([results[0]] * 2, dumps)
+    finally:
+        for engine in engines:
+            engine.dispose()
+
+
+def test_bulk_posting_by_id_of_a_draft_posts_it_as_the_orm_way(tmp_path):
+    """A draft given by id turns unpaid before its debit is written, as post_invoice does."""
+    dumps = []
+    for name, by_id in (("one.sqlite", False), ("ids.sqlite", True)):
+        engine = _engine(tmp_path, name)
+        with Session(engine, expire_on_commit=False) as session:
+            invoices = _finalised(session)
+            invoices[0].status = InvoiceStatus.draft
+            session.flush()
+            if by_id:
+                post_invoices(session, [i.id for i in invoices], today=TODAY, returning=False)
+            else:
+                for invoice in invoices:
+                    post_invoice(session, invoice, today=TODAY)
+            session.commit()
+            dumps.append(_dump(session))
+        engine.dispose()
+    assert dumps[0] == dumps[1]
+
+
+@pytest.mark.postgres
+def test_bulk_posting_by_id_writes_the_same_rows_on_postgres(hub_postgres_url):
+    engine = make_engine(hub_postgres_url)
+
+    def fresh():
+        models.metadata.drop_all(engine)
+        models.metadata.create_all(engine)
+        return engine
+
+    try:
+        results, dumps = _post_by_id_and_one_by_one([fresh, fresh], True)
+        _check_the_same(results, dumps)
+    finally:
+        engine.dispose()
+
+
 @pytest.mark.postgres
 def test_bulk_posting_writes_the_same_rows_as_one_by_one_on_postgres(hub_postgres_url):
     engine = make_engine(hub_postgres_url)
