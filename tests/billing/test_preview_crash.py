@@ -60,12 +60,32 @@ def _drafts(engine) -> int:
                             .where(Invoice.status == "draft")).scalar()
 
 
+#: Runs ``hub`` with the preview held after its first chunk is stored (a marker file says so),
+#: so the kill lands mid-run however fast the preview is or however busy the machine.
+HELD_AFTER_FIRST_CHUNK = """
+import pathlib, sys, time
+import hub.billing.runs as runs
+marker, stored = pathlib.Path(sys.argv[1]), runs._store
+def store_then_hold(*args, **kwargs):
+    result = stored(*args, **kwargs)
+    if not marker.exists():
+        marker.write_text("one chunk stored")
+        time.sleep(600)  # the test kills the process here, between chunks
+    return result
+runs._store = store_then_hold
+from hub.cli.main import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
 def _kill_mid_run(config, engine) -> None:
-    process = _hub(config, "bill", "preview", "--date", "2026-03-01")
+    marker = config.parent / "first-chunk-stored"
+    process = subprocess.Popen(
+        [sys.executable, "-c", HELD_AFTER_FIRST_CHUNK, str(marker), "--config", str(config),
+         "bill", "preview", "--date", "2026-03-01"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and process.poll() is None:
-        if _drafts(engine) > 0:
-            break
+    while time.monotonic() < deadline and process.poll() is None and not marker.exists():
         time.sleep(0.02)
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
