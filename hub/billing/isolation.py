@@ -18,6 +18,7 @@ from typing import Any, Callable, Sequence, TypeVar
 from hub.billing.counters import Counter
 from hub.billing.drafts import Draft, DueInvoice, build_draft, count_lines, snapshot_lines
 from hub.billing.loading import CATCH_UP
+from hub.core.lines import LineKind
 from hub.core.money import STORAGE_PLACES, decimal_places
 from hub.errors import HubError
 from hub.validation.fields import check_currency, check_filters
@@ -71,11 +72,21 @@ def _too_fine(value) -> bool:
     """None, not finite, or finer than the columns keep."""
     if value is None or not value.is_finite():
         return True
-    # Fast path (three values per template line of a run): a value written with at most
-    # STORAGE_PLACES places, as the columns hand them back, uses at most that many.
-    if value.as_tuple().exponent >= -STORAGE_PLACES:
+    # Three values per template line of a run, and few distinct ones (prices, rates, counts):
+    # a value seen to fit is remembered. The answer depends only on the number (equal values
+    # use the same places once normalised), so an equal value written otherwise fits too.
+    if value in _FITS:
         return False
-    return decimal_places(value) > STORAGE_PLACES
+    if value.as_tuple().exponent < -STORAGE_PLACES and decimal_places(value) > STORAGE_PLACES:
+        return True
+    if len(_FITS) < _FITS_KEPT:
+        _FITS.add(value)
+    return False
+
+
+#: Finite values known to fit the columns (see _too_fine), at most _FITS_KEPT of them.
+_FITS: set = set()
+_FITS_KEPT = 10_000
 
 
 def _line_problem(line) -> str | None:
@@ -89,6 +100,8 @@ def _line_problem(line) -> str | None:
     if line.quantity < 0:
         return (f"line {line.id} has a negative quantity {line.quantity}; fix it with "
                 f"`hub recurring edit-line {line.id} --qty N`")
+    if not line.counter_filters and line.line_type not in LineKind.COUNTERS:
+        return None  # most lines: a flat line without filters
     try:
         check_filters(line.line_type, line.counter_filters)
     except ValueError as exc:

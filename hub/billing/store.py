@@ -14,8 +14,7 @@ from typing import Any, Sequence
 from sqlalchemy import bindparam, select, tuple_, update
 from sqlmodel import Session
 
-from hub.billing._sql import insert_ignoring
-from hub.db.sql import insert_rows, json_insert
+from hub.db.sql import insert_returning, insert_rows
 from hub.billing.drafts import Draft
 from hub.db.models import FutureItem, Invoice, InvoiceLine, TicketCharge
 
@@ -68,17 +67,10 @@ def store_drafts(session: Session, batch_id: int | None, drafts: Sequence[Draft]
 def _insert_invoices(session: Session, table: Any, rows: list[dict[str, Any]]
                      ) -> dict[tuple[str, dt.date], int]:
     """Insert ``rows`` unless their (billing key, period start) is held; ``key -> new id``."""
-    conn = session.connection()
-    if conn.dialect.name == "postgresql":
-        # One INSERT ... SELECT from one JSON document per chunk (see json_insert: an
-        # executemany with RETURNING is one long multi-row VALUES statement psycopg re-parses
-        # every time).
-        return {(r.billing_key, r.period_start): r.id for r in json_insert(
-            conn, table, rows, suffix="ON CONFLICT (billing_key, period_start) DO NOTHING "
-                                      "RETURNING id, billing_key, period_start")}
-    stmt = insert_ignoring(session, table, ["billing_key", "period_start"]).returning(
-        table.c.id, table.c.billing_key, table.c.period_start)
-    return {(r.billing_key, r.period_start): r.id for r in conn.execute(stmt, rows)}
+    made = insert_returning(session.connection(), table, rows,
+                            skip_conflicts_on=["billing_key", "period_start"],
+                            returning=["id", "billing_key", "period_start"])
+    return {(key, start): invoice_id for invoice_id, key, start in made}
 
 
 def _reserve_charges(session: Session, charge_lines: dict[tuple[int, str], int]) -> None:

@@ -9,7 +9,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from sqlalchemy import ARRAY, JSON, Integer, any_, bindparam, column, func, insert, update
 
-__all__ = ["among", "update_rows", "insert_rows", "json_insert"]
+__all__ = ["among", "update_rows", "insert_rows", "insert_returning", "json_insert"]
 
 
 def among(column: Any, ids: Iterable[int], bind: Any) -> Any:
@@ -46,11 +46,24 @@ def update_rows(conn: Any, table: Any, key: str, rows: Sequence[Mapping[str, Any
             {**{n: given.c[n] for n in names if n != key}, **same}),
             execution_options={"synchronize_session": False})
         return
-    # Parameter names must differ from column names in an UPDATE: prefixed.
-    conn.execute(update(table).where(table.c[key] == bindparam("given_" + key)).values(
-        {**{n: bindparam("given_" + n) for n in names if n != key}, **same}),
-        [{"given_" + n: row[n] for n in names} for row in rows],
-        execution_options={"synchronize_session": False})
+    # Straight to the driver's executemany, values converted column by column (as
+    # insert_rows does; no ORM state is synchronised, as with synchronize_session=False).
+    if hasattr(conn, "exec_driver_sql"):
+        connection = conn
+    else:  # a Session: what it holds unflushed goes first, as its own execute() would do
+        conn.flush()
+        connection = conn.connection()
+    dialect = connection.dialect
+    changed = [n for n in names if n != key]
+    columns = [_column_values(dialect, table, n, [row[n] for row in rows])
+               for n in [*changed, key]]
+    fixed = [_column_values(dialect, table, n, [v])[0] for n, v in same.items()]
+    preparer = dialect.identifier_preparer
+    assignments = ", ".join(f"{preparer.quote(n)} = ?" for n in [*changed, *same])
+    sql = (f"UPDATE {preparer.format_table(table)} SET {assignments} "
+           f"WHERE {preparer.quote(key)} = ?")
+    connection.exec_driver_sql(sql, [(*values[:-1], *fixed, values[-1])
+                                     for values in zip(*columns)])
 
 
 def insert_rows(conn: Any, table: Any, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -61,9 +74,120 @@ def insert_rows(conn: Any, table: Any, rows: Sequence[Mapping[str, Any]]) -> Non
     if not rows:
         return
     if conn.dialect.name == "postgresql":
-        json_insert(conn, table, rows)
+        _copy_rows(conn, table, rows)
         return
-    conn.execute(insert(table), list(rows))
+    names, columns = _processed_columns(conn.dialect, table, rows)
+    # Straight to the driver's executemany, the values converted column by column: SQLAlchemy's
+    # executemany of dicts builds and converts one parameter set per row in Python, which cost
+    # more than SQLite's own work (a billing run writes five lines per invoice).
+    placeholders = ", ".join("?" * len(names))
+    preparer = conn.dialect.identifier_preparer
+    sql = (f"INSERT INTO {preparer.format_table(table)} "
+           f"({', '.join(preparer.quote(n) for n in names)}) VALUES ({placeholders})")
+    conn.exec_driver_sql(sql, list(zip(*columns)))
+
+
+def _copy_rows(conn: Any, table: Any, rows: Sequence[Mapping[str, Any]]) -> None:
+    """PostgreSQL: ``COPY table (...) FROM STDIN`` inside ``conn``'s transaction, the values
+    converted column by column as :func:`insert_rows` does. COPY is PostgreSQL's own bulk
+    load: the server parses plain text rows, where an ``INSERT ... SELECT`` from a JSON
+    document parses JSON and an ``executemany`` parses a statement per batch."""
+    dialect = conn.dialect
+    names, columns = _processed_columns(dialect, table, rows)
+    preparer = dialect.identifier_preparer
+    sql = (f"COPY {preparer.format_table(table)} "
+           f"({', '.join(preparer.quote(n) for n in names)}) FROM STDIN")
+    # The driver's own cursor on this Connection's connection: same transaction.
+    with conn.connection.driver_connection.cursor() as cursor:
+        with cursor.copy(sql) as copy:
+            write = copy.write_row
+            for values in zip(*columns):
+                write(values)
+
+
+def insert_returning(conn: Any, table: Any, rows: Sequence[Mapping[str, Any]], *,
+                     skip_conflicts_on: Sequence[str], returning: Sequence[str]) -> list[tuple]:
+    """Insert ``rows`` (as :func:`insert_rows` does) except those whose ``skip_conflicts_on``
+    columns another row already holds (``ON CONFLICT (...) DO NOTHING``); returns the
+    ``returning`` columns of the rows it inserted, as Python values.
+
+    SQLite: multi-row ``VALUES`` statements of as many rows as its parameter limit allows,
+    straight to the driver (what SQLAlchemy's "insertmanyvalues" does for an executemany with
+    RETURNING, without building and converting a parameter dict per row in Python).
+    PostgreSQL: :func:`json_insert`."""
+    if not rows:
+        return []
+    preparer = conn.dialect.identifier_preparer
+    conflict = (f"ON CONFLICT ({', '.join(preparer.quote(c) for c in skip_conflicts_on)}) "
+                f"DO NOTHING RETURNING {', '.join(preparer.quote(c) for c in returning)}")
+    if conn.dialect.name == "postgresql":
+        return [tuple(r) for r in json_insert(conn, table, rows, suffix=conflict)]
+    dialect = conn.dialect
+    names, columns = _processed_columns(dialect, table, rows)
+    values = list(zip(*columns))
+    per_statement = max(1, dialect.insertmanyvalues_max_parameters // len(names))
+    head = (f"INSERT INTO {preparer.format_table(table)} "
+            f"({', '.join(preparer.quote(n) for n in names)}) VALUES ")
+    one = "(" + ", ".join("?" * len(names)) + ")"
+    found: list[tuple] = []
+    for start in range(0, len(values), per_statement):
+        some = values[start:start + per_statement]
+        found += conn.exec_driver_sql(head + ", ".join([one] * len(some)) + " " + conflict,
+                                      tuple(v for row in some for v in row)).all()
+    processors = [table.c[c].type.dialect_impl(dialect).result_processor(dialect, None)
+                  for c in returning]
+    if not any(processors):
+        return [tuple(r) for r in found]
+    return [tuple(v if p is None else p(v) for p, v in zip(processors, r)) for r in found]
+
+
+#: Python types json.dumps writes as PostgreSQL reads them back into an integer, text or boolean
+#: column (json_populate_recordset takes a JSON number, string or boolean as the column's value).
+_JSON_NATIVE = frozenset({int, str, bool, type(None)})
+
+
+def _processed_columns(dialect: Any, table: Any, rows: Sequence[Mapping[str, Any]], *,
+                       as_text: bool = False) -> tuple[list[str], list[list[Any]]]:
+    """The column names ``rows`` set (in first-seen order) and, for each, every row's value
+    as :func:`_column_values` converts it; a missing value is NULL."""
+    names = list(dict.fromkeys(name for row in rows for name in row))
+    return names, [_column_values(dialect, table, name, [row.get(name) for row in rows],
+                                  as_text=as_text) for name in names]
+
+
+def _column_values(dialect: Any, table: Any, name: str, values: list[Any], *,
+                   as_text: bool = False) -> list[Any]:
+    """``values`` of column ``name`` through the column type's own bind processing (so
+    ExactDecimal still refuses what it refuses, and JSON is serialised as the column would).
+    ``as_text``: each in PostgreSQL's text input form instead, JSON values as they are (for
+    :func:`json_insert`)."""
+    column_type = table.c[name].type
+    process = column_type.dialect_impl(dialect).bind_processor(dialect)
+    if isinstance(column_type, JSON):
+        if as_text or process is None:
+            return values
+        return [process(v) for v in values]  # row by row: a JSON value is not hashable
+    if process is None and (not as_text or set(map(type, values)) <= _JSON_NATIVE):
+        return values  # the driver (or the JSON document) takes these as they are
+    if not as_text:
+        return _each_distinct_once(values, process)
+    convert = _as_text if process is None else (lambda v, p=process: _as_text(p(v)))
+    return _each_distinct_once(values, convert)
+
+
+def _each_distinct_once(values: list[Any], convert: Any) -> list[Any]:
+    """``[convert(v) for v in values]``, calling ``convert`` once per distinct value: a run's
+    rows repeat the same prices, rates, quantities and dates thousands of times, and the
+    conversion (ExactDecimal's checks, a date's text) costs more than a look-up. Keyed by type
+    and value, so ``1``, ``True`` and ``Decimal(1)`` (equal in Python) are each converted as
+    themselves, and a float is refused however equal it is to a Decimal seen before. (The
+    loops are ``map``/``zip``/``dict.fromkeys``, in C: a Python loop over every value cost
+    as much as the conversions it saved.)"""
+    keys = list(zip(map(type, values), values))
+    converted = dict.fromkeys(keys)
+    for key in converted:
+        converted[key] = convert(key[1])
+    return list(map(converted.__getitem__, keys))
 
 
 def json_insert(conn: Any, table: Any, rows: Sequence[Mapping[str, Any]], *,
@@ -81,18 +205,8 @@ def json_insert(conn: Any, table: Any, rows: Sequence[Mapping[str, Any]], *,
     ExactDecimal still refuses what it refuses. Ordered by position, so the rows get their ids
     in the order given. ``suffix``: e.g. ``ON CONFLICT ... RETURNING``."""
     dialect = conn.dialect
-    names = list(dict.fromkeys(name for row in rows for name in row))
-    columns: dict[str, list[Any]] = {}
-    for name in names:
-        col = table.c[name]
-        values = [row.get(name) for row in rows]
-        if not isinstance(col.type, JSON):  # JSON columns take the value itself
-            process = col.type.bind_processor(dialect)
-            if process is not None:
-                values = [process(v) for v in values]
-            values = [_as_text(v) for v in values]
-        columns[name] = values
-    document = json.dumps([dict(zip(names, values)) for values in zip(*columns.values())])
+    names, columns = _processed_columns(dialect, table, rows, as_text=True)
+    document = json.dumps([dict(zip(names, values)) for values in zip(*columns)])
     preparer = dialect.identifier_preparer
     quoted = ", ".join(preparer.quote(n) for n in names)
     table_name = preparer.format_table(table)

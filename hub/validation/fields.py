@@ -38,12 +38,20 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 def check_currency(code: str) -> str:
     """``code`` if it is an ISO 4217 code Babel knows (``USD``), else ``ValueError``."""
+    if code.__class__ is str and code in _KNOWN_CURRENCIES:  # a billing run asks per invoice
+        return code
     from babel.numbers import is_currency  # Babel's list, not ours: it tracks ISO 4217
 
     if not isinstance(code, str) or not re.fullmatch(r"[A-Z]{3}", code) or not is_currency(code):
         raise ValueError(f"{code!r} is not an ISO 4217 currency code; write three capitals "
                          f"such as 'USD', 'EUR' or 'GBP'")
+    if code.__class__ is str:
+        _KNOWN_CURRENCIES.add(code)  # bounded: ISO 4217 has fewer than 200 codes
     return code
+
+
+#: Codes check_currency has accepted (plain str only: a subclass may compare otherwise).
+_KNOWN_CURRENCIES: set[str] = set()
 
 
 def parse_decimal(value: Any) -> Decimal:

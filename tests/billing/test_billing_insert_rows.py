@@ -13,7 +13,7 @@ from sqlmodel import Session
 import hub.db.models as models
 from hub.db.engine import make_engine
 from hub.db.models import Invoice, InvoiceLine, Organisation
-from hub.db.sql import insert_rows
+from hub.db.sql import insert_returning, insert_rows, update_rows
 
 
 def _lines(invoice_id: int) -> list[dict]:
@@ -77,3 +77,83 @@ def test_insert_rows_stores_what_executemany_stores_on_sqlite(tmp_path):
 @pytest.mark.postgres
 def test_insert_rows_stores_what_executemany_stores_on_postgres(hub_postgres_url):
     _check(hub_postgres_url)
+
+
+def _each_database(url: str, check) -> None:
+    engine = make_engine(url)
+    try:
+        models.metadata.drop_all(engine)
+        models.metadata.create_all(engine)
+        with Session(engine) as session:
+            org = Organisation(name="Acme", currency="USD", billing_day=1, payment_due_days=14)
+            session.add(org)
+            session.commit()
+            org_id = org.id
+        check(engine, org_id)
+    finally:
+        models.metadata.drop_all(engine)
+        engine.dispose()
+
+
+def _invoice(org_id: int, key: str, total: object = Decimal("10.00")) -> dict:
+    day = dt.date(2026, 4, 1)
+    return {"organisation_id": org_id, "kind": "recurring", "status": "draft", "currency": "USD",
+            "issue_date": day, "due_date": day + dt.timedelta(days=14), "period_start": day,
+            "period_end": day + dt.timedelta(days=29), "billing_key": key, "subtotal": total,
+            "tax_total": Decimal(0), "total": total, "extra_fields": {"k": key},
+            "amount_paid": Decimal(0), "credit_applied": Decimal(0), "note": "", "memo": "",
+            "auto_bill": False, "prices_include_tax": False, "schedule_key": None,
+            "created_at": dt.datetime(2026, 4, 1, tzinfo=dt.timezone.utc)}
+
+
+def _refusals_and_conflicts(engine, org_id: int) -> None:
+    it = Invoice.__table__
+    # A float is refused even right after an equal Decimal (values are converted once per
+    # distinct value: the float must not borrow the Decimal's conversion), and nothing stays.
+    with pytest.raises(Exception, match="float"):
+        with engine.begin() as conn:
+            insert_rows(conn, it, [_invoice(org_id, "a"), _invoice(org_id, "b", 10.0)])
+    with pytest.raises(Exception, match="decimal places"):
+        with engine.begin() as conn:
+            insert_rows(conn, it, [_invoice(org_id, "a"), _invoice(org_id, "b",
+                                                                   Decimal("1.00001"))])
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(it)).scalar() == 0
+    # insert_returning skips the rows whose key is held, and returns Python values.
+    with engine.begin() as conn:
+        first = insert_returning(conn, it, [_invoice(org_id, "a"), _invoice(org_id, "b")],
+                                 skip_conflicts_on=["billing_key", "period_start"],
+                                 returning=["id", "billing_key", "period_start"])
+    with engine.begin() as conn:
+        second = insert_returning(conn, it, [_invoice(org_id, "b"), _invoice(org_id, "c")],
+                                  skip_conflicts_on=["billing_key", "period_start"],
+                                  returning=["id", "billing_key", "period_start"])
+    assert [(k, d) for _, k, d in first] == [("a", dt.date(2026, 4, 1)),
+                                             ("b", dt.date(2026, 4, 1))]
+    assert [(k, d) for _, k, d in second] == [("c", dt.date(2026, 4, 1))]
+    assert first[0][0] < first[1][0] < second[0][0]
+    # update_rows: each row its own values plus the same ones, exactly as an UPDATE stores them.
+    ids = {key: invoice_id for invoice_id, key, _ in first + second}
+    stamp = dt.datetime(2026, 4, 2, 9, 30, tzinfo=dt.timezone.utc)
+    with Session(engine) as session:
+        update_rows(session, it, "id", [{"id": ids["a"], "number": "INV-1"},
+                                        {"id": ids["c"], "number": "INV-2"}],
+                    {"id": sa.Integer(), "number": sa.String()},
+                    status="unpaid", finalised_at=stamp, total=Decimal("12.5"))
+        session.commit()
+    with engine.connect() as conn:
+        rows = {r.billing_key: r for r in conn.execute(sa.select(it))}
+    assert (rows["a"].number, rows["a"].status, rows["a"].total) == ("INV-1", "unpaid",
+                                                                     Decimal("12.5"))
+    assert rows["a"].finalised_at.replace(tzinfo=dt.timezone.utc) == stamp
+    assert (rows["c"].number, rows["b"].number, rows["b"].status) == ("INV-2", None, "draft")
+    assert rows["b"].extra_fields == {"k": "b"}
+
+
+def test_refusals_conflicts_and_updates_on_sqlite(tmp_path):
+    _each_database("sqlite:///" + str(tmp_path / "more.sqlite"), _refusals_and_conflicts)
+
+
+@pytest.mark.postgres
+def test_refusals_conflicts_and_updates_on_postgres(hub_postgres_url):
+    _each_database(hub_postgres_url, _refusals_and_conflicts)
