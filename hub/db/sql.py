@@ -93,7 +93,14 @@ def _copy_rows(conn: Any, table: Any, rows: Sequence[Mapping[str, Any]]) -> None
     load: the server parses plain text rows, where an ``INSERT ... SELECT`` from a JSON
     document parses JSON and an ``executemany`` parses a statement per batch."""
     dialect = conn.dialect
-    names, columns = _processed_columns(dialect, table, rows)
+    # Text forms, each distinct value converted once: the driver then writes strings only.
+    names, columns = _processed_columns(dialect, table, rows, as_text=True)
+    for index, name in enumerate(names):
+        column_type = table.c[name].type
+        if isinstance(column_type, JSON):
+            process = column_type.dialect_impl(dialect).bind_processor(dialect)
+            columns[index] = [process(v) for v in columns[index]] if process else [
+                None if v is None else json.dumps(v) for v in columns[index]]
     preparer = dialect.identifier_preparer
     sql = (f"COPY {preparer.format_table(table)} "
            f"({', '.join(preparer.quote(n) for n in names)}) FROM STDIN")
@@ -105,6 +112,31 @@ def _copy_rows(conn: Any, table: Any, rows: Sequence[Mapping[str, Any]]) -> None
                 write(values)
 
 
+def _copy_with_ids(conn: Any, table: Any, rows: Sequence[Mapping[str, Any]],
+                   returning: Sequence[str]) -> list[tuple] | None:
+    """PostgreSQL: ``rows`` with ids taken from the primary key's sequence, COPYed in within a
+    savepoint; their ``returning`` columns, or ``None`` when a unique key conflicted (nothing
+    of them stays) or the rows do not name every returned column but the id."""
+    from psycopg.errors import UniqueViolation  # PostgreSQL only: psycopg is its driver
+
+    (key,) = [c.name for c in table.primary_key.columns]
+    if any(name != key and name not in rows[0] for name in returning):
+        return None
+    ids = conn.exec_driver_sql(
+        "SELECT nextval(pg_get_serial_sequence(%(table)s, %(key)s)) "
+        "FROM generate_series(1, %(n)s)", {"table": table.name, "key": key, "n": len(rows)}
+    ).scalars().all()
+    with_ids = [{**row, key: given} for row, given in zip(rows, ids)]
+    savepoint = conn.begin_nested()
+    try:
+        _copy_rows(conn, table, with_ids)
+    except UniqueViolation:
+        savepoint.rollback()
+        return None
+    savepoint.commit()
+    return [tuple(row[name] for name in returning) for row in with_ids]
+
+
 def insert_returning(conn: Any, table: Any, rows: Sequence[Mapping[str, Any]], *,
                      skip_conflicts_on: Sequence[str], returning: Sequence[str]) -> list[tuple]:
     """Insert ``rows`` (as :func:`insert_rows` does) except those whose ``skip_conflicts_on``
@@ -114,13 +146,19 @@ def insert_returning(conn: Any, table: Any, rows: Sequence[Mapping[str, Any]], *
     SQLite: multi-row ``VALUES`` statements of as many rows as its parameter limit allows,
     straight to the driver (what SQLAlchemy's "insertmanyvalues" does for an executemany with
     RETURNING, without building and converting a parameter dict per row in Python).
-    PostgreSQL: :func:`json_insert`."""
+    PostgreSQL: the rows are given ids from the table's sequence and COPYed in, inside a
+    savepoint (:func:`_copy_with_ids`); if one of them conflicts (another run holds its key:
+    rare, and PostgreSQL makes the COPY wait for that run's transaction first), the savepoint
+    is rolled back and :func:`json_insert` inserts them with ``ON CONFLICT ... DO NOTHING``."""
     if not rows:
         return []
     preparer = conn.dialect.identifier_preparer
     conflict = (f"ON CONFLICT ({', '.join(preparer.quote(c) for c in skip_conflicts_on)}) "
                 f"DO NOTHING RETURNING {', '.join(preparer.quote(c) for c in returning)}")
     if conn.dialect.name == "postgresql":
+        copied = _copy_with_ids(conn, table, rows, returning)
+        if copied is not None:
+            return copied
         return [tuple(r) for r in json_insert(conn, table, rows, suffix=conflict)]
     dialect = conn.dialect
     names, columns = _processed_columns(dialect, table, rows)

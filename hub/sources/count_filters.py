@@ -35,8 +35,31 @@ OUT_OF_SERVICE_ASSET_STATUSES: frozenset[str] = frozenset(
 
 
 def split_filters(filters: Mapping[str, Any], columns: Iterable[str], kind: str
-                  ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Column filters and ``attributes.*`` filters; unknown keys are refused."""
+                  ) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
+    """Column filters and ``attributes.*`` filters (read-only: a split is shared by every
+    count that asks with the same filters); unknown keys are refused."""
+    if not filters:
+        return _NO_FILTERS
+    try:
+        key = (kind, tuple(columns), tuple(filters.items()))
+        return _split_cached(key)
+    except TypeError:  # a list value is not hashable: split it each time
+        return _split(filters, columns, kind)
+
+
+_NO_FILTERS: tuple[Mapping[str, Any], Mapping[str, Any]] = (MappingProxyType({}),
+                                                            MappingProxyType({}))
+
+
+@lru_cache(maxsize=1024)
+def _split_cached(key: tuple) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
+    kind, columns, items = key
+    column_filters, attribute_filters = _split(dict(items), columns, kind)
+    return MappingProxyType(column_filters), MappingProxyType(attribute_filters)
+
+
+def _split(filters: Mapping[str, Any], columns: Iterable[str], kind: str
+           ) -> tuple[dict[str, Any], dict[str, Any]]:
     column_filters: dict[str, Any] = {}
     attribute_filters: dict[str, Any] = {}
     allowed = tuple(columns)

@@ -213,15 +213,15 @@ def _stored_rows(model: Any, connection: Connection, organisation_id: int,
     the SQL is built only when it is used: building expressions per line is not free),
     ordered by id, and a function telling whether the source holds any row at all for it."""
     prefetched = _PREFETCHED.get()
-    every = None
-    if prefetched is not None and comparable_in_python(column_filters):
-        every = prefetched.rows(model, connection, organisation_id)
+    every = None if prefetched is None else prefetched.rows(model, connection, organisation_id)
     if every is not None:
         if not every:  # most calls: this source holds nothing for the organisation
             return [], _holds_nothing
-        rows = [row for row in every if row.deleted_at_source is None
-                and columns_match(row, column_filters) and (keep is None or keep(row))]
-        return rows, lambda: bool(every)
+        if comparable_in_python(column_filters):
+            rows = [row for row in every if row.deleted_at_source is None
+                    and (not column_filters or columns_match(row, column_filters))
+                    and (keep is None or keep(row))]
+            return rows, _holds_something
     from sqlmodel import Session, select  # see _Prefetched._load
 
     engine = _engine()
@@ -246,6 +246,10 @@ def _stored_rows(model: Any, connection: Connection, organisation_id: int,
 
 def _holds_nothing() -> bool:
     return False
+
+
+def _holds_something() -> bool:
+    return True
 
 
 @lru_cache(maxsize=None)
@@ -277,7 +281,8 @@ def _count_assets(connection: Connection, query: CountQuery) -> Counted | None:
             sql_conditions=lambda: (Asset.status.not_in(OUT_OF_SERVICE_ASSET_STATUSES),),
             keep=lambda row: row.status not in OUT_OF_SERVICE_ASSET_STATUSES)
     items = tuple(CountedItem(ref=f"asset:{row.id}", label=row.name) for row in rows
-                  if attributes_match(row.attributes, attribute_filters))
+                  if not attribute_filters or attributes_match(row.attributes,
+                                                               attribute_filters))
     return _answer(connection, items, known)
 
 
@@ -286,7 +291,8 @@ def _count_users(connection: Connection, query: CountQuery) -> Counted | None:
     column_filters, attribute_filters = split_filters(query.filters, _CONTACT_COLUMNS, "user")
     rows, known = _stored_rows(Contact, connection, query.organisation_id, column_filters)
     items = tuple(CountedItem(ref=f"contact:{row.id}", label=row.name) for row in rows
-                  if attributes_match(row.attributes, attribute_filters))
+                  if not attribute_filters or attributes_match(row.attributes,
+                                                               attribute_filters))
     return _answer(connection, items, known)
 
 
