@@ -31,6 +31,7 @@ from hub.billing.store import describe_skipped, store_drafts
 from hub.billing.usage_gaps import usage_gap_notes
 from hub.core.lines import LineKind
 from hub.db.engine import session_scope
+from hub.db.sql import among
 from hub.db.statistics import refresh_stale
 from hub.observe.counters import timed
 from hub.db.models import (
@@ -263,7 +264,8 @@ def _cycle_owner(session: Session, row) -> tuple[int | None, str]:
 def _names(session: Session, rows, owner) -> dict[int, str]:
     ids = {owner(session, row)[0] for row in rows} - {None}
     o = Organisation.__table__
-    return dict(session.execute(select(o.c.id, o.c.name).where(o.c.id.in_(ids))).all())
+    return dict(session.execute(select(o.c.id, o.c.name).where(
+        among(o.c.id, ids, session.connection()))).all())
 
 
 def _usage_periods(dues: list[DueInvoice]) -> Iterator[tuple[dt.date, dt.date]]:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from itertools import chain, repeat
 from decimal import Decimal
 from typing import Any, Iterable, Mapping, Sequence
 
-from sqlalchemy import ARRAY, JSON, Integer, any_, bindparam, column, func, insert, update
+from sqlalchemy import (
+    ARRAY, JSON, Integer, Text, any_, bindparam, cast, column, func, literal_column, select, update,
+)
 
 __all__ = ["among", "update_rows", "insert_rows", "insert_returning", "json_insert"]
 
@@ -19,25 +22,37 @@ def among(column: Any, ids: Iterable[int], bind: Any) -> Any:
     ids = list(ids)
     if bind.dialect.name == "postgresql":
         return column == any_(bindparam(None, ids, type_=ARRAY(Integer())))
-    # One expanding parameter holding the list: ``in_(ids)`` would coerce every id into a
-    # literal of its own first (a billing run builds these with 500 ids, several per chunk).
-    return column.in_(bindparam(None, ids, expanding=True, type_=column.type))
+    # SQLite: ``column IN (SELECT value FROM json_each(:ids))``, the ids as one JSON text. An
+    # expanding parameter is rendered and bound as one placeholder per id on every execution
+    # (a billing run sends several lists of 500 ids per chunk); SQLite looks the subquery's
+    # values up in the column's index just the same.
+    listed = select(literal_column("value")).select_from(
+        func.json_each(bindparam(None, json.dumps(ids), type_=Text())))
+    return column.in_(listed.scalar_subquery())
 
 
 def update_rows(conn: Any, table: Any, key: str, rows: Sequence[Mapping[str, Any]],
                 types: Mapping[str, Any], **same: Any) -> None:
     """For every row, ``UPDATE table SET <the row's other columns>, <same> WHERE key = row[key]``
-    — each row its own values — as one statement on PostgreSQL (``UPDATE ... FROM unnest()`` of
-    one array per column: a few parameters, however many rows) and one ``executemany`` on SQLite
-    (its C loop over a statement compiled once, where a ``VALUES`` list of hundreds of rows is
-    compiled anew on every call). ``types``: the SQL type of each column of ``rows``."""
+    — each row its own values — as one statement on PostgreSQL (``UPDATE ... FROM
+    json_to_recordset()`` of one JSON document: a few parameters, however many rows) and one
+    driver ``executemany`` on SQLite (its C loop over a statement compiled once, where a
+    ``VALUES`` list of hundreds of rows is compiled anew on every call). Values go through
+    their column's bind processing, as :func:`insert_rows` does. ``types``: the SQL type of
+    each column of ``rows``."""
     if not rows:
         return
     names = list(types)
     if conn.get_bind().dialect.name == "postgresql":
-        arrays = [bindparam(None, [row[n] for row in rows], type_=ARRAY(types[n])) for n in names]
-        given = func.unnest(*arrays).table_valued(
-            *(column(n, types[n]) for n in names), name="given").render_derived("given")
+        # The rows as one JSON document (json.dumps, in C) read by json_to_recordset: an array
+        # per column for unnest() is escaped value by value by psycopg, in Python.
+        dialect = conn.get_bind().dialect
+        columns = [_column_values(dialect, table, n, [row[n] for row in rows], as_text=True)
+                   for n in names]
+        document = json.dumps([dict(zip(names, values)) for values in zip(*columns)])
+        given = func.json_to_recordset(cast(bindparam(None, document, type_=Text()), JSON())
+                                       ).table_valued(*(column(n, types[n]) for n in names)
+                                                      ).render_derived("given", with_types=True)
         # The keys once more as ``= ANY(array)``: the planner then looks the rows up by index
         # where it would otherwise hash the whole table to join it with a few hundred rows.
         keys = bindparam(None, [row[key] for row in rows], type_=ARRAY(types[key]))
@@ -188,7 +203,12 @@ def _processed_columns(dialect: Any, table: Any, rows: Sequence[Mapping[str, Any
                        as_text: bool = False) -> tuple[list[str], list[list[Any]]]:
     """The column names ``rows`` set (in first-seen order) and, for each, every row's value
     as :func:`_column_values` converts it; a missing value is NULL."""
-    names = list(dict.fromkeys(name for row in rows for name in row))
+    # chain/map instead of comprehensions: the loops run in C, over every value of every row.
+    names = list(dict.fromkeys(chain.from_iterable(rows)))
+    if all(type(row) is dict for row in rows):
+        return names, [_column_values(dialect, table, name,
+                                      list(map(dict.get, rows, repeat(name))), as_text=as_text)
+                       for name in names]
     return names, [_column_values(dialect, table, name, [row.get(name) for row in rows],
                                   as_text=as_text) for name in names]
 
@@ -204,7 +224,10 @@ def _column_values(dialect: Any, table: Any, name: str, values: list[Any], *,
     if isinstance(column_type, JSON):
         if as_text or process is None:
             return values
-        return [process(v) for v in values]  # row by row: a JSON value is not hashable
+        # Row by row (a JSON value is not hashable), but the empty list most lines carry
+        # (no provenance) is serialised once.
+        empty = process([])
+        return [empty if v.__class__ is list and not v else process(v) for v in values]
     if process is None and (not as_text or set(map(type, values)) <= _JSON_NATIVE):
         return values  # the driver (or the JSON document) takes these as they are
     if not as_text:

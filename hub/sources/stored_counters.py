@@ -270,9 +270,25 @@ def _answer(connection: Connection, items: tuple[CountedItem, ...], known: Any
     return Counted(source=connection.name, items=items)
 
 
+#: Per kind of count: the index of its model in _models(), its filter columns and its noun.
+_KINDS = {"assets": (0, _ASSET_COLUMNS, "asset"), "users": (1, _CONTACT_COLUMNS, "user"),
+          "usage": (2, _USAGE_COLUMNS, "usage")}
+
+
+def _filters_of(query: CountQuery) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
+    """The query's column and ``attributes.*`` filters; what its counter does not understand
+    is refused (:class:`ValidationFailed`)."""
+    _, columns, noun = _KINDS[query.kind]
+    column_filters, attribute_filters = split_filters(query.filters, columns, noun)
+    if attribute_filters and query.kind == "usage":
+        raise ValidationFailed("usage counters take no attributes.* filters",
+                               hint="filter usage on sku or tenant_external_id")
+    return column_filters, attribute_filters
+
+
 def _count_assets(connection: Connection, query: CountQuery) -> Counted | None:
     Asset = _models()[0]
-    column_filters, attribute_filters = split_filters(query.filters, _ASSET_COLUMNS, "asset")
+    column_filters, attribute_filters = _filters_of(query)
     if "status" in column_filters:
         rows, known = _stored_rows(Asset, connection, query.organisation_id, column_filters)
     else:  # no status asked for: devices in service only, never retired ones
@@ -288,7 +304,7 @@ def _count_assets(connection: Connection, query: CountQuery) -> Counted | None:
 
 def _count_users(connection: Connection, query: CountQuery) -> Counted | None:
     Contact = _models()[1]
-    column_filters, attribute_filters = split_filters(query.filters, _CONTACT_COLUMNS, "user")
+    column_filters, attribute_filters = _filters_of(query)
     rows, known = _stored_rows(Contact, connection, query.organisation_id, column_filters)
     items = tuple(CountedItem(ref=f"contact:{row.id}", label=row.name) for row in rows
                   if not attribute_filters or attributes_match(row.attributes,
@@ -298,10 +314,7 @@ def _count_users(connection: Connection, query: CountQuery) -> Counted | None:
 
 def _count_usage(connection: Connection, query: CountQuery) -> Counted | None:
     UsageSnapshot = _models()[2]
-    column_filters, attribute_filters = split_filters(query.filters, _USAGE_COLUMNS, "usage")
-    if attribute_filters:
-        raise ValidationFailed("usage counters take no attributes.* filters",
-                               hint="filter usage on sku or tenant_external_id")
+    column_filters, _ = _filters_of(query)
     start, end = query.period_start, query.period_end
     rows, known = _stored_rows(
         UsageSnapshot, connection, query.organisation_id, column_filters,
@@ -358,7 +371,20 @@ def hub_count_many(connection: Connection, queries: Sequence[CountQuery]
     counter lines at once, which spares one hook call per line and connection)."""
     if not _answering(connection):
         return None
-    return [_COUNTERS[query.kind](connection, query) for query in queries]
+    prefetched, models = _PREFETCHED.get(), _models()
+    answers: list[Counted | None] = []
+    for query in queries:
+        if prefetched is not None:
+            every = prefetched.rows(models[_KINDS[query.kind][0]], connection,
+                                    query.organisation_id)
+            if every is not None and not every:
+                # Most of a run's questions: this source holds nothing for the organisation,
+                # so it knows nothing of it, whatever the (valid) filters say.
+                _filters_of(query)
+                answers.append(None)
+                continue
+        answers.append(_COUNTERS[query.kind](connection, query))
+    return answers
 
 
 def count_stored(engine: Any, connections: Iterable[Connection], query: CountQuery,
