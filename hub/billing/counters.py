@@ -111,11 +111,12 @@ class Counter:
               period_end: dt.date) -> CountQuery:
         """The question a counter line asks."""
         # Validated: pydantic-core's validator is faster than model_construct's Python loop
-        # (a run builds one query per counter line per organisation), and it hands every plugin
-        # its own plain dicts of the filters and external ids.
+        # (a run builds one query per counter line per organisation). The filters are handed
+        # over as a plain dict (a template's are read-only proxies, which pydantic would keep,
+        # and every look-up in one is a Python call).
         return CountQuery(
             kind=kind, organisation_id=organisation_id,
-            organisation_external_ids=external_ids, filters=filters,
+            organisation_external_ids=external_ids, filters=dict(filters),
             period_start=period_start, period_end=period_end)
 
     def count_many(self, queries: Sequence[CountQuery]) -> list[CountResult]:

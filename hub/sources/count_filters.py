@@ -47,15 +47,15 @@ def split_filters(filters: Mapping[str, Any], columns: Iterable[str], kind: str
         return _split(filters, columns, kind)
 
 
-_NO_FILTERS: tuple[Mapping[str, Any], Mapping[str, Any]] = (MappingProxyType({}),
-                                                            MappingProxyType({}))
+# Shared by every caller with the same filters: plain dicts (a read-only proxy costs a Python
+# call per look-up), which no caller changes.
+_NO_FILTERS: tuple[Mapping[str, Any], Mapping[str, Any]] = ({}, {})
 
 
 @lru_cache(maxsize=1024)
 def _split_cached(key: tuple) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
     kind, columns, items = key
-    column_filters, attribute_filters = _split(dict(items), columns, kind)
-    return MappingProxyType(column_filters), MappingProxyType(attribute_filters)
+    return _split(dict(items), columns, kind)
 
 
 def _split(filters: Mapping[str, Any], columns: Iterable[str], kind: str

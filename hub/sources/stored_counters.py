@@ -141,11 +141,14 @@ class _Prefetched:
         source, by id; ``None`` when this cache does not cover the request."""
         if organisation_id not in self.organisation_ids or _ENGINE.get() is not self.engine:
             return None
+        return self.grouped(model).get((organisation_id, _source_of(connection)), [])
+
+    def grouped(self, model: Any) -> dict[tuple[int, str | None], list[Any]]:
+        """``model``'s rows by (organisation id, source), read on first use."""
         grouped = self._tables.get(model)
         if grouped is None:
             grouped = self._tables[model] = self._load(model)
-        source = None if connection.plugin == HUB_PLUGIN else connection.name
-        return grouped.get((organisation_id, source), [])
+        return grouped
 
     def _load(self, model: Any) -> dict[tuple[int, str | None], list[Any]]:
         # SQLAlchemy is imported where it is used: this module is a plugin the host registers at
@@ -218,10 +221,7 @@ def _stored_rows(model: Any, connection: Connection, organisation_id: int,
         if not every:  # most calls: this source holds nothing for the organisation
             return [], _holds_nothing
         if comparable_in_python(column_filters):
-            rows = [row for row in every if row.deleted_at_source is None
-                    and (not column_filters or columns_match(row, column_filters))
-                    and (keep is None or keep(row))]
-            return rows, _holds_something
+            return _matching(every, column_filters, keep), _holds_something
     from sqlmodel import Session, select  # see _Prefetched._load
 
     engine = _engine()
@@ -242,6 +242,18 @@ def _stored_rows(model: Any, connection: Connection, organisation_id: int,
                 _source_clause(model, connection)).limit(1)).first() is not None
 
     return rows, known
+
+
+def _matching(every: list[Any], column_filters: Mapping[str, Any], keep: Any) -> list[Any]:
+    """The prefetched rows not deleted at source that match the column filters and ``keep``."""
+    return [row for row in every if row.deleted_at_source is None
+            and (not column_filters or columns_match(row, column_filters))
+            and (keep is None or keep(row))]
+
+
+def _source_of(connection: Connection) -> str | None:
+    """The ``source`` of the rows a connection counts (``None``: entered by hand)."""
+    return None if connection.plugin == HUB_PLUGIN else connection.name
 
 
 def _holds_nothing() -> bool:
@@ -286,51 +298,48 @@ def _filters_of(query: CountQuery) -> tuple[Mapping[str, Any], Mapping[str, Any]
     return column_filters, attribute_filters
 
 
-def _count_assets(connection: Connection, query: CountQuery) -> Counted | None:
-    Asset = _models()[0]
+def _selection(query: CountQuery, column_filters: Mapping[str, Any]) -> tuple[Any, Any]:
+    """What a count keeps besides its filters, in SQL (a function making the conditions: they
+    are built only when used) and in Python: devices in service only unless a ``status`` is
+    asked for, never retired ones; usage whose period overlaps the query's."""
+    if query.kind == "assets" and "status" not in column_filters:
+        Asset = _models()[0]
+        return (lambda: (Asset.status.not_in(OUT_OF_SERVICE_ASSET_STATUSES),)), _in_service
+    if query.kind == "usage":
+        UsageSnapshot = _models()[2]
+        start, end = query.period_start, query.period_end
+        return (lambda: (UsageSnapshot.period_start <= end, UsageSnapshot.period_end >= start)), \
+            (lambda row: row.period_start <= end and row.period_end >= start)
+    return tuple, None
+
+
+def _in_service(row: Any) -> bool:
+    return row.status not in OUT_OF_SERVICE_ASSET_STATUSES
+
+
+def _items(kind: str, rows: Iterable[Any], attribute_filters: Mapping[str, Any]
+           ) -> tuple[CountedItem, ...]:
+    """One item per row that holds the ``attributes.*`` filters (usage takes none)."""
+    if kind == "usage":
+        # The ref names the subscription, not the month's snapshot row, so the same licence
+        # keeps its identity from one invoice to the next and a per-line change says only what
+        # changed.
+        return tuple(CountedItem(ref=f"usage:{row.source}:{row.external_id}",
+                                 label=row.description or f"{row.sku} ({row.tenant_external_id})",
+                                 quantity=_quantity_text(row.quantity))
+                     for row in rows)
+    prefix = "asset:" if kind == "assets" else "contact:"
+    return tuple(CountedItem(ref=f"{prefix}{row.id}", label=row.name) for row in rows
+                 if not attribute_filters or attributes_match(row.attributes, attribute_filters))
+
+
+def _count_one(connection: Connection, query: CountQuery) -> Counted | None:
+    """One query answered (the connection is one this counter answers for)."""
     column_filters, attribute_filters = _filters_of(query)
-    if "status" in column_filters:
-        rows, known = _stored_rows(Asset, connection, query.organisation_id, column_filters)
-    else:  # no status asked for: devices in service only, never retired ones
-        rows, known = _stored_rows(
-            Asset, connection, query.organisation_id, column_filters,
-            sql_conditions=lambda: (Asset.status.not_in(OUT_OF_SERVICE_ASSET_STATUSES),),
-            keep=lambda row: row.status not in OUT_OF_SERVICE_ASSET_STATUSES)
-    items = tuple(CountedItem(ref=f"asset:{row.id}", label=row.name) for row in rows
-                  if not attribute_filters or attributes_match(row.attributes,
-                                                               attribute_filters))
-    return _answer(connection, items, known)
-
-
-def _count_users(connection: Connection, query: CountQuery) -> Counted | None:
-    Contact = _models()[1]
-    column_filters, attribute_filters = _filters_of(query)
-    rows, known = _stored_rows(Contact, connection, query.organisation_id, column_filters)
-    items = tuple(CountedItem(ref=f"contact:{row.id}", label=row.name) for row in rows
-                  if not attribute_filters or attributes_match(row.attributes,
-                                                               attribute_filters))
-    return _answer(connection, items, known)
-
-
-def _count_usage(connection: Connection, query: CountQuery) -> Counted | None:
-    UsageSnapshot = _models()[2]
-    column_filters, _ = _filters_of(query)
-    start, end = query.period_start, query.period_end
-    rows, known = _stored_rows(
-        UsageSnapshot, connection, query.organisation_id, column_filters,
-        sql_conditions=lambda: (UsageSnapshot.period_start <= end,
-                                UsageSnapshot.period_end >= start),
-        keep=lambda row: row.period_start <= end and row.period_end >= start)
-    # The ref names the subscription, not the month's snapshot row, so the same licence keeps
-    # its identity from one invoice to the next and a per-line change says only what changed.
-    items = tuple(CountedItem(ref=f"usage:{row.source}:{row.external_id}",
-                              label=row.description or f"{row.sku} ({row.tenant_external_id})",
-                              quantity=_quantity_text(row.quantity))
-                  for row in rows)
-    return _answer(connection, items, known)
-
-
-_COUNTERS = {"assets": _count_assets, "users": _count_users, "usage": _count_usage}
+    sql_conditions, keep = _selection(query, column_filters)
+    rows, known = _stored_rows(_models()[_KINDS[query.kind][0]], connection,
+                               query.organisation_id, column_filters, sql_conditions, keep)
+    return _answer(connection, _items(query.kind, rows, attribute_filters), known)
 
 
 def _answering(connection: Connection) -> bool:
@@ -342,7 +351,7 @@ def _answering(connection: Connection) -> bool:
 
 
 def _count(connection: Connection, query: CountQuery) -> Counted | None:
-    return _COUNTERS[query.kind](connection, query) if _answering(connection) else None
+    return _count_one(connection, query) if _answering(connection) else None
 
 
 @hookimpl(trylast=True)
@@ -371,19 +380,25 @@ def hub_count_many(connection: Connection, queries: Sequence[CountQuery]
     counter lines at once, which spares one hook call per line and connection)."""
     if not _answering(connection):
         return None
-    prefetched, models = _PREFETCHED.get(), _models()
+    prefetched = _PREFETCHED.get()
+    if prefetched is None or _ENGINE.get() is not prefetched.engine:
+        return [_count_one(connection, query) for query in queries]
+    # The chunk's rows are prefetched: each query is answered from them here, in one loop (a
+    # run asks three counter lines per organisation and connection).
+    source, covered, models = _source_of(connection), prefetched.organisation_ids, _models()
     answers: list[Counted | None] = []
     for query in queries:
-        if prefetched is not None:
-            every = prefetched.rows(models[_KINDS[query.kind][0]], connection,
-                                    query.organisation_id)
-            if every is not None and not every:
-                # Most of a run's questions: this source holds nothing for the organisation,
-                # so it knows nothing of it, whatever the (valid) filters say.
-                _filters_of(query)
-                answers.append(None)
-                continue
-        answers.append(_COUNTERS[query.kind](connection, query))
+        column_filters, attribute_filters = _filters_of(query)
+        every = prefetched.grouped(models[_KINDS[query.kind][0]]).get(
+            (query.organisation_id, source), []) if query.organisation_id in covered else None
+        if every is None or (every and not comparable_in_python(column_filters)):
+            answers.append(_count_one(connection, query))  # asked of the database
+        elif not every:
+            answers.append(None)  # this source knows nothing of the organisation
+        else:
+            rows = _matching(every, column_filters, _selection(query, column_filters)[1])
+            answers.append(Counted(source=connection.name,
+                                   items=_items(query.kind, rows, attribute_filters)))
     return answers
 
 
