@@ -46,6 +46,7 @@ from hub.contract.connections import Connection
 from hub.contract.records import Counted, CountedItem, CountQuery
 from hub.errors import PluginError, ValidationFailed
 from hub.contract.hookspecs import hookimpl
+from hub.sources.stored_prefetch import PREFETCHED, prefetching
 from hub.sources.count_filters import (
     FILTER_COLUMNS, attributes_match, column_conditions, columns_match, comparable_in_python,
     split_filters, OUT_OF_SERVICE_ASSET_STATUSES,
@@ -127,87 +128,6 @@ def _quantity_text(value: Decimal) -> str:
     return format(value.normalize(), "f")
 
 
-class _Prefetched:
-    """The stored rows of a chunk of organisations, one grouped query per table, read when the
-    first count of that table asks (see :func:`prefetching`)."""
-
-    def __init__(self, engine: Any, organisation_ids: Iterable[int]) -> None:
-        self.engine = engine
-        self.organisation_ids = frozenset(organisation_ids)
-        self._tables: dict[Any, dict[tuple[int, str | None], list[Any]]] = {}
-
-    def rows(self, model: Any, connection: Connection, organisation_id: int) -> list[Any] | None:
-        """Every row (deleted at source too) of ``organisation_id`` from ``connection``'s
-        source, by id; ``None`` when this cache does not cover the request."""
-        if organisation_id not in self.organisation_ids or _ENGINE.get() is not self.engine:
-            return None
-        return self.grouped(model).get((organisation_id, _source_of(connection)), [])
-
-    def grouped(self, model: Any) -> dict[tuple[int, str | None], list[Any]]:
-        """``model``'s rows by (organisation id, source), read on first use."""
-        grouped = self._tables.get(model)
-        if grouped is None:
-            grouped = self._tables[model] = self._load(model)
-        return grouped
-
-    def _load(self, model: Any) -> dict[tuple[int, str | None], list[Any]]:
-        # SQLAlchemy is imported where it is used: this module is a plugin the host registers at
-        # every CLI start, and `hub --help` must not pay for the SQL toolkit.
-        from sqlalchemy import JSON, Text, cast, select
-
-        from hub.db.sql import among
-
-        table = model.__table__
-        grouped: dict[tuple[int, str | None], list[Any]] = {}
-        ids = sorted(self.organisation_ids)
-        # JSON attributes are read as text (cast in SQL, or psycopg would parse every row) and
-        # parsed only when a filter asks, once per distinct text (see _attributes_match):
-        # parsing every row was most of the load.
-        # Only the columns a count reads (the others, timestamps mostly, cost a conversion per
-        # row on SQLite and are never looked at).
-        wanted = _READ_COLUMNS[table.name]
-        columns = [cast(c, Text).label(c.name) if isinstance(c.type, JSON) else c
-                   for c in table.c if c.name in wanted]
-        with self.engine.connect() as conn:
-            for start in range(0, len(ids), _ORGANISATIONS_PER_QUERY):
-                some = ids[start:start + _ORGANISATIONS_PER_QUERY]
-                # .all(): one fetchall, not a fetchone per row.
-                for row in conn.execute(select(*columns).where(
-                        among(table.c.organisation_id, some, conn)).order_by(table.c.id)).all():
-                    grouped.setdefault((row.organisation_id, row.source), []).append(row)
-        return grouped
-
-
-#: The columns of each table the counts read from a prefetched row: the row's identity and
-#: source, what the items say, and every column a filter may name.
-_COMMON_COLUMNS = frozenset({"id", "organisation_id", "source", "deleted_at_source", "name",
-                             "attributes"})
-_READ_COLUMNS = {
-    "asset": _COMMON_COLUMNS | {"status", *_ASSET_COLUMNS},
-    "contact": _COMMON_COLUMNS | set(_CONTACT_COLUMNS),
-    "usagesnapshot": _COMMON_COLUMNS | {"external_id", "description", "quantity", "period_start",
-                                        "period_end", *_USAGE_COLUMNS},
-}
-
-#: Organisations per grouped query of :class:`_Prefetched` (parameter limits stay far away).
-_ORGANISATIONS_PER_QUERY = 1000
-_PREFETCHED: ContextVar[_Prefetched | None] = ContextVar("hub_stored_counter_prefetched",
-                                                         default=None)
-
-
-@contextmanager
-def prefetching(engine: Any, organisation_ids: Iterable[int]) -> Iterator[None]:
-    """Within this block, counts of these organisations read ``engine``'s assets, contacts and
-    usage snapshots with one grouped query per table (made on first use) instead of one query
-    per counter line. The billing run wraps each chunk of drafts in it; the answers are exactly
-    those of the per-line queries, which still serve anything the block does not cover."""
-    token = _PREFETCHED.set(_Prefetched(engine, organisation_ids))
-    try:
-        yield
-    finally:
-        _PREFETCHED.reset(token)
-
-
 def _stored_rows(model: Any, connection: Connection, organisation_id: int,
                  column_filters: Mapping[str, Any], sql_conditions: Any = tuple,
                  keep: Any = None) -> tuple[list[Any], Any]:
@@ -215,14 +135,16 @@ def _stored_rows(model: Any, connection: Connection, organisation_id: int,
     filters (``sql_conditions()`` / ``keep`` add one more condition, in SQL and in Python;
     the SQL is built only when it is used: building expressions per line is not free),
     ordered by id, and a function telling whether the source holds any row at all for it."""
-    prefetched = _PREFETCHED.get()
-    every = None if prefetched is None else prefetched.rows(model, connection, organisation_id)
+    prefetched = PREFETCHED.get()
+    every = None
+    if prefetched is not None and prefetched.covers(organisation_id, _ENGINE.get()):
+        every = prefetched.grouped(model).get((organisation_id, _source_of(connection)), [])
     if every is not None:
         if not every:  # most calls: this source holds nothing for the organisation
             return [], _holds_nothing
         if comparable_in_python(column_filters):
             return _matching(every, column_filters, keep), _holds_something
-    from sqlmodel import Session, select  # see _Prefetched._load
+    from sqlmodel import Session, select  # see stored_prefetch.Prefetched._load
 
     engine = _engine()
     with Session(engine) as session:
@@ -266,7 +188,7 @@ def _holds_something() -> bool:
 
 @lru_cache(maxsize=None)
 def _models() -> tuple[Any, Any, Any]:
-    """Asset, Contact and UsageSnapshot, imported on first use (see _Prefetched._load) and
+    """Asset, Contact and UsageSnapshot, imported on first use (see hub.sources.stored_prefetch.Prefetched._load) and
     then looked up once per count instead of an import statement per count."""
     from hub.db.models import Asset, Contact, UsageSnapshot
 
@@ -380,8 +302,8 @@ def hub_count_many(connection: Connection, queries: Sequence[CountQuery]
     counter lines at once, which spares one hook call per line and connection)."""
     if not _answering(connection):
         return None
-    prefetched = _PREFETCHED.get()
-    if prefetched is None or _ENGINE.get() is not prefetched.engine:
+    prefetched = PREFETCHED.get()
+    if prefetched is None or prefetched.engine is not _ENGINE.get():
         return [_count_one(connection, query) for query in queries]
     # The chunk's rows are prefetched: each query is answered from them here, in one loop (a
     # run asks three counter lines per organisation and connection).
