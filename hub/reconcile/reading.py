@@ -38,6 +38,11 @@ __all__ = ["read_only", "stream", "stream_tuples", "partitions", "BackgroundRows
 STREAM_BATCH = 5_000
 #: Batches a streaming cursor may fetch ahead of the comparison.
 PREFETCH_BATCHES = 2
+#: Per statement, never ``conn.execution_options(...)``: that sets the option on the
+#: connection itself (SQLAlchemy 2), and every later statement on it, the small batched
+#: lookups of a report included, then ran through a server-side cursor on PostgreSQL
+#: (DECLARE, FETCH, CLOSE: three round trips instead of one).
+_STREAM = {"stream_results": True}
 
 
 @contextmanager
@@ -86,7 +91,7 @@ def _sqlite_reader(engine: Engine) -> Engine:
 
 def stream(conn: Connection, statement: Any, batch: int = STREAM_BATCH) -> Iterator[Any]:
     """Rows of ``statement``, fetched ``batch`` at a time (server-side cursor where possible)."""
-    result = conn.execution_options(stream_results=True).execute(statement)
+    result = conn.execute(statement, execution_options=_STREAM)
     for partition in result.partitions(batch):
         yield from partition
 
@@ -96,7 +101,7 @@ def partitions(statement: Any, batch: int = STREAM_BATCH
     """Reads ``statement`` in batches of ``batch`` rows as :func:`stream` does (for
     :class:`BackgroundRows`)."""
     def read(conn: Connection) -> Iterable[list]:
-        result = conn.execution_options(stream_results=True).execute(statement)
+        result = conn.execute(statement, execution_options=_STREAM)
         return result.partitions(batch)
 
     return read
@@ -154,7 +159,7 @@ def _prefetched(conn: Connection, statement: Any, batch: int) -> Iterator[tuple]
 
     def fetcher() -> None:
         try:
-            result = conn.execution_options(stream_results=True).execute(statement)
+            result = conn.execute(statement, execution_options=_STREAM)
             # The first batch through SQLAlchemy: with a server-side cursor it has already
             # prefetched a row into its own buffer, and this drains that buffer exactly.
             rows = result.fetchmany(batch)

@@ -77,3 +77,29 @@ def test_reconcile_postgres_streams_every_row_through_the_prefetching_cursor(hub
                 time.sleep(0.05)
     finally:
         engine.dispose()
+
+
+@pytest.mark.postgres
+def test_reconcile_postgres_streaming_leaves_the_connection_to_client_side_cursors(
+        hub_postgres_url):
+    """A stream is a server-side cursor for its own statement only: the lookups asked on the
+    same connection afterwards take one round trip each, not a DECLARE, FETCH and CLOSE."""
+    from sqlalchemy import text
+
+    from hub.db.engine import make_engine
+    from hub.reconcile.reading import read_only, stream, stream_tuples
+
+    engine = make_engine(hub_postgres_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE t (k INTEGER PRIMARY KEY)"))
+            conn.execute(text("INSERT INTO t SELECT generate_series(1, 20)"))
+        with read_only(engine) as reader, reader.connect() as conn:
+            assert len(list(stream_tuples(conn, text("SELECT k FROM t ORDER BY k"), 7))) == 20
+            assert len(list(stream(conn, text("SELECT k FROM t ORDER BY k"), 7))) == 20
+            assert "stream_results" not in conn.get_execution_options()
+            result = conn.execute(text("SELECT k FROM t WHERE k < 3"))
+            assert not result.context._is_server_side
+            assert result.scalars().all() == [1, 2]
+    finally:
+        engine.dispose()
