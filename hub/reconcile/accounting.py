@@ -38,24 +38,19 @@ from itertools import chain, islice
 from decimal import Decimal
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
-from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from hub.db.models import (
-    ExternalLink,
-)
 from hub.errors import PluginError
 from hub.host.gc_pacing import bulk_allocations
 from hub.reconcile.core import Difference, Options, Progress
 from hub.reconcile.documents import OtherDoc, status_class
 from hub.reconcile.reading import (
-    STREAM_BATCH, BackgroundRows, exact_decimal, key_order, partitions, raw_columns,
-    read_only, stream_tuples,
+    STREAM_BATCH, BackgroundRows, exact_decimal, key_collation, partitions, read_only,
+    stream_tuples,
 )
 from hub.reconcile.accounting_differences import AccountingComparer
-from hub.reconcile.accounting_kinds import (
-    BATCH as _BATCH, KINDS, SECTION, DocumentKind, document_filters,
-)
+from hub.reconcile.accounting_kinds import BATCH as _BATCH, KINDS, SECTION, DocumentKind
+from hub.reconcile.accounting_sql import AccountingSQL
 from hub.reconcile.streams import order_error, sorted_stream, unique_by_key
 
 if TYPE_CHECKING:
@@ -91,21 +86,13 @@ def run(ctx: "HubContext", options: Options, progress: Progress) -> Iterator[Dif
             yield from compare_kind(ctx.engine, connection.name, kind, others, options, progress)
 
 
-def hub_stream(conn, engine: Engine, connection: str, kind: DocumentKind,
-               options: Options) -> Iterator[tuple]:
-    """The hub's documents of ``kind`` linked to ``connection``, in external-id order, as
+def hub_stream(conn, engine: Engine, sql: AccountingSQL) -> Iterator[tuple]:
+    """The hub's documents of ``sql``'s kind linked to its connection, in external-id order, as
     ``(external id, total, status, currency)`` tuples straight from the driver: the hot path
     of a million-document run reads, builds and converts nothing more for a document that
     agrees (the rest of a differing one is read by key in batches, see
     :meth:`AccountingComparer.resolve`)."""
-    table, link = kind.model, ExternalLink.__table__.c
-    columns = kind.columns()
-    statement = (select(*raw_columns(link.external_id, columns[4], columns[5], columns[3]))
-                 .join(table, table.c.id == link.document_id)
-                 .where(link.connection == connection, link.document_kind == kind.name,
-                        *document_filters(kind, options))
-                 .order_by(key_order(link.external_id, engine, conn)))
-    return stream_tuples(conn, statement)
+    return stream_tuples(conn, sql.hub_stream(key_collation(engine, conn)))
 
 
 def compare_kind(engine: Engine, connection: str, kind: DocumentKind,
@@ -138,7 +125,7 @@ def compare_kind(engine: Engine, connection: str, kind: DocumentKind,
                 on_duplicate=lambda d: log.warning("%s listed %s %s twice; compared once",
                                                    connection, kind.label, d.key))
             hub_rows = missing.started_after(
-                hub_stream(conn, engine, connection, kind, options), BACKGROUND_AFTER)
+                hub_stream(conn, engine, comparer.sql), BACKGROUND_AFTER)
             yield from _compare(comparer, hub_rows, ordered, kind.absolute, progress)
             yield from comparer.missing(missing.rows())
 

@@ -32,7 +32,8 @@ from hub.core.money import to_decimal
 from hub.db.models import Organisation, OrganisationMapping
 
 __all__ = ["read_only", "stream", "stream_tuples", "partitions", "BackgroundRows",
-           "key_order", "Lookups", "STREAM_BATCH", "raw_columns", "exact_decimal", "as_date"]
+           "key_order", "key_collation", "Lookups", "STREAM_BATCH", "raw_columns",
+           "exact_decimal", "as_date"]
 
 #: Rows fetched per round trip when streaming.
 STREAM_BATCH = 5_000
@@ -114,7 +115,8 @@ def stream_tuples(conn: Connection, statement: Any, batch: int = STREAM_BATCH
     For the hot paths: SQLAlchemy compiles the statement, binds its parameters and opens the
     (server-side, where possible) cursor, but rows skip its per-row processing, and the
     iterator is built from C parts only (no Python frame per row). Select
-    :func:`raw_columns` so the values need no type processing either. The cursor closes with
+    :func:`raw_columns` (or run a text statement) so the values need no type processing
+    either. The cursor closes with
     ``conn``.
     """
     if conn.dialect.name != "sqlite":
@@ -285,12 +287,19 @@ def key_order(column: Any, engine: Engine, conn: Connection | None = None) -> An
     faster one to reconcile. The collation is asked once per database, on ``conn`` when given
     (a new connection to PostgreSQL costs more than the question).
     """
+    collation = key_collation(engine, conn)
+    return column.collate(collation) if collation else column
+
+
+def key_collation(engine: Engine, conn: Connection | None = None) -> str | None:
+    """The collation a text key must be ordered in for code point order (``C``), or ``None``
+    when the database's own order already is (SQLite; see :func:`key_order`)."""
     if engine.url.get_backend_name() == "postgresql":
         if conn is not None:
             _learn_collation(engine, conn)
         if not _codepoint_collation(engine):
-            return column.collate("C")
-    return column
+            return "C"
+    return None
 
 
 _CODEPOINT_COLLATIONS = {"c", "posix", "c.utf-8", "c.utf8"}

@@ -103,3 +103,36 @@ def test_reconcile_postgres_streaming_leaves_the_connection_to_client_side_curso
             assert result.scalars().all() == [1, 2]
     finally:
         engine.dispose()
+
+
+@pytest.mark.postgres
+def test_reconcile_postgres_accounting_filters_by_organisation_and_window(
+        hub_postgres_url, tmp_path, hub_clock, make_plugin_host, scenario_module):
+    """The accounting statements' organisation and date filters (bound as an integer and
+    dates) on PostgreSQL, as the SQLite scenario checks them."""
+    import datetime as dt
+
+    from hub.config import HubSettings
+    from hub.db.engine import make_engine
+    from hub.db.models import metadata
+    from hub.host.context import HubContext
+
+    hub_clock.set(scenario_module.TODAY)
+    engine = make_engine(hub_postgres_url)
+    metadata.create_all(engine)
+    systems = scenario_module.FakeSystems(documents=scenario_module.external_documents())
+    ctx = HubContext(settings=HubSettings(data_dir=tmp_path / "data",
+                                          connections=scenario_module.CONNECTIONS),
+                     engine=engine, plugins=make_plugin_host(systems), clock=hub_clock)
+    try:
+        ids = scenario_module.seed(engine)
+        globex = list(reconcile(ctx, ["accounting"], Options(
+            today=ctx.today(), organisation_id=ids["globex"], since=dt.date(2026, 1, 1),
+            until=dt.date(2026, 12, 31)), NullProgress()))
+        assert {d.organisation_id for d in globex} == {ids["globex"]}
+        assert Counter(d.kind for d in globex) == Counter(
+            ["lines_differ", "missing_in_accounting", "extra_in_accounting"])
+        assert list(reconcile(ctx, ["accounting"], Options(
+            today=ctx.today(), until=dt.date(2026, 1, 31)), NullProgress())) == []
+    finally:
+        engine.dispose()
