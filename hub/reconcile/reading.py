@@ -39,6 +39,9 @@ __all__ = ["read_only", "stream", "stream_tuples", "partitions", "BackgroundRows
 STREAM_BATCH = 5_000
 #: Batches a streaming cursor may fetch ahead of the comparison.
 PREFETCH_BATCHES = 2
+#: Rows of a prefetched stream's first batch; each next one is twice as large, up to the
+#: stream's batch (see :func:`_prefetched`).
+FIRST_BATCH = 500
 #: Per statement, never ``conn.execution_options(...)``: that sets the option on the
 #: connection itself (SQLAlchemy 2), and every later statement on it, the small batched
 #: lookups of a report included, then ran through a server-side cursor on PostgreSQL
@@ -164,8 +167,12 @@ def _prefetched(conn: Connection, statement: Any, batch: int) -> Iterator[tuple]
             result = conn.execute(statement, execution_options=_STREAM)
             # The first batch through SQLAlchemy: with a server-side cursor it has already
             # prefetched a row into its own buffer, and this drains that buffer exactly.
-            rows = result.fetchmany(batch)
-            if len(rows) < batch:  # all there is (and SQLAlchemy has closed the cursor)
+            # Small, then doubling up to ``batch``: the comparison starts on the first rows
+            # instead of waiting for ``batch`` of them, and the database produces the next
+            # batch meanwhile.
+            size = min(batch, FIRST_BATCH)
+            rows = result.fetchmany(size)
+            if len(rows) < size:  # all there is (and SQLAlchemy has closed the cursor)
                 if rows and not hand_over(rows):
                     return
                 hand_over([])
@@ -174,7 +181,8 @@ def _prefetched(conn: Connection, statement: Any, batch: int) -> Iterator[tuple]
                 return
             fetch = result.cursor.fetchmany
             while True:
-                rows = fetch(batch)
+                size = min(batch, 2 * size)
+                rows = fetch(size)
                 if not hand_over(rows) or not rows:
                     return
         except BaseException as exc:  # handed to the reader, who raises it

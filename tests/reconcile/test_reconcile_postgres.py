@@ -46,7 +46,8 @@ def test_reconcile_postgres_finds_exactly_the_planted_differences(
 
 
 @pytest.mark.postgres
-def test_reconcile_postgres_streams_every_row_through_the_prefetching_cursor(hub_postgres_url):
+def test_reconcile_postgres_streams_every_row_through_the_prefetching_cursor(hub_postgres_url,
+                                                                            monkeypatch):
     """Server-side cursor plus prefetching thread: every row once, in order, at any batch size
     (SQLAlchemy's own one-row prefetch included); a reader that stops early stops the thread."""
     import threading
@@ -55,6 +56,7 @@ def test_reconcile_postgres_streams_every_row_through_the_prefetching_cursor(hub
     from sqlalchemy import text
 
     from hub.db.engine import make_engine
+    from hub.reconcile import reading
     from hub.reconcile.reading import read_only, stream_tuples
 
     engine = make_engine(hub_postgres_url)
@@ -68,6 +70,12 @@ def test_reconcile_postgres_streams_every_row_through_the_prefetching_cursor(hub
                     keys = [row[0] for row in stream_tuples(
                         conn, text("SELECT k FROM t ORDER BY k"), batch)]
                 assert keys == list(range(1, 12346)), batch
+            # batches that start small and double (3, 6, 12, ... up to 1000) miss nothing
+            monkeypatch.setattr(reading, "FIRST_BATCH", 3)
+            with reader.connect() as conn:
+                keys = [row[0] for row in stream_tuples(
+                    conn, text("SELECT k FROM t ORDER BY k"), 1000)]
+            assert keys == list(range(1, 12346))
             with reader.connect() as conn:
                 rows = stream_tuples(conn, text("SELECT k FROM t ORDER BY k"), 100)
                 assert [next(rows)[0] for _ in range(3)] == [1, 2, 3]
