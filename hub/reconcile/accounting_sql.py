@@ -40,9 +40,7 @@ _JOB = JobRecord.__table__.name
 
 class AccountingSQL:
     """The statements of one report for one document kind at one connection (see module
-    docstring). ``dialect`` is the database's name (``sqlite`` or ``postgresql``); ``collate``
-    is the collation the key is ordered in on PostgreSQL (``C``) when the database's own
-    does not sort by code point (see :func:`~hub.reconcile.reading.key_order`)."""
+    docstring); ``dialect`` is the database's name (``sqlite`` or ``postgresql``)."""
 
     def __init__(self, kind: "DocumentKind", connection: str, options: "Options",
                  dialect: str) -> None:
@@ -93,7 +91,10 @@ class AccountingSQL:
 
     # -- the hub's stream and the missing documents ------------------------------------------
     def hub_stream(self, collate: str | None) -> TextClause:
-        """The linked documents as ``(external id, total, status, currency)``, in key order."""
+        """The linked documents as ``(external id, total, status, currency)``, in key order:
+        ``collate`` is the collation to order the key in (``C`` on a PostgreSQL database whose
+        own order is not code point order, see :func:`~hub.reconcile.reading.key_collation`),
+        ``None`` for the database's own."""
         sql = self.kind.sql
         order = f'l.external_id COLLATE "{collate}"' if collate else "l.external_id"
         return self._statement(
@@ -107,7 +108,7 @@ class AccountingSQL:
         *columns)`` in id order (``by_ids``: only those of the list ``ids``)."""
         ids = " AND t.id IN :ids" if by_ids else ""
         return self._statement(
-            f"SELECT '' AS key, {self.columns()} FROM {self._table} t WHERE {self._pushable()}"
+            f"SELECT '', {self.columns()} FROM {self._table} t WHERE {self._pushable()}"
             f"{self.unlinked()}{self.filters()}{ids} ORDER BY t.id",
             *(("ids",) if by_ids else ()))
 
