@@ -5,27 +5,24 @@ from __future__ import annotations
 
 from decimal import Decimal
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import Any, Iterator
 
-from sqlalchemy import bindparam, exists, select
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from hub.core.money import Money
-from hub.db.models import ExternalLink, InvoiceLine
+from hub.db.models import InvoiceLine
 from hub.db.models.ledger import CreditNoteLine
 from hub.reconcile.core import Difference, Options
 from hub.reconcile.documents import HubDoc, LineFigures, OtherDoc, money, status_class
 from hub.reconcile.reading import Lookups
 from hub.reconcile.accounting_kinds import BATCH, SECTION, DocumentKind
-from hub.reconcile.accounting_missing import MissingDocuments
-
-if TYPE_CHECKING:
-    pass
+from hub.reconcile.accounting_missing import MissingDocuments, hub_doc
+from hub.reconcile.accounting_sql import AccountingSQL
 
 __all__ = ["AccountingComparer"]
 
 _BATCH = BATCH
-_LINK = ExternalLink.__table__.c
 
 
 class AccountingComparer(MissingDocuments):
@@ -38,46 +35,33 @@ class AccountingComparer(MissingDocuments):
         # the missing-documents stream runs while the batched lookups are asked
         self.streaming = streaming
         self.kind, self.options = kind, options
+        self.sql = AccountingSQL(kind, connection, options, conn.dialect.name)
         self.systems = f"hub ↔ {connection}"
         self.lookups = Lookups(reader)
         self.claimed: set[int] = set()  # unlinked hub documents found at the other side
         self.line_queue: list[tuple[HubDoc, OtherDoc]] = []
 
     # -- lookups for differences: built on first use (most reports need only some), then asked
-    # once per batch of differences. Core columns, as in accounting_kinds: they compile
-    # several times faster than the ORM's attributes.
+    # once per batch of differences (SQL text, see accounting_sql).
     @cached_property
     def _links_of_keys(self):
-        return select(_LINK.external_id, _LINK.document_id).where(
-            _LINK.connection == self.connection, _LINK.document_kind == self.kind.name,
-            _LINK.external_id.in_(bindparam("keys", expanding=True)))
+        return self.sql.links_of_keys()
 
     @cached_property
     def _docs_by_keys(self):
-        table = self.kind.model
-        return (select(_LINK.external_id, *self.kind.columns())
-                .join(table, table.c.id == _LINK.document_id)
-                .where(_LINK.connection == self.connection,
-                       _LINK.document_kind == self.kind.name,
-                       _LINK.external_id.in_(bindparam("keys", expanding=True))))
+        return self.sql.docs_by_keys()
 
     @cached_property
     def _docs_by_ids(self):
-        return select(*self.kind.columns()).where(
-            self.kind.model.c.id.in_(bindparam("ids", expanding=True)))
+        return self.sql.docs_by_ids()
 
     @cached_property
     def _unlinked_by_ids(self):
-        return select(*self.kind.columns()).where(
-            self.kind.model.c.id.in_(bindparam("ids", expanding=True)), ~self._linked_clause())
+        return self.sql.docs_by_ids(unlinked=True)
 
     @cached_property
     def _unlinked_by_numbers(self):
-        model = self.kind.model.c
-        if "number" not in model:
-            return None
-        return select(*self.kind.columns()).where(
-            model.number.in_(bindparam("numbers", expanding=True)), ~self._linked_clause())
+        return self.sql.unlinked_by_numbers()
 
     def resolve(self, batch: list[tuple[tuple, OtherDoc | None]]) -> Iterator[Difference]:
         """Streamed rows (keyed first) that disagree or are gone from the other side, read
@@ -89,7 +73,7 @@ class AccountingComparer(MissingDocuments):
             whole = docs.get(row[0])
             if whole is None:
                 continue  # deleted while the report ran: nothing left to compare
-            hub = HubDoc(*whole)
+            hub = hub_doc(whole[0], whole, 1)
             if other is None:
                 yield self.gone(hub)
             else:
@@ -173,7 +157,7 @@ class AccountingComparer(MissingDocuments):
             return
         keys = [o.key for o in batch]
         linked = dict(self.conn.execute(self._links_of_keys, {"keys": keys}).all())
-        docs = self._rows(self._docs_by_ids, "ids", set(linked.values()))
+        docs = self._rows("_docs_by_ids", "ids", set(linked.values()))
         unlinked = []
         wanted = self.options.organisation_id
         for other in batch:
@@ -184,7 +168,7 @@ class AccountingComparer(MissingDocuments):
                 row = docs.get(document_id)
                 if row is None or (wanted is not None and row.organisation_id != wanted):
                     continue  # outside the organisation asked for
-                yield from self.pair(HubDoc(other.key, *row), other)
+                yield from self.pair(hub_doc(other.key, row), other)
                 continue
             organisation_id = self.lookups.organisation_of_ref(self.connection,
                                                                other.organisation_ref)
@@ -193,7 +177,7 @@ class AccountingComparer(MissingDocuments):
             unlinked.append((other, organisation_id))
         if not unlinked:
             return
-        by_id = self._rows(self._unlinked_by_ids, "ids",
+        by_id = self._rows("_unlinked_by_ids", "ids",
                            {o.hub_id for o, _ in unlinked if o.hub_id is not None})
         by_number: dict[Any, Any] = {}
         if self._unlinked_by_numbers is not None:
@@ -206,7 +190,7 @@ class AccountingComparer(MissingDocuments):
                 by_number.get(other.number) if other.number else None)
             if row is not None and row.id not in self.claimed:
                 self.claimed.add(row.id)
-                candidate = HubDoc(other.key, *row)
+                candidate = hub_doc(other.key, row)
                 yield self._diff(candidate, "not_linked", "no link recorded",
                                  f"exists as {other.key}", Money.zero(candidate.currency),
                                  "pushed, but the outcome was never recorded in the hub (worker "
@@ -231,11 +215,14 @@ class AccountingComparer(MissingDocuments):
                           self.systems, "absent", money(other.total, currency),
                           Money(amount, currency), cause, None, self.connection)
 
-    def _rows(self, statement, name: str, values: set) -> dict[Any, Any]:
-        """Rows of ``statement`` by id for these ids (none asked when there are none)."""
+    def _rows(self, statement: str, name: str, values: set) -> dict[Any, Any]:
+        """Rows of the statement named ``statement`` by id for these ids. None are asked when
+        there are none, and the statement is then not even built (a report compiles each one
+        it uses afresh: its cost is a report's fixed cost)."""
         if not values:
             return {}
-        return {row.id: row for row in self.conn.execute(statement, {name: sorted(values)})}
+        return {row.id: row for row in self.conn.execute(getattr(self, statement),
+                                                         {name: sorted(values)})}
 
     # -- only in the hub ------------------------------------------------------------------------
     def gone(self, hub: HubDoc) -> Difference:
@@ -244,11 +231,6 @@ class AccountingComparer(MissingDocuments):
                           "absent", Money(abs(hub.total), hub.currency),
                           f"pushed as {hub.key} but {self.connection} no longer lists it "
                           "(deleted there?)", fix=self._repush(hub.id))
-
-    def _linked_clause(self):
-        return exists(select(_LINK.id).where(
-            _LINK.document_kind == self.kind.name, _LINK.document_id == self.kind.model.c.id,
-            _LINK.connection == self.connection))
 
     # -- helpers --------------------------------------------------------------------------------
     def _repush(self, document_id: int) -> str:

@@ -8,16 +8,13 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any, Iterable, Iterator
 
-from sqlalchemy import String, bindparam, cast, func, literal, select
-
 from hub.core.money import Money
-from hub.db.models import JobRecord, JobStatus, OutboxEntry
 from hub.reconcile.core import Difference
 from hub.reconcile.documents import HubDoc, money
-from hub.reconcile.reading import stream
-from hub.reconcile.accounting_kinds import BATCH, document_filters
+from hub.reconcile.reading import exact_decimal, stream
+from hub.reconcile.accounting_kinds import BATCH
 
-__all__ = ["MissingDocuments", "MISSING_CHUNK"]
+__all__ = ["MissingDocuments", "MISSING_CHUNK", "hub_doc"]
 
 _BATCH = BATCH
 #: Ids of missing documents read per query by :meth:`MissingDocuments.missing_ids`.
@@ -26,55 +23,42 @@ MISSING_CHUNK = 5_000
 _BEFORE_EVERY_ID = -(2 ** 63)
 
 
+def hub_doc(key: str, row: Any, start: int = 0) -> HubDoc:
+    """A :class:`HubDoc` keyed ``key`` from the seven columns of ``row`` from ``start`` on, as
+    the driver gave them (:mod:`~hub.reconcile.accounting_sql`): the total made exact."""
+    return HubDoc(key, row[start], row[start + 1], row[start + 2], row[start + 3],
+                  exact_decimal(row[start + 4]), row[start + 5], row[start + 6])
+
+
 class MissingDocuments:
     """The missing-documents half of :class:`~hub.reconcile.accounting_differences.
     AccountingComparer` (a mixin: it uses the comparer's ``kind``, ``options``,
-    ``connection``, ``conn``, ``streaming``, ``claimed``, ``_linked_clause``, ``_diff`` and
+    ``connection``, ``conn``, ``streaming``, ``claimed``, ``sql``, ``_diff`` and
     ``_repush``)."""
 
     @cached_property
     def _outbox_of_docs(self):
-        outbox = OutboxEntry.__table__.c
-        return (select(outbox.document_id, outbox.id, outbox.status, outbox.attempts,
-                       outbox.last_error)
-                .where(outbox.effect == "push", outbox.document_kind == self.kind.name,
-                       outbox.document_id.in_(bindparam("ids", expanding=True)),
-                       outbox.connection == self.connection)
-                .order_by(outbox.document_id, outbox.generation))
+        return self.sql.outbox_of_docs()
 
     @cached_property
     def _failed_jobs(self):
-        job = JobRecord.__table__.c
-        return (select(job.outbox_id, job.id)
-                .where(job.outbox_id.in_(bindparam("ids", expanding=True)),
-                       job.status == JobStatus.failed)
-                .order_by(job.id))
+        return self.sql.failed_jobs()
 
     def missing_statement(self):
         """The hub documents that should be at the other system and have no link there (an
         anti-join over every document: :func:`compare_kind` starts it in the background)."""
-        return (select(literal(""), *self.kind.columns())
-                .where(*self.kind.pushable(), *document_filters(self.kind, self.options),
-                       ~self._linked_clause())
-                .order_by(self.kind.model.c.id))
+        return self.sql.missing()
 
     @cached_property
     def _missing_by_ids(self):
-        return self.missing_statement().where(
-            self.kind.model.c.id.in_(bindparam("ids", expanding=True)))
+        return self.sql.missing(by_ids=True)
 
     def missing_ids(self, conn) -> Iterator[list[int]]:
         """The ids of :meth:`missing_statement`'s documents, :data:`MISSING_CHUNK` per query
         and one row per chunk, so that a thread reading them on SQLite needs the GIL a few
         times per chunk, not once per document (see :class:`~hub.reconcile.reading.
         BackgroundRows`); :meth:`rows_of_ids` reads the documents."""
-        table = self.kind.model
-        ids = (select(table.c.id)
-               .where(*self.kind.pushable(), *document_filters(self.kind, self.options),
-                      ~self._linked_clause(), table.c.id > bindparam("after"))
-               .order_by(table.c.id).limit(MISSING_CHUNK).subquery())
-        chunk = select(func.count(), func.max(ids.c.id),
-                       func.aggregate_strings(cast(ids.c.id, String), ","))
+        chunk = self.sql.missing_ids(MISSING_CHUNK)
         after = _BEFORE_EVERY_ID
         while True:
             count, last, joined = conn.execute(chunk, {"after": after}).one()
@@ -107,7 +91,7 @@ class MissingDocuments:
         for row in rows:
             if row.id in self.claimed:
                 continue
-            batch.append(HubDoc(*row))
+            batch.append(hub_doc(row[0], row, 1))
             if len(batch) >= _BATCH:
                 yield from self._missing(batch)
                 batch = []

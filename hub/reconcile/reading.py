@@ -32,12 +32,21 @@ from hub.core.money import to_decimal
 from hub.db.models import Organisation, OrganisationMapping
 
 __all__ = ["read_only", "stream", "stream_tuples", "partitions", "BackgroundRows",
-           "key_order", "Lookups", "STREAM_BATCH", "raw_columns", "exact_decimal", "as_date"]
+           "key_order", "key_collation", "Lookups", "STREAM_BATCH", "raw_columns",
+           "exact_decimal", "as_date"]
 
 #: Rows fetched per round trip when streaming.
 STREAM_BATCH = 5_000
 #: Batches a streaming cursor may fetch ahead of the comparison.
 PREFETCH_BATCHES = 2
+#: Rows of a prefetched stream's first batch; each next one is twice as large, up to the
+#: stream's batch (see :func:`_prefetched`).
+FIRST_BATCH = 500
+#: Per statement, never ``conn.execution_options(...)``: that sets the option on the
+#: connection itself (SQLAlchemy 2), and every later statement on it, the small batched
+#: lookups of a report included, then ran through a server-side cursor on PostgreSQL
+#: (DECLARE, FETCH, CLOSE: three round trips instead of one).
+_STREAM = {"stream_results": True}
 
 
 @contextmanager
@@ -86,7 +95,7 @@ def _sqlite_reader(engine: Engine) -> Engine:
 
 def stream(conn: Connection, statement: Any, batch: int = STREAM_BATCH) -> Iterator[Any]:
     """Rows of ``statement``, fetched ``batch`` at a time (server-side cursor where possible)."""
-    result = conn.execution_options(stream_results=True).execute(statement)
+    result = conn.execute(statement, execution_options=_STREAM)
     for partition in result.partitions(batch):
         yield from partition
 
@@ -96,7 +105,7 @@ def partitions(statement: Any, batch: int = STREAM_BATCH
     """Reads ``statement`` in batches of ``batch`` rows as :func:`stream` does (for
     :class:`BackgroundRows`)."""
     def read(conn: Connection) -> Iterable[list]:
-        result = conn.execution_options(stream_results=True).execute(statement)
+        result = conn.execute(statement, execution_options=_STREAM)
         return result.partitions(batch)
 
     return read
@@ -109,7 +118,8 @@ def stream_tuples(conn: Connection, statement: Any, batch: int = STREAM_BATCH
     For the hot paths: SQLAlchemy compiles the statement, binds its parameters and opens the
     (server-side, where possible) cursor, but rows skip its per-row processing, and the
     iterator is built from C parts only (no Python frame per row). Select
-    :func:`raw_columns` so the values need no type processing either. The cursor closes with
+    :func:`raw_columns` (or run a text statement) so the values need no type processing
+    either. The cursor closes with
     ``conn``.
     """
     if conn.dialect.name != "sqlite":
@@ -154,11 +164,15 @@ def _prefetched(conn: Connection, statement: Any, batch: int) -> Iterator[tuple]
 
     def fetcher() -> None:
         try:
-            result = conn.execution_options(stream_results=True).execute(statement)
+            result = conn.execute(statement, execution_options=_STREAM)
             # The first batch through SQLAlchemy: with a server-side cursor it has already
             # prefetched a row into its own buffer, and this drains that buffer exactly.
-            rows = result.fetchmany(batch)
-            if len(rows) < batch:  # all there is (and SQLAlchemy has closed the cursor)
+            # Small, then doubling up to ``batch``: the comparison starts on the first rows
+            # instead of waiting for ``batch`` of them, and the database produces the next
+            # batch meanwhile.
+            size = min(batch, FIRST_BATCH)
+            rows = result.fetchmany(size)
+            if len(rows) < size:  # all there is (and SQLAlchemy has closed the cursor)
                 if rows and not hand_over(rows):
                     return
                 hand_over([])
@@ -167,7 +181,8 @@ def _prefetched(conn: Connection, statement: Any, batch: int) -> Iterator[tuple]
                 return
             fetch = result.cursor.fetchmany
             while True:
-                rows = fetch(batch)
+                size = min(batch, 2 * size)
+                rows = fetch(size)
                 if not hand_over(rows) or not rows:
                     return
         except BaseException as exc:  # handed to the reader, who raises it
@@ -280,12 +295,19 @@ def key_order(column: Any, engine: Engine, conn: Connection | None = None) -> An
     faster one to reconcile. The collation is asked once per database, on ``conn`` when given
     (a new connection to PostgreSQL costs more than the question).
     """
+    collation = key_collation(engine, conn)
+    return column.collate(collation) if collation else column
+
+
+def key_collation(engine: Engine, conn: Connection | None = None) -> str | None:
+    """The collation a text key must be ordered in for code point order (``C``), or ``None``
+    when the database's own order already is (SQLite; see :func:`key_order`)."""
     if engine.url.get_backend_name() == "postgresql":
         if conn is not None:
             _learn_collation(engine, conn)
         if not _codepoint_collation(engine):
-            return column.collate("C")
-    return column
+            return "C"
+    return None
 
 
 _CODEPOINT_COLLATIONS = {"c", "posix", "c.utf-8", "c.utf8"}

@@ -128,3 +128,24 @@ def test_reconcile_compare_loop_handles_empty_sides(hub_keys, other_keys):
     assert [h[0] for h, _ in recorder.unequal] == hub_keys
     assert [o.key for o in recorder.stray_docs] == other_keys
     assert recorder.advanced == len(hub_keys) + len(other_keys)
+
+
+def test_reconcile_missing_query_starts_at_once_or_after_its_count_of_hub_rows():
+    """``started_after(rows, 0)`` starts the background query before any row is read (the
+    PostgreSQL default); a count starts it once that many rows are read and more follow."""
+    from hub.reconcile import accounting
+
+    assert accounting.BACKGROUND_AFTER_POSTGRES == 0
+    started = []
+    missing = accounting._MissingRows.__new__(accounting._MissingRows)
+    missing._start = lambda: started.append(True)
+    rows = missing.started_after(iter([("a",), ("b",)]), 0)
+    assert started == [True]
+    assert list(rows) == [("a",), ("b",)]
+    started.clear()
+    rows = missing.started_after(iter([("a",), ("b",), ("c",)]), 2)
+    assert [next(rows), next(rows)] == [("a",), ("b",)] and started == []
+    assert list(rows) == [("c",)] and started == [True]
+    started.clear()
+    assert list(missing.started_after(iter([("a",), ("b",)]), 2)) == [("a",), ("b",)]
+    assert started == []  # nothing followed: no query in the background

@@ -53,8 +53,9 @@ def _seed(engine) -> list:
     return sorted(others, key=lambda d: d.key)
 
 
-#: when the missing-documents query starts in the background (accounting.BACKGROUND_AFTER):
-#: at once, in the middle of the hub's stream, or never (N is below the default: read after)
+#: when the missing-documents query starts in the background (accounting.BACKGROUND_AFTER, and
+#: BACKGROUND_AFTER_POSTGRES): at once, in the middle of the hub's stream, or never (N is below
+#: the SQLite default: read after)
 BACKGROUND = [0, 6_000, None]
 
 
@@ -68,8 +69,10 @@ def _check(engine, monkeypatch, background_after) -> None:
     monkeypatch.setattr(accounting, "_BATCH", 7)  # look differences up while streaming
     if background_after is not None:
         monkeypatch.setattr(accounting, "BACKGROUND_AFTER", background_after)
+        monkeypatch.setattr(accounting, "BACKGROUND_AFTER_POSTGRES", background_after)
     else:
         assert accounting.BACKGROUND_AFTER > N
+        monkeypatch.setattr(accounting, "BACKGROUND_AFTER_POSTGRES", accounting.BACKGROUND_AFTER)
     options = Options(today=dt.date(2026, 3, 1))
     found = list(accounting.compare_kind(engine, "books", accounting.KINDS["invoice"], others,
                                          options, NullProgress(), presorted=True))

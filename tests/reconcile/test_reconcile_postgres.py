@@ -46,7 +46,8 @@ def test_reconcile_postgres_finds_exactly_the_planted_differences(
 
 
 @pytest.mark.postgres
-def test_reconcile_postgres_streams_every_row_through_the_prefetching_cursor(hub_postgres_url):
+def test_reconcile_postgres_streams_every_row_through_the_prefetching_cursor(hub_postgres_url,
+                                                                            monkeypatch):
     """Server-side cursor plus prefetching thread: every row once, in order, at any batch size
     (SQLAlchemy's own one-row prefetch included); a reader that stops early stops the thread."""
     import threading
@@ -55,6 +56,7 @@ def test_reconcile_postgres_streams_every_row_through_the_prefetching_cursor(hub
     from sqlalchemy import text
 
     from hub.db.engine import make_engine
+    from hub.reconcile import reading
     from hub.reconcile.reading import read_only, stream_tuples
 
     engine = make_engine(hub_postgres_url)
@@ -68,6 +70,12 @@ def test_reconcile_postgres_streams_every_row_through_the_prefetching_cursor(hub
                     keys = [row[0] for row in stream_tuples(
                         conn, text("SELECT k FROM t ORDER BY k"), batch)]
                 assert keys == list(range(1, 12346)), batch
+            # batches that start small and double (3, 6, 12, ... up to 1000) miss nothing
+            monkeypatch.setattr(reading, "FIRST_BATCH", 3)
+            with reader.connect() as conn:
+                keys = [row[0] for row in stream_tuples(
+                    conn, text("SELECT k FROM t ORDER BY k"), 1000)]
+            assert keys == list(range(1, 12346))
             with reader.connect() as conn:
                 rows = stream_tuples(conn, text("SELECT k FROM t ORDER BY k"), 100)
                 assert [next(rows)[0] for _ in range(3)] == [1, 2, 3]
@@ -75,5 +83,64 @@ def test_reconcile_postgres_streams_every_row_through_the_prefetching_cursor(hub
             while any(t.name == "hub-reconcile-prefetch" for t in threading.enumerate()):
                 assert time.monotonic() < deadline, "prefetching thread outlived its reader"
                 time.sleep(0.05)
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_reconcile_postgres_streaming_leaves_the_connection_to_client_side_cursors(
+        hub_postgres_url):
+    """A stream is a server-side cursor for its own statement only: the lookups asked on the
+    same connection afterwards take one round trip each, not a DECLARE, FETCH and CLOSE."""
+    from sqlalchemy import text
+
+    from hub.db.engine import make_engine
+    from hub.reconcile.reading import read_only, stream, stream_tuples
+
+    engine = make_engine(hub_postgres_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE t (k INTEGER PRIMARY KEY)"))
+            conn.execute(text("INSERT INTO t SELECT generate_series(1, 20)"))
+        with read_only(engine) as reader, reader.connect() as conn:
+            assert len(list(stream_tuples(conn, text("SELECT k FROM t ORDER BY k"), 7))) == 20
+            assert len(list(stream(conn, text("SELECT k FROM t ORDER BY k"), 7))) == 20
+            assert "stream_results" not in conn.get_execution_options()
+            result = conn.execute(text("SELECT k FROM t WHERE k < 3"))
+            assert not result.context._is_server_side
+            assert result.scalars().all() == [1, 2]
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_reconcile_postgres_accounting_filters_by_organisation_and_window(
+        hub_postgres_url, tmp_path, hub_clock, make_plugin_host, scenario_module):
+    """The accounting statements' organisation and date filters (bound as an integer and
+    dates) on PostgreSQL, as the SQLite scenario checks them."""
+    import datetime as dt
+
+    from hub.config import HubSettings
+    from hub.db.engine import make_engine
+    from hub.db.models import metadata
+    from hub.host.context import HubContext
+
+    hub_clock.set(scenario_module.TODAY)
+    engine = make_engine(hub_postgres_url)
+    metadata.create_all(engine)
+    systems = scenario_module.FakeSystems(documents=scenario_module.external_documents())
+    ctx = HubContext(settings=HubSettings(data_dir=tmp_path / "data",
+                                          connections=scenario_module.CONNECTIONS),
+                     engine=engine, plugins=make_plugin_host(systems), clock=hub_clock)
+    try:
+        ids = scenario_module.seed(engine)
+        globex = list(reconcile(ctx, ["accounting"], Options(
+            today=ctx.today(), organisation_id=ids["globex"], since=dt.date(2026, 1, 1),
+            until=dt.date(2026, 12, 31)), NullProgress()))
+        assert {d.organisation_id for d in globex} == {ids["globex"]}
+        assert Counter(d.kind for d in globex) == Counter(
+            ["lines_differ", "missing_in_accounting", "extra_in_accounting"])
+        assert list(reconcile(ctx, ["accounting"], Options(
+            today=ctx.today(), until=dt.date(2026, 1, 31)), NullProgress())) == []
     finally:
         engine.dispose()
