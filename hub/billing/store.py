@@ -1,9 +1,10 @@
 """Writing drafts: invoices inserted exactly once, their lines, and what they reserve.
 
-Invoices go in with ``INSERT ... ON CONFLICT (billing_key, period_start) DO NOTHING RETURNING``:
-a draft whose key another run already holds is skipped, not an error, so two runs started
-together for one date make every invoice once between them (on PostgreSQL the second insert
-waits for the first transaction and then sees the conflict).
+Invoices go in as ``INSERT ... ON CONFLICT (billing_key, period_start) DO NOTHING RETURNING``
+would put them (:func:`hub.db.sql.insert_returning`): a draft whose key another run already
+holds is skipped, not an error, so two runs started together for one date make every invoice
+once between them (on PostgreSQL the second run's write waits for the first transaction and
+then sees the conflict).
 """
 
 from __future__ import annotations
