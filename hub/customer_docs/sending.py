@@ -294,9 +294,11 @@ def queue_invoice_send(engine: Engine, invoice_id: int, *,
 
 
 def list_sends(engine: Engine, *, kind: str | None = None, document_id: int | None = None,
-               failed_only: bool = False, limit: int = 100) -> list[DocumentSend]:
-    """Recorded sends, newest first; ``failed_only`` for the ones that need attention."""
-    query = select(DocumentSend).order_by(DocumentSend.id.desc()).limit(limit)
+               failed_only: bool = False, limit: int = 100, offset: int = 0
+               ) -> list[DocumentSend]:
+    """Recorded sends, newest first, ``offset`` of them skipped; ``failed_only`` for the ones
+    that need attention."""
+    query = select(DocumentSend).order_by(DocumentSend.id.desc()).limit(limit).offset(offset)
     if kind is not None:
         query = query.where(DocumentSend.document_kind == kind)
     if document_id is not None:

@@ -173,6 +173,18 @@ def test_refused_send_is_retried_by_the_job_then_reported(make_context, one_time
         "invoice", one_time_invoice.invoice_id, "2026010042")
     assert shown["status"] == "failed" and shown["attempts"] == 3
     assert "554 5.7.1 Message rejected" in shown["error"]
+    # The list pages and prints as every list command does; a kind it does not know is refused.
+    cli = ["--config", str(config), "send", "list"]
+    assert main([*cli, "--kind", "invoice", "--format", "csv"]) == 0
+    header, line = capsys.readouterr().out.splitlines()
+    assert header.startswith("id,document_kind,document_id,reference,")
+    assert f"invoice,{one_time_invoice.invoice_id},2026010042," in line and ",failed,3," in line
+    assert main([*cli, "--failed", "--offset", "1"]) == 0
+    assert "no failed sends" in capsys.readouterr().out
+    assert main([*cli, "--kind", "statment"]) == 2
+    assert main([*cli, "--limit", "0"]) == 2
+    assert main([*cli, "--kind", "statement", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
 
 
 def test_no_recipient_and_draft_invoices_are_permanent_failures(make_context, build, engine,

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+from enum import Enum
 from pathlib import Path
 from typing import List, Optional
 
 import typer
 
 from hub.cli import state as cli_state
+from hub.cli.listing import FORMAT, LIMIT, OFFSET, OutputFormat, emit
 from hub.cli.state import console
 from hub.errors import ValidationFailed
 
@@ -235,41 +237,52 @@ def send_statement(organisation_id: int = typer.Argument(..., help="organisation
                     request_key=new_request_key("statement")))
 
 
+class SendKind(str, Enum):
+    """The documents a send carries."""
+
+    invoice = "invoice"
+    credit_note = "credit_note"
+    statement = "statement"
+
+
+#: The columns of ``hub send list``: a table keeps to what fits a terminal, JSON and CSV carry
+#: every one.
+_SEND_TABLE = ["id", "document", "to", "subject", "status", "attempts", "last_attempt_at",
+               "error"]
+_SEND_ALL = ["id", "document_kind", "document_id", "reference", "request_key", "to", "subject",
+             "status", "attempts", "error", "message_id", "created_at", "last_attempt_at",
+             "sent_at"]
+
+
 @send_app.command("list")
 def send_list(failed: bool = typer.Option(False, "--failed", help="failed sends only"),
-              kind: Optional[str] = typer.Option(None, "--kind",
-                                                 help="invoice, credit_note or statement"),
-              document_id: Optional[int] = typer.Option(None, "--id", help="document id"),
-              limit: int = typer.Option(50, help="how many, newest first"),
-              as_json: bool = typer.Option(False, "--json", help="machine-readable")) -> None:
-    """Every send with its status, attempts and the server's answer."""
-    import json
-
-    from rich.table import Table
-
+              kind: Optional[SendKind] = typer.Option(None, "--kind", case_sensitive=False,
+                                                      help="invoice, credit_note or statement"),
+              document_id: Optional[int] = typer.Option(None, "--id", min=1, max=2**31 - 1,
+                                                        help="document id"),
+              limit: int = LIMIT, offset: int = OFFSET, fmt: OutputFormat = FORMAT,
+              as_json: bool = typer.Option(False, "--json", help="same as --format json")
+              ) -> None:
+    """Every send with its status, attempts and the server's answer, newest first."""
     from hub.customer_docs.sending import list_sends
 
-    rows = list_sends(context().engine, kind=kind, document_id=document_id, failed_only=failed,
-                      limit=limit)
-    if as_json:
-        typer.echo(json.dumps([row.model_dump(mode="json") for row in rows], indent=2))
-        return
-    if not rows:
+    rows = list_sends(context().engine, kind=kind.value if kind else None,
+                      document_id=document_id, failed_only=failed, limit=limit, offset=offset)
+    fmt = OutputFormat.json if as_json else fmt
+    if fmt is OutputFormat.table and not rows:
         console.print("no failed sends" if failed else "nothing sent yet")
         return
-    table = Table("send", "document", "to", "subject", "status", "attempts", "last attempt",
-                  "error")
-    for row in rows:
-        table.add_row(str(row.id), f"{row.document_kind} {row.document_id} {row.reference}",
-                      row.to, row.subject, str(row.status), str(row.attempts),
-                      str(row.last_attempt_at or ""), row.error or "")
-    console.print(table)
+    shown = [{**row.model_dump(),
+              "document": f"{row.document_kind} {row.document_id} {row.reference}"}
+             for row in rows]
+    emit(shown, _SEND_TABLE if fmt is OutputFormat.table else _SEND_ALL, fmt)
 
 
 def invoice_sends(invoice_id: int = typer.Argument(..., help="invoice id"),
                   as_json: bool = typer.Option(False, "--json", help="machine-readable")) -> None:
     """Every email send of an invoice: to whom, status, attempts, the server's answer."""
-    send_list(failed=False, kind="invoice", document_id=invoice_id, limit=1000, as_json=as_json)
+    send_list(failed=False, kind=SendKind.invoice, document_id=invoice_id, limit=10000,
+              offset=0, fmt=OutputFormat.table, as_json=as_json)
 
 
 def _extend_invoice_app() -> None:
