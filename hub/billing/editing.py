@@ -12,6 +12,7 @@ from and to), in the same transaction.
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -42,11 +43,27 @@ def audit_change(session: Session, kind: str, row_id: Any, action: str,
     each field to its ``(before, after)``."""
     changed = {k: v for k, v in (changed or {}).items() if v[0] != v[1]}
     summary = (f"{kind.replace('_', ' ')} {row_id} {action}" + (": " + ", ".join(
-        f"{key} {before} → {after}" for key, (before, after) in changed.items())
+        f"{key} {_shown(before)} → {_shown(after)}" for key, (before, after) in changed.items())
         if changed else ""))
     audit.record(session, f"{kind}.{action}", kind, row_id, summary=summary,
                  detail={key: {"from": before, "to": after}
                          for key, (before, after) in changed.items()})
+
+
+def _shown(value: Any) -> Any:
+    """A value as a summary shows it: a decimal with two places when it needs no more (the
+    stored ``30.0000`` and the typed ``35`` both read as money does, ``30.00 → 35.00``), else
+    with the places it uses; anything else as it is."""
+    if not isinstance(value, Decimal) or not value.is_finite():
+        return value
+    try:
+        cents = value.quantize(_CENTS)
+    except InvalidOperation:  # more digits than the context holds: no stored value has them
+        return format(value, "f")
+    return cents if cents == value else format(value.normalize(), "f")
+
+
+_CENTS = Decimal("0.01")
 
 
 def apply_changes(session: Session, row: Any, changes: dict[str, Any], kind: str) -> Any:

@@ -205,7 +205,7 @@ def test_a_second_month_with_a_price_rise_a_retired_device_and_an_ended_agreemen
     events = {e.action: e for e in _audit_events(tmp_path)}
     assert {"product.edited", "template_line.edited", "asset.retired",
             "recurring_invoice.edited"} <= set(events)
-    assert "unit_price 30.0000 → 35" in events["product.edited"].summary
+    assert "unit_price 30.00 → 35.00" in events["product.edited"].summary
     assert events["template_line.edited"].detail["unit_price"]["to"] == "22.50"
     assert events["recurring_invoice.edited"].detail["end_date"]["to"] == "2026-03-31"
     assert {e.via for e in events.values()} == {"cli"}
