@@ -84,8 +84,9 @@ def update_rows(conn: Any, table: Any, key: str, rows: Sequence[Mapping[str, Any
 def insert_rows(conn: Any, table: Any, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert ``rows`` through the Connection ``conn`` (each row naming every column it sets;
     no Python-side column default is applied) in their order, so their ids follow it: one
-    ``INSERT ... SELECT FROM json_populate_recordset()`` on PostgreSQL (:func:`json_insert`),
-    one ``executemany`` elsewhere (SQLite's C loop over a statement compiled once)."""
+    ``COPY`` on PostgreSQL (:func:`_copy_rows`), one driver ``executemany`` elsewhere (SQLite's
+    C loop over a statement compiled once). Values go through their column type's bind
+    processing (:func:`_column_values`), so what a column refuses is refused here too."""
     if not rows:
         return
     if conn.dialect.name == "postgresql":
@@ -194,8 +195,9 @@ def insert_returning(conn: Any, table: Any, rows: Sequence[Mapping[str, Any]], *
     return [tuple(v if p is None else p(v) for p, v in zip(processors, r)) for r in found]
 
 
-#: Python types json.dumps writes as PostgreSQL reads them back into an integer, text or boolean
-#: column (json_populate_recordset takes a JSON number, string or boolean as the column's value).
+#: Python types PostgreSQL takes as they are, in a JSON document (json_populate_recordset and
+#: json_to_recordset read a JSON number, string or boolean as the column's value) and in a COPY
+#: (psycopg writes them in the column's text form).
 _JSON_NATIVE = frozenset({int, str, bool, type(None)})
 
 
@@ -217,8 +219,8 @@ def _column_values(dialect: Any, table: Any, name: str, values: list[Any], *,
                    as_text: bool = False) -> list[Any]:
     """``values`` of column ``name`` through the column type's own bind processing (so
     ExactDecimal still refuses what it refuses, and JSON is serialised as the column would).
-    ``as_text``: each in PostgreSQL's text input form instead, JSON values as they are (for
-    :func:`json_insert`)."""
+    ``as_text``: each in PostgreSQL's text input form instead, JSON values as they are (for a
+    JSON document or a COPY, which serialises them itself)."""
     column_type = table.c[name].type
     process = column_type.dialect_impl(dialect).bind_processor(dialect)
     if isinstance(column_type, JSON):
