@@ -186,18 +186,11 @@ def _per_query_callers(plugins: Any, batch_plugins: list[Any]) -> dict[str, Any]
     return callers
 
 
-def _combine(answers: Sequence[Counted]) -> CountResult:
+def _combine(answers: Iterable[Counted]) -> CountResult:
     """Sum the sources' answers: a source answering twice is taken once, and an item (by
     ``ref``) counted by two sources is billed once."""
-    if len(answers) == 1:  # the common case: one source answered
-        (counted,) = answers
-        source = counted.source
-        # reversed: the first item of a ref is kept, as below
-        items = {item.ref: {"ref": item.ref, "label": item.label, "quantity": item.quantity,
-                            "source": source} for item in reversed(counted.items)}
-        return _result(items)
     sources: set[str] = set()
-    items = {}
+    items: dict[str, dict[str, Any]] = {}
     for counted in answers:
         if counted.source in sources:
             continue
@@ -206,10 +199,6 @@ def _combine(answers: Sequence[Counted]) -> CountResult:
             if item.ref not in items:
                 items[item.ref] = {"ref": item.ref, "label": item.label,
                                    "quantity": item.quantity, "source": counted.source}
-    return _result(items)
-
-
-def _result(items: dict[str, dict[str, Any]]) -> CountResult:
     quantity = sum(map(Decimal, [i["quantity"] for i in items.values()]), Decimal(0))
     return CountResult(quantity, sorted(items.values(), key=_by_ref))
 

@@ -109,14 +109,8 @@ def _copy_rows(conn: Any, table: Any, rows: Sequence[Mapping[str, Any]]) -> None
     load: the server parses plain text rows, where an ``INSERT ... SELECT`` from a JSON
     document parses JSON and an ``executemany`` parses a statement per batch."""
     dialect = conn.dialect
-    # Text forms, each distinct value converted once: the driver then writes strings only.
-    names, columns = _processed_columns(dialect, table, rows, as_text=True)
-    for index, name in enumerate(names):
-        column_type = table.c[name].type
-        if isinstance(column_type, JSON):
-            process = column_type.dialect_impl(dialect).bind_processor(dialect)
-            columns[index] = [process(v) for v in columns[index]] if process else [
-                None if v is None else json.dumps(v) for v in columns[index]]
+    # Text forms, each distinct value converted once, JSON serialised as its column does.
+    names, columns = _processed_columns(dialect, table, rows, as_text=True, json_as_text=True)
     preparer = dialect.identifier_preparer
     sql = (f"COPY {preparer.format_table(table)} "
            f"({', '.join(preparer.quote(n) for n in names)}) FROM STDIN")
@@ -202,29 +196,31 @@ _JSON_NATIVE = frozenset({int, str, bool, type(None)})
 
 
 def _processed_columns(dialect: Any, table: Any, rows: Sequence[Mapping[str, Any]], *,
-                       as_text: bool = False) -> tuple[list[str], list[list[Any]]]:
+                       as_text: bool = False, json_as_text: bool = False
+                       ) -> tuple[list[str], list[list[Any]]]:
     """The column names ``rows`` set (in first-seen order) and, for each, every row's value
     as :func:`_column_values` converts it; a missing value is NULL."""
     # chain/map instead of comprehensions: the loops run in C, over every value of every row.
     names = list(dict.fromkeys(chain.from_iterable(rows)))
     if all(type(row) is dict for row in rows):
-        return names, [_column_values(dialect, table, name,
-                                      list(map(dict.get, rows, repeat(name))), as_text=as_text)
-                       for name in names]
-    return names, [_column_values(dialect, table, name, [row.get(name) for row in rows],
-                                  as_text=as_text) for name in names]
+        values = [list(map(dict.get, rows, repeat(name))) for name in names]
+    else:
+        values = [[row.get(name) for row in rows] for name in names]
+    return names, [_column_values(dialect, table, name, column, as_text=as_text,
+                                  json_as_text=json_as_text)
+                   for name, column in zip(names, values)]
 
 
 def _column_values(dialect: Any, table: Any, name: str, values: list[Any], *,
-                   as_text: bool = False) -> list[Any]:
+                   as_text: bool = False, json_as_text: bool = False) -> list[Any]:
     """``values`` of column ``name`` through the column type's own bind processing (so
     ExactDecimal still refuses what it refuses, and JSON is serialised as the column would).
     ``as_text``: each in PostgreSQL's text input form instead, JSON values as they are (for a
-    JSON document or a COPY, which serialises them itself)."""
+    JSON document, which carries them itself) unless ``json_as_text`` (for a COPY)."""
     column_type = table.c[name].type
     process = column_type.dialect_impl(dialect).bind_processor(dialect)
     if isinstance(column_type, JSON):
-        if as_text or process is None:
+        if (as_text and not json_as_text) or process is None:
             return values
         # Row by row (a JSON value is not hashable), but the empty list most lines carry
         # (no provenance) is serialised once.

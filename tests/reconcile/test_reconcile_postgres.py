@@ -10,26 +10,36 @@ import pytest
 from hub.reconcile import SECTIONS, NullProgress, Options, Totals, reconcile
 
 
-@pytest.mark.postgres
-@pytest.mark.parametrize("force_collate", [False, True])
-def test_reconcile_postgres_finds_exactly_the_planted_differences(
-        hub_postgres_url, tmp_path, hub_clock, make_plugin_host, monkeypatch, force_collate,
-        scenario_module):
-    from hub.host.context import HubContext
+def _scenario(url, tmp_path, hub_clock, make_plugin_host, scenario_module):
+    """A hub context on a fresh PostgreSQL schema with the scenario's fake systems (seed it with
+    ``scenario_module.seed(ctx.engine)``); dispose of ``ctx.engine`` when done."""
     from hub.config import HubSettings
     from hub.db.engine import make_engine
     from hub.db.models import metadata
-    from hub.reconcile import reading
+    from hub.host.context import HubContext
 
-    if force_collate:
-        monkeypatch.setattr(reading, "_codepoint_collation", lambda engine: False)
     hub_clock.set(scenario_module.TODAY)
-    engine = make_engine(hub_postgres_url)
+    engine = make_engine(url)
     metadata.create_all(engine)
     systems = scenario_module.FakeSystems(documents=scenario_module.external_documents())
     ctx = HubContext(settings=HubSettings(data_dir=tmp_path / "data",
                                           connections=scenario_module.CONNECTIONS),
                      engine=engine, plugins=make_plugin_host(systems), clock=hub_clock)
+    return ctx, systems
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("force_collate", [False, True])
+def test_reconcile_postgres_finds_exactly_the_planted_differences(
+        hub_postgres_url, tmp_path, hub_clock, make_plugin_host, monkeypatch, force_collate,
+        scenario_module):
+    from hub.reconcile import reading
+
+    if force_collate:
+        monkeypatch.setattr(reading, "_codepoint_collation", lambda engine: False)
+    ctx, systems = _scenario(hub_postgres_url, tmp_path, hub_clock, make_plugin_host,
+                             scenario_module)
+    engine = ctx.engine
     try:
         ids = scenario_module.seed(engine)
         systems.usage[(ids["acme"], "M365-BP")] = "45"
@@ -120,18 +130,8 @@ def test_reconcile_postgres_accounting_filters_by_organisation_and_window(
     dates) on PostgreSQL, as the SQLite scenario checks them."""
     import datetime as dt
 
-    from hub.config import HubSettings
-    from hub.db.engine import make_engine
-    from hub.db.models import metadata
-    from hub.host.context import HubContext
-
-    hub_clock.set(scenario_module.TODAY)
-    engine = make_engine(hub_postgres_url)
-    metadata.create_all(engine)
-    systems = scenario_module.FakeSystems(documents=scenario_module.external_documents())
-    ctx = HubContext(settings=HubSettings(data_dir=tmp_path / "data",
-                                          connections=scenario_module.CONNECTIONS),
-                     engine=engine, plugins=make_plugin_host(systems), clock=hub_clock)
+    ctx, _ = _scenario(hub_postgres_url, tmp_path, hub_clock, make_plugin_host, scenario_module)
+    engine = ctx.engine
     try:
         ids = scenario_module.seed(engine)
         globex = list(reconcile(ctx, ["accounting"], Options(
