@@ -28,6 +28,7 @@ from hub.billing.finalise import DraftRef, finalise_invoices
 from hub.billing.isolation import LeftOut, build_isolated, describe, each_alone, reason_of
 from hub.billing.loading import CATCH_UP, due_for_cycles, due_for_schedules
 from hub.billing.store import describe_skipped, store_drafts
+from hub.billing.store_behind import StoreBehind, reading_engine
 from hub.billing.usage_gaps import usage_gap_notes
 from hub.core.lines import LineKind
 from hub.db.engine import session_scope
@@ -175,8 +176,10 @@ def _preview_into(ctx: HubContext, batch_id: int, run_date: dt.date, now: dt.dat
 def _fill(ctx: HubContext, batch_id: int, run_date: dt.date, now: dt.datetime
           ) -> tuple[list[str], list[dict]]:
     """Draft every due schedule and contract cycle into the batch, a chunk at a time; returns
-    the notes and what was left out."""
-    counter = Counter(ctx.plugins.pm, ctx.connections(), ctx.engine)
+    the notes and what was left out. Each chunk is stored while the next one is read, counted
+    and priced (:mod:`hub.billing.store_behind`)."""
+    reader = reading_engine(ctx.engine)
+    counter = Counter(ctx.plugins.pm, ctx.connections(), reader)
     due_days = ctx.settings.company.payment_due_days
     notes: list[str] = []
     left: list[LeftOut] = []
@@ -184,61 +187,79 @@ def _fill(ctx: HubContext, batch_id: int, run_date: dt.date, now: dt.datetime
     # Planned from current statistics, not those of a database before its last bulk load.
     refresh_stale(ctx.engine, _READS)
     stored = 0
-    for loader, fetch, owner in ((lambda s, rows: due_for_schedules(s, rows, run_date, due_days),
-                                  _due_schedules, _schedule_owner),
-                                 (lambda s, rows: due_for_cycles(s, rows, None, due_days),
-                                  _due_cycles, _cycle_owner)):
-        after = 0
-        while True:
-            # Three steps per chunk: read, count, write. No transaction is open while the
-            # counter hooks run: a counter may read the database itself (the built-in stored
-            # counter does), which on SQLite would wait forever behind our own write lock.
-            with session_scope(ctx.engine) as session:
-                rows = fetch(session, run_date, after)
-                if not rows:
-                    break
-                after = rows[-1].id
-                names = _names(session, rows, owner)
 
-                def load(chunk, session=session):
-                    return loader(session, list(chunk))
+    def collect(outcome: tuple[list[LeftOut], list, list[LeftOut]]) -> None:
+        # a chunk's own left-outs (read, counted, priced) and then its store's, chunk by chunk
+        nonlocal stored
+        before, skipped, unstored = outcome
+        left.extend(before + unstored)
+        notes.extend(describe_skipped([s for s in skipped
+                                       if s[2] != f"preview batch {batch_id}"]))
+        stored += 1
+        if stored & (stored - 1) == 0:
+            # After chunks 1, 2, 4, 8...: the drafts grow the invoice tables, and a
+            # previous-invoice look-up planned for the empty table scans all of it.
+            refresh_stale(ctx.engine, _GROWS)
 
-                def unloadable(row, exc, session=session):
-                    org_id, key = owner(session, row)
-                    left.append(LeftOut(org_id, key, reason_of(exc), names.get(org_id, "")))
+    def store(chunk: tuple[list[LeftOut], list[Draft], dict[int, str]]):
+        before, drafts, names = chunk
+        skipped, unstored = _store(ctx, batch_id, drafts, names)
+        return before, skipped, unstored
 
-                dues = each_alone(rows, load, unloadable)
-            drafts, left_now = build_isolated(dues, counter, now, names,
-                                             ctx.settings.billing.tax_rounding)
-            left += left_now
-            usage_periods.update(_usage_periods(dues))
-            if drafts:
-                with session_scope(ctx.engine) as session:
-                    drafts = combine_group_drafts(session, drafts)  # groups that combine (#19)
-            ids, skipped = _store(ctx, batch_id, drafts, left, names)
-            stored += 1
-            if stored & (stored - 1) == 0:
-                # After chunks 1, 2, 4, 8...: the drafts grow the invoice tables, and a
-                # previous-invoice look-up planned for the empty table scans all of it.
-                refresh_stale(ctx.engine, _GROWS)
-            notes += describe_skipped([s for s in skipped
-                                       if s[2] != f"preview batch {batch_id}"])
+    with StoreBehind(ctx.engine, store, collect) as behind:
+        for loader, fetch, owner in ((lambda s, rows: due_for_schedules(s, rows, run_date,
+                                                                        due_days),
+                                      _due_schedules, _schedule_owner),
+                                     (lambda s, rows: due_for_cycles(s, rows, None, due_days),
+                                      _due_cycles, _cycle_owner)):
+            after = 0
+            while True:
+                # Three steps per chunk: read, count, write. No transaction is open while the
+                # counter hooks run: a counter may read the database itself (the built-in
+                # stored counter does), which on SQLite would wait behind a write lock.
+                chunk_left: list[LeftOut] = []
+                with session_scope(reader) as session:
+                    rows = fetch(session, run_date, after)
+                    if not rows:
+                        break
+                    after = rows[-1].id
+                    names = _names(session, rows, owner)
+                    behind.before_reading(names)
+
+                    def load(chunk, session=session):
+                        return loader(session, list(chunk))
+
+                    def unloadable(row, exc, session=session, names=names,
+                                   chunk_left=chunk_left):
+                        org_id, key = owner(session, row)
+                        chunk_left.append(LeftOut(org_id, key, reason_of(exc),
+                                                  names.get(org_id, "")))
+
+                    dues = each_alone(rows, load, unloadable)
+                drafts, left_now = build_isolated(dues, counter, now, names,
+                                                 ctx.settings.billing.tax_rounding)
+                chunk_left += left_now
+                usage_periods.update(_usage_periods(dues))
+                if drafts:
+                    with session_scope(reader) as session:
+                        drafts = combine_group_drafts(session, drafts)  # groups combine (#19)
+                behind.submit((chunk_left, drafts, names), names)
     if usage_periods:
         notes += usage_gap_notes(ctx.engine, ctx.connections("usage"), usage_periods)
     return notes, [item.as_dict() for item in left]
 
 
-def _store(ctx: HubContext, batch_id: int, drafts: list[Draft], left: list[LeftOut],
-           names: dict[int, str]):
-    """Store the chunk's drafts in one transaction; if that fails, each on its own."""
-    ids: list[int] = []
+def _store(ctx: HubContext, batch_id: int, drafts: list[Draft], names: dict[int, str]
+           ) -> tuple[list, list[LeftOut]]:
+    """Store the chunk's drafts in one transaction; if that fails, each on its own. Returns
+    the keys another batch or invoice already held and the drafts left out."""
     skipped: list = []
+    left: list[LeftOut] = []
 
     def store(chunk):
         with session_scope(ctx.engine) as session:
             # Whatever another run wrote meanwhile is skipped by the unique key.
-            made, held = store_drafts(session, batch_id, list(chunk))
-        ids.extend(made)
+            _, held = store_drafts(session, batch_id, list(chunk))
         skipped.extend(held)
         return []
 
@@ -249,7 +270,7 @@ def _store(ctx: HubContext, batch_id: int, drafts: list[Draft], left: list[LeftO
 
     if drafts:
         each_alone(drafts, store, unstorable)
-    return ids, skipped
+    return skipped, left
 
 
 def _schedule_owner(session: Session, row) -> tuple[int, str]:

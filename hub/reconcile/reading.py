@@ -17,18 +17,17 @@ from __future__ import annotations
 import datetime as dt
 import queue
 import threading
-import weakref
-from contextlib import contextmanager
 from decimal import Decimal
 from functools import lru_cache
 from itertools import chain
 from typing import Any, Callable, Iterable, Iterator
 
-from sqlalchemy import create_engine, event, select, type_coerce
+from sqlalchemy import select, type_coerce
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.types import NullType
 
 from hub.core.money import to_decimal
+from hub.db.readers import read_only
 from hub.db.models import Organisation, OrganisationMapping
 
 __all__ = ["read_only", "stream", "stream_tuples", "partitions", "BackgroundRows",
@@ -47,50 +46,6 @@ FIRST_BATCH = 500
 #: lookups of a report included, then ran through a server-side cursor on PostgreSQL
 #: (DECLARE, FETCH, CLOSE: three round trips instead of one).
 _STREAM = {"stream_results": True}
-
-
-@contextmanager
-def read_only(engine: Engine) -> Iterator[Engine]:
-    """An engine over ``engine``'s database that cannot write (see module docstring)."""
-    url = engine.url
-    if url.get_backend_name() == "sqlite":
-        if not url.database or url.database == ":memory:":
-            # A private in-memory database cannot be reopened: read through the hub's engine.
-            yield engine
-            return
-        yield _sqlite_reader(engine)
-        return
-    yield engine.execution_options(postgresql_readonly=True)
-
-
-#: The read-only twin of each SQLite engine, made once and kept as long as that engine (a
-#: new engine per report meant a new connection that parses the schema again, and statements
-#: compiled again: SQLAlchemy's compiled cache is per engine). It is disposed with its engine.
-_readers: "weakref.WeakKeyDictionary[Engine, Engine]" = weakref.WeakKeyDictionary()
-_readers_lock = threading.Lock()
-
-
-def _sqlite_reader(engine: Engine) -> Engine:
-    """``engine``'s read-only twin (``PRAGMA query_only`` on each of its connections)."""
-    with _readers_lock:
-        reader = _readers.get(engine)
-        if reader is not None:
-            return reader
-        reader = create_engine(engine.url,
-                               connect_args={"check_same_thread": False, "timeout": 30})
-
-        @event.listens_for(reader, "connect")
-        def _query_only(dbapi_connection, _record):
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA query_only=ON")
-            cursor.close()
-
-        @event.listens_for(engine, "engine_disposed")
-        def _dispose_reader(_engine):
-            reader.dispose()
-
-        _readers[engine] = reader
-        return reader
 
 
 def stream(conn: Connection, statement: Any, batch: int = STREAM_BATCH) -> Iterator[Any]:
