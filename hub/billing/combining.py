@@ -10,8 +10,8 @@ advances on its own when the invoice is finalised (``extra_fields["combined"]``)
 
 An agreement whose own invoice for the period already exists (held by another preview batch,
 or made before the group chose to combine) is left out of the merge: its draft keeps its own
-key and is skipped as usual, so nothing is billed twice. Agreements of one group that fall in
-different chunks of a very large run are combined per chunk.
+key and is skipped as usual, so nothing is billed twice. A group's agreements are always
+drafted in one chunk of a run, whatever their ids (:func:`hub.billing.loading.due_schedules_after`).
 """
 
 from __future__ import annotations

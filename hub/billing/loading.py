@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import defaultdict
+from decimal import Decimal
 from functools import lru_cache
 from types import MappingProxyType
 from typing import Any, Iterable, Mapping, Sequence
@@ -17,7 +18,7 @@ from typing import Any, Iterable, Mapping, Sequence
 from sqlalchemy import ARRAY, String, Text, and_, any_, bindparam, cast, func, select
 from sqlmodel import Session
 
-from hub.db.sql import among
+from hub.db.sql import among, exact_decimal, raw_columns
 from hub.billing.drafts import DueInvoice, PendingCharge, TemplateLine, snapshot_lines
 from hub.core.lines import FutureItemRef
 from hub.core.money import Money
@@ -29,7 +30,8 @@ from hub.db.models import (
     TicketCharge,
 )
 
-__all__ = ["cadence_of", "due_for_schedules", "due_for_cycles", "group_key", "MAX_CATCH_UP",
+__all__ = ["cadence_of", "due_for_schedules", "due_for_cycles", "due_schedules_after",
+           "due_cycles_after", "group_key", "MAX_CATCH_UP",
            "CATCH_UP"]
 
 #: ``DueInvoice.previous`` value meaning "compare with the draft built just before".
@@ -46,24 +48,45 @@ MAX_CATCH_UP = 36
 def cadence_of(schedule: RecurringInvoice | BillingContract) -> Cadence:
     """The schedule's or contract's cadence."""
     anchor = getattr(schedule, "anchor_date", None) or getattr(schedule, "start_date")
-    return Cadence(schedule.frequency, schedule.interval, schedule.billing_day, anchor)
+    return _cadence(schedule.frequency, schedule.interval, schedule.billing_day, anchor)
+
+
+@lru_cache(maxsize=4096)
+def _cadence(frequency: str, interval: int, billing_day: int, anchor: dt.date) -> Cadence:
+    # Cached (a Cadence is immutable): a run asks for every schedule's, and most schedules of an
+    # MSP share a handful (monthly on the 1st, from a few anchor months).
+    return Cadence(frequency, interval, billing_day, anchor)
 
 
 def _templates(session: Session, column, ids: Sequence[int]) -> dict[int, list[TemplateLine]]:
     t = RecurringLine.__table__
-    rows = session.connection().execute(select(
+    # As the driver gives them (raw_columns): the amounts' type processing was two Python calls
+    # per value, three values per line and five lines per organisation; they are converted here,
+    # each distinct text once (a run's lines share a handful of prices, quantities and rates).
+    rows = session.connection().execute(select(*raw_columns(
         column.label("owner"), t.c.id, t.c.line_type, t.c.description, t.c.product_id,
         t.c.quantity, t.c.unit_price, t.c.tax_rate,
         # Cast in SQL: the filter texts repeat and are parsed once each (see _filters), where
         # psycopg would parse every row's JSON.
-        cast(t.c.counter_filters, Text).label("filters"))
+        cast(t.c.counter_filters, Text).label("filters")))
         .where(among(column, ids, session.connection()), t.c.active).order_by(t.c.position, t.c.id)
     ).all()
     result: dict[int, list[TemplateLine]] = defaultdict(list)
+    amounts: dict[Any, Decimal | None] = {}
+
+    def amount(value: Any) -> Decimal | None:
+        exact = amounts.get(value)
+        if exact is None:
+            exact = amounts[value] = exact_decimal(value)
+        return exact
+
     # Unpacked as tuples: attribute access on a Row is slower, and a run reads five per
     # organisation.
-    for owner, *values, filters in rows:
-        result[owner].append(TemplateLine(*values, _filters(filters)))
+    for owner, line_id, line_type, description, product_id, quantity, price, rate, filters \
+            in rows:
+        result[owner].append(TemplateLine(line_id, line_type, description, product_id,
+                                          amount(quantity), amount(price), amount(rate),
+                                          _filters(filters)))
     return result
 
 
@@ -106,11 +129,14 @@ def _organisations(session: Session, ids: Iterable[int]):
     ot = Organisation.__table__
     orgs = {o.id: o for o in session.execute(
         select(ot.c.id, ot.c.currency, ot.c.payment_due_days, ot.c.prices_include_tax).where(
-            among(ot.c.id, ids, session.connection())))}
+            among(ot.c.id, ids, session.connection()))).all()}
     mappings: dict[int, dict[str, str]] = defaultdict(dict)
-    for m in session.exec(select(OrganisationMapping).where(
-            among(OrganisationMapping.organisation_id, ids, session.connection()))).scalars():
-        mappings[m.organisation_id][m.connection] = m.external_id
+    mt = OrganisationMapping.__table__
+    # Plain rows, not ORM objects: only three columns are read, once per chunk.
+    for organisation_id, connection, external_id in session.execute(
+            select(mt.c.organisation_id, mt.c.connection, mt.c.external_id).where(
+                among(mt.c.organisation_id, ids, session.connection()))).all():
+        mappings[organisation_id][connection] = external_id
     return orgs, mappings
 
 
@@ -303,3 +329,45 @@ def due_for_cycles(session: Session, cycles: Sequence[BillingCycle], issue_date:
                    "cycle_number": cycle.number, "post_tasks": tasks}))
     return result
 
+
+def due_schedules_after(session: Session, run_date: dt.date, after: int, taken: set[int],
+                        limit: int) -> tuple[list, int]:
+    """The next ``limit`` due schedules after id ``after`` and the last id read. A combining
+    invoice group's agreements are drafted in one chunk, whatever their ids: the group's one
+    invoice per period is keyed by the group, and a second chunk's merge of the rest would be
+    refused as already held. Those due further on join this chunk (and go in ``taken``, so a
+    later chunk passes over them)."""
+    # Plain rows, not ORM objects: read-only here, and a run reads every schedule.
+    t, o = RecurringInvoice.__table__, Organisation.__table__
+    due = select(t).join(o, o.c.id == t.c.organisation_id).where(
+        t.c.active, o.c.active, t.c.next_run_date <= run_date)
+    rows = session.execute(due.where(t.c.id > after).order_by(t.c.id).limit(limit)).all()
+    if not rows:
+        return [], after
+    last = rows[-1].id
+    rows = [row for row in rows if row.id not in taken]
+    groups = {row.invoice_group_id for row in rows} - {None}
+    if groups:
+        gt = InvoiceGroup.__table__
+        combining = list(session.execute(select(gt.c.id).where(
+            among(gt.c.id, groups, session.connection()), gt.c.combine)).scalars())
+        if combining:
+            further = session.execute(due.where(
+                t.c.id > last, among(t.c.invoice_group_id, combining, session.connection()))
+                .order_by(t.c.id)).all()
+            taken.update(row.id for row in further)
+            rows += further
+    return rows, last
+
+
+def due_cycles_after(session: Session, run_date: dt.date, after: int, taken: set[int],
+                     limit: int) -> tuple[list[BillingCycle], int]:
+    """The next ``limit`` due contract cycles after id ``after`` and the last id read
+    (``taken`` is for the same shape as :func:`due_schedules_after`: cycles join no chunk)."""
+    o = Organisation.__table__
+    cycles = list(session.exec(select(BillingCycle).join(BillingContract)
+                               .join(o, o.c.id == BillingContract.organisation_id).where(
+        BillingContract.active, o.c.active, BillingCycle.start <= run_date,
+        BillingCycle.invoice_id.is_(None), BillingCycle.id > after)
+        .order_by(BillingCycle.id).limit(limit)).scalars())
+    return cycles, (cycles[-1].id if cycles else after)

@@ -26,7 +26,9 @@ from hub.billing.counters import Counter
 from hub.billing.drafts import Draft, DueInvoice, build_draft, count_lines, snapshot_lines
 from hub.billing.finalise import DraftRef, finalise_invoices
 from hub.billing.isolation import LeftOut, build_isolated, describe, each_alone, reason_of
-from hub.billing.loading import CATCH_UP, due_for_cycles, due_for_schedules
+from hub.billing.loading import (
+    CATCH_UP, due_cycles_after, due_for_cycles, due_for_schedules, due_schedules_after,
+)
 from hub.billing.store import describe_skipped, store_drafts
 from hub.billing.store_behind import StoreBehind, reading_engine
 from hub.billing.usage_gaps import usage_gap_notes
@@ -83,23 +85,6 @@ def build_drafts(dues: list[DueInvoice], counter: Counter, now: dt.datetime,
             due.previous = snapshot_lines(SimpleNamespace(**line) for line in drafts[-1].lines)
         drafts.append(build_draft(due, counted, now, tax_rounding))
     return drafts
-
-
-def _due_schedules(session: Session, run_date: dt.date, after: int) -> list:
-    # Plain rows, not ORM objects: read-only here, and a run reads every schedule.
-    t, o = RecurringInvoice.__table__, Organisation.__table__
-    return session.execute(select(t).join(o, o.c.id == t.c.organisation_id).where(
-        t.c.active, o.c.active, t.c.next_run_date <= run_date, t.c.id > after)
-        .order_by(t.c.id).limit(CHUNK)).all()
-
-
-def _due_cycles(session: Session, run_date: dt.date, after: int) -> list[BillingCycle]:
-    o = Organisation.__table__
-    return list(session.exec(select(BillingCycle).join(BillingContract)
-                             .join(o, o.c.id == BillingContract.organisation_id).where(
-        BillingContract.active, o.c.active, BillingCycle.start <= run_date,
-        BillingCycle.invoice_id.is_(None), BillingCycle.id > after)
-        .order_by(BillingCycle.id).limit(CHUNK)).scalars())
 
 
 def _open_batch(ctx: HubContext, run_date: dt.date, now: dt.datetime, leases: ExitStack
@@ -209,20 +194,22 @@ def _fill(ctx: HubContext, batch_id: int, run_date: dt.date, now: dt.datetime
     with StoreBehind(ctx.engine, store, collect) as behind:
         for loader, fetch, owner in ((lambda s, rows: due_for_schedules(s, rows, run_date,
                                                                         due_days),
-                                      _due_schedules, _schedule_owner),
+                                      due_schedules_after, _schedule_owner),
                                      (lambda s, rows: due_for_cycles(s, rows, None, due_days),
-                                      _due_cycles, _cycle_owner)):
-            after = 0
+                                      due_cycles_after, _cycle_owner)):
+            after, taken = 0, set()
             while True:
                 # Three steps per chunk: read, count, write. No transaction is open while the
                 # counter hooks run: a counter may read the database itself (the built-in
                 # stored counter does), which on SQLite would wait behind a write lock.
                 chunk_left: list[LeftOut] = []
                 with session_scope(reader) as session:
-                    rows = fetch(session, run_date, after)
-                    if not rows:
+                    rows, last = fetch(session, run_date, after, taken, CHUNK)
+                    if last == after:
                         break
-                    after = rows[-1].id
+                    after = last
+                    if not rows:
+                        continue  # each had joined an earlier chunk with its invoice group
                     names = _names(session, rows, owner)
                     behind.before_reading(names)
 

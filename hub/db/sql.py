@@ -9,10 +9,15 @@ from decimal import Decimal
 from typing import Any, Iterable, Mapping, Sequence
 
 from sqlalchemy import (
-    ARRAY, JSON, Integer, Text, any_, bindparam, cast, column, func, literal_column, select, update,
+    ARRAY, JSON, Integer, Text, any_, bindparam, cast, column, func, literal_column, select,
+    type_coerce, update,
 )
+from sqlalchemy.types import NullType
 
-__all__ = ["among", "update_rows", "insert_rows", "insert_returning", "json_insert"]
+from hub.core.money import to_decimal
+
+__all__ = ["among", "update_rows", "insert_rows", "insert_returning", "json_insert",
+           "raw_columns", "exact_decimal"]
 
 
 def among(column: Any, ids: Iterable[int], bind: Any) -> Any:
@@ -286,3 +291,18 @@ def _as_text(value: Any) -> str | None:
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
     return str(value)
+
+
+def raw_columns(*columns: Any) -> list[Any]:
+    """``columns`` without result type processing: values come back as the driver returns
+    them (text amounts and dates on SQLite), to be converted with :func:`exact_decimal` and
+    :func:`as_date` — several times faster than per-value processing over millions of rows."""
+    return [type_coerce(column, NullType()).label(getattr(column, "key", None) or f"c{i}")
+            for i, column in enumerate(columns)]
+
+
+def exact_decimal(value: Any) -> Decimal | None:
+    """An amount from the driver (Decimal on PostgreSQL, canonical text on SQLite)."""
+    if value is None or value.__class__ is Decimal:
+        return value
+    return Decimal(value) if not isinstance(value, float) else to_decimal(value)

@@ -17,17 +17,15 @@ from __future__ import annotations
 import datetime as dt
 import queue
 import threading
-from decimal import Decimal
 from functools import lru_cache
 from itertools import chain
 from typing import Any, Callable, Iterable, Iterator
 
-from sqlalchemy import select, type_coerce
+from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.types import NullType
 
-from hub.core.money import to_decimal
 from hub.db.readers import read_only
+from hub.db.sql import exact_decimal, raw_columns
 from hub.db.models import Organisation, OrganisationMapping
 
 __all__ = ["read_only", "stream", "stream_tuples", "partitions", "BackgroundRows",
@@ -215,21 +213,6 @@ class BackgroundRows:
 
     def __exit__(self, *_exc: Any) -> None:
         self.close()
-
-
-def raw_columns(*columns: Any) -> list[Any]:
-    """``columns`` without result type processing: values come back as the driver returns
-    them (text amounts and dates on SQLite), to be converted with :func:`exact_decimal` and
-    :func:`as_date` — several times faster than per-value processing over millions of rows."""
-    return [type_coerce(column, NullType()).label(getattr(column, "key", None) or f"c{i}")
-            for i, column in enumerate(columns)]
-
-
-def exact_decimal(value: Any) -> Decimal | None:
-    """An amount from the driver (Decimal on PostgreSQL, canonical text on SQLite)."""
-    if value is None or value.__class__ is Decimal:
-        return value
-    return Decimal(value) if not isinstance(value, float) else to_decimal(value)
 
 
 def as_date(value: Any) -> dt.date | None:

@@ -158,3 +158,37 @@ def test_work365_deleting_a_replacement_points_the_cycle_back_at_the_invoice_it_
     with session_scope(ctx.engine) as s:
         ledger.delete_completely(s, old.id, today=D(2026, 1, 2))
         assert preselected_cycle(s, contract_id).number == 1
+
+
+def test_a_combining_group_split_by_the_chunk_boundary_is_still_one_invoice(ctx, monkeypatch):
+    # chunks of two schedules: the group's four agreements are schedules 2-5 (1 is another
+    # customer's), so they fall in three chunks; the chunk that meets the group first takes
+    # every agreement of it, and the ones after skip them. Before, the second chunk's merge
+    # (Firewall + Mail) was refused as already held by this very batch and not billed at all.
+    import hub.billing.runs as runs
+
+    monkeypatch.setattr(runs, "CHUNK", 2)
+    with session_scope(ctx.engine) as s:
+        other = create_organisation(s, "Other").id
+        first = create_recurring(s, other, D(2026, 3, 1), name="Other")
+        add_recurring_line(s, recurring_id=first.id, description="Service", unit_price="5")
+        org = create_organisation(s, "Acme").id
+        group = create_group(s, org, "Monthly", D(2026, 3, 1), combine=True).id
+        for name, price in (("Backup", "10"), ("Support", "20"), ("Firewall", "30"),
+                            ("Mail", "40")):
+            schedule = create_recurring(s, org, D(2026, 3, 1), name=name, group_id=group)
+            add_recurring_line(s, recurring_id=schedule.id, description="Service",
+                               unit_price=price)
+        last = create_recurring(s, other, D(2026, 3, 1), name="Other again")
+        add_recurring_line(s, recurring_id=last.id, description="Service", unit_price="7")
+    summary = preview(ctx, D(2026, 3, 1))
+    assert summary.invoices == 3 and summary.left_out == [] and summary.notes == []
+    with session_scope(ctx.engine) as s:
+        combined = s.exec(select(Invoice).where(Invoice.billing_key == f"group:{group}")).one()
+        assert combined.subtotal == Decimal("100.00")
+        agreements = [part["agreement"] for part in combined.extra_fields["combined"]]
+        assert agreements == ["Backup", "Support", "Firewall", "Mail"]
+    confirm(ctx, summary.batch_id)
+    with session_scope(ctx.engine) as s:
+        assert {r.next_run_date for r in s.exec(select(RecurringInvoice)).all()} \
+            == {D(2026, 4, 1)}
