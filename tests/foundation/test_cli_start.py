@@ -151,3 +151,17 @@ def test_init_default_path_is_the_config_default():
     from hub.config import DEFAULT_CONFIG_FILE as CONFIG_DEFAULT
 
     assert DEFAULT_CONFIG_FILE == CONFIG_DEFAULT
+
+
+def test_the_ledger_loads_holiday_calendars_only_for_a_customer_that_names_a_country(tmp_path):
+    # every billing confirm imports the ledger; the holidays registry was most of its import
+    loaded = _modules_after("import hub.ledger", tmp_path)
+    assert "hub" in loaded and "holidays" not in loaded
+    used = _modules_after("""
+        import datetime as dt
+        from hub.core.ledger.calendar import AccountCalendar
+        calendar = AccountCalendar(holiday_country="GB", holiday_subdivision="ENG")
+        assert calendar.is_holiday(dt.date(2026, 12, 25))
+        assert not calendar.is_holiday(dt.date(2026, 12, 23))
+        """, tmp_path)
+    assert "holidays" in used

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Iterable
 
-import holidays as holidays_lib
 from dateutil.relativedelta import relativedelta
 
 from hub.errors import ValidationFailed
@@ -57,6 +56,11 @@ class AccountCalendar:
         if day in self.extra_holidays:
             return True
         if self.holiday_country:
+            # Imported here: its registry of every country's calendar takes about 0.1 s to
+            # import, and most hubs name no holiday country (the ledger is imported by every
+            # billing confirm).
+            import holidays as holidays_lib
+
             return day in holidays_lib.country_holidays(
                 self.holiday_country, subdiv=self.holiday_subdivision, years=day.year)
         return False
