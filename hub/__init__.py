@@ -18,15 +18,31 @@ sandbox kit :mod:`hub.testing.vendor_sandbox`):
   :class:`RateBudget` (:mod:`hub.sources.budgets`; one budget per account for every worker).
 """
 
-from hub.contract.connections import Connection, ConnectionState, ConnectionType, MemoryState, owns
-from hub.contract.hookspecs import hookimpl
-from hub.contract.records import *  # noqa: F401,F403 - the plugin-facing records are public API
-from hub.contract.records import __all__ as _records_all
-from hub.core.money import CurrencyMismatch, Money, minor_unit
-from hub.errors import (
-    ConfigError, ConnectorError, HubError, PermanentError, PluginError, TransientError,
-    WebhookRejected,
-)
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # what the names below are, for type checkers; at run time see __getattr__
+    from hub.contract.connections import (  # noqa: F401
+        Connection, ConnectionState, ConnectionType, MemoryState, owns,
+    )
+    from hub.contract.hookspecs import hookimpl  # noqa: F401
+    from hub.contract.records import *  # noqa: F401,F403
+    from hub.core.money import CurrencyMismatch, Money, minor_unit  # noqa: F401
+    from hub.errors import (  # noqa: F401
+        ConfigError, ConnectorError, HubError, PermanentError, PluginError, TransientError,
+        WebhookRejected,
+    )
+
+#: Every public name is served from its module on first access (PEP 562): ``import hub`` (which
+#: every ``hub`` command does) imports none of them, so a command that needs no records, money or
+#: connections (``hub --help``) does not pay for pydantic and the records' models.
+_FROM = {
+    **dict.fromkeys(("Connection", "ConnectionState", "ConnectionType", "MemoryState", "owns"),
+                    "hub.contract.connections"),
+    "hookimpl": "hub.contract.hookspecs",
+    **dict.fromkeys(("CurrencyMismatch", "Money", "minor_unit"), "hub.core.money"),
+    **dict.fromkeys(("ConfigError", "ConnectorError", "HubError", "PermanentError",
+                     "PluginError", "TransientError", "WebhookRejected"), "hub.errors"),
+}
 
 #: Names served from :mod:`hub.sources.vendor_http` on first access (PEP 562), so a plugin that
 #: never makes an HTTP call does not import httpx.
@@ -44,6 +60,12 @@ _ACCOUNTING = ("PushLedger", "exact_json")
 
 
 def __getattr__(name: str):
+    import importlib
+
+    if name in _FROM:
+        return getattr(importlib.import_module(_FROM[name]), name)
+    if name == "__all__":
+        return _public_names()
     if name in _VENDOR_HTTP:
         from hub.sources import vendor_http
 
@@ -64,10 +86,14 @@ def __getattr__(name: str):
         from hub.contract import exact_json
 
         return exact_json
+    if not name.startswith("_"):
+        records = importlib.import_module("hub.contract.records")
+        if name in records.__all__:
+            return getattr(records, name)
     raise AttributeError(f"module 'hub' has no attribute {name!r}")
 
 
-def cli_connection(name: str) -> Connection:
+def cli_connection(name: str) -> "Connection":
     """The configured connection ``name`` of the running ``hub`` command, with its durable
     state: for plugin commands added through ``hub_register_commands`` (e.g. ``hub connect``)."""
     from hub.cli.state import context  # imported late: the CLI is not needed to import hub
@@ -85,10 +111,13 @@ def cli_record_payment_events(name: str, events) -> int:
     return len(store_events(context().engine, name, list(events), lease_seconds=0))
 
 
-__all__ = [
-    "cli_connection", "cli_record_payment_events", "hookimpl", "Connection", "ConnectionState",
-    "ConnectionType",
-    "MemoryState", "owns", "Money", "CurrencyMismatch", "minor_unit", "HubError", "ConfigError",
-    "PluginError", "ConnectorError", "TransientError", "PermanentError", "WebhookRejected",
-    *_records_all, *_VENDOR_HTTP, *_BUDGETS, *_CONFIG, *_ACCOUNTING,
-]
+def _public_names() -> list[str]:
+    """``__all__``, made on first use: the records' names come from their module."""
+    from hub.contract.records import __all__ as records_all
+
+    return ["cli_connection", "cli_record_payment_events", *_FROM, *records_all, *_VENDOR_HTTP,
+            *_BUDGETS, *_CONFIG, *_ACCOUNTING]
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_public_names()))

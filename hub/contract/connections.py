@@ -13,11 +13,12 @@ import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Protocol
 
-from pydantic import BaseModel, ValidationError
-
 from hub.errors import ConfigError
 
-if TYPE_CHECKING:  # imported for annotations only: plugins import this module at CLI start, and
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    # imported for annotations only: plugins import this module at CLI start, and
     # hub.config (pydantic-settings) and hub.host.secrets (cryptography) cost more than it does
     from hub.config import ConnectionConfig, HubSettings
     from hub.host.secrets import SecretBox
@@ -135,6 +136,10 @@ def build_connection(config: ConnectionConfig, index: int, ctype: ConnectionType
                      state: ConnectionState | None = None,
                      clock: Callable[[], dt.datetime] = utcnow) -> Connection:
     """Validate one ``[[connections]]`` entry with its type's model and build the Connection."""
+    # pydantic is imported where a connection is built: the plugin host registers connection
+    # types at every CLI start, and `hub --help` needs no validation
+    from pydantic import ValidationError
+
     resolved = resolve_secrets(config.settings, box, f"connections[{config.name}].settings")
     try:
         model = ctype.settings_model.model_validate(resolved)

@@ -165,3 +165,22 @@ def test_the_ledger_loads_holiday_calendars_only_for_a_customer_that_names_a_cou
         assert not calendar.is_holiday(dt.date(2026, 12, 23))
         """, tmp_path)
     assert "holidays" in used
+
+
+def test_import_hub_loads_its_public_names_on_first_use(tmp_path):
+    # every `hub` command imports the package; its records, money and connections (pydantic)
+    # come when a plugin or command first names them
+    assert "pydantic" not in _modules_after("import hub", tmp_path)
+    used = _modules_after("""
+        import hub
+        from hub import Counted, CountedItem, Money, hookimpl, Connection
+        assert Counted(source="x", items=(CountedItem(ref="a", label="A"),)).quantity == 1
+        assert "Counted" in hub.__all__ and "Counted" in dir(hub)
+        try:
+            hub.NoSuchName
+        except AttributeError:
+            pass
+        else:
+            raise AssertionError("an unknown name was served")
+        """, tmp_path)
+    assert "pydantic" in used
