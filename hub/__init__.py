@@ -59,38 +59,31 @@ _BUDGETS = ("rate_budget", "BudgetLimits", "BudgetExhausted", "RateBudget")
 _ACCOUNTING = ("PushLedger", "exact_json")
 
 
+#: Every lazily served name and the module it comes from (the records' names are looked up in
+#: their module's ``__all__``; ``exact_json`` is a module itself).
+_LAZY = {**_FROM, **dict.fromkeys(_VENDOR_HTTP, "hub.sources.vendor_http"),
+         **dict.fromkeys(_BUDGETS, "hub.sources.budgets"), "ConnectionConfig": "hub.config",
+         "PushLedger": "hub.contract.push_ledger"}
+
+
 def __getattr__(name: str):
     import importlib
 
-    if name in _FROM:
-        return getattr(importlib.import_module(_FROM[name]), name)
     if name == "__all__":
-        return _public_names()
-    if name in _VENDOR_HTTP:
-        from hub.sources import vendor_http
-
-        return getattr(vendor_http, name)
-    if name in _BUDGETS:
-        from hub.sources import budgets
-
-        return getattr(budgets, name)
-    if name in _CONFIG:
-        from hub.config import ConnectionConfig
-
-        return ConnectionConfig
-    if name == "PushLedger":
-        from hub.contract.push_ledger import PushLedger
-
-        return PushLedger
-    if name == "exact_json":
-        from hub.contract import exact_json
-
-        return exact_json
-    if not name.startswith("_"):
-        records = importlib.import_module("hub.contract.records")
-        if name in records.__all__:
-            return getattr(records, name)
-    raise AttributeError(f"module 'hub' has no attribute {name!r}")
+        value = _public_names()
+    elif name == "exact_json":
+        value = importlib.import_module("hub.contract.exact_json")
+    elif name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+    else:
+        records = None if name.startswith("_") else importlib.import_module(
+            "hub.contract.records")
+        if records is None or name not in records.__all__:
+            raise AttributeError(f"module 'hub' has no attribute {name!r}")
+        value = getattr(records, name)
+    # kept in the module's namespace: the next access is a plain attribute look-up
+    globals()[name] = value
+    return value
 
 
 def cli_connection(name: str) -> "Connection":
