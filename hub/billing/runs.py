@@ -44,10 +44,16 @@ from hub.db.models import (
 )
 from hub.errors import NotFound, ValidationFailed
 
-__all__ = ["BatchSummary", "preview", "confirm", "discard", "build_drafts", "CHUNK"]
+__all__ = ["BatchSummary", "preview", "confirm", "discard", "build_drafts", "CHUNK",
+           "CONFIRM_CHUNK"]
 
-#: Schedules (and invoices) handled per transaction chunk.
+#: Schedules drafted per chunk of a preview (each chunk's drafts are stored while the next is
+#: drafted, see hub.billing.store_behind).
 CHUNK = 500
+#: Draft invoices finalised per chunk of a confirm. Larger than a preview's: a confirm chunk is
+#: a dozen statements (numbers, invoice and schedule updates, the ledger's debits) whose cost is
+#: mostly per statement, not per invoice, on PostgreSQL (issue #21).
+CONFIRM_CHUNK = 2_000
 
 #: The tables a preview reads; their planner statistics are refreshed first if stale
 #: (:mod:`hub.db.statistics`). The invoices it fills are looked up by schedule key as they
@@ -290,7 +296,7 @@ def _chunks(session: Session, batch_id: int) -> Iterator[list[DraftRef]]:
     while True:
         invoices = [DraftRef(*row) for row in session.execute(select(*columns).where(
             it.c.batch_id == batch_id, it.c.status == "draft", it.c.id > after)
-            .order_by(it.c.id).limit(CHUNK))]
+            .order_by(it.c.id).limit(CONFIRM_CHUNK))]
         if not invoices:
             return
         after = invoices[-1].id

@@ -24,8 +24,10 @@ from hub.ledger.amounts import exact_amount
 __all__ = ["post_invoice", "post_invoices", "auto_transactions", "add_transaction",
            "remove_transaction"]
 
-#: Invoice ids per ``IN (...)`` lookup (well under SQLite's and PostgreSQL's parameter limits).
-_IDS_PER_QUERY = 500
+#: Invoice ids per lookup. ``among`` sends a list of ids as one parameter (a JSON text on
+#: SQLite, an array on PostgreSQL), so no parameter limit applies; this bounds one statement's
+#: size, and takes a billing confirm's chunk (hub.billing.runs.CONFIRM_CHUNK) in one.
+_IDS_PER_QUERY = 2_000
 
 
 def auto_transactions(session: Session, invoice_id: int) -> list[Transaction]:

@@ -168,6 +168,7 @@ def test_a_combining_group_split_by_the_chunk_boundary_is_still_one_invoice(ctx,
     import hub.billing.runs as runs
 
     monkeypatch.setattr(runs, "CHUNK", 2)
+    monkeypatch.setattr(runs, "CONFIRM_CHUNK", 2)  # and the confirm in chunks of two too
     with session_scope(ctx.engine) as s:
         other = create_organisation(s, "Other").id
         first = create_recurring(s, other, D(2026, 3, 1), name="Other")
@@ -188,7 +189,10 @@ def test_a_combining_group_split_by_the_chunk_boundary_is_still_one_invoice(ctx,
         assert combined.subtotal == Decimal("100.00")
         agreements = [part["agreement"] for part in combined.extra_fields["combined"]]
         assert agreements == ["Backup", "Support", "Firewall", "Mail"]
-    confirm(ctx, summary.batch_id)
+    assert confirm(ctx, summary.batch_id).invoices == 3
     with session_scope(ctx.engine) as s:
         assert {r.next_run_date for r in s.exec(select(RecurringInvoice)).all()} \
             == {D(2026, 4, 1)}
+        finals = s.exec(select(Invoice).order_by(Invoice.id)).all()
+        assert [i.status for i in finals] == ["unpaid"] * 3
+        assert len({i.number for i in finals}) == 3 and None not in {i.number for i in finals}

@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime
+from sqlalchemy import JSON, Column, DateTime, Index, text
 from sqlmodel import Field
 
 from hub.db.types import ExactDecimal
@@ -38,3 +38,18 @@ def timestamp_field(*, nullable: bool = False, default_now: bool = True, index: 
     """An aware timestamp column."""
     return Field(default_factory=utcnow if default_now else None,
                  sa_column=Column(DateTime(timezone=True), nullable=nullable, index=index))
+
+
+def reference_index(table: str, column: str) -> Index:
+    """An index on a nullable reference column, of its rows that refer to something.
+
+    Deleting a row makes the database look for rows still referring to it (the foreign key
+    check, on SQLite and PostgreSQL alike); without an index on the referring column that is a
+    scan of the whole referring table per deleted row, so discarding a preview of 10,000 drafts
+    took seconds and grew with the square of its size. Partial (``IS NOT NULL``): most rows
+    refer to nothing (an invoice replaces none, a line credits no invoice line), and they then
+    cost the index nothing when inserted; an ``= ?`` look-up implies the condition on both
+    databases, so the check uses it."""
+    condition = text(f"{column} IS NOT NULL")
+    return Index(f"ix_{table}_{column}", column, sqlite_where=condition,
+                 postgresql_where=condition)

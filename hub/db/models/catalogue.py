@@ -15,7 +15,8 @@ from typing import Any, Optional
 from sqlalchemy import UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
-from hub.db.models._base import json_field, money_field, quantity_field, timestamp_field
+from hub.db.models._base import (json_field, money_field, quantity_field, reference_index,
+                                  timestamp_field)
 
 
 class Organisation(SQLModel, table=True):
@@ -125,7 +126,8 @@ class LaborStatus(StrEnum):
 class TicketCharge(SQLModel, table=True):
     """Billable time or a non-labour item on a ticket."""
 
-    __table_args__ = (UniqueConstraint("source", "external_id"),)
+    __table_args__ = (UniqueConstraint("source", "external_id"),
+                      reference_index("ticketcharge", "invoice_line_id"))
     id: Optional[int] = Field(default=None, primary_key=True)
     ticket_id: int = Field(foreign_key="ticket.id", index=True)
     organisation_id: int = Field(foreign_key="organisation.id", index=True)

@@ -8,7 +8,7 @@ from typing import Optional
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from hub.db.models._base import timestamp_field
+from hub.db.models._base import reference_index, timestamp_field
 
 
 class BillingContract(SQLModel, table=True):
@@ -34,7 +34,8 @@ class BillingCycle(SQLModel, table=True):
     """One cycle of a contract; ``invoice_id`` is its current invoice (the newest, when an
     invoiced cycle was replaced — the earlier invoice is left as it was)."""
 
-    __table_args__ = (UniqueConstraint("contract_id", "number", name="uq_cycle_number"),)
+    __table_args__ = (UniqueConstraint("contract_id", "number", name="uq_cycle_number"),
+                      reference_index("billingcycle", "invoice_id"))
     id: Optional[int] = Field(default=None, primary_key=True)
     contract_id: int = Field(foreign_key="billingcontract.id", index=True)
     number: int

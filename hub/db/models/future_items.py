@@ -8,7 +8,7 @@ from typing import Optional
 
 from sqlmodel import Field, SQLModel
 
-from hub.db.models._base import money_field, timestamp_field
+from hub.db.models._base import money_field, reference_index, timestamp_field
 
 
 class FutureItem(SQLModel, table=True):
@@ -16,6 +16,7 @@ class FutureItem(SQLModel, table=True):
     when a draft takes it and ``used`` when that invoice is finalised; a credit the invoice
     could not absorb (totals never go below zero) leaves a new item for the rest."""
 
+    __table_args__ = (reference_index("futureitem", "remainder_of_id"),)
     id: Optional[int] = Field(default=None, primary_key=True)
     organisation_id: int = Field(foreign_key="organisation.id", index=True)
     description: str

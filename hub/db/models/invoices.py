@@ -17,7 +17,8 @@ from sqlalchemy import CheckConstraint, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from hub.core.ledger.statuses import InvoiceStatus, amount_due  # the core decides statuses
-from hub.db.models._base import json_field, money_field, quantity_field, timestamp_field
+from hub.db.models._base import (json_field, money_field, quantity_field, reference_index,
+                                  timestamp_field)
 
 
 class InvoiceKind(StrEnum):
@@ -36,6 +37,8 @@ class Invoice(SQLModel, table=True):
         UniqueConstraint("billing_key", "period_start", name="uq_invoice_billing_period"),
         UniqueConstraint("number", name="uq_invoice_number"),
         CheckConstraint("total >= 0", name="ck_invoice_total_not_negative"),
+        reference_index("invoice", "replaces_invoice_id"),
+        reference_index("invoice", "converted_from_id"),
     )
     id: Optional[int] = Field(default=None, primary_key=True)
     organisation_id: int = Field(foreign_key="organisation.id", index=True)

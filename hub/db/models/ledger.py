@@ -22,7 +22,8 @@ from typing import Any, Optional
 from sqlalchemy import CheckConstraint, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from hub.db.models._base import json_field, money_field, quantity_field, timestamp_field
+from hub.db.models._base import (json_field, money_field, quantity_field, reference_index,
+                                  timestamp_field)
 
 
 class Side(StrEnum):
@@ -164,6 +165,7 @@ class CreditNote(SQLModel, table=True):
 class CreditNoteLine(SQLModel, table=True):
     """A credit note line, optionally crediting one invoice line."""
 
+    __table_args__ = (reference_index("creditnoteline", "invoice_line_id"),)
     id: Optional[int] = Field(default=None, primary_key=True)
     credit_note_id: int = Field(foreign_key="creditnote.id", index=True)
     invoice_line_id: Optional[int] = Field(default=None, foreign_key="invoiceline.id")
