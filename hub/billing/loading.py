@@ -31,7 +31,7 @@ from hub.db.models import (
 )
 
 __all__ = ["cadence_of", "due_for_schedules", "due_for_cycles", "due_schedules_after",
-           "due_cycles_after", "group_key", "MAX_CATCH_UP",
+           "due_cycles_after", "group_key", "organisation_rows", "MAX_CATCH_UP",
            "CATCH_UP"]
 
 #: ``DueInvoice.previous`` value meaning "compare with the draft built just before".
@@ -124,12 +124,29 @@ def _gross_products(session: Session, templates: Mapping[int, list[TemplateLine]
         among(pt.c.id, ids, session.connection()), pt.c.prices_include_tax)).scalars())
 
 
+#: Where a session keeps the organisation rows it has read (see organisation_rows).
+_ORGANISATIONS = "hub.billing.organisations"
+
+
+def organisation_rows(session: Session, ids: Iterable[int]) -> dict[int, Any]:
+    """The organisations ``ids`` (those that exist) as ``(id, name, currency,
+    payment_due_days, prices_include_tax)`` rows, each read once per session: a run reads a
+    chunk's organisations for their names (left-outs, the store's wait) and then to bill them,
+    one query instead of two per chunk."""
+    known: dict[int, Any] = session.info.setdefault(_ORGANISATIONS, {})
+    ids = set(ids)
+    wanted = sorted(ids - known.keys())
+    if wanted:
+        ot = Organisation.__table__
+        known.update((o.id, o) for o in session.execute(
+            select(ot.c.id, ot.c.name, ot.c.currency, ot.c.payment_due_days,
+                   ot.c.prices_include_tax).where(among(ot.c.id, wanted, session.connection()))))
+    return {i: known[i] for i in ids if i in known}
+
+
 def _organisations(session: Session, ids: Iterable[int]):
     ids = sorted(set(ids))
-    ot = Organisation.__table__
-    orgs = {o.id: o for o in session.execute(
-        select(ot.c.id, ot.c.currency, ot.c.payment_due_days, ot.c.prices_include_tax).where(
-            among(ot.c.id, ids, session.connection()))).all()}
+    orgs = organisation_rows(session, ids)
     mappings: dict[int, dict[str, str]] = defaultdict(dict)
     mt = OrganisationMapping.__table__
     # Plain rows, not ORM objects: only three columns are read, once per chunk.

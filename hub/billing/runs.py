@@ -28,6 +28,7 @@ from hub.billing.finalise import DraftRef, finalise_invoices
 from hub.billing.isolation import LeftOut, build_isolated, describe, each_alone, reason_of
 from hub.billing.loading import (
     CATCH_UP, due_cycles_after, due_for_cycles, due_for_schedules, due_schedules_after,
+    organisation_rows,
 )
 from hub.billing.store import describe_skipped, store_drafts
 from hub.billing.store_behind import StoreBehind, reading_engine
@@ -277,9 +278,7 @@ def _cycle_owner(session: Session, row) -> tuple[int | None, str]:
 
 def _names(session: Session, rows, owner) -> dict[int, str]:
     ids = {owner(session, row)[0] for row in rows} - {None}
-    o = Organisation.__table__
-    return dict(session.execute(select(o.c.id, o.c.name).where(
-        among(o.c.id, ids, session.connection()))).all())
+    return {i: row.name for i, row in organisation_rows(session, ids).items()}
 
 
 def _usage_periods(dues: list[DueInvoice]) -> Iterator[tuple[dt.date, dt.date]]:
