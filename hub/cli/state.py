@@ -6,6 +6,8 @@ invocation, after the global ``--config`` option has been read.
 
 from __future__ import annotations
 
+import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,7 +20,10 @@ if TYPE_CHECKING:  # `hub --help` must not pay for settings, the database or the
     from hub.host.plugins import PluginHost
 
 __all__ = ["CliState", "state", "context", "settings", "plugin_host", "console", "err_console",
-           "Table"]
+           "Table", "PIPE_WIDTH"]
+
+#: The width of the tables a command writes to a pipe or a file (see LazyConsole.real).
+PIPE_WIDTH = 240
 
 
 class LazyConsole:
@@ -36,7 +41,14 @@ class LazyConsole:
         if self._console is None:
             from rich.console import Console
 
-            object.__setattr__(self, "_console", Console(**self._options))
+            options = dict(self._options)
+            if not options.get("stderr") and "width" not in options \
+                    and "COLUMNS" not in os.environ and not sys.stdout.isatty():
+                # Piped or redirected, Rich would lay tables out 80 columns wide and fold
+                # their cells (an invoice list, a report): write them as wide as they are
+                # (within PIPE_WIDTH), one record per line, for grep and files.
+                options["width"] = PIPE_WIDTH
+            object.__setattr__(self, "_console", Console(**options))
         return self._console
 
     def __getattr__(self, name: str) -> Any:
