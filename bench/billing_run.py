@@ -30,6 +30,7 @@ database, and the ratio is taken from the best billing time and the best bare in
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import os
 import resource
@@ -240,7 +241,14 @@ def check_counts(engine) -> None:
 def fresh_database(kind: str, workdir: str):
     """(url, cleanup) for a new empty database."""
     if kind == "sqlite":
-        return f"sqlite:///{workdir}/bench-{uuid.uuid4().hex[:6]}.sqlite", lambda: None
+        path = f"{workdir}/bench-{uuid.uuid4().hex[:6]}.sqlite"
+
+        def remove() -> None:  # a repeat's database is not kept for the next runs' page cache
+            for suffix in ("", "-wal", "-shm"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(path + suffix)
+
+        return f"sqlite:///{path}", remove
     base = os.environ.get("HUB_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
     name = f"bench_{uuid.uuid4().hex[:10]}"
     admin = make_engine(base, isolation_level="AUTOCOMMIT")
@@ -303,7 +311,7 @@ def report(r: dict, ledger: bool) -> None:
           f"+ commit {r['baseline_s']:.2f}s ({r['baseline_rows_per_s']:,.0f} rows/s) | "
           f"ratio {r['ratio']:.2f} (target >= 0.5; client CPU time ratio {r['cpu_ratio']:.2f}; "
           f"vs invoices+lines only {r['ratio_invoices_lines']:.2f}) | "
-          f"peak RSS {r['peak_rss_mb']:.0f} MB", flush=True)
+          f"peak RSS {r['peak_rss_mb']:.0f} MB (the process's so far)", flush=True)
 
 
 def report_best(runs: list[dict]) -> None:
@@ -332,6 +340,8 @@ def main() -> None:
     parser.add_argument("--no-ledger", action="store_true",
                         help="skip the ledger's debit posting (shows the billing core alone)")
     args = parser.parse_args()
+    if args.repeat < 1:
+        parser.error("--repeat takes 1 or more")
     if args.no_ledger:
         import hub.billing.finalise
 

@@ -20,18 +20,18 @@ from sqlmodel import Session
 
 from hub.db.sql import among, exact_decimal, raw_columns
 from hub.billing.drafts import DueInvoice, PendingCharge, TemplateLine, snapshot_lines
+from hub.billing.organisations import organisations_with_mappings
 from hub.core.lines import FutureItemRef
 from hub.core.money import Money
 from hub.core.periods import Cadence, Period
 from hub.core.prorata import Segment, coverage
 from hub.db.models import (
     BillingContract, BillingCycle, FutureItem, Invoice, InvoiceGroup, InvoiceLine, LaborStatus,
-    Organisation, OrganisationMapping, Product, RecurringInvoice, RecurringLine, Ticket,
-    TicketCharge,
+    Organisation, Product, RecurringInvoice, RecurringLine, Ticket, TicketCharge,
 )
 
 __all__ = ["cadence_of", "due_for_schedules", "due_for_cycles", "due_schedules_after",
-           "due_cycles_after", "group_key", "organisation_rows", "MAX_CATCH_UP",
+           "due_cycles_after", "group_key", "MAX_CATCH_UP",
            "CATCH_UP"]
 
 #: ``DueInvoice.previous`` value meaning "compare with the draft built just before".
@@ -124,39 +124,6 @@ def _gross_products(session: Session, templates: Mapping[int, list[TemplateLine]
         among(pt.c.id, ids, session.connection()), pt.c.prices_include_tax)).scalars())
 
 
-#: Where a session keeps the organisation rows it has read (see organisation_rows).
-_ORGANISATIONS = "hub.billing.organisations"
-
-
-def organisation_rows(session: Session, ids: Iterable[int]) -> dict[int, Any]:
-    """The organisations ``ids`` (those that exist) as ``(id, name, currency,
-    payment_due_days, prices_include_tax)`` rows, each read once per session: a run reads a
-    chunk's organisations for their names (left-outs, the store's wait) and then to bill them,
-    one query instead of two per chunk."""
-    known: dict[int, Any] = session.info.setdefault(_ORGANISATIONS, {})
-    ids = set(ids)
-    wanted = sorted(ids - known.keys())
-    if wanted:
-        ot = Organisation.__table__
-        known.update((o.id, o) for o in session.execute(
-            select(ot.c.id, ot.c.name, ot.c.currency, ot.c.payment_due_days,
-                   ot.c.prices_include_tax).where(among(ot.c.id, wanted, session.connection()))))
-    return {i: known[i] for i in ids if i in known}
-
-
-def _organisations(session: Session, ids: Iterable[int]):
-    ids = sorted(set(ids))
-    orgs = organisation_rows(session, ids)
-    mappings: dict[int, dict[str, str]] = defaultdict(dict)
-    mt = OrganisationMapping.__table__
-    # Plain rows, not ORM objects: only three columns are read, once per chunk.
-    for organisation_id, connection, external_id in session.execute(
-            select(mt.c.organisation_id, mt.c.connection, mt.c.external_id).where(
-                among(mt.c.organisation_id, ids, session.connection()))).all():
-        mappings[organisation_id][connection] = external_id
-    return orgs, mappings
-
-
 def previous_lines(session: Session, schedule_keys: Sequence[str]):
     """``schedule_key -> {line key: snapshot}`` from each key's latest final invoice."""
     latest = (select(Invoice.schedule_key, func.max(Invoice.period_start).label("start"))
@@ -232,7 +199,7 @@ def due_for_schedules(session: Session, schedules: Sequence[RecurringInvoice],
     """Every invoice due for ``schedules`` by ``run_date`` (missed periods caught up)."""
     if not schedules:
         return []
-    orgs, mappings = _organisations(session, (s.organisation_id for s in schedules))
+    orgs, mappings = organisations_with_mappings(session, (s.organisation_id for s in schedules))
     templates = _templates(session, RecurringLine.recurring_invoice_id, [s.id for s in schedules])
     combining = _combining_groups(session, {s.invoice_group_id for s in schedules
                                             if s.invoice_group_id is not None})
@@ -312,7 +279,8 @@ def due_for_cycles(session: Session, cycles: Sequence[BillingCycle], issue_date:
     replace = replace or {}
     contracts = {c.id: c for c in session.exec(select(BillingContract).where(
         BillingContract.id.in_({c.contract_id for c in cycles}))).scalars()}
-    orgs, mappings = _organisations(session, (c.organisation_id for c in contracts.values()))
+    orgs, mappings = organisations_with_mappings(
+        session, (c.organisation_id for c in contracts.values()))
     templates = _templates(session, RecurringLine.contract_id, list(contracts))
     gross = _gross_products(session, templates)
     previous = previous_lines(session, [f"contract:{c}" for c in contracts])

@@ -28,8 +28,8 @@ from hub.billing.finalise import DraftRef, finalise_invoices
 from hub.billing.isolation import LeftOut, build_isolated, describe, each_alone, reason_of
 from hub.billing.loading import (
     CATCH_UP, due_cycles_after, due_for_cycles, due_for_schedules, due_schedules_after,
-    organisation_rows,
 )
+from hub.billing.organisations import organisation_rows
 from hub.billing.store import describe_skipped, store_drafts
 from hub.billing.store_behind import StoreBehind, reading_engine
 from hub.billing.usage_gaps import usage_gap_notes

@@ -42,9 +42,10 @@ class LazyConsole:
             from rich.console import Console
 
             options = dict(self._options)
-            if not options.get("stderr") and "width" not in options \
-                    and "COLUMNS" not in os.environ and not sys.stdout.isatty():
-                # Piped or redirected, Rich would lay tables out 80 columns wide and fold
+            if not options.get("stderr") and "width" not in options and "file" not in options \
+                    and "COLUMNS" not in os.environ and not _is_terminal(sys.stdout):
+                # Written to a pipe or a file, Rich lays tables out as wide as the terminal the
+                # command runs in, or 80 columns without one (a scheduled job), and folds
                 # their cells (an invoice list, a report): write them as wide as they are
                 # (within PIPE_WIDTH), one record per line, for grep and files.
                 options["width"] = PIPE_WIDTH
@@ -62,6 +63,11 @@ class LazyConsole:
 
     def __exit__(self, *exc: Any) -> None:
         self.real().__exit__(*exc)
+
+
+def _is_terminal(stream: Any) -> bool:
+    isatty = getattr(stream, "isatty", None)  # None, or a replacement without one: not a tty
+    return bool(isatty and isatty())
 
 
 def Table(*columns: Any, **options: Any) -> "rich.table.Table":  # noqa: N802 - the Rich class

@@ -12,6 +12,7 @@ from sqlalchemy import (
     ARRAY, JSON, Integer, Text, any_, bindparam, cast, column, func, literal_column, select,
     type_coerce, update,
 )
+from sqlalchemy.sql.elements import Null
 from sqlalchemy.types import NullType
 
 from hub.core.money import to_decimal
@@ -23,14 +24,15 @@ __all__ = ["among", "update_rows", "insert_rows", "insert_returning", "json_inse
 def among(column: Any, ids: Iterable[int], bind: Any) -> Any:
     """``column IN ids``; on PostgreSQL written ``column = ANY(:array)``: one parameter, so the
     statement stays short and psycopg parses it once, where an IN list of 500 ids is 500
-    placeholders parsed on every execution (about 3x slower per query)."""
+    placeholders parsed on every execution (about 3x slower per query). No parameter limit
+    applies however many ids there are."""
     ids = list(ids)
     if bind.dialect.name == "postgresql":
         return column == any_(bindparam(None, ids, type_=ARRAY(Integer())))
     # SQLite: ``column IN (SELECT value FROM json_each(:ids))``, the ids as one JSON text. An
     # expanding parameter is rendered and bound as one placeholder per id on every execution
-    # (a billing run sends several lists of 500 ids per chunk); SQLite looks the subquery's
-    # values up in the column's index just the same.
+    # (a billing run sends several lists of hundreds of ids per chunk); SQLite looks the
+    # subquery's values up in the column's index just the same.
     listed = select(literal_column("value")).select_from(
         func.json_each(bindparam(None, json.dumps(ids), type_=Text())))
     return column.in_(listed.scalar_subquery())
@@ -249,7 +251,8 @@ def _each_distinct_once(values: list[Any], convert: Any) -> list[Any]:
     rows repeat the same prices, rates, quantities and dates thousands of times, and the
     conversion (ExactDecimal's checks, a date's text) costs more than a look-up. Keyed by type
     and value, so ``1``, ``True`` and ``Decimal(1)`` (equal in Python) are each converted as
-    themselves, and a float is refused however equal it is to a Decimal seen before. (The
+    themselves, and a float is refused however equal it is to a Decimal seen before; values of
+    a column of one type are keyed by value alone, which is the same. (The
     loops are ``map``/``zip``/``dict.fromkeys``, in C: a Python loop over every value cost
     as much as the conversions it saved.)"""
     if len(set(map(type, values))) == 1:
@@ -266,13 +269,21 @@ def _each_distinct_once(values: list[Any], convert: Any) -> list[Any]:
 
 
 def _json_text(dialect: Any, column_type: JSON) -> Any:
-    """A JSON column's values as the text the database stores (what SQLAlchemy's JSON type
-    binds: the dialect's serializer, ``json.dumps`` unless the engine was given another;
-    ``None`` is JSON ``null`` unless the column keeps it as SQL NULL)."""
+    """A JSON column's values as the text the database stores, as SQLAlchemy's JSON type binds
+    them: serialised by the dialect's serializer (``json.dumps`` unless the engine was given
+    another); ``JSON.NULL`` is JSON ``null``; ``null()``, and ``None`` in a column that keeps
+    it as SQL NULL, are SQL NULL. (SQLAlchemy's own processor for this is private API.)"""
     dumps = dialect._json_serializer or json.dumps
-    if column_type.none_as_null:
-        return lambda value: None if value is None else dumps(value)
-    return dumps
+    none_as_null = column_type.none_as_null
+
+    def text(value: Any) -> Any:
+        if value is JSON.NULL:
+            value = None
+        elif isinstance(value, Null) or (value is None and none_as_null):
+            return None
+        return dumps(value)
+
+    return text
 
 
 def json_insert(conn: Any, table: Any, rows: Sequence[Mapping[str, Any]], *,

@@ -85,8 +85,8 @@ def post_invoices(session: Session, invoices: Sequence[Invoice | int], *,
 
     Writes exactly the rows ``[post_invoice(session, i) for i in invoices]`` writes (one auto
     debit per invoice not yet posted, the invoice's status and paid/credit figures refreshed)
-    and returns the same list of transactions, but with a handful of statements per 500
-    invoices instead of several per invoice: the billing confirm posts thousands. Everything is
+    and returns the same list of transactions, but with a handful of statements per
+    ``_IDS_PER_QUERY`` invoices instead of several per invoice: the billing confirm posts thousands. Everything is
     checked before anything is written, so a refused invoice leaves the others unposted too.
     ``returning=False`` returns ``None`` and spares reading the transactions back (the
     billing confirm needs none of them).

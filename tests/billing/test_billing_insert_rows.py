@@ -4,6 +4,7 @@ of the same rows stores, ids in the order given, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
 
 import pytest
@@ -157,3 +158,47 @@ def test_refusals_conflicts_and_updates_on_sqlite(tmp_path):
 @pytest.mark.postgres
 def test_refusals_conflicts_and_updates_on_postgres(hub_postgres_url):
     _each_database(hub_postgres_url, _refusals_and_conflicts)
+
+
+def _json_values(url: str) -> None:
+    """JSON columns store what SQLAlchemy's own JSON binding stores, the special values too
+    (on PostgreSQL insert_rows writes the JSON text itself into a COPY)."""
+    meta = sa.MetaData()
+    table = sa.Table("json_values", meta, sa.Column("id", sa.Integer, primary_key=True),
+                     sa.Column("kept", sa.JSON(none_as_null=False)),
+                     sa.Column("nulled", sa.JSON(none_as_null=True)))
+    values = [None, sa.JSON.NULL, sa.null(), [], {}, {"a": "ü\n\\", "n": [1, 2.5, None]},
+              "text", 0, True]
+    rows = [{"kept": v, "nulled": v} for v in values]
+    # as SQL: NULL is Python None; a JSON null is the text 'null'
+    read = sa.select(table.c.id, sa.cast(table.c.kept, sa.Text), sa.cast(table.c.nulled, sa.Text)
+                     ).order_by(table.c.id)
+    engine = make_engine(url)
+    stored = []
+    try:
+        for bulk in (False, True):
+            meta.drop_all(engine)
+            meta.create_all(engine)
+            with engine.begin() as conn:
+                if bulk:
+                    insert_rows(conn, table, rows)
+                else:
+                    conn.execute(sa.insert(table), rows)
+            with engine.connect() as conn:
+                stored.append([(kept and json.loads(kept), nulled and json.loads(nulled))
+                               if kept != "null" else ("null", nulled)
+                               for _, kept, nulled in conn.execute(read)])
+    finally:
+        meta.drop_all(engine)
+        engine.dispose()
+    assert stored[0] == stored[1]
+    assert stored[1][:3] == [("null", None), ("null", "null"), (None, None)]
+
+
+def test_json_values_stored_as_sqlalchemy_binds_them_on_sqlite(tmp_path):
+    _json_values("sqlite:///" + str(tmp_path / "json.sqlite"))
+
+
+@pytest.mark.postgres
+def test_json_values_stored_as_sqlalchemy_binds_them_on_postgres(hub_postgres_url):
+    _json_values(hub_postgres_url)

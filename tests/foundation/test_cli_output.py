@@ -1,0 +1,30 @@
+"""A command's table written to a pipe or a file keeps each record on one line (as wide as it
+is, within hub.cli.state.PIPE_WIDTH), unless COLUMNS says otherwise."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+NAME = "Northwind Regional Hospital Facilities Management Cooperative Ltd"
+
+
+def test_a_table_written_to_a_pipe_keeps_each_record_on_one_line(tmp_path):
+    config = tmp_path / "hub.toml"
+    config.write_text(f'data_dir = "{tmp_path / "data"}"\n')
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    env["HUB_CONFIG"] = str(config)
+    hub = [str(Path(sys.executable).with_name("hub"))]
+
+    def run(*args: str, **extra: str) -> str:
+        done = subprocess.run(hub + list(args), env={**env, **extra}, capture_output=True,
+                              text=True, stdin=subprocess.DEVNULL, timeout=60)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    run("db", "upgrade")
+    run("org", "create", NAME, "--email", "accounts.payable@northwind-hospital.example")
+    assert any(NAME in line and "accounts.payable@northwind-hospital.example" in line
+               for line in run("org", "list").splitlines())
+    # COLUMNS still rules: 60 columns fold the name
+    assert not any(NAME in line for line in run("org", "list", COLUMNS="60").splitlines())
