@@ -47,7 +47,9 @@ class ExactDecimal(TypeDecorator):
         stored = number.quantize(self._quantum)
         if stored != number:
             raise ValueError(f"{number} has more than {self.scale} decimal places; round it first")
-        number = stored
+        # Decimal keeps the sign of a zero (-0.004 rounded to cents is -0.00): stored as text
+        # on SQLite, "-0.0000" fails a CHECK (total >= 0) that "0.0000" passes.
+        number = stored if stored else abs(stored)
         if number.adjusted() >= MAX_INTEGER_DIGITS:
             raise ValueError(f"{number} has more than {MAX_INTEGER_DIGITS} integer digits")
         return format(number, "f") if dialect.name == "sqlite" else number

@@ -1,13 +1,16 @@
 """Money round-trips exactly through SQLite and PostgreSQL (15 integer digits, 4 decimals)."""
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+from sqlmodel import Session
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hub.db.engine import make_engine
+from hub.db.models import Invoice, Organisation, metadata
 from hub.db.types import ExactDecimal
 
 amounts = st.decimals(min_value=Decimal("-999999999999999.9999"),
@@ -68,3 +71,33 @@ def test_storage_refuses_floats_and_lossy_values(hub_sqlite_url, bad, error):
     assert isinstance(info.value.orig, error)
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(_amounts)).scalar_one() == 0
+
+
+def _negative_zero_is_stored_as_zero(engine):
+    metadata.create_all(engine)
+    _metadata.create_all(engine)
+    negative_zero = Decimal("-0.004").quantize(Decimal("0.01"))
+    assert str(negative_zero) == "-0.00"
+    with engine.begin() as conn:
+        conn.execute(_amounts.insert().values(amount=negative_zero))
+        stored = conn.execute(sa.select(_amounts.c.amount)).scalar_one()
+    assert stored == 0 and not stored.is_signed()
+    # an invoice whose total rounded to a negative zero passes CHECK (total >= 0)
+    with Session(engine) as session:
+        org = Organisation(name="Acme", currency="USD", billing_day=1)
+        session.add(org)
+        session.flush()
+        session.add(Invoice(organisation_id=org.id, issue_date=dt.date(2026, 4, 1),
+                            due_date=dt.date(2026, 4, 15), subtotal=negative_zero,
+                            total=negative_zero))
+        session.commit()
+    engine.dispose()
+
+
+def test_negative_zero_is_stored_as_zero_on_sqlite(hub_sqlite_url):
+    _negative_zero_is_stored_as_zero(make_engine(hub_sqlite_url))
+
+
+@pytest.mark.postgres
+def test_negative_zero_is_stored_as_zero_on_postgresql(hub_postgres_url):
+    _negative_zero_is_stored_as_zero(make_engine(hub_postgres_url))
