@@ -3,15 +3,19 @@
 The per-user lock (:func:`hub.access.users.authenticate`) stops guessing one account; this
 limits one client address spraying many names: after :data:`MAX_FAILURES` failed logins
 within :data:`WINDOW`, that address is refused until its oldest failure leaves the window.
-It lives in the web process's memory (each replica counts its own clients), which is enough to
-make guessing slow; the per-user lock is the one kept in the database.
+The failures are kept in the database (:class:`hub.db.models.access.LoginFailure`), so every
+web process of a hub counts the same ones: a guesser spread over several replicas, or one that
+lands on whichever process answers, gets no more tries than against one.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from collections import defaultdict, deque
+
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.engine import Engine
+
+from hub.db.models.access import LoginFailure
 
 __all__ = ["ClientThrottle", "MAX_FAILURES", "WINDOW"]
 
@@ -19,32 +23,31 @@ __all__ = ["ClientThrottle", "MAX_FAILURES", "WINDOW"]
 MAX_FAILURES = 20
 WINDOW = dt.timedelta(minutes=10)
 
+_TABLE = LoginFailure.__table__
+
 
 class ClientThrottle:
-    """Counts failed logins per client address in a sliding window."""
+    """Counts failed logins per client address in a sliding window, in the hub's database."""
 
-    def __init__(self, max_failures: int = MAX_FAILURES, window: dt.timedelta = WINDOW) -> None:
-        self.max_failures, self.window = max_failures, window
-        self._failures: dict[str, deque[dt.datetime]] = defaultdict(deque)
-        self._lock = threading.Lock()
-
-    def _trim(self, client: str, now: dt.datetime) -> deque[dt.datetime]:
-        times = self._failures[client]
-        while times and now - times[0] >= self.window:
-            times.popleft()
-        return times
+    def __init__(self, engine: Engine, max_failures: int = MAX_FAILURES,
+                 window: dt.timedelta = WINDOW) -> None:
+        self.engine, self.max_failures, self.window = engine, max_failures, window
 
     def retry_after(self, client: str, now: dt.datetime) -> int | None:
         """Seconds ``client`` must wait before trying again, or None when it may try now."""
-        with self._lock:
-            times = self._trim(client, now)
-            if len(times) < self.max_failures:
-                if not times:
-                    self._failures.pop(client, None)  # no memory kept for quiet clients
-                return None
-            return max(1, int((times[0] + self.window - now).total_seconds() + 0.999))
+        with self.engine.connect() as conn:
+            count, oldest = conn.execute(
+                select(func.count(), func.min(_TABLE.c.at)).where(
+                    _TABLE.c.client == client, _TABLE.c.at > now - self.window)).one()
+        if count < self.max_failures:
+            return None
+        if oldest.tzinfo is None:  # SQLite gives back the UTC time without its zone
+            oldest = oldest.replace(tzinfo=dt.timezone.utc)
+        return max(1, int((oldest + self.window - now).total_seconds() + 0.999))
 
     def failed(self, client: str, now: dt.datetime) -> None:
-        """Count a failed login from ``client``."""
-        with self._lock:
-            self._trim(client, now).append(now)
+        """Count a failed login from ``client``; failures older than the window are dropped
+        (no memory kept for quiet clients)."""
+        with self.engine.begin() as conn:
+            conn.execute(delete(_TABLE).where(_TABLE.c.at <= now - self.window))
+            conn.execute(insert(_TABLE).values(client=client[:100], at=now))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -204,3 +205,52 @@ def test_one_client_trying_many_usernames_is_slowed_down_too(admin_app, hub_cloc
     assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
     hub_clock.advance(seconds=WINDOW.total_seconds())
     assert login(client, "ann").status_code == 303
+
+
+def test_the_client_limit_is_shared_by_every_web_process(admin_ctx, hub_clock):
+    # two apps over one database stand for two web processes (replicas) of one hub
+    from hub.access.throttle import MAX_FAILURES
+    from hub.web.app import create_app
+
+    first, second = TestClient(create_app(admin_ctx)), TestClient(create_app(admin_ctx))
+    for n in range(MAX_FAILURES):  # spread over both
+        assert login(first if n % 2 else second, f"guess{n}", "nope").status_code == 401
+    assert login(first, "ann").status_code == 429
+    assert login(second, "ann").status_code == 429
+
+
+def _throttle_counts_in_the_database(engine) -> None:
+    from hub.access.throttle import ClientThrottle
+    from hub.db.models import metadata
+
+    metadata.create_all(engine)
+    now = dt.datetime(2026, 1, 1, 9, 0, tzinfo=dt.timezone.utc)
+    one, other = ClientThrottle(engine, max_failures=3), ClientThrottle(engine, max_failures=3)
+    for minute in range(3):
+        (one if minute % 2 else other).failed("203.0.113.7", now + dt.timedelta(minutes=minute))
+    later = now + dt.timedelta(minutes=3)
+    # the oldest failure (9:00) leaves the ten-minute window at 9:10: 7 minutes from 9:03
+    assert one.retry_after("203.0.113.7", later) == 7 * 60
+    assert other.retry_after("203.0.113.7", later) == 7 * 60
+    assert one.retry_after("198.51.100.2", later) is None  # another client is not held up
+    assert one.retry_after("203.0.113.7", now + dt.timedelta(minutes=10)) is None
+    # a failure after the window drops the old ones: nothing is kept for quiet clients
+    one.failed("198.51.100.2", now + dt.timedelta(minutes=30))
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT client FROM login_failure").scalars().all() == [
+            "198.51.100.2"]
+
+
+def test_failed_logins_are_counted_in_sqlite(hub_engine):
+    _throttle_counts_in_the_database(hub_engine)
+
+
+@pytest.mark.postgres
+def test_failed_logins_are_counted_in_postgresql(hub_postgres_url):
+    from hub.db.engine import make_engine
+
+    engine = make_engine(hub_postgres_url)
+    try:
+        _throttle_counts_in_the_database(engine)
+    finally:
+        engine.dispose()

@@ -29,7 +29,7 @@ from hub.db.models.observe import HubCounter, ProcessHeartbeat  # noqa: F401
 from sqlmodel import SQLModel
 
 metadata = SQLModel.metadata
-from hub.db.models.access import Role, User  # noqa: F401
+from hub.db.models.access import LoginFailure, Role, User  # noqa: F401
 from hub.db.models.audit import AuditEvent  # noqa: F401
 from hub.db.models.findings import Finding, FindingDismissal, ReconcileRun  # noqa: F401
 

@@ -1,7 +1,8 @@
 """People who use the web admin: a username, a role and an argon2 password hash.
 
 The password itself is never stored; ``failed_logins`` and ``locked_until`` slow down guessing
-(see :mod:`hub.access.throttle`) and are kept in the database so every web replica agrees.
+one account, and :class:`LoginFailure` one client address trying many (see
+:mod:`hub.access.throttle`); both are kept in the database so every web process agrees.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import datetime as dt
 from enum import StrEnum
 from typing import Optional
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from hub.db.models._base import timestamp_field
@@ -41,3 +42,13 @@ class User(SQLModel, table=True):
     locked_until: Optional[dt.datetime] = timestamp_field(nullable=True, default_now=False)
     #: Bumped on every password change or disable, so older session cookies stop working.
     session_version: int = 1
+
+
+class LoginFailure(SQLModel, table=True):
+    """A failed login from one client address (kept for :data:`hub.access.throttle.WINDOW`)."""
+
+    __tablename__ = "login_failure"
+    __table_args__ = (Index("ix_login_failure_client_at", "client", "at"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    client: str = Field(max_length=100)
+    at: dt.datetime = timestamp_field(index=True)

@@ -17,10 +17,11 @@ router = page_router()
 
 
 def _throttle(request: Request) -> ClientThrottle:
-    """The app's per-client login throttle (one per web process)."""
+    """The per-client login throttle (its counts are in the hub's database, shared by every
+    web process)."""
     state = request.app.state
     if getattr(state, "login_throttle", None) is None:
-        state.login_throttle = ClientThrottle()
+        state.login_throttle = ClientThrottle(state.ctx.engine)
     return state.login_throttle
 
 
