@@ -255,16 +255,12 @@ def _each_distinct_once(values: list[Any], convert: Any) -> list[Any]:
     a column of one type are keyed by value alone, which is the same. (The
     loops are ``map``/``zip``/``dict.fromkeys``, in C: a Python loop over every value cost
     as much as the conversions it saved.)"""
-    if len(set(map(type, values))) == 1:
-        # one type (nearly every column): the values are their own keys, no pair to build
-        converted = dict.fromkeys(values)
-        for value in converted:
-            converted[value] = convert(value)
-        return list(map(converted.__getitem__, values))
-    keys = list(zip(map(type, values), values))
+    # one type (nearly every column): the values are their own keys, no pair to build
+    single = len(set(map(type, values))) == 1
+    keys = values if single else list(zip(map(type, values), values))
     converted = dict.fromkeys(keys)
     for key in converted:
-        converted[key] = convert(key[1])
+        converted[key] = convert(key if single else key[1])
     return list(map(converted.__getitem__, keys))
 
 
