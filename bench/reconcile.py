@@ -241,7 +241,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--postgres", help="PostgreSQL server URL (a throwaway database is made)")
-    parser.add_argument("--repeat", type=int, default=2, help="best of this many runs")
+    parser.add_argument("--repeat", type=int, default=5, help="best of this many runs")
     parser.add_argument("--skip-unsorted", action="store_true",
                         help="skip the run whose other side arrives unsorted")
     parser.add_argument("--measure", help=argparse.SUPPRESS)

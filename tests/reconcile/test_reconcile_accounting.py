@@ -104,9 +104,9 @@ def test_reconcile_payments_outside_the_window_are_found_not_missing(scenario):
 def test_reconcile_missing_documents_read_in_chunks_of_ids_are_all_found(scenario, monkeypatch,
                                                                          chunk):
     """On SQLite the missing documents' ids are read in chunks by a thread (one row per chunk)
-    once the report is large: chunks smaller than the documents missing find exactly what the
-    query read after the comparison finds (a small report), claimed documents (found at the
-    other side under another key) left out."""
+    while the streams are compared: chunks smaller than the documents missing find exactly
+    what the query read after the comparison finds, claimed documents (found at the other side
+    under another key) left out."""
     from hub.reconcile import accounting, accounting_missing
 
     with session_scope(scenario.ctx.engine) as s:
@@ -118,6 +118,7 @@ def test_reconcile_missing_documents_read_in_chunks_of_ids_are_all_found(scenari
     scenario.systems.documents["books"].append(ExternalDocument(  # INV-7: pushed, not linked
         kind="invoice", external_id="X-7", number="INV-7", organisation_ref="C-ACME",
         date=dt.date(2026, 2, 20), total=Money("7.00", "USD"), status="AUTHORISED"))
+    monkeypatch.setattr(accounting, "BACKGROUND_AFTER", 10 ** 9)  # read after the comparison
     whole = [d.as_dict() for d in _accounting(scenario)]
     assert sorted(d["document"] for d in whole if d["kind"] == "missing_in_accounting") == [
         "invoice INV-5", "invoice INV-6", "invoice INV-8", "invoice INV-9"]

@@ -54,9 +54,9 @@ def _seed(engine) -> list:
 
 
 #: when the missing-documents query starts in the background (accounting.BACKGROUND_AFTER, and
-#: BACKGROUND_AFTER_POSTGRES): at once, in the middle of the hub's stream, or never (N is below
-#: the SQLite default: read after)
-BACKGROUND = [0, 6_000, None]
+#: BACKGROUND_AFTER_POSTGRES): at once (the default), in the middle of the hub's stream, or
+#: never (more than N: read after the comparison)
+BACKGROUND = [None, 6_000, 10 * N]
 
 
 def _check(engine, monkeypatch, background_after) -> None:
@@ -71,8 +71,7 @@ def _check(engine, monkeypatch, background_after) -> None:
         monkeypatch.setattr(accounting, "BACKGROUND_AFTER", background_after)
         monkeypatch.setattr(accounting, "BACKGROUND_AFTER_POSTGRES", background_after)
     else:
-        assert accounting.BACKGROUND_AFTER > N
-        monkeypatch.setattr(accounting, "BACKGROUND_AFTER_POSTGRES", accounting.BACKGROUND_AFTER)
+        assert accounting.BACKGROUND_AFTER == accounting.BACKGROUND_AFTER_POSTGRES == 0
     options = Options(today=dt.date(2026, 3, 1))
     found = list(accounting.compare_kind(engine, "books", accounting.KINDS["invoice"], others,
                                          options, NullProgress(), presorted=True))
