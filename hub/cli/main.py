@@ -186,8 +186,7 @@ def main(argv: list[str] | None = None) -> int:
             raise
         # One line, like every other refusal: what is wrong, then where to look.
         command = getattr(getattr(exc, "ctx", None), "command_path", "hub")
-        cli_state.err_console.print(f"[bold red]error:[/] {message()} — see `{command} --help`",
-                                    highlight=False, soft_wrap=True, markup=True)
+        _error_line(f"{message()} — see `{command} --help`")
         return getattr(exc, "exit_code", EXIT_USAGE)
     except Exception as exc:
         known = _database_error(exc)
@@ -199,7 +198,16 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _say(exc: HubError) -> None:
-    cli_state.err_console.print(f"[bold red]error:[/] {exc.user_message()}", highlight=False,
+    _error_line(exc.user_message())
+
+
+def _error_line(message: str) -> None:
+    """``error: message`` on stderr, the message printed as it is: it may hold a name a user
+    typed or TOML (``[[connections]]``), which Rich would otherwise read as markup, drop, or
+    refuse with a traceback (``[/]``)."""
+    from rich.markup import escape
+
+    cli_state.err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False,
                                 soft_wrap=True, markup=True)
 
 

@@ -77,8 +77,11 @@ def Table(*columns: Any, **options: Any) -> "rich.table.Table":  # noqa: N802 - 
     return RichTable(*columns, **options)
 
 
-console = LazyConsole()
-err_console = LazyConsole(stderr=True)
+#: markup=False: what the commands print holds names and notes users typed, which Rich would
+#: read as markup ("[bold]" vanished, "[/]" raised an error); styles are asked for explicitly
+#: (``Text(..., style=...)``, or ``markup=True`` with the values escaped).
+console = LazyConsole(markup=False)
+err_console = LazyConsole(stderr=True, markup=False)
 
 
 @dataclass

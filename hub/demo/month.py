@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from rich.console import Console
+from rich.markup import escape
 from sqlalchemy import func
 from sqlmodel import Session, select
 
@@ -82,12 +83,13 @@ class _Steps:
     @contextmanager
     def step(self, text: str) -> Iterator[None]:
         started = time.perf_counter()
-        with self.console.status(text + " ..."):
+        with self.console.status(escape(text) + " ..."):
             yield
-        self.console.print(f"[green]✓[/] {text} [dim]({time.perf_counter() - started:.1f} s)[/]")
+        self.console.print(f"[green]✓[/] {escape(text)} "
+                           f"[dim]({time.perf_counter() - started:.1f} s)[/]", markup=True)
 
     def note(self, text: str) -> None:
-        self.console.print(f"  [dim]{text}[/]")
+        self.console.print(f"  [dim]{escape(text)}[/]", markup=True)
 
 
 def run_demo(directory: Path = Path("demo-data"), organisations: int = 50, *,
@@ -105,7 +107,8 @@ def run_demo(directory: Path = Path("demo-data"), organisations: int = 50, *,
     validate = specs_available()
     if not validate:
         console.print("[yellow]warning:[/] vendor specs (../shared/specs) not found: the "
-                      "accounting and Stripe sandboxes run without checking requests against them")
+                      "accounting and Stripe sandboxes run without checking requests against them",
+                      markup=True)
     with ExitStack() as stack:
         with steps.step(f"Starting the vendor sandboxes (NinjaOne, Autotask, Pax8, "
                         f"{ACCOUNTING[accounting]}, Stripe) with {organisations} sample "

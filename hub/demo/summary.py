@@ -6,6 +6,7 @@ from collections import Counter
 from decimal import Decimal
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from hub.demo.month import DemoResult
@@ -61,13 +62,13 @@ def print_summary(result: DemoResult, console: Console) -> None:
     hub = _hub_command()
     console.print()
     console.print("[bold]Explore further[/] (the vendor sandboxes have stopped; "
-                  "the hub's data stays):")
+                  "the hub's data stays):", markup=True)
     for command, what in (
             (f"{hub} --config {config} invoice list", "the invoices of both months"),
             (f"{hub} --config {config} reconcile time assets", "the leaks that need no vendor"),
             (f"{hub} --config {config} status", "jobs, connections and the scheduler's next run"),
             (f"{hub} --config {config} run", f"the service; API docs at {result.api_docs_url}")):
-        console.print(f"  [cyan]{command}[/]  [dim]# {what}[/]")
+        console.print(f"  [cyan]{escape(command)}[/]  [dim]# {escape(what)}[/]", markup=True)
     _print_admin(result, console, f"{hub} --config {config} serve")
 
 
@@ -77,10 +78,11 @@ def _print_admin(result, console, serve: str) -> None:
 
     admin_url = result.api_docs_url.removesuffix("/docs") + "/admin/"
     console.print()
-    console.print("[bold]Web admin[/] on the demo data:")
-    console.print(f"  [cyan]{serve}[/]  [dim]# then open {admin_url}[/]", soft_wrap=True)
-    console.print(f"  log in as [bold]{', '.join(DEMO_USERS)}[/] (one per role), password "
-                  f"[bold]{DEMO_PASSWORD}[/]", soft_wrap=True)
+    console.print("[bold]Web admin[/] on the demo data:", markup=True)
+    console.print(f"  [cyan]{escape(serve)}[/]  [dim]# then open {escape(admin_url)}[/]",
+                  soft_wrap=True, markup=True)
+    console.print(f"  log in as [bold]{escape(', '.join(DEMO_USERS))}[/] (one per role), "
+                  f"password [bold]{escape(DEMO_PASSWORD)}[/]", soft_wrap=True, markup=True)
 
 
 def _hub_command() -> str:

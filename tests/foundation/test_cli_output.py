@@ -28,3 +28,31 @@ def test_a_table_written_to_a_pipe_keeps_each_record_on_one_line(tmp_path):
                for line in run("org", "list").splitlines())
     # COLUMNS still rules: 60 columns fold the name
     assert not any(NAME in line for line in run("org", "list", COLUMNS="60").splitlines())
+
+
+#: What users type is printed as typed: Rich would read these as markup ("[bold]" vanished,
+#: "[/]" raised an error and the command died with a traceback).
+BRACKETED = "Acme [/] Holdings [bold]EU[/bold]"
+
+
+def test_names_and_messages_with_brackets_are_printed_as_they_are(tmp_path):
+    config = tmp_path / "hub.toml"
+    config.write_text(f'data_dir = "{tmp_path / "data"}"\n')
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    env["HUB_CONFIG"] = str(config)
+    hub = [str(Path(sys.executable).with_name("hub"))]
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(hub + list(args), env=env, capture_output=True, text=True,
+                              stdin=subprocess.DEVNULL, timeout=60)
+
+    assert run("db", "upgrade").returncode == 0
+    created = run("org", "create", BRACKETED)
+    assert created.returncode == 0, created.stderr
+    assert BRACKETED in created.stdout and "Traceback" not in created.stderr
+    assert any(BRACKETED in line for line in run("org", "list").stdout.splitlines())
+    # a refusal whose hint is TOML keeps its brackets
+    refused = run("reconcile", "accounting", "--connection", "nope")
+    assert refused.returncode == 3
+    assert refused.stderr.startswith("error: no connection named 'nope'")
+    assert "add a [[connections]] entry to hub.toml" in refused.stderr

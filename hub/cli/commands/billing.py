@@ -37,6 +37,8 @@ def render_invoice(data: dict, *, title: str | None = None, provenance: bool = F
     """An invoice as a Rich table: every line with its change, cause and pro-rata; with
     ``provenance`` each line is followed by the items (devices, users, licences, time entries)
     that made its quantity."""
+    from rich.text import Text
+
     table = Table(title=title or (
         f"{data['number'] or 'DRAFT #' + str(data['id'])}  {data['organisation']}  "
         f"{data['period_start'] or data['issue_date']} – {data['period_end'] or ''}  "
@@ -54,12 +56,12 @@ def render_invoice(data: dict, *, title: str | None = None, provenance: bool = F
         if provenance:
             for item in line.get("provenance") or []:
                 quantity = item.get("quantity")
-                table.add_row(f"  [dim]↳ {item.get('label') or item['ref']}[/dim]",
-                              f"[dim]{quantity}[/dim]" if quantity not in (None, "") else "",
-                              "", "", "", f"[dim]{item['ref']}[/dim]")
+                shown = "" if quantity in (None, "") else str(quantity)
+                table.add_row(Text(f"  ↳ {item.get('label') or item['ref']}", style="dim"),
+                              Text(shown, style="dim"), "", "", "", Text(item["ref"], style="dim"))
     for note in (data.get("extra_fields") or {}).get("ended_lines", []):
-        table.add_row(f"[dim]{note}[/dim]", "", "", "", "", "line ended")
-    table.add_row("[b]Total[/b]", "", "", f"[b]{_money(data['total'])}[/b]",
+        table.add_row(Text(note, style="dim"), "", "", "", "", "line ended")
+    table.add_row(Text("Total", style="bold"), "", "", Text(_money(data["total"]), style="bold"),
                   _money(data["tax_total"]), data["currency"])
     console.print(table)
 

@@ -119,7 +119,7 @@ def reconcile(
     elif output == OutputFormat.json:
         sys.stdout.write(as_json(differences, totals, names, skipped) + "\n")
     else:
-        out = Console(width=None if sys.stdout.isatty() else 240, soft_wrap=False)
+        out = Console(width=None if sys.stdout.isatty() else 240, soft_wrap=False, markup=False)
         if differences:
             out.print(as_table(differences, totals, f"reconciliation ({', '.join(names)})"))
         elif skipped:
