@@ -63,8 +63,8 @@ log = logging.getLogger("hub.reconcile")
 #: Hub documents compared before the missing-documents query starts in the background on
 #: SQLite (see :class:`_MissingRows`): at once. The anti-join runs in the driver's C code
 #: with the GIL released (the thread asks for ids only, a few thousand per row), so on a
-#: second core it overlaps the comparison; read afterwards it was about a tenth of a
-#: 10,000-document report (issue #21: 55 ms against 50 ms, best of 15).
+#: second core it overlaps the comparison (issue #21: a 10,000-document report took 55 ms
+#: with the query read afterwards, 50 ms with it in the background, best of 15 each).
 BACKGROUND_AFTER = 0
 #: The same on PostgreSQL: at once. The query then runs in the server while the streams are
 #: compared; read afterwards it was about a tenth of a 10,000-document report.
