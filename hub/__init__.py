@@ -49,7 +49,7 @@ _FROM = {
 _VENDOR_HTTP = ("VendorHttp", "BearerTokenClient", "access_token_of", "RateLimiter", "TokenCache",
                 "rate_limiter_for", "DEFAULT_TIMEOUT")
 
-#: Served from :mod:`hub.config` on first access (it imports pydantic-settings).
+#: Served from :mod:`hub.config` on first access (importing it builds the settings models).
 _CONFIG = ("ConnectionConfig",)
 
 #: Names served from :mod:`hub.sources.budgets` on first access.

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from hub.host.environment import EnvironmentValues, deep_merge, read_environment
 from hub.errors import ConfigError
 
 __all__ = [
@@ -156,11 +156,16 @@ class ConnectionConfig(_Section):
         return value
 
 
-class HubSettings(BaseSettings):
-    """All of the hub's configuration."""
+#: ``HUB_DATABASE_URL`` sets ``database_url``; ``HUB_COMPANY__CURRENCY`` sets ``company.currency``.
+ENV_PREFIX = "HUB_"
+ENV_NESTED_DELIMITER = "__"
 
-    model_config = SettingsConfigDict(env_prefix="HUB_", env_nested_delimiter="__",
-                                      extra="forbid")
+
+class HubSettings(BaseModel):
+    """All of the hub's configuration (:func:`load_settings` reads it from the file and the
+    environment; constructed directly, it holds exactly what it is given)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     data_dir: Path = Field(Path("hub-data"), description="where the SQLite file and keys live")
     database_url: str | None = Field(None, description="SQLAlchemy URL; default SQLite in data_dir")
@@ -175,13 +180,6 @@ class HubSettings(BaseSettings):
     mail: MailSettings = Field(default_factory=MailSettings)
     connections: list[ConnectionConfig] = Field(default_factory=list)
     config_file: Path | None = Field(None, exclude=True, description="the file this came from")
-
-    @classmethod
-    def settings_customise_sources(cls, settings_cls, init_settings, env_settings,
-                                   dotenv_settings, file_secret_settings,
-                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # The environment wins over the file (passed in as init kwargs), as operators expect.
-        return (env_settings, init_settings)
 
     @field_validator("connections")
     @classmethod
@@ -278,16 +276,22 @@ def locate_key(text: str, loc: tuple[Any, ...]) -> int | None:
 
 
 def format_validation_error(exc: ValidationError, *, source: Path | None, text: str | None,
-                            prefix: tuple[Any, ...] = ()) -> str:
-    """One line per problem: ``file:line: key: what is wrong``."""
+                            prefix: tuple[Any, ...] = (),
+                            environment: EnvironmentValues | None = None) -> str:
+    """One line per problem: ``file:line: key: what is wrong``, or ``environment variable
+    NAME: key: what is wrong`` for a value that ``environment`` supplied."""
     messages = []
     for err in exc.errors():
         loc = prefix + tuple(err["loc"])
         dotted = ".".join(str(p) for p in loc)
-        where = str(source) if source else "environment"
-        line = locate_key(text, loc) if text else None
-        if line:
-            where = f"{where}:{line}"
+        variable = environment.variable_for(loc) if environment else None
+        if variable:
+            where = f"environment variable {variable}"
+        else:
+            where = str(source) if source else "environment"
+            line = locate_key(text, loc) if text else None
+            if line:
+                where = f"{where}:{line}"
         if err["type"] == "extra_forbidden":
             what = "unknown key (misspelt? `hub init --print` shows every key)"
         elif err["type"] == "missing":
@@ -299,7 +303,9 @@ def format_validation_error(exc: ValidationError, *, source: Path | None, text: 
 
 
 def load_settings(path: Path | str | None = None, **overrides: Any) -> HubSettings:
-    """Load ``hub.toml`` (or ``$HUB_CONFIG``) plus the environment into :class:`HubSettings`.
+    """Load ``hub.toml`` (or ``$HUB_CONFIG``) plus the ``HUB_*`` environment variables, which
+    win over the file (:mod:`hub.host.environment`), into :class:`HubSettings`; ``overrides`` win
+    over both.
 
     A missing default file is fine (embedded defaults); a missing named file is an error.
     """
@@ -317,11 +323,16 @@ def load_settings(path: Path | str | None = None, **overrides: Any) -> HubSettin
     elif named:
         raise ConfigError(f"config file {file} does not exist",
                           hint="create one with `hub init` or point HUB_CONFIG at it")
+    environment = read_environment(HubSettings, ENV_PREFIX, nested_delimiter=ENV_NESTED_DELIMITER)
+    data = deep_merge(data, environment.values)
     data.update(overrides)
     try:
         settings = HubSettings(**data)
     except ValidationError as exc:
-        raise ConfigError(format_validation_error(exc, source=file if text else None, text=text),
-                          hint="correct the key and run again") from None
+        from_environment = all(environment.variable_for(tuple(e["loc"])) for e in exc.errors())
+        raise ConfigError(format_validation_error(exc, source=file if text else None, text=text,
+                                                  environment=environment),
+                          hint="correct the variable and run again" if from_environment
+                          else "correct the key and run again") from None
     object.__setattr__(settings, "config_file", file if text is not None else None)
     return settings

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
     # imported for annotations only: plugins import this module at CLI start, and
-    # hub.config (pydantic-settings) and hub.host.secrets (cryptography) cost more than it does
+    # hub.config (its settings models) and hub.host.secrets (cryptography) cost more than it does
     from hub.config import ConnectionConfig, HubSettings
     from hub.host.secrets import SecretBox
 

@@ -101,7 +101,7 @@ class RuntimeSteps:
         # retry or a lost message heals within seconds instead of production's minutes.
         pace = {"HUB_JOBS_MAX_BACKOFF_SECONDS": str(DEMO_MAX_BACKOFF_SECONDS),
                 "HUB_JOBS_DISPATCH_LEASE_SECONDS": str(DEMO_DISPATCH_LEASE_SECONDS)}
-        runtime = build_runtime(self.ctx, settings=JobSettings(
+        runtime = build_runtime(self.ctx, settings=JobSettings.from_environment(
             max_backoff_seconds=DEMO_MAX_BACKOFF_SECONDS,
             dispatch_lease_seconds=DEMO_DISPATCH_LEASE_SECONDS))
         workers: list[subprocess.Popen] = []

@@ -25,7 +25,7 @@ def build_runtime(ctx: "HubContext", *, broker: Broker | None = None,
                   services: Services | None = None) -> JobRuntime:
     """The runtime for ``ctx``: ``broker`` or one made from ``settings.broker_url``, with every
     hub actor declared on it."""
-    settings = settings or JobSettings()
+    settings = settings or JobSettings.from_environment()
     broker = broker or make_broker(ctx.settings.broker_url, settings)
     if not any(isinstance(m, JobMetrics) for m in broker.middleware):
         broker.add_middleware(JobMetrics())

@@ -23,7 +23,7 @@ REDIS_MAINTENANCE_CHANCE = 20_000
 
 def make_broker(broker_url: str | None, settings: JobSettings | None = None) -> Broker:
     """A Redis broker for ``redis://``/``rediss://`` URLs, else an in-process broker."""
-    settings = settings or JobSettings()
+    settings = settings or JobSettings.from_environment()
     if broker_kind(broker_url) == "in-process":
         broker: Broker = StubBroker()
     else:

@@ -1,15 +1,15 @@
 """Tunables of the job runtime, with their defaults as named constants.
 
 They come from ``HUB_JOBS_*`` environment variables (e.g. ``HUB_JOBS_MIN_BACKOFF_SECONDS=0.05``
-in a test), so an operator can tune retries without a code change and a test can make them fast.
+in a test) through :meth:`JobSettings.from_environment`, so an operator can tune retries without
+a code change and a test can make them fast.
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from hub.errors import ConfigError
 
@@ -42,10 +42,14 @@ DEFAULT_HEARTBEAT_TIMEOUT_SECONDS = 60.0
 DEFAULT_QUEUE = "hub"
 
 
-class JobSettings(BaseSettings):
+#: ``HUB_JOBS_MAX_ATTEMPTS`` sets ``max_attempts``.
+ENV_PREFIX = "HUB_JOBS_"
+
+
+class JobSettings(BaseModel):
     """Retry, lease and batching settings of the job runtime (``HUB_JOBS_*``)."""
 
-    model_config = SettingsConfigDict(env_prefix="HUB_JOBS_", extra="forbid")
+    model_config = ConfigDict(extra="forbid")
 
     min_backoff_seconds: float = Field(DEFAULT_MIN_BACKOFF_SECONDS, gt=0)
     max_backoff_seconds: float = Field(DEFAULT_MAX_BACKOFF_SECONDS, gt=0)
@@ -57,6 +61,21 @@ class JobSettings(BaseSettings):
     heartbeat_timeout_seconds: float = Field(DEFAULT_HEARTBEAT_TIMEOUT_SECONDS, gt=0)
     queue: str = DEFAULT_QUEUE
     namespace: str = Field("hub", description="Redis key prefix of the broker")
+
+    @classmethod
+    def from_environment(cls, **overrides: object) -> "JobSettings":
+        """The ``HUB_JOBS_*`` variables, with ``overrides`` on top; a bad value is refused
+        with the variable's name."""
+        from hub.config import format_validation_error
+        from hub.host.environment import read_environment
+
+        environment = read_environment(cls, ENV_PREFIX)
+        try:
+            return cls(**{**environment.values, **overrides})
+        except ValidationError as exc:
+            raise ConfigError(format_validation_error(exc, source=None, text=None,
+                                                      environment=environment),
+                              hint="correct the variable and run again") from None
 
 
 def broker_kind(broker_url: str | None) -> Literal["in-process", "redis"]:

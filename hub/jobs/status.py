@@ -158,7 +158,7 @@ def standalone_status(settings: "HubSettings", plugins: ConnectionTypes,
     from hub.db.dbapi import connect
     from hub.jobs.settings import JobSettings, broker_kind
 
-    job_settings = JobSettings()
+    job_settings = JobSettings.from_environment()
     redis = broker_kind(settings.broker_url) == "redis"
     connection, paramstyle = connect(settings.resolved_database_url)
     try:

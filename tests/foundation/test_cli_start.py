@@ -20,7 +20,7 @@ NOT_FOR_STATUS = NEVER_AT_START + ("sqlalchemy", "sqlmodel", "alembic", "dramati
                                    "redis", "psycopg")
 #: Not needed for help either: the SQL toolkit, HTTP, the job broker, Rich.
 NOT_FOR_HELP = NEVER_AT_START + ("sqlalchemy", "sqlmodel", "httpx", "dramatiq", "redis",
-                                 "pydantic_settings", "cryptography", "rich")
+                                 "cryptography", "rich")
 
 
 def _modules_after(code: str, cwd) -> set[str]:

@@ -11,7 +11,7 @@ from hub.cli.state import console, settings
 from hub.errors import ConfigError
 
 #: ``hub.config.DEFAULT_CONFIG_FILE``, repeated so that building the CLI does not import
-#: pydantic-settings (tests/foundation/test_cli_start.py keeps the two equal).
+#: hub.config and its settings models (tests/foundation/test_cli_start.py keeps the two equal).
 DEFAULT_CONFIG_FILE = "hub.toml"
 
 __all__ = ["register", "SAMPLE_CONFIG"]

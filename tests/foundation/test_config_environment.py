@@ -1,0 +1,109 @@
+"""``HUB_*`` environment variables: they win over hub.toml, a section's key can be set on its
+own or the section as JSON, and a bad value is refused naming the variable (not a line of the
+file it is not on, and never with a traceback)."""
+
+import pytest
+
+from hub.cli.main import main
+from hub.config import load_settings
+from hub.host.environment import read_environment
+from hub.errors import ConfigError
+from hub.jobs.settings import JobSettings
+
+FILE = """\
+log_level = "INFO"
+
+[company]
+name = "Acme IT"
+currency = "EUR"
+"""
+
+
+@pytest.fixture
+def config(tmp_path):
+    path = tmp_path / "hub.toml"
+    path.write_text(FILE)
+    return path
+
+
+def test_a_bad_variable_is_named_not_a_line_of_the_file(config, monkeypatch):
+    monkeypatch.setenv("HUB_COMPANY__CURRENCY", "usd")
+    monkeypatch.setenv("HUB_LOG_LEVEL", "LOUD")
+    with pytest.raises(ConfigError) as info:
+        load_settings(config)
+    message = info.value.user_message()
+    assert "environment variable HUB_COMPANY__CURRENCY: company.currency: " in message
+    assert "environment variable HUB_LOG_LEVEL: log_level: " in message
+    assert str(config) not in message
+
+
+def test_a_misspelt_key_in_a_variable_is_named(config, monkeypatch):
+    monkeypatch.setenv("HUB_COMPANY__CURRANCY", "USD")
+    with pytest.raises(ConfigError, match="environment variable HUB_COMPANY__CURRANCY: "
+                                          "company.currancy: unknown key"):
+        load_settings(config)
+
+
+def test_bad_json_in_a_section_variable_is_a_refusal_with_the_fix(config, monkeypatch):
+    monkeypatch.setenv("HUB_COMPANY", "{bad")
+    with pytest.raises(ConfigError) as info:
+        load_settings(config)
+    assert "environment variable HUB_COMPANY: not valid JSON" in str(info.value)
+    assert "HUB_COMPANY__KEY=value" in info.value.user_message()
+
+
+def test_json_sections_lists_and_single_keys_merge_over_the_file(config, monkeypatch):
+    monkeypatch.setenv("HUB_COMPANY", '{"name": "From JSON", "payment_due_days": 30}')
+    monkeypatch.setenv("HUB_COMPANY__PAYMENT_DUE_DAYS", "7")  # a single key beats the JSON
+    monkeypatch.setenv("hub_web__trusted_proxies", '["10.0.0.1", "10.0.0.2"]')  # any case
+    monkeypatch.setenv("HUB_CONNECTIONS", '[{"name": "books", "plugin": "xero"}]')
+    monkeypatch.setenv("HUB_DATA_DIR", "/srv/hub")
+    settings = load_settings(config)
+    assert settings.company.name == "From JSON"
+    assert settings.company.currency == "EUR"  # from the file: the section is merged, not replaced
+    assert settings.company.payment_due_days == 7
+    assert settings.web.trusted_proxies == ["10.0.0.1", "10.0.0.2"]
+    assert [c.name for c in settings.connections] == ["books"]
+    assert str(settings.data_dir) == "/srv/hub"
+
+
+def test_variables_that_name_no_setting_are_left_alone(config, monkeypatch):
+    # other tools share the prefix: the config file's path, the job settings, the test kit
+    for name in ("HUB_CONFIG_DIR", "HUB_JOBS_MAX_ATTEMPTS", "HUB_TEST_POSTGRES_URL"):
+        monkeypatch.setenv(name, "x")
+    assert load_settings(config).company.name == "Acme IT"
+
+
+def test_what_the_environment_sets_is_recorded_by_variable():
+    from hub.config import HubSettings
+
+    found = read_environment(HubSettings, "HUB_", nested_delimiter="__", environ={
+        "HUB_MAIL__PORT": "465", "HUB_MAIL__PASSWORD": '{"env": "SMTP_PW"}', "HUB_SECRET_KEY": ""})
+    assert found.values == {"mail": {"port": "465", "password": {"env": "SMTP_PW"}},
+                            "secret_key": ""}
+    assert found.variable_for(("mail", "port")) == "HUB_MAIL__PORT"
+    assert found.variable_for(("mail", "password", "env")) == "HUB_MAIL__PASSWORD"
+    assert found.variable_for(("company", "name")) is None
+
+
+def test_job_settings_come_from_their_variables_and_overrides_win(monkeypatch):
+    monkeypatch.setenv("HUB_JOBS_MAX_ATTEMPTS", "3")
+    monkeypatch.setenv("HUB_JOBS_NAMESPACE", "blue")
+    settings = JobSettings.from_environment(namespace="green")
+    assert (settings.max_attempts, settings.namespace) == (3, "green")
+    monkeypatch.setenv("HUB_JOBS_MAX_ATTEMPTS", "many")
+    with pytest.raises(ConfigError, match="environment variable HUB_JOBS_MAX_ATTEMPTS: "
+                                          "max_attempts: "):
+        JobSettings.from_environment()
+
+
+def test_hub_status_refuses_a_bad_job_variable_in_one_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["init"]) == 0
+    assert main(["db", "upgrade"]) == 0
+    capsys.readouterr()
+    monkeypatch.setenv("HUB_JOBS_MAX_ATTEMPTS", "many")
+    assert main(["status"]) != 0
+    err = capsys.readouterr().err
+    assert err.startswith("error: environment variable HUB_JOBS_MAX_ATTEMPTS: max_attempts:")
+    assert "Traceback" not in err
