@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # `hub --help` must not pay for settings, the database or the
     from hub.host.plugins import PluginHost
 
 __all__ = ["CliState", "state", "context", "settings", "plugin_host", "console", "err_console",
-           "Table", "PIPE_WIDTH"]
+           "Table", "PIPE_WIDTH", "CONSOLE_OPTIONS"]
 
 #: The width of the tables a command writes to a pipe or a file (see LazyConsole.real).
 PIPE_WIDTH = 240
@@ -77,11 +77,13 @@ def Table(*columns: Any, **options: Any) -> "rich.table.Table":  # noqa: N802 - 
     return RichTable(*columns, **options)
 
 
-#: markup=False: what the commands print holds names and notes users typed, which Rich would
-#: read as markup ("[bold]" vanished, "[/]" raised an error); styles are asked for explicitly
+#: markup=False, emoji=False: what the commands print holds names and notes users typed, which
+#: Rich would read as markup ("[bold]" vanished, "[/]" raised an error) and as emoji codes
+#: ("Acme :fire: IT" printed with a flame); styles are asked for explicitly
 #: (``Text(..., style=...)``, or ``markup=True`` with the values escaped).
-console = LazyConsole(markup=False)
-err_console = LazyConsole(stderr=True, markup=False)
+CONSOLE_OPTIONS = {"markup": False, "emoji": False}
+console = LazyConsole(**CONSOLE_OPTIONS)
+err_console = LazyConsole(stderr=True, **CONSOLE_OPTIONS)
 
 
 @dataclass

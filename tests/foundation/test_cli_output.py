@@ -11,8 +11,9 @@ import pytest
 
 NAME = "Northwind Regional Hospital Facilities Management Cooperative Ltd"
 #: What users type is printed as typed: Rich would read these as markup ("[bold]" vanished,
-#: "[/]" raised an error and the command died with a traceback).
-BRACKETED = "Acme [/] Holdings [bold]EU[/bold]"
+#: "[/]" raised an error and the command died with a traceback) and as emoji codes (":fire:"
+#: printed as a flame).
+BRACKETED = "Acme [/] Holdings [bold]EU[/bold] :fire:"
 
 
 @pytest.fixture
@@ -47,7 +48,7 @@ def test_a_table_written_to_a_pipe_keeps_each_record_on_one_line(hub_cli):
     assert not any(NAME in line for line in run("org", "list", COLUMNS="60").splitlines())
 
 
-def test_names_and_messages_with_brackets_are_printed_as_they_are(hub_cli):
+def test_names_and_messages_with_brackets_and_colons_are_printed_as_they_are(hub_cli):
     created = hub_cli("org", "create", BRACKETED)
     assert created.returncode == 0, created.stderr
     assert BRACKETED in created.stdout and "Traceback" not in created.stderr

@@ -17,7 +17,7 @@ from typing import Optional
 
 import typer
 
-from hub.cli.state import context, err_console
+from hub.cli.state import CONSOLE_OPTIONS, context, err_console
 from hub.errors import ConfigError, NotFound, ValidationFailed
 
 __all__ = ["register", "EXIT_NOT_CHECKED"]
@@ -119,7 +119,8 @@ def reconcile(
     elif output == OutputFormat.json:
         sys.stdout.write(as_json(differences, totals, names, skipped) + "\n")
     else:
-        out = Console(width=None if sys.stdout.isatty() else 240, soft_wrap=False, markup=False)
+        out = Console(width=None if sys.stdout.isatty() else 240, soft_wrap=False,
+                      **CONSOLE_OPTIONS)
         if differences:
             out.print(as_table(differences, totals, f"reconciliation ({', '.join(names)})"))
         elif skipped:
