@@ -24,7 +24,7 @@ from hub.core.contracts import (
 )
 from hub.core.periods import Cadence, Frequency, Period
 from hub.db.models import BillingContract, BillingCycle, Invoice, InvoiceLine, Organisation
-from hub.errors import HubError, ValidationFailed
+from hub.errors import EditNotAllowed, HubError, ValidationFailed
 from hub.validation import parse
 from hub.validation.records import ContractInput
 
@@ -123,6 +123,13 @@ def invoice_contract(ctx: HubContext, contract_id: int, *, cycle: int | None = N
         rows = cycles_of(session, contract_id)
         choice: CycleChoice = choose_cycle(_refs(rows), cycle, replace=replace)
         row = next(c for c in rows if c.number == choice.cycle.number)
+        if row.invoice_id is None and not session.get(BillingContract, contract_id).active:
+            # An ended contract invoices no further cycle (end_contract); an invoiced one may
+            # still be replaced, to correct it.
+            raise EditNotAllowed(f"billing contract {contract_id} has ended: cycle "
+                                 f"{row.number} is not invoiced",
+                                 hint="to correct an invoiced cycle, pass it with --replace; "
+                                      "to bill on, make a new contract")
         replace_map = {row.id: choice.replaces_invoice_id} if choice.replaces_invoice_id else {}
         dues = due_for_cycles(session, [row], issue_date or ctx.today(),
                               ctx.settings.company.payment_due_days, replace=replace_map)

@@ -19,7 +19,8 @@ from hub.billing.recurring import (
 )
 from hub.db.engine import session_scope
 from hub.db.models import Invoice, InvoiceGroup, OutboxEntry, RecurringInvoice
-from hub.errors import ValidationFailed
+from hub.billing.schedule_edits import end_contract
+from hub.errors import EditNotAllowed, ValidationFailed
 
 D = dt.date
 
@@ -125,6 +126,25 @@ def test_work365_replacing_an_invoiced_cycle_makes_a_new_invoice_and_keeps_the_o
         assert (kept.status.value, kept.deleted_at, kept.total) == ("unpaid", None,
                                                                     Decimal("66.00"))
         assert cycles_of(s, contract_id)[0].invoice_id == again.id
+
+
+def test_an_ended_contract_invoices_no_further_cycle_but_an_invoiced_one_may_be_replaced(
+        ctx, counters):
+    org_id, contract_id = _contract(ctx)
+    counters.usage[org_id] = [{"ref": "pax8:sub:1", "label": "M365 BP", "sku": "M365-BP",
+                               "quantity": "3"}]
+    first = invoice_contract(ctx, contract_id).invoice
+    with session_scope(ctx.engine) as s:
+        end_contract(s, contract_id)
+    for kwargs in ({}, {"cycle": 2}, {"preview": True}):
+        with pytest.raises(EditNotAllowed, match=f"contract {contract_id} has ended"):
+            invoice_contract(ctx, contract_id, **kwargs)
+    [refused] = invoice_many(ctx, [contract_id])
+    assert refused.invoice is None and "has ended" in refused.error
+    with session_scope(ctx.engine) as s:
+        assert [i.id for i in s.exec(select(Invoice))] == [first.id]
+    corrected = invoice_contract(ctx, contract_id, cycle=1, replace=True).invoice
+    assert corrected.replaces_invoice_id == first.id
 
 
 def test_work365_invoice_many_contracts_each_with_its_next_cycle(ctx):
