@@ -20,7 +20,7 @@ from hub.db.models._base import utcnow
 from hub.db.models.inbox import InboxEvent, InboxStatus
 from hub.db.models.jobs import JobRecord, JobStatus
 from hub.db.models.sync import OutboxEntry, OutboxStatus
-from hub.errors import NotFound
+from hub.errors import EditNotAllowed, NotFound
 
 if TYPE_CHECKING:
     from hub.jobs.runtime import JobRuntime
@@ -72,8 +72,9 @@ def retry_job(runtime: "JobRuntime", job_id: int) -> JobRecord:
         if record is None:
             raise NotFound(f"no job {job_id}", hint="see `hub jobs list --failed`")
         if record.status != JobStatus.failed:
-            raise NotFound(f"job {job_id} is not failed (it is {record.status})",
-                           hint="see `hub jobs list --failed`")
+            raise EditNotAllowed(f"job {job_id} is not failed (it is {record.status.value})",
+                                 hint="only failed jobs are replayed: see `hub jobs list "
+                                      "--failed`")
         record.retried_at = utcnow()
         if record.outbox_id is not None:
             # Back to pending with a fresh attempt budget: the dispatcher sends it again.

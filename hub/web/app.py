@@ -61,9 +61,13 @@ def create_app(ctx: "HubContext", runtime: "JobRuntime | None" = None) -> FastAP
 
     @app.exception_handler(OverflowError)
     async def _out_of_range(request: Request, exc: OverflowError) -> JSONResponse:
-        # A number no column can hold (an id past 2^31, say) names no record.
-        return JSONResponse({"detail": "a number in the request is out of range; no such "
-                                       "record", "error": "NotFound"}, status_code=404)
+        # What the fields' own limits let through and still overflows on the way (a date so
+        # near year 9999 that its due date or period end is past it, a number past what the
+        # driver sends) is bad input, not a missing record: ids in paths are refused by their
+        # type (RowId) before this.
+        return JSONResponse({"detail": "a number or date in the request is too large to use "
+                                       f"({exc}); check the values sent",
+                             "error": "ValidationFailed"}, status_code=422)
 
     for info in sorted(pkgutil.iter_modules(routers_pkg.__path__), key=lambda m: m.name):
         module = importlib.import_module(f"{routers_pkg.__name__}.{info.name}")

@@ -12,15 +12,22 @@ Routers write::
 
 from __future__ import annotations
 
-from fastapi import Depends, HTTPException, Request, status
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Path, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from hub.audit import set_actor
 from hub.host.context import HubContext
 from hub.db.models.api_tokens import ApiToken
+from hub.validation.fields import MAX_ID
 from hub.web.tokens import verify_token
 
-__all__ = ["get_context", "require_token"]
+__all__ = ["get_context", "require_token", "RowId"]
+
+#: A row id in a path: a number past what an id column holds names no record, and is refused
+#: (422) before any query runs.
+RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 _bearer = HTTPBearer(auto_error=False, description="a token made with `hub token create NAME`")
 

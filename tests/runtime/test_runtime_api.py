@@ -76,6 +76,29 @@ def test_failed_jobs_are_listed_and_replayed_over_the_api(api):
     assert runtime.broker.queues["hub"].qsize() == 1
     assert client.get("/jobs", headers=headers).json()[0]["status"] == "retried"
     assert client.post("/jobs/999/retry", headers=headers).status_code == 404
+    # replaying it again: the job is there, its status forbids it (409, with the usual body)
+    again = client.post(f"/jobs/{jobs[0]['id']}/retry", headers=headers)
+    assert again.status_code == 409 and again.json()["error"] == "EditNotAllowed"
+    assert "is not failed" in again.json()["detail"]
+
+
+@pytest.mark.parametrize("query", ["limit=0", "limit=-1", "limit=1001", "limit=abc",
+                                   "limit=9223372036854775808"])
+def test_the_jobs_list_refuses_a_limit_out_of_range(api, query):
+    ctx, client = api
+    headers = {"Authorization": f"Bearer {create_token(ctx.engine, 'ops')}"}
+    assert client.get(f"/jobs?{query}", headers=headers).status_code == 422
+
+
+def test_sync_status_of_a_document_the_hub_does_not_hold_is_404(api):
+    ctx, client = api
+    headers = {"Authorization": f"Bearer {create_token(ctx.engine, 'ops')}"}
+    for path in ("/jobs/documents/invoice/99999", "/jobs/documents/payment/5"):
+        answer = client.get(path, headers=headers)
+        assert answer.status_code == 404 and answer.json()["error"] == "NotFound", path
+    for path in ("/jobs/documents/invoice/0", "/jobs/documents/invoice/-1",
+                 "/jobs/documents/credit_note/9223372036854775808"):
+        assert client.get(path, headers=headers).status_code == 422, path
 
 
 def test_docs_and_plugin_routes_are_served(api):

@@ -5,14 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
 from hub.host.context import HubContext
-from hub.errors import NotFound
 from hub.jobs.records import list_jobs, retry_all_failed, retry_job
 from hub.jobs.status import sync_status
-from hub.web.deps import get_context, require_token
+from hub.web.deps import RowId, get_context, require_token
 
 __all__ = ["router"]
 
@@ -41,19 +40,17 @@ def _out(record) -> JobOut:
 
 
 @router.get("", summary="Recorded jobs, newest first", response_model=list[JobOut])
-def jobs(failed: bool = False, limit: int = 100,
+def jobs(failed: bool = False, limit: int = Query(100, ge=1, le=1000),
          ctx: HubContext = Depends(get_context)) -> list[JobOut]:
     """``?failed=true`` for failed jobs only."""
     return [_out(r) for r in list_jobs(ctx.engine, failed_only=failed, limit=limit)]
 
 
 @router.post("/{job_id}/retry", summary="Replay a failed job", response_model=JobOut)
-def retry(job_id: int, request: Request) -> JobOut:
-    """Put the job's outbox row back to pending (or resend its message)."""
-    try:
-        return _out(retry_job(request.app.state.runtime, job_id))
-    except NotFound as exc:
-        raise HTTPException(404, detail=exc.user_message()) from None
+def retry(job_id: RowId, request: Request) -> JobOut:
+    """Put the job's outbox row back to pending (or resend its message); 404 for an unknown
+    job, 409 for one that has not failed."""
+    return _out(retry_job(request.app.state.runtime, job_id))
 
 
 @router.post("/retry-failed", summary="Replay every failed job")
@@ -63,7 +60,16 @@ def retry_failed(request: Request) -> dict:
 
 
 @router.get("/documents/{kind}/{document_id}", summary="A document's sync status per connection")
-def document_sync(kind: Literal["invoice", "credit_note", "payment"], document_id: int,
+def document_sync(kind: Literal["invoice", "credit_note", "payment"], document_id: RowId,
                   ctx: HubContext = Depends(get_context)) -> list[dict]:
-    """Synced, failed with the vendor's reason, or waiting for a retry — per connection."""
+    """Synced, failed with the vendor's reason, or waiting for a retry — per connection; 404
+    for a document the hub does not hold."""
+    from hub.billing.catalogue import get_or_404
+    from hub.db.engine import session_scope
+    from hub.db.models import CreditNote, Invoice, Payment
+
+    model = {"invoice": Invoice, "credit_note": CreditNote, "payment": Payment}[kind]
+    with session_scope(ctx.engine) as session:
+        get_or_404(session, model, document_id, kind.replace("_", " "),
+                   f"list them with `hub {kind.replace('_', '-')} list`")
     return sync_status(ctx, kind, document_id)
