@@ -99,6 +99,10 @@ def test_api_payment_credit_note_statement(api):
 
 def test_api_prebill_september_october(api):
     ctx, client, org_id, _ = api
+    negative = client.post("/prebills", json={"organisation_id": org_id, "project": "Web",
+                                              "stage": "Build", "stage_fee": "-1000",
+                                              "percent": "50"})
+    assert negative.status_code == 422 and "is not a fee" in negative.json()["detail"]
     pb = client.post("/prebills", json={"organisation_id": org_id, "project": "Web",
                                         "stage": "Build", "stage_fee": "1000", "value": "1000"})
     assert pb.status_code == 201, pb.text

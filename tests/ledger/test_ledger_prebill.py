@@ -39,6 +39,17 @@ def test_prebill_by_percentage_or_value():
         rules.prebill_amount(usd("2500"))
 
 
+@pytest.mark.parametrize("fee, share, refusal", [
+    ("-1000", {"percent": "50"}, "is not a fee"),         # an IntegrityError (500) before
+    ("0", {"percent": "50"}, "is not a fee"),             # a 0.00 invoice, "paid" at once
+    ("1000", {"value": usd("2000")}, "more than the stage fee"),  # a 200 % pre-bill
+    ("0.01", {"percent": "10"}, "comes to 0.00"),         # rounds to nothing
+])
+def test_a_prebill_is_a_positive_share_of_a_positive_fee(fee, share, refusal):
+    with pytest.raises(ValidationFailed, match=refusal):
+        rules.prebill_amount(usd(fee), **share)
+
+
 def test_closest_offers_markup_500_and_markdown_1100_for_1000_prebill_with_1400_wip():
     runs = rules.closest_runs(five_transactions(), usd("1000"))
     assert [w.key for w in runs["markup"]] == [1, 2]          # $500: transactions #1 + #2

@@ -73,15 +73,27 @@ def prebill_amount(stage_fee: Money, *, percent: Decimal | str | None = None,
     if (percent is None) == (value is None):
         raise ValidationFailed("give either a percentage or a value for the pre-bill",
                                hint="use --percent 40 or --value 1000")
+    if stage_fee.amount <= 0:
+        raise ValidationFailed(f"a stage fee of {stage_fee.amount} is not a fee",
+                               hint="give the stage's fee, greater than zero")
     if percent is not None:
         pct = Decimal(str(percent))
         if not Decimal(0) < pct <= Decimal(100):
             raise ValidationFailed(f"{pct}% is not between 0 and 100")
-        return (stage_fee * pct / Decimal(100)).rounded()
-    assert value is not None
-    if value.amount <= 0:
-        raise ValidationFailed("a pre-bill value must be greater than zero")
-    return value.rounded()
+        amount = (stage_fee * pct / Decimal(100)).rounded()
+    else:
+        if value.amount <= 0:
+            raise ValidationFailed("a pre-bill value must be greater than zero")
+        if value.amount > stage_fee.amount:
+            raise ValidationFailed(f"a pre-bill of {value.amount} is more than the stage fee "
+                                   f"of {stage_fee.amount}",
+                                   hint="pre-bill at most the stage fee (100 %)")
+        amount = value.rounded()
+    if amount.amount <= 0:
+        # a sliver of a small fee rounds to nothing: an invoice of 0.00 would be "paid" at once
+        raise ValidationFailed(f"the pre-bill comes to {amount.amount} {amount.currency}",
+                               hint="pre-bill a larger share of the stage fee")
+    return amount
 
 
 def _in_order(wip: Sequence[Wip]) -> list[Wip]:
