@@ -73,6 +73,26 @@ def _whole_invoice_lines(session: Session, invoice: Invoice) -> list[CreditLine]
     return [CreditLine(l.description, l.unit_price, l.quantity, l.tax_rate, l.id) for l in lines]
 
 
+def _check_credited_lines(session: Session, invoice: Invoice | None,
+                          lines: Sequence[CreditLine]) -> None:
+    """A line that names the invoice line it credits names one of the credited invoice's
+    lines: another invoice's line (another customer's, even) would be linked to this note."""
+    named = {line.invoice_line_id for line in lines if line.invoice_line_id is not None}
+    if not named:
+        return
+    if invoice is None:
+        raise ValidationFailed("a line that credits an invoice line needs the invoice",
+                               hint="give the invoice the line is on (invoice_id / --invoice)")
+    own = set(session.exec(select(InvoiceLine.id).where(InvoiceLine.invoice_id == invoice.id,
+                                                        InvoiceLine.id.in_(named))).all())
+    if named - own:
+        strangers = ", ".join(map(str, sorted(named - own)))
+        raise ValidationFailed(f"invoice line(s) {strangers} are not on invoice "
+                               f"{invoice.number}",
+                               hint=f"credit lines of invoice {invoice.number} only; see "
+                                    f"`hub invoice show {invoice.id}`")
+
+
 def create_credit_note(session: Session, *, organisation_id: int | None = None,
                        invoice_id: int | None = None, lines: Sequence[CreditLine] = (),
                        whole: bool = False, percent: Decimal | str | None = None,
@@ -104,6 +124,7 @@ def create_credit_note(session: Session, *, organisation_id: int | None = None,
     if not lines:
         raise ValidationFailed("a credit note needs at least one line",
                                hint="give lines, --whole or --percent")
+    _check_credited_lines(session, invoice, lines)
     priced = [price_line(Money(to_decimal(l.unit_price), currency), l.quantity, l.tax_rate)
               for l in lines]
     if percent is not None:

@@ -178,6 +178,24 @@ def test_credit_note_whole_invoice_with_lines_and_standalone(session, org, make_
         create_credit_note(session, invoice_id=inv.id, lines=[CreditLine("x", "1")], date=DAY)
 
 
+def test_a_credit_line_credits_a_line_of_the_credited_invoice_only(session, org, make_invoice):
+    from hub.db.models import InvoiceLine
+    from hub.errors import ValidationFailed
+
+    ours, theirs = make_invoice("90", lines=3), make_invoice("50", lines=1)
+    [their_line] = session.exec(select(InvoiceLine.id).where(
+        InvoiceLine.invoice_id == theirs.id)).all()
+    for kwargs in ({"invoice_id": ours.id}, {"organisation_id": org.id}):
+        with pytest.raises(ValidationFailed, match="invoice line"):
+            create_credit_note(session, date=DAY, **kwargs,
+                               lines=[CreditLine("x", "10", invoice_line_id=their_line)])
+    own_line = session.exec(select(InvoiceLine.id).where(
+        InvoiceLine.invoice_id == ours.id)).first()
+    note = create_credit_note(session, invoice_id=ours.id, date=DAY,
+                              lines=[CreditLine("x", "10", invoice_line_id=own_line)])
+    assert note.total == D("10")
+
+
 def test_credit_note_writes_outbox_push(session, org, make_invoice):
     inv = make_invoice("10")
     note = create_credit_note(session, invoice_id=inv.id, whole=True, date=DAY, push_to=["xero"])
