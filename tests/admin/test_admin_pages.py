@@ -101,6 +101,23 @@ def test_an_organisation_edit_is_audited_with_its_changes(admin_ctx, client_as, 
     assert "Acme Dental Group" in page and "organisation.edited" in page
 
 
+@pytest.mark.parametrize("field, value, refusal", [
+    ("name", "N" * 10_000, "name"), ("name", "   ", "name"),
+    ("email", "not-an-email", "is not an e-mail address"),
+    ("billing_day", "31", "billing_day"), ("payment_due_days", "many", "payment_due_days")])
+def test_the_organisation_form_refuses_what_the_api_refuses(admin_ctx, client_as, org_id,
+                                                            field, value, refusal):
+    client = client_as("alice")
+    token = csrf_of(client.get(f"/admin/organisations/{org_id}").text)
+    form = {"csrf_token": token, "name": "Acme Dental Group", "email": "ap@acme.example",
+            "billing_day": "15", "payment_due_days": "", "active": "1", field: value}
+    response = client.post(f"/admin/organisations/{org_id}", data=form, follow_redirects=False)
+    assert response.status_code == 422, response.status_code
+    assert refusal in response.text and "Traceback" not in response.text
+    with session_scope(admin_ctx.engine) as session:
+        assert session.get(Organisation, org_id).billing_day != 15  # nothing was saved
+
+
 def test_the_audit_trail_is_append_only(admin_ctx):
     with session_scope(admin_ctx.engine) as session:
         audit.record(session, "test.done", "thing", 1)

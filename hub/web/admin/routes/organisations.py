@@ -87,21 +87,17 @@ def edit(request: Request, organisation_id: int, name: str = Form(""), email: st
          billing_day: str = Form("1"), payment_due_days: str = Form(""),
          auto_bill: str = Form(""), active: str = Form(""), user: PageUser = Depends(approver)):
     """Save the organisation's details; every changed field is in the audit trail."""
+    from hub.validation import parse
+    from hub.validation.records import OrganisationChanges
+
     ctx = request.app.state.ctx
-    if not name.strip():
-        raise ValidationFailed("the name cannot be empty")
-    try:
-        day = int(billing_day)
-        due = int(payment_due_days) if payment_due_days.strip() else None
-    except ValueError:
-        raise ValidationFailed("billing day and payment due days are whole numbers") from None
-    if not 1 <= day <= 28:
-        raise ValidationFailed("the billing day is between 1 and 28",
-                               hint="28 at most, so every month has it")
-    if due is not None and not 0 <= due <= 365:
-        raise ValidationFailed("payment due days are between 0 and 365")
-    wanted = {"name": name.strip(), "email": email.strip() or None, "billing_day": day,
-              "payment_due_days": due, "auto_bill": bool(auto_bill), "active": bool(active)}
+    # The API's and the CLI's rules for the same fields (length, e-mail, ranges): the form
+    # used to check its own few and saved a 10,000-character name or "not-an-email".
+    checked = parse(OrganisationChanges, {
+        "name": name, "email": email.strip() or None, "billing_day": billing_day.strip(),
+        "payment_due_days": payment_due_days.strip() or None, "auto_bill": bool(auto_bill)},
+        what=f"organisation {organisation_id}")
+    wanted = {**checked.given(), "active": bool(active)}
     with session_scope(ctx.engine) as session:
         org = _organisation(session, organisation_id)
         changed = {k: v for k, v in wanted.items() if getattr(org, k) != v}
