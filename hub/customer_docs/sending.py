@@ -34,7 +34,9 @@ from hub.db.models.ledger import CreditNote
 from hub.db.models.sends import DocumentSend, SendStatus
 from hub.db.models.sync import Effect, OutboxEntry
 from hub.customer_docs.render import DocumentRenderer, MailText, RenderedDocument
-from hub.errors import HubError, NotFound, PermanentError, TransientError
+from hub.errors import (
+    EditNotAllowed, HubError, NotFound, PermanentError, TransientError, ValidationFailed,
+)
 from hub.customer_docs.mailer import Attachment, Mailer, parse_recipients
 
 if TYPE_CHECKING:
@@ -195,12 +197,9 @@ def send_invoice(ctx: "HubContext", invoice_id: int,
         invoice = session.get(Invoice, invoice_id)
         if invoice is None:
             raise PermanentError(f"invoice {invoice_id} does not exist")
-        if invoice.status == InvoiceStatus.draft or not invoice.number:
-            raise PermanentError(f"invoice {invoice_id} is a draft in a preview batch",
-                                 hint="confirm its batch first; drafts are never sent")
-        if invoice.status == InvoiceStatus.deleted:
-            raise PermanentError(f"invoice {invoice.number} is deleted",
-                                 hint="deleted invoices are not sent; send its credit note")
+        refusal = unsendable(invoice)
+        if refusal is not None:
+            raise PermanentError(refusal[0], hint=refusal[1])
         organisation = session.get(Organisation, invoice.organisation_id)
         recipients = _recipients(payload.get("to"), organisation.email if organisation else None,
                                  f"invoice {invoice.number}")
@@ -268,19 +267,39 @@ def send_document(ctx: "HubContext", kind: str, document_id: int,
                               "`hub send statement`")
 
 
+def unsendable(invoice: Invoice) -> tuple[str, str] | None:
+    """Why ``invoice`` is not sent to the customer (message, hint), or None: drafts and
+    deleted invoices are not."""
+    if invoice.status == InvoiceStatus.draft or not invoice.number:
+        return (f"invoice {invoice.id} is a draft",
+                "finalise it (or confirm its preview batch) first; drafts are never sent")
+    if invoice.status == InvoiceStatus.deleted:
+        return (f"invoice {invoice.number} is deleted",
+                "deleted invoices are not sent; send its credit note")
+    return None
+
+
 def queue_invoice_send(engine: Engine, invoice_id: int, *,
                        to: str | Iterable[str] | None = None) -> int:
     """Ask the job runtime to send invoice ``invoice_id`` (retried on failure, recorded like
     every send): an outbox row with effect ``send`` and a fresh request key, one generation
-    above the last. Returns the outbox row id."""
-    recipients = parse_recipients(to)
+    above the last. Returns the outbox row id. An invoice that would not be sent (a draft, a
+    deleted one) or an address that is none is refused now, not left for the worker to fail."""
+    try:
+        recipients = parse_recipients(to)
+    except PermanentError as exc:
+        raise ValidationFailed(str(exc), hint=exc.hint) from None
     payload: dict[str, Any] = {"request": new_request_key("queued")}
     if recipients:
         payload["to"] = recipients
     with session_scope(engine) as session:
-        if session.get(Invoice, invoice_id) is None:
+        invoice = session.get(Invoice, invoice_id)
+        if invoice is None:
             raise NotFound(f"invoice {invoice_id} does not exist",
                            hint="find its id with `hub invoice list`")
+        refusal = unsendable(invoice)
+        if refusal is not None:
+            raise EditNotAllowed(refusal[0], hint=refusal[1])
         last = session.execute(select(func.max(OutboxEntry.generation)).where(
             OutboxEntry.effect == Effect.send, OutboxEntry.document_kind == "invoice",
             OutboxEntry.document_id == invoice_id,

@@ -184,6 +184,22 @@ def test_get_statement_pdf_and_invoice_sends(api, one_time_invoice, pdf_text_of)
     assert api.get(f"/invoices/{one_time_invoice.invoice_id}/sends").json() == []
 
 
+def test_a_send_that_would_fail_is_refused_when_asked_for(api, engine, one_time_invoice):
+    from hub.db.models import Invoice
+
+    path = f"/invoices/{one_time_invoice.invoice_id}/send"
+    for body in ({"too": ["ap@acme.test"]}, {"to": ["not-an-email"]}, {"to": "ap@acme.test"}):
+        answer = api.post(path, json=body)
+        assert answer.status_code == 422 and answer.json()["error"] == "ValidationFailed", body
+    assert api.get("/invoices/99999/sends").status_code == 404
+    with session_scope(engine) as session:
+        session.get(Invoice, one_time_invoice.invoice_id).status = "draft"
+    draft = api.post(path, json={})
+    assert draft.status_code == 409 and "is a draft" in draft.json()["detail"]
+    with session_scope(engine) as session:
+        assert session.execute(select(OutboxEntry)).scalars().all() == []  # nothing queued
+
+
 def test_hub_send_invoice_and_statement_now(tmp_path, engine, one_time_invoice, smtp_server,
                                             capsys):
     from hub.cli.main import main

@@ -7,11 +7,12 @@ import datetime as dt
 from typing import Literal, Optional
 
 from fastapi import APIRouter, Depends, Query, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from hub.host.context import HubContext
 from hub.db.engine import session_scope
-from hub.web.deps import get_context, require_token
+from hub.validation.fields import Email
+from hub.web.deps import RowId, get_context, require_token
 
 __all__ = ["router"]
 
@@ -96,22 +97,30 @@ def _out(row) -> SendOut:
 
 @router.get("/invoices/{invoice_id:int}/sends", summary="Every email send of an invoice",
             response_model=list[SendOut])
-def invoice_sends(invoice_id: int, ctx: HubContext = Depends(get_context)) -> list[SendOut]:
-    """Newest first, with status (sent/failed), attempts and the mail server's answer."""
+def invoice_sends(invoice_id: RowId, ctx: HubContext = Depends(get_context)) -> list[SendOut]:
+    """Newest first, with status (sent/failed), attempts and the mail server's answer; 404
+    for an invoice the hub does not hold."""
+    from hub.billing.catalogue import get_or_404
     from hub.customer_docs.sending import list_sends
+    from hub.db.models import Invoice
 
+    with session_scope(ctx.engine) as session:
+        get_or_404(session, Invoice, invoice_id, "invoice", "find its id with `hub invoice list`")
     return [_out(row) for row in list_sends(ctx.engine, kind="invoice", document_id=invoice_id)]
 
 
 class SendRequest(BaseModel):
-    """Who gets the invoice; empty: the organisation's email."""
+    """Who gets the invoice; empty: the organisation's email. A misspelt field is refused,
+    not ignored (the invoice would go to the default address instead)."""
 
-    to: list[str] = Field(default_factory=list)
+    model_config = ConfigDict(extra="forbid")
+
+    to: list[Email] = Field(default_factory=list, max_length=50)
 
 
 @router.post("/invoices/{invoice_id:int}/send", status_code=202,
              summary="Send an invoice by email (a retried job)")
-def send_invoice(invoice_id: int, body: SendRequest | None = None,
+def send_invoice(invoice_id: RowId, body: SendRequest | None = None,
                  ctx: HubContext = Depends(get_context)) -> dict:
     """Queue the send; a worker delivers it and retries failures. See ``/sends``."""
     from hub.customer_docs.sending import queue_invoice_send
