@@ -4,6 +4,7 @@ or discard (approvers)."""
 from __future__ import annotations
 
 from decimal import Decimal
+from urllib.parse import quote_plus
 
 from fastapi import Depends, Form, Request
 from fastapi.responses import RedirectResponse
@@ -41,6 +42,10 @@ def start_preview(request: Request, run_date: str = Form(""), user: PageUser = D
 
     day = date_field(run_date, "run date")
     summary = preview(request.app.state.ctx, day)
+    if summary.batch_id is None:
+        # nothing due and nothing left out: no batch was stored, so there is no page to show
+        return RedirectResponse(f"/admin/runs?done={quote_plus(f'Nothing is due on {day}')}",
+                                status_code=303)
     return RedirectResponse(f"/admin/runs/{summary.batch_id}?done=Preview+made:+"
                             f"{summary.invoices}+draft+invoices", status_code=303)
 
