@@ -43,7 +43,7 @@ from hub.db.models import (
     Invoice, InvoiceGroup, InvoiceLine, Organisation, OrganisationMapping, Product,
     RecurringInvoice, RecurringLine, Ticket, TicketCharge, UsageSnapshot,
 )
-from hub.errors import NotFound, ValidationFailed
+from hub.errors import EditNotAllowed, NotFound, ValidationFailed
 
 __all__ = ["BatchSummary", "preview", "confirm", "discard", "build_drafts", "CHUNK",
            "CONFIRM_CHUNK"]
@@ -323,8 +323,9 @@ def _claim(session: Session, batch_id: int, status: BatchStatus, now: dt.datetim
         raise ValidationFailed(f"billing batch {batch_id} was interrupted before it was filled",
                                hint=f"run `hub bill preview --date {batch.run_date}` to complete "
                                     f"it, then confirm")
-    raise ValidationFailed(f"billing batch {batch_id} is already {batch.status.value}",
-                           hint="run `hub bill preview --date DATE` for a new batch")
+    # the batch's status forbids it: a conflict (409 in the API), not bad input
+    raise EditNotAllowed(f"billing batch {batch_id} is already {batch.status.value}",
+                         hint="run `hub bill preview --date DATE` for a new batch")
 
 
 @timed("hub_billing_run_seconds", step="confirm")

@@ -55,7 +55,7 @@ def test_api_one_time_invoice_and_a_confirmed_batch(client, counters):
     done = client.post(f"/batches/{body['id']}/confirm").json()
     assert (done["status"], done["invoices"]) == ("confirmed", 1)
     again = client.post(f"/batches/{body['id']}/confirm")
-    assert again.status_code == 422 and "already confirmed" in again.json()["detail"]
+    assert again.status_code == 409 and "already confirmed" in again.json()["detail"]
     missing = client.get("/invoices/9999")
     assert missing.status_code == 404 and "hub invoice list" in missing.json()["detail"]
 

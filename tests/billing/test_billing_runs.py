@@ -15,7 +15,7 @@ from hub.billing.catalogue import create_organisation
 from hub.billing.recurring import add_recurring_line, create_recurring
 from hub.db.engine import session_scope
 from hub.db.models import BillingBatch, Invoice, InvoiceLine, OutboxEntry, RecurringInvoice
-from hub.errors import ValidationFailed
+from hub.errors import EditNotAllowed
 
 D = dt.date
 
@@ -95,7 +95,7 @@ def test_splynx_april_batch_previewed_on_25_march_then_confirmed(ctx, clock):
         debit = s.exec(select(ledger.Transaction).where(
             ledger.Transaction.invoice_id == final.id)).one()
         assert debit.amount == final.total
-    with pytest.raises(ValidationFailed, match="already confirmed"):
+    with pytest.raises(EditNotAllowed, match="already confirmed"):
         confirm(ctx, batch.batch_id)
 
 
