@@ -314,7 +314,18 @@ def load_settings(path: Path | str | None = None, **overrides: Any) -> HubSettin
     data: dict[str, Any] = {}
     text: str | None = None
     if file.exists():
-        text = file.read_text(encoding="utf-8")
+        try:
+            text = file.read_text(encoding="utf-8")
+        except IsADirectoryError:
+            raise ConfigError(f"config file {file} is a folder",
+                              hint="point HUB_CONFIG (or --config) at the hub.toml in it"
+                              ) from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{file}: not UTF-8 text (byte {exc.start})",
+                              hint="save the file as UTF-8") from None
+        except OSError as exc:
+            raise ConfigError(f"config file {file} cannot be read: {exc.strerror}",
+                              hint="check the path and its permissions") from None
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:

@@ -107,3 +107,15 @@ def test_hub_status_refuses_a_bad_job_variable_in_one_line(tmp_path, monkeypatch
     err = capsys.readouterr().err
     assert err.startswith("error: environment variable HUB_JOBS_MAX_ATTEMPTS: max_attempts:")
     assert "Traceback" not in err
+
+
+def test_a_config_path_that_is_a_folder_or_not_text_is_a_refusal(tmp_path, monkeypatch, capsys):
+    binary = tmp_path / "hub.toml"
+    binary.write_bytes(b'data_dir = "\xff\xfe"\n')
+    for path, refusal in ((tmp_path, "is a folder"), (binary, "not UTF-8 text")):
+        monkeypatch.setenv("HUB_CONFIG", str(path))
+        with pytest.raises(ConfigError, match=refusal):
+            load_settings()
+        assert main(["status"]) != 0
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and refusal in err and "Traceback" not in err
