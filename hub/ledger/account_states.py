@@ -22,6 +22,7 @@ committed, :func:`notify_state_changes` tells the plugins (``hub_account_state_c
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import TYPE_CHECKING
 
 from sqlmodel import Session, select
@@ -29,7 +30,7 @@ from sqlmodel import Session, select
 from hub.core.money import Money
 from hub.db.models._base import utcnow
 from hub.db.models.ledger import AccountConfig, AccountState, AccountStateChange
-from hub.errors import DocumentRefused, ValidationFailed
+from hub.errors import DocumentRefused, HubError, ValidationFailed
 from hub.ledger._base import balance, get_organisation, live_invoices_due
 from hub.ledger.accounts import account_calendar, calendar_view
 
@@ -38,6 +39,8 @@ if TYPE_CHECKING:
 
 __all__ = ["state_of", "apply_account_calendar", "lift_if_paid", "set_next_block_date",
            "run_account_calendar", "notify_state_changes"]
+
+log = logging.getLogger("hub.ledger.account_states")
 
 
 def _config(session: Session, organisation_id: int) -> AccountConfig | None:
@@ -169,11 +172,25 @@ def run_account_calendar(ctx: "HubContext", today: dt.date | None = None) -> lis
     from hub.db.engine import session_scope
 
     today = today or ctx.today()
+    made: list[int] = []
     with session_scope(ctx.engine) as session:
         ids = session.exec(select(AccountConfig.organisation_id)).all()
-        changes = [apply_account_calendar(
-            session, org_id, today, default_due_days=ctx.settings.company.payment_due_days)
-            for org_id in ids]
-        made = [c.id for c in changes if c is not None]
+        for org_id in ids:
+            # One account whose stored config cannot be read (written before it was checked
+            # at entry: a holiday "2026-02-30", an unknown country) is skipped and named; the
+            # other accounts still move along their calendars.
+            savepoint = session.begin_nested()
+            try:
+                change = apply_account_calendar(
+                    session, org_id, today,
+                    default_due_days=ctx.settings.company.payment_due_days)
+            except (HubError, ValueError, TypeError, NotImplementedError) as exc:
+                savepoint.rollback()
+                log.warning("account calendar of organisation %s skipped: %s: %s", org_id,
+                            type(exc).__name__, exc, extra={"organisation_id": org_id})
+                continue
+            savepoint.commit()
+            if change is not None:
+                made.append(change.id)
     notify_state_changes(ctx)
     return made

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Sequence
 
-from pydantic import TypeAdapter, ValidationError
 from sqlmodel import Session, select
 
 from hub.core.ledger.calendar import (
@@ -19,47 +18,44 @@ from hub.db.models.invoices import Invoice, InvoiceStatus
 from hub.db.models.ledger import (
     AccountConfig, AccountStateChange, Allocation, CreditNote, Payment,
 )
-from hub.errors import NotFound, ValidationFailed
+from hub.errors import NotFound
 from hub.ledger._base import (
     balance, free_credits, get_organisation, is_live, live_invoices_due, open_debits,
     refresh_invoice, sum_decimal,
 )
+from hub.ledger.amounts import exact_amount
 
 __all__ = ["account_calendar", "calendar_view", "CalendarView", "reminders", "find_overdue",
            "run_overdue_check", "links_of_invoice", "links_of_payment", "links_of_credit_note",
            "account_summary", "account_state_view", "set_account_config"]
 
 
-def set_account_config(session: Session, organisation_id: int, **values: Any) -> AccountConfig:
-    """Create or update the organisation's billing config (minimum balance, blocking, ...)."""
-    get_organisation(session, organisation_id)
+def set_account_config(session: Session, organisation_id: int, /,
+                       **values: Any) -> AccountConfig:
+    """Create or update the organisation's billing config (minimum balance, blocking, ...).
+
+    Every value is checked first (:class:`~hub.validation.accounts.AccountConfigChanges`):
+    the daily account calendar reads them all, and one it cannot read would stop it."""
+    from hub.validation import parse
+    from hub.validation.accounts import AccountConfigChanges
+
+    org = get_organisation(session, organisation_id)
+    changes = parse(AccountConfigChanges, values,
+                    what=f"billing config of organisation {organisation_id}").given()
+    if changes.get("minimum_balance") is not None:
+        # finer than the currency's minor unit is refused, as for every amount of the ledger
+        changes["minimum_balance"] = exact_amount(changes["minimum_balance"], org.currency,
+                                                  "minimum balance")
+    if "holidays" in changes:
+        changes["holidays"] = [day.isoformat() for day in changes["holidays"]]  # stored as JSON
     row = session.exec(select(AccountConfig).where(
         AccountConfig.organisation_id == organisation_id)).first() or AccountConfig(
         organisation_id=organisation_id)
-    for name, value in values.items():
-        if name not in AccountConfig.model_fields or name in ("id", "organisation_id"):
-            raise NotFound(f"no billing config setting {name!r}")
-        try:
-            value = TypeAdapter(AccountConfig.model_fields[name].annotation).validate_python(value)
-        except ValidationError as exc:
-            raise ValidationFailed(f"{name}={value!r} is not valid: {exc.errors()[0]['msg']}") \
-                from None
-        _refuse_negative_days(name, value)
+    for name, value in changes.items():
         setattr(row, name, value)
     session.add(row)
     session.flush()
     return row
-
-
-def _refuse_negative_days(name: str, value: Any) -> None:
-    """Days are counted forward from a due date: a negative count would be stored and then
-    break every view of the account (the calendar refuses it), so it is refused here, at entry."""
-    days = value if isinstance(value, list) else [value]
-    if name in ("blocking_days", "deactivation_days", "reminder_days") and \
-            any(isinstance(d, int) and d < 0 for d in days):
-        raise ValidationFailed(f"{name}={value!r}: days must not be negative",
-                               hint=f"give 0 or more, e.g. {name}=" +
-                                    ("[3, 7]" if name == "reminder_days" else "7"))
 
 
 def account_calendar(session: Session, organisation_id: int, *, default_due_days: int = 14

@@ -134,7 +134,7 @@ def test_cli_prebill_account_config_and_credit_note_flow(hub_env):
              "block_on_weekends=true", 'holidays=["2026-03-16"]')
     assert r.exit_code == 0, r.output
     r = _run(config, "account", "config", str(org_id), "blocking_days=soon")
-    assert "blocking_days='soon' is not valid" in str(r.exception)
+    assert "blocking_days: Input should be a valid integer" in str(r.exception)
     r = _run(config, "prebill", "create", str(org_id), "--project", "Web", "--stage", "Build",
              "--fee", "2500", "--percent", "40", "--date", "2026-08-25")
     assert r.exit_code == 0 and "1000.00 USD" in r.output, r.output
