@@ -20,6 +20,7 @@ from hub.billing.finalise import finalise_invoices
 from hub.core.lines import FutureItemRef, price_line, take_future_items, totals
 from hub.core.money import Money, to_decimal
 from hub.validation import parse
+from hub.validation.fields import check_line_amount, check_total_amount
 from hub.validation.records import LineInput
 from hub.db.models import (
     FutureItem, Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, LaborStatus, Organisation,
@@ -56,6 +57,11 @@ def recompute_totals(session: Session, invoice: Invoice) -> Invoice:
     if result.total.is_negative:
         raise ValidationFailed("an invoice total cannot be negative",
                                hint="issue a credit note, or add a future item credit instead")
+    try:  # refused here rather than by the column when the request's transaction commits
+        for amount in (result.subtotal.amount, result.tax.amount, result.total.amount):
+            check_total_amount(amount, invoice.currency)
+    except ValueError as exc:
+        raise ValidationFailed(str(exc)) from None
     subtotal = result.subtotal
     if invoice.prices_include_tax:  # the lines' amounts already hold their tax
         subtotal = result.subtotal - result.tax
@@ -98,6 +104,10 @@ def add_line(session: Session, invoice_id: int, *, description: str | None = Non
     price = to_decimal(unit_price) if unit_price is not None else product.unit_price
     rate = to_decimal(tax_rate) if tax_rate is not None else (
         product.tax_rate if product else Decimal(0))
+    try:  # each value fits its column; their product might not (a product's price, JPY)
+        check_line_amount(quantity, price, rate, invoice.currency)
+    except ValueError as exc:
+        raise ValidationFailed(str(exc)) from None
     priced = price_line(Money(price, invoice.currency), quantity, rate)
     line = InvoiceLine(invoice_id=invoice.id, position=len(lines_of(session, invoice.id)),
                        line_type=line_type, product_id=product.id if product else None,

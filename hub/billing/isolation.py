@@ -21,7 +21,8 @@ from hub.billing.loading import CATCH_UP
 from hub.core.lines import LineKind
 from hub.core.money import STORAGE_PLACES, decimal_places
 from hub.errors import HubError
-from hub.validation.fields import check_currency, check_filters
+from hub.db.types import MAX_INTEGER_DIGITS
+from hub.validation.fields import AMOUNT_LIMIT, check_currency, check_filters, largest_amount
 
 __all__ = ["LeftOut", "screen", "build_isolated", "each_alone", "reason_of", "describe"]
 
@@ -65,6 +66,10 @@ def reason_of(exc: BaseException) -> str:
     if isinstance(exc, HubError):
         return exc.user_message()
     text = str(exc).splitlines()[0] if str(exc) else ""
+    if isinstance(exc, ValueError) and text.endswith("integer digits"):  # hub.db.types
+        return (f"an amount of {text.split()[0]} is more than the money columns hold "
+                f"({MAX_INTEGER_DIGITS} integer digits): lower the price or quantity of its "
+                f"lines with `hub recurring edit-line`")[:300]
     return f"{type(exc).__name__}: {text}"[:300]
 
 
@@ -187,6 +192,10 @@ def build_isolated(dues: list[DueInvoice], counter: Counter, now: dt.datetime,
         except Exception as exc:  # noqa: BLE001 - the record is named in the batch
             leave(due, reason_of(exc))
             continue
+        too_large = _too_large(draft)
+        if too_large:
+            leave(due, too_large)
+            continue
         if draft.invoice["total"] < 0:
             leave(due, f"its invoice would total {draft.invoice['total']} {due.currency}, "
                        f"below zero; fix its lines with `hub recurring edit-line`")
@@ -194,6 +203,22 @@ def build_isolated(dues: list[DueInvoice], counter: Counter, now: dt.datetime,
         drafts.append(draft)
     # A schedule left out part-way keeps none of its periods: it is billed whole next time.
     return [d for d in drafts if d.invoice["billing_key"] not in dropped], left
+
+
+def _too_large(draft: Draft) -> str | None:
+    """Why ``draft`` would not fit the money columns (naming its largest line), or None."""
+    invoice = draft.invoice
+    # Two comparisons per invoice in the usual run; a line past the limit that a credit line
+    # offsets is still met when it is stored, and named by reason_of.
+    if abs(invoice["total"]) < AMOUNT_LIMIT and abs(invoice["subtotal"]) < AMOUNT_LIMIT:
+        return None
+    largest = max(draft.lines, key=lambda line: abs(line["amount"]))
+    key = largest["source_line_key"] or ""
+    fix = (f"`hub recurring edit-line {key[5:]}`" if key.startswith("line:")
+           else "its agreement's lines")
+    return (f"its invoice would total {invoice['total']} {invoice['currency']}, more than the "
+            f"largest amount allowed ({largest_amount(invoice['currency'])}); lower the price "
+            f"or quantity of line {largest['description']!r} with {fix}")
 
 
 class _Row:

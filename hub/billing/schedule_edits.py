@@ -25,7 +25,7 @@ from hub.db.models import (
 )
 from hub.errors import EditNotAllowed, ValidationFailed
 from hub.validation import parse
-from hub.validation.fields import check_filters
+from hub.validation.fields import check_filters, check_line_amount
 from hub.validation.records import (
     ContractChanges, FutureItemChanges, GroupChanges, LineChanges, RecurringChanges,
 )
@@ -82,6 +82,10 @@ def edit_line(session: Session, line_id: int, values: dict[str, Any]) -> Recurri
     for key, value in changes.items():
         setattr(line, key, value)
     try:
+        try:  # a new price or quantity against the stored other: a billing run must store it
+            check_line_amount(line.quantity, line.unit_price, line.tax_rate)
+        except ValueError as exc:
+            raise ValidationFailed(f"line {line_id}: {exc}") from None
         check_total(session, line, recurring_id=line.recurring_invoice_id,
                     contract_id=line.contract_id)
     except ValidationFailed:

@@ -1,8 +1,9 @@
 """Editing a final invoice within the rules of its status (seed 002) and its lock.
 
-The checks run before anything changes, so a refused edit leaves the stored invoice exactly as
-it was. Changing the items of an unpaid invoice re-prices it and moves its auto debit
-transaction to the new total.
+The changes are typed by :class:`~hub.validation.records.InvoiceChanges` (the CLI and the API
+alike), and every check runs before anything changes, so a refused edit leaves the stored
+invoice exactly as it was. Changing the items of an unpaid invoice re-prices it and moves its
+auto debit transaction to the new total.
 """
 
 from __future__ import annotations
@@ -14,53 +15,52 @@ from sqlmodel import Session, select
 
 from hub import audit
 from hub.core.ledger.edits import check_edit
-from hub.core.lines import price_line, totals
-from hub.core.money import Money, to_decimal
+from hub.core.lines import Totals, price_line, totals
+from hub.core.money import Money
 from hub.db.models.catalogue import TicketCharge
 from hub.db.models.invoices import Invoice, InvoiceLine
 from hub.errors import ValidationFailed
 from hub.ledger._base import get_invoice, lock_account, refresh_invoice
 from hub.ledger.posting import auto_transactions
+from hub.validation import parse
+from hub.validation.fields import check_line_amount, check_total_amount
+from hub.validation.records import InvoiceChanges, InvoiceLineInput
 
 __all__ = ["edit_invoice"]
 
-_DATES = ("issue_date", "due_date", "period_start", "period_end")
 
-
-def _coerce(changes: Mapping[str, Any]) -> dict[str, Any]:
-    out = dict(changes)
-    for name in _DATES:
-        if isinstance(out.get(name), str):
-            try:
-                out[name] = dt.date.fromisoformat(out[name])
-            except ValueError:
-                raise ValidationFailed(f"{name} {out[name]!r} is not a date",
-                                       hint="write dates as YYYY-MM-DD") from None
-    if "extra_fields" in out and not isinstance(out["extra_fields"], Mapping):
-        raise ValidationFailed("extra_fields must be a mapping of name to value")
-    return out
-
-
-def _price_lines(invoice: Invoice, lines: list[Mapping[str, Any]]):
-    if not lines:
-        raise ValidationFailed("an invoice needs at least one line")
+def _price_lines(invoice: Invoice, lines: list[InvoiceLineInput]) -> tuple[list, Totals]:
+    """Each line priced in the invoice's currency, and their totals; refused when a line or
+    the totals would not fit the money columns, or the invoice would be negative."""
     priced = []
     for i, line in enumerate(lines):
-        if not line.get("description"):
-            raise ValidationFailed(f"line {i + 1} has no description")
-        priced.append((line, price_line(Money(to_decimal(str(line["unit_price"])), invoice.currency),
-                                        str(line.get("quantity", "1")),
-                                        str(line.get("tax_rate", "0")))))
-    return priced
+        try:  # the model checked with cents; the invoice's own currency may round otherwise
+            check_line_amount(line.quantity, line.unit_price, line.tax_rate, invoice.currency)
+        except ValueError as exc:
+            raise ValidationFailed(f"lines.{i}: {exc}") from None
+        priced.append((line, price_line(Money(line.unit_price, invoice.currency),
+                                        line.quantity, line.tax_rate)))
+    sums = totals(((p.amount, p.tax) for _, p in priced), invoice.currency)
+    try:
+        for amount in (sums.subtotal.amount, sums.tax.amount, sums.total.amount):
+            check_total_amount(amount, invoice.currency)
+    except ValueError as exc:
+        raise ValidationFailed(f"lines: {exc}") from None
+    if sums.total.is_negative:
+        raise ValidationFailed(f"lines: the items would total {sums.total.amount}, below zero",
+                               hint="an invoice cannot be negative; make the discount smaller")
+    return priced, sums
 
 
 def edit_invoice(session: Session, invoice_id: int, changes: Mapping[str, Any], *,
                  today: dt.date) -> Invoice:
-    """Apply ``changes`` (field -> value; ``lines`` is a list of {description, quantity,
-    unit_price, tax_rate}) if the invoice's status and lock allow all of them."""
+    """Apply ``changes`` (field -> value, as :class:`InvoiceChanges` types them; ``lines`` is a
+    list of {description, quantity, unit_price, tax_rate}) if the invoice's status and lock
+    allow all of them."""
+    given = parse(InvoiceChanges, dict(changes), what=f"invoice {invoice_id}")
+    changes = given.given()
     invoice = get_invoice(session, invoice_id)
     lock_account(session, invoice.organisation_id)
-    changes = _coerce(changes)
     check_edit(number=invoice.number, status=invoice.status, total=invoice.total,
                paid=invoice.amount_paid, credit=invoice.credit_applied,
                locked_by=(invoice.locked_by or "accounting") if invoice.locked_at else None,
@@ -68,14 +68,20 @@ def edit_invoice(session: Session, invoice_id: int, changes: Mapping[str, Any], 
     new_issue = changes.get("issue_date", invoice.issue_date)
     if changes.get("due_date", invoice.due_date) < new_issue:
         raise ValidationFailed("the payment due date cannot be before the document date")
+    start = changes.get("period_start", invoice.period_start)
+    end = changes.get("period_end", invoice.period_end)
+    if start is not None and end is not None and end < start:
+        raise ValidationFailed(f"the period would end ({end}) before it starts ({start})",
+                               hint="give period_start and period_end in order")
     if "number" in changes and changes["number"] != invoice.number:
         taken = session.exec(select(Invoice.id).where(Invoice.number == changes["number"])).first()
-        if taken is not None or not changes["number"]:
-            raise ValidationFailed(f"invoice number {changes['number']!r} is empty or taken")
-    priced = None
+        if taken is not None:
+            raise ValidationFailed(f"invoice number {changes['number']!r} is taken",
+                                   hint="choose another number")
+    priced = sums = None
     old_lines: list[InvoiceLine] = []
-    if "lines" in changes:
-        priced = _price_lines(invoice, list(changes["lines"]))
+    if given.lines is not None:
+        priced, sums = _price_lines(invoice, given.lines)
         old_lines = session.exec(select(InvoiceLine).where(InvoiceLine.invoice_id == invoice.id)).all()
         ids = [l.id for l in old_lines]
         if ids and session.exec(select(TicketCharge.id).where(
@@ -94,12 +100,11 @@ def edit_invoice(session: Session, invoice_id: int, changes: Mapping[str, Any], 
         for line in old_lines:
             session.delete(line)
         session.flush()
-        for position, (raw, p) in enumerate(priced):
+        for position, (line, p) in enumerate(priced):
             session.add(InvoiceLine(invoice_id=invoice.id, position=position,
-                                    description=raw["description"], quantity=p.quantity,
+                                    description=line.description, quantity=p.quantity,
                                     unit_price=p.unit_price.amount, amount=p.amount.amount,
                                     tax_rate=p.tax_rate, tax_amount=p.tax.amount))
-        sums = totals(((p.amount, p.tax) for _, p in priced), invoice.currency)
         invoice.subtotal, invoice.tax_total, invoice.total = (
             sums.subtotal.amount, sums.tax.amount, sums.total.amount)
         for tx in auto_transactions(session, invoice.id):

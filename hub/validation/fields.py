@@ -1,5 +1,6 @@
 """The value types every input model is built from: ids, currency codes, amounts, quantities,
-tax rates, billing days, names, e-mail addresses, counter filters.
+tax rates, billing days, dates, names, document numbers, e-mail addresses, counter filters, and
+the check that a line's amount (quantity × unit price, plus tax) fits the money columns.
 
 Each type refuses what the database or the billing run could not use, with a message that
 says what to write instead: ids beyond PostgreSQL's ``integer``, currency codes Babel does not
@@ -10,18 +11,21 @@ OpenAPI schema amounts are strings with a pattern, so clients send exact decimal
 
 from __future__ import annotations
 
+import datetime as dt
 import re
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated, Any, Mapping
 
 from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, WithJsonSchema
 
 from hub.core.lines import LineKind
-from hub.core.money import STORAGE_PLACES, decimal_places, to_decimal
+from hub.core.money import STORAGE_PLACES, decimal_places, quantum, to_decimal
 from hub.db.types import MAX_INTEGER_DIGITS
 
 __all__ = ["MAX_ID", "Id", "CurrencyCode", "Amount", "Quantity", "TaxRate", "BillingDay",
-           "DueDays", "Name", "Email", "check_currency", "parse_decimal", "check_filters",
+           "DueDays", "Name", "Email", "Day", "DocumentNumber", "check_currency", "parse_decimal",
+           "check_filters", "AMOUNT_LIMIT", "largest_amount", "check_line_amount",
+           "check_total_amount",
            "LINE_TYPES", "DECIMAL_PATTERN"]
 
 #: Largest id a row can have (PostgreSQL ``integer``); larger ids cannot exist.
@@ -34,6 +38,10 @@ DECIMAL_PATTERN = r"^-?\d{1,15}(\.\d{1,4})?$"
 LINE_TYPES = ("standard", "asset_counter", "user_counter", "vendor_usage")
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+#: The first amount no money column holds: 16 integer digits (``NUMERIC(19, 4)``).
+AMOUNT_LIMIT = Decimal(10) ** MAX_INTEGER_DIGITS
 
 
 def check_currency(code: str) -> str:
@@ -92,6 +100,26 @@ def _name(value: str) -> str:
     return value
 
 
+def _number(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise ValueError("is empty; give a number such as 'INV-0042'")
+    return value
+
+
+def _iso_date(value: Any) -> dt.date:
+    # pydantic's own date type takes 5 as a Unix time (1970-01-01): a date is written, not
+    # counted, so only a date or YYYY-MM-DD text is one.
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, str) and _ISO_DATE.match(value.strip()):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise ValueError(f"{value!r} is not a date; write it as YYYY-MM-DD, e.g. '2026-03-01'")
+
+
 def _email(value: str) -> str:
     value = value.strip()
     if not _EMAIL.match(value):
@@ -126,6 +154,44 @@ DueDays = Annotated[int, Field(ge=0, le=365)]
 Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_name)]
 #: An e-mail address.
 Email = Annotated[str, Field(max_length=254), AfterValidator(_email)]
+#: A calendar date written YYYY-MM-DD (or a ``date``); numbers are refused.
+Day = Annotated[dt.date, BeforeValidator(_iso_date)]
+#: A document number (an invoice's), non-empty.
+DocumentNumber = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_number)]
+
+
+def largest_amount(currency: str | None = None) -> Decimal:
+    """The largest amount of ``currency`` the money columns hold: 999999999999999.99 for USD
+    (cents when the currency is not known yet)."""
+    return AMOUNT_LIMIT - (quantum(currency) if currency else Decimal("0.01"))
+
+
+def check_line_amount(quantity: Decimal, unit_price: Decimal, tax_rate: Decimal = Decimal(0),
+                      currency: str | None = None) -> None:
+    """``ValueError`` naming the fields if quantity × unit price, rounded to ``currency`` (to
+    cents when not known yet) as :func:`hub.core.lines.price_line` does, plus its tax, is more
+    than :func:`largest_amount`: each value fits its column, and the product would not."""
+    places = quantum(currency) if currency else Decimal("0.01")
+    raw = abs(quantity * unit_price)
+    if raw < AMOUNT_LIMIT:  # else quantize could need more digits than the context keeps
+        amount = raw.quantize(places, ROUND_HALF_UP)
+        raw = amount + (amount * tax_rate / 100).quantize(places, ROUND_HALF_UP)
+    else:
+        raw = raw * (100 + tax_rate) / 100
+    if raw >= AMOUNT_LIMIT:
+        raise ValueError(
+            f"quantity × unit_price{' with tax' if tax_rate else ''} comes to "
+            f"{raw:.{max(-places.as_tuple().exponent, 0)}f}, more than the largest amount "
+            f"allowed ({largest_amount(currency)}); lower the unit_price or quantity")
+
+
+def check_total_amount(total: Decimal, currency: str | None = None) -> None:
+    """``ValueError`` if an invoice total (or subtotal, or tax) of ``total`` is more than the
+    money columns hold."""
+    if abs(total) >= AMOUNT_LIMIT:
+        raise ValueError(f"the invoice would total {total}, more than the largest amount "
+                         f"allowed ({largest_amount(currency)}); lower the prices or "
+                         f"quantities of its lines, or split it into two invoices")
 
 
 def check_filters(line_type: str, filters: Mapping[str, Any]) -> dict[str, Any]:

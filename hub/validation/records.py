@@ -16,8 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from hub.core.periods import Frequency
 from hub.validation.fields import (
-    Amount, BillingDay, CurrencyCode, DueDays, Email, Id, Name, Quantity, TaxRate,
-    check_filters,
+    Amount, BillingDay, CurrencyCode, Day, DocumentNumber, DueDays, Email, Id, Name, Quantity,
+    TaxRate, check_filters, check_line_amount,
 )
 
 __all__ = ["Strict", "Changes", "OrganisationInput", "OrganisationChanges", "ContactInput",
@@ -25,6 +25,7 @@ __all__ = ["Strict", "Changes", "OrganisationInput", "OrganisationChanges", "Con
            "RecurringInput", "RecurringChanges", "LineInput", "LineChanges", "FutureItemInput",
            "FutureItemChanges", "GroupInput", "GroupChanges", "ContractInput",
            "ContractChanges", "TicketInput", "TicketChargeInput", "MappingChanges",
+           "InvoiceLineInput", "InvoiceChanges",
            "TICKET_CHARGE_ORDERS", "ASSET_STATUSES"]
 
 LineType = Literal["standard", "asset_counter", "user_counter", "vendor_usage"]
@@ -204,6 +205,8 @@ class LineInput(Strict):
         if self.unit_price is None and self.product_code is None:
             raise ValueError("a line needs a unit price or a catalogue product; pass --price "
                              "or --product CODE")
+        if self.unit_price is not None:  # a product's price is checked where it is read
+            check_line_amount(self.quantity, self.unit_price, self.tax_rate or 0)
         return self
 
 
@@ -215,6 +218,13 @@ class LineChanges(Changes):
     quantity: Optional[Quantity] = None
     tax_rate: Optional[TaxRate] = None
     filters: Optional[dict[str, Any]] = None
+
+    @model_validator(mode="after")
+    def _amount_fits(self) -> "LineChanges":
+        # Both given: checked here; one of them: against the stored other (edit_line).
+        if self.quantity is not None and self.unit_price is not None:
+            check_line_amount(self.quantity, self.unit_price, self.tax_rate or 0)
+        return self
 
 
 class FutureItemInput(Strict):
@@ -310,3 +320,44 @@ class MappingChanges(Changes):
 
     NULLABLE = frozenset({"organisation_id"})
     organisation_id: Optional[Id] = None
+
+
+class InvoiceLineInput(Strict):
+    """An item of an invoice whose items an edit replaces (tax rate in percent)."""
+
+    description: Name
+    unit_price: Amount
+    quantity: Quantity = 1
+    tax_rate: TaxRate = 0
+
+    @model_validator(mode="after")
+    def _amount_fits(self) -> "InvoiceLineInput":
+        check_line_amount(self.quantity, self.unit_price, self.tax_rate)
+        return self
+
+
+class InvoiceChanges(Changes):
+    """Changes to a final invoice; which of them its status and lock allow is
+    :func:`hub.core.ledger.edits.check_edit`'s rule. ``lines`` replaces all its items;
+    ``extra_fields`` are merged into the stored ones."""
+
+    note: Optional[str] = Field(None, max_length=5000)
+    memo: Optional[str] = Field(None, max_length=5000)
+    number: Optional[DocumentNumber] = None
+    issue_date: Optional[Day] = None
+    due_date: Optional[Day] = None
+    period_start: Optional[Day] = None
+    period_end: Optional[Day] = None
+    extra_fields: Optional[dict[str, Any]] = None
+    lines: Optional[list[InvoiceLineInput]] = Field(None, min_length=1)
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> "InvoiceChanges":
+        # Against the stored dates when only one of a pair is given (edit_invoice).
+        if self.issue_date and self.due_date and self.due_date < self.issue_date:
+            raise ValueError(f"due_date {self.due_date} is before issue_date {self.issue_date}; "
+                             "the payment cannot be due before the document date")
+        if self.period_start and self.period_end and self.period_end < self.period_start:
+            raise ValueError(f"period_end {self.period_end} is before period_start "
+                             f"{self.period_start}; a period ends on or after its start")
+        return self

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub.validation.fields import Amount, Id, TaxRate
+from hub.validation.records import InvoiceChanges
 from hub.host.context import HubContext
 from hub.web.deps import get_context, require_token
 
@@ -164,17 +165,18 @@ def refund_payment(payment_id: int, body: RefundIn,
                    ctx: HubContext = Depends(get_context)) -> dict[str, Any]:
     """A negative payment; it reopens what the payment paid if its free part is not enough.
     A processor's payment is refunded at the processor (answer ``requested``); the ledger
-    refund follows from the processor's refund event."""
+    refund follows from the processor's refund event. Asking for more than is left once the
+    requests still on their way are counted is refused with 409, naming them."""
     from hub.db.models import Payment
-    from hub.ledger import refund, request_refund
+    from hub.ledger import refund_where_taken
 
     with _session(ctx) as session:
-        original = session.get(Payment, payment_id)
-        if original is not None and original.processor and original.processor_object_id:
-            request = request_refund(session, payment_id, body.amount, reason=body.reason)
-            return {"requested": True, "connection": request.connection, **request.payload}
-        row = refund(session, payment_id, body.amount, date=body.date or ctx.today(),
-                     today=ctx.today(), reason=body.reason)
+        row = refund_where_taken(session, payment_id, body.amount,
+                                 date=body.date or ctx.today(), today=ctx.today(),
+                                 processors=ctx.connection_names("payments"),
+                                 reason=body.reason)
+        if not isinstance(row, Payment):
+            return {"requested": True, "connection": row.connection, **row.payload}
         return _payment_out(session, row)
 
 
@@ -201,13 +203,14 @@ def invoice_ledger(invoice_id: int, ctx: HubContext = Depends(get_context)) -> d
 
 
 @router.patch("/ledger/invoices/{invoice_id:int}", summary="Edit an invoice")
-def edit(invoice_id: int, changes: dict[str, Any],
+def edit(invoice_id: int, changes: InvoiceChanges,
          ctx: HubContext = Depends(get_context)) -> dict[str, Any]:
-    """Change fields the invoice's status allows; a synced invoice is refused (credit it)."""
+    """Change fields the invoice's status allows (``lines`` replaces every item); a badly
+    typed or unknown field is a 422, a synced invoice a 409 (credit it)."""
     from hub.ledger import edit_invoice
 
     with _session(ctx) as session:
-        return _invoice_out(session, edit_invoice(session, invoice_id, changes,
+        return _invoice_out(session, edit_invoice(session, invoice_id, changes.given(),
                                                   today=ctx.today()))
 
 
