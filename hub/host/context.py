@@ -17,6 +17,7 @@ from hub.config import HubSettings
 from hub.contract.connections import Connection, ConnectionState, build_connection, utcnow
 from hub.db.engine import make_engine
 from hub.host.plugins import PluginHost, build_plugin_host
+from hub.errors import PluginError
 from hub.host.secrets import SecretBox, load_secret_box
 
 __all__ = ["HubContext", "build_context"]
@@ -64,6 +65,22 @@ class HubContext:
                 config, index, ctype, self.settings, self.secret_box,
                 state=state, clock=self.clock)
         return self._connections[name]
+
+    def connection_names(self, capability: str) -> frozenset[str]:
+        """The names of the enabled connections whose type has ``capability`` (without
+        building the connections: no settings validated, no secrets read). A connection whose
+        plugin is not installed has no capability: it is left out, not an error here."""
+        names = set()
+        for config in self.settings.connections:
+            if not config.enabled:
+                continue
+            try:
+                ctype = self.plugins.connection_type(config.plugin)
+            except PluginError:
+                continue
+            if capability in ctype.capabilities:
+                names.add(config.name)
+        return frozenset(names)
 
     def connections(self, capability: str | None = None) -> list[Connection]:
         """All enabled connections, optionally only those whose type has ``capability``."""

@@ -27,7 +27,7 @@ from hub.ledger.editing import edit_invoice
 from hub.ledger.events import apply_payment_event
 from hub.ledger.payments import (
     allocate_payment, apply_account_credit, mark_paid, record_payment, refund,
-    refund_from_balance, request_refund,
+    refund_from_balance,
 )
 from hub.ledger.posting import (
     add_future_item, add_transaction, post_invoice, post_invoices, remove_transaction,
@@ -35,6 +35,7 @@ from hub.ledger.posting import (
 from hub.ledger.prebills import (
     add_wip, attach_options, attach_wip, close_prebill, create_prebill, prebill_balance,
 )
+from hub.ledger.refund_requests import refund_where_taken, request_refund
 from hub.ledger.reminding import queue_reminders, send_reminders
 from hub.ledger.statements import statement
 
@@ -47,7 +48,7 @@ __all__ = [
     "run_overdue_check", "set_account_config", "CreditLine", "apply_credit_note",
     "create_credit_note", "credit_note_view", "find_credit_note", "cancel_last_recurring_invoice", "delete_completely", "mark_deleted",
     "edit_invoice", "apply_payment_event", "allocate_payment", "apply_account_credit",
-    "mark_paid", "record_payment", "refund", "refund_from_balance", "request_refund", "add_future_item", "add_transaction",
+    "mark_paid", "record_payment", "refund", "refund_from_balance", "request_refund", "refund_where_taken", "add_future_item", "add_transaction",
     "post_invoice", "post_invoices", "remove_transaction", "add_wip", "attach_options", "attach_wip",
     "close_prebill", "create_prebill", "prebill_balance", "statement", "queue_reminders",
     "send_reminders", "charge_invoice", "refund_payment",

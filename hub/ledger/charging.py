@@ -12,8 +12,10 @@ Charging an invoice (an outbox row with effect ``charge``):
   says when; ``None`` means give up); ``requires_action`` (the customer must authenticate)
   marks the invoice and fails the job with a message an admin sees in ``hub jobs list``.
 
-Refunding (effect ``refund``, written by :func:`hub.ledger.payments.request_refund`) asks the
-processor and records the refund the same way, keyed by the refund's id.
+Refunding (effect ``refund``, written by :func:`hub.ledger.refund_requests.request_refund`) asks
+the processor and records the refund the same way, keyed by the refund's id. That id is kept on
+the outbox row too, so that a request stops counting as "on its way" once its refund is in the
+ledger, whether this job or the processor's webhook recorded it.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from hub.contract.records import (
 from hub.errors import PermanentError, TransientError
 from hub.ledger._base import ledger_session
 from hub.ledger.events import apply_payment_event
+from hub.ledger.refund_requests import REFUND_OBJECT_ID
 
 if TYPE_CHECKING:
     from hub.host.context import HubContext
@@ -121,13 +124,17 @@ def refund_payment(ctx: "HubContext", row: OutboxEntry) -> RefundOutcome:
         raise PermanentError(f"no plugin refunds payments for connection {row.connection!r}")
     if outcome.status == "failed":
         raise PermanentError(outcome.message or "the processor refused the refund")
-    if outcome.status == "succeeded" and outcome.object_id:
+    if outcome.object_id:
         with ledger_session(ctx) as session:
-            original = session.get(Payment, row.document_id)
-            apply_payment_event(session, row.connection, PaymentEvent(
-                event_id=f"refund:{outcome.object_id}", kind=PaymentEventKind.refunded,
-                object_id=outcome.object_id, occurred_at=ctx.clock(),
-                invoice_id=original.invoice_id,
-                organisation_id=original.organisation_id, amount=amount,
-                payment_object_id=request.payment_object_id, status="succeeded"))
+            entry = session.get(OutboxEntry, row.id)
+            entry.payload = {**entry.payload, REFUND_OBJECT_ID: outcome.object_id}
+            session.add(entry)
+            if outcome.status == "succeeded":
+                original = session.get(Payment, row.document_id)
+                apply_payment_event(session, row.connection, PaymentEvent(
+                    event_id=f"refund:{outcome.object_id}", kind=PaymentEventKind.refunded,
+                    object_id=outcome.object_id, occurred_at=ctx.clock(),
+                    invoice_id=original.invoice_id,
+                    organisation_id=original.organisation_id, amount=amount,
+                    payment_object_id=request.payment_object_id, status="succeeded"))
     return outcome

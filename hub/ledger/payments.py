@@ -1,5 +1,6 @@
 """Money in and back out: payments (full, partial, over, split), quick "mark paid", manual
-allocation, paying from the account balance, and refunds (negative payments).
+allocation, paying from the account balance, and refunds (negative payments). Refunds asked of
+the processor that took a payment are in :mod:`hub.ledger.refund_requests`.
 
 Every function validates everything first and then writes, inside the caller's transaction, so a
 refused request leaves nothing behind. A finalised payment or refund gets one "push" outbox row
@@ -25,7 +26,7 @@ from hub.db.models.ledger import (
     Allocation, AllocationKind, Payment, PaymentMethod, PaymentStatus, Side, Transaction,
     TransactionCategory,
 )
-from hub.db.models.sync import Effect, ExternalLink, OutboxEntry
+from hub.db.models.sync import ExternalLink
 from hub.errors import NotFound, ValidationFailed
 from hub.ledger.account_states import lift_if_paid
 from hub.ledger.amounts import exact_amount
@@ -36,7 +37,8 @@ from hub.ledger._base import (
 )
 
 __all__ = ["record_payment", "mark_paid", "allocate_payment", "apply_account_credit", "refund",
-           "refund_from_balance", "request_refund", "payment_method", "post_payment", "payment_transaction", "write_allocations"]
+           "refund_from_balance", "refundable", "payment_method", "post_payment",
+           "payment_transaction", "write_allocations"]
 
 
 def payment_method(value: PaymentMethod | str) -> PaymentMethod:
@@ -98,20 +100,36 @@ def _refresh(session: Session, invoice_ids: set[int], today: dt.date) -> None:
         refresh_invoice(session, get_invoice(session, invoice_id), today)
 
 
+def _own_invoice(session: Session, organisation_id: int, currency: str, invoice_id: int
+                 ) -> Invoice:
+    """A payable invoice of the paying organisation, in the payment's currency: a payment
+    (or a credit) never pays another customer's invoice, whatever is still due on it."""
+    invoice = _payable_invoice(session, invoice_id)
+    if invoice.organisation_id != organisation_id:
+        raise ValidationFailed(f"invoice {invoice.number or invoice.id} belongs to another "
+                               "organisation",
+                               hint="pay it with a payment of its own organisation")
+    if invoice.currency != currency:
+        raise ValidationFailed(f"invoice {invoice.number} is in {invoice.currency}, the payment "
+                               f"in {currency}", hint="pay an invoice in its own currency")
+    return invoice
+
+
 def _plan(session: Session, organisation_id: int, amount: Money, invoice_id: int | None,
           allocations: Mapping[int, Decimal | str] | None) -> Plan:
     if allocations:
         due = {}
         for inv_id in allocations:
-            due[("inv", int(inv_id))] = money(_payable_invoice(session, int(inv_id)).amount_due,
-                                              amount.currency)
+            due[("inv", int(inv_id))] = money(_own_invoice(
+                session, organisation_id, amount.currency, int(inv_id)).amount_due,
+                amount.currency)
         requested = {("inv", int(k)): Money(exact_amount(v, amount.currency,
                                                          f"allocation to invoice {k}"),
                                             amount.currency) for k, v in allocations.items()}
         return allocate_manually(amount, requested, due)
     if invoice_id is not None:
         # A payment taken on one invoice pays that invoice; any excess is store credit (seed 000).
-        invoice = _payable_invoice(session, invoice_id)
+        invoice = _own_invoice(session, organisation_id, amount.currency, invoice_id)
         item = OpenItem(("inv", invoice.id), money(invoice.amount_due, amount.currency),
                         invoice.issue_date, invoice.id)
         return allocate_automatically(amount, [item])
@@ -183,10 +201,7 @@ def record_payment(session: Session, organisation_id: int, amount: Decimal | str
             hint=f"convert the amount to {org.currency} and record it in {org.currency}")
     value = Money(exact_amount(amount, org.currency, "payment"), org.currency)
     method = payment_method(method)
-    plan = _plan(session, org.id, value, invoice_id, allocations)
-    for (kind, target), _ in plan.parts:
-        if kind == "inv" and get_invoice(session, target).organisation_id != org.id:
-            raise ValidationFailed(f"invoice {target} belongs to another organisation")
+    plan = _plan(session, org.id, value, invoice_id, allocations)  # own invoices only
     payment = Payment(organisation_id=org.id, currency=org.currency, amount=value.amount,
                       method=method, status=PaymentStatus.succeeded, date=date,
                       reference=reference, note=note, invoice_id=invoice_id,
@@ -303,7 +318,8 @@ def _refund_row(session: Session, *, organisation_id: int, currency: str, amount
 
 
 def refundable(session: Session, payment: Payment) -> Decimal:
-    """What can still be refunded of ``payment``."""
+    """What of ``payment`` the ledger has not refunded yet (refund requests still on their way
+    to a processor are not counted here: :mod:`hub.ledger.refund_requests` does that)."""
     refunds = session.exec(select(Payment).where(Payment.refund_of_id == payment.id,
                                                  Payment.status == PaymentStatus.succeeded))
     return payment.amount + sum((r.amount for r in refunds), ZERO)
@@ -344,36 +360,6 @@ def refund(session: Session, payment_id: int, amount: Decimal | str | None = Non
     audit.record(session, "payment.refunded", "payment", original.id,
                  summary=f"{value} {original.currency} refunded (refund {row.id})"
                          + (f": {reason}" if reason else ""))
-    return row
-
-
-def request_refund(session: Session, payment_id: int, amount: Decimal | str | None = None, *,
-                   reason: str = "") -> OutboxEntry:
-    """Ask the processor that took a payment to refund it: an outbox row (effect ``refund``)
-    for the payment's processor connection. The ledger refund is written when the processor's
-    refund event comes back (:func:`hub.ledger.apply_payment_event`), so it is never counted
-    twice."""
-    original = session.get(Payment, payment_id)
-    if original is None or original.amount <= 0 or original.status != PaymentStatus.succeeded:
-        raise NotFound(f"no succeeded payment with id {payment_id} to refund")
-    if not original.processor or not original.processor_object_id:
-        raise ValidationFailed(f"payment {payment_id} was not taken by a processor",
-                               hint="record the refund in the ledger: `hub payment refund`")
-    left = refundable(session, original)
-    value = exact_amount(amount, original.currency, "refund") if amount is not None else left
-    if value <= 0 or value > left:
-        raise ValidationFailed(f"a refund of payment {original.id} must be between 0 and {left}",
-                               hint="refunds never exceed what was paid and not yet refunded")
-    earlier = session.exec(select(OutboxEntry).where(
-        OutboxEntry.effect == Effect.refund, OutboxEntry.document_kind == "payment",
-        OutboxEntry.document_id == original.id)).all()
-    row = OutboxEntry(effect=Effect.refund, document_kind="payment", document_id=original.id,
-                      connection=original.processor, generation=len(earlier),
-                      payload={"amount": str(value), "currency": original.currency,
-                               "payment_object_id": original.processor_object_id,
-                               "reason": reason})
-    session.add(row)
-    session.flush()
     return row
 
 

@@ -155,8 +155,7 @@ def test_card_needing_authentication_marks_the_invoice_and_reports_it(ctx, kit):
 
 
 def test_refund_requested_in_the_hub_goes_to_stripe_and_comes_back_once(ctx, kit):
-    from hub.ledger import apply_payment_event
-    from hub.ledger.payments import request_refund
+    from hub.ledger import apply_payment_event, request_refund
 
     _auto_billed_invoice(ctx, kit, "pm_card_visa")
     _run_until_settled(ctx)

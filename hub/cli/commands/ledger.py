@@ -102,17 +102,17 @@ def payment_refund(payment: int = typer.Argument(..., help="payment id"),
     """Refund (part of) a payment: recorded as a negative payment. A payment taken by a
     processor (Stripe) is refunded there; the refund enters the ledger when it confirms."""
     from hub.db.models import Payment
-    from hub.ledger import refund, request_refund
+    from hub.ledger import refund_where_taken
 
     with ledger_session() as session:
-        original = session.get(Payment, payment)
-        if original is not None and original.processor and original.processor_object_id:
-            request = request_refund(session, payment, amount, reason=reason)
-            console.print(f"refund of {request.payload['amount']} requested at "
-                          f"{request.connection}; it enters the ledger when confirmed")
+        row = refund_where_taken(session, payment, amount, date=parse_date(date),
+                                 processors=context().connection_names("payments"),
+                                 today=context().today(), reason=reason)
+        if not isinstance(row, Payment):
+            console.print(f"refund of {row.payload['amount']} {row.payload['currency']} "
+                          f"requested from {row.connection}; it is recorded when "
+                          f"{row.connection} confirms")
             return
-        row = refund(session, payment, amount, date=parse_date(date), today=context().today(),
-                     reason=reason)
         console.print(f"refund {row.id}: {row.amount} {row.currency}")
 
 
@@ -165,6 +165,8 @@ def edit_cmd(invoice: str, note: Optional[str] = typer.Option(None),
              ) -> None:
     """Edit an invoice within its status' rules; a synced invoice is refused (credit it)."""
     from hub.ledger import edit_invoice
+    from hub.validation import parse
+    from hub.validation.records import InvoiceChanges
 
     changes: dict = {k: v for k, v in {"note": note, "memo": memo, "issue_date": issue_date,
                                        "due_date": due_date, "number": number}.items()
@@ -178,6 +180,8 @@ def edit_cmd(invoice: str, note: Optional[str] = typer.Option(None),
             raise ValidationFailed(f"--lines is not JSON: {exc}") from None
     if not changes:
         raise ValidationFailed("nothing to change", hint="give --note, --memo, --due-date, ...")
+    # The API's rules (InvoiceChanges), before the database is opened.
+    changes = parse(InvoiceChanges, changes, what=f"invoice {invoice}").given()
     with ledger_session() as session:
         inv = edit_invoice(session, invoice_id_of(session, invoice), changes,
                            today=context().today())

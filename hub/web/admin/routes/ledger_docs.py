@@ -3,6 +3,8 @@ ways; credit-note PDFs; refunding a payment (approver)."""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from fastapi import Depends, Form, Request, Response
 from fastapi.responses import RedirectResponse
 from sqlalchemy import select
@@ -82,6 +84,7 @@ def payments(request: Request, page: int = 1, q: str = "", user: PageUser = Depe
 def payment_page(request: Request, payment_id: int, user: PageUser = Depends(viewer)):
     """One payment: the invoices it paid, its refunds, its history."""
     from hub.ledger import links_of_payment
+    from hub.ledger.refund_requests import taken_by_processor
 
     ctx = request.app.state.ctx
     with session_scope(ctx.engine) as session:
@@ -92,22 +95,29 @@ def payment_page(request: Request, payment_id: int, user: PageUser = Depends(vie
         links = links_of_payment(session, payment_id)
         history = audit.list_events(session, target_type="payment", target_id=payment_id).events
     return render(request, "payment.html", payment=payment, org=org, links=links,
-                  history=history, locked=lock_reason(payment), today=ctx.today())
+                  history=history, locked=lock_reason(payment), today=ctx.today(),
+                  by_processor=taken_by_processor(payment, ctx.connection_names("payments")))
 
 
 @router.post("/payments/{payment_id:int}/refund")
 def refund(request: Request, payment_id: int, amount: str = Form(""), reason: str = Form(""),
            user: PageUser = Depends(approver)):
-    """Refund (part of) a payment in the ledger (a processor refund goes through its plugin)."""
-    from hub.ledger import ledger_session, refund as do_refund
+    """Refund (part of) a payment as the REST API does: a payment taken by a processor is
+    refunded through it (the ledger refund follows its confirmation), any other in the ledger."""
+    from hub.ledger import ledger_session, refund_where_taken
 
     ctx = request.app.state.ctx
     value = decimal_field(amount, "amount") if amount.strip() else None
     if value is not None and value <= 0:
         raise ValidationFailed("a refund must be more than zero")
     with ledger_session(ctx) as session:
-        row = do_refund(session, payment_id, value, date=ctx.today(), today=ctx.today(),
-                        reason=reason)
-        row_id = row.id
-    return RedirectResponse(f"/admin/payments/{payment_id}?done=Refund+{row_id}+recorded",
+        row = refund_where_taken(session, payment_id, value, date=ctx.today(),
+                                 processors=ctx.connection_names("payments"),
+                                 today=ctx.today(), reason=reason)
+        if isinstance(row, Payment):
+            done = f"Refund {row.id} recorded"
+        else:
+            done = (f"Refund of {row.payload['amount']} {row.payload['currency']} requested "
+                    f"from {row.connection}; it is recorded when {row.connection} confirms")
+    return RedirectResponse(f"/admin/payments/{payment_id}?{urlencode({'done': done})}",
                             status_code=303)
