@@ -76,6 +76,13 @@ def create_contract(session: Session, organisation_id: int, name: str, start_dat
     # stays the 31st where the month has one); a billing day that differs makes a pro-rata
     # first cycle up to the first billing day.
     anchored = billing_day is None or billing_day == start_date.day
+    try:  # the cycles first: a start near 9999 has no room for them, and nothing is stored
+        periods = anchored_cycles(cadence, start_date, cycles) if anchored else \
+            build_cycles(cadence, start_date, cycles)
+    except (OverflowError, ValueError):
+        raise ValidationFailed(f"start {start_date} with {cycles} {frequency} cycle(s) runs past "
+                               f"{dt.date.max}", hint="give an earlier start or fewer cycles"
+                               ) from None
     contract = BillingContract(organisation_id=org.id, name=name, frequency=frequency,
                                interval=interval, billing_day=cadence.billing_day,
                                start_date=start_date, auto_charge=auto_charge,
@@ -83,8 +90,6 @@ def create_contract(session: Session, organisation_id: int, name: str, start_dat
                                refund_policy=refund_policy)
     session.add(contract)
     session.flush()
-    periods = anchored_cycles(cadence, start_date, cycles) if anchored else \
-        build_cycles(cadence, start_date, cycles)
     for number, period in enumerate(periods, start=1):
         session.add(BillingCycle(contract_id=contract.id, number=number, start=period.start,
                                  end=period.end))

@@ -67,8 +67,14 @@ def create_recurring(session: Session, organisation_id: int, service_start: dt.d
                           service_start)
     except ValueError as exc:
         raise ValidationFailed(str(exc), hint="frequencies: " + ", ".join(Frequency)) from None
-    next_run = service_start if first_run == "start" else \
-        cadence.start_on_or_after(service_start)
+    try:  # a start near 9999 has no next period (and no period end) to bill
+        next_run = service_start if first_run == "start" else \
+            cadence.start_on_or_after(service_start)
+        cadence.next_start_after(next_run)  # where the billing run moves next_run_date
+    except (OverflowError, ValueError):
+        raise ValidationFailed(f"service start {service_start} leaves no room for its billing "
+                               f"periods (dates end at {dt.date.max})",
+                               hint="give an earlier start") from None
     schedule = RecurringInvoice(
         organisation_id=org.id, name=name, frequency=cadence.frequency.value,
         interval=interval, billing_day=cadence.billing_day, anchor_date=service_start,

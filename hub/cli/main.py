@@ -188,6 +188,14 @@ def main(argv: list[str] | None = None) -> int:
         command = getattr(getattr(exc, "ctx", None), "command_path", "hub")
         _error_line(f"{message()} — see `{command} --help`")
         return getattr(exc, "exit_code", EXIT_USAGE)
+    except OverflowError as exc:
+        # A date or number past what Python holds (9999-12-31 plus a term), where no field's
+        # own check caught it first: bad input, and the session rolled back.
+        if cli_state.state.debug:
+            raise
+        _error_line(f"a date or number is out of range ({exc}); nothing was stored — give a "
+                    "smaller value (dates end at 9999-12-31)")
+        return EXIT_USAGE
     except Exception as exc:
         known = _database_error(exc)
         if known is None or cli_state.state.debug:

@@ -11,6 +11,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
+from hub.errors import ConfigError
+
 __all__ = ["make_engine", "session_scope", "normalise_url", "JSON_OPTIONS", "dumps_json"]
 
 
@@ -25,9 +27,28 @@ def dumps_json(value: object) -> str:
 JSON_OPTIONS = {"json_serializer": dumps_json, "json_deserializer": orjson.loads}
 
 
+#: Where the URL comes from and what it may be, said in every refusal of one.
+_URL_SETTING = "database_url (HUB_DATABASE_URL or hub.toml)"
+_URL_FORMS = "use sqlite:///path/to/hub.sqlite or postgresql://user:password@host/dbname"
+
+
 def normalise_url(url: str) -> str:
-    """Use psycopg 3 for ``postgresql://`` URLs; leave others alone."""
-    parsed = make_url(url)
+    """Use psycopg 3 for ``postgresql://`` URLs; leave other SQLite and PostgreSQL URLs alone.
+    Anything else (no URL at all, MySQL) is a ``ConfigError`` naming the setting: SQLAlchemy's
+    own errors would say neither which setting nor what to write."""
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        # Only the scheme is repeated: the rest may hold a password.
+        shown = f"{url.partition('://')[0]}://..." if "://" in url else repr(url)
+        raise ConfigError(f"{_URL_SETTING} {shown} is not a database URL",
+                          hint=_URL_FORMS) from None
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise ConfigError(f"{_URL_SETTING} {parsed.render_as_string(hide_password=True)} is "
+                          f"a {parsed.get_backend_name()} database; the hub runs on SQLite or "
+                          "PostgreSQL", hint=_URL_FORMS)
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed.render_as_string(hide_password=False)
@@ -64,7 +85,14 @@ def make_engine(url: str, **kwargs) -> Engine:
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    from sqlalchemy.exc import NoSuchModuleError
+
+    try:
+        return create_engine(url, **kwargs)
+    except (NoSuchModuleError, ModuleNotFoundError) as exc:  # postgresql+asyncpg, no driver
+        raise ConfigError(f"{_URL_SETTING} {parsed.render_as_string(hide_password=True)} "
+                          f"needs a driver the hub does not have ({exc})",
+                          hint=_URL_FORMS) from None
 
 
 @contextmanager

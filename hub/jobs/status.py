@@ -153,7 +153,7 @@ def standalone_status(settings: "HubSettings", plugins: ConnectionTypes,
     (as :func:`hub.jobs.assemble.build_runtime` points them). The in-process broker's queues and
     budgets live and die with their process, so a separate one sees the declared queue and its
     delay queue empty and no budget, as an in-process broker and store made here would report
-    them."""
+    them. An unreachable Redis leaves the queues and budgets out and adds ``broker_error``."""
     from hub.contract.connections import utcnow  # the clock HubContext uses by default
     from hub.db.dbapi import connect
     from hub.jobs.settings import JobSettings, broker_kind
@@ -161,6 +161,7 @@ def standalone_status(settings: "HubSettings", plugins: ConnectionTypes,
     job_settings = JobSettings.from_environment()
     redis = broker_kind(settings.broker_url) == "redis"
     connection, paramstyle = connect(settings.resolved_database_url)
+    broker_error: str | None = None
     try:
         if redis:
             import redis as redis_client  # only with a Redis broker
@@ -171,16 +172,24 @@ def standalone_status(settings: "HubSettings", plugins: ConnectionTypes,
             client = redis_client.Redis.from_url(settings.broker_url)
             try:
                 queues = redis_queue_sizes(client, job_settings.namespace, job_settings.queue)
+                budgets = budget_snapshots()
+            except redis_client.RedisError as exc:
+                # The database half of the status is still worth showing: the caller says
+                # the broker is unreachable (see "broker_error") after printing it.
+                queues, budgets = {}, []
+                broker_error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             finally:
                 client.close()
-            budgets = budget_snapshots()
         else:
             queues = {job_settings.queue: 0, f"{job_settings.queue}.DQ": 0}
             budgets = []  # kept in each process's memory: none in this fresh one
-        return read_status(connection, paramstyle, settings, plugins, queues=queues,
+        data = read_status(connection, paramstyle, settings, plugins, queues=queues,
                            rate_budgets=budgets, now=now or utcnow())
     finally:
         connection.close()
+    if broker_error is not None:
+        data["broker_error"] = broker_error
+    return data
 
 
 def sync_status(ctx: "HubContext", kind: str, document_id: int) -> list[dict[str, Any]]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from hub.core.money import is_whole_minor_units, minor_unit, quantum, to_decimal
+from hub.db.types import MAX_INTEGER_DIGITS
 from hub.errors import ValidationFailed
 
 __all__ = ["exact_amount", "MINOR_UNIT_RULE"]
@@ -23,12 +24,19 @@ MINOR_UNIT_RULE = ("amounts must be whole minor units of the currency (0.01 USD,
 def exact_amount(value: object, currency: str, what: str = "amount") -> Decimal:
     """``value`` as an exact Decimal of ``currency``, or a refusal that says what to type.
 
-    Refuses floats and junk (via :func:`to_decimal`) and amounts finer than the currency's
-    minor unit."""
+    Refuses floats and junk (via :func:`to_decimal`), amounts the money columns cannot hold
+    (the API's rule, :func:`hub.validation.fields.parse_decimal`: ``1e400`` or twenty digits
+    would otherwise fail inside the rounding below or on INSERT) and amounts finer than the
+    currency's minor unit."""
     try:
         amount = to_decimal(value)
+        if amount and amount.adjusted() >= MAX_INTEGER_DIGITS:
+            from hub.validation.fields import parse_decimal
+
+            parse_decimal(value)  # raises, with the same words as the API
     except (TypeError, ValueError) as exc:
-        raise ValidationFailed(f"{what}: {exc}", hint="write amounts like 12.50") from None
+        raise ValidationFailed(f"{what}: {exc}; nothing was stored",
+                               hint="write amounts like 12.50") from None
     if not is_whole_minor_units(amount, currency):
         places = minor_unit(currency)
         step = quantum(currency)

@@ -128,7 +128,13 @@ def create_credit_note(session: Session, *, organisation_id: int | None = None,
     priced = [price_line(Money(to_decimal(l.unit_price), currency), l.quantity, l.tax_rate)
               for l in lines]
     if percent is not None:
-        share = to_decimal(percent)
+        from hub.validation.fields import parse_decimal  # the API's rule for numbers
+
+        try:
+            share = parse_decimal(percent)
+        except ValueError as exc:
+            raise ValidationFailed(f"percent: {exc}",
+                                   hint="give a share between 0 and 100") from None
         if not Decimal(0) < share <= Decimal(100):
             raise ValidationFailed(f"{share}% is not between 0 and 100")
         priced = [price_line((p.amount * share / 100).rounded(), 1, p.tax_rate) for p in priced]

@@ -11,7 +11,7 @@ from typing import List, Optional
 
 import typer
 
-from hub.cli.helpers import parse_date
+from hub.cli.helpers import parse_date, parse_issue_date
 from hub.cli.listing import FORMAT, LIMIT, OFFSET, OutputFormat, emit, shown_amount
 from hub.cli.state import Table, console, context
 
@@ -224,8 +224,8 @@ def invoice_create(org: int = typer.Argument(..., help="organisation id"),
     from hub.billing.invoices import create_invoice
 
     with _session() as session:
-        invoice = create_invoice(context(), session, org, issue_date=parse_date(date) if date
-                                 else None, proforma=proforma, note=note)
+        invoice = create_invoice(context(), session, org, issue_date=parse_issue_date(date),
+                                 proforma=proforma, note=note)
         console.print(f"Draft invoice {invoice.id} created.")
 
 

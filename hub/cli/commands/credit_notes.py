@@ -7,13 +7,12 @@ hub's clock.
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import List, Optional
 
 import typer
 
 from hub.cli.helpers import (
-    invoice_id_of, ledger_session, parse_date, parse_pairs, print_json,
+    invoice_id_of, ledger_session, parse_amount, parse_date, parse_pairs, print_json,
 )
 from hub.cli.listing import FORMAT, LIMIT, OFFSET, OutputFormat, emit, page, shown_amount
 from hub.cli.state import console, context
@@ -40,7 +39,8 @@ def credit_create(invoice: Optional[str] = typer.Option(None, help="invoice to c
         note = create_credit_note(
             session, organisation_id=organisation,
             invoice_id=invoice_id_of(session, invoice) if invoice else None,
-            lines=[CreditLine(d, Decimal(a)) for d, a in parse_pairs(line, "--line").items()],
+            lines=[CreditLine(d, parse_amount(a, f"--line {d}"))
+                   for d, a in parse_pairs(line, "--line").items()],
             whole=whole, percent=percent, date=parse_date(date), today=context().today(),
             reason=reason, apply=apply, number_format=settings.company.credit_note_number_format,
             partner_id=settings.company.partner_id)

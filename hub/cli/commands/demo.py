@@ -26,6 +26,7 @@ def demo(directory: Path = typer.Option(Path("demo-data"), "--dir",
     """
     import logging
 
+    from hub.cli.helpers import folder_target
     from hub.cli.state import console, state
     from hub.demo import run_demo
     from hub.demo.summary import print_summary
@@ -41,6 +42,7 @@ def demo(directory: Path = typer.Option(Path("demo-data"), "--dir",
         raise ValidationFailed(f"the demo needs at least {MIN_ORGANISATIONS} organisations "
                                "(each of the first eight plays a part)",
                                hint=f"pass --organisations {MIN_ORGANISATIONS} or more")
+    folder_target(directory, "--dir")  # before any sandbox starts
     if not state.debug:
         # The planted declined card fails its charge job on purpose; the summary counts it, so
         # the job runner's warning line would only interrupt the progress display.

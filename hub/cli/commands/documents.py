@@ -12,6 +12,7 @@ from typing import List, Optional
 import typer
 
 from hub.cli import state as cli_state
+from hub.cli.helpers import file_target, folder_target, write_file
 from hub.cli.listing import FORMAT, LIMIT, OFFSET, OutputFormat, emit
 from hub.cli.state import console
 from hub.errors import ValidationFailed
@@ -92,11 +93,17 @@ def _renderer():
     return ctx, DocumentRenderer(ctx.settings, today=ctx.today)
 
 
+def _check_output(output: Optional[Path]) -> None:
+    """Refuse an --output that cannot be written before the PDF is rendered."""
+    if output is not None and not output.is_dir():
+        file_target(output, "--output")
+
+
 def _write(document, output: Optional[Path]) -> None:
     target = output or Path(document.filename)
     if target.is_dir():
         target = target / document.filename
-    target.write_bytes(document.pdf)
+    write_file(target, document.pdf, "--output")
     console.print(f"wrote {target} ({len(document.pdf):,} bytes)", highlight=False)
 
 
@@ -107,6 +114,7 @@ def pdf_invoice(invoice_id: str = typer.Argument(..., help="invoice number or id
     """Write an invoice's PDF (default: ./invoice-NUMBER.pdf)."""
     from hub.db.engine import session_scope
 
+    _check_output(output)
     ctx, renderer = _renderer()
     with session_scope(ctx.engine) as session:
         document = renderer.invoice(session, _invoice_id(invoice_id))
@@ -119,6 +127,7 @@ def pdf_credit_note(credit_note_id: str = typer.Argument(..., help="credit note 
     """Write a credit note's PDF (default: ./credit-note-NUMBER.pdf)."""
     from hub.db.engine import session_scope
 
+    _check_output(output)
     ctx, renderer = _renderer()
     with session_scope(ctx.engine) as session:
         document = renderer.credit_note(session, _credit_note_id(credit_note_id))
@@ -137,6 +146,7 @@ def pdf_statement(organisation_id: int = typer.Argument(..., help="organisation 
     """Write an organisation's statement for a period."""
     from hub.db.engine import session_scope
 
+    _check_output(output)
     ctx, renderer = _renderer()
     first, last = _period(period, start, end, ctx.today())
     with session_scope(ctx.engine) as session:
@@ -156,13 +166,18 @@ def pdf_templates(copy_to: Optional[Path] = typer.Option(
         for name in names:
             console.print(name, highlight=False)
         return
+    folder_target(copy_to, "--copy")
     copied = 0
     for name in names:
         target = copy_to / name
         if target.exists():
             continue  # never overwrite an edited template
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(PACKAGED_DIR / name, target)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(PACKAGED_DIR / name, target)
+        except OSError as exc:
+            raise ValidationFailed(f"--copy {copy_to}: cannot write {target} ({exc.strerror})",
+                                   hint="give a folder you can write to") from None
         copied += 1
     console.print(f"copied {copied} template(s) to {copy_to}; set company.templates_dir = "
                   f"\"{copy_to}\" in hub.toml", highlight=False)

@@ -32,6 +32,12 @@ def pull(name: str = typer.Argument(..., help="connection name from hub.toml"),
     from hub.sources.pulling import KINDS, pull_by_name
     from hub.sources.reports import usage_month
 
+    unknown = sorted(set(kind or ()) - set(KINDS))
+    if unknown:  # the service's ValueError is for callers in code; a user gets one line
+        from hub.errors import ValidationFailed
+
+        raise ValidationFailed(f"--kind {', '.join(unknown)}: no such kind",
+                               hint=f"use --kind with one of {', '.join(KINDS)}")
     month = usage_month(period) if period is not None else None  # refused before any pull
     report = pull_by_name(context(), name, full=full, kinds=kind or KINDS,
                           create_organisations=import_organisations, period=month)

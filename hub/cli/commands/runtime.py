@@ -33,7 +33,7 @@ def _logging() -> None:
     configure_logging(settings.log_level, settings.log_format)
 
 
-def worker(threads: Optional[int] = typer.Option(None, "--threads", "-t",
+def worker(threads: Optional[int] = typer.Option(None, "--threads", "-t", min=1,
                                                  help="worker threads (HUB_JOBS_WORKER_THREADS)"),
            dispatch: bool = typer.Option(True, "--dispatch/--no-dispatch",
                                          help="also turn pending outbox rows into jobs")) -> None:
@@ -53,7 +53,8 @@ def scheduler() -> None:
 
 
 def serve(host: Optional[str] = typer.Option(None, help="default: web.host"),
-          port: Optional[int] = typer.Option(None, help="default: web.port")) -> None:
+          port: Optional[int] = typer.Option(None, min=1, max=65535,
+                                             help="default: web.port")) -> None:
     """Serve webhooks, the REST API and /docs with uvicorn."""
     from hub.jobs.processes import run_server
 
@@ -61,8 +62,9 @@ def serve(host: Optional[str] = typer.Option(None, help="default: web.host"),
     run_server(context(), host=host, port=port)
 
 
-def run(threads: Optional[int] = typer.Option(None, "--threads", "-t"),
-        host: Optional[str] = typer.Option(None), port: Optional[int] = typer.Option(None)) -> None:
+def run(threads: Optional[int] = typer.Option(None, "--threads", "-t", min=1),
+        host: Optional[str] = typer.Option(None),
+        port: Optional[int] = typer.Option(None, min=1, max=65535)) -> None:
     """Worker threads, scheduler and web server in one process (the embedded defaults)."""
     from hub.jobs.processes import run_all
 
@@ -135,7 +137,17 @@ def status(as_json: bool = typer.Option(False, "--json", help="machine-readable"
     data = standalone_status(settings(), plugin_host())
     if as_json:
         console.print_json(json.dumps(data, default=str))
-        return
+    else:
+        _print_status(data)
+    if data.get("broker_error"):  # printed what the database knows; now say what failed
+        from hub.errors import ConnectorError
+
+        raise ConnectorError(f"the broker (HUB_BROKER_URL) is unreachable: "
+                             f"{data['broker_error']}", hint="check the URL and that Redis runs")
+
+
+def _print_status(data: dict) -> None:
+    """The status as text: the broker and queues, the outbox, each connection, next runs."""
     from rich.table import Table
 
     console.print(f"broker: {data['broker']}   queues: {data['queues'] or 'n/a'}")

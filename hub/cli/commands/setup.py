@@ -87,9 +87,12 @@ def init(path: Path = typer.Option(Path(DEFAULT_CONFIG_FILE), "--path", help="fi
     if print_only:
         typer.echo(SAMPLE_CONFIG)
         return
+    from hub.cli.helpers import file_target, write_file
+
+    file_target(path, "--path")  # a folder, or one that does not exist: say so, write nothing
     if path.exists() and not force:
         raise ConfigError(f"{path} already exists", hint="use --force to overwrite it")
-    path.write_text(SAMPLE_CONFIG, encoding="utf-8")
+    write_file(path, SAMPLE_CONFIG, "--path")
     console.print(f"wrote {path}; next: `hub db upgrade`")
 
 
@@ -106,11 +109,12 @@ def config_show(as_json: bool = typer.Option(False, "--json", help="machine-read
 
 def db_upgrade(revision: str = typer.Argument("head", help="target revision")) -> None:
     """Create or migrate the database schema (Alembic)."""
-    from hub.db.migrate import upgrade
+    from hub.db.migrate import current_revision, upgrade
 
     url = settings().resolved_database_url
     upgrade(url, revision)
-    console.print(f"database at revision {revision}")
+    # the revision it is at, not the one asked for ("head", a prefix) — so a script can trust it
+    console.print(f"database at revision {current_revision(url)}")
 
 
 def db_current() -> None:

@@ -18,7 +18,15 @@ def _password(given: Optional[str]) -> str:
     """The password from --password, else asked twice without echo."""
     if given is not None:
         return given
-    return typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    try:
+        return typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    except typer.Abort:
+        # End of input (</dev/null, a script): Click aborts with no message and exit 1. A
+        # password piped in twice still works; only its absence is refused.
+        from hub.errors import ValidationFailed
+
+        raise ValidationFailed("no password given, and none could be read (end of input)",
+                               hint="pass --password or set HUB_USER_PASSWORD") from None
 
 
 @user_app.command("add")

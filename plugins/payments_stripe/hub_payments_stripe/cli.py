@@ -20,7 +20,8 @@ def register(app: typer.Typer) -> None:
                         no_args_is_help=True)
 
     @group.command("sandbox")
-    def sandbox(host: str = "127.0.0.1", port: int = 12111,
+    def sandbox(host: str = "127.0.0.1",
+                port: int = typer.Option(12111, min=1, max=65535, help="port to listen on"),
                 api_key: str = typer.Option("sk_test_sandbox", help="the key clients must send"),
                 webhook_secret: str = "whsec_sandbox",
                 webhook_url: Optional[str] = typer.Option(
@@ -48,12 +49,17 @@ def register(app: typer.Typer) -> None:
                  None, help="attach this payment method id; without it, start a Setup Intent")) -> None:
         """Make sure the organisation is a Stripe customer, then attach a card by id (printing
         what to store as its payment profile) or start a Setup Intent for a card page."""
-        from hub import HubError, cli_connection
+        from hub import HubError, cli_connection, owns
 
         from hub_payments_stripe import profiles
+        from hub_payments_stripe.plugin import CONNECTION_TYPE
 
         try:
             conn = cli_connection(connection)
+            if not owns(conn, CONNECTION_TYPE):  # its settings have no Stripe key or api_base
+                raise HubError(f"connection {connection!r} is a {conn.plugin} connection, not "
+                               f"{CONNECTION_TYPE}",
+                               hint="name a stripe connection (`hub plugins` lists them)")
             customer = profiles.ensure_customer(conn, organisation, name=name, email=email)
             if payment_method is None:
                 setup_id, secret = profiles.start_setup(conn, customer, organisation)
@@ -62,7 +68,7 @@ def register(app: typer.Typer) -> None:
                 return
             stored = profiles.attach_payment_method(conn, customer, payment_method)
         except HubError as exc:
-            typer.echo(exc.user_message(), err=True)
+            typer.echo(f"error: {exc.user_message()}", err=True)
             raise typer.Exit(1) from None
         typer.echo(f"customer {stored.customer_ref} payment method {stored.payment_method_ref}: "
                    f"{stored.brand} ending {stored.last4}, expires "

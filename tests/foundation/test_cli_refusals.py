@@ -1,0 +1,187 @@
+"""Input the CLI once died on with a traceback (a tester's list): amounts past the money columns,
+dates whose due date or periods pass 9999-12-31, unknown pull kinds, migration revisions that do
+not exist or are behind the database, paths that cannot be written, ports and thread counts out
+of range, a connection of the wrong type. Each is now refused in one ``error:`` line with a
+non-zero exit, and nothing is stored (a dump of every table before and after)."""
+
+from __future__ import annotations
+
+import io
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from hub.cli import state as cli_state
+from hub.cli.main import main
+from hub.db.engine import make_engine
+from hub.db.migrate import MIGRATIONS_DIR
+from hub.db.models import metadata
+
+SETUP = [
+    ["org", "create", "Acme", "--email", "billing@acme.test"],
+    ["invoice", "create", "1"],
+    ["invoice", "add-line", "1", "--description", "Support", "--price", "100"],
+    ["invoice", "finalise", "1"],
+]
+
+#: (arguments, words the one line must hold)
+BAD = [
+    (["payment", "add", "1", "1e400"], "15 integer digits"),
+    (["payment", "add", "1", "99999999999999999999"], "15 integer digits"),
+    (["account", "transaction", "1", "--side", "credit", "--amount", "1e400"],
+     "15 integer digits"),
+    (["prebill", "create", "1", "--project", "P", "--stage", "S", "--fee", "1e400",
+      "--percent", "10"], "15 integer digits"),
+    (["credit-note", "create", "--invoice", "1", "--percent", "abc"], "'abc' is not a number"),
+    (["credit-note", "create", "--invoice", "1", "--line", "X=abc"], "'abc' is not a number"),
+    (["invoice", "create", "1", "--date", "9999-12-31"], "due date"),
+    (["contract", "create", "1", "C", "--start", "9999-12-01"], "runs past 9999-12-31"),
+    (["recurring", "create", "1", "--start", "9999-12-31"], "9999-12-31"),
+    (["recurring", "create", "1", "--start", "9999-12-31", "--bill-from-start"], "9999-12-31"),
+    (["pull", "nope", "--kind", "bogus"], "--kind bogus"),
+    (["db", "upgrade", "nonsense"], "no migration revision 'nonsense'"),
+    (["db", "upgrade", "0001"], "never downgrades"),
+    (["db", "upgrade", "base"], "never downgrades"),
+    (["db", "revision", "-m", "t", "--rev-id", "x/../y"], "not a plain identifier"),
+    (["pdf", "invoice", "1", "-o", "/missing/dir/x.pdf"], "/missing/dir does not exist"),
+    (["pdf", "statement", "1", "--period", "last-month", "-o", "/missing/dir/x.pdf"],
+     "/missing/dir does not exist"),
+    (["init", "--path", "/missing/dir/hub.toml"], "/missing/dir does not exist"),
+    (["serve", "--port", "99999"], "--port"),
+    (["run", "--port", "0"], "--port"),
+    (["worker", "-t", "0"], "--threads"),
+    (["worker", "-t", "-1"], "--threads"),
+]
+
+
+@pytest.fixture
+def hub(tmp_path, monkeypatch, capsys):
+    config = tmp_path / "hub.toml"
+    config.write_text(f'data_dir = "{tmp_path / "data"}"\n')
+    monkeypatch.setenv("HUB_CONFIG", str(config))
+    for name in ("HUB_DATABASE_URL", "HUB_BROKER_URL"):
+        monkeypatch.delenv(name, raising=False)
+
+    def run(*args: str) -> tuple[int, str, str]:
+        code = main(list(args))
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    assert run("db", "upgrade")[0] == 0
+    for args in SETUP:
+        code, _, err = run(*args)
+        assert code == 0, (args, err)
+    yield run
+    cli_state.reset()
+
+
+def _dump(tmp_path) -> dict:
+    engine = make_engine(f"sqlite:///{tmp_path / 'data' / 'hub.sqlite'}")
+    try:
+        with engine.connect() as conn:
+            return {t.name: sorted(map(repr, conn.execute(select(t)).all()))
+                    for t in metadata.sorted_tables}
+    finally:
+        engine.dispose()
+
+
+def _scripts() -> list[str]:
+    """The packaged migration scripts and folders (not Python's caches)."""
+    return sorted(str(p.relative_to(MIGRATIONS_DIR)) for p in MIGRATIONS_DIR.rglob("*")
+                  if "__pycache__" not in p.parts)
+
+
+def _one_line(code: int, err: str, words: str, *, exit_code: int = 2) -> None:
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert "Traceback" not in err
+    assert code == exit_code, (code, err)
+    assert len(lines) == 1 and lines[0].startswith("error:"), err
+    assert words in lines[0], err
+
+
+@pytest.mark.parametrize("args,words", BAD, ids=[" ".join(a) for a, _ in BAD])
+def test_bad_input_is_one_line_and_stores_nothing(hub, tmp_path, args, words):
+    before = _dump(tmp_path)
+    packaged = _scripts()
+    code, _, err = hub(*args)
+    _one_line(code, err, words)
+    assert _dump(tmp_path) == before
+    assert _scripts() == packaged  # no x/ folder, no y_t.py migration
+
+
+def test_upgrade_reports_the_revision_the_database_is_at(hub):
+    code, out, _ = hub("db", "upgrade", "head")
+    assert code == 0 and "database at revision head" not in out
+    assert hub("db", "current")[1].strip() in out
+
+
+def test_a_date_past_year_9999_from_a_setting_is_one_line(hub, tmp_path):
+    # No field check can know the company's term: the CLI's net for OverflowError answers.
+    config = tmp_path / "far.toml"
+    config.write_text(f'data_dir = "{tmp_path / "data"}"\n'
+                      "[company]\npayment_due_days = 3000000\n")
+    before = _dump(tmp_path)
+    code, _, err = hub("--config", str(config), "invoice", "create", "1", "--date", "2026-01-01")
+    _one_line(code, err, "out of range")
+    assert _dump(tmp_path) == before
+
+
+def test_paths_that_cannot_be_written_are_refused(hub, tmp_path):
+    a_file = tmp_path / "existing.txt"
+    a_file.write_text("mine")
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    code, _, err = hub("pdf", "templates", "--copy", str(a_file))
+    _one_line(code, err, "is a file, not a folder")
+    assert a_file.read_text() == "mine"
+    code, _, err = hub("init", "--path", str(folder), "--force")
+    _one_line(code, err, "is a folder")
+    code, _, err = hub("demo", "--dir", str(a_file))  # refused before any sandbox starts
+    _one_line(code, err, "is a file, not a folder")
+    if Path("/proc/version").exists():  # Linux: a file no one may write
+        code, _, err = hub("pdf", "invoice", "1", "-o", "/proc/version")
+        _one_line(code, err, "cannot write it")
+        code, _, err = hub("init", "--path", "/proc/version", "--force")
+        _one_line(code, err, "cannot write it")
+        code, _, err = hub("demo", "--dir", "/proc/hub-demo")
+        _one_line(code, err, "cannot make that folder")
+
+
+@pytest.mark.parametrize("url,words", [
+    ("nonsense", "HUB_DATABASE_URL"),
+    ("mysql://a:secret@b/c", "mysql database"),
+])
+def test_a_database_url_the_hub_cannot_use_is_a_config_error(hub, monkeypatch, url, words):
+    monkeypatch.setenv("HUB_DATABASE_URL", url)
+    for args in (["status"], ["org", "list"]):
+        cli_state.reset()
+        code, _, err = hub(*args)
+        _one_line(code, err, words, exit_code=3)
+        assert "secret" not in err and "sqlite:///" in err
+
+
+def test_status_with_an_unreachable_broker_prints_what_it_can(hub, monkeypatch):
+    pytest.importorskip("redis")
+    monkeypatch.setenv("HUB_BROKER_URL", "redis://127.0.0.1:1/0")
+    cli_state.reset()
+    from hub.sources.budgets import configure_budgets
+
+    try:
+        code, out, err = hub("status")
+    finally:
+        configure_budgets(None)  # status pointed this process's budgets at the dead Redis
+    _one_line(code, err, "broker", exit_code=4)
+    assert "outbox:" in out and "unreachable" in err
+
+
+def test_a_missing_password_is_one_line(hub, monkeypatch, tmp_path):
+    monkeypatch.delenv("HUB_USER_PASSWORD", raising=False)
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))  # as with </dev/null
+    before = _dump(tmp_path)
+    code, _, err = hub("user", "add", "u4")
+    lines = [line for line in err.splitlines() if line.strip().startswith("error:")]
+    assert code == 2 and "Traceback" not in err
+    assert len(lines) == 1 and "HUB_USER_PASSWORD" in lines[0]
+    assert _dump(tmp_path) == before
