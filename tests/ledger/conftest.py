@@ -88,3 +88,27 @@ def acme_with_posted_invoice():
     a fresh organisation with one posted 100.00 invoice; returns ``(organisation_id,
     invoice_id)`` (used by the API and CLI lock tests, which bring their own databases)."""
     return _acme_with_posted_invoice
+
+
+@pytest.fixture
+def kit():
+    """The Stripe plugin's local sandbox and test kit (skipped without the plugin)."""
+    testing = pytest.importorskip("hub_payments_stripe.testing")
+    kit = testing.make_kit()
+    yield kit
+    kit.close()
+
+
+@pytest.fixture
+def stripe_ctx(kit, make_hub_context):
+    """A hub context with the Stripe plugin and a ``stripe`` connection to :func:`kit`'s
+    sandbox."""
+    from hub_payments_stripe import plugin
+    from hub_payments_stripe.testing import SANDBOX_BASE
+
+    settings = kit.connection.settings
+    return make_hub_context(plugin, connections=[{
+        "name": kit.connection.name, "plugin": "stripe",
+        "settings": {"api_key": settings.api_key.get_secret_value(),
+                     "webhook_secret": settings.webhook_secret.get_secret_value(),
+                     "api_base": SANDBOX_BASE}}])

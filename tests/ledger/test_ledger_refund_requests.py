@@ -28,10 +28,9 @@ from hub.ledger import apply_payment_event, post_invoice
 from hub.web.app import create_app
 from hub.web.tokens import create_token
 
-stripe_plugin = pytest.importorskip("hub_payments_stripe.plugin")
+pytest.importorskip("hub_payments_stripe.plugin")
 from hub_payments_stripe import profiles  # noqa: E402
 from hub_payments_stripe.charges import charge_payment_method  # noqa: E402
-from hub_payments_stripe.testing import SANDBOX_BASE, make_kit  # noqa: E402
 
 FAST = JobSettings(min_backoff_seconds=0.01, max_backoff_seconds=0.05, max_attempts=6,
                    dispatch_lease_seconds=5, dispatch_interval_seconds=0.05)
@@ -39,20 +38,8 @@ TODAY = dt.date(2026, 1, 1)
 
 
 @pytest.fixture
-def kit():
-    kit = make_kit()
-    yield kit
-    kit.close()
-
-
-@pytest.fixture
-def ctx(kit, make_hub_context):
-    settings = kit.connection.settings
-    return make_hub_context(stripe_plugin, connections=[{
-        "name": kit.connection.name, "plugin": "stripe",
-        "settings": {"api_key": settings.api_key.get_secret_value(),
-                     "webhook_secret": settings.webhook_secret.get_secret_value(),
-                     "api_base": SANDBOX_BASE}}])
+def ctx(stripe_ctx):
+    return stripe_ctx
 
 
 @pytest.fixture
