@@ -8,6 +8,7 @@ charged ones are offered to invoices, and only finalising an invoice makes them 
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 from sqlmodel import Session, select
@@ -124,8 +125,18 @@ def product_by_code(session: Session, code: str) -> Product:
     """The product with ``code``."""
     product = session.exec(select(Product).where(Product.code == code)).first()
     if product is None:
-        raise NotFound(f"no product with code {code!r}", hint="list them with `hub org products`")
+        raise NotFound(f"no product with code {code!r}", hint="list them with `hub product list`")
     return product
+
+
+def catalogue_price(product: Product, currency: str) -> Decimal:
+    """The product's catalogue price for a line in ``currency``: only in the currency it is
+    priced in (22.00 USD is not 22 JPY; there is no conversion)."""
+    if product.currency != currency:
+        raise ValidationFailed(f"product {product.code!r} is priced in {product.currency}; "
+                               f"this line is in {currency}",
+                               hint=f"give the line its own price in {currency} (--price)")
+    return product.unit_price
 
 
 def open_ticket(session: Session, organisation_id: int, number: str, subject: str, *,

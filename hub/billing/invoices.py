@@ -15,7 +15,7 @@ from dateutil.relativedelta import relativedelta
 from sqlmodel import Session, select
 
 from hub.host.context import HubContext
-from hub.billing.catalogue import get_or_404, product_by_code
+from hub.billing.catalogue import catalogue_price, get_or_404, product_by_code
 from hub.billing.finalise import finalise_invoices
 from hub.core.lines import FutureItemRef, price_line, take_future_items, totals
 from hub.core.money import Money, to_decimal
@@ -101,7 +101,8 @@ def add_line(session: Session, invoice_id: int, *, description: str | None = Non
     if unit_price is None and product is None:
         raise ValidationFailed("a manual item needs a unit price",
                                hint="pass --price, or --product CODE for a catalogue product")
-    price = to_decimal(unit_price) if unit_price is not None else product.unit_price
+    price = to_decimal(unit_price) if unit_price is not None else \
+        catalogue_price(product, invoice.currency)
     rate = to_decimal(tax_rate) if tax_rate is not None else (
         product.tax_rate if product else Decimal(0))
     try:  # each value fits its column; their product might not (a product's price, JPY)

@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 from hub.core.groups import GroupRef, choose_group, plan_join
 from hub.core.money import to_decimal
 from hub.core.periods import Cadence, Frequency
-from hub.billing.catalogue import get_or_404, product_by_code
+from hub.billing.catalogue import catalogue_price, get_or_404, product_by_code
 from hub.billing.loading import group_key
 from hub.db.models import (
     BatchStatus, BillingBatch, BillingContract, Invoice, InvoiceGroup, Organisation,
@@ -108,11 +108,11 @@ def add_recurring_line(session: Session, *, description: str | None = None,
         raise ValidationFailed("a template line belongs to one recurring invoice or one contract",
                                hint="give exactly one of recurring_id and contract_id")
     if recurring_id is not None:
-        get_or_404(session, RecurringInvoice, recurring_id, "recurring invoice",
-                   "list them with `hub recurring list`")
+        owner_row = get_or_404(session, RecurringInvoice, recurring_id, "recurring invoice",
+                               "list them with `hub recurring list`")
     else:
-        get_or_404(session, BillingContract, contract_id, "billing contract",
-                   "list them with `hub contract list`")
+        owner_row = get_or_404(session, BillingContract, contract_id, "billing contract",
+                               "list them with `hub contract list`")
     product = product_by_code(session, given.product_code) if given.product_code else None
     if product is not None and not product.active:
         raise ValidationFailed(f"product {product.code!r} is retired",
@@ -128,7 +128,8 @@ def add_recurring_line(session: Session, *, description: str | None = None,
         line_type=line_type, product_id=product.id if product else None,
         description=description or (product.name if product else line_type),
         quantity=to_decimal(quantity),
-        unit_price=to_decimal(unit_price) if unit_price is not None else product.unit_price,
+        unit_price=to_decimal(unit_price) if unit_price is not None else catalogue_price(
+            product, session.get(Organisation, owner_row.organisation_id).currency),
         tax_rate=to_decimal(tax_rate) if tax_rate is not None else (
             product.tax_rate if product else to_decimal("0")),
         counter_filters=dict(filters or {}))

@@ -46,6 +46,21 @@ def test_syncro_one_time_invoice_with_manual_item_and_product_then_edited_descri
             ("push", "books", invoice.id)]
 
 
+def test_a_product_priced_in_another_currency_needs_the_lines_own_price(ctx):
+    with session_scope(ctx.engine) as s:
+        org = create_organisation(s, "Yen Co", currency="JPY")
+        add_product(s, "M365-BP", "Microsoft 365 Business Premium", "22.00")  # USD
+        invoice = create_invoice(ctx, s, org.id, issue_date=D(2026, 3, 15))
+        with pytest.raises(ValidationFailed, match="priced in USD; this line is in JPY"):
+            add_line(s, invoice.id, product_code="M365-BP")
+        schedule = create_recurring(s, org.id, D(2026, 3, 15))
+        with pytest.raises(ValidationFailed, match="priced in USD; this line is in JPY"):
+            add_recurring_line(s, recurring_id=schedule.id, product_code="M365-BP")
+        assert lines_of(s, invoice.id) == []
+        line = add_line(s, invoice.id, product_code="M365-BP", unit_price="3300")
+        assert (line.unit_price, line.amount) == (Decimal("3300"), Decimal("3300"))
+
+
 def test_syncro_labor_log_not_charged_to_charged_to_invoiced_through_make_invoice(ctx):
     with session_scope(ctx.engine) as s:
         org = create_organisation(s, "Umbrella")
