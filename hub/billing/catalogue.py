@@ -176,7 +176,7 @@ def add_ticket_charge(session: Session, ticket_id: int, description: str, *,
 def charge_labor(session: Session, charge_id: int) -> TicketCharge:
     """Not Charged → Charged: the time entry will be offered to the next invoice."""
     charge = get_or_404(session, TicketCharge, charge_id, "ticket charge",
-                        "see the ticket's charges with `hub invoice from-ticket --list`")
+                        "see the ticket's charges with `hub org tickets --org ORG`")
     if charge.labor_status == LaborStatus.invoiced:
         raise ValidationFailed(f"ticket charge {charge_id} is already invoiced",
                                hint="credit the invoice instead of charging it again")

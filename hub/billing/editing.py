@@ -115,14 +115,14 @@ def edit_contact(session: Session, contact_id: int, values: dict[str, Any]) -> C
     """Change a contact's name, e-mail or attributes (attributes feed user counters)."""
     changes = parse(ContactChanges, values, what=f"contact {contact_id}").given()
     contact = get_or_404(session, Contact, contact_id, "contact",
-                         "list contacts with `hub org contacts ORG`")
+                         "list contacts with `hub contact list`")
     return apply_changes(session, contact, changes, "contact")
 
 
 def retire_contact(session: Session, contact_id: int, now: dt.datetime) -> Contact:
     """The person left: no longer counted from ``now`` (the row stays for old invoices)."""
     contact = get_or_404(session, Contact, contact_id, "contact",
-                         "list contacts with `hub org contacts ORG`")
+                         "list contacts with `hub contact list`")
     contact.deleted_at_source = contact.deleted_at_source or now
     return _retired(session, contact, "contact")
 

@@ -140,7 +140,8 @@ def invoice_from_ticket(ctx: HubContext, session: Session, ticket_id: int, *,
                         issue_date: dt.date | None = None) -> Invoice:
     """A draft invoice from a ticket's charged time and items (Syncro's Make Invoice). The
     charges are reserved now and become *Invoiced* when the invoice is finalised."""
-    ticket = get_or_404(session, Ticket, ticket_id, "ticket", "list tickets with `hub org show`")
+    ticket = get_or_404(session, Ticket, ticket_id, "ticket",
+                        "list tickets with `hub org tickets --org ORG`")
     charges = session.exec(select(TicketCharge).where(
         TicketCharge.ticket_id == ticket.id, TicketCharge.labor_status == LaborStatus.charged,
         TicketCharge.billable, TicketCharge.invoice_line_id.is_(None))

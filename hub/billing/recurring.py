@@ -181,7 +181,7 @@ def join_group(session: Session, recurring_id: int, group_id: int) -> RecurringI
     schedule = get_or_404(session, RecurringInvoice, recurring_id, "recurring invoice",
                           "list them with `hub recurring list`")
     group = get_or_404(session, InvoiceGroup, group_id, "invoice group",
-                       "list them with `hub recurring groups ORG`")
+                       "list them with `hub recurring groups --org ORG`")
     if group.organisation_id != schedule.organisation_id:
         raise ValidationFailed("an agreement joins only its own account's invoice groups",
                                hint=f"pick a group of organisation {schedule.organisation_id}")
@@ -200,7 +200,7 @@ def join_group(session: Session, recurring_id: int, group_id: int) -> RecurringI
 def set_master(session: Session, group_id: int, recurring_id: int) -> InvoiceGroup:
     """Make ``recurring_id`` the group's master agreement (it advances the group's date)."""
     group = get_or_404(session, InvoiceGroup, group_id, "invoice group",
-                       "list them with `hub recurring groups ORG`")
+                       "list them with `hub recurring groups --org ORG`")
     schedule = get_or_404(session, RecurringInvoice, recurring_id, "recurring invoice",
                           "list them with `hub recurring list`")
     if schedule.invoice_group_id != group.id:
