@@ -11,7 +11,7 @@ from sqlalchemy import select
 from hub.cli import state as cli_state
 from hub.cli.main import main
 from hub.db.engine import make_engine
-from hub.db.models import metadata
+from hub.testing.snapshots import every_row
 
 SETUP = [
     ["org", "create", "Acme", "--email", "billing@acme.test"],
@@ -141,13 +141,7 @@ def hub(tmp_path, monkeypatch, capsys):
 
 
 def _dump(tmp_path) -> dict:
-    engine = make_engine(f"sqlite:///{tmp_path / 'data' / 'hub.sqlite'}")
-    try:
-        with engine.connect() as conn:
-            return {t.name: sorted(map(repr, conn.execute(select(t)).all()))
-                    for t in metadata.sorted_tables}
-    finally:
-        engine.dispose()
+    return every_row(tmp_path / "data" / "hub.sqlite")
 
 
 def test_every_command_refuses_bad_input_in_one_line_and_stores_nothing(hub, tmp_path):

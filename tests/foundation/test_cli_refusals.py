@@ -11,13 +11,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
 from hub.cli import state as cli_state
 from hub.cli.main import main
-from hub.db.engine import make_engine
 from hub.db.migrate import MIGRATIONS_DIR
-from hub.db.models import metadata
+from hub.testing.snapshots import every_row
 
 SETUP = [
     ["org", "create", "Acme", "--email", "billing@acme.test"],
@@ -78,13 +76,7 @@ def hub(tmp_path, monkeypatch, capsys):
 
 
 def _dump(tmp_path) -> dict:
-    engine = make_engine(f"sqlite:///{tmp_path / 'data' / 'hub.sqlite'}")
-    try:
-        with engine.connect() as conn:
-            return {t.name: sorted(map(repr, conn.execute(select(t)).all()))
-                    for t in metadata.sorted_tables}
-    finally:
-        engine.dispose()
+    return every_row(tmp_path / "data" / "hub.sqlite")
 
 
 def _scripts() -> list[str]:

@@ -1,0 +1,26 @@
+"""Every row of a hub database, to show that a refusal stored nothing: take one before and one
+after and compare them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = ["every_row"]
+
+
+def every_row(database: str | Path) -> dict[str, list[str]]:
+    """Each table's rows (as sorted ``repr`` strings) of the database at ``database``: a
+    SQLAlchemy URL, or the path of an SQLite file."""
+    from sqlalchemy import select
+
+    from hub.db.engine import make_engine
+    from hub.db.models import metadata
+
+    url = str(database) if "://" in str(database) else f"sqlite:///{database}"
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return {t.name: sorted(map(repr, conn.execute(select(t)).all()))
+                    for t in metadata.sorted_tables}
+    finally:
+        engine.dispose()
