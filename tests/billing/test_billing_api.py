@@ -77,3 +77,33 @@ def test_a_date_too_near_year_9999_is_refused_as_bad_input_and_stores_nothing(cl
     assert answer.json()["error"] == "ValidationFailed"
     assert "too large" in answer.json()["detail"]
     assert client.get(f"/invoices?organisation_id={org['id']}").json() == []
+
+
+def test_a_later_batch_waits_for_an_earlier_preview_so_numbers_follow_dates(client, counters):
+    """Confirming May's batch while April's is still a preview would number May's invoices
+    first and then move the schedule back to April: refused (409), nothing finalised."""
+    org = client.post("/organisations", json={"name": "Acme"}).json()
+    with session_scope(client.app.state.ctx.engine) as s:
+        schedule = create_recurring(s, org["id"], dt.date(2026, 4, 1))
+        add_recurring_line(s, recurring_id=schedule.id, line_type="standard",
+                           description="Support", unit_price="100.00")
+        schedule_id = schedule.id
+    april = client.post("/batches", json={"run_date": "2026-04-01"}).json()
+    may = client.post("/batches", json={"run_date": "2026-05-01"}).json()
+    assert len(april["invoices"]) == len(may["invoices"]) == 1
+
+    refused = client.post(f"/batches/{may['id']}/confirm")
+    assert refused.status_code == 409
+    assert (f"billing batch {april['id']} (run date 2026-04-01) is still a preview"
+            in refused.json()["detail"])
+    assert client.get(f"/batches/{may['id']}").json()["status"] == "preview"
+
+    assert client.post(f"/batches/{april['id']}/confirm").json()["status"] == "confirmed"
+    assert client.post(f"/batches/{may['id']}/confirm").json()["status"] == "confirmed"
+    numbers = [client.get(f"/batches/{b['id']}").json()["invoices"][0]["number"]
+               for b in (april, may)]
+    assert numbers == sorted(numbers) and numbers[0] != numbers[1]
+    from hub.db.models import RecurringInvoice
+
+    with session_scope(client.app.state.ctx.engine) as s:
+        assert s.get(RecurringInvoice, schedule_id).next_run_date == dt.date(2026, 6, 1)
