@@ -15,9 +15,12 @@ import re
 import tomllib
 import zoneinfo
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError,
+    field_validator,
+)
 
 from hub.host.environment import EnvironmentValues, deep_merge, read_environment
 from hub.errors import ConfigError
@@ -30,6 +33,41 @@ __all__ = [
 
 DEFAULT_CONFIG_FILE = "hub.toml"
 SECRET_MARK = "**********"
+
+#: The longest payment term in days: a year, as for an organisation's own term
+#: (``hub.validation.fields.MAX_DUE_DAYS``; not imported: it would load SQLAlchemy at start).
+MAX_DUE_DAYS = 365
+#: The latest reminder, in days after the document date: ten years, as in a customer's own
+#: billing config (``hub.validation.accounts.Days``).
+MAX_REMINDER_DAYS = 3650
+
+
+def _whole_days(value: Any) -> Any:
+    # TOML's true would pass pydantic's lax int as 1 day; text of digits (an environment
+    # variable) stays accepted.
+    if isinstance(value, bool):
+        raise ValueError(f"{str(value).lower()} is a yes/no, not a number of days; write a "
+                         "whole number such as 30")
+    if isinstance(value, float) and not value.is_integer():
+        raise ValueError(f"{value!r} is not a whole number of days; write one such as 30")
+    return value
+
+
+def _days_up_to(high: int, what: str) -> AfterValidator:
+    """A check that a day count is within 0..``high``, saying what the days are for."""
+    def check(value: int) -> int:
+        if not 0 <= value <= high:
+            raise ValueError(f"{value} is outside 0–{high} days; {what}")
+        return value
+    return AfterValidator(check)
+
+
+#: Days from the document date to the due date.
+DueDays = Annotated[int, BeforeValidator(_whole_days), _days_up_to(
+    MAX_DUE_DAYS, "give the days from the document date to the due date, e.g. 30")]
+#: Days after the document date a reminder is sent.
+ReminderDays = Annotated[int, BeforeValidator(_whole_days), _days_up_to(
+    MAX_REMINDER_DAYS, "give days after the document date, e.g. [7, 14, 30]")]
 
 
 class _Section(BaseModel):
@@ -45,7 +83,8 @@ class CompanySettings(_Section):
     invoice_number_format: str = Field(
         "{year}{partner_id|2}{next|6}", description="Splynx-style number format")
     credit_note_number_format: str = Field("CN{year}{next|6}", description="credit note numbers")
-    payment_due_days: int = Field(14, ge=0, description="default days from document date to due")
+    payment_due_days: DueDays = Field(
+        14, description=f"default days from document date to due (0–{MAX_DUE_DAYS})")
     locale: str = Field("en_US", description="locale for number and date formats on documents")
     address: list[str] = Field(default_factory=list, description="postal address lines on documents")
     email: str | None = Field(None, description="contact email printed on documents")
@@ -89,8 +128,9 @@ class BillingSettings(_Section):
     run_at: dt.time = Field(dt.time(6, 0), description="time of the daily billing run, in the "
                             "company's time zone (company.time_zone)")
     auto_confirm: bool = Field(False, description="confirm the preview batch without approval")
-    reminder_days: list[int] = Field(default_factory=lambda: [7, 14, 30],
-                                     description="days after the document date to remind")
+    reminder_days: list[ReminderDays] = Field(
+        default_factory=lambda: [7, 14, 30], max_length=50,
+        description=f"days after the document date to remind (each 0–{MAX_REMINDER_DAYS})")
     tax_rounding: Literal["line", "document"] = Field(
         "line", description="round tax per line (as Xero does) or per tax rate over the "
                             "document (as QuickBooks Online does)")
@@ -267,7 +307,8 @@ def locate_key(text: str, loc: tuple[Any, ...]) -> int | None:
                 section_end = later[0] if later else len(lines)
                 parts = parts[1:]
                 break
-    key = str(parts[-1]) if parts else ""
+    names = [p for p in parts if not isinstance(p, int)]  # a list item is on its key's line
+    key = str(names[-1]) if names else ""
     pattern = re.compile(rf"\s*{re.escape(key)}\s*=")
     for i in range(section_start, section_end):
         if pattern.match(lines[i]):
@@ -297,7 +338,7 @@ def format_validation_error(exc: ValidationError, *, source: Path | None, text: 
         elif err["type"] == "missing":
             what = "required key is missing"
         else:
-            what = err["msg"]
+            what = err["msg"].removeprefix("Value error, ")
         messages.append(f"{where}: {dotted}: {what}")
     return "; ".join(messages)
 

@@ -18,7 +18,13 @@ from hub.errors import ValidationFailed
 
 __all__ = ["parse_date", "parse_optional_date", "parse_pairs", "parse_amount", "parse_issue_date",
            "file_target", "folder_target", "write_file", "print_json", "ledger_session",
-           "invoice_id_of"]
+           "invoice_id_of", "INVOICE_REF", "CREDIT_NOTE_REF"]
+
+#: The help of every argument or option that names an invoice (:func:`invoice_id_of`).
+INVOICE_REF = ("invoice number or id; id:N always means id N (needed when a number is also "
+               "another invoice's id)")
+#: The same for credit notes.
+CREDIT_NOTE_REF = "credit note number or id; id:N always means id N"
 
 
 def parse_optional_date(value: Optional[str]) -> Optional[dt.date]:
@@ -129,7 +135,8 @@ def ledger_session():
 
 
 def invoice_id_of(session, ref: str) -> int:
-    """The id of the invoice named by id or number ``ref`` (refused when there is none)."""
+    """The id of the invoice named by number or id ``ref`` (``id:N`` is always the id); refused
+    when there is none, or when ``ref`` is one invoice's number and another's id."""
     from hub.ledger import find_invoice
 
     return find_invoice(session, ref).id

@@ -20,7 +20,8 @@ import typer
 
 from hub.cli.state import Table, console
 
-__all__ = ["OutputFormat", "LIMIT", "OFFSET", "FORMAT", "page", "emit", "plain", "shown_amount"]
+__all__ = ["OutputFormat", "LIMIT", "OFFSET", "FORMAT", "page", "emit", "plain", "shown_amount",
+           "shown_money"]
 
 
 class OutputFormat(str, Enum):
@@ -74,6 +75,12 @@ def _minor(amount: Decimal, currency: str) -> Decimal:
 def shown_amount(value: Decimal | str, currency: str) -> str:
     """An amount as text in its currency's minor unit (see :func:`_minor`)."""
     return format(_minor(Decimal(value), currency), "f")
+
+
+def shown_money(value: Decimal | str, currency: str) -> str:
+    """An amount with its currency, as the ledger commands report what they did:
+    ``12.50 USD`` (never the stored ``12.5000``)."""
+    return f"{shown_amount(value, currency)} {currency}"
 
 
 def _in_minor_units(row: dict[str, Any]) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Iterable, Sequence
 
 __all__ = ["Money", "CurrencyMismatch", "minor_unit", "quantum", "is_whole_minor_units", "to_decimal",
-           "STORAGE_PLACES", "decimal_places"]
+           "STORAGE_PLACES", "decimal_places", "shown"]
 
 #: Places kept in storage and in unit prices: four, so per-unit prices like 0.0125 stay exact.
 STORAGE_PLACES = 4
@@ -52,6 +52,16 @@ def is_whole_minor_units(amount: Decimal, currency: str) -> bool:
     """True when ``amount`` is a whole number of ``currency``'s minor unit (10.00 or 10.0000
     USD yes, 10.005 USD no; 500 JPY yes, 0.5 JPY no)."""
     return amount == amount.quantize(quantum(currency), rounding=ROUND_DOWN)
+
+
+def shown(amount: object, currency: str) -> str:
+    """``amount`` as a message shows it: in ``currency``'s minor unit, with the code, written
+    as :class:`Money` prints (``1,234.50 USD``; the stored ``10.0000`` is ``10.00 USD``). An
+    amount finer than the minor unit keeps its decimals: a message never rounds one away."""
+    value = to_decimal(amount)
+    if is_whole_minor_units(value, currency):
+        value = value.quantize(quantum(currency))
+    return f"{value:,} {currency}"
 
 
 def to_decimal(value: object) -> Decimal:

@@ -14,9 +14,10 @@ Definitions used throughout:
 from __future__ import annotations
 
 import datetime as dt
+import re
 from contextlib import contextmanager
 from decimal import Decimal
-from typing import TYPE_CHECKING, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from sqlmodel import Session, select
 
@@ -29,12 +30,14 @@ from hub.db.models.ledger import (
 )
 from hub.db.models.sync import Effect, OutboxEntry
 from hub.errors import NotFound, ValidationFailed
+from hub.validation.fields import MAX_ID
 
 if TYPE_CHECKING:
     from hub.host.context import HubContext
 
 __all__ = ["PUSH_TO", "accounting_connections", "ledger_session", "push_targets", "get_invoice",
-           "get_organisation", "lock_account", "find_invoice", "money", "is_live", "refresh_invoice", "open_debits",
+           "get_organisation", "lock_account", "find_invoice", "find_by_reference", "ID_PREFIX",
+           "money", "is_live", "refresh_invoice", "open_debits",
            "free_credits", "live_invoices_due", "balance", "write_outbox", "sum_decimal"]
 
 #: ``session.info`` key holding the accounting connections payments and credit notes go to.
@@ -98,15 +101,51 @@ def get_invoice(session: Session, invoice_id: int) -> Invoice:
     return invoice
 
 
+#: How a reference names a document by its id when its number could be read as one: ``id:5``.
+ID_PREFIX = "id:"
+
+_DIGITS = re.compile(r"[0-9]+")  # ASCII only: str.isdigit() takes "²", which int() refuses
+
+
+def find_by_reference(session: Session, model: type, ref: str | int, what: str,
+                      list_hint: str) -> Any:
+    """The ``model`` row (an invoice or a credit note) that ``ref`` names: its number, or else
+    its id; ``id:5`` always means the id. Numbers are often all digits, so a bare ``5`` can be
+    one document's number and another's id: that is refused, naming both, rather than guessed
+    (a payment recorded against the wrong invoice is worse than a question)."""
+    text = str(ref)
+    if text[:len(ID_PREFIX)].lower() == ID_PREFIX:
+        wanted = text[len(ID_PREFIX):].strip()
+        if not _DIGITS.fullmatch(wanted):
+            raise ValidationFailed(f"{text!r} is not an id reference",
+                                   hint=f"write {ID_PREFIX} and the {what}'s id, e.g. "
+                                        f"{ID_PREFIX}5")
+        row = session.get(model, int(wanted)) if int(wanted) <= MAX_ID else None
+        if row is None:
+            raise NotFound(f"no {what} with id {wanted}", hint=list_hint)
+        return row
+    by_number = session.exec(select(model).where(model.number == text)).first()
+    by_id = None
+    if _DIGITS.fullmatch(text) and int(text) <= MAX_ID:
+        by_id = session.get(model, int(text))
+    if by_number is not None and by_id is not None and by_number.id != by_id.id:
+        raise ValidationFailed(
+            f"{text!r} is ambiguous: {what} number {by_number.number} (id {by_number.id}) or "
+            f"{what} id {by_id.id} (number {by_id.number or 'none yet'})",
+            hint=f"write {ID_PREFIX}{by_number.id} for the first or {ID_PREFIX}{by_id.id} "
+                 f"for the second")
+    row = by_number or by_id
+    if row is None:
+        raise NotFound(f"no {what} with number or id {text}", hint=list_hint)
+    return row
+
+
 def find_invoice(session: Session, ref: str | int) -> Invoice:
-    """An invoice by number, or else by id (numbers are often all digits, so they win)."""
-    invoice = session.exec(select(Invoice).where(Invoice.number == str(ref))).first()
-    if invoice is None and str(ref).isdigit():
-        invoice = session.get(Invoice, int(ref))
-    if invoice is None:
-        raise NotFound(f"no invoice with number or id {ref}",
-                       hint="check the number in `hub payment list` or the invoice list")
-    return invoice
+    """An invoice by number, or else by id; ``id:5`` is always the id, and a bare reference
+    that is one invoice's number and another's id is refused (see
+    :func:`find_by_reference`)."""
+    return find_by_reference(session, Invoice, ref, "invoice",
+                             "list invoices and their ids with `hub invoice list`")
 
 
 def lock_account(session: Session, organisation_id: int) -> Organisation:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
-from hub.core.money import is_whole_minor_units, minor_unit, quantum, to_decimal
+from hub.core.money import is_whole_minor_units, minor_unit, quantum, shown, to_decimal
 from hub.db.types import MAX_INTEGER_DIGITS
 from hub.errors import ValidationFailed
 
-__all__ = ["exact_amount", "MINOR_UNIT_RULE"]
+__all__ = ["exact_amount", "refund_refused", "MINOR_UNIT_RULE"]
 
 #: Said in --help and the API docs wherever an amount is entered.
 MINOR_UNIT_RULE = ("amounts must be whole minor units of the currency (0.01 USD, 1 JPY): "
@@ -49,3 +49,14 @@ def exact_amount(value: object, currency: str, what: str = "amount") -> Decimal:
             "stored", hint=f"enter {low} or {high} {currency}" if low > 0 or amount < 0
             else f"enter {high} {currency}")
     return amount
+
+
+def refund_refused(payment_id: int, currency: str, left: Decimal) -> ValidationFailed:
+    """The refusal of a refund amount outside what is left of the payment (``left``): the
+    range in the currency's minor unit, or that nothing is left (no "between 0 and 0")."""
+    if left <= 0:
+        return ValidationFailed(f"nothing is left to refund of payment {payment_id}",
+                                hint="it was refunded in full already")
+    return ValidationFailed(f"a refund of payment {payment_id} must be between "
+                            f"{shown(quantum(currency), currency)} and {shown(left, currency)}",
+                            hint="refunds never exceed what was paid and not yet refunded")

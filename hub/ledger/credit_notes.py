@@ -19,7 +19,7 @@ from hub import audit
 from hub.billing.numbers import take_numbers
 from hub.core.ledger.statuses import check_not_deleted
 from hub.core.lines import price_line, totals
-from hub.core.money import Money, to_decimal
+from hub.core.money import Money, quantum, shown, to_decimal
 from hub.db.models.invoices import Invoice, InvoiceLine
 from hub.db.models.ledger import (
     AllocationKind, CreditNote, CreditNoteLine, Side, Transaction, TransactionCategory,
@@ -28,7 +28,7 @@ from hub.errors import NotFound, ValidationFailed
 from hub.ledger.accounts import links_of_credit_note
 from hub.ledger.amounts import exact_amount
 from hub.ledger._base import (
-    ZERO, free_credits, get_invoice, is_live, lock_account, money, push_targets,
+    ZERO, find_by_reference, free_credits, get_invoice, is_live, lock_account, money, push_targets,
     refresh_invoice, sum_decimal, write_outbox,
 )
 from hub.ledger.payments import write_allocations
@@ -181,15 +181,11 @@ def create_credit_note(session: Session, *, organisation_id: int | None = None,
 
 
 def find_credit_note(session: Session, ref: str | int) -> CreditNote:
-    """A credit note by number, or else by id (as invoices: numbers win, since they are often
-    all digits), so every command takes what the documents print."""
-    note = session.exec(select(CreditNote).where(CreditNote.number == str(ref))).first()
-    if note is None and str(ref).isdigit():
-        note = session.get(CreditNote, int(ref))
-    if note is None:
-        raise NotFound(f"no credit note with number or id {ref}",
-                       hint="list them with `hub credit-note list`")
-    return note
+    """A credit note by number, or else by id, so every command takes what the documents
+    print; ``id:5`` is always the id, and a bare reference that is one credit note's number
+    and another's id is refused, as for invoices (:func:`~hub.ledger._base.find_by_reference`)."""
+    return find_by_reference(session, CreditNote, ref, "credit note",
+                             "list credit notes and their ids with `hub credit-note list`")
 
 
 def credit_note_view(session: Session, note: CreditNote) -> dict[str, Any]:
@@ -202,6 +198,21 @@ def credit_note_view(session: Session, note: CreditNote) -> dict[str, Any]:
     return {**note.model_dump(mode="json"), "unapplied": str(left.get(tx.id, ZERO)),
             "lines": [line.model_dump(mode="json", exclude={"credit_note_id"}) for line in lines],
             "links": links_of_credit_note(session, note.id)}
+
+
+def _apply_refused(note: CreditNote, invoice: Invoice, left: Decimal) -> ValidationFailed:
+    """Why an amount cannot be applied: nothing left on either side, or the range allowed, in
+    the currency's minor unit (never "between 0 and 0.0000")."""
+    hint = "a credit note applies at most its unapplied credit and the invoice's amount due"
+    if left <= 0:
+        return ValidationFailed(f"nothing is left to apply of credit note {note.number}",
+                                hint="it is applied in full already")
+    if invoice.amount_due <= 0:
+        return ValidationFailed(f"invoice {invoice.number} has nothing due", hint=hint)
+    return ValidationFailed(
+        f"can apply between {shown(quantum(note.currency), note.currency)} and "
+        f"{shown(min(left, invoice.amount_due), note.currency)} of credit note {note.number} "
+        f"to invoice {invoice.number}", hint=hint)
 
 
 def apply_credit_note(session: Session, credit_note_id: int, invoice_id: int,
@@ -222,10 +233,7 @@ def apply_credit_note(session: Session, credit_note_id: int, invoice_id: int,
     wanted = exact_amount(amount, note.currency) if amount is not None else \
         min(left, invoice.amount_due)
     if wanted <= 0 or wanted > left or wanted > invoice.amount_due:
-        raise ValidationFailed(
-            f"can apply between 0 and {min(left, invoice.amount_due)} of credit note {note.number} "
-            f"to invoice {invoice.number}",
-            hint="a credit note applies at most its unapplied credit and the invoice's amount due")
+        raise _apply_refused(note, invoice, left)
     write_allocations(session, tx, AllocationKind.credit_note,
                       [(("inv", invoice.id), money(wanted, note.currency))], credit_note_id=note.id)
     refresh_invoice(session, invoice, today)

@@ -31,6 +31,7 @@ from hub.db.models.invoices import Invoice, InvoiceKind, InvoiceLine, InvoiceSta
 from hub.db.models.ledger import Allocation, CreditNote, Payment, Transaction
 from hub.db.models.sync import Effect, OutboxEntry, OutboxStatus
 from hub.contract.records import PaymentEvent
+from hub.core.money import shown
 from hub.errors import DocumentLocked, DocumentRefused, EditNotAllowed, NotFound, ValidationFailed
 from hub.ledger._base import get_invoice, lock_account
 from hub.ledger.posting import auto_transactions
@@ -58,9 +59,9 @@ def check_nothing_applied(invoice: Invoice, action: str) -> None:
     if invoice.amount_paid + invoice.credit_applied > 0:
         status = invoice.status.replace("_", " ") if invoice.status else "paid"
         raise EditNotAllowed(
-            f"invoice {invoice.number} is {status} ({invoice.amount_paid} paid, "
-            f"{invoice.credit_applied} credited): only an invoice with nothing applied to it "
-            f"can be {action}",
+            f"invoice {invoice.number} is {status} ({shown(invoice.amount_paid, invoice.currency)}"
+            f" paid, {shown(invoice.credit_applied, invoice.currency)} credited): only an invoice"
+            f" with nothing applied to it can be {action}",
             hint=f"create a credit note for invoice {invoice.number} instead (`hub credit-note "
                  f"create --invoice {invoice.number} --whole`), or refund its payments first")
 

@@ -56,9 +56,13 @@ def edit_invoice(session: Session, invoice_id: int, changes: Mapping[str, Any], 
                  today: dt.date) -> Invoice:
     """Apply ``changes`` (field -> value, as :class:`InvoiceChanges` types them; ``lines`` is a
     list of {description, quantity, unit_price, tax_rate}) if the invoice's status and lock
-    allow all of them."""
+    allow all of them. No change at all is refused ("nothing to change", a 422 in the API) as
+    ``hub ledger edit`` without options is, so the audit trail never records an empty edit."""
     given = parse(InvoiceChanges, dict(changes), what=f"invoice {invoice_id}")
     changes = given.given()
+    if not changes:
+        raise ValidationFailed(f"invoice {invoice_id}: nothing to change", hint="give at "
+                               f"least one of {', '.join(InvoiceChanges.model_fields)}")
     invoice = get_invoice(session, invoice_id)
     lock_account(session, invoice.organisation_id)
     check_edit(number=invoice.number, status=invoice.status, total=invoice.total,

@@ -29,7 +29,7 @@ from hub.db.models.ledger import (
 from hub.db.models.sync import ExternalLink
 from hub.errors import NotFound, ValidationFailed
 from hub.ledger.account_states import lift_if_paid
-from hub.ledger.amounts import exact_amount
+from hub.ledger.amounts import exact_amount, refund_refused
 from hub.ledger._base import (
     ZERO, free_credits, get_invoice, is_live, live_invoices_due, lock_account,
     money,
@@ -118,15 +118,20 @@ def _own_invoice(session: Session, organisation_id: int, currency: str, invoice_
 def _plan(session: Session, organisation_id: int, amount: Money, invoice_id: int | None,
           allocations: Mapping[int, Decimal | str] | None) -> Plan:
     if allocations:
-        due = {}
-        for inv_id in allocations:
-            due[("inv", int(inv_id))] = money(_own_invoice(
-                session, organisation_id, amount.currency, int(inv_id)).amount_due,
-                amount.currency)
-        requested = {("inv", int(k)): Money(exact_amount(v, amount.currency,
-                                                         f"allocation to invoice {k}"),
-                                            amount.currency) for k, v in allocations.items()}
-        return allocate_manually(amount, requested, due)
+        # Planned under the names people know ("invoice INV-0042"), which its refusals show,
+        # then turned back into the ("inv", id) keys the allocations are written with.
+        label = {}
+        for inv_id in map(int, allocations):
+            invoice = _own_invoice(session, organisation_id, amount.currency, inv_id)
+            label[inv_id] = (f"invoice {invoice.number or f'id {inv_id}'}", invoice.amount_due)
+        due = {name: money(left, amount.currency) for name, left in label.values()}
+        requested = {label[int(k)][0]: Money(exact_amount(v, amount.currency, "allocation to "
+                                                          + label[int(k)][0]), amount.currency)
+                     for k, v in allocations.items()}
+        plan = allocate_manually(amount, requested, due)
+        key_of = {name: ("inv", inv_id) for inv_id, (name, _) in label.items()}
+        plan.parts = [(key_of[name], part) for name, part in plan.parts]
+        return plan
     if invoice_id is not None:
         # A payment taken on one invoice pays that invoice; any excess is store credit (seed 000).
         invoice = _own_invoice(session, organisation_id, amount.currency, invoice_id)
@@ -263,7 +268,7 @@ def apply_account_credit(session: Session, invoice_id: int, amount: Decimal | st
     wanted = Money(exact_amount(amount, invoice.currency), invoice.currency) \
         if amount is not None else \
         (due if due <= available else available)
-    if wanted > due:
+    if wanted > due:  # Money: shown in the currency's minor unit
         raise ValidationFailed(f"{wanted} is more than the {due} due on invoice {invoice.number}",
                                hint="an invoice is never overpaid; apply at most the amount due")
     plan = draw_from_credits(wanted, credits)
@@ -343,8 +348,7 @@ def refund(session: Session, payment_id: int, amount: Decimal | str | None = Non
     left = refundable(session, original)
     value = exact_amount(amount, original.currency, "refund") if amount is not None else left
     if value <= 0 or value > left:
-        raise ValidationFailed(f"a refund of payment {original.id} must be between 0 and {left}",
-                               hint="refunds never exceed what was paid and not yet refunded")
+        raise refund_refused(original.id, original.currency, left)
     source = payment_transaction(session, original)
     free = dict((t.id, rest) for t, rest in free_credits(session, original.organisation_id))
     if free.get(source.id, ZERO) < value:

@@ -26,11 +26,12 @@ from decimal import Decimal
 
 from sqlmodel import Session, select
 
+from hub.core.money import shown
 from hub.db.models.ledger import Payment, PaymentStatus
 from hub.db.models.sync import Effect, OutboxEntry, OutboxStatus
 from hub.errors import DocumentRefused, NotFound, ValidationFailed
 from hub.ledger._base import ZERO, lock_account
-from hub.ledger.amounts import exact_amount
+from hub.ledger.amounts import exact_amount, refund_refused
 from hub.ledger.payments import refund, refundable
 
 __all__ = ["request_refund", "refunds_on_their_way", "refund_where_taken", "taken_by_processor",
@@ -75,15 +76,16 @@ def refunds_on_their_way(session: Session, payment: Payment,
 
 
 def _refused(original: Payment, waiting: list[OutboxEntry], left: Decimal) -> DocumentRefused:
-    listed = "; ".join(f"outbox row {r.id}: {r.payload['amount']} {original.currency}, "
+    listed = "; ".join(f"outbox row {r.id}: {shown(r.payload['amount'], original.currency)}, "
                        f"{r.status.value}" for r in waiting)
-    rest = f"only {left} {original.currency} is left" if left > 0 else "nothing is left"
+    rest = f"only {shown(left, original.currency)} is left" if left > 0 else "nothing is left"
     return DocumentRefused(
         f"a refund of payment {original.id} is already on its way to {original.processor} "
         f"({listed}), so {rest} to refund",
         hint=f"wait until {original.processor} confirms it (the refund then shows on the "
              "payment) or refuses it (the row fails and its amount is free again); "
-             + (f"ask for at most {left} now" if left > 0 else "then ask again if need be"))
+             + (f"ask for at most {shown(left, original.currency)} now" if left > 0
+                else "then ask again if need be"))
 
 
 def request_refund(session: Session, payment_id: int, amount: Decimal | str | None = None, *,
@@ -108,8 +110,7 @@ def request_refund(session: Session, payment_id: int, amount: Decimal | str | No
     if waiting and (value > left or (amount is None and left <= 0)):
         raise _refused(original, waiting, max(left, ZERO))
     if value <= 0 or value > left:
-        raise ValidationFailed(f"a refund of payment {original.id} must be between 0 and {left}",
-                               hint="refunds never exceed what was paid and not yet refunded")
+        raise refund_refused(original.id, original.currency, left)
     row = OutboxEntry(effect=Effect.refund, document_kind="payment", document_id=original.id,
                       connection=original.processor,
                       generation=max((r.generation + 1 for r in requests), default=0),

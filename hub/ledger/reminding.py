@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 
 from hub.db.models.catalogue import Organisation
 from hub.db.models.sync import Effect, OutboxEntry
-from hub.ledger._base import find_invoice
+from hub.ledger._base import live_invoices_due
 from hub.ledger.accounts import reminders
 
 if TYPE_CHECKING:
@@ -30,10 +30,14 @@ def queue_reminders(session: Session, day: dt.date, reminder_days: list[int]) ->
     """Write the outbox rows of the reminders due on ``day``; returns the invoice ids."""
     queued = []
     for org_id in session.exec(select(Organisation.id)).all():
+        # A reminder names its invoice by number (or id when it has none), as people read
+        # it; the key is matched back here among the organisation's own invoices, where a
+        # number that is also another invoice's id cannot be mistaken for it.
+        by_key = {i.number or i.id: i for i in live_invoices_due(session, org_id)}
         for reminder in reminders(session, org_id, reminder_days, today=day):
             if reminder.send_on != day:
                 continue
-            invoice = find_invoice(session, reminder.invoice_key)
+            invoice = by_key[reminder.invoice_key]
             exists = session.exec(select(OutboxEntry.id).where(
                 OutboxEntry.effect == Effect.send, OutboxEntry.document_kind == "invoice",
                 OutboxEntry.document_id == invoice.id,

@@ -10,13 +10,13 @@ from typing import Annotated, Any, Optional
 
 from pydantic import AfterValidator, BeforeValidator, Field
 
-from hub.validation.fields import Amount
+from hub.validation.fields import Amount, Integer
 from hub.validation.records import Changes
 
 __all__ = ["AccountConfigChanges"]
 
 #: Days counted forward from a due date (blocking, deactivation, reminders): ten years at most.
-Days = Annotated[int, Field(ge=0, le=3650)]
+Days = Annotated[Integer, Field(ge=0, le=3650)]
 
 
 def _iso_date(value: Any) -> Any:

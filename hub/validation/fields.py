@@ -3,10 +3,11 @@ tax rates, billing days, dates, names, document numbers, e-mail addresses, count
 the check that a line's amount (quantity × unit price, plus tax) fits the money columns.
 
 Each type refuses what the database or the billing run could not use, with a message that
-says what to write instead: ids beyond PostgreSQL's ``integer``, currency codes Babel does not
-know, floats (binary rounding), ``NaN``/``Infinity``, more than 15 integer digits or 4 decimals
-(the ``NUMERIC(19, 4)`` columns), tax rates outside 0–100, misspelt counter filters. In the
-OpenAPI schema amounts are strings with a pattern, so clients send exact decimals.
+says what to write instead: ids beyond PostgreSQL's ``integer``, ``true`` or ``2.5`` for an id
+or a count, currency codes Babel does not know, floats (binary rounding), booleans,
+``NaN``/``Infinity``, more than 15 integer digits or 4 decimals (the ``NUMERIC(19, 4)``
+columns), tax rates outside 0–100, misspelt counter filters. In the OpenAPI schema amounts are
+strings with a pattern, so clients send exact decimals.
 """
 
 from __future__ import annotations
@@ -22,14 +23,17 @@ from hub.core.lines import LineKind
 from hub.core.money import STORAGE_PLACES, decimal_places, quantum, to_decimal
 from hub.db.types import MAX_INTEGER_DIGITS
 
-__all__ = ["MAX_ID", "Id", "CurrencyCode", "Amount", "Quantity", "TaxRate", "BillingDay",
-           "DueDays", "Name", "Email", "Day", "DocumentNumber", "check_currency", "parse_decimal",
+__all__ = ["MAX_ID", "MAX_DUE_DAYS", "Integer", "Id", "CurrencyCode", "Amount", "Quantity",
+           "TaxRate", "BillingDay", "DueDays", "Name", "Email", "Day", "DocumentNumber", "check_currency", "parse_decimal",
            "check_filters", "AMOUNT_LIMIT", "largest_amount", "check_line_amount",
            "check_total_amount",
            "LINE_TYPES", "DECIMAL_PATTERN"]
 
 #: Largest id a row can have (PostgreSQL ``integer``); larger ids cannot exist.
 MAX_ID = 2**31 - 1
+
+#: The longest payment term, in days: a year (the company default and each organisation's).
+MAX_DUE_DAYS = 365
 
 #: A plain decimal as text: optional sign, at most 15 integer digits and 4 decimals.
 DECIMAL_PATTERN = r"^-?\d{1,15}(\.\d{1,4})?$"
@@ -66,6 +70,9 @@ def parse_decimal(value: Any) -> Decimal:
     """An exact decimal from text or an integer. Refuses floats, booleans, ``NaN``,
     ``Infinity``, more than 15 integer digits and more than 4 decimals (what the columns
     keep), each with the fix."""
+    if isinstance(value, bool):  # JSON true: a yes/no, which Decimal would read as 1
+        raise ValueError(f"{str(value).lower()} is a yes/no, not an amount; send the amount "
+                         f"as a string like '12.50'")
     if isinstance(value, float):
         raise ValueError(f"{value!r} is a binary float; send the amount as a string like "
                          f"'12.50'")
@@ -79,6 +86,17 @@ def parse_decimal(value: Any) -> Decimal:
         raise ValueError(f"{value!r} has more than {MAX_INTEGER_DIGITS} integer digits")
     # Plain notation ("1E+2" becomes "100"): stored and shown as people write amounts.
     return Decimal(format(number, "f")) if number else Decimal(0)
+
+
+def _whole_number(value: Any) -> Any:
+    # Before pydantic's own int parsing, which reads True as 1: a bool is a yes/no, never an
+    # id or a count. 2.0 stays 2 (pydantic's rule); 2.5 is refused here with what to send.
+    if isinstance(value, bool):
+        raise ValueError(f"{str(value).lower()} is a yes/no, not a number; send a whole "
+                         "number such as 1")
+    if isinstance(value, float) and not value.is_integer():
+        raise ValueError(f"{value!r} is not a whole number; send one such as 1")
+    return value
 
 
 def _non_negative(value: Decimal) -> Decimal:
@@ -140,16 +158,19 @@ Quantity = Annotated[Decimal, BeforeValidator(parse_decimal), AfterValidator(_no
 #: A tax rate in percent, 0–100.
 TaxRate = Annotated[Decimal, BeforeValidator(parse_decimal), AfterValidator(_tax_rate),
                     PlainSerializer(str, when_used="json"), _DECIMAL_SCHEMA]
+#: A whole number: an int, or text of one (the CLI hands its values over as text). ``true``
+#: is not the number 1 and ``2.5`` not a count, although pydantic's lax mode would take both.
+Integer = Annotated[int, BeforeValidator(_whole_number)]
 #: A row id (1 to PostgreSQL's largest integer).
-Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+Id = Annotated[Integer, Field(ge=1, le=MAX_ID)]
 #: An ISO 4217 currency code Babel knows.
 CurrencyCode = Annotated[str, AfterValidator(check_currency),
                          WithJsonSchema({"type": "string", "pattern": "^[A-Z]{3}$",
                                          "examples": ["USD"]})]
 #: The day of the month invoices are made (1–28, so every month has it).
-BillingDay = Annotated[int, Field(ge=1, le=28)]
+BillingDay = Annotated[Integer, Field(ge=1, le=28)]
 #: Days until an invoice is due.
-DueDays = Annotated[int, Field(ge=0, le=365)]
+DueDays = Annotated[Integer, Field(ge=0, le=MAX_DUE_DAYS)]
 #: A non-empty name or description.
 Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_name)]
 #: An e-mail address.

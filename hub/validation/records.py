@@ -16,8 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from hub.core.periods import Frequency
 from hub.validation.fields import (
-    Amount, BillingDay, CurrencyCode, Day, DocumentNumber, DueDays, Email, Id, Name, Quantity,
-    TaxRate, check_filters, check_line_amount,
+    Amount, BillingDay, CurrencyCode, Day, DocumentNumber, DueDays, Email, Id, Integer, Name,
+    Quantity, TaxRate, check_filters, check_line_amount,
 )
 
 __all__ = ["Strict", "Changes", "OrganisationInput", "OrganisationChanges", "ContactInput",
@@ -156,7 +156,7 @@ class RecurringInput(Strict):
     service_start: dt.date
     name: Name = "Recurring invoice"
     frequency: Frequency = Frequency.monthly
-    interval: int = Field(1, ge=1, le=120)
+    interval: Integer = Field(1, ge=1, le=120)
     billing_day: Optional[BillingDay] = None
     first_run: Literal["start", "next"] = "next"
     auto_bill: Optional[bool] = None
@@ -277,9 +277,9 @@ class ContractInput(Strict):
     organisation_id: Id
     name: Name
     start_date: dt.date
-    cycles: int = Field(12, ge=1, le=600)
+    cycles: Integer = Field(12, ge=1, le=600)
     frequency: Frequency = Frequency.monthly
-    interval: int = Field(1, ge=1, le=120)
+    interval: Integer = Field(1, ge=1, le=120)
     billing_day: Optional[BillingDay] = None
     auto_charge: bool = False
     auto_sync: bool = True

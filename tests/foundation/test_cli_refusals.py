@@ -109,14 +109,15 @@ def test_upgrade_reports_the_revision_the_database_is_at(hub):
     assert hub("db", "current")[1].strip() in out
 
 
-def test_a_date_past_year_9999_from_a_setting_is_one_line(hub, tmp_path):
-    # No field check can know the company's term: the CLI's net for OverflowError answers.
+def test_a_company_term_past_a_year_is_one_line(hub, tmp_path):
+    # A term of 3,000,000 days once put due dates past 9999-12-31 (only the CLI's net for
+    # OverflowError answered); the setting itself is refused now, before anything is read.
     config = tmp_path / "far.toml"
     config.write_text(f'data_dir = "{tmp_path / "data"}"\n'
                       "[company]\npayment_due_days = 3000000\n")
     before = _dump(tmp_path)
     code, _, err = hub("--config", str(config), "invoice", "create", "1", "--date", "2026-01-01")
-    _one_line(code, err, "out of range")
+    _one_line(code, err, "company.payment_due_days: 3000000 is outside 0–365 days", exit_code=3)
     assert _dump(tmp_path) == before
 
 

@@ -124,3 +124,45 @@ def test_usage_errors_are_one_clear_message_not_a_traceback(capsys):
     err = capsys.readouterr().err
     assert "Traceback" not in err
     assert "No such command 'no-such-command'" in err and "No such option" in err
+
+
+@pytest.mark.parametrize("section,key,value,words", [
+    ("company", "payment_due_days", "-5", "-5 is outside 0–365 days"),
+    ("company", "payment_due_days", "100000", "100000 is outside 0–365 days"),
+    ("company", "payment_due_days", "366", "366 is outside 0–365 days"),
+    ("company", "payment_due_days", "true", "true is a yes/no, not a number of days"),
+    ("company", "payment_due_days", "1.5", "1.5 is not a whole number of days"),
+    ("billing", "reminder_days", "[7, -3]", "-3 is outside 0–3650 days"),
+    ("billing", "reminder_days", "[100000]", "100000 is outside 0–3650 days"),
+    ("billing", "reminder_days", "[true]", "true is a yes/no"),
+])
+def test_day_counts_in_the_settings_are_bounded(tmp_path, capsys, section, key, value, words):
+    path = tmp_path / "hub.toml"
+    path.write_text(f"[{section}]\n{key} = {value}\n")
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    message = info.value.user_message()
+    assert f"{path}:2: {section}.{key}" in message and words in message, message
+    assert "Value error" not in message
+    assert main(["--config", str(path), "config", "show"]) == 3
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(lines) == 1 and words in lines[0], lines
+
+
+def test_day_counts_in_range_load_from_the_file_and_the_environment(tmp_path, monkeypatch):
+    path = tmp_path / "hub.toml"
+    path.write_text("[company]\npayment_due_days = 365\n[billing]\nreminder_days = [0, 3650]\n")
+    settings = load_settings(path)
+    assert (settings.company.payment_due_days, settings.billing.reminder_days) == (365, [0, 3650])
+    monkeypatch.setenv("HUB_COMPANY__PAYMENT_DUE_DAYS", "0")  # text of digits, as env gives
+    assert load_settings(path).company.payment_due_days == 0
+    monkeypatch.setenv("HUB_COMPANY__PAYMENT_DUE_DAYS", "400")
+    with pytest.raises(ConfigError, match="HUB_COMPANY__PAYMENT_DUE_DAYS.*400 is outside"):
+        load_settings(path)
+
+
+def test_the_company_term_is_bounded_as_an_organisations_is():
+    from hub.config import MAX_DUE_DAYS
+    from hub.validation.fields import MAX_DUE_DAYS as ORGANISATION_MAX
+
+    assert MAX_DUE_DAYS == ORGANISATION_MAX == 365

@@ -112,3 +112,27 @@ def stripe_ctx(kit, make_hub_context):
         "settings": {"api_key": settings.api_key.get_secret_value(),
                      "webhook_secret": settings.webhook_secret.get_secret_value(),
                      "api_base": SANDBOX_BASE}}])
+
+
+@pytest.fixture
+def hub_cli(tmp_path, monkeypatch, capsys):
+    """``hub_cli(*args) -> (exit code, stdout, stderr)``: the real CLI (:func:`hub.cli.main.
+    main`, with its one-line refusals and exit codes) on a fresh, migrated SQLite database in
+    ``tmp_path / "data"``."""
+    from hub.cli import state as cli_state
+    from hub.cli.main import main
+
+    config = tmp_path / "hub.toml"
+    config.write_text(f'data_dir = "{tmp_path / "data"}"\n')
+    monkeypatch.setenv("HUB_CONFIG", str(config))
+    for name in ("HUB_DATABASE_URL", "HUB_BROKER_URL"):
+        monkeypatch.delenv(name, raising=False)
+
+    def run(*args: str) -> tuple[int, str, str]:
+        code = main(list(args))
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    assert run("db", "upgrade")[0] == 0
+    yield run
+    cli_state.reset()

@@ -90,7 +90,8 @@ def test_api_payment_credit_note_statement(api):
     assert (view["status"], view["amount_due"]) == ("overdue", "50.0000")
     assert len(view["links"]["payments"]) == 1 and len(view["links"]["credit_notes"]) == 1
     refused = client.post(f"/payments/{pay['id']}/refund", json={"amount": "31"})
-    assert refused.status_code == 422 and "between 0 and 30" in refused.json()["detail"]
+    assert refused.status_code == 422
+    assert "between 0.01 USD and 30.00 USD" in refused.json()["detail"]
     st = client.get(f"/organisations/{org_id}/statement",
                     params={"start": "2025-12-01", "end": "2026-01-31"}).json()
     assert st["totals"]["paid"]["amount"] == "50.0000"

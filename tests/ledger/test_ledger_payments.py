@@ -125,7 +125,8 @@ def test_refund_is_a_negative_payment_and_reopens_the_invoice(session, org, make
     assert back.amount == D("-40") and back.refund_of_id == pay.id
     assert inv.status == InvoiceStatus.partially_paid and inv.amount_due == D("40")
     assert balance(session, org.id) == D("-40")
-    with pytest.raises(ValidationFailed, match="between 0 and 60"):
+    # In the currency's minor unit, from the smallest refund (not 0, which is refused too).
+    with pytest.raises(ValidationFailed, match="between 0.01 USD and 60.00 USD"):
         refund(session, pay.id, "61", date=DAY)
 
 

@@ -1,8 +1,8 @@
 """Credit-note commands: ``hub credit-note create|apply|list|show``.
 
 A credit note corrects an invoice (whole, a share, or some lines) or stands alone as account
-credit. Invoices and credit notes are named by id or number; dates default to today by the
-hub's clock.
+credit. Invoices and credit notes are named by number or id (``id:N`` always means the id);
+dates default to today by the hub's clock.
 """
 
 from __future__ import annotations
@@ -12,9 +12,12 @@ from typing import List, Optional
 import typer
 
 from hub.cli.helpers import (
-    invoice_id_of, ledger_session, parse_amount, parse_date, parse_pairs, print_json,
+    CREDIT_NOTE_REF, INVOICE_REF, invoice_id_of, ledger_session, parse_amount, parse_date,
+    parse_pairs, print_json,
 )
-from hub.cli.listing import FORMAT, LIMIT, OFFSET, OutputFormat, emit, page, shown_amount
+from hub.cli.listing import (
+    FORMAT, LIMIT, OFFSET, OutputFormat, emit, page, shown_amount, shown_money,
+)
 from hub.cli.state import console, context
 
 __all__ = ["register"]
@@ -24,7 +27,8 @@ credit_app = typer.Typer(help="Credit notes: correct an invoice, or give account
 
 
 @credit_app.command("create")
-def credit_create(invoice: Optional[str] = typer.Option(None, help="invoice to correct"),
+def credit_create(invoice: Optional[str] = typer.Option(
+                      None, help=f"invoice to correct: {INVOICE_REF}"),
                   organisation: Optional[int] = typer.Option(None, help="for a standalone one"),
                   whole: bool = typer.Option(False, help="credit every line of the invoice"),
                   percent: Optional[str] = typer.Option(None, help="credit this share"),
@@ -44,12 +48,12 @@ def credit_create(invoice: Optional[str] = typer.Option(None, help="invoice to c
             whole=whole, percent=percent, date=parse_date(date), today=context().today(),
             reason=reason, apply=apply, number_format=settings.company.credit_note_number_format,
             partner_id=settings.company.partner_id)
-        console.print(f"credit note {note.number}: {note.total} {note.currency}")
+        console.print(f"credit note {note.number}: {shown_money(note.total, note.currency)}")
 
 
 @credit_app.command("apply")
-def credit_apply(credit_note: str = typer.Argument(..., help="credit note number or id"),
-                 invoice: str = typer.Argument(..., help="invoice number or id"),
+def credit_apply(credit_note: str = typer.Argument(..., help=CREDIT_NOTE_REF),
+                 invoice: str = typer.Argument(..., help=INVOICE_REF),
                  amount: Optional[str] = typer.Option(None)) -> None:
     """Apply a credit note's unapplied credit to an invoice."""
     from hub.ledger import apply_credit_note, find_credit_note
@@ -58,7 +62,8 @@ def credit_apply(credit_note: str = typer.Argument(..., help="credit note number
         note = find_credit_note(session, credit_note)
         inv = apply_credit_note(session, note.id, invoice_id_of(session, invoice), amount,
                                 today=context().today())
-        console.print(f"invoice {inv.number}: {inv.status}, due {inv.amount_due}")
+        console.print(f"invoice {inv.number}: {inv.status}, due "
+                      f"{shown_money(inv.amount_due, inv.currency)}")
 
 
 @credit_app.command("list")
@@ -91,7 +96,7 @@ def credit_list(organisation: Optional[int] = typer.Option(None, min=1, max=2**3
 
 
 @credit_app.command("show")
-def credit_show(credit_note: str = typer.Argument(..., help="credit note number or id")) -> None:
+def credit_show(credit_note: str = typer.Argument(..., help=CREDIT_NOTE_REF)) -> None:
     """A credit note with its lines and the invoices it is linked to."""
     from hub.ledger import credit_note_view, find_credit_note
 

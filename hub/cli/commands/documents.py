@@ -12,7 +12,7 @@ from typing import List, Optional
 import typer
 
 from hub.cli import state as cli_state
-from hub.cli.helpers import file_target, folder_target, write_file
+from hub.cli.helpers import CREDIT_NOTE_REF, INVOICE_REF, file_target, folder_target, write_file
 from hub.cli.listing import FORMAT, LIMIT, OFFSET, OutputFormat, emit
 from hub.cli.state import console
 from hub.errors import ValidationFailed
@@ -48,7 +48,8 @@ def context():
 
 
 def _invoice_id(ref: str) -> int:
-    """The id of the invoice named by number or id (what the documents print)."""
+    """The id of the invoice named by number or id (what the documents print; ``id:N`` is
+    always the id)."""
     from hub.db.engine import session_scope
     from hub.ledger import find_invoice
 
@@ -108,7 +109,7 @@ def _write(document, output: Optional[Path]) -> None:
 
 
 @pdf_app.command("invoice")
-def pdf_invoice(invoice_id: str = typer.Argument(..., help="invoice number or id"),
+def pdf_invoice(invoice_id: str = typer.Argument(..., help=INVOICE_REF),
                 output: Optional[Path] = typer.Option(None, "--output", "-o",
                                                       help="file or folder to write")) -> None:
     """Write an invoice's PDF (default: ./invoice-NUMBER.pdf)."""
@@ -122,7 +123,7 @@ def pdf_invoice(invoice_id: str = typer.Argument(..., help="invoice number or id
 
 
 @pdf_app.command("credit-note")
-def pdf_credit_note(credit_note_id: str = typer.Argument(..., help="credit note number or id"),
+def pdf_credit_note(credit_note_id: str = typer.Argument(..., help=CREDIT_NOTE_REF),
                     output: Optional[Path] = typer.Option(None, "--output", "-o")) -> None:
     """Write a credit note's PDF (default: ./credit-note-NUMBER.pdf)."""
     from hub.db.engine import session_scope
@@ -197,7 +198,7 @@ def _report(outcome) -> None:
 
 @send_app.command("invoice")
 def send_invoice(invoice_ref: str = typer.Argument(..., metavar="INVOICE",
-                                                  help="invoice number or id"),
+                                                  help=INVOICE_REF),
                  to: Optional[List[str]] = typer.Option(
                      None, "--to", help="recipient (repeat for more); default: the "
                                         "organisation's email"),
@@ -221,7 +222,7 @@ def send_invoice(invoice_ref: str = typer.Argument(..., metavar="INVOICE",
 
 @send_app.command("credit-note")
 def send_credit_note(credit_note_ref: str = typer.Argument(..., metavar="CREDIT_NOTE",
-                                                           help="credit note number or id"),
+                                                           help=CREDIT_NOTE_REF),
                      to: Optional[List[str]] = typer.Option(None, "--to",
                                                             help="recipient (repeatable)")
                      ) -> None:

@@ -2,7 +2,8 @@
 from balance, edit, delete, links, overdue check), ``hub credit-note ...`` and
 ``hub account ...``.
 
-Invoices are named by id or number. Dates default to today by the hub's clock.
+Invoices are named by number or id; ``id:N`` always means the id (a bare ``5`` that is one
+invoice's number and another's id is refused). Dates default to today by the hub's clock.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ from typing import List, Optional
 import typer
 
 from hub.cli.helpers import (
-    invoice_id_of, ledger_session, parse_date, parse_pairs, print_json,
+    INVOICE_REF, invoice_id_of, ledger_session, parse_date, parse_pairs, print_json,
 )
-from hub.cli.listing import FORMAT, LIMIT, OFFSET, OutputFormat, emit, page, shown_amount
+from hub.cli.listing import (
+    FORMAT, LIMIT, OFFSET, OutputFormat, emit, page, shown_amount, shown_money,
+)
 from hub.cli.state import console, context
 from hub.errors import ValidationFailed
 
@@ -44,8 +47,10 @@ def payment_add(organisation: int = typer.Argument(..., help="organisation id"),
                     None, help="must be the organisation's currency (the default)"),
                 method: str = typer.Option("other", help="card, bank_transfer, cash, check, ..."),
                 date: Optional[str] = typer.Option(None, help="YYYY-MM-DD (default today)"),
-                invoice: Optional[str] = typer.Option(None, help="pay this invoice (id or number)"),
-                allocate: List[str] = typer.Option([], help="INVOICE=AMOUNT, repeatable"),
+                invoice: Optional[str] = typer.Option(None,
+                                                      help=f"pay this invoice: {INVOICE_REF}"),
+                allocate: List[str] = typer.Option(
+                    [], help="INVOICE=AMOUNT, repeatable; INVOICE as for --invoice"),
                 reference: str = typer.Option("", help="cheque number, bank reference, ...")) -> None:
     """Record a payment: for one invoice (--invoice), split (--allocate, not with --invoice),
     or allocated automatically: open debit transactions first (oldest first), then unpaid
@@ -59,7 +64,7 @@ def payment_add(organisation: int = typer.Argument(..., help="organisation id"),
                              today=context().today(), method=method,
                              invoice_id=invoice_id_of(session, invoice) if invoice else None,
                              allocations=allocations, reference=reference, currency=currency)
-        console.print(f"payment {pay.id}: {pay.amount} {pay.currency} ({pay.method})")
+        console.print(f"payment {pay.id}: {shown_money(pay.amount, pay.currency)} ({pay.method})")
     _tell_account_changes()
 
 
@@ -109,16 +114,17 @@ def payment_refund(payment: int = typer.Argument(..., help="payment id"),
                                  processors=context().connection_names("payments"),
                                  today=context().today(), reason=reason)
         if not isinstance(row, Payment):
-            console.print(f"refund of {row.payload['amount']} {row.payload['currency']} "
+            console.print(f"refund of {shown_money(row.payload['amount'], row.payload['currency'])} "
                           f"requested from {row.connection}; it is recorded when "
                           f"{row.connection} confirms")
             return
-        console.print(f"refund {row.id}: {row.amount} {row.currency}")
+        console.print(f"refund {row.id}: {shown_money(row.amount, row.currency)}")
 
 
 @payment_app.command("allocate")
 def payment_allocate(payment: int = typer.Argument(..., help="payment id"),
-                     pairs: List[str] = typer.Argument(..., help="INVOICE=AMOUNT ...")) -> None:
+                     pairs: List[str] = typer.Argument(
+                         ..., help=f"INVOICE=AMOUNT ...; INVOICE is the {INVOICE_REF}")) -> None:
     """Allocate the unallocated part of a payment to invoices."""
     from hub.ledger import allocate_payment
 
@@ -130,31 +136,39 @@ def payment_allocate(payment: int = typer.Argument(..., help="payment id"),
 
 # ------------------------------------------------------------------------------ invoice actions
 @ledger_app.command("mark-paid")
-def mark_paid_cmd(invoice: str, method: str = typer.Option("other"),
+def mark_paid_cmd(invoice: str = typer.Argument(..., help=INVOICE_REF),
+                  method: str = typer.Option("other"),
                   date: Optional[str] = typer.Option(None)) -> None:
     """Quick payment: mark the invoice paid for its whole amount due."""
+    from hub.db.models import Invoice
     from hub.ledger import mark_paid
 
     with ledger_session() as session:
-        pay = mark_paid(session, invoice_id_of(session, invoice), date=parse_date(date),
-                        today=context().today(), method=method)
-        console.print(f"invoice {invoice} paid by payment {pay.id} ({pay.amount})")
+        invoice_id = invoice_id_of(session, invoice)
+        pay = mark_paid(session, invoice_id, date=parse_date(date), today=context().today(),
+                        method=method)
+        number = session.get(Invoice, invoice_id).number  # not the reference as typed (id:5)
+        console.print(f"invoice {number} paid by payment {pay.id} "
+                      f"({shown_money(pay.amount, pay.currency)})")
     _tell_account_changes()
 
 
 @ledger_app.command("pay-from-balance")
-def pay_from_balance(invoice: str, amount: Optional[str] = typer.Option(None)) -> None:
+def pay_from_balance(invoice: str = typer.Argument(..., help=INVOICE_REF),
+                     amount: Optional[str] = typer.Option(None)) -> None:
     """Pay an invoice from the customer's account credit."""
     from hub.ledger import apply_account_credit
 
     with ledger_session() as session:
         inv = apply_account_credit(session, invoice_id_of(session, invoice), amount,
                                    today=context().today())
-        console.print(f"invoice {inv.number}: {inv.status}, due {inv.amount_due}")
+        console.print(f"invoice {inv.number}: {inv.status}, due "
+                      f"{shown_money(inv.amount_due, inv.currency)}")
 
 
 @ledger_app.command("edit")
-def edit_cmd(invoice: str, note: Optional[str] = typer.Option(None),
+def edit_cmd(invoice: str = typer.Argument(..., help=INVOICE_REF),
+             note: Optional[str] = typer.Option(None),
              memo: Optional[str] = typer.Option(None),
              issue_date: Optional[str] = typer.Option(None, help="document date"),
              due_date: Optional[str] = typer.Option(None, help="payment due date"),
@@ -189,8 +203,10 @@ def edit_cmd(invoice: str, note: Optional[str] = typer.Option(None),
 
 
 @ledger_app.command("delete")
-def delete_cmd(invoice: str, completely: bool = typer.Option(
-        False, "--completely", help="delete for good instead of marking as deleted")) -> None:
+def delete_cmd(invoice: str = typer.Argument(..., help=INVOICE_REF),
+               completely: bool = typer.Option(
+                   False, "--completely", help="delete for good instead of marking as deleted")
+               ) -> None:
     """Mark an unpaid invoice as deleted, or delete it completely (not recommended)."""
     from hub.ledger import delete_completely, mark_deleted
 
@@ -216,7 +232,7 @@ def cancel_last(organisation: int) -> None:
 
 
 @ledger_app.command("links")
-def links_cmd(invoice: str) -> None:
+def links_cmd(invoice: str = typer.Argument(..., help=INVOICE_REF)) -> None:
     """Show the payments and credit notes linked to an invoice."""
     from hub.ledger import links_of_invoice
 
@@ -298,7 +314,7 @@ def account_transaction(organisation: int, side: str = typer.Option(..., help="d
     with ledger_session() as session:
         tx = add_transaction(session, organisation, side=side, amount=amount, date=parse_date(date),
                              description=description)
-        console.print(f"transaction {tx.id}: {tx.side} {tx.amount}")
+        console.print(f"transaction {tx.id}: {tx.side} {shown_money(tx.amount, tx.currency)}")
 
 
 @account_app.command("config")

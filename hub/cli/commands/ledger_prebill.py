@@ -8,7 +8,7 @@ import typer
 
 from hub.cli.helpers import parse_optional_date as _date
 from hub.cli.helpers import ledger_session, print_json
-from hub.cli.listing import FORMAT, LIMIT, OFFSET, OutputFormat, emit, page
+from hub.cli.listing import FORMAT, LIMIT, OFFSET, OutputFormat, emit, page, shown_money
 from hub.cli.state import console, context
 
 __all__ = ["register"]
@@ -72,7 +72,8 @@ def prebill_create(organisation: int, project: str = typer.Option(...),
                             due_days=ctx.settings.company.payment_due_days,
                             number_format=ctx.settings.company.invoice_number_format,
                             partner_id=ctx.settings.company.partner_id)
-        console.print(f"pre-bill {pb.id}: {pb.amount} {pb.currency} (invoice {pb.invoice_id})")
+        console.print(f"pre-bill {pb.id}: {shown_money(pb.amount, pb.currency)} "
+                      f"(invoice {pb.invoice_id})")
 
 
 @prebill_app.command("wip")
@@ -86,7 +87,7 @@ def prebill_wip(organisation: int, project: str = typer.Option(...),
     with ledger_session() as session:
         row = add_wip(session, organisation, project=project, stage=stage, value=value,
                       date=_date(date) or context().today(), description=description)
-        console.print(f"WIP {row.id}: {row.value}")
+        console.print(f"WIP {row.id}: {shown_money(row.value, row.currency)}")
 
 
 @prebill_app.command("options")

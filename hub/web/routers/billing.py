@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from hub.host.context import HubContext
 from hub.db.engine import session_scope
 from hub.core.ledger.statuses import InvoiceStatus
-from hub.validation.fields import MAX_ID, Amount, Id, Quantity, TaxRate
+from hub.validation.fields import MAX_ID, Amount, Id, Integer, Quantity, TaxRate
 from hub.validation.records import OrganisationInput
 from hub.web.deps import get_context, require_token
 
@@ -64,7 +64,7 @@ class PreviewIn(_Body):
 
 
 class ContractInvoiceIn(_Body):
-    cycle: Optional[int] = Field(None, ge=1, le=10000,
+    cycle: Optional[Integer] = Field(None, ge=1, le=10000,
                                  description="default: the next un-invoiced cycle")
     replace: bool = False
     post_tasks: bool = False
@@ -72,7 +72,7 @@ class ContractInvoiceIn(_Body):
 
 
 class ContractsInvoiceIn(_Body):
-    contracts: list[int] = Field(..., min_length=1, description="billing contract ids")
+    contracts: list[Id] = Field(..., min_length=1, description="billing contract ids")
     post_tasks: bool = False
     preview: bool = False
 

@@ -39,7 +39,7 @@ class PaymentIn(_In):
     currency: Optional[str] = Field(None, description="must be the organisation's currency")
     method: str = "other"
     date: Optional[dt.date] = None
-    invoice_id: Optional[int] = None
+    invoice_id: Optional[Id] = None
     allocations: Optional[dict[Id, Amount]] = None
     reference: str = ""
     note: str = ""
@@ -73,14 +73,14 @@ class CreditLineIn(_In):
     unit_price: Amount
     quantity: Amount = Decimal(1)
     tax_rate: TaxRate = Decimal(0)
-    invoice_line_id: Optional[int] = None
+    invoice_line_id: Optional[Id] = None
 
 
 class CreditNoteIn(_In):
     """Against an invoice (``whole``, ``percent`` or ``lines``) or standalone (organisation)."""
 
-    invoice_id: Optional[int] = None
-    organisation_id: Optional[int] = None
+    invoice_id: Optional[Id] = None
+    organisation_id: Optional[Id] = None
     whole: bool = False
     percent: Optional[Amount] = None
     lines: list[CreditLineIn] = []
@@ -206,7 +206,8 @@ def invoice_ledger(invoice_id: int, ctx: HubContext = Depends(get_context)) -> d
 def edit(invoice_id: int, changes: InvoiceChanges,
          ctx: HubContext = Depends(get_context)) -> dict[str, Any]:
     """Change fields the invoice's status allows (``lines`` replaces every item); a badly
-    typed or unknown field is a 422, a synced invoice a 409 (credit it)."""
+    typed or unknown field is a 422, as is an empty body (nothing to change, as in the CLI:
+    no audit event is written), a synced invoice a 409 (credit it)."""
     from hub.ledger import edit_invoice
 
     with _session(ctx) as session:

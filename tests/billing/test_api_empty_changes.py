@@ -1,0 +1,102 @@
+"""A ``PATCH`` with nothing in it (``{}``) changes nothing and says so: 422 "nothing to change"
+naming the fields it takes, as the CLI's ``edit`` commands refuse to run without an option. No
+audit event is written, and a mapping is not unmapped by an empty body (it once read as
+``organisation_id: null``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from dramatiq.brokers.stub import StubBroker
+from fastapi.testclient import TestClient
+
+from hub.billing.catalogue import add_asset, add_contact, add_future_item, add_product
+from hub.billing.contracts import create_contract
+from hub.billing.recurring import add_recurring_line, create_group, create_recurring
+from hub.db.engine import session_scope
+from hub.db.models import Invoice, InvoiceLine, OrganisationMapping
+from hub.errors import ValidationFailed
+from hub.jobs.assemble import build_runtime
+from hub.ledger import edit_invoice, post_invoice
+from hub.testing.snapshots import every_row
+from hub.web.app import create_app
+from hub.web.tokens import create_token
+
+
+@pytest.fixture
+def api(ctx):
+    runtime = build_runtime(ctx, broker=StubBroker())
+    client = TestClient(create_app(ctx, runtime))
+    client.headers["Authorization"] = f"Bearer {create_token(ctx.engine, 'empty')}"
+    yield client
+    runtime.close()
+
+
+@pytest.fixture
+def records(ctx, api):
+    """One of every record a PATCH changes; returns their ids by kind."""
+    org = api.post("/organisations", json={"name": "Acme"}).json()["id"]
+    with session_scope(ctx.engine) as s:
+        schedule = create_recurring(s, org, dt.date(2026, 3, 1))
+        invoice = Invoice(organisation_id=org, number="INV-1", issue_date=dt.date(2026, 3, 1),
+                          due_date=dt.date(2026, 3, 15), subtotal=100, total=100)
+        s.add(invoice)
+        s.flush()
+        s.add(InvoiceLine(invoice_id=invoice.id, description="support", unit_price=100,
+                          amount=100))
+        post_invoice(s, invoice)
+        mapping = OrganisationMapping(connection="psa", external_id="7", organisation_id=org)
+        s.add(mapping)
+        s.flush()
+        made = {
+            "organisations": org, "recurring": schedule.id, "ledger/invoices": invoice.id,
+            "contacts": add_contact(s, org, "Ann").id, "assets": add_asset(s, org, "PC-1").id,
+            "products": add_product(s, "WS", "Workstation", "30").code,
+            "recurring-lines": add_recurring_line(s, recurring_id=schedule.id,
+                                                  description="Backup", unit_price="20").id,
+            "invoice-groups": create_group(s, org, "Monthly", dt.date(2026, 3, 1)).id,
+            "future-items": add_future_item(s, org, "Setup", "50",
+                                            created_on=dt.date(2026, 3, 1)).id,
+            "contracts": create_contract(s, org, "Support", dt.date(2026, 3, 1)).id,
+            "mappings": mapping.id,
+        }
+    return made
+
+
+ROUTES = ["organisations", "contacts", "assets", "products", "recurring", "recurring-lines",
+          "invoice-groups", "contracts", "future-items", "mappings", "ledger/invoices"]
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_an_empty_patch_is_refused_and_writes_nothing(api, ctx, records, route):
+    before = every_row(ctx.engine.url.render_as_string(hide_password=False))
+    answer = api.patch(f"/{route}/{records[route]}", json={})
+    assert answer.status_code == 422, answer.text
+    detail = answer.json()["detail"]
+    assert "nothing to change" in detail and "at least one of" in detail, detail
+    assert "\n" not in detail
+    # No audit event, and for a mapping no unmapping: every table as it was.
+    assert every_row(ctx.engine.url.render_as_string(hide_password=False)) == before
+
+
+def test_a_real_change_is_still_made_and_audited(api, ctx, records):
+    from sqlmodel import select
+
+    from hub.db.models import AuditEvent
+
+    answer = api.patch(f"/organisations/{records['organisations']}", json={"billing_day": 5})
+    assert answer.status_code == 200 and answer.json()["billing_day"] == 5
+    answer = api.patch(f"/mappings/{records['mappings']}", json={"organisation_id": None})
+    assert answer.status_code == 200 and answer.json()["organisation_id"] is None
+    with session_scope(ctx.engine) as s:
+        actions = [e.action for e in s.exec(select(AuditEvent)).all()]
+    assert "organisation.edited" in actions and "organisation_mapping.edited" in actions
+
+
+def test_the_ledger_service_refuses_an_empty_invoice_edit(ctx, records):
+    with session_scope(ctx.engine) as s:
+        with pytest.raises(ValidationFailed) as refused:
+            edit_invoice(s, records["ledger/invoices"], {}, today=dt.date(2026, 3, 2))
+    assert "nothing to change" in refused.value.user_message()
+    assert "memo" in refused.value.user_message()
