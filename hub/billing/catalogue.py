@@ -11,13 +11,14 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from hub.ledger.amounts import exact_amount
 from hub.db.models import (
     Asset, Contact, FutureItem, LaborStatus, Organisation, Product, Ticket, TicketCharge,
 )
-from hub.errors import NotFound, ValidationFailed
+from hub.errors import EditNotAllowed, NotFound, ValidationFailed
 from hub.validation import parse
 from hub.validation.fields import MAX_ID, check_currency
 from hub.validation.records import (
@@ -27,7 +28,8 @@ from hub.validation.records import (
 
 _ORG_HINT = "list organisations with `hub org list`"
 
-__all__ = ["create_organisation", "add_contact", "add_asset", "add_product", "product_by_code",
+__all__ = ["create_organisation", "billable_organisation", "check_name_free", "add_contact",
+           "add_asset", "add_product", "product_by_code",
            "open_ticket", "add_ticket_charge", "charge_labor", "get_or_404", "add_future_item"]
 
 
@@ -53,11 +55,46 @@ def create_organisation(session: Session, name: str, *, currency: str | None = N
     given = parse(OrganisationInput, name=name, currency=currency, email=email,
                   billing_day=billing_day, payment_due_days=payment_due_days,
                   auto_bill=auto_bill, require_invoice_group=require_invoice_group)
+    check_name_free(session, given.name)
     org = Organisation(**given.model_dump(exclude={"currency"}),
                        currency=given.currency or check_currency(default_currency),
                        prices_include_tax=prices_include_tax)
     session.add(org)
     session.flush()
+    return org
+
+
+def check_name_free(session: Session, name: str, organisation_id: int | None = None) -> None:
+    """Refuse ``name`` when another organisation (``organisation_id`` is the one being renamed)
+    already has it, whatever its case and surrounding spaces: Xero keeps contact names unique
+    and QuickBooks customer display names, so the second one's documents would be refused at
+    every push, and two same-named customers cannot be told apart on a list either.
+    Organisations pulled from a PSA are stored as the PSA has them and not checked here."""
+    wanted = name.strip().lower()
+    for other_id, other_name, active in session.execute(
+            select(Organisation.id, Organisation.name, Organisation.active)
+            .where(func.lower(func.trim(Organisation.name)) == wanted)):
+        if other_id == organisation_id:
+            continue
+        if not active:
+            raise ValidationFailed(
+                f"organisation {other_id} is already named {other_name!r} (retired)",
+                hint=f"reactivate it with `hub org reactivate {other_id}`, or give this one a "
+                     f"name that tells them apart")
+        raise ValidationFailed(
+            f"organisation {other_id} is already named {other_name!r}",
+            hint="give this one a name that tells them apart, e.g. with its town "
+                 "(Xero and QuickBooks refuse two customers of one name)")
+
+
+def billable_organisation(session: Session, organisation_id: int) -> Organisation:
+    """The organisation, if it takes new invoices, schedules and future items: it exists and
+    is not retired (a retired one keeps its documents, payments and credit notes only)."""
+    org = get_or_404(session, Organisation, organisation_id, "organisation", _ORG_HINT)
+    if not org.active:
+        raise EditNotAllowed(f"organisation {org.id} ({org.name}) is retired and takes no new "
+                             f"invoices, schedules or future items",
+                             hint=f"reactivate it first with `hub org reactivate {org.id}`")
     return org
 
 
@@ -112,7 +149,7 @@ def add_future_item(session: Session, organisation_id: int, description: str, am
     most its minor unit."""
     given = parse(FutureItemInput, organisation_id=organisation_id, description=description,
                   amount=amount, created_on=created_on)
-    org = get_or_404(session, Organisation, given.organisation_id, "organisation", _ORG_HINT)
+    org = billable_organisation(session, given.organisation_id)
     amount = exact_amount(given.amount, org.currency, "future item")
     item = FutureItem(organisation_id=org.id, description=given.description, amount=amount,
                       currency=org.currency, created_on=given.created_on)

@@ -19,7 +19,7 @@ from sqlalchemy import func, select, update
 from sqlmodel import Session
 
 from hub import audit
-from hub.billing.catalogue import get_or_404
+from hub.billing.catalogue import check_name_free, get_or_404
 from hub.db.models import (
     Asset, Contact, FutureItem, Invoice, Organisation, OrganisationMapping, Product,
     RecurringLine,
@@ -30,7 +30,7 @@ from hub.validation.records import (
     AssetChanges, ContactChanges, MappingChanges, OrganisationChanges, ProductChanges,
 )
 
-__all__ = ["edit_organisation", "retire_organisation", "edit_contact", "retire_contact",
+__all__ = ["edit_organisation", "retire_organisation", "reactivate_organisation", "edit_contact", "retire_contact",
            "edit_asset", "retire_asset", "edit_product", "retire_product", "map_organisation",
            "apply_changes", "audit_change"]
 
@@ -95,6 +95,8 @@ def edit_organisation(session: Session, organisation_id: int, values: dict[str, 
     """Change an organisation's name, currency, e-mail, billing day, due days or flags."""
     changes = parse(OrganisationChanges, values, what=f"organisation {organisation_id}").given()
     org = get_or_404(session, Organisation, organisation_id, "organisation", _ORG_HINT)
+    if "name" in changes:
+        check_name_free(session, changes["name"], org.id)
     currency = changes.get("currency")
     if currency and currency != org.currency and _money_in_currency(session, org.id):
         raise EditNotAllowed(
@@ -109,6 +111,17 @@ def retire_organisation(session: Session, organisation_id: int) -> Organisation:
     org = get_or_404(session, Organisation, organisation_id, "organisation", _ORG_HINT)
     org.active = False
     return _retired(session, org, "organisation")
+
+
+def reactivate_organisation(session: Session, organisation_id: int) -> Organisation:
+    """Bill a retired organisation again (retired by mistake, or a customer come back): its
+    schedules and contracts run again from where they stopped, catching up what fell due."""
+    org = get_or_404(session, Organisation, organisation_id, "organisation", _ORG_HINT)
+    if org.active:
+        raise EditNotAllowed(f"organisation {org.id} ({org.name}) is not retired",
+                             hint="nothing to do: it is billed as it is")
+    org.active = True
+    return _retired(session, org, "organisation", "reactivated")
 
 
 def edit_contact(session: Session, contact_id: int, values: dict[str, Any]) -> Contact:

@@ -15,7 +15,9 @@ from dateutil.relativedelta import relativedelta
 from sqlmodel import Session, select
 
 from hub.host.context import HubContext
-from hub.billing.catalogue import catalogue_price, get_or_404, product_by_code
+from hub.billing.catalogue import (
+    billable_organisation, catalogue_price, get_or_404, product_by_code,
+)
 from hub.billing.finalise import finalise_invoices
 from hub.core.lines import FutureItemRef, price_line, take_future_items, totals
 from hub.core.money import Money, to_decimal
@@ -23,7 +25,7 @@ from hub.validation import parse
 from hub.validation.fields import check_line_amount, check_total_amount
 from hub.validation.records import LineInput
 from hub.db.models import (
-    FutureItem, Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, LaborStatus, Organisation,
+    FutureItem, Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, LaborStatus,
     Ticket, TicketCharge,
 )
 from hub.errors import EditNotAllowed, ValidationFailed
@@ -74,8 +76,7 @@ def create_invoice(ctx: HubContext, session: Session, organisation_id: int, *,
                    issue_date: dt.date | None = None, proforma: bool = False,
                    note: str = "") -> Invoice:
     """A new draft one-time (or proforma) invoice dated ``issue_date`` (default: today)."""
-    org = get_or_404(session, Organisation, organisation_id, "organisation",
-                     "list organisations with `hub org list`")
+    org = billable_organisation(session, organisation_id)
     day = issue_date or ctx.today()
     due_days = org.payment_due_days if org.payment_due_days is not None else \
         ctx.settings.company.payment_due_days

@@ -16,7 +16,9 @@ from sqlmodel import Session, select
 from hub.core.groups import GroupRef, choose_group, plan_join
 from hub.core.money import to_decimal
 from hub.core.periods import Cadence, Frequency
-from hub.billing.catalogue import catalogue_price, get_or_404, product_by_code
+from hub.billing.catalogue import (
+    billable_organisation, catalogue_price, get_or_404, product_by_code,
+)
 from hub.billing.loading import group_key
 from hub.db.models import (
     BatchStatus, BillingBatch, BillingContract, Invoice, InvoiceGroup, Organisation,
@@ -58,8 +60,7 @@ def create_recurring(session: Session, organisation_id: int, service_start: dt.d
                   ticket_status_filter=list(ticket_status_filter or []),
                   ticket_charge_order=ticket_charge_order, group_id=group_id,
                   payment_due_days=payment_due_days, end_date=end_date)
-    org = get_or_404(session, Organisation, given.organisation_id, "organisation",
-                     "list organisations with `hub org list`")
+    org = billable_organisation(session, given.organisation_id)
     frequency, interval, name = given.frequency, given.interval, given.name
     ticket_status_filter = given.ticket_status_filter
     try:

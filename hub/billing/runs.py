@@ -35,7 +35,6 @@ from hub.billing.store_behind import StoreBehind, reading_engine
 from hub.billing.usage_gaps import usage_gap_notes
 from hub.core.lines import LineKind
 from hub.db.engine import session_scope
-from hub.db.sql import among
 from hub.db.statistics import refresh_stale
 from hub.observe.counters import timed
 from hub.db.models import (

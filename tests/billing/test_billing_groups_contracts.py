@@ -73,9 +73,9 @@ def test_seed001_account_requiring_a_group_gets_the_single_match_automatically(c
             create_recurring(s, org.id, D(2026, 11, 20))
 
 
-def _contract(ctx, **flags):
+def _contract(ctx, name="Contoso", **flags):
     with session_scope(ctx.engine) as s:
-        org = create_organisation(s, "Contoso")
+        org = create_organisation(s, name)
         contract = create_contract(s, org.id, "M365 contract", D(2026, 1, 1), cycles=3, **flags)
         add_recurring_line(s, contract_id=contract.id, line_type="vendor_usage",
                            description="Microsoft 365 Business Premium", unit_price="22.00",
@@ -149,7 +149,7 @@ def test_an_ended_contract_invoices_no_further_cycle_but_an_invoiced_one_may_be_
 
 def test_work365_invoice_many_contracts_each_with_its_next_cycle(ctx):
     _, first = _contract(ctx)
-    _, second = _contract(ctx)
+    _, second = _contract(ctx, "Contoso Leeds")
     invoice_contract(ctx, first)
     results = invoice_many(ctx, [first, second])
     assert [(r.contract_id, r.cycle_number) for r in results] == [(first, 2), (second, 1)]

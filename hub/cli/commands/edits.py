@@ -85,6 +85,16 @@ def org_retire(org: int = ID) -> None:
     console.print(f"Organisation {org} retired: no longer billed.")
 
 
+@org_app.command("reactivate")
+def org_reactivate(org: int = ID) -> None:
+    """Bill a retired organisation again; what fell due meanwhile is caught up."""
+    from hub.billing.editing import reactivate_organisation
+
+    with _session() as s:
+        reactivate_organisation(s, org)
+    console.print(f"Organisation {org} reactivated: billed again from its next run.")
+
+
 @org_app.command("map")
 def org_map(mapping: int = ID, org: Optional[int] = typer.Option(None, min=1, max=2**31 - 1),
             unmap: bool = typer.Option(False, help="forget the link")) -> None:

@@ -3,7 +3,9 @@ recurring invoices and their lines, invoice groups, contracts, future items and 
 
 Bodies are the input models of :mod:`hub.validation.records` (the CLI's rules): a bad value is a
 422 with one line, and nothing is stored. ``PATCH`` changes the fields given; ``POST .../retire``
-(or ``/end``) retires a record and keeps its history. Amounts are strings.
+(or ``/end``) retires a record and keeps its history. Amounts are strings. A ``PATCH`` with
+no field (``{}``) is refused with 422 "nothing to change", as the CLI's ``edit`` commands refuse
+to run without an option: nothing is stored and no audit event is written.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from fastapi import APIRouter, Body, Depends, Path
 from pydantic import BaseModel
 
 from hub.db.engine import session_scope
+from hub.errors import ValidationFailed
 from hub.host.context import HubContext
 from hub.validation.fields import MAX_ID
 from hub.validation.records import (
@@ -49,8 +52,13 @@ def _run(ctx: HubContext, work: Callable[[Any], Any]) -> dict:
 
 
 def _given(body: Strict) -> dict:
-    # The body was parsed already; the service parses it again from plain values (one path).
-    return body.model_dump(exclude_unset=True)
+    """The fields the body sets, or a refusal when it sets none (an empty edit would still be
+    written to the audit trail). The service parses them again from plain values (one path)."""
+    given = body.model_dump(exclude_unset=True)
+    if not given:
+        raise ValidationFailed("nothing to change", hint="send at least one of "
+                               + ", ".join(type(body).model_fields))
+    return given
 
 
 class EndIn(Strict):
@@ -72,6 +80,15 @@ def retire_organisation(organisation_id: RowId, ctx: HubContext = Depends(get_co
     from hub.billing.editing import retire_organisation as retire
 
     return _run(ctx, lambda s: retire(s, organisation_id))
+
+
+@router.post("/organisations/{organisation_id:int}/reactivate",
+             summary="Bill a retired organisation again")
+def reactivate_organisation(organisation_id: RowId,
+                            ctx: HubContext = Depends(get_context)) -> dict:
+    from hub.billing.editing import reactivate_organisation as reactivate
+
+    return _run(ctx, lambda s: reactivate(s, organisation_id))
 
 
 @router.patch("/contacts/{contact_id:int}", summary="Change a contact")
@@ -195,4 +212,5 @@ def map_organisation(mapping_id: RowId, body: MappingChanges = Body(...),
                      ctx: HubContext = Depends(get_context)) -> dict:
     from hub.billing.editing import map_organisation as remap
 
-    return _run(ctx, lambda s: remap(s, mapping_id, body.model_dump()))
+    # Only what was sent: an empty body must not read as organisation_id null (unmap).
+    return _run(ctx, lambda s: remap(s, mapping_id, _given(body)))

@@ -87,6 +87,7 @@ def edit(request: Request, organisation_id: int, name: str = Form(""), email: st
          billing_day: str = Form("1"), payment_due_days: str = Form(""),
          auto_bill: str = Form(""), active: str = Form(""), user: PageUser = Depends(approver)):
     """Save the organisation's details; every changed field is in the audit trail."""
+    from hub.billing.catalogue import check_name_free
     from hub.validation import parse
     from hub.validation.records import OrganisationChanges
 
@@ -101,6 +102,8 @@ def edit(request: Request, organisation_id: int, name: str = Form(""), email: st
     with session_scope(ctx.engine) as session:
         org = _organisation(session, organisation_id)
         changed = {k: v for k, v in wanted.items() if getattr(org, k) != v}
+        if "name" in changed:
+            check_name_free(session, changed["name"], organisation_id)
         for key, value in changed.items():
             setattr(org, key, value)
         if changed:

@@ -1,0 +1,95 @@
+"""An organisation's name is its own, and a retired one takes nothing new until it is
+reactivated: through the API, and in the service functions the CLI calls."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from dramatiq.brokers.stub import StubBroker
+from fastapi.testclient import TestClient
+
+from hub.billing.catalogue import add_future_item, create_organisation
+from hub.billing.editing import reactivate_organisation, retire_organisation
+from hub.billing.recurring import create_recurring
+from hub.db.engine import session_scope
+from hub.errors import EditNotAllowed, ValidationFailed
+from hub.jobs import build_runtime
+from hub.testing.snapshots import every_row
+from hub.web.app import create_app
+from hub.web.tokens import create_token
+
+
+@pytest.fixture
+def client(ctx):
+    runtime = build_runtime(ctx, broker=StubBroker())
+    token = create_token(ctx.engine, "lifecycle-test")
+    with TestClient(create_app(ctx, runtime),
+                    headers={"Authorization": f"Bearer {token}"}) as test_client:
+        yield test_client
+    runtime.close()
+
+
+def test_a_second_organisation_of_the_same_name_is_refused_and_stores_nothing(client, ctx):
+    first = client.post("/organisations", json={"name": "Acme Motors"}).json()
+    other = client.post("/organisations", json={"name": "Acme Architects"}).json()
+    before = _rows(ctx)
+    for body in ({"name": "Acme Motors"}, {"name": "  acme MOTORS "}):
+        refused = client.post("/organisations", json=body)
+        assert refused.status_code == 422
+        assert f"organisation {first['id']} is already named 'Acme Motors'" in \
+            refused.json()["detail"]
+    renamed = client.patch(f"/organisations/{other['id']}", json={"name": "ACME motors"})
+    assert renamed.status_code == 422 and "already named" in renamed.json()["detail"]
+    assert _rows(ctx) == before
+    # its own name, in another case, is not another organisation's
+    assert client.patch(f"/organisations/{first['id']}",
+                        json={"name": "ACME Motors"}).status_code == 200
+
+
+def test_a_retired_organisations_name_points_at_reactivating_it(ctx):
+    with session_scope(ctx.engine) as s:
+        org_id = create_organisation(s, "Delta Realty").id
+        retire_organisation(s, org_id)
+    with session_scope(ctx.engine) as s, pytest.raises(ValidationFailed) as refused:
+        create_organisation(s, "Delta Realty")
+    assert "(retired)" in str(refused.value)
+    assert f"hub org reactivate {org_id}" in refused.value.hint
+
+
+def test_a_retired_organisation_takes_no_new_invoice_until_reactivated(client, ctx):
+    org = client.post("/organisations", json={"name": "Blue Logistics"}).json()
+    assert client.post(f"/organisations/{org['id']}/retire").status_code == 200
+    before = _rows(ctx)
+    refused = client.post("/invoices", json={"organisation_id": org["id"],
+                                             "issue_date": "2026-03-15"})
+    assert refused.status_code == 409
+    assert "is retired" in refused.json()["detail"]
+    assert f"hub org reactivate {org['id']}" in refused.json()["detail"]
+    assert _rows(ctx) == before
+
+    again = client.post(f"/organisations/{org['id']}/reactivate")
+    assert again.status_code == 200 and again.json()["active"] is True
+    twice = client.post(f"/organisations/{org['id']}/reactivate")
+    assert twice.status_code == 409 and "is not retired" in twice.json()["detail"]
+    assert client.post("/invoices", json={"organisation_id": org["id"],
+                                          "issue_date": "2026-03-15"}).status_code == 201
+    assert client.post("/organisations/9999/reactivate").status_code == 404
+
+
+def test_a_retired_organisation_takes_no_new_schedule_or_future_item(ctx):
+    with session_scope(ctx.engine) as s:
+        org_id = create_organisation(s, "Soylent").id
+        retire_organisation(s, org_id)
+    for make in (lambda s: create_recurring(s, org_id, dt.date(2026, 4, 1)),
+                 lambda s: add_future_item(s, org_id, "Setup", "50.00", dt.date(2026, 4, 1))):
+        with session_scope(ctx.engine) as s, pytest.raises(EditNotAllowed, match="retired"):
+            make(s)
+    with session_scope(ctx.engine) as s:
+        reactivate_organisation(s, org_id)
+        create_recurring(s, org_id, dt.date(2026, 4, 1))
+        add_future_item(s, org_id, "Setup", "50.00", dt.date(2026, 4, 1))
+
+
+def _rows(ctx):
+    return every_row(ctx.engine.url.render_as_string(hide_password=False))
