@@ -127,6 +127,21 @@ def test_the_organisation_form_refuses_what_the_api_refuses(admin_ctx, client_as
         assert session.get(Organisation, org_id).billing_day != 15  # nothing was saved
 
 
+def test_the_organisation_form_refuses_another_organisations_name(admin_ctx, client_as,
+                                                                   org_id):
+    with session_scope(admin_ctx.engine) as session:
+        other = create_organisation(session, "Blue Logistics").id
+    client = client_as("alice")
+    token = csrf_of(client.get(f"/admin/organisations/{org_id}").text)
+    form = {"csrf_token": token, "name": " blue LOGISTICS", "email": "ap@acme.example",
+            "billing_day": "15", "payment_due_days": "", "active": "1"}
+    response = client.post(f"/admin/organisations/{org_id}", data=form, follow_redirects=False)
+    assert response.status_code == 422, response.status_code
+    assert f"organisation {other} is already named" in response.text
+    with session_scope(admin_ctx.engine) as session:
+        assert session.get(Organisation, org_id).billing_day != 15  # nothing was saved
+
+
 def test_the_audit_trail_is_append_only(admin_ctx):
     with session_scope(admin_ctx.engine) as session:
         audit.record(session, "test.done", "thing", 1)
