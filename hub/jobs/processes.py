@@ -14,6 +14,7 @@ import threading
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Iterator
 
+from hub.errors import ConfigError
 from hub.jobs.dispatcher import Dispatcher
 from hub.jobs.assemble import build_runtime
 from hub.jobs.runtime import JobRuntime
@@ -89,8 +90,20 @@ def run_server(ctx: "HubContext", *, host: str | None = None, port: int | None =
     server = make_server(ctx, runtime, host=host, port=port)
     try:
         server.run()
+    except SystemExit:
+        if server.started:
+            raise
+        # uvicorn has logged why and exits: say which setting to change, as `hub run` does
+        raise _cannot_listen(server) from None
     finally:
         monitor.stop()
+
+
+def _cannot_listen(server) -> ConfigError:
+    return ConfigError(f"the web server could not listen on {server.config.host}:"
+                       f"{server.config.port}; hub stopped",
+                       hint="stop the program using that port, or set [web] port "
+                            "(HUB_WEB__PORT) or --port to a free one")
 
 
 def run_all(ctx: "HubContext", *, threads: int | None = None, host: str | None = None,
@@ -109,12 +122,31 @@ def run_all(ctx: "HubContext", *, threads: int | None = None, host: str | None =
         server = make_server(ctx, runtime, host=host, port=port)
         web = threading.Thread(target=server.run, name="hub-web", daemon=True)
         web.start()
-        log.info("hub running: web on http://%s:%s", server.config.host, server.config.port)
-        stop.wait()
-        log.info("hub stopping: closing web, then finishing in-flight jobs")
-        server.should_exit = True
-        web.join(timeout=30)
-        scheduler.stop()
-        dispatcher.stop()
-        runtime.close()
-        monitor.stop()
+        try:
+            where = f"{server.config.host}:{server.config.port}"
+            if not _listening(server, web, stop):
+                # uvicorn has logged why (address in use, no permission) and ended its thread
+                # with SystemExit; the jobs would otherwise go on running with no web at all
+                raise _cannot_listen(server)
+            log.info("hub running: web on http://%s", where)
+            stop.wait()
+            log.info("hub stopping: closing web, then finishing in-flight jobs")
+        finally:
+            server.should_exit = True
+            web.join(timeout=30)
+            scheduler.stop()
+            dispatcher.stop()
+            runtime.close()
+            monitor.stop()
+
+
+def _listening(server, web: threading.Thread, stop: threading.Event) -> bool:
+    """Wait until the web server ``server`` (run by thread ``web``) has started; ``False`` if
+    its thread ended first (it could not bind its address). Asked to stop meanwhile: ``True``,
+    the caller stops it anyway."""
+    while not server.started:
+        if not web.is_alive():
+            return False
+        if stop.wait(0.02):
+            return True
+    return True

@@ -134,3 +134,22 @@ def test_billing_dates_are_the_company_s_dates():
     assert _zoned("UTC", "2026-07-01T23:30:00+00:00").today() == dt.date(2026, 7, 1)
     with pytest.raises(ValueError, match="IANA"):
         HubSettings(company={"time_zone": "Mars/Olympus"})
+
+
+@pytest.mark.parametrize("command", ["run", "serve"])
+def test_a_web_port_in_use_stops_the_process_with_one_line(tmp_path, command):
+    """`hub run` used to log uvicorn's bind error and go on running its jobs with no web."""
+    import socket
+
+    config = _config(tmp_path, Fernet.generate_key().decode())
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        env = {"PATH": "/usr/bin:/bin", "HUB_CONFIG": str(config), "HUB_WEB__PORT": str(port)}
+        answer = subprocess.run([str(HUB), command], env=env, cwd=tmp_path,
+                                capture_output=True, text=True, timeout=120)
+    assert answer.returncode == 3, answer.stderr[-2000:]
+    assert (f"error: the web server could not listen on 127.0.0.1:{port}; hub stopped"
+            in answer.stderr)
+    assert "--port" in answer.stderr and "Traceback" not in answer.stderr
