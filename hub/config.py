@@ -15,59 +15,36 @@ import re
 import tomllib
 import zoneinfo
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import (
-    AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError,
-    field_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from hub.host.environment import EnvironmentValues, deep_merge, read_environment
+from hub.host.setting_values import (
+    MAX_DUE_DAYS, MAX_REMINDER_DAYS, DueDays, Number, ReminderDays, WholeNumber,
+)
 from hub.errors import ConfigError
 
 __all__ = [
     "HubSettings", "CompanySettings", "BillingSettings", "WebSettings", "MailSettings",
     "ConnectionConfig",
     "load_settings", "DEFAULT_CONFIG_FILE", "locate_key", "format_validation_error",
+    "MAX_DUE_DAYS", "MAX_REMINDER_DAYS", "MAX_WEBHOOK_BYTES", "MAX_PULL_INTERVAL_MINUTES",
+    "MAX_MAIL_TIMEOUT_SECONDS",
 ]
 
 DEFAULT_CONFIG_FILE = "hub.toml"
 SECRET_MARK = "**********"
 
-#: The longest payment term in days: a year, as for an organisation's own term
-#: (``hub.validation.fields.MAX_DUE_DAYS``; not imported: it would load SQLAlchemy at start).
-MAX_DUE_DAYS = 365
-#: The latest reminder, in days after the document date: ten years, as in a customer's own
-#: billing config (``hub.validation.accounts.Days``).
-MAX_REMINDER_DAYS = 3650
-
-
-def _whole_days(value: Any) -> Any:
-    # TOML's true would pass pydantic's lax int as 1 day; text of digits (an environment
-    # variable) stays accepted.
-    if isinstance(value, bool):
-        raise ValueError(f"{str(value).lower()} is a yes/no, not a number of days; write a "
-                         "whole number such as 30")
-    if isinstance(value, float) and not value.is_integer():
-        raise ValueError(f"{value!r} is not a whole number of days; write one such as 30")
-    return value
-
-
-def _days_up_to(high: int, what: str) -> AfterValidator:
-    """A check that a day count is within 0..``high``, saying what the days are for."""
-    def check(value: int) -> int:
-        if not 0 <= value <= high:
-            raise ValueError(f"{value} is outside 0–{high} days; {what}")
-        return value
-    return AfterValidator(check)
-
-
-#: Days from the document date to the due date.
-DueDays = Annotated[int, BeforeValidator(_whole_days), _days_up_to(
-    MAX_DUE_DAYS, "give the days from the document date to the due date, e.g. 30")]
-#: Days after the document date a reminder is sent.
-ReminderDays = Annotated[int, BeforeValidator(_whole_days), _days_up_to(
-    MAX_REMINDER_DAYS, "give days after the document date, e.g. [7, 14, 30]")]
+#: The largest webhook body ``web.max_webhook_bytes`` may allow: 16 MiB. Processors' and
+#: accounting systems' events are a few KiB; a bigger limit only lets a flood through.
+MAX_WEBHOOK_BYTES = 16 * 1024 * 1024
+#: The longest ``pull_interval_minutes``: a week. MSPs pull hourly to daily; a longer interval
+#: is a mistyped value that would leave the pulled records weeks out of date.
+MAX_PULL_INTERVAL_MINUTES = 7 * 24 * 60
+#: The longest ``mail.timeout_seconds``: ten minutes. An SMTP server that has not answered by
+#: then will not, and a send job must not hang its worker for hours.
+MAX_MAIL_TIMEOUT_SECONDS = 600
 
 
 class _Section(BaseModel):
@@ -79,7 +56,8 @@ class CompanySettings(_Section):
 
     name: str = Field("Example MSP", description="company name on documents")
     currency: str = Field("USD", description="ISO 4217 currency of invoices")
-    partner_id: int = Field(1, ge=0, le=99, description="partner id used in invoice numbers")
+    partner_id: WholeNumber = Field(1, ge=0, le=99,
+                                    description="partner id used in invoice numbers (0–99)")
     invoice_number_format: str = Field(
         "{year}{partner_id|2}{next|6}", description="Splynx-style number format")
     credit_note_number_format: str = Field("CN{year}{next|6}", description="credit note numbers")
@@ -140,8 +118,10 @@ class WebSettings(_Section):
     """The web server (webhooks and REST API)."""
 
     host: str = "127.0.0.1"
-    port: int = Field(8765, ge=1, le=65535)
-    max_webhook_bytes: int = Field(256 * 1024, ge=1024, description="bigger bodies get 413")
+    port: WholeNumber = Field(8765, ge=1, le=65535)
+    max_webhook_bytes: WholeNumber = Field(
+        256 * 1024, ge=1024, le=MAX_WEBHOOK_BYTES,
+        description=f"bigger bodies get 413; 1024 to {MAX_WEBHOOK_BYTES} (16 MiB)")
     trusted_proxies: list[str] = Field(
         default_factory=lambda: ["127.0.0.1"],
         description="addresses (or CIDR networks) of the reverse proxies whose X-Forwarded-Proto "
@@ -153,7 +133,8 @@ class MailSettings(_Section):
     """Outgoing email over SMTP: how invoices, credit notes and statements reach customers."""
 
     host: str = Field("localhost", description="SMTP server")
-    port: int = Field(587, ge=1, le=65535, description="587 for STARTTLS, 465 for SSL, 25 plain")
+    port: WholeNumber = Field(587, ge=1, le=65535,
+                              description="587 for STARTTLS, 465 for SSL, 25 plain")
     security: Literal["starttls", "ssl", "none"] = Field(
         "starttls", description="STARTTLS upgrade, implicit TLS (SSL) or none (local relays)")
     username: str | None = Field(None, description="SMTP login; none: no authentication")
@@ -163,7 +144,10 @@ class MailSettings(_Section):
     from_name: str | None = Field(None, description="display name; default: the company name")
     reply_to: str | None = None
     bcc: list[str] = Field(default_factory=list, description="copied on every document sent")
-    timeout_seconds: float = Field(30.0, gt=0, description="per SMTP connection")
+    timeout_seconds: Number = Field(
+        30.0, gt=0, le=MAX_MAIL_TIMEOUT_SECONDS,
+        description=f"per SMTP connection; more than 0, at most {MAX_MAIL_TIMEOUT_SECONDS} "
+                    "(ten minutes)")
 
     @field_validator("password", mode="before")
     @classmethod
@@ -181,8 +165,10 @@ class ConnectionConfig(_Section):
     name: str = Field(description="unique name, used in URLs and job ids")
     plugin: str = Field(description="connection type, e.g. 'xero', 'stripe', 'ninjaone'")
     enabled: bool = True
-    pull_interval_minutes: int = Field(60, ge=1, description="how often pulls run")
-    rate_time_scale: float = Field(
+    pull_interval_minutes: WholeNumber = Field(
+        60, ge=1, le=MAX_PULL_INTERVAL_MINUTES,
+        description=f"how often pulls run: 1 to {MAX_PULL_INTERVAL_MINUTES} minutes (a week)")
+    rate_time_scale: Number = Field(
         1.0, gt=0, le=100_000, description="local sandboxes only: the vendor's clock runs this "
         "many times faster, so its rate-limit windows are this many times shorter; 1 in production")
     settings: dict[str, Any] = Field(default_factory=dict,

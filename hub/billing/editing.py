@@ -6,7 +6,8 @@ organisation is no longer billed, a retired device or contact is no longer count
 product can no longer be put on a new line, and the invoices that named them stay as they were.
 Money already in an organisation's documents pins its currency: changing it would mix two
 currencies in one account. Every change and retirement is written to the audit trail (who, what
-from and to), in the same transaction.
+from and to), in the same transaction; an edit whose values all equal the stored ones changes
+nothing and writes nothing (:mod:`hub.validation.changes`).
 """
 
 from __future__ import annotations
@@ -20,12 +21,14 @@ from sqlmodel import Session
 
 from hub import audit
 from hub.billing.catalogue import check_name_free, get_or_404
+from hub.core.money import shown_figure
 from hub.db.models import (
     Asset, Contact, FutureItem, Invoice, Organisation, OrganisationMapping, Product,
     RecurringLine,
 )
 from hub.errors import EditNotAllowed, ValidationFailed
 from hub.validation import parse
+from hub.validation.changes import differing, note_edit
 from hub.validation.records import (
     AssetChanges, ContactChanges, MappingChanges, OrganisationChanges, ProductChanges,
 )
@@ -38,24 +41,29 @@ _ORG_HINT = "list organisations with `hub org list`"
 
 
 def audit_change(session: Session, kind: str, row_id: Any, action: str,
-                 changed: dict[str, tuple[Any, Any]] | None = None) -> None:
+                 changed: dict[str, tuple[Any, Any]] | None = None, *,
+                 currency: str | None = None) -> None:
     """Write ``<kind>.<action>`` on ``kind`` ``row_id`` to the audit trail; ``changed`` maps
-    each field to its ``(before, after)``."""
+    each field to its ``(before, after)``; amounts are shown in ``currency``'s minor unit when
+    the row has one (a product's, a future item's)."""
     changed = {k: v for k, v in (changed or {}).items() if v[0] != v[1]}
     summary = (f"{kind.replace('_', ' ')} {row_id} {action}" + (": " + ", ".join(
-        f"{key} {_shown(before)} → {_shown(after)}" for key, (before, after) in changed.items())
-        if changed else ""))
+        f"{key} {_shown(before, currency)} → {_shown(after, currency)}"
+        for key, (before, after) in changed.items()) if changed else ""))
     audit.record(session, f"{kind}.{action}", kind, row_id, summary=summary,
                  detail={key: {"from": before, "to": after}
                          for key, (before, after) in changed.items()})
 
 
-def _shown(value: Any) -> Any:
-    """A value as a summary shows it: a decimal with two places when it needs no more (the
-    stored ``30.0000`` and the typed ``35`` both read as money does, ``30.00 → 35.00``), else
-    with the places it uses; anything else as it is."""
+def _shown(value: Any, currency: str | None = None) -> Any:
+    """A value as a summary shows it: a decimal in ``currency``'s minor unit when it needs no
+    more (``500 → 600`` yen), or without a currency with two places (the stored ``30.0000`` and
+    the typed ``35`` both read as money does, ``30.00 → 35.00``), else with the places it
+    uses; anything else as it is."""
     if not isinstance(value, Decimal) or not value.is_finite():
         return value
+    if currency:
+        return shown_figure(value, currency)
     try:
         cents = value.quantize(_CENTS)
     except InvalidOperation:  # more digits than the context holds: no stored value has them
@@ -67,12 +75,19 @@ _CENTS = Decimal("0.01")
 
 
 def apply_changes(session: Session, row: Any, changes: dict[str, Any], kind: str) -> Any:
-    """Set ``changes`` on ``row`` and write the edit to the audit trail."""
-    before = {key: getattr(row, key) for key in changes}
-    for key, value in changes.items():
+    """Set the ``changes`` that differ from ``row``'s values and write the edit to the audit
+    trail. When every value equals the stored one nothing is set or written, and the session
+    notes it (:func:`hub.validation.changes.nothing_changed`)."""
+    changed = differing(row, changes)
+    note_edit(session, bool(changed))
+    if not changed:
+        return row
+    before = {key: getattr(row, key) for key in changed}
+    for key, value in changed.items():
         setattr(row, key, value)
     audit_change(session, kind, row.id, "edited",
-                 {key: (before[key], value) for key, value in changes.items()})
+                 {key: (before[key], value) for key, value in changed.items()},
+                 currency=getattr(row, "currency", None))
     return row
 
 
@@ -168,7 +183,7 @@ def edit_product(session: Session, code: str, values: dict[str, Any], *,
     old_price, old_tax = product.unit_price, product.tax_rate
     apply_changes(session, product, changes, "product")
     moved = 0
-    if update_lines and ("unit_price" in changes or "tax_rate" in changes):
+    if update_lines and (product.unit_price != old_price or product.tax_rate != old_tax):
         lt = RecurringLine.__table__
         moved = session.execute(update(lt).where(
             lt.c.product_id == product.id, lt.c.active, lt.c.unit_price == old_price,
@@ -197,6 +212,9 @@ def map_organisation(session: Session, mapping_id: int, values: dict[str, Any]
         get_or_404(session, Organisation, target, "organisation", _ORG_HINT)
     if "organisation_id" not in changes:
         raise ValidationFailed("nothing to change", hint="give --org ID or --unmap")
+    note_edit(session, target != mapping.organisation_id)
+    if target == mapping.organisation_id:
+        return mapping
     audit_change(session, "organisation_mapping", mapping.id, "edited",
                  {"organisation_id": (mapping.organisation_id, target)})
     mapping.organisation_id = target

@@ -18,7 +18,7 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Iterable, Sequence
 
 __all__ = ["Money", "CurrencyMismatch", "minor_unit", "quantum", "is_whole_minor_units", "to_decimal",
-           "STORAGE_PLACES", "decimal_places", "shown"]
+           "STORAGE_PLACES", "decimal_places", "shown", "shown_figure"]
 
 #: Places kept in storage and in unit prices: four, so per-unit prices like 0.0125 stay exact.
 STORAGE_PLACES = 4
@@ -62,6 +62,17 @@ def shown(amount: object, currency: str) -> str:
     if is_whole_minor_units(value, currency):
         value = value.quantize(quantum(currency))
     return f"{value:,} {currency}"
+
+
+def shown_figure(amount: object, currency: str) -> str:
+    """``amount`` for a table whose currency has a column of its own: grouped, in
+    ``currency``'s minor unit (``1,234.50`` for USD, ``1,500`` for JPY). A unit price finer than
+    the minor unit keeps the decimals it uses, without the stored trailing zeros (``0.0125``
+    USD; ``0.5`` JPY, stored ``0.5000``)."""
+    value = to_decimal(amount)
+    if is_whole_minor_units(value, currency):
+        return f"{value.quantize(quantum(currency)):,}"
+    return f"{value.normalize():,}"  # has a fraction finer than the minor unit: no exponent
 
 
 def to_decimal(value: object) -> Decimal:

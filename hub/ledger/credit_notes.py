@@ -172,11 +172,11 @@ def create_credit_note(session: Session, *, organisation_id: int | None = None,
         refresh_invoice(session, invoice, today or date)
     write_outbox(session, "credit_note", note.id, push_targets(session, push_to))
     audit.record(session, "credit_note.created", "credit_note", note.id,
-                 summary=f"credit note {number}: {note.total} {currency}"
+                 summary=f"credit note {number}: {shown(note.total, currency)}"
                          + (f" against invoice {note.invoice_id}" if note.invoice_id else ""))
     if note.invoice_id is not None:
         audit.record(session, "invoice.credited", "invoice", note.invoice_id,
-                     summary=f"credit note {number}: {note.total} {currency}")
+                     summary=f"credit note {number}: {shown(note.total, currency)}")
     return note
 
 

@@ -3,7 +3,8 @@
 The changes are typed by :class:`~hub.validation.records.InvoiceChanges` (the CLI and the API
 alike), and every check runs before anything changes, so a refused edit leaves the stored
 invoice exactly as it was. Changing the items of an unpaid invoice re-prices it and moves its
-auto debit transaction to the new total.
+auto debit transaction to the new total. Values equal to the stored ones are no change: an edit
+made only of them writes nothing, not even an audit event (:mod:`hub.validation.changes`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from hub.errors import ValidationFailed
 from hub.ledger._base import get_invoice, lock_account, refresh_invoice
 from hub.ledger.posting import auto_transactions
 from hub.validation import parse
+from hub.validation.changes import note_edit
 from hub.validation.fields import check_line_amount, check_total_amount
 from hub.validation.records import InvoiceChanges, InvoiceLineInput
 
@@ -52,12 +54,45 @@ def _price_lines(invoice: Invoice, lines: list[InvoiceLineInput]) -> tuple[list,
     return priced, sums
 
 
+def _new_lines(invoice: Invoice, priced: list) -> list[InvoiceLine]:
+    """The rows that replace the invoice's items, not yet added to the session."""
+    return [InvoiceLine(invoice_id=invoice.id, position=position, description=line.description,
+                        quantity=p.quantity, unit_price=p.unit_price.amount,
+                        amount=p.amount.amount, tax_rate=p.tax_rate, tax_amount=p.tax.amount)
+            for position, (line, p) in enumerate(priced)]
+
+
+def _real_changes(invoice: Invoice, changes: Mapping[str, Any], old_lines: list[InvoiceLine],
+                  new_lines: list[InvoiceLine] | None) -> dict[str, Any]:
+    """The ``changes`` that would change what is stored: ``extra_fields`` are merged into the
+    stored ones, and ``lines`` change nothing when the new rows equal the stored ones (all
+    their columns, so a counted or pro-rata line is never taken for a typed one)."""
+    def row(line: InvoiceLine) -> dict[str, Any]:
+        return line.model_dump(exclude={"id"})
+
+    real = {}
+    for name, value in changes.items():
+        if name == "lines":
+            same = new_lines is not None and [row(l) for l in new_lines] == [
+                row(l) for l in sorted(old_lines, key=lambda l: l.position)]
+        elif name == "extra_fields":
+            stored = invoice.extra_fields or {}
+            same = {**stored, **value} == stored
+        else:
+            same = getattr(invoice, name) == value
+        if not same:
+            real[name] = value
+    return real
+
+
 def edit_invoice(session: Session, invoice_id: int, changes: Mapping[str, Any], *,
                  today: dt.date) -> Invoice:
     """Apply ``changes`` (field -> value, as :class:`InvoiceChanges` types them; ``lines`` is a
     list of {description, quantity, unit_price, tax_rate}) if the invoice's status and lock
     allow all of them. No change at all is refused ("nothing to change", a 422 in the API) as
-    ``hub ledger edit`` without options is, so the audit trail never records an empty edit."""
+    ``hub ledger edit`` without options is, so the audit trail never records an empty edit;
+    values that all equal the stored ones write nothing and the session notes that nothing
+    changed (:func:`hub.validation.changes.nothing_changed`)."""
     given = parse(InvoiceChanges, dict(changes), what=f"invoice {invoice_id}")
     changes = given.given()
     if not changes:
@@ -82,10 +117,11 @@ def edit_invoice(session: Session, invoice_id: int, changes: Mapping[str, Any], 
         if taken is not None:
             raise ValidationFailed(f"invoice number {changes['number']!r} is taken",
                                    hint="choose another number")
-    priced = sums = None
+    priced = sums = new_lines = None
     old_lines: list[InvoiceLine] = []
     if given.lines is not None:
         priced, sums = _price_lines(invoice, given.lines)
+        new_lines = _new_lines(invoice, priced)
         old_lines = session.exec(select(InvoiceLine).where(InvoiceLine.invoice_id == invoice.id)).all()
         ids = [l.id for l in old_lines]
         if ids and session.exec(select(TicketCharge.id).where(
@@ -93,6 +129,10 @@ def edit_invoice(session: Session, invoice_id: int, changes: Mapping[str, Any], 
             raise ValidationFailed(f"invoice {invoice.number} was made from ticket charges; its "
                                    "items cannot be replaced",
                                    hint="delete it completely and invoice the charges again")
+    changes = _real_changes(invoice, changes, old_lines, new_lines)
+    note_edit(session, bool(changes))
+    if not changes:
+        return invoice
     # Everything is validated: apply.
     for name, value in changes.items():
         if name == "lines":
@@ -100,15 +140,11 @@ def edit_invoice(session: Session, invoice_id: int, changes: Mapping[str, Any], 
         if name == "extra_fields":
             value = {**(invoice.extra_fields or {}), **value}
         setattr(invoice, name, value)
-    if priced is not None:
+    if "lines" in changes:
         for line in old_lines:
             session.delete(line)
         session.flush()
-        for position, (line, p) in enumerate(priced):
-            session.add(InvoiceLine(invoice_id=invoice.id, position=position,
-                                    description=line.description, quantity=p.quantity,
-                                    unit_price=p.unit_price.amount, amount=p.amount.amount,
-                                    tax_rate=p.tax_rate, tax_amount=p.tax.amount))
+        session.add_all(new_lines)
         invoice.subtotal, invoice.tax_total, invoice.total = (
             sums.subtotal.amount, sums.tax.amount, sums.total.amount)
         for tx in auto_transactions(session, invoice.id):

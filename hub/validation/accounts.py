@@ -5,31 +5,17 @@ refused when it is set, not met by tomorrow's run."""
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Annotated, Any, Optional
+from typing import Annotated, Optional
 
-from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic import AfterValidator, Field
 
-from hub.validation.fields import Amount, Integer
+from hub.validation.fields import Amount, Day, Integer
 from hub.validation.records import Changes
 
 __all__ = ["AccountConfigChanges"]
 
 #: Days counted forward from a due date (blocking, deactivation, reminders): ten years at most.
 Days = Annotated[Integer, Field(ge=0, le=3650)]
-
-
-def _iso_date(value: Any) -> Any:
-    """A holiday is written as an ISO date ("2026-12-25"); a number is not one (pydantic
-    would read 1 as a Unix timestamp)."""
-    if not isinstance(value, (str, dt.date)):
-        raise ValueError(f"{value!r} is not a date; write it like '2026-12-25'")
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value.strip())
-        except ValueError:
-            raise ValueError(f"{value!r} is not a date; write it like '2026-12-25'") from None
-    return value
 
 
 def _country(value: str) -> str:
@@ -43,7 +29,8 @@ def _country(value: str) -> str:
     return code
 
 
-Holiday = Annotated[dt.date, BeforeValidator(_iso_date)]
+#: A holiday, written YYYY-MM-DD ("2026-12-25"); a number is refused, not read as Unix time.
+Holiday = Day
 
 
 class AccountConfigChanges(Changes):
@@ -59,4 +46,4 @@ class AccountConfigChanges(Changes):
     holiday_subdivision: Optional[Annotated[str, Field(min_length=1, max_length=10)]] = None
     holidays: Optional[Annotated[list[Holiday], Field(max_length=366)]] = None
     reminder_days: Optional[Annotated[list[Days], Field(max_length=50)]] = None
-    next_block_date: Optional[dt.date] = None
+    next_block_date: Optional[Day] = None

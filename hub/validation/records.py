@@ -9,7 +9,6 @@ tests all meet the same rules.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any, ClassVar, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -153,7 +152,7 @@ class RecurringInput(Strict):
     """A new recurring invoice."""
 
     organisation_id: Id
-    service_start: dt.date
+    service_start: Day
     name: Name = "Recurring invoice"
     frequency: Frequency = Frequency.monthly
     interval: Integer = Field(1, ge=1, le=120)
@@ -165,7 +164,7 @@ class RecurringInput(Strict):
     ticket_charge_order: TicketChargeOrder = "oldest_first"
     group_id: Optional[Id] = None
     payment_due_days: Optional[DueDays] = None
-    end_date: Optional[dt.date] = None
+    end_date: Optional[Day] = None
 
     @model_validator(mode="after")
     def _ends_after_start(self) -> "RecurringInput":
@@ -180,7 +179,7 @@ class RecurringChanges(Changes):
 
     NULLABLE = frozenset({"end_date", "payment_due_days"})
     name: Optional[Name] = None
-    end_date: Optional[dt.date] = None
+    end_date: Optional[Day] = None
     auto_bill: Optional[bool] = None
     add_pending_ticket_charges: Optional[bool] = None
     ticket_status_filter: Optional[list[Name]] = None
@@ -233,7 +232,7 @@ class FutureItemInput(Strict):
     organisation_id: Id
     description: Name
     amount: Amount
-    created_on: Optional[dt.date] = None
+    created_on: Optional[Day] = None
 
     @model_validator(mode="after")
     def _not_zero(self) -> "FutureItemInput":
@@ -254,7 +253,7 @@ class GroupInput(Strict):
 
     organisation_id: Id
     description: Name
-    next_date: dt.date
+    next_date: Day
     frequency: Frequency = Frequency.monthly
 
     @model_validator(mode="after")
@@ -276,7 +275,7 @@ class ContractInput(Strict):
 
     organisation_id: Id
     name: Name
-    start_date: dt.date
+    start_date: Day
     cycles: Integer = Field(12, ge=1, le=600)
     frequency: Frequency = Frequency.monthly
     interval: Integer = Field(1, ge=1, le=120)

@@ -1,7 +1,8 @@
 """A ``PATCH`` with nothing in it (``{}``) changes nothing and says so: 422 "nothing to change"
 naming the fields it takes, as the CLI's ``edit`` commands refuse to run without an option. No
 audit event is written, and a mapping is not unmapped by an empty body (it once read as
-``organisation_id: null``)."""
+``organisation_id: null``). A ``PATCH`` that resends the stored values is 200 with the record
+as it is, and writes nothing either."""
 
 from __future__ import annotations
 
@@ -100,3 +101,44 @@ def test_the_ledger_service_refuses_an_empty_invoice_edit(ctx, records):
             edit_invoice(s, records["ledger/invoices"], {}, today=dt.date(2026, 3, 2))
     assert "nothing to change" in refused.value.user_message()
     assert "memo" in refused.value.user_message()
+
+
+#: A body of each route that resends values already stored (amounts typed as "30.00" for the
+#: stored 30.0000; an invoice's items as they are, and no new extra field).
+SAME = {
+    "organisations": lambda r: {"name": "Acme", "billing_day": 1},
+    "contacts": lambda r: {"name": "Ann"},
+    "assets": lambda r: {"name": "PC-1", "status": "active"},
+    "products": lambda r: {"name": "Workstation", "unit_price": "30.00"},
+    "recurring": lambda r: {"name": "Recurring invoice"},
+    "recurring-lines": lambda r: {"description": "Backup", "unit_price": "20", "filters": {}},
+    "invoice-groups": lambda r: {"description": "Monthly"},
+    "contracts": lambda r: {"name": "Support"},
+    "future-items": lambda r: {"description": "Setup", "amount": "50.00"},
+    "mappings": lambda r: {"organisation_id": r["organisations"]},
+    "ledger/invoices": lambda r: {"extra_fields": {}, "issue_date": "2026-03-01", "lines": [
+        {"description": "support", "unit_price": "100.00"}]},
+}
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_a_patch_of_the_stored_values_is_200_and_writes_nothing(api, ctx, records, route):
+    before = every_row(ctx.engine.url.render_as_string(hide_password=False))
+    body = SAME[route](records)
+    answer = api.patch(f"/{route}/{records[route]}", json=body)
+    assert answer.status_code == 200, answer.text
+    shown = answer.json()
+    assert all(shown[k] == v for k, v in body.items() if k in ("name", "description")), shown
+    # No audit event ("edited" with nothing changed), no row touched.
+    assert every_row(ctx.engine.url.render_as_string(hide_password=False)) == before
+
+
+def test_an_invoice_edit_to_the_stored_values_is_no_edit_in_the_service(ctx, records):
+    from hub.validation.changes import nothing_changed
+
+    with session_scope(ctx.engine) as s:
+        edit_invoice(s, records["ledger/invoices"], {"extra_fields": {}},
+                     today=dt.date(2026, 3, 2))
+        assert nothing_changed(s)
+        edit_invoice(s, records["ledger/invoices"], {"memo": "PO 7"}, today=dt.date(2026, 3, 2))
+        assert not nothing_changed(s)

@@ -12,8 +12,10 @@ from typing import List, Optional
 import typer
 
 from hub.cli.helpers import parse_date, parse_issue_date
-from hub.cli.listing import FORMAT, LIMIT, OFFSET, OutputFormat, emit, shown_amount
+from hub.cli.invoice_tables import render_batch, render_invoice, render_settlement
+from hub.cli.listing import FORMAT, LIMIT, OFFSET, OutputFormat, emit
 from hub.cli.state import Table, console, context
+from hub.core.money import shown
 
 __all__ = ["register", "parse_date", "render_batch", "render_invoice"]
 
@@ -27,67 +29,6 @@ def _session():
     from hub.db.engine import session_scope
 
     return session_scope(context().engine)
-
-
-def _money(value) -> str:
-    return "" if value is None else f"{value:,.2f}"
-
-
-def render_invoice(data: dict, *, title: str | None = None, provenance: bool = False) -> None:
-    """An invoice as a Rich table: every line with its change, cause and pro-rata; with
-    ``provenance`` each line is followed by the items (devices, users, licences, time entries)
-    that made its quantity."""
-    from rich.text import Text
-
-    table = Table(title=title or (
-        f"{data['number'] or 'DRAFT #' + str(data['id'])}  {data['organisation']}  "
-        f"{data['period_start'] or data['issue_date']} – {data['period_end'] or ''}  "
-        f"[{data['status']}]"), title_justify="left", show_lines=False)
-    for column, justify in (("Line", "left"), ("Qty", "right"), ("Unit", "right"),
-                            ("Amount", "right"), ("Tax", "right"), ("Change / cause", "left")):
-        table.add_column(column, justify=justify)
-    for line in data.get("lines", []):
-        cause = line["change"] or "no change"
-        if line["prorata_note"]:
-            cause = (cause + "; " if cause else "") + "pro-rata " + line["prorata_note"]
-        table.add_row(line["description"], f"{line['quantity'].normalize():f}",
-                      _money(line["unit_price"]), _money(line["amount"]),
-                      _money(line["tax_amount"]), cause)
-        if provenance:
-            for item in line.get("provenance") or []:
-                quantity = item.get("quantity")
-                shown = "" if quantity in (None, "") else str(quantity)
-                table.add_row(Text(f"  ↳ {item.get('label') or item['ref']}", style="dim"),
-                              Text(shown, style="dim"), "", "", "", Text(item["ref"], style="dim"))
-    for note in (data.get("extra_fields") or {}).get("ended_lines", []):
-        table.add_row(Text(note, style="dim"), "", "", "", "", "line ended")
-    table.add_row(Text("Total", style="bold"), "", "", Text(_money(data["total"]), style="bold"),
-                  _money(data["tax_total"]), data["currency"])
-    console.print(table)
-
-
-def render_settlement(currency: str, settled: dict, links: dict) -> None:
-    """What settled an invoice: each payment and credit note with the amount applied to it,
-    then paid, credited and due."""
-    for payment in links["payments"]:
-        console.print(f"  payment {payment['id']}: {shown_amount(payment['applied'], currency)} "
-                      f"applied (of {shown_amount(payment['amount'], currency)})",
-                      highlight=False)
-    for note in links["credit_notes"]:
-        console.print(f"  credit note {note['number'] or note['id']}: "
-                      f"{shown_amount(note['applied'], currency)} applied", highlight=False)
-    console.print("  " + "   ".join(f"{label} {shown_amount(value, currency)} {currency}"
-                                    for label, value in settled.items()), highlight=False)
-
-
-def render_batch(data: dict, *, provenance: bool = False) -> None:
-    """A batch: its status and every invoice with its lines (and their provenance if asked)."""
-    console.print(f"Batch {data['id']} for {data['run_date']}: {data['status']}, "
-                  f"{data['invoice_count']} invoice(s)")
-    for note in data["notes"]:
-        console.print(f"  note: {note}")
-    for invoice in data["invoices"]:
-        render_invoice(invoice, provenance=provenance)
 
 
 @bill_app.command("preview")
@@ -238,11 +179,14 @@ def invoice_add_line(invoice: int = typer.Argument(...),
                      tax: Optional[str] = typer.Option(None, help="tax rate in %")) -> None:
     """Add a manual item or a catalogue product to a draft invoice."""
     from hub.billing.invoices import add_line
+    from hub.db.models import Invoice
 
     with _session() as session:
         line = add_line(session, invoice, description=description, product_code=product,
                         quantity=qty, unit_price=price, tax_rate=tax)
-        console.print(f"Line {line.id} added: {line.description} {_money(line.amount)}")
+        currency = session.get(Invoice, line.invoice_id).currency
+        console.print(f"Line {line.id} added: {line.description} "
+                      f"{shown(line.amount, currency)}")
 
 
 @invoice_app.command("edit-line")
@@ -263,7 +207,7 @@ def invoice_finalise(invoice: int = typer.Argument(...)) -> None:
 
     with _session() as session:
         done = finalise(context(), session, invoice)
-        console.print(f"Invoice {done.number} finalised: {_money(done.total)} {done.currency}")
+        console.print(f"Invoice {done.number} finalised: {shown(done.total, done.currency)}")
 
 
 @invoice_app.command("from-ticket")
@@ -278,7 +222,7 @@ def invoice_from_ticket(ticket: int = typer.Argument(..., help="ticket id"),
         if finalise_now:
             finalise(context(), session, invoice.id)
         console.print(f"Invoice {invoice.number or 'draft ' + str(invoice.id)} from ticket "
-                      f"{ticket}: {_money(invoice.total)} {invoice.currency}")
+                      f"{ticket}: {shown(invoice.total, invoice.currency)}")
 
 
 @invoice_app.command("load-future-items")
@@ -336,7 +280,7 @@ def contract_invoice(contract: int = typer.Argument(..., help="billing contract 
         _components(done)
     word = "would be" if done.preview else "invoiced as " + inv.number
     console.print(f"Contract {contract} cycle {done.cycle_number} ({inv.period_start} – "
-                  f"{inv.period_end}) {word}: {_money(inv.total)} {inv.currency}"
+                  f"{inv.period_end}) {word}: {shown(inv.total, inv.currency)}"
                   + (f"; replaces invoice {done.replaced_invoice_id}"
                      if done.replaced_invoice_id else ""))
 
@@ -368,7 +312,7 @@ def contract_invoice_many(contracts: List[int] = typer.Argument(..., help="contr
         table.add_row(str(done.contract_id), str(done.cycle_number),
                       f"{inv.period_start} – {inv.period_end}",
                       "preview" if done.preview else f"invoiced as {inv.number}",
-                      f"{_money(inv.total)} {inv.currency}")
+                      shown(inv.total, inv.currency))
     console.print(table)
     failed = [d for d in outcomes if not d.ok]
     console.print(f"{len(outcomes) - len(failed)} of {len(outcomes)} contract(s) "

@@ -3,7 +3,8 @@
 remove-line|group-edit``, ``hub contract edit|end`` and ``hub org future-item-edit|-remove``.
 
 Options left out keep the stored value. Values go to the services as given: the rules in
-:mod:`hub.validation` refuse bad ones in one line (exit 2) and nothing is stored.
+:mod:`hub.validation` refuse bad ones in one line (exit 2) and nothing is stored. An edit whose
+values all equal the stored ones stores nothing either, and says "nothing changed" (exit 0).
 """
 
 from __future__ import annotations
@@ -43,6 +44,13 @@ def _given(**values) -> dict:
     return given
 
 
+def _changed(session, what: str) -> None:
+    """Say whether the edit just made in ``session`` changed ``what``."""
+    from hub.validation.changes import nothing_changed
+
+    console.print(f"{what}: nothing changed." if nothing_changed(session) else f"{what} changed.")
+
+
 def _json_object(value: Optional[str], what: str) -> Optional[dict]:
     if value is None:
         return None
@@ -72,7 +80,7 @@ def org_edit(org: int = ID, name: Optional[str] = None, currency: Optional[str] 
                                          billing_day=billing_day, payment_due_days=due_days,
                                          auto_bill=auto_bill,
                                          require_invoice_group=require_group))
-    console.print(f"Organisation {org} changed.")
+    _changed(s, f"Organisation {org}")
 
 
 @org_app.command("retire")
@@ -100,13 +108,17 @@ def org_map(mapping: int = ID, org: Optional[int] = typer.Option(None, min=1, ma
             unmap: bool = typer.Option(False, help="forget the link")) -> None:
     """Point a connector's company (a mapping) at an organisation, or unmap it."""
     from hub.billing.editing import map_organisation
+    from hub.validation.changes import nothing_changed
 
     if (org is None) == (not unmap):
         raise ValidationFailed("give either --org ID or --unmap")
     with _session() as s:
         map_organisation(s, mapping, {"organisation_id": org})
-    console.print(f"Mapping {mapping} " + (f"now points at organisation {org}." if org
-                                           else "unmapped."))
+    if nothing_changed(s):
+        console.print(f"Mapping {mapping}: nothing changed.")
+    else:
+        console.print(f"Mapping {mapping} " + (f"now points at organisation {org}." if org
+                                               else "unmapped."))
 
 
 @org_app.command("future-item-edit")
@@ -117,7 +129,7 @@ def future_item_edit(item: int = ID, description: Optional[str] = None,
 
     with _session() as s:
         edit_future_item(s, item, _given(description=description, amount=amount))
-    console.print(f"Future item {item} changed.")
+    _changed(s, f"Future item {item}")
 
 
 @org_app.command("future-item-remove")
@@ -139,7 +151,7 @@ def contact_edit(contact: int = ID, name: Optional[str] = None, email: Optional[
     with _session() as s:
         edit_contact(s, contact, _given(name=name, email=email,
                                         attributes=_json_object(attributes, "--attributes")))
-    console.print(f"Contact {contact} changed.")
+    _changed(s, f"Contact {contact}")
 
 
 @contact_app.command("retire")
@@ -162,7 +174,7 @@ def asset_edit(asset: int = ID, name: Optional[str] = None,
     with _session() as s:
         edit_asset(s, asset, _given(name=name, asset_type=asset_type, policy=policy,
                                     status=status))
-    console.print(f"Asset {asset} changed.")
+    _changed(s, f"Asset {asset}")
 
 
 @asset_app.command("retire")
@@ -183,13 +195,17 @@ def product_edit(code: str, name: Optional[str] = None, price: Optional[str] = N
                      False, help="recurring lines at the old price take the new one")) -> None:
     """Change a product (a price rise)."""
     from hub.billing.editing import edit_product
+    from hub.validation.changes import nothing_changed
 
     with _session() as s:
         _, moved = edit_product(s, code, _given(name=name, unit_price=price, tax_rate=tax,
                                                 kind=kind, description=description),
                                 update_lines=update_lines)
-    console.print(f"Product {code} changed" + (f"; {moved} line(s) follow the new price."
-                                               if update_lines else "."))
+    if nothing_changed(s):
+        console.print(f"Product {code}: nothing changed.")
+    else:
+        console.print(f"Product {code} changed" + (f"; {moved} line(s) follow the new price."
+                                                   if update_lines else "."))
 
 
 @product_app.command("retire")
@@ -218,7 +234,7 @@ def recurring_edit(recurring: int = ID, name: Optional[str] = None,
             name=name, end_date=parse_optional_date(end), auto_bill=auto_bill,
             add_pending_ticket_charges=ticket_charges, ticket_charge_order=order,
             payment_due_days=due_days))
-    console.print(f"Recurring invoice {recurring} changed.")
+    _changed(s, f"Recurring invoice {recurring}")
 
 
 @recurring_app.command("end")
@@ -227,10 +243,14 @@ def recurring_end(recurring: int = ID,
                   ) -> None:
     """End an agreement: billed up to and including --on, then no more."""
     from hub.billing.schedule_edits import end_recurring
+    from hub.validation.changes import nothing_changed
 
     with _session() as s:
         end_recurring(s, recurring, parse_optional_date(on))
-    console.print(f"Recurring invoice {recurring} ends after {on}.")
+    if nothing_changed(s):
+        console.print(f"Recurring invoice {recurring} already ends after {on}: nothing changed.")
+    else:
+        console.print(f"Recurring invoice {recurring} ends after {on}.")
 
 
 @recurring_app.command("edit-line")
@@ -241,11 +261,16 @@ def recurring_edit_line(line: int = ID, description: Optional[str] = None,
                         ) -> None:
     """Change a template line (a price rise, a new quantity or filter)."""
     from hub.billing.schedule_edits import edit_line
+    from hub.validation.changes import line_changes
 
     with _session() as s:
-        edit_line(s, line, _given(description=description, unit_price=price, quantity=qty,
-                                  tax_rate=tax, filters=_json_object(filters, "--filters")))
-    console.print(f"Line {line} changed.")
+        # Only what differs: edit_line audits every call, even one that changes nothing.
+        changes = line_changes(s, line, _given(
+            description=description, unit_price=price, quantity=qty, tax_rate=tax,
+            filters=_json_object(filters, "--filters")))
+        if changes:
+            edit_line(s, line, changes)
+    _changed(s, f"Line {line}")
 
 
 @recurring_app.command("remove-line")
@@ -265,7 +290,7 @@ def recurring_group_edit(group: int = ID, description: Optional[str] = None) -> 
 
     with _session() as s:
         edit_group(s, group, _given(description=description))
-    console.print(f"Invoice group {group} changed.")
+    _changed(s, f"Invoice group {group}")
 
 
 @contract_app.command("edit")
@@ -282,7 +307,7 @@ def contract_edit(contract: int = ID, name: Optional[str] = None,
         edit_contract(s, contract, _given(name=name, auto_charge=auto_charge,
                                           auto_sync=auto_sync, auto_send=auto_send,
                                           refund_policy=refund_policy))
-    console.print(f"Billing contract {contract} changed.")
+    _changed(s, f"Billing contract {contract}")
 
 
 @contract_app.command("end")

@@ -181,6 +181,7 @@ def edit_cmd(invoice: str = typer.Argument(..., help=INVOICE_REF),
     from hub.ledger import edit_invoice
     from hub.validation import parse
     from hub.validation.records import InvoiceChanges
+    from hub.validation.changes import nothing_changed
 
     changes: dict = {k: v for k, v in {"note": note, "memo": memo, "issue_date": issue_date,
                                        "due_date": due_date, "number": number}.items()
@@ -199,7 +200,10 @@ def edit_cmd(invoice: str = typer.Argument(..., help=INVOICE_REF),
     with ledger_session() as session:
         inv = edit_invoice(session, invoice_id_of(session, invoice), changes,
                            today=context().today())
-        console.print(f"invoice {inv.number} updated ({', '.join(sorted(changes))})")
+        if nothing_changed(session):
+            console.print(f"invoice {inv.number}: nothing changed")
+        else:
+            console.print(f"invoice {inv.number} updated ({', '.join(sorted(changes))})")
 
 
 @ledger_app.command("delete")

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from hub.host.context import HubContext
 from hub.db.engine import session_scope
 from hub.core.ledger.statuses import InvoiceStatus
-from hub.validation.fields import MAX_ID, Amount, Id, Integer, Quantity, TaxRate
+from hub.validation.fields import MAX_ID, Amount, Day, Id, Integer, Quantity, TaxRate
 from hub.validation.records import OrganisationInput
 from hub.web.deps import get_context, require_token
 
@@ -46,7 +46,7 @@ class _Body(BaseModel):
 
 class InvoiceIn(_Body):
     organisation_id: Id
-    issue_date: Optional[dt.date] = None
+    issue_date: Optional[Day] = None
     proforma: bool = False
     note: str = ""
 
@@ -60,7 +60,7 @@ class LineIn(_Body):
 
 
 class PreviewIn(_Body):
-    run_date: dt.date = Field(description="the billing date; may be in the future")
+    run_date: Day = Field(description="the billing date; may be in the future")
 
 
 class ContractInvoiceIn(_Body):

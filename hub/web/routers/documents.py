@@ -4,14 +4,14 @@ invoice, and asking for an invoice to be sent (a retried job)."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal, Optional
+from typing import Annotated, Literal, Optional
 
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub.host.context import HubContext
 from hub.db.engine import session_scope
-from hub.validation.fields import Email
+from hub.validation.fields import Day, Email
 from hub.web.deps import RowId, get_context, require_token
 
 __all__ = ["router"]
@@ -58,8 +58,8 @@ def credit_note_pdf(credit_note_id: int, download: bool = Query(False),
             summary="An organisation's statement for a period as PDF", response_class=Response,
             responses={200: {"content": {"application/pdf": {}}}})
 def statement_pdf(organisation_id: int,
-                  start: dt.date = Query(..., description="first day of the period"),
-                  end: dt.date = Query(..., description="last day of the period"),
+                  start: Annotated[Day, Query(description="first day of the period")],
+                  end: Annotated[Day, Query(description="last day of the period")],
                   mode: Literal["documents", "transactions"] = Query("documents"),
                   download: bool = Query(False),
                   ctx: HubContext = Depends(get_context)) -> Response:

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any, Literal, Optional
+from typing import Annotated, Any, Literal, Optional
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from hub.validation.fields import Amount, Id, TaxRate
+from hub.validation.fields import Amount, Day, Id, TaxRate
 from hub.validation.records import InvoiceChanges
 from hub.host.context import HubContext
 from hub.web.deps import get_context, require_token
@@ -38,7 +38,7 @@ class PaymentIn(_In):
     amount: Amount = Field(gt=0)
     currency: Optional[str] = Field(None, description="must be the organisation's currency")
     method: str = "other"
-    date: Optional[dt.date] = None
+    date: Optional[Day] = None
     invoice_id: Optional[Id] = None
     allocations: Optional[dict[Id, Amount]] = None
     reference: str = ""
@@ -50,7 +50,7 @@ class RefundIn(_In):
 
     amount: Optional[Amount] = Field(None, gt=0)
     reason: str = ""
-    date: Optional[dt.date] = None
+    date: Optional[Day] = None
 
 
 class AmountIn(_In):
@@ -63,7 +63,7 @@ class MarkPaidIn(_In):
     """Quick payment of the whole amount due."""
 
     method: str = "other"
-    date: Optional[dt.date] = None
+    date: Optional[Day] = None
 
 
 class CreditLineIn(_In):
@@ -86,7 +86,7 @@ class CreditNoteIn(_In):
     lines: list[CreditLineIn] = []
     apply: bool = True
     reason: str = ""
-    date: Optional[dt.date] = None
+    date: Optional[Day] = None
 
 
 def _session(ctx: HubContext):
@@ -306,8 +306,11 @@ def apply_note(credit_note_id: int, invoice_id: int, body: AmountIn,
 
 
 # ------------------------------------------------------------------------------ accounts
+# Annotated, not ``= Query(...)``: FastAPI drops a type's own validator (Day refuses numbers,
+# which pydantic's date reads as Unix time) when the default is a Query.
 @router.get("/organisations/{organisation_id:int}/statement", summary="A statement")
-def statement(organisation_id: int, start: dt.date = Query(...), end: dt.date = Query(...),
+def statement(organisation_id: int, start: Annotated[Day, Query()],
+              end: Annotated[Day, Query()],
               mode: Literal["documents", "transactions"] = Query("documents"),
               ctx: HubContext = Depends(get_context)) -> dict[str, Any]:
     """Finance documents with the Total invoiced figures, or transactions with balances."""
@@ -359,7 +362,7 @@ def account(organisation_id: int, ctx: HubContext = Depends(get_context)) -> dic
 class NextBlockDateIn(_In):
     """Set next block date: moves the block date once, for the current unpaid invoice."""
 
-    date: dt.date
+    date: Day
 
 
 @router.post("/organisations/{organisation_id:int}/next-block-date",

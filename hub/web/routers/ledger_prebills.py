@@ -3,13 +3,12 @@ it (markup, markdown, exact), attach, close."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any, Literal, Optional
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict
 
-from hub.validation.fields import Amount, Id
+from hub.validation.fields import Amount, Day, Id
 from hub.host.context import HubContext
 from hub.web.deps import get_context, require_token
 
@@ -31,7 +30,7 @@ class PreBillIn(_In):
     stage_fee: Amount
     percent: Optional[Amount] = None
     value: Optional[Amount] = None
-    issue_date: Optional[dt.date] = None
+    issue_date: Optional[Day] = None
 
 
 class WipIn(_In):
@@ -41,7 +40,7 @@ class WipIn(_In):
     project: str
     stage: str
     value: Amount
-    date: Optional[dt.date] = None
+    date: Optional[Day] = None
     description: str = ""
 
 
@@ -50,8 +49,8 @@ class AttachIn(_In):
 
     method: Literal["all", "range", "closest"] = "all"
     use: Literal["markup", "markdown", "exact"]
-    start: Optional[dt.date] = None
-    end: Optional[dt.date] = None
+    start: Optional[Day] = None
+    end: Optional[Day] = None
     close: Optional[bool] = None
 
 
@@ -91,7 +90,7 @@ def add_wip(body: WipIn, ctx: HubContext = Depends(get_context)) -> dict[str, An
 
 @router.get("/prebills/{prebill_id:int}/options", summary="Options for attaching WIP")
 def options(prebill_id: int, method: Literal["all", "range", "closest"] = Query("all"),
-            start: Optional[dt.date] = Query(None), end: Optional[dt.date] = Query(None),
+            start: Optional[Day] = Query(None), end: Optional[Day] = Query(None),
             ctx: HubContext = Depends(get_context)) -> list[dict[str, Any]]:
     """Markup, markdown or exact, with what each bills and leaves open."""
     from hub.ledger import attach_options

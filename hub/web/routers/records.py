@@ -5,12 +5,12 @@ Bodies are the input models of :mod:`hub.validation.records` (the CLI's rules): 
 422 with one line, and nothing is stored. ``PATCH`` changes the fields given; ``POST .../retire``
 (or ``/end``) retires a record and keeps its history. Amounts are strings. A ``PATCH`` with
 no field (``{}``) is refused with 422 "nothing to change", as the CLI's ``edit`` commands refuse
-to run without an option: nothing is stored and no audit event is written.
+to run without an option: nothing is stored and no audit event is written. A ``PATCH`` whose
+values all equal the stored ones is 200 with the record as it is, and writes nothing either.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any, Callable
 
 from fastapi import APIRouter, Body, Depends, Path
@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from hub.db.engine import session_scope
 from hub.errors import ValidationFailed
 from hub.host.context import HubContext
-from hub.validation.fields import MAX_ID
+from hub.validation.fields import MAX_ID, Day
 from hub.validation.records import (
     AssetChanges, ContactChanges, ContractChanges, FutureItemChanges, GroupChanges,
     LineChanges, MappingChanges, OrganisationChanges, ProductChanges, RecurringChanges, Strict,
@@ -64,7 +64,7 @@ def _given(body: Strict) -> dict:
 class EndIn(Strict):
     """When an agreement ends: the last day it bills."""
 
-    end_date: dt.date
+    end_date: Day
 
 
 @router.patch("/organisations/{organisation_id:int}", summary="Change an organisation")
@@ -156,8 +156,16 @@ def end_recurring(recurring_id: RowId, body: EndIn,
 @router.patch("/recurring-lines/{line_id:int}", summary="Change a template line")
 def edit_line(line_id: RowId, body: LineChanges, ctx: HubContext = Depends(get_context)) -> dict:
     from hub.billing.schedule_edits import edit_line as edit
+    from hub.db.models import RecurringLine
+    from hub.validation.changes import line_changes
 
-    return _run(ctx, lambda s: edit(s, line_id, _given(body)))
+    def work(session):
+        # Only what differs: edit_line audits every call, even one that changes nothing.
+        changes = line_changes(session, line_id, _given(body))
+        return edit(session, line_id, changes) if changes else session.get(RecurringLine,
+                                                                          line_id)
+
+    return _run(ctx, work)
 
 
 @router.post("/recurring-lines/{line_id:int}/retire", summary="Stop billing a template line")

@@ -1,0 +1,114 @@
+"""An edit whose values all equal the stored ones changes nothing: the CLI says "nothing
+changed" and exits 0, and nothing is written, not even an audit event. This holds for every
+record an ``edit`` command changes (the services compare before they write, so the API answers
+the same: see test_api_empty_changes.py); a real change is still made and audited."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from hub.cli import state as cli_state
+from hub.cli.main import main
+from hub.db.engine import make_engine
+from hub.db.models import AuditEvent
+from hub.testing.snapshots import every_row
+
+SETUP = [
+    ["org", "create", "Acme", "--email", "billing@acme.test"],
+    ["org", "add-product", "WS", "Managed workstation", "30"],
+    ["org", "add-asset", "1", "PC-01"],
+    ["org", "add-contact", "1", "Ann"],
+    ["org", "future-item", "1", "Setup", "50"],
+    ["recurring", "create", "1", "--start", "2026-03-01"],
+    ["recurring", "add-line", "1", "--type", "asset_counter", "--product", "WS",
+     "--filters", '{"asset_type": "workstation"}'],
+    ["recurring", "add-line", "1", "--description", "Backup", "--price", "20"],
+    ["recurring", "group-create", "1", "Monthly", "--date", "2026-03-01"],
+    ["contract", "create", "1", "Support", "--start", "2026-03-01", "--cycles", "2"],
+    ["invoice", "create", "1", "--date", "2026-03-01", "--note", "setup"],
+    ["invoice", "add-line", "1", "--description", "Switch", "--price", "100", "--tax", "10"],
+    ["invoice", "finalise", "1"],
+]
+
+#: Each edit command with the values already stored (typed as a user would: "30.00" for the
+#: stored 30.0000, the e-mail and currency it has).
+SAME = [
+    ["org", "edit", "1", "--name", "Acme", "--email", "billing@acme.test", "--currency", "EUR",
+     "--billing-day", "1"],
+    ["contact", "edit", "1", "--name", "Ann"],
+    ["asset", "edit", "1", "--name", "PC-01", "--status", "active"],
+    ["product", "edit", "WS", "--price", "30.00", "--update-lines"],
+    ["org", "future-item-edit", "1", "--description", "Setup", "--amount", "50.00"],
+    ["recurring", "edit", "1", "--name", "Recurring invoice"],
+    ["recurring", "edit-line", "1", "--filters", '{"asset_type": "workstation"}'],
+    ["recurring", "edit-line", "2", "--description", "Backup", "--price", "20", "--qty", "1"],
+    ["recurring", "group-edit", "1", "--description", "Monthly"],
+    ["contract", "edit", "1", "--name", "Support"],
+    ["ledger", "edit", "id:1", "--note", "setup"],
+    ["ledger", "edit", "id:1", "--lines",
+     '[{"description": "Switch", "unit_price": "100.00", "tax_rate": "10"}]'],
+]
+
+
+@pytest.fixture
+def hub(tmp_path, monkeypatch, capsys):
+    config = tmp_path / "hub.toml"
+    config.write_text(f'data_dir = "{tmp_path / "data"}"\n[company]\ncurrency = "EUR"\n')
+    monkeypatch.setenv("HUB_CONFIG", str(config))
+
+    def run(*args: str) -> tuple[int, str, str]:
+        code = main(list(args))
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    assert run("db", "upgrade")[0] == 0
+    for args in SETUP:
+        code, _, err = run(*args)
+        assert code == 0, (args, err)
+    yield run
+    cli_state.reset()
+
+
+def _dump(tmp_path) -> dict:
+    return every_row(tmp_path / "data" / "hub.sqlite")
+
+
+@pytest.mark.parametrize("args", SAME, ids=[" ".join(a[:2]) for a in SAME])
+def test_an_edit_to_the_stored_values_says_nothing_changed_and_writes_nothing(hub, tmp_path,
+                                                                             args):
+    before = _dump(tmp_path)
+    code, out, err = hub(*args)
+    assert code == 0, err
+    assert "nothing changed" in out and "\n" not in out.strip(), out
+    assert _dump(tmp_path) == before  # no audit event, no row touched
+
+
+def test_ending_an_agreement_on_its_end_date_again_changes_nothing(hub, tmp_path):
+    code, out, _ = hub("recurring", "end", "1", "--on", "2026-06-30")
+    assert code == 0 and "ends after 2026-06-30" in out
+    before = _dump(tmp_path)
+    code, out, _ = hub("recurring", "end", "1", "--on", "2026-06-30")
+    assert code == 0 and "nothing changed" in out
+    assert _dump(tmp_path) == before
+
+
+def _summaries(tmp_path) -> list[str]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'data' / 'hub.sqlite'}")
+    try:
+        with engine.connect() as conn:
+            return list(conn.execute(select(AuditEvent.summary).order_by(AuditEvent.id))
+                        .scalars())
+    finally:
+        engine.dispose()
+
+
+def test_a_real_change_among_stored_values_is_made_and_audits_only_itself(hub, tmp_path):
+    events = len(_summaries(tmp_path))
+    code, out, _ = hub("org", "edit", "1", "--name", "Acme", "--billing-day", "5")
+    assert code == 0 and out.strip() == "Organisation 1 changed."
+    code, out, _ = hub("ledger", "edit", "id:1", "--note", "setup", "--memo", "PO 7")
+    assert code == 0 and "nothing changed" not in out
+    summaries = _summaries(tmp_path)[events:]
+    assert summaries[0] == "organisation 1 edited: billing_day 1 → 5"
+    assert summaries[1].endswith(": memo changed") and len(summaries) == 2
