@@ -290,6 +290,7 @@ class PaymentEventKind(StrEnum):
     payment_failed = "payment_failed"
     payment_processing = "payment_processing"
     refunded = "refunded"
+    refund_failed = "refund_failed"  # a refund asked of the processor failed or was canceled
     dispute_opened = "dispute_opened"
     dispute_closed = "dispute_closed"
     payment_method_updated = "payment_method_updated"

@@ -159,12 +159,14 @@ def _hold(session: Session, original: Payment, amount: Decimal, object_id: str,
 
 
 def _reinstate(session: Session, original: Payment, amount: Decimal, object_id: str,
-               day: dt.date, today: dt.date, push_to) -> Payment:
+               day: dt.date, today: dt.date, push_to, *,
+               method: PaymentMethod = PaymentMethod.dispute,
+               note: str = "dispute won: funds reinstated") -> Payment:
     row = Payment(organisation_id=original.organisation_id, currency=original.currency,
-                  amount=amount, method=PaymentMethod.dispute, status=PaymentStatus.succeeded,
+                  amount=amount, method=method, status=PaymentStatus.succeeded,
                   date=day, invoice_id=original.invoice_id, processor=original.processor,
                   processor_object_id=object_id, related_object_id=original.processor_object_id,
-                  note="dispute won: funds reinstated")
+                  note=note)
     session.add(row)
     session.flush()
     return post_payment(session, row, _plan_for(session, row), today, push_to)
@@ -276,19 +278,45 @@ def _give_back(session: Session, processor: str, event: PaymentEvent, today: dt.
     return held
 
 
+def _refund_failed(session: Session, processor: str, event: PaymentEvent, today: dt.date,
+                   push_to) -> Payment | None:
+    """A refund the processor made failed or was canceled: its request is no longer on its
+    way; and if the ledger had already recorded it as succeeded (a refund can fail days later),
+    the money is back with the customer's payment: the payment is reinstated (once)."""
+    from hub.ledger.refund_requests import refund_failed_at_processor
+
+    original = _find(session, processor, event.payment_object_id)
+    if original is None:
+        return None  # not a payment the ledger knows: nothing was asked or recorded
+    refund_failed_at_processor(session, original, event.object_id, event.message or "")
+    recorded = _find(session, processor, event.object_id)
+    back = f"{event.object_id}:failed"
+    if recorded is None or recorded.status != PaymentStatus.succeeded or \
+            _find(session, processor, back) is not None:
+        return None
+    return _reinstate(session, original, -recorded.amount, back, event.occurred_at.date(),
+                      today, push_to, method=recorded.method,
+                      note=f"refund {event.object_id} failed at {processor}"
+                           + (f" ({event.message})" if event.message else "")
+                           + ": the payment stands")
+
+
 def apply_payment_event(session: Session, connection_name: str, event: PaymentEvent, *,
                         today: dt.date | None = None,
                         push_to: Sequence[str] | None = None) -> Payment | None:
     """Apply one normalised processor event; safe to call again with the same event or with
     events out of order. Returns the payment it concerns, or None when it changes nothing."""
     today = today or event.occurred_at.date()
-    if event.kind in _CHARGE or event.kind in _GIVE_BACK:
+    if event.kind in _CHARGE or event.kind in _GIVE_BACK or \
+            event.kind == PaymentEventKind.refund_failed:
         lock_account(session, _organisation_id(session, event))
     if event.kind in _CHARGE:
         return _charge(session, connection_name, event, today, push_to)
     if event.kind == PaymentEventKind.refunded:
         return _give_back(session, connection_name, event, today, push_to,
                           object_id=event.object_id, method=PaymentMethod.card)
+    if event.kind == PaymentEventKind.refund_failed:
+        return _refund_failed(session, connection_name, event, today, push_to)
     if event.kind == PaymentEventKind.dispute_opened:
         return _give_back(session, connection_name, event, today, push_to,
                           object_id=event.object_id, method=PaymentMethod.dispute)

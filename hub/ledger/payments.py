@@ -20,7 +20,7 @@ from hub.core.ledger.allocation import (
     CreditSource, OpenItem, Plan, allocate_automatically, allocate_manually, draw_from_credits,
 )
 from hub.core.ledger.statuses import check_not_deleted
-from hub.core.money import Money
+from hub.core.money import Money, shown
 from hub.db.models.invoices import Invoice
 from hub.db.models.ledger import (
     Allocation, AllocationKind, Payment, PaymentMethod, PaymentStatus, Side, Transaction,
@@ -30,6 +30,7 @@ from hub.db.models.sync import ExternalLink
 from hub.errors import NotFound, ValidationFailed
 from hub.ledger.account_states import lift_if_paid
 from hub.ledger.amounts import exact_amount, refund_refused
+from hub.ledger.refundable import refundable, refuse_reinstatement
 from hub.ledger._base import (
     ZERO, free_credits, get_invoice, is_live, live_invoices_due, lock_account,
     money,
@@ -214,8 +215,9 @@ def record_payment(session: Session, organisation_id: int, amount: Decimal | str
     session.add(payment)
     session.flush()
     audit.record(session, "payment.recorded", "payment", payment.id,
-                 summary=f"{value.amount} {value.currency} ({method.value}) from organisation "
-                         f"{org.id}" + (f" for invoice {invoice_id}" if invoice_id else ""))
+                 summary=f"{shown(value.amount, value.currency)} ({method.value}) from "
+                         f"organisation {org.id}"
+                         + (f" for invoice {invoice_id}" if invoice_id else ""))
     return post_payment(session, payment, plan, today or date, push_to)
 
 
@@ -322,14 +324,6 @@ def _refund_row(session: Session, *, organisation_id: int, currency: str, amount
     return row, tx
 
 
-def refundable(session: Session, payment: Payment) -> Decimal:
-    """What of ``payment`` the ledger has not refunded yet (refund requests still on their way
-    to a processor are not counted here: :mod:`hub.ledger.refund_requests` does that)."""
-    refunds = session.exec(select(Payment).where(Payment.refund_of_id == payment.id,
-                                                 Payment.status == PaymentStatus.succeeded))
-    return payment.amount + sum((r.amount for r in refunds), ZERO)
-
-
 def refund(session: Session, payment_id: int, amount: Decimal | str | None = None, *,
            date: dt.date, today: dt.date | None = None, reason: str = "",
            method: PaymentMethod | str | None = None, processor: str | None = None,
@@ -340,6 +334,7 @@ def refund(session: Session, payment_id: int, amount: Decimal | str | None = Non
     original = session.get(Payment, payment_id)
     if original is None or original.amount <= 0 or original.status != PaymentStatus.succeeded:
         raise NotFound(f"no succeeded payment with id {payment_id} to refund")
+    refuse_reinstatement(session, original)
     lock_account(session, original.organisation_id)
     if date < original.date:
         raise ValidationFailed(f"a refund of payment {original.id} cannot be dated {date}, "
@@ -362,7 +357,7 @@ def refund(session: Session, payment_id: int, amount: Decimal | str | None = Non
                       money(value, original.currency))], payment_id=original.id)
     push_payment(session, row, push_to)
     audit.record(session, "payment.refunded", "payment", original.id,
-                 summary=f"{value} {original.currency} refunded (refund {row.id})"
+                 summary=f"{shown(value, original.currency)} refunded (refund {row.id})"
                          + (f": {reason}" if reason else ""))
     return row
 
@@ -385,6 +380,6 @@ def refund_from_balance(session: Session, organisation_id: int, amount: Decimal 
                           payment_id=source.payment_id, credit_note_id=source.credit_note_id)
     push_payment(session, row, push_to)
     audit.record(session, "payment.refunded_from_balance", "payment", row.id,
-                 summary=f"{value.amount} {org.currency} of account credit paid back to "
+                 summary=f"{shown(value.amount, org.currency)} of account credit paid back to "
                          f"organisation {org.id}" + (f": {reason}" if reason else ""))
     return row

@@ -8,7 +8,8 @@ otherwise the same 644.00 can be asked for again and again while the first reque
 What may still be refunded is therefore what was paid, less the refunds in the ledger, less the
 requests on their way. A request stops being on its way when
 
-- the processor refused it (the row failed), or
+- the processor refused it (the row failed), or its refund failed later (a
+  ``refund_failed`` event: :func:`refund_failed_at_processor` notes it on the row), or
 - the refund it made is in the ledger: the refund job keeps the processor's refund id on the
   row (``payload["refund_object_id"]``), and the ledger refund carries the same id as its
   ``processor_object_id`` — so a recorded refund is counted once, in the ledger.
@@ -32,10 +33,11 @@ from hub.db.models.sync import Effect, OutboxEntry, OutboxStatus
 from hub.errors import DocumentRefused, NotFound, ValidationFailed
 from hub.ledger._base import ZERO, lock_account
 from hub.ledger.amounts import exact_amount, refund_refused
-from hub.ledger.payments import refund, refundable
+from hub.ledger.payments import refund
+from hub.ledger.refundable import refundable, refuse_reinstatement
 
 __all__ = ["request_refund", "refunds_on_their_way", "refund_where_taken", "taken_by_processor",
-           "REFUND_OBJECT_ID"]
+           "refund_failed_at_processor", "REFUND_OBJECT_ID", "REFUND_FAILED"]
 
 #: Outbox payload key where the refund job keeps the processor's id of the refund it made.
 REFUND_OBJECT_ID = "refund_object_id"
@@ -56,8 +58,12 @@ def _refund_requests(session: Session, payment: Payment) -> list[OutboxEntry]:
         OutboxEntry.document_id == payment.id).order_by(OutboxEntry.id)))
 
 
+#: Outbox payload key where a refund the processor made and then failed keeps its reason.
+REFUND_FAILED = "refund_failed"
+
+
 def _on_its_way(row: OutboxEntry, recorded: set[str]) -> bool:
-    if row.status == OutboxStatus.failed:
+    if row.status == OutboxStatus.failed or row.payload.get(REFUND_FAILED):
         return False
     object_id = row.payload.get(REFUND_OBJECT_ID)
     if object_id is None:
@@ -73,6 +79,21 @@ def refunds_on_their_way(session: Session, payment: Payment,
         Payment.refund_of_id == payment.id, Payment.processor_object_id.is_not(None))))
     rows = _refund_requests(session, payment) if requests is None else requests
     return [row for row in rows if _on_its_way(row, recorded)]
+
+
+def refund_failed_at_processor(session: Session, original: Payment, refund_object_id: str,
+                               reason: str) -> bool:
+    """Note on ``original``'s refund request that the processor's refund ``refund_object_id``
+    failed (its amount is free to refund again). False when no request made that refund (it
+    was made at the processor itself)."""
+    for row in _refund_requests(session, original):
+        if row.payload.get(REFUND_OBJECT_ID) == refund_object_id:
+            if not row.payload.get(REFUND_FAILED):
+                # a new dict: the JSON column notices reassignment, not changes in place
+                row.payload = {**row.payload, REFUND_FAILED: reason or "failed"}
+                session.add(row)
+            return True
+    return False
 
 
 def _refused(original: Payment, waiting: list[OutboxEntry], left: Decimal) -> DocumentRefused:
@@ -98,6 +119,7 @@ def request_refund(session: Session, payment_id: int, amount: Decimal | str | No
     original = session.get(Payment, payment_id)
     if original is None or original.amount <= 0 or original.status != PaymentStatus.succeeded:
         raise NotFound(f"no succeeded payment with id {payment_id} to refund")
+    refuse_reinstatement(session, original)
     if not (original.processor and original.processor_object_id):
         raise ValidationFailed(f"payment {payment_id} was not taken by a processor",
                                hint="record the refund in the ledger: `hub payment refund`")

@@ -232,3 +232,51 @@ def test_the_cli_refuses_a_second_request_with_the_same_check(ctx, kit):
     finally:
         cli_state.reset()
     assert len(_requests(ctx)) == 1 and _ledger_refunds(ctx) == []
+
+
+def _deliver_webhooks(ctx, kit) -> None:
+    with session_scope(ctx.engine) as s:
+        for event in kit.deliver(kit.sandbox.webhooks.take()):
+            apply_payment_event(s, kit.connection.name, event, today=TODAY)
+
+
+def test_a_pending_refund_that_fails_frees_its_amount_again(ctx, kit, client):
+    """It used to stay 'on its way' for ever: the payment could never be refunded again."""
+    payment_id = _card_payment(ctx, kit, token="pm_usBankAccount")
+    assert _refund(client, payment_id, "100.00").status_code == 201
+    _run_refund_jobs(ctx)  # Stripe answers pending
+    assert _refund(client, payment_id, "20.01").status_code == 409
+    [refund_id] = kit.sandbox.store["refund"]
+    kit.sandbox.settle_refund(refund_id, succeed=False, failure_reason="declined")
+    _deliver_webhooks(ctx, kit)
+    assert _ledger_refunds(ctx) == []  # no money moved
+    with session_scope(ctx.engine) as s:
+        [row] = s.execute(select(OutboxEntry).where(OutboxEntry.effect == Effect.refund)
+                          ).scalars()
+        assert row.payload["refund_failed"] == "declined"
+    again = _refund(client, payment_id)
+    assert again.status_code == 201, again.text
+    assert Decimal(again.json()["amount"]) == Decimal("120.00")
+
+
+def test_a_refund_that_fails_after_it_succeeded_reinstates_the_payment_once(ctx, kit, client):
+    payment_id = _card_payment(ctx, kit)
+    assert _refund(client, payment_id, "50.00").status_code == 201
+    _run_refund_jobs(ctx)  # succeeded: recorded
+    kit.sandbox.webhooks.take()
+    assert _ledger_refunds(ctx) == [Decimal("-50.00")]
+    [refund_id] = kit.sandbox.store["refund"]
+    kit.sandbox.settle_refund(refund_id, succeed=False)  # days later: the card was closed
+    events = kit.deliver(kit.sandbox.webhooks.scramble(kit.sandbox.webhooks.take(), copies=2,
+                                                       seed=3))
+    with session_scope(ctx.engine) as s:
+        for event in events:
+            apply_payment_event(s, kit.connection.name, event, today=TODAY)
+    with session_scope(ctx.engine) as s:
+        back = s.execute(select(Payment).where(
+            Payment.processor_object_id == f"{refund_id}:failed")).scalars().all()
+        assert [p.amount for p in back] == [Decimal("50.00")]  # once, for two deliveries
+        assert "expired_or_canceled_card" in back[0].note
+        invoice = s.execute(select(Invoice)).scalars().one()
+        assert invoice.status == InvoiceStatus.paid  # the 50.00 pays it again
+    assert Decimal(_refund(client, payment_id).json()["amount"]) == Decimal("120.00")

@@ -4,9 +4,11 @@
   processing, failure and success of one intent are one ledger payment), the **refund** id for
   refunds, the **dispute** id for disputes, the payment method for card changes.
 - ``payment_object_id`` ties a refund or dispute to its PaymentIntent.
-- A refund counts (``refunded``) once it has *succeeded*; ``pending``, ``failed`` and
-  ``canceled`` snapshots come through as ``ignored`` with their status, so the ledger never
-  gives back money that did not leave.
+- A refund counts (``refunded``) once it has *succeeded*; a ``pending`` snapshot comes through
+  as ``ignored`` with its status, so the ledger never gives back money that did not leave. A
+  ``failed`` or ``canceled`` one is ``refund_failed`` (``message``: Stripe's failure reason):
+  the hub stops counting the request as on its way, and reinstates the payment if the refund
+  had succeeded before (a refund can fail days later, e.g. on a closed card).
 - ``charge.refunded`` lists the charge's refunds; each becomes its own event with event id
   ``"{event id}:{refund id}"`` so an inbox keyed by event id keeps every one.
 - Amounts are exact :class:`hub.Money` from Stripe's integer minor units (zero-decimal aware),
@@ -34,7 +36,8 @@ PAYMENT_KINDS = {
     "payment_intent.payment_failed": PaymentEventKind.payment_failed,
     "payment_intent.processing": PaymentEventKind.payment_processing,
 }
-REFUND_TYPES = frozenset({"refund.created", "refund.updated", "charge.refund.updated"})
+REFUND_TYPES = frozenset({"refund.created", "refund.updated", "refund.failed",
+                          "charge.refund.updated"})
 DISPUTE_KINDS = {
     "charge.dispute.created": PaymentEventKind.dispute_opened,
     "charge.dispute.closed": PaymentEventKind.dispute_closed,
@@ -107,12 +110,17 @@ def to_payment_events(event: dict[str, Any]) -> list[PaymentEvent]:
 
 def _refund(base: dict[str, Any], refund: dict[str, Any]) -> PaymentEvent:
     meta = refund.get("metadata") or {}
-    # Only a succeeded refund moved money back; a pending one may still fail (bank debits), and
-    # a failed or canceled one never did. Their later refund.updated(succeeded) carries it.
-    kind = PaymentEventKind.refunded if refund.get("status") == "succeeded" \
-        else PaymentEventKind.ignored
+    # Only a succeeded refund moved money back; a pending one may still succeed or fail (its
+    # later refund.updated carries which), and a failed or canceled one never did, or took
+    # the money back (see the module docstring).
+    status = refund.get("status")
+    kind = (PaymentEventKind.refunded if status == "succeeded"
+            else PaymentEventKind.refund_failed if status in ("failed", "canceled")
+            else PaymentEventKind.ignored)
     return PaymentEvent(**base, kind=kind, object_id=refund["id"],
                         payment_object_id=refund.get("payment_intent") or refund.get("charge"),
                         amount=_money(refund), status=refund.get("status"),
                         invoice_id=_int(meta.get("hub_invoice_id")),
-                        message=refund.get("reason"))
+                        message=(refund.get("failure_reason") or status
+                                 if kind is PaymentEventKind.refund_failed
+                                 else refund.get("reason")))

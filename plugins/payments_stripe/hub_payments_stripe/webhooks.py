@@ -29,6 +29,7 @@ __all__ = ["receive_payment", "verify"]
 SIGNATURE_HEADER = "stripe-signature"
 _NEEDS_PAYMENT = frozenset({PaymentEventKind.payment_succeeded, PaymentEventKind.payment_failed,
                             PaymentEventKind.payment_processing, PaymentEventKind.refunded,
+                            PaymentEventKind.refund_failed,
                             PaymentEventKind.dispute_opened, PaymentEventKind.dispute_closed})
 
 

@@ -36,13 +36,16 @@ class StripeHappenings:
                 self.emit("payment_intent.payment_failed", pi)
             return pi
 
-    def settle_refund(self, refund: str, *, succeed: bool = True) -> dict[str, Any]:
-        """A ``pending`` refund completes (``refund.updated``)."""
+    def settle_refund(self, refund: str, *, succeed: bool = True,
+                      failure_reason: str = "expired_or_canceled_card") -> dict[str, Any]:
+        """A ``pending`` refund completes (``refund.updated``); or a refund fails, also one that
+        had succeeded (Stripe: the card was closed meanwhile), with its ``failure_reason``."""
         with self.lock:
             obj = self.get("refund", refund)
             previous = {"status": obj["status"]}
             obj["status"] = "succeeded" if succeed else "failed"
             if not succeed:
+                obj["failure_reason"] = failure_reason
                 charge = self.get("charge", obj["charge"])
                 charge["amount_refunded"] -= obj["amount"]
                 charge["refunded"] = False
