@@ -9,8 +9,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from dramatiq.brokers.stub import StubBroker
-from fastapi.testclient import TestClient
 
 from hub.billing.catalogue import add_asset, add_contact, add_future_item, add_product
 from hub.billing.contracts import create_contract
@@ -18,20 +16,15 @@ from hub.billing.recurring import add_recurring_line, create_group, create_recur
 from hub.db.engine import session_scope
 from hub.db.models import Invoice, InvoiceLine, OrganisationMapping
 from hub.errors import ValidationFailed
-from hub.jobs.assemble import build_runtime
 from hub.ledger import edit_invoice, post_invoice
 from hub.testing.snapshots import every_row
-from hub.web.app import create_app
-from hub.web.tokens import create_token
+from hub.testing.api import api_client
 
 
 @pytest.fixture
 def api(ctx):
-    runtime = build_runtime(ctx, broker=StubBroker())
-    client = TestClient(create_app(ctx, runtime))
-    client.headers["Authorization"] = f"Bearer {create_token(ctx.engine, 'empty')}"
-    yield client
-    runtime.close()
+    with api_client(ctx, "empty") as client:
+        yield client
 
 
 @pytest.fixture

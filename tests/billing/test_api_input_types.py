@@ -9,8 +9,6 @@ import typing
 from typing import Annotated
 
 import pytest
-from dramatiq.brokers.stub import StubBroker
-from fastapi.testclient import TestClient
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 import hub.validation.accounts
@@ -21,11 +19,9 @@ import hub.web.routers.ledger_prebills
 import hub.web.routers.records
 from hub.db.engine import session_scope
 from hub.db.models import Organisation
-from hub.jobs.assemble import build_runtime
 from hub.testing.snapshots import every_row
 from hub.validation.fields import Amount, Id, Integer
-from hub.web.app import create_app
-from hub.web.tokens import create_token
+from hub.testing.api import api_client
 
 _MODULES = (hub.validation.records, hub.validation.accounts, hub.web.routers.billing,
             hub.web.routers.ledger, hub.web.routers.ledger_prebills, hub.web.routers.records)
@@ -76,11 +72,8 @@ def test_the_number_types_refuse_booleans_and_fractions_and_take_digits():
 
 @pytest.fixture
 def api(ctx):
-    runtime = build_runtime(ctx, broker=StubBroker())
-    client = TestClient(create_app(ctx, runtime))
-    client.headers["Authorization"] = f"Bearer {create_token(ctx.engine, 'types')}"
-    yield client
-    runtime.close()
+    with api_client(ctx, "types") as client:
+        yield client
 
 
 @pytest.mark.parametrize("path,body,words", [

@@ -14,17 +14,13 @@ from hub.billing.recurring import add_recurring_line, create_recurring
 from hub.db.engine import session_scope
 from hub.jobs import build_runtime
 from hub.web.app import create_app
-from hub.web.tokens import create_token
+from hub.testing.api import api_client
 
 
 @pytest.fixture
 def client(ctx):
-    runtime = build_runtime(ctx, broker=StubBroker())
-    token = create_token(ctx.engine, "billing-test")
-    with TestClient(create_app(ctx, runtime),
-                    headers={"Authorization": f"Bearer {token}"}) as test_client:
-        yield test_client
-    runtime.close()
+    with api_client(ctx, "billing-test") as client:
+        yield client
 
 
 def test_api_one_time_invoice_and_a_confirmed_batch(client, counters):

@@ -6,28 +6,20 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from dramatiq.brokers.stub import StubBroker
-from fastapi.testclient import TestClient
 
 from hub.billing.catalogue import add_future_item, create_organisation
 from hub.billing.editing import reactivate_organisation, retire_organisation
 from hub.billing.recurring import create_recurring
 from hub.db.engine import session_scope
 from hub.errors import EditNotAllowed, ValidationFailed
-from hub.jobs import build_runtime
 from hub.testing.snapshots import every_row
-from hub.web.app import create_app
-from hub.web.tokens import create_token
+from hub.testing.api import api_client
 
 
 @pytest.fixture
 def client(ctx):
-    runtime = build_runtime(ctx, broker=StubBroker())
-    token = create_token(ctx.engine, "lifecycle-test")
-    with TestClient(create_app(ctx, runtime),
-                    headers={"Authorization": f"Bearer {token}"}) as test_client:
-        yield test_client
-    runtime.close()
+    with api_client(ctx, "lifecycle-test") as client:
+        yield client
 
 
 def test_a_second_organisation_of_the_same_name_is_refused_and_stores_nothing(client, ctx):

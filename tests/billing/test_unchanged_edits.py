@@ -8,10 +8,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from hub.cli import state as cli_state
-from hub.cli.main import main
 from hub.db.engine import make_engine
 from hub.db.models import AuditEvent
+from hub.testing.cli import real_cli
 from hub.testing.snapshots import every_row
 
 SETUP = [
@@ -51,23 +50,13 @@ SAME = [
 ]
 
 
+EUR = '[company]\ncurrency = "EUR"\n'
+
+
 @pytest.fixture
 def hub(tmp_path, monkeypatch, capsys):
-    config = tmp_path / "hub.toml"
-    config.write_text(f'data_dir = "{tmp_path / "data"}"\n[company]\ncurrency = "EUR"\n')
-    monkeypatch.setenv("HUB_CONFIG", str(config))
-
-    def run(*args: str) -> tuple[int, str, str]:
-        code = main(list(args))
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    assert run("db", "upgrade")[0] == 0
-    for args in SETUP:
-        code, _, err = run(*args)
-        assert code == 0, (args, err)
-    yield run
-    cli_state.reset()
+    with real_cli(tmp_path, monkeypatch, capsys, settings=EUR, setup=SETUP) as run:
+        yield run
 
 
 def _dump(tmp_path) -> dict:

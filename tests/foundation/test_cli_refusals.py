@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from hub.cli import state as cli_state
-from hub.cli.main import main
 from hub.db.migrate import MIGRATIONS_DIR
+from hub.testing.cli import real_cli
 from hub.testing.snapshots import every_row
 
 SETUP = [
@@ -56,23 +56,8 @@ BAD = [
 
 @pytest.fixture
 def hub(tmp_path, monkeypatch, capsys):
-    config = tmp_path / "hub.toml"
-    config.write_text(f'data_dir = "{tmp_path / "data"}"\n')
-    monkeypatch.setenv("HUB_CONFIG", str(config))
-    for name in ("HUB_DATABASE_URL", "HUB_BROKER_URL"):
-        monkeypatch.delenv(name, raising=False)
-
-    def run(*args: str) -> tuple[int, str, str]:
-        code = main(list(args))
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    assert run("db", "upgrade")[0] == 0
-    for args in SETUP:
-        code, _, err = run(*args)
-        assert code == 0, (args, err)
-    yield run
-    cli_state.reset()
+    with real_cli(tmp_path, monkeypatch, capsys, setup=SETUP) as run:
+        yield run
 
 
 def _dump(tmp_path) -> dict:

@@ -119,20 +119,7 @@ def hub_cli(tmp_path, monkeypatch, capsys):
     """``hub_cli(*args) -> (exit code, stdout, stderr)``: the real CLI (:func:`hub.cli.main.
     main`, with its one-line refusals and exit codes) on a fresh, migrated SQLite database in
     ``tmp_path / "data"``."""
-    from hub.cli import state as cli_state
-    from hub.cli.main import main
+    from hub.testing.cli import real_cli
 
-    config = tmp_path / "hub.toml"
-    config.write_text(f'data_dir = "{tmp_path / "data"}"\n')
-    monkeypatch.setenv("HUB_CONFIG", str(config))
-    for name in ("HUB_DATABASE_URL", "HUB_BROKER_URL"):
-        monkeypatch.delenv(name, raising=False)
-
-    def run(*args: str) -> tuple[int, str, str]:
-        code = main(list(args))
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    assert run("db", "upgrade")[0] == 0
-    yield run
-    cli_state.reset()
+    with real_cli(tmp_path, monkeypatch, capsys) as run:
+        yield run

@@ -14,7 +14,6 @@ from decimal import Decimal
 
 import pytest
 from dramatiq.brokers.stub import StubBroker
-from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from hub.contract.records import PaymentEvent, PaymentEventKind
@@ -25,8 +24,7 @@ from hub.db.models.sync import Effect
 from hub.jobs import JobSettings, build_runtime
 from hub.jobs.dispatcher import Dispatcher
 from hub.ledger import apply_payment_event, post_invoice
-from hub.web.app import create_app
-from hub.web.tokens import create_token
+from hub.testing.api import api_client
 
 pytest.importorskip("hub_payments_stripe.plugin")
 from hub_payments_stripe import profiles  # noqa: E402
@@ -44,11 +42,8 @@ def ctx(stripe_ctx):
 
 @pytest.fixture
 def client(ctx):
-    runtime = build_runtime(ctx, broker=StubBroker())
-    client = TestClient(create_app(ctx, runtime))
-    client.headers["Authorization"] = f"Bearer {create_token(ctx.engine, 'refunds')}"
-    yield client
-    runtime.close()
+    with api_client(ctx, "refunds") as client:
+        yield client
 
 
 def _card_payment(ctx, kit, total: str = "120.00", token: str = "pm_card_visa") -> int:
