@@ -11,7 +11,6 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func
 from sqlmodel import Session, select
 
 from hub.ledger.amounts import exact_amount
@@ -70,11 +69,12 @@ def check_name_free(session: Session, name: str, organisation_id: int | None = N
     and QuickBooks customer display names, so the second one's documents would be refused at
     every push, and two same-named customers cannot be told apart on a list either.
     Organisations pulled from a PSA are stored as the PSA has them and not checked here."""
-    wanted = name.strip().lower()
+    wanted = name.strip().casefold()
+    # Compared in Python: SQLite's lower() folds ASCII letters only ("Ünion" and "ünion"
+    # would pass). One column of every organisation is a few thousand short strings at most.
     for other_id, other_name, active in session.execute(
-            select(Organisation.id, Organisation.name, Organisation.active)
-            .where(func.lower(func.trim(Organisation.name)) == wanted)):
-        if other_id == organisation_id:
+            select(Organisation.id, Organisation.name, Organisation.active)):
+        if other_id == organisation_id or other_name.strip().casefold() != wanted:
             continue
         if not active:
             raise ValidationFailed(

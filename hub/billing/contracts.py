@@ -12,7 +12,7 @@ from typing import Sequence
 from sqlmodel import Session, select
 
 from hub.host.context import HubContext
-from hub.billing.catalogue import get_or_404
+from hub.billing.catalogue import billable_organisation, get_or_404
 from hub.billing.counters import Counter
 from hub.billing.finalise import finalise_invoices
 from hub.billing.loading import due_for_cycles
@@ -23,7 +23,7 @@ from hub.core.contracts import (
     CycleChoice, CycleRef, anchored_cycles, build_cycles, choose_cycle,
 )
 from hub.core.periods import Cadence, Frequency, Period
-from hub.db.models import BillingContract, BillingCycle, Invoice, InvoiceLine, Organisation
+from hub.db.models import BillingContract, BillingCycle, Invoice, InvoiceLine
 from hub.errors import EditNotAllowed, HubError, ValidationFailed
 from hub.validation import parse
 from hub.validation.records import ContractInput
@@ -64,8 +64,7 @@ def create_contract(session: Session, organisation_id: int, name: str, start_dat
                   start_date=start_date, cycles=cycles, frequency=frequency, interval=interval,
                   billing_day=billing_day, auto_charge=auto_charge, auto_sync=auto_sync,
                   auto_send=auto_send, refund_policy=refund_policy)
-    org = get_or_404(session, Organisation, given.organisation_id, "organisation",
-                     "list organisations with `hub org list`")
+    org = billable_organisation(session, given.organisation_id)
     name, frequency = given.name, given.frequency.value
     try:
         cadence = Cadence(Frequency(frequency), interval,
@@ -128,7 +127,10 @@ def invoice_contract(ctx: HubContext, contract_id: int, *, cycle: int | None = N
         rows = cycles_of(session, contract_id)
         choice: CycleChoice = choose_cycle(_refs(rows), cycle, replace=replace)
         row = next(c for c in rows if c.number == choice.cycle.number)
-        if row.invoice_id is None and not session.get(BillingContract, contract_id).active:
+        contract = session.get(BillingContract, contract_id)
+        if row.invoice_id is None:  # a replacement corrects what was billed: allowed
+            billable_organisation(session, contract.organisation_id)
+        if row.invoice_id is None and not contract.active:
             # An ended contract invoices no further cycle (end_contract); an invoiced one may
             # still be replaced, to correct it.
             raise EditNotAllowed(f"billing contract {contract_id} has ended: cycle "

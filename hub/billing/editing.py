@@ -110,7 +110,7 @@ def edit_organisation(session: Session, organisation_id: int, values: dict[str, 
     """Change an organisation's name, currency, e-mail, billing day, due days or flags."""
     changes = parse(OrganisationChanges, values, what=f"organisation {organisation_id}").given()
     org = get_or_404(session, Organisation, organisation_id, "organisation", _ORG_HINT)
-    if "name" in changes:
+    if changes.get("name", org.name) != org.name:  # a name kept as it is stays allowed
         check_name_free(session, changes["name"], org.id)
     currency = changes.get("currency")
     if currency and currency != org.currency and _money_in_currency(session, org.id):

@@ -165,8 +165,7 @@ def create_group(session: Session, organisation_id: int, description: str,
     its agreements are invoiced together, one invoice per period."""
     given = parse(GroupInput, organisation_id=organisation_id, description=description,
                   next_date=next_date, frequency=frequency)
-    get_or_404(session, Organisation, given.organisation_id, "organisation",
-               "list organisations with `hub org list`")
+    billable_organisation(session, given.organisation_id)
     description, frequency = given.description, given.frequency.value
     group = InvoiceGroup(organisation_id=organisation_id, description=description,
                          frequency=frequency, interval=interval, align_day=next_date.day,

@@ -21,6 +21,7 @@ from hub import audit
 from hub.host.context import HubContext
 from hub.host.gc_pacing import bulk_allocations
 from hub.billing.batch_lease import try_lease
+from hub.billing.batch_order import confirm_in_order, discard_in_order
 from hub.billing.combining import combine_group_drafts
 from hub.billing.counters import Counter
 from hub.billing.drafts import Draft, DueInvoice, build_draft, count_lines, snapshot_lines
@@ -301,29 +302,6 @@ def _chunks(session: Session, batch_id: int) -> Iterator[list[DraftRef]]:
         yield invoices
 
 
-def _earlier_first(session: Session, batch_id: int) -> None:
-    """Refuse to confirm a batch while a batch of an earlier run date is still a preview.
-
-    Confirming numbers the invoices and moves their schedules on to the period after the
-    batch's. Confirmed out of order, a later month's invoices would take lower numbers than
-    an earlier month's (accountants and tax rules expect numbers to follow invoice dates),
-    and the earlier batch would then move its schedules back to a period already billed."""
-    bt = BillingBatch.__table__
-    batch = session.get(BillingBatch, batch_id)
-    if batch is None or batch.status is not BatchStatus.preview:
-        return  # _claim says why it cannot be confirmed
-    earlier = session.execute(
-        select(bt.c.id, bt.c.run_date).where(bt.c.status == BatchStatus.preview.value,
-                                             bt.c.run_date < batch.run_date)
-        .order_by(bt.c.run_date, bt.c.id).limit(1)).first()
-    if earlier is not None:
-        raise EditNotAllowed(
-            f"billing batch {earlier.id} (run date {earlier.run_date}) is still a preview; "
-            f"confirm or discard it before batch {batch_id} (run date {batch.run_date}), so "
-            f"that invoice numbers follow invoice dates",
-            hint=f"run `hub bill confirm {earlier.id}` or `hub bill discard {earlier.id}` first")
-
-
 def _claim(session: Session, batch_id: int, status: BatchStatus, now: dt.datetime) -> None:
     """Move a preview batch to ``status``; exactly one caller can (a second confirm fails
     cleanly instead of finalising twice)."""
@@ -357,7 +335,7 @@ def confirm(ctx: HubContext, batch_id: int) -> BatchSummary:
     count = 0
     refresh_stale(ctx.engine, _GROWS)  # the preview went on filling it after it last looked
     with bulk_allocations(), session_scope(ctx.engine) as session:
-        _earlier_first(session, batch_id)
+        confirm_in_order(session, batch_id)
         _claim(session, batch_id, BatchStatus.confirmed, now)
         for invoices in _chunks(session, batch_id):
             finalise_invoices(session, ctx, invoices)
@@ -374,6 +352,7 @@ def confirm(ctx: HubContext, batch_id: int) -> BatchSummary:
 def discard(ctx: HubContext, batch_id: int) -> BatchSummary:
     """Throw a preview away: its drafts are deleted and what they reserved is released."""
     with session_scope(ctx.engine) as session:
+        discard_in_order(session, batch_id)
         _claim(session, batch_id, BatchStatus.discarded, ctx.clock())
         ids = select(Invoice.id).where(Invoice.batch_id == batch_id, Invoice.status == "draft")
         lines = select(InvoiceLine.id).where(InvoiceLine.invoice_id.in_(ids.scalar_subquery()))

@@ -117,13 +117,31 @@ def print_json(data) -> None:
 
 
 def parse_pairs(pairs: list[str], what: str) -> dict[str, str]:
-    """``["A=1", "B=2"]`` -> ``{"A": "1", "B": "2"}``."""
+    """``["A=1", "B=2"]`` -> ``{"A": "1", "B": "2"}``; a key given twice is refused (the
+    second would silently replace the first)."""
     out = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise ValidationFailed(f"{what} {pair!r} is not KEY=VALUE")
+        if key in out:
+            raise ValidationFailed(f"{what} names {key!r} twice",
+                                   hint="give each once, with the whole amount")
         out[key] = value
+    return out
+
+
+def invoice_amounts(session, pairs: list[str], what: str) -> dict[int, str]:
+    """``INVOICE=AMOUNT`` pairs by invoice id (see :func:`invoice_id_of`); an invoice named
+    twice, however it is written (its number and ``id:N``), is refused rather than one amount
+    silently replacing the other."""
+    out: dict[int, str] = {}
+    for ref, amount in parse_pairs(pairs, what).items():
+        invoice_id = invoice_id_of(session, ref)
+        if invoice_id in out:
+            raise ValidationFailed(f"{what} names invoice id {invoice_id} twice (as {ref!r} "
+                                   f"too)", hint="give each invoice once, with the whole amount")
+        out[invoice_id] = amount
     return out
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import socket
 import threading
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Iterator
@@ -99,6 +100,23 @@ def run_server(ctx: "HubContext", *, host: str | None = None, port: int | None =
         monitor.stop()
 
 
+def _free_address(host: str, port: int) -> None:
+    """Refuse to start when ``host:port`` cannot be listened on (another program holds it),
+    before any job runs: the web server binds it only once the workers are running. (The
+    check and uvicorn's own bind can still race; :func:`_listening` catches that case.)"""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+            probe.bind(address)
+    except OSError as exc:
+        raise ConfigError(f"the web server cannot listen on {host}:{port}: "
+                          f"{exc.strerror or exc}; hub not started",
+                          hint="stop the program using that port, or set [web] port "
+                               "(HUB_WEB__PORT) or --port to a free one") from None
+
+
 def _cannot_listen(server) -> ConfigError:
     return ConfigError(f"the web server could not listen on {server.config.host}:"
                        f"{server.config.port}; hub stopped",
@@ -112,6 +130,7 @@ def run_all(ctx: "HubContext", *, threads: int | None = None, host: str | None =
     from hub.jobs.scheduler import Scheduler
     from hub.web.server import make_server
 
+    _free_address(host or ctx.settings.web.host, port or ctx.settings.web.port)
     monitor = start_process(ctx, "run", threads=threads or "default")
     runtime = build_runtime(ctx)
     with shutdown_event() as signalled:

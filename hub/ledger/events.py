@@ -35,7 +35,7 @@ from hub.contract.records import PaymentEvent, PaymentEventKind
 from hub.core.money import is_whole_minor_units
 from hub.db.types import MAX_INTEGER_DIGITS
 from hub.errors import PermanentError
-from hub.ledger._base import is_live, lock_account, money, refresh_invoice
+from hub.ledger._base import ZERO, is_live, lock_account, money, refresh_invoice
 from hub.ledger.payment_profiles import apply_card_event
 from hub.ledger.payments import post_payment, refund, refundable
 
@@ -286,13 +286,26 @@ def _refund_failed(session: Session, processor: str, event: PaymentEvent, today:
     from hub.ledger.refund_requests import refund_failed_at_processor
 
     original = _find(session, processor, event.payment_object_id)
-    if original is None:
-        return None  # not a payment the ledger knows: nothing was asked or recorded
-    refund_failed_at_processor(session, original, event.object_id, event.message or "")
+    if original is not None:
+        refund_failed_at_processor(session, original, event.object_id, event.message or "")
     recorded = _find(session, processor, event.object_id)
+    if recorded is None:
+        # Stripe does not promise order: this refund's "succeeded" may still come. A failed
+        # row under its id (no money, no posting) makes that later event change nothing.
+        return _insert(session, Payment(
+            organisation_id=_organisation_id(session, event),
+            currency=original.currency if original else (
+                event.amount.currency if event.amount else "USD"),
+            amount=-event.amount.amount if event.amount else ZERO, method=PaymentMethod.card,
+            status=PaymentStatus.failed, date=event.occurred_at.date(),
+            invoice_id=original.invoice_id if original else None, processor=processor,
+            processor_object_id=event.object_id,
+            refund_of_id=original.id if original else None,
+            related_object_id=event.payment_object_id,
+            note=f"refund failed at {processor}"
+                 + (f" ({event.message})" if event.message else "")))
     back = f"{event.object_id}:failed"
-    if recorded is None or recorded.status != PaymentStatus.succeeded or \
-            _find(session, processor, back) is not None:
+    if recorded.status != PaymentStatus.succeeded or _find(session, processor, back) is not None:
         return None
     return _reinstate(session, original, -recorded.amount, back, event.occurred_at.date(),
                       today, push_to, method=recorded.method,

@@ -37,7 +37,9 @@ def create_prebill(session: Session, organisation_id: int, *, project: str, stag
                    tax_rate: Decimal | str = "0", number_format: str = DEFAULT_INVOICE_FORMAT,
                    partner_id: int = 1, push_to: Sequence[str] | None = None) -> PreBill:
     """Pre-bill ``percent`` of the stage fee or a ``value``: a final invoice and a pre-bill."""
-    org = get_organisation(session, organisation_id)
+    from hub.billing.catalogue import billable_organisation  # billing imports the ledger
+
+    org = billable_organisation(session, organisation_id)
     fee = Money(exact_amount(stage_fee, org.currency, "stage fee"), org.currency)
     amount = rules.prebill_amount(fee, percent=percent,
                                   value=Money(exact_amount(value, org.currency, "pre-bill value"),

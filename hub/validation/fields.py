@@ -122,6 +122,9 @@ def _number(value: str) -> str:
     value = value.strip()
     if not value:
         raise ValueError("is empty; give a number such as 'INV-0042'")
+    if value[:3].lower() == "id:":  # hub.ledger._base.ID_PREFIX: "id:N" names an id
+        raise ValueError(f"{value!r} starts with 'id:', which names a document by its id; "
+                         f"give a number such as 'INV-0042'")
     return value
 
 

@@ -88,6 +88,9 @@ def test_a_later_batch_waits_for_an_earlier_preview_so_numbers_follow_dates(clie
     may = client.post("/batches", json={"run_date": "2026-05-01"}).json()
     assert len(april["invoices"]) == len(may["invoices"]) == 1
 
+    # discarding April alone would leave April unbilled: May was drafted without it
+    kept = client.post(f"/batches/{april['id']}/discard")
+    assert kept.status_code == 409 and f"discard batch {may['id']}" in kept.json()["detail"]
     refused = client.post(f"/batches/{may['id']}/confirm")
     assert refused.status_code == 409
     assert (f"billing batch {april['id']} (run date 2026-04-01) is still a preview"

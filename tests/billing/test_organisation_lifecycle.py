@@ -9,7 +9,8 @@ import pytest
 
 from hub.billing.catalogue import add_future_item, create_organisation
 from hub.billing.editing import reactivate_organisation, retire_organisation
-from hub.billing.recurring import create_recurring
+from hub.billing.contracts import create_contract
+from hub.billing.recurring import create_group, create_recurring
 from hub.db.engine import session_scope
 from hub.errors import EditNotAllowed, ValidationFailed
 from hub.testing.snapshots import every_row
@@ -73,8 +74,14 @@ def test_a_retired_organisation_takes_no_new_schedule_or_future_item(ctx):
     with session_scope(ctx.engine) as s:
         org_id = create_organisation(s, "Soylent").id
         retire_organisation(s, org_id)
+    from hub.ledger.prebills import create_prebill
+
     for make in (lambda s: create_recurring(s, org_id, dt.date(2026, 4, 1)),
-                 lambda s: add_future_item(s, org_id, "Setup", "50.00", dt.date(2026, 4, 1))):
+                 lambda s: add_future_item(s, org_id, "Setup", "50.00", dt.date(2026, 4, 1)),
+                 lambda s: create_contract(s, org_id, "M365", dt.date(2026, 4, 1), cycles=3),
+                 lambda s: create_group(s, org_id, "Monthly", dt.date(2026, 4, 1)),
+                 lambda s: create_prebill(s, org_id, project="P", stage="S", stage_fee="1000",
+                                          percent="50", issue_date=dt.date(2026, 4, 1))):
         with session_scope(ctx.engine) as s, pytest.raises(EditNotAllowed, match="retired"):
             make(s)
     with session_scope(ctx.engine) as s:
@@ -85,3 +92,20 @@ def test_a_retired_organisation_takes_no_new_schedule_or_future_item(ctx):
 
 def _rows(ctx):
     return every_row(ctx.engine.url.render_as_string(hide_password=False))
+
+
+def test_pulled_duplicates_keep_their_names_and_any_case_is_one_name(ctx):
+    """Organisations pulled from a PSA (or made before names were checked) may share a name:
+    each can still be edited while keeping it. Case is folded beyond ASCII too."""
+    from hub.billing.editing import edit_organisation
+    from hub.db.models import Organisation
+
+    with session_scope(ctx.engine) as s:
+        first = create_organisation(s, "Acme Motors").id
+        s.add(Organisation(name="Acme Motors", currency="USD"))  # as a pull stores it
+        s.flush()
+        edit_organisation(s, first, {"name": "Acme Motors", "billing_day": 5})
+        assert s.get(Organisation, first).billing_day == 5
+        create_organisation(s, "Ünion Plumbing")
+    with session_scope(ctx.engine) as s, pytest.raises(ValidationFailed, match="already named"):
+        create_organisation(s, "ünion plumbing")

@@ -140,6 +140,23 @@ def test_cli_pays_the_invoice_the_user_names(hub, tmp_path):
     assert sorted(_payments(tmp_path)) == [(1, "100.0000"), (2, "40.0000")]
 
 
+@pytest.mark.parametrize("args, refusal", [
+    (["payment", "add", "1", "140", "--allocate", "id:1=100", "--allocate", "id:1=40"],
+     "names 'id:1' twice"),
+    (["payment", "add", "1", "140", "--allocate", "202601000001=100", "--allocate",
+      "id:1=40"], "names invoice id 1 twice"),  # its number and its id: one invoice
+    (["ledger", "edit", "id:1", "--number", "ID:7"], "starts with 'id:'"),
+])
+def test_cli_refuses_one_invoice_named_twice_or_numbered_like_an_id(hub, tmp_path, args,
+                                                                     refusal):
+    """One amount used to replace the other silently (the rest became account credit); a
+    number "id:7" could never be found by its number."""
+    before = every_row(tmp_path / "data" / "hub.sqlite")
+    code, _, err = hub(*args)
+    assert code == 2 and refusal in err and "Traceback" not in err, err
+    assert every_row(tmp_path / "data" / "hub.sqlite") == before
+
+
 def test_cli_help_names_the_id_form(hub):
     for command in (["ledger", "mark-paid"], ["payment", "add"], ["credit-note", "apply"],
                     ["pdf", "invoice"]):

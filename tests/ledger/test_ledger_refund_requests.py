@@ -20,6 +20,7 @@ from hub.contract.records import PaymentEvent, PaymentEventKind
 from hub.core.money import Money
 from hub.db.engine import session_scope
 from hub.db.models import Invoice, InvoiceStatus, Organisation, OutboxEntry, OutboxStatus, Payment
+from hub.db.models.ledger import PaymentStatus
 from hub.db.models.sync import Effect
 from hub.jobs import JobSettings, build_runtime
 from hub.jobs.dispatcher import Dispatcher
@@ -111,8 +112,9 @@ def _requests(ctx) -> list[tuple[str, OutboxStatus]]:
 
 def _ledger_refunds(ctx) -> list[Decimal]:
     with session_scope(ctx.engine) as s:
-        return [p.amount for p in s.execute(select(Payment).where(Payment.amount < 0)
-                                            .order_by(Payment.id)).scalars()]
+        return [p.amount for p in s.execute(select(Payment).where(
+            Payment.amount < 0, Payment.status == PaymentStatus.succeeded)
+            .order_by(Payment.id)).scalars()]
 
 
 def _refund(client, payment_id: int, amount: str | None = None):
@@ -275,3 +277,40 @@ def test_a_refund_that_fails_after_it_succeeded_reinstates_the_payment_once(ctx,
         invoice = s.execute(select(Invoice)).scalars().one()
         assert invoice.status == InvoiceStatus.paid  # the 50.00 pays it again
     assert Decimal(_refund(client, payment_id).json()["amount"]) == Decimal("120.00")
+
+
+@pytest.mark.parametrize("payment_first", [True, False])
+def test_a_refund_whose_failure_arrives_before_its_success_gives_nothing_back(ctx, kit,
+                                                                             payment_first):
+    """Stripe does not promise order: failed, then (late) succeeded, of one refund; also
+    before the payment itself is known. The money never left: nothing is given back."""
+    with session_scope(ctx.engine) as s:
+        org = Organisation(name="Acme", currency="USD")
+        s.add(org)
+        s.flush()
+        invoice = Invoice(organisation_id=org.id, number="INV-1", status=InvoiceStatus.unpaid,
+                          issue_date=TODAY, due_date=TODAY, currency="USD",
+                          subtotal=Decimal(100), total=Decimal(100))
+        s.add(invoice)
+        s.flush()
+        post_invoice(s, invoice)
+        org_id, invoice_id = org.id, invoice.id
+
+    def event(kind, object_id, amount="40.00", **extra):
+        return PaymentEvent(event_id=f"{kind}:{object_id}", kind=kind, object_id=object_id,
+                            occurred_at=ctx.clock(), invoice_id=invoice_id,
+                            organisation_id=org_id, amount=Money(amount, "USD"), **extra)
+
+    paid = event(PaymentEventKind.payment_succeeded, "pi_1", "100.00", payment_object_id="pi_1")
+    failed = event(PaymentEventKind.refund_failed, "re_1", payment_object_id="pi_1",
+                   message="declined")
+    succeeded = event(PaymentEventKind.refunded, "re_1", payment_object_id="pi_1")
+    order = [paid, failed, succeeded] if payment_first else [failed, succeeded, paid]
+    with session_scope(ctx.engine) as s:
+        for e in order:
+            apply_payment_event(s, kit.connection.name, e, today=TODAY)
+    assert _ledger_refunds(ctx) == []
+    with session_scope(ctx.engine) as s:
+        rows = s.execute(select(Payment).where(Payment.amount < 0)).scalars().all()
+        assert [r.status.value for r in rows] == ["failed"]
+        assert s.get(Invoice, invoice_id).status == InvoiceStatus.paid

@@ -150,6 +150,7 @@ def test_a_web_port_in_use_stops_the_process_with_one_line(tmp_path, command):
         answer = subprocess.run([str(HUB), command], env=env, cwd=tmp_path,
                                 capture_output=True, text=True, timeout=120)
     assert answer.returncode == 3, answer.stderr[-2000:]
-    assert (f"error: the web server could not listen on 127.0.0.1:{port}; hub stopped"
-            in answer.stderr)
+    said = {"run": f"error: the web server cannot listen on 127.0.0.1:{port}: ",  # before jobs
+            "serve": f"error: the web server could not listen on 127.0.0.1:{port}; hub stopped"}
+    assert said[command] in answer.stderr
     assert "--port" in answer.stderr and "Traceback" not in answer.stderr

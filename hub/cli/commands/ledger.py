@@ -14,7 +14,8 @@ from typing import List, Optional
 import typer
 
 from hub.cli.helpers import (
-    INVOICE_REF, invoice_id_of, ledger_session, parse_date, parse_pairs, print_json,
+    INVOICE_REF, invoice_amounts, invoice_id_of, ledger_session, parse_date, parse_pairs,
+    print_json,
 )
 from hub.cli.listing import (
     FORMAT, LIMIT, OFFSET, OutputFormat, emit, page, shown_amount, shown_money,
@@ -58,8 +59,7 @@ def payment_add(organisation: int = typer.Argument(..., help="organisation id"),
     from hub.ledger import record_payment
 
     with ledger_session() as session:
-        allocations = {invoice_id_of(session, k): v
-                       for k, v in parse_pairs(allocate, "--allocate").items()} or None
+        allocations = invoice_amounts(session, allocate, "--allocate") or None
         pay = record_payment(session, organisation, amount, date=parse_date(date),
                              today=context().today(), method=method,
                              invoice_id=invoice_id_of(session, invoice) if invoice else None,
@@ -129,7 +129,7 @@ def payment_allocate(payment: int = typer.Argument(..., help="payment id"),
     from hub.ledger import allocate_payment
 
     with ledger_session() as session:
-        wanted = {invoice_id_of(session, k): v for k, v in parse_pairs(pairs, "allocation").items()}
+        wanted = invoice_amounts(session, pairs, "allocation")
         rows = allocate_payment(session, payment, wanted, today=context().today())
         console.print(f"payment {payment}: {len(rows)} allocation(s)")
 

@@ -107,7 +107,9 @@ def edit(request: Request, organisation_id: int, name: str = Form(""), email: st
         for key, value in changed.items():
             setattr(org, key, value)
         if changed:
-            action = "organisation.retired" if changed.get("active") is False else "organisation.edited"
+            # the same actions as the CLI's and the API's retire and reactivate
+            action = {False: "organisation.retired", True: "organisation.reactivated"}.get(
+                changed.get("active"), "organisation.edited")
             audit.record(session, action, "organisation", organisation_id,
                          summary=", ".join(f"{k} → {v}" for k, v in changed.items()),
                          detail=changed)
