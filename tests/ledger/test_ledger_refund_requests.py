@@ -47,11 +47,8 @@ def client(ctx):
         yield client
 
 
-def _card_payment(ctx, kit, total: str = "120.00", token: str = "pm_card_visa") -> int:
-    """An invoice of ``total`` paid by card in the sandbox and recorded from Stripe's answer,
-    as an auto-charge does; returns the ledger payment's id."""
-    from hub.contract.records import ChargeRequest
-
+def _posted_invoice(ctx, total: str) -> tuple[int, int]:
+    """An organisation with one posted, unpaid invoice of ``total`` USD: (its id, the invoice's)."""
     with session_scope(ctx.engine) as s:
         org = Organisation(name="Acme", currency="USD")
         s.add(org)
@@ -62,7 +59,15 @@ def _card_payment(ctx, kit, total: str = "120.00", token: str = "pm_card_visa") 
         s.add(invoice)
         s.flush()
         post_invoice(s, invoice)
-        org_id, invoice_id = org.id, invoice.id
+        return org.id, invoice.id
+
+
+def _card_payment(ctx, kit, total: str = "120.00", token: str = "pm_card_visa") -> int:
+    """An invoice of ``total`` paid by card in the sandbox and recorded from Stripe's answer,
+    as an auto-charge does; returns the ledger payment's id."""
+    from hub.contract.records import ChargeRequest
+
+    org_id, invoice_id = _posted_invoice(ctx, total)
     customer = profiles.ensure_customer(kit.connection, org_id, name="Acme")
     card = profiles.attach_payment_method(kit.connection, customer, token)
     intent = charge_payment_method(kit.connection, ChargeRequest(
@@ -284,17 +289,7 @@ def test_a_refund_whose_failure_arrives_before_its_success_gives_nothing_back(ct
                                                                              payment_first):
     """Stripe does not promise order: failed, then (late) succeeded, of one refund; also
     before the payment itself is known. The money never left: nothing is given back."""
-    with session_scope(ctx.engine) as s:
-        org = Organisation(name="Acme", currency="USD")
-        s.add(org)
-        s.flush()
-        invoice = Invoice(organisation_id=org.id, number="INV-1", status=InvoiceStatus.unpaid,
-                          issue_date=TODAY, due_date=TODAY, currency="USD",
-                          subtotal=Decimal(100), total=Decimal(100))
-        s.add(invoice)
-        s.flush()
-        post_invoice(s, invoice)
-        org_id, invoice_id = org.id, invoice.id
+    org_id, invoice_id = _posted_invoice(ctx, "100")
 
     def event(kind, object_id, amount="40.00", **extra):
         return PaymentEvent(event_id=f"{kind}:{object_id}", kind=kind, object_id=object_id,
