@@ -249,3 +249,23 @@ def test_paging_counts_up_to_a_cap_and_still_pages_past_it(admin_ctx):
         assert capped.has_next and [o.name for o in capped.items] == ["Org 4", "Org 5"]
         last = paginate(session, query, 4, per_page=2, scalars=True, cap=5)
         assert [o.name for o in last.items] == ["Org 6"] and not last.has_next
+
+
+def test_amounts_on_pages_are_in_each_currencys_minor_unit(admin_ctx, client_as):
+    """Yen have no decimals (the pages printed 500.00 JPY) and a unit price finer than a cent
+    is shown as it is (0.0125 was printed 0.01)."""
+    from hub.billing.invoices import add_line, create_invoice
+
+    with session_scope(admin_ctx.engine) as session:
+        yen = create_organisation(session, "Kyoto Dental", currency="JPY").id
+        usd = create_organisation(session, "Acme Texts").id
+        yen_invoice = create_invoice(admin_ctx, session, yen).id
+        add_line(session, yen_invoice, description="Support", unit_price="500", quantity="3")
+        usd_invoice = create_invoice(admin_ctx, session, usd).id
+        add_line(session, usd_invoice, description="SMS", unit_price="0.0125", quantity="1000")
+    client = client_as("ann")
+    page = client.get(f"/admin/invoices/{yen_invoice}").text
+    assert ">500<" in page and ">1,500<" in page and "1,500 JPY" in page
+    assert "500.00" not in page and "1,500.00" not in page
+    page = client.get(f"/admin/invoices/{usd_invoice}").text
+    assert ">0.0125<" in page and ">12.50<" in page and "12.50 USD" in page

@@ -12,6 +12,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from hub.core.money import shown_figure
+
 __all__ = ["render", "error_page", "templates", "NAVIGATION", "page_url"]
 
 templates = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
@@ -27,12 +29,23 @@ NAVIGATION = (
 
 
 def _money(value: Any, currency: str | None = None) -> str:
-    """``1234.5`` → ``1,234.50`` (with the currency code after it when given); exact."""
+    """``1234.5`` → ``1,234.50 USD``: in the currency's minor unit (``1,500 JPY``) with its
+    code; without a currency, two places. Exact: never rounds a finer unit price away."""
     if value is None or value == "":
         return ""
+    if currency:
+        return f"{_amount(value, currency)} {currency}"
     amount = value if isinstance(value, Decimal) else Decimal(str(value))
-    text = f"{amount.quantize(Decimal('0.01')):,}"
-    return f"{text} {currency}" if currency else text
+    return f"{amount.quantize(Decimal('0.01')):,}"
+
+
+def _amount(value: Any, currency: str) -> str:
+    """A figure in a table or line whose currency is shown elsewhere on the page: grouped, in
+    ``currency``'s minor unit, a finer unit price as it is (``0.0125``); see
+    :func:`hub.core.money.shown_figure`."""
+    if value is None or value == "":
+        return ""
+    return shown_figure(value if isinstance(value, Decimal) else Decimal(str(value)), currency)
 
 
 def _quantity(value: Any) -> str:
@@ -59,7 +72,7 @@ def page_url(request: Request, **changes: Any) -> str:
     return f"{request.url.path}?{urlencode(params)}"
 
 
-templates.env.filters.update(money=_money, qty=_quantity, when=_when)
+templates.env.filters.update(money=_money, amount=_amount, qty=_quantity, when=_when)
 templates.env.globals.update(NAVIGATION=NAVIGATION, page_url=page_url)
 
 
