@@ -4,8 +4,9 @@ they say, and day counts with their bounds, each refusal saying what to write in
 TOML's ``true`` is a yes/no: pydantic's lax ``int`` would read it as 1 (partner id 1, one day,
 port 1) and its lax ``float`` as 1.0 second, so both are refused, as ``2.5`` is for a count.
 Text of digits stays accepted: an environment variable (``HUB_WEB__PORT=8080``) is text. These
-mirror :data:`hub.validation.fields.Integer`, which is not imported here because it would
-load SQLAlchemy before the settings are even read.
+are the settings' side of :func:`refuse_non_whole`, which :data:`hub.validation.fields.Integer`
+uses too (it lives here because importing hub.validation would load SQLAlchemy before the
+settings are even read).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BeforeValidator
 
 __all__ = ["MAX_DUE_DAYS", "MAX_REMINDER_DAYS", "WholeNumber", "Number", "DueDays",
-           "ReminderDays"]
+           "ReminderDays", "refuse_non_whole"]
 
 #: The longest payment term in days: a year, as for an organisation's own term
 #: (``hub.validation.fields.MAX_DUE_DAYS``).
@@ -32,18 +33,23 @@ def _no_yes_no(value: Any) -> Any:
     return value
 
 
+def refuse_non_whole(value: Any, *, unit: str = "", verb: str = "write",
+                     example: int = 30) -> Any:
+    """``value`` unless it is a yes/no or a number with a fraction, which pydantic's lax ``int``
+    would take as 1 or cut: refused, saying to ``verb`` a whole number such as ``example``
+    (``unit``: " of days"). 2.0 stays 2, as pydantic has it."""
+    if isinstance(value, bool):
+        raise ValueError(f"{str(value).lower()} is a yes/no, not a number{unit}; {verb} a "
+                         f"whole number such as {example}")
+    if isinstance(value, float) and not value.is_integer():
+        raise ValueError(f"{value!r} is not a whole number{unit}; {verb} one such as {example}")
+    return value
+
+
 def _whole(of: str = "") -> BeforeValidator:
     """A check, before pydantic's own, that a value is a whole number (``of``: "of days")."""
     unit = f" {of}" if of else ""
-
-    def check(value: Any) -> Any:
-        if isinstance(value, bool):
-            raise ValueError(f"{str(value).lower()} is a yes/no, not a number{unit}; write a "
-                             "whole number such as 30")
-        if isinstance(value, float) and not value.is_integer():
-            raise ValueError(f"{value!r} is not a whole number{unit}; write one such as 30")
-        return value
-    return BeforeValidator(check)
+    return BeforeValidator(lambda value: refuse_non_whole(value, unit=unit))
 
 
 def _days_up_to(high: int, what: str) -> AfterValidator:

@@ -22,6 +22,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, Wi
 from hub.core.lines import LineKind
 from hub.core.money import STORAGE_PLACES, decimal_places, quantum, to_decimal
 from hub.db.types import MAX_INTEGER_DIGITS
+from hub.host.setting_values import refuse_non_whole
 
 __all__ = ["MAX_ID", "MAX_DUE_DAYS", "Integer", "Id", "CurrencyCode", "Amount", "Quantity",
            "TaxRate", "BillingDay", "DueDays", "Name", "Email", "Day", "DocumentNumber", "check_currency", "parse_decimal",
@@ -90,13 +91,8 @@ def parse_decimal(value: Any) -> Decimal:
 
 def _whole_number(value: Any) -> Any:
     # Before pydantic's own int parsing, which reads True as 1: a bool is a yes/no, never an
-    # id or a count. 2.0 stays 2 (pydantic's rule); 2.5 is refused here with what to send.
-    if isinstance(value, bool):
-        raise ValueError(f"{str(value).lower()} is a yes/no, not a number; send a whole "
-                         "number such as 1")
-    if isinstance(value, float) and not value.is_integer():
-        raise ValueError(f"{value!r} is not a whole number; send one such as 1")
-    return value
+    # id or a count; 2.5 is refused with what to send (the settings' rule, worded for requests).
+    return refuse_non_whole(value, verb="send", example=1)
 
 
 def _non_negative(value: Decimal) -> Decimal:
