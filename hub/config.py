@@ -325,7 +325,8 @@ def format_validation_error(exc: ValidationError, *, source: Path | None, text: 
             what = "required key is missing"
         else:
             what = err["msg"].removeprefix("Value error, ")
-        messages.append(f"{where}: {dotted}: {what}")
+        # a check of several values together has no key of its own: its message names them
+        messages.append(f"{where}: {dotted}: {what}" if dotted else f"{where}: {what}")
     return "; ".join(messages)
 
 

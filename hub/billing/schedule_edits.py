@@ -73,11 +73,16 @@ def edit_line(session: Session, line_id: int, values: dict[str, Any]) -> Recurri
     next invoice shows the change (e.g. "price 10.00 → 12.00")."""
     changes = parse(LineChanges, values, what=f"line {line_id}").given()
     line = _line(session, line_id)
+    # The filters are stored as the line's counter_filters, and audited as "filters" (what
+    # the admin typed): an edit of a line's filters changes what it bills like a new price.
+    filters_changed: dict[str, tuple[Any, Any]] = {}
     if "filters" in changes:
         try:
-            line.counter_filters = check_filters(line.line_type, changes.pop("filters") or {})
+            filters = check_filters(line.line_type, changes.pop("filters") or {})
         except ValueError as exc:
             raise ValidationFailed(f"line {line_id}: filters: {exc}") from None
+        filters_changed["filters"] = (dict(line.counter_filters or {}), filters)
+        line.counter_filters = filters
     before = {key: getattr(line, key) for key in changes}
     for key, value in changes.items():
         setattr(line, key, value)
@@ -91,9 +96,12 @@ def edit_line(session: Session, line_id: int, values: dict[str, Any]) -> Recurri
     except ValidationFailed:
         for key, value in before.items():
             setattr(line, key, value)
+        if filters_changed:
+            line.counter_filters = filters_changed["filters"][0]
         raise
     audit_change(session, "template_line", line.id, "edited",
-                 {key: (before[key], value) for key, value in changes.items()})
+                 {**{key: (before[key], value) for key, value in changes.items()},
+                  **filters_changed})
     return line
 
 

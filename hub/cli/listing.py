@@ -79,8 +79,11 @@ def shown_amount(value: Decimal | str, currency: str) -> str:
 
 def shown_money(value: Decimal | str, currency: str) -> str:
     """An amount with its currency, as the ledger commands report what they did:
-    ``12.50 USD`` (never the stored ``12.5000``)."""
-    return f"{shown_amount(value, currency)} {currency}"
+    ``12.50 USD``, ``1,250.00 USD`` (never the stored ``1250.0000``), grouped as the tables
+    show it (:func:`hub.core.money.shown_figure`)."""
+    from hub.core.money import shown_figure
+
+    return f"{shown_figure(Decimal(value), currency)} {currency}"
 
 
 def _in_minor_units(row: dict[str, Any]) -> dict[str, Any]:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from hub.errors import ConfigError
+from hub.host.setting_values import Number, WholeNumber
 
 __all__ = [
     "JobSettings", "DEFAULT_MIN_BACKOFF_SECONDS", "DEFAULT_MAX_BACKOFF_SECONDS",
@@ -38,6 +39,8 @@ DEFAULT_PUSH_BATCH_SIZE = 150
 DEFAULT_WORKER_THREADS = 4
 #: A Redis worker silent for this long is presumed dead and its messages are requeued.
 DEFAULT_HEARTBEAT_TIMEOUT_SECONDS = 60.0
+#: The longest wait a job setting takes, in seconds.
+DAY_SECONDS = 86_400.0
 #: The queue every hub actor uses.
 DEFAULT_QUEUE = "hub"
 
@@ -51,16 +54,27 @@ class JobSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    min_backoff_seconds: float = Field(DEFAULT_MIN_BACKOFF_SECONDS, gt=0)
-    max_backoff_seconds: float = Field(DEFAULT_MAX_BACKOFF_SECONDS, gt=0)
-    max_attempts: int = Field(DEFAULT_MAX_ATTEMPTS, ge=1)
-    dispatch_lease_seconds: float = Field(DEFAULT_DISPATCH_LEASE_SECONDS, gt=0)
-    dispatch_interval_seconds: float = Field(DEFAULT_DISPATCH_INTERVAL_SECONDS, gt=0)
-    push_batch_size: int = Field(DEFAULT_PUSH_BATCH_SIZE, ge=1, le=1000)
-    worker_threads: int = Field(DEFAULT_WORKER_THREADS, ge=1)
-    heartbeat_timeout_seconds: float = Field(DEFAULT_HEARTBEAT_TIMEOUT_SECONDS, gt=0)
+    # Bounded: a timeout of 1e300 seconds or a million threads is a typo, and would surface
+    # as an overflow in the broker or a worker that never starts, far from the variable.
+    min_backoff_seconds: Number = Field(DEFAULT_MIN_BACKOFF_SECONDS, gt=0, le=DAY_SECONDS)
+    max_backoff_seconds: Number = Field(DEFAULT_MAX_BACKOFF_SECONDS, gt=0, le=7 * DAY_SECONDS)
+    max_attempts: WholeNumber = Field(DEFAULT_MAX_ATTEMPTS, ge=1, le=1000)
+    dispatch_lease_seconds: Number = Field(DEFAULT_DISPATCH_LEASE_SECONDS, gt=0, le=DAY_SECONDS)
+    dispatch_interval_seconds: Number = Field(DEFAULT_DISPATCH_INTERVAL_SECONDS, gt=0, le=3600)
+    push_batch_size: WholeNumber = Field(DEFAULT_PUSH_BATCH_SIZE, ge=1, le=1000)
+    worker_threads: WholeNumber = Field(DEFAULT_WORKER_THREADS, ge=1, le=256)
+    heartbeat_timeout_seconds: Number = Field(DEFAULT_HEARTBEAT_TIMEOUT_SECONDS, gt=0,
+                                              le=DAY_SECONDS)
     queue: str = DEFAULT_QUEUE
     namespace: str = Field("hub", description="Redis key prefix of the broker")
+
+    @model_validator(mode="after")
+    def _backoff_in_order(self) -> "JobSettings":
+        if self.min_backoff_seconds > self.max_backoff_seconds:
+            raise ValueError(f"min_backoff_seconds ({self.min_backoff_seconds:g}) is more than "
+                             f"max_backoff_seconds ({self.max_backoff_seconds:g}); the first "
+                             f"retry cannot wait longer than the longest")
+        return self
 
     @classmethod
     def from_environment(cls, **overrides: object) -> "JobSettings":

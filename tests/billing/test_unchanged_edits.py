@@ -101,3 +101,38 @@ def test_a_real_change_among_stored_values_is_made_and_audits_only_itself(hub, t
     summaries = _summaries(tmp_path)[events:]
     assert summaries[0] == "organisation 1 edited: billing_day 1 → 5"
     assert summaries[1].endswith(": memo changed") and len(summaries) == 2
+
+
+def test_a_new_filter_on_a_template_line_is_audited_from_and_to(hub, tmp_path):
+    """A line's filters decide what it bills, so a change of them is in the trail like a price
+    change: from what, to what."""
+    events = len(_summaries(tmp_path))
+    code, out, err = hub("recurring", "edit-line", "1", "--filters",
+                         '{"asset_type": "server"}')
+    assert code == 0, err
+    summaries = _summaries(tmp_path)[events:]
+    assert len(summaries) == 1
+    assert "filters" in summaries[0] and "workstation" in summaries[0] \
+        and "server" in summaries[0], summaries
+
+
+def test_a_refused_line_edit_leaves_its_filters_as_they_were(hub, tmp_path):
+    before = _dump(tmp_path)
+    code, _, err = hub("recurring", "edit-line", "1", "--filters", '{"asset_type": "server"}',
+                       "--price", "1e15")
+    assert code != 0 and "Traceback" not in err
+    assert _dump(tmp_path) == before
+
+
+def test_a_customer_billing_config_change_is_audited_and_the_same_values_write_nothing(
+        hub, tmp_path):
+    events = len(_summaries(tmp_path))
+    code, _, err = hub("account", "config", "1", "minimum_balance=-50", "blocking_days=2")
+    assert code == 0, err
+    summaries = _summaries(tmp_path)[events:]
+    assert len(summaries) == 1
+    assert "minimum_balance 0.00 → -50.00" in summaries[0] and "blocking_days" in summaries[0]
+    before = _dump(tmp_path)
+    code, _, err = hub("account", "config", "1", "minimum_balance=-50.00", "blocking_days=2")
+    assert code == 0, err
+    assert _dump(tmp_path) == before

@@ -3,6 +3,7 @@ own or the section as JSON, and a bad value is refused naming the variable (not 
 file it is not on, and never with a traceback)."""
 
 import pytest
+from pydantic import ValidationError
 
 from hub.cli.main import main
 from hub.config import load_settings
@@ -119,3 +120,32 @@ def test_a_config_path_that_is_a_folder_or_not_text_is_a_refusal(tmp_path, monke
         assert main(["status"]) != 0
         err = capsys.readouterr().err
         assert err.startswith("error: ") and refusal in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("variable, value", [
+    ("HUB_JOBS_HEARTBEAT_TIMEOUT_SECONDS", "1e300"),
+    ("HUB_JOBS_HEARTBEAT_TIMEOUT_SECONDS", "0"),
+    ("HUB_JOBS_WORKER_THREADS", "1000000"),
+    ("HUB_JOBS_DISPATCH_LEASE_SECONDS", "inf"),
+    ("HUB_JOBS_MAX_ATTEMPTS", "2.5"),
+])
+def test_a_job_setting_out_of_its_bounds_is_refused_naming_the_variable(monkeypatch, variable,
+                                                                        value):
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError, match=f"environment variable {variable}: "):
+        JobSettings.from_environment()
+
+
+def test_job_settings_refuse_a_yes_no_and_a_first_retry_longer_than_the_longest():
+    with pytest.raises(ValidationError, match="yes/no"):
+        JobSettings(heartbeat_timeout_seconds=True)
+    with pytest.raises(ValidationError, match="min_backoff_seconds .* is more than"):
+        JobSettings(min_backoff_seconds=120, max_backoff_seconds=60)
+
+
+def test_a_first_retry_longer_than_the_longest_is_refused_in_one_line(monkeypatch):
+    monkeypatch.setenv("HUB_JOBS_MIN_BACKOFF_SECONDS", "1000")
+    with pytest.raises(ConfigError) as refused:
+        JobSettings.from_environment()
+    assert str(refused.value).startswith("environment: min_backoff_seconds (1000) is more than "
+                                         "max_backoff_seconds (900)")

@@ -137,7 +137,7 @@ def test_cli_prebill_account_config_and_credit_note_flow(hub_env):
     assert "blocking_days: Input should be a valid integer" in str(r.exception)
     r = _run(config, "prebill", "create", str(org_id), "--project", "Web", "--stage", "Build",
              "--fee", "2500", "--percent", "40", "--date", "2026-08-25")
-    assert r.exit_code == 0 and "1000.00 USD" in r.output, r.output
+    assert r.exit_code == 0 and "1,000.00 USD" in r.output, r.output
     for day, value in [("2026-09-01", "200"), ("2026-09-06", "300"), ("2026-09-11", "600"),
                        ("2026-09-16", "100"), ("2026-09-21", "200")]:
         assert _run(config, "prebill", "wip", str(org_id), "--project", "Web", "--stage",
