@@ -32,11 +32,15 @@ __all__ = ["create_organisation", "billable_organisation", "check_name_free", "a
            "open_ticket", "add_ticket_charge", "charge_labor", "get_or_404", "add_future_item"]
 
 
-def get_or_404(session: Session, model: type, row_id: int, what: str, hint: str):
-    """The row, or a :class:`NotFound` that says how to find the right id."""
+def get_or_404(session: Session, model: type, row_id: int, what: str, hint: str, *,
+               lock: bool = False):
+    """The row, or a :class:`NotFound` that says how to find the right id. ``lock``: read it
+    with ``SELECT ... FOR UPDATE`` (PostgreSQL; SQLite's write lock already serialises), as
+    stored now, and hold its lock until the transaction ends."""
     # An id beyond the column's range cannot exist (and the driver would refuse to send it).
-    row = session.get(model, row_id) if isinstance(row_id, int) and 0 < row_id <= MAX_ID \
-        else None
+    locking = {"with_for_update": True, "populate_existing": True} if lock else {}
+    row = session.get(model, row_id, **locking) \
+        if isinstance(row_id, int) and 0 < row_id <= MAX_ID else None
     if row is None:
         raise NotFound(f"{what} {row_id} does not exist", hint=hint)
     return row
@@ -89,8 +93,14 @@ def check_name_free(session: Session, name: str, organisation_id: int | None = N
 
 def billable_organisation(session: Session, organisation_id: int) -> Organisation:
     """The organisation, if it takes new invoices, schedules and future items: it exists and
-    is not retired (a retired one keeps its documents, payments and credit notes only)."""
-    org = get_or_404(session, Organisation, organisation_id, "organisation", _ORG_HINT)
+    is not retired (a retired one keeps its documents, payments and credit notes only).
+
+    Its row stays locked until the transaction ends: on PostgreSQL a retirement committed
+    while an invoice or schedule is being made for it waits for that, or is seen by it (a
+    plain read would see the organisation active and let the new record in after it was
+    retired). The ledger takes the same lock (:func:`hub.ledger.lock_account`), first too."""
+    org = get_or_404(session, Organisation, organisation_id, "organisation", _ORG_HINT,
+                     lock=True)
     if not org.active:
         raise EditNotAllowed(f"organisation {org.id} ({org.name}) is retired and takes no new "
                              f"invoices, schedules or future items",

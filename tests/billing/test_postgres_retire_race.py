@@ -1,0 +1,68 @@
+"""On real PostgreSQL a retirement and a new invoice for the same organisation cannot cross:
+whichever commits second sees the first. A plain read of the organisation would see it still
+active while the retirement waits to commit, and the invoice would then be added to a retired
+customer (nothing else stops it: the invoice's foreign key only needs the row to exist)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from sqlmodel import Session, select
+
+from hub.billing.catalogue import create_organisation
+from hub.billing.editing import retire_organisation
+from hub.billing.invoices import create_invoice
+from hub.billing.recurring import create_recurring
+from hub.db.engine import session_scope
+from hub.db.models import Invoice, RecurringInvoice
+from hub.errors import EditNotAllowed
+
+#: How long the invoice is given to slip past a retirement that has not committed yet.
+GRACE_SECONDS = 0.5
+
+
+def _while_retiring(ctx, organisation_id: int, make) -> list:
+    """Retire the organisation in one transaction and, before it commits, run ``make`` in
+    another thread; returns what ``make`` raised (or an empty list)."""
+    errors: list = []
+
+    def other_transaction() -> None:
+        try:
+            with session_scope(ctx.engine) as session:
+                make(session)
+        except EditNotAllowed as exc:
+            errors.append(exc)
+
+    with Session(ctx.engine) as retiring:
+        retire_organisation(retiring, organisation_id)
+        retiring.flush()  # the UPDATE has run; the row is locked until the commit
+        thread = threading.Thread(target=other_transaction)
+        thread.start()
+        time.sleep(GRACE_SECONDS)
+        retiring.commit()
+    thread.join(30)
+    assert not thread.is_alive()
+    return errors
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("what", ["invoice", "schedule"])
+def test_a_new_record_for_an_organisation_being_retired_waits_and_is_refused(
+        hub_postgres_url, tmp_path, make_ctx, what):
+    ctx = make_ctx(hub_postgres_url, tmp_path)
+    with session_scope(ctx.engine) as session:
+        org_id = create_organisation(session, "Acme").id
+
+    def make(session):
+        if what == "invoice":
+            create_invoice(ctx, session, org_id)
+        else:
+            create_recurring(session, org_id, ctx.today())
+
+    errors = _while_retiring(ctx, org_id, make)
+    assert len(errors) == 1 and "is retired" in str(errors[0])
+    model = Invoice if what == "invoice" else RecurringInvoice
+    with session_scope(ctx.engine) as session:
+        assert session.exec(select(model).where(model.organisation_id == org_id)).all() == []
