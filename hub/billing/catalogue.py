@@ -14,6 +14,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from hub.ledger.amounts import exact_amount
+from hub.db.locks import ORGANISATION_NAMES, serialise
 from hub.db.models import (
     Asset, Contact, FutureItem, LaborStatus, Organisation, Product, Ticket, TicketCharge,
 )
@@ -74,6 +75,8 @@ def check_name_free(session: Session, name: str, organisation_id: int | None = N
     every push, and two same-named customers cannot be told apart on a list either.
     Organisations pulled from a PSA are stored as the PSA has them and not checked here."""
     wanted = name.strip().casefold()
+    # two creates of one name at once on PostgreSQL: the second waits, then sees the first
+    serialise(session, ORGANISATION_NAMES)
     # Compared in Python: SQLite's lower() folds ASCII letters only ("Ünion" and "ünion"
     # would pass). One column of every organisation is a few thousand short strings at most.
     for other_id, other_name, active in session.execute(

@@ -1,7 +1,11 @@
-"""On real PostgreSQL a retirement and a new invoice for the same organisation cannot cross:
-whichever commits second sees the first. A plain read of the organisation would see it still
-active while the retirement waits to commit, and the invoice would then be added to a retired
-customer (nothing else stops it: the invoice's foreign key only needs the row to exist)."""
+"""On real PostgreSQL, checks that read before they write cannot be passed twice at once.
+
+- A retirement and a new invoice for the same organisation: whichever commits second sees the
+  first. A plain read of the organisation would see it still active while the retirement waits
+  to commit, and the invoice would then be added to a retired customer (nothing else stops it:
+  the invoice's foreign key only needs the row to exist).
+- Two organisations of one name made at once: the second waits for the first and is refused
+  (names are compared case-folded in Python, so no unique index can say it)."""
 
 from __future__ import annotations
 
@@ -17,7 +21,8 @@ from hub.billing.invoices import create_invoice
 from hub.billing.recurring import create_recurring
 from hub.db.engine import session_scope
 from hub.db.models import Invoice, RecurringInvoice
-from hub.errors import EditNotAllowed
+from hub.db.models import Organisation
+from hub.errors import EditNotAllowed, ValidationFailed
 
 #: How long the invoice is given to slip past a retirement that has not committed yet.
 GRACE_SECONDS = 0.5
@@ -66,3 +71,29 @@ def test_a_new_record_for_an_organisation_being_retired_waits_and_is_refused(
     model = Invoice if what == "invoice" else RecurringInvoice
     with session_scope(ctx.engine) as session:
         assert session.exec(select(model).where(model.organisation_id == org_id)).all() == []
+
+
+@pytest.mark.postgres
+def test_two_organisations_of_one_name_made_at_once_are_refused_the_second_time(
+        hub_postgres_url, tmp_path, make_ctx):
+    ctx = make_ctx(hub_postgres_url, tmp_path)
+    refused: list = []
+
+    def second() -> None:
+        try:
+            with session_scope(ctx.engine) as session:
+                create_organisation(session, " ACME ")
+        except ValidationFailed as exc:
+            refused.append(exc)
+
+    with Session(ctx.engine) as first:
+        create_organisation(first, "Acme")  # checked and inserted, not committed yet
+        thread = threading.Thread(target=second)
+        thread.start()
+        time.sleep(GRACE_SECONDS)
+        first.commit()
+    thread.join(30)
+    assert not thread.is_alive()
+    assert len(refused) == 1 and "already named 'Acme'" in str(refused[0])
+    with session_scope(ctx.engine) as session:
+        assert [o.name for o in session.exec(select(Organisation)).all()] == ["Acme"]
