@@ -74,10 +74,12 @@ def _shown(value: Any, currency: str | None = None) -> Any:
 _CENTS = Decimal("0.01")
 
 
-def apply_changes(session: Session, row: Any, changes: dict[str, Any], kind: str) -> Any:
+def apply_changes(session: Session, row: Any, changes: dict[str, Any], kind: str, *,
+                  row_id: Any = None, currency: str | None = None) -> Any:
     """Set the ``changes`` that differ from ``row``'s values and write the edit to the audit
-    trail. When every value equals the stored one nothing is set or written, and the session
-    notes it (:func:`hub.validation.changes.nothing_changed`)."""
+    trail (as ``kind`` ``row_id``, by default the row's id; amounts in ``currency``, by default
+    the row's). When every value equals the stored one nothing is set or written, and the
+    session notes it (:func:`hub.validation.changes.nothing_changed`)."""
     changed = differing(row, changes)
     note_edit(session, bool(changed))
     if not changed:
@@ -85,9 +87,9 @@ def apply_changes(session: Session, row: Any, changes: dict[str, Any], kind: str
     before = {key: getattr(row, key) for key in changed}
     for key, value in changed.items():
         setattr(row, key, value)
-    audit_change(session, kind, row.id, "edited",
+    audit_change(session, kind, row.id if row_id is None else row_id, "edited",
                  {key: (before[key], value) for key, value in changed.items()},
-                 currency=getattr(row, "currency", None))
+                 currency=currency or getattr(row, "currency", None))
     return row
 
 

@@ -48,26 +48,20 @@ def set_account_config(session: Session, organisation_id: int, /,
                                                   "minimum balance")
     if "holidays" in changes:
         changes["holidays"] = [day.isoformat() for day in changes["holidays"]]  # stored as JSON
-    from hub.billing.editing import audit_change  # billing imports the ledger
-    from hub.validation.changes import differing, note_edit
+    from hub.billing.editing import apply_changes  # billing imports the ledger
+    from hub.validation.changes import nothing_changed
 
     row = session.exec(select(AccountConfig).where(
         AccountConfig.organisation_id == organisation_id)).first() or AccountConfig(
         organisation_id=organisation_id)
-    # Only what differs is written and audited: a blocking day or minimum balance changes
-    # when a customer is blocked, so the trail says who changed it, from what, to what.
-    changed = differing(row, changes)
-    note_edit(session, bool(changed))
-    if not changed:
-        return row
-    before = {name: getattr(row, name) for name in changed}
-    for name, value in changed.items():
-        setattr(row, name, value)
-    session.add(row)
-    session.flush()
-    audit_change(session, "account_config", organisation_id, "edited",
-                 {name: (before[name], value) for name, value in changed.items()},
-                 currency=org.currency)
+    # Audited like every edit: a blocking day or minimum balance decides when a customer is
+    # blocked, so the trail says who changed it, from what, to what. Values already stored
+    # write nothing (and a config that would only hold the defaults is not made).
+    apply_changes(session, row, changes, "account_config", row_id=organisation_id,
+                  currency=org.currency)
+    if not nothing_changed(session):
+        session.add(row)
+        session.flush()
     return row
 
 

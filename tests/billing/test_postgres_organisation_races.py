@@ -24,32 +24,32 @@ from hub.db.models import Invoice, RecurringInvoice
 from hub.db.models import Organisation
 from hub.errors import EditNotAllowed, ValidationFailed
 
-#: How long the invoice is given to slip past a retirement that has not committed yet.
+#: How long the second transaction is given to slip past the first, uncommitted one.
 GRACE_SECONDS = 0.5
 
 
-def _while_retiring(ctx, organisation_id: int, make) -> list:
-    """Retire the organisation in one transaction and, before it commits, run ``make`` in
-    another thread; returns what ``make`` raised (or an empty list)."""
-    errors: list = []
+def _during(ctx, first, second) -> list:
+    """Run ``first(session)`` in a transaction and, before it commits, ``second(session)`` in
+    another one on another thread; returns what ``second`` was refused with (or nothing)."""
+    refused: list = []
 
     def other_transaction() -> None:
         try:
             with session_scope(ctx.engine) as session:
-                make(session)
-        except EditNotAllowed as exc:
-            errors.append(exc)
+                second(session)
+        except (EditNotAllowed, ValidationFailed) as exc:
+            refused.append(exc)
 
-    with Session(ctx.engine) as retiring:
-        retire_organisation(retiring, organisation_id)
-        retiring.flush()  # the UPDATE has run; the row is locked until the commit
+    with Session(ctx.engine) as session:
+        first(session)
+        session.flush()  # written, and its locks held until the commit
         thread = threading.Thread(target=other_transaction)
         thread.start()
         time.sleep(GRACE_SECONDS)
-        retiring.commit()
+        session.commit()
     thread.join(30)
     assert not thread.is_alive()
-    return errors
+    return refused
 
 
 @pytest.mark.postgres
@@ -66,7 +66,7 @@ def test_a_new_record_for_an_organisation_being_retired_waits_and_is_refused(
         else:
             create_recurring(session, org_id, ctx.today())
 
-    errors = _while_retiring(ctx, org_id, make)
+    errors = _during(ctx, lambda s: retire_organisation(s, org_id), make)
     assert len(errors) == 1 and "is retired" in str(errors[0])
     model = Invoice if what == "invoice" else RecurringInvoice
     with session_scope(ctx.engine) as session:
@@ -77,23 +77,8 @@ def test_a_new_record_for_an_organisation_being_retired_waits_and_is_refused(
 def test_two_organisations_of_one_name_made_at_once_are_refused_the_second_time(
         hub_postgres_url, tmp_path, make_ctx):
     ctx = make_ctx(hub_postgres_url, tmp_path)
-    refused: list = []
-
-    def second() -> None:
-        try:
-            with session_scope(ctx.engine) as session:
-                create_organisation(session, " ACME ")
-        except ValidationFailed as exc:
-            refused.append(exc)
-
-    with Session(ctx.engine) as first:
-        create_organisation(first, "Acme")  # checked and inserted, not committed yet
-        thread = threading.Thread(target=second)
-        thread.start()
-        time.sleep(GRACE_SECONDS)
-        first.commit()
-    thread.join(30)
-    assert not thread.is_alive()
+    refused = _during(ctx, lambda s: create_organisation(s, "Acme"),
+                      lambda s: create_organisation(s, " ACME "))
     assert len(refused) == 1 and "already named 'Acme'" in str(refused[0])
     with session_scope(ctx.engine) as session:
         assert [o.name for o in session.exec(select(Organisation)).all()] == ["Acme"]
