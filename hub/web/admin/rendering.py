@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -65,6 +65,12 @@ def _when(value: Any) -> str:
     return str(value)
 
 
+def _path_part(value: Any) -> str:
+    """``value`` as one segment of a URL path: ``a/b?c`` → ``a%2Fb%3Fc`` (Jinja's ``urlencode``
+    leaves ``/`` as it is, which would split a username into two segments)."""
+    return quote(str(value), safe="")
+
+
 def page_url(request: Request, **changes: Any) -> str:
     """This page's URL with query parameters changed (for pagers and filters)."""
     params = dict(request.query_params)
@@ -72,7 +78,8 @@ def page_url(request: Request, **changes: Any) -> str:
     return f"{request.url.path}?{urlencode(params)}"
 
 
-templates.env.filters.update(money=_money, amount=_amount, qty=_quantity, when=_when)
+templates.env.filters.update(money=_money, amount=_amount, qty=_quantity, when=_when,
+                             path_part=_path_part)
 templates.env.globals.update(NAVIGATION=NAVIGATION, page_url=page_url)
 
 

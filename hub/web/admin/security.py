@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Callable
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
@@ -29,7 +29,7 @@ from hub.access.users import allowed
 from hub.audit.actor import set_actor
 from hub.db.engine import session_scope
 from hub.db.models.access import Role, User
-from hub.errors import HubError
+from hub.errors import HubError, NotFound
 from hub.web.refusals import status_of as refusal_status
 
 __all__ = ["AdminRoute", "PageUser", "viewer", "approver", "admin", "signer_of",
@@ -158,10 +158,12 @@ class AdminRoute(APIRoute):
             try:
                 if request.method not in ("GET", "HEAD", "OPTIONS"):
                     await _check_csrf(request, data)
+                if data.user_id is not None:  # a visitor who is not logged in logs in first
+                    _check_path_ids(request)
                 response = await handler(request)
             except LoginRequired:
-                target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-                response = RedirectResponse(f"/admin/login?next={quote(target)}", status_code=303)
+                response = RedirectResponse(f"/admin/login?next={quote(_return_to(request))}",
+                                            status_code=303)
                 if request.headers.get("HX-Request"):
                     response = Response(status_code=204, headers={"HX-Redirect": "/admin/login"})
             except Forbidden as exc:
@@ -180,6 +182,28 @@ class AdminRoute(APIRoute):
             return response
 
         return route
+
+
+def _check_path_ids(request: Request) -> None:
+    """An id in the path past the largest a row can have names nothing: the page says so
+    (looking it up would overflow the database's integer)."""
+    from hub.validation.fields import MAX_ID
+
+    for name, value in request.path_params.items():
+        if isinstance(value, int) and value > MAX_ID:
+            what = name.removesuffix("_id").replace("_", " ")
+            raise NotFound(f"{what} {value} does not exist")
+
+
+def _return_to(request: Request) -> str:
+    """Where the login page leads back to: this page, or for a form sent after the session
+    ended, the page the form was on (the form's own address answers POSTs only)."""
+    if request.method in ("GET", "HEAD"):
+        return request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc == request.url.netloc and referer.path.startswith("/admin/"):
+        return referer.path + (f"?{referer.query}" if referer.query else "")
+    return "/admin/"
 
 
 async def _check_csrf(request: Request, data: SessionData) -> None:

@@ -14,7 +14,7 @@ from hub.db.engine import session_scope
 from hub.db.models import CreditNote, Invoice, InvoiceLine, InvoiceStatus, Organisation, Payment
 from hub.db.models.sync import ExternalLink
 from hub.errors import NotFound, ValidationFailed
-from hub.web.admin.forms import date_field, decimal_field
+from hub.web.admin.forms import date_field, decimal_field, required_text
 from hub.web.admin.paging import paginate
 from hub.web.admin.rendering import render
 from hub.web.admin.routes import page_router
@@ -142,6 +142,12 @@ def credit(request: Request, invoice_id: int, mode: str = Form("whole"),
     from hub.ledger import create_credit_note, ledger_session
 
     ctx = request.app.state.ctx
+    if mode not in ("whole", "percent"):
+        # anything else reached the ledger as "no lines", refused in the CLI's words
+        raise ValidationFailed(f"unknown credit mode {mode[:40]!r}",
+                               hint="credit the whole invoice or a percentage of it")
+    reason = required_text(reason, "reason",
+                           "say why the invoice is credited; it is kept with the credit note")
     share = decimal_field(percent, "percent") if mode == "percent" else None
     if share is not None and not Decimal(0) < share <= Decimal(100):
         raise ValidationFailed("the percentage must be above 0 and at most 100")

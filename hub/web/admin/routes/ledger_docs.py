@@ -13,7 +13,7 @@ from hub import audit
 from hub.db.engine import session_scope
 from hub.db.models import CreditNote, CreditNoteLine, Organisation, Payment
 from hub.errors import NotFound, ValidationFailed
-from hub.web.admin.forms import decimal_field
+from hub.web.admin.forms import decimal_field, required_text
 from hub.web.admin.paging import paginate
 from hub.web.admin.rendering import render
 from hub.web.admin.routes import page_router
@@ -107,6 +107,7 @@ def refund(request: Request, payment_id: int, amount: str = Form(""), reason: st
     from hub.ledger import ledger_session, refund_where_taken
 
     ctx = request.app.state.ctx
+    reason = required_text(reason, "reason", "it is kept with the refund in the audit trail")
     value = decimal_field(amount, "amount") if amount.strip() else None
     if value is not None and value <= 0:
         raise ValidationFailed("a refund must be more than zero")

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from fastapi import Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
@@ -15,6 +17,11 @@ from hub.web.admin.routes import page_router
 from hub.web.admin.security import PageUser, admin
 
 router = page_router()
+
+
+def _back(done: str) -> RedirectResponse:
+    """To the users page with ``done`` shown (quoted: a username may hold ``&``, ``#``...)."""
+    return RedirectResponse(f"/admin/users?{urlencode({'done': done})}", status_code=303)
 
 
 @router.get("/users")
@@ -32,10 +39,11 @@ def add(request: Request, username: str = Form(""), role: str = Form("viewer"),
     with session_scope(request.app.state.ctx.engine) as session:
         made = add_user(session, username, password, role)
         name = made.username
-    return RedirectResponse(f"/admin/users?done=User+{name}+added", status_code=303)
+    return _back(f"User {name} added")
 
 
-@router.post("/users/{username}/disable")
+# ``:path``: a username may hold a "/" (quoted in the page, but routing sees it decoded)
+@router.post("/users/{username:path}/disable")
 def disable(request: Request, username: str, user: PageUser = Depends(admin)):
     """Disable a user (their sessions end at once)."""
     if username == user.username:
@@ -43,13 +51,13 @@ def disable(request: Request, username: str, user: PageUser = Depends(admin)):
     ctx = request.app.state.ctx
     with session_scope(ctx.engine) as session:
         disable_user(session, username, now=ctx.clock())
-    return RedirectResponse(f"/admin/users?done=User+{username}+disabled", status_code=303)
+    return _back(f"User {username} disabled")
 
 
-@router.post("/users/{username}/password")
+@router.post("/users/{username:path}/password")
 def password(request: Request, username: str, password: str = Form(""),
              user: PageUser = Depends(admin)):
     """Set a user's password (their sessions end)."""
     with session_scope(request.app.state.ctx.engine) as session:
         set_password(session, username, password)
-    return RedirectResponse(f"/admin/users?done=Password+of+{username}+changed", status_code=303)
+    return _back(f"Password of {username} changed")
