@@ -10,11 +10,12 @@ from hub.access.passwords import hash_password, verify_password
 from hub.access.sessions import SessionSigner, csrf_token_for
 from hub.access.users import (
     MAX_FREE_FAILURES, LoginRefused, TooManyAttempts, add_user, allowed, authenticate,
-    disable_user, get_user, list_users, set_password,
+    disable_user, enable_user, get_user, list_users, set_password,
 )
 
 __all__ = [
     "hash_password", "verify_password", "SessionSigner", "csrf_token_for", "add_user",
-    "allowed", "authenticate", "disable_user", "get_user", "list_users", "set_password",
+    "allowed", "authenticate", "disable_user", "enable_user", "get_user", "list_users",
+    "set_password",
     "LoginRefused", "TooManyAttempts", "MAX_FREE_FAILURES",
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
@@ -19,9 +20,9 @@ from hub import audit
 from hub.access.passwords import MIN_PASSWORD_LENGTH, hash_password, needs_rehash, verify_password
 from hub.db.engine import session_scope
 from hub.db.models.access import Role, User
-from hub.errors import HubError, NotFound, ValidationFailed
+from hub.errors import EditNotAllowed, HubError, NotFound, ValidationFailed
 
-__all__ = ["add_user", "list_users", "disable_user", "set_password", "get_user", "authenticate",
+__all__ = ["add_user", "list_users", "disable_user", "enable_user", "set_password", "get_user", "authenticate",
            "allowed", "LoginRefused", "TooManyAttempts", "MAX_FREE_FAILURES", "ROLE_RANK"]
 
 #: Wrong passwords allowed before logging in is slowed down.
@@ -59,10 +60,35 @@ def _parse_role(role: str) -> Role:
                                hint="use one of: " + ", ".join(r.value for r in Role)) from None
 
 
+#: What a new username may hold: letters, digits and ``. _ - @ +`` (an e-mail address is a
+#: fine username). Not ``/ ? # % &`` or ``<``: a name is part of the admin's addresses and
+#: pages, and one that needs quoting everywhere is a name someone will get wrong.
+_USERNAME = re.compile(r"[\w.@+-]{1,100}")
+
+
 def _check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ValidationFailed(f"the password is shorter than {MIN_PASSWORD_LENGTH} characters",
                                hint="choose a longer one (a few words make a good password)")
+    if not password.strip():
+        raise ValidationFailed("the password is only spaces",
+                               hint="choose one with words in it (a few words make a good "
+                                    "password)")
+
+
+def _check_username(session: Session, username: str) -> str:
+    """``username`` stripped, if it is well formed and free in any case: ``Bob`` and ``bob``
+    would be two accounts that people, and the audit trail's readers, take for one."""
+    name = username.strip()
+    if not _USERNAME.fullmatch(name):
+        raise ValidationFailed(f"{name[:40]!r} is not a valid username",
+                               hint="use 1 to 100 letters, digits and . _ - @ + (no spaces)")
+    wanted = name.casefold()
+    for (other,) in session.execute(select(User.username)):
+        if other.casefold() == wanted:
+            raise ValidationFailed(f"a user named {other!r} already exists",
+                                   hint="choose another name, or `hub user passwd` to reset it")
+    return name
 
 
 def get_user(session: Session, username: str) -> User:
@@ -75,15 +101,9 @@ def get_user(session: Session, username: str) -> User:
 
 def add_user(session: Session, username: str, password: str, role: str = "viewer") -> User:
     """Create a user; the password is stored only as an argon2 hash."""
-    username = username.strip()
-    if not username or len(username) > 100 or any(c.isspace() for c in username):
-        raise ValidationFailed(f"{username!r} is not a valid username",
-                               hint="use 1 to 100 characters without spaces")
+    username = _check_username(session, username)
     parsed = _parse_role(role)
     _check_password(password)
-    if session.execute(select(User.id).where(User.username == username)).first() is not None:
-        raise ValidationFailed(f"a user named {username!r} already exists",
-                               hint="choose another name, or `hub user passwd` to reset it")
     user = User(username=username, role=parsed, password_hash=hash_password(password))
     session.add(user)
     session.flush()
@@ -99,10 +119,25 @@ def list_users(session: Session) -> list[User]:
 def disable_user(session: Session, username: str, *, now: dt.datetime) -> User:
     """Disable a user: they cannot log in and their open sessions stop working."""
     user = get_user(session, username)
+    if user.disabled_at is not None:
+        raise EditNotAllowed(f"user {username!r} is already disabled",
+                             hint=f"`hub user enable {username}` lets them log in again")
+    user.disabled_at = now
+    user.session_version += 1
+    audit.record(session, "user.disabled", "user", username)
+    return user
+
+
+def enable_user(session: Session, username: str) -> User:
+    """Let a disabled user log in again (with the password they had; the wrong-password count
+    starts afresh)."""
+    user = get_user(session, username)
     if user.disabled_at is None:
-        user.disabled_at = now
-        user.session_version += 1
-        audit.record(session, "user.disabled", "user", username)
+        raise EditNotAllowed(f"user {username!r} is not disabled",
+                             hint="list users and their state with `hub user list`")
+    user.disabled_at = None
+    user.failed_logins, user.locked_until = 0, None
+    audit.record(session, "user.enabled", "user", username)
     return user
 
 

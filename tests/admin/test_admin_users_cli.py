@@ -61,3 +61,34 @@ def test_user_commands(hub_cli, capsys):
     who = f"cli:{getpass.getuser()}"
     assert actions == [("user.added", who), ("user.password_changed", who),
                        ("user.disabled", who)]
+
+
+def test_user_names_passwords_and_states_are_checked(tmp_path, monkeypatch, capsys):
+    """A name that needs quoting in an address, or one that differs from another only in
+    case, is refused; so is a password of spaces; disabling twice is a conflict, and a
+    disabled user can be enabled again, with the password they had."""
+    from hub.cli.main import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["init"]) == 0 and main(["db", "upgrade"]) == 0
+
+    def run(*args):
+        code = main(list(args))
+        return code, capsys.readouterr().err
+
+    assert run("user", "add", "ann", "--password", "first password")[0] == 0
+    for name, says in (("ANN", "already exists"), ("a/b", "not a valid username"),
+                       ("<script>", "not a valid username"), ("a b", "not a valid username")):
+        code, err = run("user", "add", name, "--password", "long enough pw")
+        assert code == 2 and says in err, (name, err)
+    code, err = run("user", "add", "bob@example.com", "--password", " " * 12)
+    assert code == 2 and "only spaces" in err
+    assert run("user", "passwd", "ann", "--password", " " * 12)[0] == 2
+    assert run("user", "add", "bob@example.com", "--password", "long enough pw")[0] == 0
+    code, err = run("user", "enable", "ann")
+    assert code == 2 and "is not disabled" in err
+    assert run("user", "disable", "ann")[0] == 0
+    code, err = run("user", "disable", "ann")
+    assert code == 2 and "already disabled" in err and "hub user enable ann" in err
+    assert run("user", "enable", "ann")[0] == 0
+    assert run("user", "list")[0] == 0

@@ -1,4 +1,4 @@
-"""``hub user add/list/disable/passwd``: the people who log in to the web admin."""
+"""``hub user add/list/disable/enable/passwd``: the people who log in to the web admin."""
 
 from __future__ import annotations
 
@@ -76,6 +76,17 @@ def disable(username: str) -> None:
     with session_scope(ctx.engine) as session:
         disable_user(session, username, now=ctx.clock())
     console.print(f"user {username} disabled")
+
+
+@user_app.command("enable")
+def enable(username: str) -> None:
+    """Let a disabled user log in again."""
+    from hub.access import enable_user
+    from hub.db.engine import session_scope
+
+    with session_scope(context().engine) as session:
+        enable_user(session, username)
+    console.print(f"user {username} enabled")
 
 
 @user_app.command("passwd")

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from fastapi import Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
-from hub.access import add_user, disable_user, list_users, set_password
+from hub.access import add_user, disable_user, enable_user, list_users, set_password
 from hub.db.engine import session_scope
 from hub.db.models.access import Role
 from hub.errors import ValidationFailed
@@ -52,6 +52,14 @@ def disable(request: Request, username: str, user: PageUser = Depends(admin)):
     with session_scope(ctx.engine) as session:
         disable_user(session, username, now=ctx.clock())
     return _back(f"User {username} disabled")
+
+
+@router.post("/users/{username:path}/enable")
+def enable(request: Request, username: str, user: PageUser = Depends(admin)):
+    """Let a disabled user log in again."""
+    with session_scope(request.app.state.ctx.engine) as session:
+        enable_user(session, username)
+    return _back(f"User {username} enabled")
 
 
 @router.post("/users/{username:path}/password")
