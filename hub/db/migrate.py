@@ -7,12 +7,14 @@ migrate its database without a checkout or an ``alembic.ini``.
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from hub.db.engine import make_engine, normalise_url
 from hub.errors import ValidationFailed
@@ -38,13 +40,58 @@ def upgrade(url: str, revision: str = "head", *, engine: Engine | None = None) -
 
     Refuses (``ValidationFailed``) a revision no script has and one the database is already
     past: Alembic would do nothing for the latter and the caller would report a revision the
-    database is not at. Upgrading never downgrades."""
+    database is not at. Upgrading never downgrades.
+
+    On SQLite the migrations run with foreign key enforcement off (a migration may rebuild a
+    table other tables refer to) and every foreign key is checked before they commit."""
     config = alembic_config(url)
     engine = engine or make_engine(url)
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        _check_target(connection, config, revision)
-        command.upgrade(config, revision)
+    with engine.connect() as connection, _foreign_keys_off(connection):
+        with connection.begin():
+            config.attributes["connection"] = connection
+            _check_target(connection, config, revision)
+            before = MigrationContext.configure(connection).get_current_revision()
+            command.upgrade(config, revision)
+            if MigrationContext.configure(connection).get_current_revision() != before:
+                _check_foreign_keys(connection)
+
+
+@contextmanager
+def _foreign_keys_off(connection: Connection) -> Iterator[None]:
+    """On SQLite, foreign key enforcement off for the migration, as SQLite's own recipe for
+    rebuilding a table asks (https://sqlite.org/lang_altertable.html#otheralter): dropping a
+    table that other tables refer to fails with enforcement on, even when its rows are copied
+    back at once. The pragma is a no-op inside a transaction, so it is switched before the
+    migration's transaction begins (on the driver's connection: SQLAlchemy would begin one) and
+    checked; afterwards it is set back as it was for the pooled connection's next user. Other
+    databases are left alone."""
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    raw = connection.connection.driver_connection
+    enforced = raw.execute("PRAGMA foreign_keys").fetchone()[0]
+    raw.execute("PRAGMA foreign_keys=OFF")
+    try:
+        if raw.execute("PRAGMA foreign_keys").fetchone()[0]:
+            raise RuntimeError("foreign key enforcement could not be switched off for the "
+                               "migration (a transaction is open on its connection)")
+        yield
+    finally:
+        raw.execute(f"PRAGMA foreign_keys={'ON' if enforced else 'OFF'}")
+
+
+def _check_foreign_keys(connection: Connection) -> None:
+    """Refuse (rolling the migration back) when a row refers to a row that is not there: with
+    enforcement off on SQLite nothing else would notice a migration that broke a reference."""
+    if connection.dialect.name != "sqlite":
+        return
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+    if broken:
+        shown = ", ".join(f"{table} row {rowid} -> {parent}"
+                          for table, rowid, parent, _ in broken[:5])
+        raise ValidationFailed(
+            f"the migration would leave {len(broken)} reference(s) to missing rows ({shown}); "
+            "nothing was changed", hint="restore the rows referred to, then upgrade again")
 
 
 def _check_target(connection, config: Config, revision: str) -> None:

@@ -16,7 +16,12 @@ class FutureItem(SQLModel, table=True):
     when a draft takes it and ``used`` when that invoice is finalised; a credit the invoice
     could not absorb (totals never go below zero) leaves a new item for the rest."""
 
-    __table_args__ = (reference_index("futureitem", "remainder_of_id"),)
+    __table_args__ = (
+        reference_index("futureitem", "remainder_of_id"),
+        # A removed item's id stays named by its audit events: SQLite must never hand it out
+        # again (without AUTOINCREMENT it reuses the newest deleted row's id).
+        {"sqlite_autoincrement": True},
+    )
     id: Optional[int] = Field(default=None, primary_key=True)
     organisation_id: int = Field(foreign_key="organisation.id", index=True)
     description: str

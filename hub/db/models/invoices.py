@@ -39,6 +39,9 @@ class Invoice(SQLModel, table=True):
         CheckConstraint("total >= 0", name="ck_invoice_total_not_negative"),
         reference_index("invoice", "replaces_invoice_id"),
         reference_index("invoice", "converted_from_id"),
+        # SQLite hands a deleted newest row's id out again without AUTOINCREMENT; an invoice
+        # is deleted completely while the audit trail and the outbox still name its id.
+        {"sqlite_autoincrement": True},
     )
     id: Optional[int] = Field(default=None, primary_key=True)
     organisation_id: int = Field(foreign_key="organisation.id", index=True)
