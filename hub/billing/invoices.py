@@ -22,7 +22,9 @@ from hub.billing.finalise import finalise_invoices
 from hub.core.lines import FutureItemRef, price_line, take_future_items, totals
 from hub.core.money import Money, to_decimal
 from hub.validation import parse
-from hub.validation.fields import check_line_amount, check_total_amount
+from hub.validation.fields import (
+    NOTE_LENGTH, check_length, check_line_amount, check_total_amount,
+)
 from hub.validation.records import LineInput
 from hub.db.models import (
     FutureItem, Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, LaborStatus,
@@ -76,6 +78,7 @@ def create_invoice(ctx: HubContext, session: Session, organisation_id: int, *,
                    issue_date: dt.date | None = None, proforma: bool = False,
                    note: str = "") -> Invoice:
     """A new draft one-time (or proforma) invoice dated ``issue_date`` (default: today)."""
+    check_length(note, "invoice note", NOTE_LENGTH)
     org = billable_organisation(session, organisation_id)
     day = issue_date or ctx.today()
     due_days = org.payment_due_days if org.payment_due_days is not None else \

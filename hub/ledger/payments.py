@@ -31,6 +31,7 @@ from hub.errors import NotFound, ValidationFailed
 from hub.ledger.account_states import lift_if_paid
 from hub.ledger.amounts import exact_amount, refund_refused
 from hub.ledger.refundable import refundable, refuse_reinstatement
+from hub.validation.fields import NOTE_LENGTH, REASON_LENGTH, REFERENCE_LENGTH, check_length
 from hub.ledger._base import (
     ZERO, free_credits, get_invoice, is_live, live_invoices_due, lock_account,
     money,
@@ -195,6 +196,8 @@ def record_payment(session: Session, organisation_id: int, amount: Decimal | str
     The amount must be a whole number of the currency's minor unit; ``currency``, when given,
     must be the organisation's (payments are in the organisation's currency).
     """
+    check_length(reference, "payment reference", REFERENCE_LENGTH)
+    check_length(note, "payment note", NOTE_LENGTH)
     if invoice_id is not None and allocations:
         raise ValidationFailed("a payment is either for one invoice or split by allocations, "
                                "not both", hint="give --invoice alone, or --allocate "
@@ -331,6 +334,7 @@ def refund(session: Session, payment_id: int, amount: Decimal | str | None = Non
            push_to: Sequence[str] | None = None) -> Payment:
     """Refund (part of) a payment: a negative payment. It uses the payment's unallocated part
     first, then takes back its allocations (newest first), reopening what they paid."""
+    check_length(reason, "refund reason", REASON_LENGTH)
     original = session.get(Payment, payment_id)
     if original is None or original.amount <= 0 or original.status != PaymentStatus.succeeded:
         raise NotFound(f"no succeeded payment with id {payment_id} to refund")

@@ -22,10 +22,13 @@ from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, Wi
 from hub.core.lines import LineKind
 from hub.core.money import STORAGE_PLACES, decimal_places, quantum, to_decimal
 from hub.db.types import MAX_INTEGER_DIGITS
+from hub.errors import ValidationFailed
 from hub.host.setting_values import refuse_non_whole
 
 __all__ = ["MAX_ID", "MAX_DUE_DAYS", "Integer", "Id", "CurrencyCode", "Amount", "Quantity",
-           "TaxRate", "BillingDay", "DueDays", "Name", "Email", "Day", "DocumentNumber", "check_currency", "parse_decimal",
+           "TaxRate", "BillingDay", "DueDays", "Name", "Email", "Day", "DocumentNumber",
+           "Reference", "Reason", "Note", "REFERENCE_LENGTH", "REASON_LENGTH", "NOTE_LENGTH",
+           "check_length", "check_currency", "parse_decimal",
            "check_filters", "AMOUNT_LIMIT", "largest_amount", "check_line_amount",
            "check_total_amount",
            "LINE_TYPES", "DECIMAL_PATTERN"]
@@ -178,6 +181,26 @@ Email = Annotated[str, Field(max_length=254), AfterValidator(_email)]
 Day = Annotated[dt.date, BeforeValidator(_iso_date)]
 #: A document number (an invoice's), non-empty.
 DocumentNumber = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_number)]
+
+#: The longest free texts, in characters: a payment's reference (a transfer's or cheque's; it
+#: goes to accounting inside the payment's own reference and note), why a credit note or refund
+#: was made, and a note kept in the hub (as an invoice's).
+REFERENCE_LENGTH, REASON_LENGTH, NOTE_LENGTH = 255, 500, 5000
+#: A payment's reference.
+Reference = Annotated[str, Field(max_length=REFERENCE_LENGTH)]
+#: Why a credit note or refund was made.
+Reason = Annotated[str, Field(max_length=REASON_LENGTH)]
+#: A note kept in the hub.
+Note = Annotated[str, Field(max_length=NOTE_LENGTH)]
+
+
+def check_length(value: str, what: str, most: int) -> str:
+    """``value`` if it is at most ``most`` characters, else :class:`ValidationFailed` (the
+    services' side of :data:`Reference`, :data:`Reason` and :data:`Note`, for the CLI)."""
+    if len(value) > most:
+        raise ValidationFailed(f"the {what} is {len(value):,} characters long, more than the "
+                               f"{most:,} it may have", hint=f"shorten the {what}")
+    return value
 
 
 def largest_amount(currency: str | None = None) -> Decimal:

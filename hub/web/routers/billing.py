@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from hub.host.context import HubContext
 from hub.db.engine import session_scope
 from hub.core.ledger.statuses import InvoiceStatus
-from hub.validation.fields import MAX_ID, Amount, Day, Id, Integer, Quantity, TaxRate
+from hub.validation.fields import MAX_ID, Amount, Day, Id, Integer, Note, Quantity, TaxRate
 from hub.validation.records import OrganisationInput
 from hub.web.deps import get_context, require_token
 
@@ -48,7 +48,7 @@ class InvoiceIn(_Body):
     organisation_id: Id
     issue_date: Optional[Day] = None
     proforma: bool = False
-    note: str = ""
+    note: Note = ""
 
 
 class LineIn(_Body):

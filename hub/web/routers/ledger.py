@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal, Optional
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from hub.validation.fields import Amount, Day, Id, TaxRate
+from hub.validation.fields import Amount, Day, Id, Note, Reason, Reference, TaxRate
 from hub.validation.records import InvoiceChanges
 from hub.host.context import HubContext
 from hub.web.deps import get_context, require_token
@@ -41,15 +41,15 @@ class PaymentIn(_In):
     date: Optional[Day] = None
     invoice_id: Optional[Id] = None
     allocations: Optional[dict[Id, Amount]] = None
-    reference: str = ""
-    note: str = ""
+    reference: Reference = ""
+    note: Note = ""
 
 
 class RefundIn(_In):
     """A refund of (part of) a payment; default: everything still refundable."""
 
     amount: Optional[Amount] = Field(None, gt=0)
-    reason: str = ""
+    reason: Reason = ""
     date: Optional[Day] = None
 
 
@@ -85,7 +85,7 @@ class CreditNoteIn(_In):
     percent: Optional[Amount] = None
     lines: list[CreditLineIn] = []
     apply: bool = True
-    reason: str = ""
+    reason: Reason = ""
     date: Optional[Day] = None
 
 

@@ -1,0 +1,84 @@
+"""Free text has a length: a payment's reference (it goes to Xero and QuickBooks inside the
+payment's reference and note), why a refund or credit note was made, a note on an invoice. A
+page of pasted text is refused in the CLI (exit 2) and the API (422) with the limit, and
+nothing is stored; text up to the limit is kept whole."""
+
+from __future__ import annotations
+
+import pytest
+
+from hub.testing.api import api_client
+from hub.testing.cli import real_cli
+from hub.testing.snapshots import every_row
+from hub.validation.fields import NOTE_LENGTH, REASON_LENGTH, REFERENCE_LENGTH
+
+SETUP = [
+    ["org", "create", "Acme"],
+    ["invoice", "create", "1", "--date", "2026-03-01"],
+    ["invoice", "add-line", "1", "--description", "Switch", "--price", "100"],
+    ["invoice", "finalise", "1"],
+    ["payment", "add", "1", "100", "--invoice", "id:1"],
+]
+
+
+@pytest.fixture
+def hub(tmp_path, monkeypatch, capsys):
+    with real_cli(tmp_path, monkeypatch, capsys, setup=SETUP) as run:
+        yield run
+
+
+def _rows(tmp_path) -> dict:
+    return every_row(tmp_path / "data" / "hub.sqlite")
+
+
+@pytest.mark.parametrize("args,what,most", [
+    (["payment", "add", "1", "5", "--reference", "x" * (REFERENCE_LENGTH + 1)],
+     "payment reference", REFERENCE_LENGTH),
+    (["payment", "refund", "1", "--amount", "5", "--reason", "x" * (REASON_LENGTH + 1)],
+     "refund reason", REASON_LENGTH),
+    (["credit-note", "create", "--invoice", "id:1", "--whole",
+      "--reason", "x" * (REASON_LENGTH + 1)], "credit note reason", REASON_LENGTH),
+    (["invoice", "create", "1", "--note", "x" * (NOTE_LENGTH + 1)], "invoice note",
+     NOTE_LENGTH),
+])
+def test_the_cli_refuses_text_over_its_length_and_stores_nothing(hub, tmp_path, args, what,
+                                                                  most):
+    before = _rows(tmp_path)
+    code, _, err = hub(*args)
+    assert code == 2 and f"the {what} is {most + 1:,} characters long" in err, err
+    assert f"more than the {most:,} it may have" in err and "Traceback" not in err
+    assert _rows(tmp_path) == before
+
+
+def test_the_cli_keeps_text_up_to_its_length(hub):
+    code, out, err = hub("payment", "add", "1", "5", "--reference", "r" * REFERENCE_LENGTH)
+    assert code == 0, err
+
+
+@pytest.fixture
+def ctx(make_hub_context):
+    return make_hub_context()
+
+
+@pytest.fixture
+def api(ctx):
+    with api_client(ctx, "lengths") as client:
+        org = client.post("/organisations", json={"name": "Acme"}).json()["id"]
+        client.post("/payments", json={"organisation_id": org, "amount": "10.00"})
+        yield client, org
+
+
+@pytest.mark.parametrize("path,body", [
+    ("/payments", {"amount": "5.00", "reference": "x" * (REFERENCE_LENGTH + 1)}),
+    ("/payments", {"amount": "5.00", "note": "x" * (NOTE_LENGTH + 1)}),
+    ("/invoices", {"note": "x" * (NOTE_LENGTH + 1)}),
+    ("/credit-notes", {"lines": [{"description": "goodwill", "unit_price": "5"}],
+                       "reason": "x" * (REASON_LENGTH + 1)}),
+])
+def test_the_api_refuses_text_over_its_length_with_422(api, ctx, path, body):
+    client, org = api
+    before = every_row(ctx.engine.url.render_as_string(hide_password=False))
+    answer = client.post(path, json={"organisation_id": org, **body})
+    assert answer.status_code == 422, answer.text
+    assert "at most" in answer.json()["detail"]
+    assert every_row(ctx.engine.url.render_as_string(hide_password=False)) == before
