@@ -44,6 +44,7 @@ from hub.db.models import (
     RecurringInvoice, RecurringLine, Ticket, TicketCharge, UsageSnapshot,
 )
 from hub.errors import EditNotAllowed, NotFound, ValidationFailed
+from hub.validation.fields import check_not_far_ahead
 
 __all__ = ["BatchSummary", "preview", "confirm", "discard", "build_drafts", "CHUNK",
            "CONFIRM_CHUNK"]
@@ -132,6 +133,7 @@ def preview(ctx: HubContext, run_date: dt.date) -> BatchSummary:
     """Make a preview batch for ``run_date`` (see module docstring). Schedules that cannot be
     billed are left out and named (:mod:`hub.billing.isolation`); a run that finds nothing to
     bill and nothing to name stores no batch."""
+    check_not_far_ahead(run_date, ctx.today(), "run date")
     now = ctx.clock()
     with ExitStack() as leases:
         batch_id = _open_batch(ctx, run_date, now, leases)

@@ -18,7 +18,7 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Iterable, Sequence
 
 __all__ = ["Money", "CurrencyMismatch", "minor_unit", "quantum", "is_whole_minor_units", "to_decimal",
-           "STORAGE_PLACES", "decimal_places", "shown", "shown_figure"]
+           "STORAGE_PLACES", "decimal_places", "shown", "shown_figure", "as_typed"]
 
 #: Places kept in storage and in unit prices: four, so per-unit prices like 0.0125 stay exact.
 STORAGE_PLACES = 4
@@ -75,6 +75,12 @@ def shown_figure(amount: object, currency: str) -> str:
     return f"{value.normalize():,}"  # has a fraction finer than the minor unit: no exponent
 
 
+def as_typed(value: object) -> str:
+    """A refused value as a message shows it: in quotes as it was typed (``'1E+400'``), a
+    Decimal as its text rather than its repr (``Decimal('1E+400')``)."""
+    return f"'{value}'" if isinstance(value, Decimal) else repr(value)
+
+
 def to_decimal(value: object) -> Decimal:
     """Turn ``str``/``int``/``Decimal`` into a ``Decimal``; refuse ``float`` and junk loudly."""
     if value.__class__ is Decimal and value.is_finite():
@@ -92,11 +98,12 @@ def to_decimal(value: object) -> Decimal:
         try:
             result = Decimal(value.strip() if isinstance(value, str) else value)
         except InvalidOperation:
-            raise ValueError(f"{value!r} is not a number; write amounts like '12.50'") from None
+            raise ValueError(f"{as_typed(value)} is not a number; write amounts like '12.50'"
+                             ) from None
     else:
         raise TypeError(f"{type(value).__name__} is not an amount; use str, int or Decimal")
     if not result.is_finite():
-        raise ValueError(f"{value!r} is not a finite amount")
+        raise ValueError(f"{as_typed(value)} is not a finite amount")
     return result
 
 

@@ -32,7 +32,7 @@ from hub.ledger._base import (
     refresh_invoice, sum_decimal, write_outbox,
 )
 from hub.ledger.payments import write_allocations
-from hub.validation.fields import REASON_LENGTH, check_length
+from hub.validation.fields import REASON_LENGTH, check_length, check_not_far_ahead
 
 __all__ = ["CreditLine", "create_credit_note", "apply_credit_note", "find_credit_note",
            "credit_note_view",
@@ -106,6 +106,7 @@ def create_credit_note(session: Session, *, organisation_id: int | None = None,
     ``whole`` credits every line of the invoice; ``percent`` credits that share of its total.
     """
     check_length(reason, "credit note reason", REASON_LENGTH)
+    check_not_far_ahead(date, today, "credit note date")
     invoice = None
     if invoice_id is not None:
         invoice = get_invoice(session, invoice_id)

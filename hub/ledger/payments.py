@@ -31,7 +31,9 @@ from hub.errors import NotFound, ValidationFailed
 from hub.ledger.account_states import lift_if_paid
 from hub.ledger.amounts import exact_amount, refund_refused
 from hub.ledger.refundable import refundable, refuse_reinstatement
-from hub.validation.fields import NOTE_LENGTH, REASON_LENGTH, REFERENCE_LENGTH, check_length
+from hub.validation.fields import (
+    NOTE_LENGTH, REASON_LENGTH, REFERENCE_LENGTH, check_length, check_not_far_ahead,
+)
 from hub.ledger._base import (
     ZERO, free_credits, get_invoice, is_live, live_invoices_due, lock_account,
     money,
@@ -198,6 +200,7 @@ def record_payment(session: Session, organisation_id: int, amount: Decimal | str
     """
     check_length(reference, "payment reference", REFERENCE_LENGTH)
     check_length(note, "payment note", NOTE_LENGTH)
+    check_not_far_ahead(date, today, "payment date")
     if invoice_id is not None and allocations:
         raise ValidationFailed("a payment is either for one invoice or split by allocations, "
                                "not both", hint="give --invoice alone, or --allocate "
@@ -335,6 +338,7 @@ def refund(session: Session, payment_id: int, amount: Decimal | str | None = Non
     """Refund (part of) a payment: a negative payment. It uses the payment's unallocated part
     first, then takes back its allocations (newest first), reopening what they paid."""
     check_length(reason, "refund reason", REASON_LENGTH)
+    check_not_far_ahead(date, today, "refund date")
     original = session.get(Payment, payment_id)
     if original is None or original.amount <= 0 or original.status != PaymentStatus.succeeded:
         raise NotFound(f"no succeeded payment with id {payment_id} to refund")

@@ -20,7 +20,7 @@ from typing import Annotated, Any, Mapping
 from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, WithJsonSchema
 
 from hub.core.lines import LineKind
-from hub.core.money import STORAGE_PLACES, decimal_places, quantum, to_decimal
+from hub.core.money import STORAGE_PLACES, as_typed, decimal_places, quantum, to_decimal
 from hub.db.types import MAX_INTEGER_DIGITS
 from hub.errors import ValidationFailed
 from hub.host.setting_values import refuse_non_whole
@@ -28,7 +28,8 @@ from hub.host.setting_values import refuse_non_whole
 __all__ = ["MAX_ID", "MAX_DUE_DAYS", "Integer", "Id", "CurrencyCode", "Amount", "Quantity",
            "TaxRate", "BillingDay", "DueDays", "Name", "Email", "Day", "DocumentNumber",
            "Reference", "Reason", "Note", "REFERENCE_LENGTH", "REASON_LENGTH", "NOTE_LENGTH",
-           "check_length", "check_currency", "parse_decimal",
+           "check_length", "MAX_DAYS_AHEAD", "check_not_far_ahead", "check_currency",
+           "parse_decimal",
            "check_filters", "AMOUNT_LIMIT", "largest_amount", "check_line_amount",
            "check_total_amount",
            "LINE_TYPES", "DECIMAL_PATTERN"]
@@ -83,11 +84,11 @@ def parse_decimal(value: Any) -> Decimal:
     try:
         number = to_decimal(value)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"{value!r} is not a number; write it like '12.50'") from exc
+        raise ValueError(f"{as_typed(value)} is not a number; write it like '12.50'") from exc
     if decimal_places(number) > STORAGE_PLACES:
-        raise ValueError(f"{value!r} has more than {STORAGE_PLACES} decimals; round it")
+        raise ValueError(f"{as_typed(value)} has more than {STORAGE_PLACES} decimals; round it")
     if number and number.adjusted() >= MAX_INTEGER_DIGITS:
-        raise ValueError(f"{value!r} has more than {MAX_INTEGER_DIGITS} integer digits")
+        raise ValueError(f"{as_typed(value)} has more than {MAX_INTEGER_DIGITS} integer digits")
     # Plain notation ("1E+2" becomes "100"): stored and shown as people write amounts.
     return Decimal(format(number, "f")) if number else Decimal(0)
 
@@ -192,6 +193,22 @@ Reference = Annotated[str, Field(max_length=REFERENCE_LENGTH)]
 Reason = Annotated[str, Field(max_length=REASON_LENGTH)]
 #: A note kept in the hub.
 Note = Annotated[str, Field(max_length=NOTE_LENGTH)]
+
+
+#: How far after today a document's or billing run's date may be: a year. A date further on
+#: is a typo (2072 for 2027), and a payment or invoice dated then would sit in every statement
+#: and reminder for decades; a preview for 9999-12-31 drafted every schedule's next invoice.
+MAX_DAYS_AHEAD = 366
+
+
+def check_not_far_ahead(day: dt.date, today: dt.date | None, what: str) -> dt.date:
+    """``day`` unless it is more than :data:`MAX_DAYS_AHEAD` days after ``today`` (no check
+    without a ``today``); :class:`ValidationFailed` names the latest date taken."""
+    if today is not None and (day - today).days > MAX_DAYS_AHEAD:
+        latest = today + dt.timedelta(days=MAX_DAYS_AHEAD)
+        raise ValidationFailed(f"the {what} {day} is more than a year after today ({today})",
+                               hint=f"check the year: the latest {what} taken now is {latest}")
+    return day
 
 
 def check_length(value: str, what: str, most: int) -> str:

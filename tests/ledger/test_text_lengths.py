@@ -82,3 +82,17 @@ def test_the_api_refuses_text_over_its_length_with_422(api, ctx, path, body):
     assert answer.status_code == 422, answer.text
     assert "at most" in answer.json()["detail"]
     assert every_row(ctx.engine.url.render_as_string(hide_password=False)) == before
+
+
+def test_a_refused_amount_is_shown_as_typed_not_as_python_writes_it():
+    """The ledger's rule, given a Decimal (as the web admin's forms hand it over)."""
+    from decimal import Decimal
+
+    from hub.errors import ValidationFailed
+    from hub.ledger.amounts import exact_amount
+
+    for value, shown in ((Decimal("1E+400"), "'1E+400' has more than 15 integer digits"),
+                         (Decimal("NaN"), "'NaN' is not a finite amount")):
+        with pytest.raises(ValidationFailed) as refused:
+            exact_amount(value, "USD", "payment")
+        assert shown in str(refused.value) and "Decimal(" not in str(refused.value)

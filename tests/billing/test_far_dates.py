@@ -1,0 +1,77 @@
+"""A billing run's, invoice's, payment's, refund's or credit note's date more than a year after
+today is a typo (2072 for 2027, 9999-12-31): refused in the CLI (exit 2) and the API (422)
+with the latest date taken, and nothing is stored. A date within the year is taken."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from hub.testing.api import api_client
+from hub.testing.cli import real_cli
+from hub.testing.snapshots import every_row
+from hub.validation.fields import MAX_DAYS_AHEAD
+
+TODAY = dt.date.today()  # the CLI's clock is the real one
+FAR = (TODAY + dt.timedelta(days=MAX_DAYS_AHEAD + 1)).isoformat()
+NEAR = (TODAY + dt.timedelta(days=30)).isoformat()
+
+SETUP = [
+    ["org", "create", "Acme"],
+    ["recurring", "create", "1", "--start", TODAY.replace(day=1).isoformat()],
+    ["recurring", "add-line", "1", "--description", "Support", "--price", "100"],
+    ["invoice", "create", "1"],
+    ["invoice", "add-line", "1", "--description", "Switch", "--price", "100"],
+    ["invoice", "finalise", "1"],
+    ["payment", "add", "1", "100", "--invoice", "id:1"],
+]
+
+
+@pytest.fixture
+def hub(tmp_path, monkeypatch, capsys):
+    with real_cli(tmp_path, monkeypatch, capsys, setup=SETUP) as run:
+        yield run
+
+
+@pytest.mark.parametrize("args,what", [
+    (["bill", "preview", "--date", FAR], "run date"),
+    (["bill", "preview", "--date", "9999-12-31"], "run date"),
+    (["invoice", "create", "1", "--date", FAR], "invoice date"),
+    (["payment", "add", "1", "5", "--date", FAR], "payment date"),
+    (["payment", "refund", "1", "--amount", "5", "--date", FAR], "refund date"),
+    (["credit-note", "create", "--invoice", "id:1", "--whole", "--date", FAR],
+     "credit note date"),
+])
+def test_a_date_more_than_a_year_ahead_is_refused_and_nothing_stored(hub, tmp_path, args,
+                                                                     what):
+    before = every_row(tmp_path / "data" / "hub.sqlite")
+    code, _, err = hub(*args)
+    assert code == 2 and f"the {what} " in err and "more than a year after today" in err, err
+    assert "Traceback" not in err
+    assert every_row(tmp_path / "data" / "hub.sqlite") == before
+
+
+def test_a_date_within_the_year_is_taken(hub):
+    assert hub("payment", "add", "1", "5", "--date", NEAR)[0] == 0
+    code, out, err = hub("bill", "preview", "--date", NEAR)
+    assert code == 0, err
+
+
+@pytest.fixture
+def api(make_hub_context):
+    ctx = make_hub_context()
+    with api_client(ctx, "dates") as client:
+        yield client, client.post("/organisations", json={"name": "Acme"}).json()["id"]
+
+
+@pytest.mark.parametrize("path,body", [
+    ("/batches", {"run_date": "9999-12-31"}),
+    ("/payments", {"amount": "5.00", "date": "2072-01-01"}),
+])
+def test_the_api_refuses_a_date_more_than_a_year_ahead_with_422(api, path, body):
+    client, org = api
+    answer = client.post(path, json={"organisation_id": org, **body}
+                         if path == "/payments" else body)
+    assert answer.status_code == 422, answer.text
+    assert "more than a year after today" in answer.json()["detail"]
