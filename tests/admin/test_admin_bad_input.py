@@ -258,3 +258,13 @@ def test_a_disabled_user_is_enabled_again_from_the_users_page(admin_ctx, client_
     assert client.post("/admin/users/victor/enable", data={"csrf_token": token},
                        follow_redirects=False).status_code == 303
     assert login(TestClient(client.app), "victor").status_code == 303
+
+
+def test_consent_for_a_connection_that_does_not_exist_is_a_404_page(client_as):
+    client = client_as("ann")
+    token = csrf_of(client.get("/admin/users").text)
+    answer = client.post("/admin/connections/nope/connect", data={"csrf_token": token},
+                         follow_redirects=False)
+    assert answer.status_code == 404, answer.text
+    assert "connection &#39;nope&#39; does not exist" in answer.text, answer.text[-600:]
+    assert answer.headers["content-type"].startswith("text/html")

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from hub import audit
 from hub.db.engine import session_scope
 from hub.db.models import JobRecord, OutboxEntry, OutboxStatus
-from hub.errors import ValidationFailed
+from hub.errors import NotFound, ValidationFailed
 from hub.web.admin.paging import paginate
 from hub.web.admin.rendering import render
 from hub.web.admin.routes import page_router
@@ -75,7 +75,10 @@ def connect(request: Request, name: str, user: PageUser = Depends(admin)):
     """Start the OAuth consent of a connection: the browser goes to the vendor and comes back
     to the plugin's callback, which stores the tokens."""
     ctx = request.app.state.ctx
-    config = ctx.settings.connection(name)
+    config = next((c for c in ctx.settings.connections if c.name == name), None)
+    if config is None:  # an address naming no connection: not a configuration error
+        raise NotFound(f"connection {name[:40]!r} does not exist",
+                       hint="the connections page lists them")
     if config.plugin not in CONSENT_PLUGINS:
         raise ValidationFailed(f"connection {name!r} ({config.plugin}) is not connected by "
                                "consent in the browser", hint="its settings are in hub.toml")
