@@ -105,9 +105,24 @@ def test_an_organisation_edit_is_audited_with_its_changes(admin_ctx, client_as, 
         event = session.execute(select(AuditEvent).where(
             AuditEvent.action == "organisation.edited")).scalar_one()
         assert event.actor == "user:alice" and event.via == "web"
-        assert event.detail == {"name": "Acme Dental Group", "billing_day": 15}
+        # as the CLI and the API write it: each field from what, to what
+        assert {k: v["to"] for k, v in event.detail.items()} == {
+            "name": "Acme Dental Group", "billing_day": 15}
     page = client.get(f"/admin/organisations/{org_id}").text
     assert "Acme Dental Group" in page and "organisation.edited" in page
+    again = client.post(f"/admin/organisations/{org_id}", data={
+        "csrf_token": token, "name": "Acme Dental Group", "email": "ap@acme.example",
+        "billing_day": "15", "payment_due_days": "", "active": "1"}, follow_redirects=False)
+    assert again.headers["location"].endswith("done=Nothing+changed")
+    retire = client.post(f"/admin/organisations/{org_id}", data={
+        "csrf_token": token, "name": "Acme Dental Group", "email": "ap@acme.example",
+        "billing_day": "15", "payment_due_days": ""}, follow_redirects=False)
+    assert retire.headers["location"].endswith("done=Saved")
+    with session_scope(admin_ctx.engine) as session:
+        assert not session.get(Organisation, org_id).active
+        assert [e.action for e in session.execute(select(AuditEvent).where(
+            AuditEvent.target_type == "organisation").order_by(AuditEvent.id)).scalars()][-2:] \
+            == ["organisation.edited", "organisation.retired"]
 
 
 @pytest.mark.parametrize("field, value, refusal", [

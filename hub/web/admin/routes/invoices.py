@@ -189,4 +189,5 @@ def edit(request: Request, invoice_id: int, note: str = Form(""), memo: str = Fo
                    if v != getattr(invoice, k)}
         if changes:
             edit_invoice(session, invoice_id, changes, today=ctx.today())
-    return RedirectResponse(f"/admin/invoices/{invoice_id}?done=Saved", status_code=303)
+    done = "Saved" if changes else "Nothing+changed"
+    return RedirectResponse(f"/admin/invoices/{invoice_id}?done={done}", status_code=303)

@@ -86,34 +86,26 @@ def organisation_page(request: Request, organisation_id: int, user: PageUser = D
 def edit(request: Request, organisation_id: int, name: str = Form(""), email: str = Form(""),
          billing_day: str = Form("1"), payment_due_days: str = Form(""),
          auto_bill: str = Form(""), active: str = Form(""), user: PageUser = Depends(approver)):
-    """Save the organisation's details; every changed field is in the audit trail."""
-    from hub.billing.catalogue import check_name_free
-    from hub.validation import parse
-    from hub.validation.records import OrganisationChanges
+    """Save the organisation's details; every changed field is in the audit trail. The same
+    services as the CLI's and the API's edit, retire and reactivate, so the rules (a free name,
+    the fields' bounds) and the audit events are theirs."""
+    from hub.billing.editing import (
+        edit_organisation, reactivate_organisation, retire_organisation,
+    )
+    from hub.validation.changes import nothing_changed
 
     ctx = request.app.state.ctx
-    # The API's and the CLI's rules for the same fields (length, e-mail, ranges): the form
-    # used to check its own few and saved a 10,000-character name or "not-an-email".
-    checked = parse(OrganisationChanges, {
-        "name": name, "email": email.strip() or None, "billing_day": billing_day.strip(),
-        "payment_due_days": payment_due_days.strip() or None, "auto_bill": bool(auto_bill)},
-        what=f"organisation {organisation_id}")
-    wanted = {**checked.given(), "active": bool(active)}
+    values = {"name": name, "email": email.strip() or None, "billing_day": billing_day.strip(),
+              "payment_due_days": payment_due_days.strip() or None, "auto_bill": bool(auto_bill)}
     with session_scope(ctx.engine) as session:
-        org = _organisation(session, organisation_id)
-        changed = {k: v for k, v in wanted.items() if getattr(org, k) != v}
-        if "name" in changed:
-            check_name_free(session, changed["name"], organisation_id)
-        for key, value in changed.items():
-            setattr(org, key, value)
-        if changed:
-            # the same actions as the CLI's and the API's retire and reactivate
-            action = {False: "organisation.retired", True: "organisation.reactivated"}.get(
-                changed.get("active"), "organisation.edited")
-            audit.record(session, action, "organisation", organisation_id,
-                         summary=", ".join(f"{k} → {v}" for k, v in changed.items()),
-                         detail=changed)
-    return RedirectResponse(f"/admin/organisations/{organisation_id}?done=Saved", status_code=303)
+        org = edit_organisation(session, organisation_id, values)
+        changed = not nothing_changed(session)
+        if bool(active) != org.active:
+            (reactivate_organisation if active else retire_organisation)(session, org.id)
+            changed = True
+    done = "Saved" if changed else "Nothing+changed"
+    return RedirectResponse(f"/admin/organisations/{organisation_id}?done={done}",
+                            status_code=303)
 
 
 @router.get("/organisations/{organisation_id:int}/statement")
