@@ -254,3 +254,17 @@ def test_failed_logins_are_counted_in_postgresql(hub_postgres_url):
         _throttle_counts_in_the_database(engine)
     finally:
         engine.dispose()
+
+
+def test_a_form_sent_without_a_session_leads_to_the_login_page(admin_ctx, admin_app):
+    """Not logged in (the session ended, or the cookie was cleared): the answer is the login
+    page and then the page the form was on, not a CSRF refusal; nothing is done."""
+    batch_id = _batch(admin_ctx)
+    visitor = TestClient(admin_app)
+    response = visitor.post(f"/admin/runs/{batch_id}/confirm", data={},
+                            headers={"Referer": f"http://testserver/admin/runs/{batch_id}"},
+                            follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/admin/login?next=/admin/runs/{batch_id}"
+    with session_scope(admin_ctx.engine) as session:
+        assert session.get(BillingBatch, batch_id).status == "preview"

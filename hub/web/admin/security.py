@@ -157,6 +157,9 @@ class AdminRoute(APIRoute):
             data = _session_of(request)
             try:
                 if request.method not in ("GET", "HEAD", "OPTIONS"):
+                    if data.user_id is None and request.url.path != LOGIN_PATH:
+                        # no session (it ended, or never began): log in, not "CSRF refused"
+                        raise LoginRequired()
                     await _check_csrf(request, data)
                 if data.user_id is not None:  # a visitor who is not logged in logs in first
                     _check_path_ids(request)
@@ -182,6 +185,10 @@ class AdminRoute(APIRoute):
             return response
 
         return route
+
+
+#: The one form a visitor who is not logged in may send.
+LOGIN_PATH = "/admin/login"
 
 
 def _check_path_ids(request: Request) -> None:
