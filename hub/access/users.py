@@ -80,9 +80,11 @@ def _check_username(session: Session, username: str) -> str:
     """``username`` stripped, if it is well formed and free in any case: ``Bob`` and ``bob``
     would be two accounts that people, and the audit trail's readers, take for one."""
     name = username.strip()
-    if not _USERNAME.fullmatch(name):
+    # at least one letter or digit: "." and ".." are path segments a browser resolves away
+    if not _USERNAME.fullmatch(name) or not any(c.isalnum() for c in name):
         raise ValidationFailed(f"{name[:40]!r} is not a valid username",
-                               hint="use 1 to 100 letters, digits and . _ - @ + (no spaces)")
+                               hint="use 1 to 100 letters, digits and . _ - @ + (no spaces), "
+                                    "with at least one letter or digit")
     wanted = name.casefold()
     for (other,) in session.execute(select(User.username)):
         if other.casefold() == wanted:

@@ -35,11 +35,16 @@ __all__ = ["create_organisation", "billable_organisation", "check_name_free", "a
 
 def get_or_404(session: Session, model: type, row_id: int, what: str, hint: str, *,
                lock: bool = False):
-    """The row, or a :class:`NotFound` that says how to find the right id. ``lock``: read it
-    with ``SELECT ... FOR UPDATE`` (PostgreSQL; SQLite's write lock already serialises), as
-    stored now, and hold its lock until the transaction ends."""
+    """The row, or a :class:`NotFound` that says how to find the right id.
+
+    ``lock``: read it as stored now and hold its row lock until the transaction ends
+    (PostgreSQL ``SELECT ... FOR NO KEY UPDATE``; SQLite's write lock already serialises). It
+    waits for an UPDATE of the row (a retirement) but not for the key-share locks taken when
+    rows that refer to it are inserted: ``FOR UPDATE`` would, and an invoice finalised
+    meanwhile (holding the number counter) would then wait for this transaction while it
+    waits for the counter, a deadlock."""
     # An id beyond the column's range cannot exist (and the driver would refuse to send it).
-    locking = {"with_for_update": True, "populate_existing": True} if lock else {}
+    locking = {"with_for_update": {"key_share": True}, "populate_existing": True} if lock else {}
     row = session.get(model, row_id, **locking) \
         if isinstance(row_id, int) and 0 < row_id <= MAX_ID else None
     if row is None:

@@ -147,6 +147,10 @@ def invoice_contract(ctx: HubContext, contract_id: int, *, cycle: int | None = N
         return ContractInvoiced(contract_id, row.number, invoice, choice.replaces_invoice_id,
                                 True, lines=list(drafts[0].lines))
     with session_scope(ctx.engine) as session:
+        if row.invoice_id is None:
+            # again, in the transaction that makes the invoice: a retirement committed while
+            # the counters ran is seen, and one under way waits (the row lock is held)
+            billable_organisation(session, contract.organisation_id)
         ids, skipped = store_drafts(session, None, drafts)
         if not ids:
             raise ValidationFailed(f"cycle {row.number} is already invoiced or being invoiced "

@@ -149,11 +149,14 @@ def find_invoice(session: Session, ref: str | int) -> Invoice:
 
 
 def lock_account(session: Session, organisation_id: int) -> Organisation:
-    """Take the organisation's row lock (``SELECT ... FOR UPDATE`` on PostgreSQL) so that
-    ledger changes to one account run one at a time: two payments racing for the same invoice
-    cannot both see it unpaid. SQLite's write lock (``BEGIN IMMEDIATE``) already serialises."""
+    """Take the organisation's row lock (``SELECT ... FOR NO KEY UPDATE`` on PostgreSQL) so
+    that ledger changes to one account run one at a time: two payments racing for the same
+    invoice cannot both see it unpaid. SQLite's write lock (``BEGIN IMMEDIATE``) already
+    serialises. Not ``FOR UPDATE``: that also waits for the key-share locks of inserts that
+    refer to the organisation (a batch confirm holding the number counter posts its invoices),
+    and the two would deadlock over the counter."""
     org = session.exec(select(Organisation).where(Organisation.id == organisation_id)
-                       .with_for_update()).first()
+                       .with_for_update(key_share=True)).first()
     if org is None:
         raise NotFound(f"no organisation with id {organisation_id}")
     return org

@@ -8,13 +8,15 @@ table, :func:`hub.core.money.minor_unit` (Babel's, which also prints the PDFs).
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from hub.core.money import is_whole_minor_units, minor_unit, quantum, shown, to_decimal
 from hub.db.types import MAX_INTEGER_DIGITS
 from hub.errors import ValidationFailed
+from hub.validation.fields import REASON_LENGTH, check_length, check_not_far_ahead
 
-__all__ = ["exact_amount", "refund_refused", "MINOR_UNIT_RULE"]
+__all__ = ["exact_amount", "refund_refused", "check_refund_entry", "MINOR_UNIT_RULE"]
 
 #: Said in --help and the API docs wherever an amount is entered.
 MINOR_UNIT_RULE = ("amounts must be whole minor units of the currency (0.01 USD, 1 JPY): "
@@ -60,3 +62,11 @@ def refund_refused(payment_id: int, currency: str, left: Decimal) -> ValidationF
     return ValidationFailed(f"a refund of payment {payment_id} must be between "
                             f"{shown(quantum(currency), currency)} and {shown(left, currency)}",
                             hint="refunds never exceed what was paid and not yet refunded")
+
+
+def check_refund_entry(date: dt.date, today: dt.date | None, reason: str) -> None:
+    """What a refund typed by someone must hold (at the CLI, API and admin entry points; not
+    in :func:`refund` itself, which also books the refunds a processor reports, dated by it):
+    a reason of a sensible length and a date within a year of ``today``."""
+    check_length(reason, "refund reason", REASON_LENGTH)
+    check_not_far_ahead(date, today, "refund date")

@@ -29,10 +29,10 @@ from hub.db.models.ledger import (
 from hub.db.models.sync import ExternalLink
 from hub.errors import NotFound, ValidationFailed
 from hub.ledger.account_states import lift_if_paid
-from hub.ledger.amounts import exact_amount, refund_refused
+from hub.ledger.amounts import check_refund_entry, exact_amount, refund_refused
 from hub.ledger.refundable import refundable, refuse_reinstatement
 from hub.validation.fields import (
-    NOTE_LENGTH, REASON_LENGTH, REFERENCE_LENGTH, check_length, check_not_far_ahead,
+    NOTE_LENGTH, REFERENCE_LENGTH, check_length, check_not_far_ahead,
 )
 from hub.ledger._base import (
     ZERO, free_credits, get_invoice, is_live, live_invoices_due, lock_account,
@@ -337,8 +337,6 @@ def refund(session: Session, payment_id: int, amount: Decimal | str | None = Non
            push_to: Sequence[str] | None = None) -> Payment:
     """Refund (part of) a payment: a negative payment. It uses the payment's unallocated part
     first, then takes back its allocations (newest first), reopening what they paid."""
-    check_length(reason, "refund reason", REASON_LENGTH)
-    check_not_far_ahead(date, today, "refund date")
     original = session.get(Payment, payment_id)
     if original is None or original.amount <= 0 or original.status != PaymentStatus.succeeded:
         raise NotFound(f"no succeeded payment with id {payment_id} to refund")
@@ -374,6 +372,7 @@ def refund_from_balance(session: Session, organisation_id: int, amount: Decimal 
                         date: dt.date, method: PaymentMethod | str = PaymentMethod.other,
                         reason: str = "", push_to: Sequence[str] | None = None) -> Payment:
     """Pay account credit back to the customer (a standalone negative payment)."""
+    check_refund_entry(date, None, reason)
     org = lock_account(session, organisation_id)
     value = Money(exact_amount(amount, org.currency, "refund"), org.currency)
     credits = [CreditSource(t.id, money(rest, org.currency), t.date, t.id)

@@ -23,6 +23,7 @@ from hub.errors import NotFound, ValidationFailed
 from hub.ledger._base import get_organisation, push_targets, sum_decimal, write_outbox
 from hub.ledger.amounts import exact_amount
 from hub.ledger.posting import post_invoice
+from hub.validation.fields import check_not_far_ahead
 
 __all__ = ["create_prebill", "add_wip", "prebill_balance", "attach_options", "attach_wip",
            "close_prebill", "DEFAULT_INVOICE_FORMAT"]
@@ -35,10 +36,13 @@ def create_prebill(session: Session, organisation_id: int, *, project: str, stag
                    stage_fee: Decimal | str, percent: Decimal | str | None = None,
                    value: Decimal | str | None = None, issue_date: dt.date, due_days: int = 14,
                    tax_rate: Decimal | str = "0", number_format: str = DEFAULT_INVOICE_FORMAT,
-                   partner_id: int = 1, push_to: Sequence[str] | None = None) -> PreBill:
-    """Pre-bill ``percent`` of the stage fee or a ``value``: a final invoice and a pre-bill."""
+                   partner_id: int = 1, push_to: Sequence[str] | None = None,
+                   today: dt.date | None = None) -> PreBill:
+    """Pre-bill ``percent`` of the stage fee or a ``value``: a final invoice and a pre-bill
+    (its date at most a year after ``today``, when given)."""
     from hub.billing.catalogue import billable_organisation  # billing imports the ledger
 
+    check_not_far_ahead(issue_date, today, "invoice date")
     org = billable_organisation(session, organisation_id)
     fee = Money(exact_amount(stage_fee, org.currency, "stage fee"), org.currency)
     amount = rules.prebill_amount(fee, percent=percent,

@@ -32,10 +32,9 @@ from hub.db.models.ledger import Payment, PaymentStatus
 from hub.db.models.sync import Effect, OutboxEntry, OutboxStatus
 from hub.errors import DocumentRefused, NotFound, ValidationFailed
 from hub.ledger._base import ZERO, lock_account
-from hub.ledger.amounts import exact_amount, refund_refused
+from hub.ledger.amounts import check_refund_entry, exact_amount, refund_refused
 from hub.ledger.payments import refund
 from hub.ledger.refundable import refundable, refuse_reinstatement
-from hub.validation.fields import REASON_LENGTH, check_length
 
 __all__ = ["request_refund", "refunds_on_their_way", "refund_where_taken", "taken_by_processor",
            "refund_failed_at_processor", "REFUND_OBJECT_ID", "REFUND_FAILED"]
@@ -117,7 +116,6 @@ def request_refund(session: Session, payment_id: int, amount: Decimal | str | No
     left: paid, less refunds in the ledger, less requests on their way. More than that is
     refused: :class:`DocumentRefused` (409) naming the requests on their way, or
     :class:`ValidationFailed` when nothing is on its way."""
-    check_length(reason, "refund reason", REASON_LENGTH)
     original = session.get(Payment, payment_id)
     if original is None or original.amount <= 0 or original.status != PaymentStatus.succeeded:
         raise NotFound(f"no succeeded payment with id {payment_id} to refund")
@@ -154,6 +152,7 @@ def refund_where_taken(session: Session, payment_id: int, amount: Decimal | str 
     (:func:`request_refund`, an :class:`OutboxEntry`; the ledger refund follows the
     processor's confirmation); any other is refunded in the ledger (:func:`refund`, the
     negative :class:`Payment`)."""
+    check_refund_entry(date, today, reason)
     original = session.get(Payment, payment_id)
     if original is not None and taken_by_processor(original, processors):
         return request_refund(session, payment_id, amount, reason=reason)

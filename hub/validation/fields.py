@@ -201,13 +201,15 @@ Note = Annotated[str, Field(max_length=NOTE_LENGTH)]
 MAX_DAYS_AHEAD = 366
 
 
-def check_not_far_ahead(day: dt.date, today: dt.date | None, what: str) -> dt.date:
+def check_not_far_ahead(day: dt.date, today: dt.date | None, what: str,
+                        since: str = "today") -> dt.date:
     """``day`` unless it is more than :data:`MAX_DAYS_AHEAD` days after ``today`` (no check
-    without a ``today``); :class:`ValidationFailed` names the latest date taken."""
+    without a ``today``; ``since`` names that day in the refusal, e.g. "the invoice date");
+    :class:`ValidationFailed` names the latest date taken."""
     if today is not None and (day - today).days > MAX_DAYS_AHEAD:
         latest = today + dt.timedelta(days=MAX_DAYS_AHEAD)
-        raise ValidationFailed(f"the {what} {day} is more than a year after today ({today})",
-                               hint=f"check the year: the latest {what} taken now is {latest}")
+        raise ValidationFailed(f"the {what} {day} is more than a year after {since} ({today})",
+                               hint=f"check the year: the latest {what} taken is {latest}")
     return day
 
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from hub.core.periods import Frequency
 from hub.validation.fields import (
-    Amount, BillingDay, CurrencyCode, Day, DocumentNumber, DueDays, Email, Id, Integer, Name,
+    Amount, BillingDay, CurrencyCode, Day, DocumentNumber, DueDays, Email, Id, Integer, Name, Note,
     Quantity, TaxRate, check_filters, check_line_amount,
 )
 
@@ -340,8 +340,8 @@ class InvoiceChanges(Changes):
     :func:`hub.core.ledger.edits.check_edit`'s rule. ``lines`` replaces all its items;
     ``extra_fields`` are merged into the stored ones."""
 
-    note: Optional[str] = Field(None, max_length=5000)
-    memo: Optional[str] = Field(None, max_length=5000)
+    note: Optional[Note] = None
+    memo: Optional[Note] = None
     number: Optional[DocumentNumber] = None
     issue_date: Optional[Day] = None
     due_date: Optional[Day] = None

@@ -78,7 +78,8 @@ def test_user_names_passwords_and_states_are_checked(tmp_path, monkeypatch, caps
 
     assert run("user", "add", "ann", "--password", "first password")[0] == 0
     for name, says in (("ANN", "already exists"), ("a/b", "not a valid username"),
-                       ("<script>", "not a valid username"), ("a b", "not a valid username")):
+                       ("<script>", "not a valid username"), ("a b", "not a valid username"),
+                       ("..", "not a valid username")):
         code, err = run("user", "add", name, "--password", "long enough pw")
         assert code == 2 and says in err, (name, err)
     code, err = run("user", "add", "bob@example.com", "--password", " " * 12)

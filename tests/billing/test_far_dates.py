@@ -13,8 +13,8 @@ from hub.testing.cli import real_cli
 from hub.testing.snapshots import every_row
 from hub.validation.fields import MAX_DAYS_AHEAD
 
-TODAY = dt.date.today()  # the CLI's clock is the real one
-FAR = (TODAY + dt.timedelta(days=MAX_DAYS_AHEAD + 1)).isoformat()
+TODAY = dt.date.today()  # the CLI's clock is the real one (a day off near midnight is fine:
+FAR = (TODAY + dt.timedelta(days=MAX_DAYS_AHEAD + 30)).isoformat()  # the dates keep a margin)
 NEAR = (TODAY + dt.timedelta(days=30)).isoformat()
 
 SETUP = [
@@ -25,6 +25,7 @@ SETUP = [
     ["invoice", "add-line", "1", "--description", "Switch", "--price", "100"],
     ["invoice", "finalise", "1"],
     ["payment", "add", "1", "100", "--invoice", "id:1"],
+    ["invoice", "create", "1"],  # a draft: its dates can be edited
 ]
 
 
@@ -42,6 +43,9 @@ def hub(tmp_path, monkeypatch, capsys):
     (["payment", "refund", "1", "--amount", "5", "--date", FAR], "refund date"),
     (["credit-note", "create", "--invoice", "id:1", "--whole", "--date", FAR],
      "credit note date"),
+    (["prebill", "create", "1", "--project", "Web", "--stage", "Build", "--fee", "100",
+      "--value", "50", "--date", FAR], "invoice date"),
+    (["ledger", "edit", "id:2", "--issue-date", FAR, "--due-date", FAR], "invoice date"),
 ])
 def test_a_date_more_than_a_year_ahead_is_refused_and_nothing_stored(hub, tmp_path, args,
                                                                      what):
@@ -75,3 +79,41 @@ def test_the_api_refuses_a_date_more_than_a_year_ahead_with_422(api, path, body)
                          if path == "/payments" else body)
     assert answer.status_code == 422, answer.text
     assert "more than a year after today" in answer.json()["detail"]
+
+
+def test_the_last_day_taken_is_a_year_and_a_day_after_today():
+    from hub.errors import ValidationFailed
+    from hub.validation.fields import check_not_far_ahead
+
+    today = dt.date(2026, 3, 1)
+    last = today + dt.timedelta(days=MAX_DAYS_AHEAD)
+    assert check_not_far_ahead(last, today, "payment date") == last
+    with pytest.raises(ValidationFailed) as refused:
+        check_not_far_ahead(last + dt.timedelta(days=1), today, "payment date")
+    assert f"the latest payment date taken is {last}" in refused.value.hint
+    assert check_not_far_ahead(dt.date(9999, 12, 31), None, "payment date")  # no today: no check
+
+
+def test_a_due_date_more_than_a_year_after_the_invoice_date_is_refused(hub, tmp_path):
+    before = every_row(tmp_path / "data" / "hub.sqlite")
+    code, _, err = hub("ledger", "edit", "id:2", "--due-date", FAR)
+    assert code == 2 and "the due date" in err and "after the invoice date" in err, err
+    assert every_row(tmp_path / "data" / "hub.sqlite") == before
+
+
+def test_a_refund_reported_by_the_processor_long_after_the_charge_is_booked(make_hub_context):
+    """The date rule is for what people type: a processor's refund, dated by the processor
+    more than a year after the charge it refunds, is booked as reported."""
+    from hub.billing.catalogue import create_organisation
+    from hub.db.engine import session_scope
+    from hub.ledger import record_payment
+    from hub.ledger.payments import refund
+
+    ctx = make_hub_context()
+    with session_scope(ctx.engine) as session:
+        org = create_organisation(session, "Acme")
+        paid = record_payment(session, org.id, "100", date=dt.date(2026, 1, 10),
+                              today=dt.date(2026, 1, 10))
+        back = refund(session, paid.id, "40", date=dt.date(2027, 2, 1),
+                      today=dt.date(2026, 1, 10))
+        assert back.amount == -40

@@ -71,7 +71,7 @@ def prebill_create(organisation: int, project: str = typer.Option(...),
                             percent=percent, value=value, issue_date=_date(date) or ctx.today(),
                             due_days=ctx.settings.company.payment_due_days,
                             number_format=ctx.settings.company.invoice_number_format,
-                            partner_id=ctx.settings.company.partner_id)
+                            partner_id=ctx.settings.company.partner_id, today=ctx.today())
         console.print(f"pre-bill {pb.id}: {shown_money(pb.amount, pb.currency)} "
                       f"(invoice {pb.invoice_id})")
 

@@ -73,7 +73,7 @@ def add_prebill(body: PreBillIn, ctx: HubContext = Depends(get_context)) -> dict
                             value=body.value, issue_date=body.issue_date or ctx.today(),
                             due_days=company.payment_due_days,
                             number_format=company.invoice_number_format,
-                            partner_id=company.partner_id)
+                            partner_id=company.partner_id, today=ctx.today())
         return {**pb.model_dump(mode="json"), "balance": str(prebill_balance(session, pb.id).rounded().amount)}
 
 
