@@ -23,6 +23,8 @@ from hub.testing.cli import real_cli
 from hub.testing.snapshots import every_row
 
 BEFORE = "0008_login_failures"
+#: The revision under test; later ones add tables a database at BEFORE does not have.
+AFTER = "0009_ids_not_reused"
 REBUILT = ("invoice", "futureitem")
 
 INVOICE = [["invoice", "create", "1", "--date", "2026-03-01"],
@@ -209,7 +211,7 @@ def _sqlite_checks(path, tmp_path, shapes_before) -> None:
     upgraded = _table_shapes(path)
     assert upgraded == _with_autoincrement(shapes_before)
     fresh = tmp_path / "fresh.sqlite"
-    upgrade(f"sqlite:///{fresh}")
+    upgrade(f"sqlite:///{fresh}", AFTER)
     assert upgraded == _table_shapes(fresh)
     models = _models_shapes(tmp_path)
     for table in REBUILT:
@@ -228,7 +230,7 @@ def _check_upgrade(tmp_path, monkeypatch, capsys, url: str) -> None:
         path = url.removeprefix("sqlite:///") if url.startswith("sqlite") else None
         shapes = _table_shapes(path) if path else None
 
-        assert "database at revision 0009_ids_not_reused" in _ok(run, "db", "upgrade")
+        assert f"database at revision {AFTER}" in _ok(run, "db", "upgrade", AFTER)
 
         assert every_row(url) == before  # every row, with its id, as it was
         if path:

@@ -32,6 +32,7 @@ metadata = SQLModel.metadata
 from hub.db.models.access import LoginFailure, Role, User  # noqa: F401
 from hub.db.models.audit import AuditEvent  # noqa: F401
 from hub.db.models.findings import Finding, FindingDismissal, ReconcileRun  # noqa: F401
+from hub.db.models.idempotency import IdempotencyKey  # noqa: F401
 
 from hub.db.minor_units import install as _install_minor_unit_check  # noqa: E402
 

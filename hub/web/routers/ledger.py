@@ -18,10 +18,14 @@ from hub.validation.fields import Amount, Day, Id, Note, Reason, Reference, TaxR
 from hub.validation.records import InvoiceChanges
 from hub.host.context import HubContext
 from hub.web.deps import get_context, require_token
+from hub.web.idempotency import Once, once_per_key
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["ledger"], dependencies=[Depends(require_token)])
+
+#: A money route's ``Idempotency-Key``: a repeat gets the first answer (hub.web.idempotency).
+Keyed = Annotated[Once, Depends(once_per_key)]
 
 
 class _In(BaseModel):
@@ -111,17 +115,17 @@ def _invoice_out(session, invoice) -> dict[str, Any]:
 
 # ------------------------------------------------------------------------------ payments
 @router.post("/payments", status_code=201, summary="Record a payment")
-def add_payment(body: PaymentIn, ctx: HubContext = Depends(get_context)) -> dict[str, Any]:
+def add_payment(body: PaymentIn, once: Keyed,
+                ctx: HubContext = Depends(get_context)) -> dict[str, Any]:
     """Record a payment; an overpayment stays on the account, never on the invoice."""
     from hub.ledger import record_payment
 
     with _session(ctx) as session:
-        pay = record_payment(session, body.organisation_id, body.amount,
-                             date=body.date or ctx.today(), today=ctx.today(),
-                             method=body.method, invoice_id=body.invoice_id,
-                             allocations=body.allocations, reference=body.reference,
-                             note=body.note, currency=body.currency)
-        out = _payment_out(session, pay)
+        out = once.run(session, lambda: _payment_out(session, record_payment(
+            session, body.organisation_id, body.amount, date=body.date or ctx.today(),
+            today=ctx.today(), method=body.method, invoice_id=body.invoice_id,
+            allocations=body.allocations, reference=body.reference, note=body.note,
+            currency=body.currency)))
     _tell_account_changes(ctx)
     return out
 
@@ -161,7 +165,7 @@ def show_payment(payment_id: int, ctx: HubContext = Depends(get_context)) -> dic
 
 
 @router.post("/payments/{payment_id:int}/refund", status_code=201, summary="Refund a payment")
-def refund_payment(payment_id: int, body: RefundIn,
+def refund_payment(payment_id: int, body: RefundIn, once: Keyed,
                    ctx: HubContext = Depends(get_context)) -> dict[str, Any]:
     """A negative payment; it reopens what the payment paid if its free part is not enough.
     A processor's payment is refunded at the processor (answer ``requested``); the ledger
@@ -171,25 +175,29 @@ def refund_payment(payment_id: int, body: RefundIn,
     from hub.ledger import refund_where_taken
 
     with _session(ctx) as session:
-        row = refund_where_taken(session, payment_id, body.amount,
-                                 date=body.date or ctx.today(), today=ctx.today(),
-                                 processors=ctx.connection_names("payments"),
-                                 reason=body.reason)
-        if not isinstance(row, Payment):
-            return {"requested": True, "connection": row.connection, **row.payload}
-        return _payment_out(session, row)
+        def refund() -> dict[str, Any]:
+            row = refund_where_taken(session, payment_id, body.amount,
+                                     date=body.date or ctx.today(), today=ctx.today(),
+                                     processors=ctx.connection_names("payments"),
+                                     reason=body.reason)
+            if not isinstance(row, Payment):
+                return {"requested": True, "connection": row.connection, **row.payload}
+            return _payment_out(session, row)
+        return once.run(session, refund)
 
 
 @router.post("/payments/{payment_id:int}/allocate", summary="Allocate a payment manually")
-def allocate(payment_id: int, body: dict[Id, Amount],
+def allocate(payment_id: int, body: dict[Id, Amount], once: Keyed,
              ctx: HubContext = Depends(get_context)) -> dict[str, Any]:
     """Allocate the unallocated part of the payment: ``{invoice_id: amount}``."""
     from hub.db.models import Payment
     from hub.ledger import allocate_payment
 
     with _session(ctx) as session:
-        allocate_payment(session, payment_id, body, today=ctx.today())
-        return _payment_out(session, session.get(Payment, payment_id))
+        def allocation() -> dict[str, Any]:
+            allocate_payment(session, payment_id, body, today=ctx.today())
+            return _payment_out(session, session.get(Payment, payment_id))
+        return once.run(session, allocation)
 
 
 # ------------------------------------------------------------------------------ invoices
@@ -229,42 +237,47 @@ def delete(invoice_id: int, completely: bool = Query(False, description="delete 
 
 @router.post("/ledger/invoices/{invoice_id:int}/mark-paid", status_code=201,
              summary="Quick payment")
-def mark_paid(invoice_id: int, body: MarkPaidIn,
+def mark_paid(invoice_id: int, body: MarkPaidIn, once: Keyed,
               ctx: HubContext = Depends(get_context)) -> dict[str, Any]:
     """Pay the whole amount due with one call."""
     from hub.ledger import mark_paid as pay
 
     with _session(ctx) as session:
-        return _payment_out(session, pay(session, invoice_id, date=body.date or ctx.today(),
-                                         today=ctx.today(), method=body.method))
+        return once.run(session, lambda: _payment_out(session, pay(
+            session, invoice_id, date=body.date or ctx.today(), today=ctx.today(),
+            method=body.method)))
 
 
 @router.post("/ledger/invoices/{invoice_id:int}/pay-from-balance", summary="Paid from balance")
-def pay_from_balance(invoice_id: int, body: AmountIn,
+def pay_from_balance(invoice_id: int, body: AmountIn, once: Keyed,
                      ctx: HubContext = Depends(get_context)) -> dict[str, Any]:
     """Apply the customer's account credit to the invoice."""
     from hub.ledger import apply_account_credit
 
     with _session(ctx) as session:
-        return _invoice_out(session, apply_account_credit(session, invoice_id, body.amount,
-                                                          today=ctx.today()))
+        return once.run(session, lambda: _invoice_out(session, apply_account_credit(
+            session, invoice_id, body.amount, today=ctx.today())))
 
 
 # ------------------------------------------------------------------------------ credit notes
 @router.post("/credit-notes", status_code=201, summary="Create a credit note")
-def add_credit_note(body: CreditNoteIn, ctx: HubContext = Depends(get_context)) -> dict[str, Any]:
+def add_credit_note(body: CreditNoteIn, once: Keyed,
+                    ctx: HubContext = Depends(get_context)) -> dict[str, Any]:
     """Against an invoice (applied to its amount due unless ``apply`` is false) or standalone."""
     from hub.ledger import CreditLine, create_credit_note, links_of_credit_note
 
     company = ctx.settings.company
     with _session(ctx) as session:
-        note = create_credit_note(
-            session, organisation_id=body.organisation_id, invoice_id=body.invoice_id,
-            lines=[CreditLine(**l.model_dump()) for l in body.lines], whole=body.whole,
-            percent=body.percent, date=body.date or ctx.today(), today=ctx.today(),
-            reason=body.reason, apply=body.apply,
-            number_format=company.credit_note_number_format, partner_id=company.partner_id)
-        return {**note.model_dump(mode="json"), "links": links_of_credit_note(session, note.id)}
+        def create() -> dict[str, Any]:
+            note = create_credit_note(
+                session, organisation_id=body.organisation_id, invoice_id=body.invoice_id,
+                lines=[CreditLine(**l.model_dump()) for l in body.lines], whole=body.whole,
+                percent=body.percent, date=body.date or ctx.today(), today=ctx.today(),
+                reason=body.reason, apply=body.apply,
+                number_format=company.credit_note_number_format, partner_id=company.partner_id)
+            return {**note.model_dump(mode="json"),
+                    "links": links_of_credit_note(session, note.id)}
+        return once.run(session, create)
 
 
 @router.get("/credit-notes", summary="List credit notes")
@@ -295,14 +308,14 @@ def show_credit_note(ref: str, ctx: HubContext = Depends(get_context)) -> dict[s
 
 @router.post("/credit-notes/{credit_note_id:int}/apply/{invoice_id:int}",
              summary="Apply a credit note to an invoice")
-def apply_note(credit_note_id: int, invoice_id: int, body: AmountIn,
+def apply_note(credit_note_id: int, invoice_id: int, body: AmountIn, once: Keyed,
                ctx: HubContext = Depends(get_context)) -> dict[str, Any]:
     """Apply the credit note's unapplied credit to an invoice of the same organisation."""
     from hub.ledger import apply_credit_note
 
     with _session(ctx) as session:
-        return _invoice_out(session, apply_credit_note(session, credit_note_id, invoice_id,
-                                                       body.amount, today=ctx.today()))
+        return once.run(session, lambda: _invoice_out(session, apply_credit_note(
+            session, credit_note_id, invoice_id, body.amount, today=ctx.today())))
 
 
 # ------------------------------------------------------------------------------ accounts

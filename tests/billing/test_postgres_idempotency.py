@@ -1,0 +1,119 @@
+"""On real PostgreSQL, two requests with one ``Idempotency-Key`` at the same moment record the
+money once: the second waits for the first's transaction at the key's unique index and answers
+with the first's stored answer; one that waits too long is refused with 409, recording nothing.
+(The rest of the key's behaviour, on SQLite: tests/ledger/test_api_idempotency.py.)"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from sqlmodel import Session, select
+
+import hub.ledger
+import hub.web.idempotency
+from hub.db.models import Payment
+from hub.db.models.idempotency import IdempotencyKey
+from hub.testing.api import api_client
+
+pytestmark = pytest.mark.postgres
+
+KEY = "Idempotency-Key"
+
+
+@pytest.fixture
+def ctx(hub_postgres_url, tmp_path, make_ctx):
+    return make_ctx(hub_postgres_url, tmp_path)
+
+
+@pytest.fixture
+def slow_payments(monkeypatch):
+    """Recording a payment takes ``seconds`` more, inside its transaction (the key claimed and
+    the payment written, nothing committed): the moment a second request must not slip in."""
+    real = hub.ledger.record_payment
+
+    def set_delay(seconds: float) -> None:
+        def slow(*args, **kwargs):
+            payment = real(*args, **kwargs)
+            time.sleep(seconds)
+            return payment
+        monkeypatch.setattr(hub.ledger, "record_payment", slow)
+
+    return set_delay
+
+
+def _payments(ctx) -> list[Payment]:
+    with Session(ctx.engine) as session:
+        return session.exec(select(Payment)).all()
+
+
+def _at_once(requests) -> tuple[list, list]:
+    """Send each ``(client, body, delay)`` from its own thread, all started together (after
+    its delay); the answers, and when each was sent and answered, in the same order."""
+    answers: list = [None] * len(requests)
+    times: list = [None] * len(requests)
+    start = threading.Barrier(len(requests))
+
+    def send(i: int, client, body: dict, delay: float) -> None:
+        start.wait()
+        time.sleep(delay)
+        sent = time.monotonic()
+        answers[i] = client.post("/payments", json=body, headers={KEY: "pay-once"})
+        times[i] = (sent, time.monotonic())
+
+    threads = [threading.Thread(target=send, args=(i, *r)) for i, r in enumerate(requests)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not any(t.is_alive() for t in threads)
+    return answers, times
+
+
+def test_two_requests_with_one_key_at_once_record_one_payment(ctx, slow_payments):
+    slow_payments(0.5)
+    with api_client(ctx, "first") as first, api_client(ctx, "second") as second:
+        org = first.post("/organisations", json={"name": "Acme"}).json()["id"]
+        body = {"organisation_id": org, "amount": "10.00"}
+        (a, b), times = _at_once([(first, body, 0), (second, body, 0)])
+    # Both were sent before either was answered: the second did not simply come later.
+    assert max(sent for sent, _ in times) < min(answered for _, answered in times)
+    assert a.status_code == b.status_code == 201, (a.text, b.text)
+    assert a.json() == b.json()
+    assert [p.id for p in _payments(ctx)] == [a.json()["id"]]
+
+
+def test_a_request_that_waits_too_long_for_its_key_is_refused_with_409(ctx, slow_payments,
+                                                                       monkeypatch):
+    slow_payments(2)
+    monkeypatch.setattr(hub.web.idempotency, "WAIT_SECONDS", 0.3)
+    with api_client(ctx, "first") as first, api_client(ctx, "second") as second:
+        org = first.post("/organisations", json={"name": "Acme"}).json()["id"]
+        body = {"organisation_id": org, "amount": "10.00"}
+        (a, b), _ = _at_once([(first, body, 0), (second, body, 0.5)])
+        assert a.status_code == 201, a.text
+        assert b.status_code == 409, b.text
+        assert "is still in progress" in b.json()["detail"]
+        assert len(_payments(ctx)) == 1
+        # Sent again once the first has finished, it gets the first's answer.
+        again = second.post("/payments", json=body, headers={KEY: "pay-once"})
+    assert again.status_code == 201 and again.json() == a.json()
+    assert len(_payments(ctx)) == 1
+
+
+def test_a_key_older_than_a_day_is_a_new_request_on_postgresql(ctx):
+    with api_client(ctx, "first") as client:
+        org = client.post("/organisations", json={"name": "Acme"}).json()["id"]
+        body = {"organisation_id": org, "amount": "10.00"}
+        first = client.post("/payments", json=body, headers={KEY: "daily"})
+        client.post("/payments", json=body, headers={KEY: "other"})
+        ctx.clock.advance(hours=23)
+        assert client.post("/payments", json=body, headers={KEY: "daily"}).json() == \
+            first.json()
+        ctx.clock.advance(hours=2)
+        later = client.post("/payments", json=body, headers={KEY: "daily"})
+    assert later.status_code == 201 and later.json()["id"] != first.json()["id"]
+    assert len(_payments(ctx)) == 3
+    with Session(ctx.engine) as session:  # storing it forgot the expired keys
+        assert session.exec(select(IdempotencyKey.key)).all() == ["daily"]
