@@ -11,11 +11,13 @@ __all__ = ["real_cli"]
 
 @contextmanager
 def real_cli(tmp_path: Path, monkeypatch: Any, capsys: Any, *, settings: str = "",
-             setup: Iterable[list[str]] = ()) -> Iterator[Callable[..., tuple[int, str, str]]]:
+             setup: Iterable[list[str]] = (), revision: str = "head"
+             ) -> Iterator[Callable[..., tuple[int, str, str]]]:
     """``run(*args) -> (exit code, stdout, stderr)``: :func:`hub.cli.main.main` (its one-line
     refusals and exit codes) with ``hub.toml`` in ``tmp_path`` (``settings`` appended after
-    ``data_dir``), the database migrated and the ``setup`` commands run, each of which must
-    succeed. ``monkeypatch`` and ``capsys`` are pytest's fixtures."""
+    ``data_dir``), the database migrated to ``revision`` (a migration test's older one) and
+    the ``setup`` commands run, each of which must succeed. ``monkeypatch`` and ``capsys`` are
+    pytest's fixtures."""
     from hub.cli import state as cli_state
     from hub.cli.main import main
 
@@ -31,7 +33,7 @@ def real_cli(tmp_path: Path, monkeypatch: Any, capsys: Any, *, settings: str = "
         return code, out.out, out.err
 
     try:
-        for args in (["db", "upgrade"], *setup):
+        for args in (["db", "upgrade", revision], *setup):
             code, _, err = run(*args)
             if code != 0:
                 raise AssertionError(f"setup command {args} failed ({code}): {err}")

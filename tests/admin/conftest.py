@@ -57,6 +57,29 @@ def admin_app(admin_ctx):
 
 
 @pytest.fixture
+def invoice_id(admin_ctx) -> int:
+    """An unpaid USD invoice of 644.00, in the ledger."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from hub.db.models import Invoice, InvoiceStatus, Organisation
+    from hub.ledger import post_invoice
+
+    day = dt.date(2026, 1, 1)
+    with session_scope(admin_ctx.engine) as s:
+        org = Organisation(name="Acme", currency="USD")
+        s.add(org)
+        s.flush()
+        invoice = Invoice(organisation_id=org.id, number="INV-1", status=InvoiceStatus.unpaid,
+                          issue_date=day, due_date=day, currency="USD",
+                          subtotal=Decimal("644.00"), total=Decimal("644.00"))
+        s.add(invoice)
+        s.flush()
+        post_invoice(s, invoice)
+        return invoice.id
+
+
+@pytest.fixture
 def client_as(admin_app):
     """``client_as("alice")``: a test client logged in as that user."""
     def factory(username: str) -> TestClient:

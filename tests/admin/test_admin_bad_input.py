@@ -17,29 +17,13 @@ from sqlalchemy import func, select
 
 from hub.access import hash_password
 from hub.db.engine import session_scope
-from hub.db.models import CreditNote, Invoice, InvoiceStatus, Organisation, Payment
+from hub.db.models import CreditNote, Invoice, Payment
 from hub.db.models.access import Role, User
-from hub.ledger import post_invoice, record_payment
+from hub.ledger import record_payment
 
 from .conftest import PASSWORD, csrf_of, login
 
 DAY = dt.date(2026, 1, 1)
-
-
-@pytest.fixture
-def invoice_id(admin_ctx) -> int:
-    """An unpaid USD invoice of 644.00."""
-    with session_scope(admin_ctx.engine) as s:
-        org = Organisation(name="Acme", currency="USD")
-        s.add(org)
-        s.flush()
-        invoice = Invoice(organisation_id=org.id, number="INV-1", status=InvoiceStatus.unpaid,
-                          issue_date=DAY, due_date=DAY, currency="USD",
-                          subtotal=Decimal("644.00"), total=Decimal("644.00"))
-        s.add(invoice)
-        s.flush()
-        post_invoice(s, invoice)
-        return invoice.id
 
 
 def _count(ctx, model) -> int:

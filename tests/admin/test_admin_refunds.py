@@ -17,9 +17,9 @@ from hub.contract.connections import ConnectionType
 from hub.contract.records import PaymentEvent, PaymentEventKind
 from hub.core.money import Money
 from hub.db.engine import session_scope
-from hub.db.models import Invoice, InvoiceStatus, Organisation, OutboxEntry, Payment
+from hub.db.models import Invoice, OutboxEntry, Payment
 from hub.db.models.sync import Effect
-from hub.ledger import apply_payment_event, post_invoice, record_payment
+from hub.ledger import apply_payment_event, record_payment
 
 from .conftest import csrf_of
 
@@ -45,21 +45,6 @@ def admin_ctx(admin_ctx, make_hub_context):
     the card payments came through (a payment naming a connection that takes no payments, such
     as an accounting system it was read from, is refunded in the ledger)."""
     return make_hub_context(CardProcessor(), connections=[{"name": "stripe", "plugin": "stripe"}])
-
-
-@pytest.fixture
-def invoice_id(admin_ctx):
-    with session_scope(admin_ctx.engine) as s:
-        org = Organisation(name="Acme", currency="USD")
-        s.add(org)
-        s.flush()
-        invoice = Invoice(organisation_id=org.id, number="INV-1", status=InvoiceStatus.unpaid,
-                          issue_date=DAY, due_date=DAY, currency="USD",
-                          subtotal=Decimal("644.00"), total=Decimal("644.00"))
-        s.add(invoice)
-        s.flush()
-        post_invoice(s, invoice)
-        return invoice.id
 
 
 def _stripe_payment(ctx, invoice_id: int) -> int:

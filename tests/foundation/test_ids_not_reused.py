@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from contextlib import closing, contextmanager
+from contextlib import closing
 
 import pytest
 import sqlalchemy as sa
@@ -104,29 +104,11 @@ def test_a_removed_future_item_keeps_its_id_and_its_audit_events(hub, tmp_path):
 
 
 # ------------------------------------------------------------------ upgrading from 0008
-@contextmanager
 def _cli_at(tmp_path, monkeypatch, capsys, url: str):
-    """The real CLI (as :func:`hub.testing.cli.real_cli`) on ``url``, migrated only to 0008:
-    the database a hub made before this change."""
-    from hub.cli import state as cli_state
-    from hub.cli.main import main
-
-    config = tmp_path / "hub.toml"
-    config.write_text(f'data_dir = "{tmp_path / "data"}"\ndatabase_url = "{url}"\n')
-    monkeypatch.setenv("HUB_CONFIG", str(config))
-    for name in ("HUB_DATABASE_URL", "HUB_BROKER_URL"):
-        monkeypatch.delenv(name, raising=False)
-
-    def run(*args: str) -> tuple[int, str, str]:
-        code = main(list(args))
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    upgrade(url, BEFORE)
-    try:
-        yield run
-    finally:
-        cli_state.reset()
+    """The real CLI on ``url``, migrated only to 0008: the database a hub made before this
+    change."""
+    return real_cli(tmp_path, monkeypatch, capsys, settings=f'database_url = "{url}"\n',
+                    revision=BEFORE)
 
 
 #: What a hub at 0008 holds: a confirmed recurring invoice that took a future item, a one-time
