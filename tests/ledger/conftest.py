@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from hub.db.models import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, Organisation
 from hub.ledger import post_invoice
+from hub.testing.api import api_client
 
 _numbers = itertools.count(1)
 
@@ -123,3 +124,17 @@ def hub_cli(tmp_path, monkeypatch, capsys):
 
     with real_cli(tmp_path, monkeypatch, capsys) as run:
         yield run
+
+
+@pytest.fixture
+def api_ctx(make_hub_context):
+    """A hub over an empty database, for tests of the REST API."""
+    return make_hub_context()
+
+
+@pytest.fixture
+def api(api_ctx):
+    """A test client of the REST API over ``api_ctx``, sending the bearer token of
+    "integrator"."""
+    with api_client(api_ctx, "integrator") as client:
+        yield client

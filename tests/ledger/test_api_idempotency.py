@@ -13,21 +13,9 @@ import pytest
 from sqlmodel import Session, select
 
 from hub.db.models import CreditNote, Payment
-from hub.testing.api import api_client
 from hub.testing.snapshots import every_row
 
 KEY = "Idempotency-Key"
-
-
-@pytest.fixture
-def ctx(make_hub_context):
-    return make_hub_context()
-
-
-@pytest.fixture
-def api(ctx):
-    with api_client(ctx, "integrator") as client:
-        yield client
 
 
 @pytest.fixture
@@ -35,19 +23,19 @@ def org(api):
     return api.post("/organisations", json={"name": "Acme"}).json()["id"]
 
 
-def _rows(ctx) -> dict:
-    return every_row(ctx.engine.url.render_as_string(hide_password=False))
+def _rows(api_ctx) -> dict:
+    return every_row(api_ctx.engine.url.render_as_string(hide_password=False))
 
 
-def _all(ctx, model) -> list:
-    with Session(ctx.engine) as session:
+def _all(api_ctx, model) -> list:
+    with Session(api_ctx.engine) as session:
         return session.exec(select(model).order_by(model.id)).all()
 
 
-def _keys(ctx) -> list:
+def _keys(api_ctx) -> list:
     from hub.db.models.idempotency import IdempotencyKey
 
-    return _all(ctx, IdempotencyKey)
+    return _all(api_ctx, IdempotencyKey)
 
 
 def _twice(api, path: str, body: dict, key: str):
@@ -55,42 +43,42 @@ def _twice(api, path: str, body: dict, key: str):
     return [api.post(path, json=body, headers={KEY: key}) for _ in range(2)]
 
 
-def test_a_payment_sent_twice_with_one_key_is_recorded_once_and_answered_alike(ctx, api, org):
+def test_a_payment_sent_twice_with_one_key_is_recorded_once_and_answered_alike(api_ctx, api, org):
     first, again = _twice(api, "/payments", {"organisation_id": org, "amount": "10.00"},
                           "pay-7f3c")
     assert first.status_code == again.status_code == 201, (first.text, again.text)
     assert again.json() == first.json()
     assert again.headers.get("Idempotent-Replayed") == "true"
     assert "Idempotent-Replayed" not in first.headers
-    assert [p.id for p in _all(ctx, Payment)] == [first.json()["id"]]
-    [stored] = _keys(ctx)
+    assert [p.id for p in _all(api_ctx, Payment)] == [first.json()["id"]]
+    [stored] = _keys(api_ctx)
     assert (stored.key, stored.route, stored.token_name, stored.status_code) == \
         ("pay-7f3c", "POST /payments", "integrator", 201)
     assert stored.response == first.json()
 
 
-def test_without_a_key_a_repeat_is_a_second_payment_as_before_and_no_key_is_stored(ctx, api,
+def test_without_a_key_a_repeat_is_a_second_payment_as_before_and_no_key_is_stored(api_ctx, api,
                                                                                      org):
     body = {"organisation_id": org, "amount": "10.00"}
     answers = [api.post("/payments", json=body) for _ in range(2)]
     assert [a.status_code for a in answers] == [201, 201]
-    assert len(_all(ctx, Payment)) == 2
-    assert _keys(ctx) == []
+    assert len(_all(api_ctx, Payment)) == 2
+    assert _keys(api_ctx) == []
 
 
-def test_keys_in_another_spelling_of_the_same_body_replay(ctx, api, org):
+def test_keys_in_another_spelling_of_the_same_body_replay(api_ctx, api, org):
     """The body is compared as JSON values: other spacing or key order is the same request."""
     first = api.post("/payments", json={"organisation_id": org, "amount": "10.00"},
                      headers={KEY: "k"})
     again = api.post("/payments", headers={KEY: "k", "Content-Type": "application/json"},
                      content=f'{{ "amount": "10.00",  "organisation_id": {org} }}')
     assert again.status_code == 201 and again.json() == first.json()
-    assert len(_all(ctx, Payment)) == 1
+    assert len(_all(api_ctx, Payment)) == 1
 
 
-def test_a_key_sent_with_another_body_or_route_is_refused_and_nothing_is_stored(ctx, api, org):
+def test_a_key_sent_with_another_body_or_route_is_refused_and_nothing_is_stored(api_ctx, api, org):
     api.post("/payments", json={"organisation_id": org, "amount": "10.00"}, headers={KEY: "k1"})
-    before = _rows(ctx)
+    before = _rows(api_ctx)
     other_body = api.post("/payments", json={"organisation_id": org, "amount": "11.00"},
                           headers={KEY: "k1"})
     assert other_body.status_code == 422, other_body.text
@@ -101,7 +89,7 @@ def test_a_key_sent_with_another_body_or_route_is_refused_and_nothing_is_stored(
         "organisation_id": org, "lines": [{"description": "goodwill", "unit_price": "5"}]})
     assert other_route.status_code == 422, other_route.text
     assert "already used for another request (POST /payments)" in other_route.json()["detail"]
-    assert _rows(ctx) == before
+    assert _rows(api_ctx) == before
 
 
 @pytest.mark.parametrize("key,why", [
@@ -112,50 +100,50 @@ def test_a_key_sent_with_another_body_or_route_is_refused_and_nothing_is_stored(
     ("clé-1".encode(), "not printable ASCII (character 3)"),
     ("tab\there", "not printable ASCII (character 4)"),
 ])
-def test_a_malformed_key_is_refused_saying_what_to_send(ctx, api, org, key, why):
-    before = _rows(ctx)
+def test_a_malformed_key_is_refused_saying_what_to_send(api_ctx, api, org, key, why):
+    before = _rows(api_ctx)
     answer = api.post("/payments", json={"organisation_id": org, "amount": "10.00"},
                       headers={KEY: key})
     assert answer.status_code == 422, answer.text
     detail = answer.json()["detail"]
     assert "the Idempotency-Key header" in detail and why in detail, detail
     assert "1 to 255 printable ASCII characters" in detail
-    assert _rows(ctx) == before
+    assert _rows(api_ctx) == before
 
 
-def test_a_key_of_255_printable_characters_is_taken(ctx, api, org):
+def test_a_key_of_255_printable_characters_is_taken(api_ctx, api, org):
     key = ("a-Z 0~!" * 40)[:255]
     first, again = _twice(api, "/payments", {"organisation_id": org, "amount": "1"}, key)
     assert first.status_code == again.status_code == 201 and first.json() == again.json()
-    assert [k.key for k in _keys(ctx)] == [key]
+    assert [k.key for k in _keys(api_ctx)] == [key]
 
 
-def test_a_refund_sent_twice_with_one_key_is_made_once(ctx, api, org):
+def test_a_refund_sent_twice_with_one_key_is_made_once(api_ctx, api, org):
     paid = api.post("/payments", json={"organisation_id": org, "amount": "10.00"}).json()["id"]
     other = api.post("/payments", json={"organisation_id": org, "amount": "10.00"}).json()["id"]
     first, again = _twice(api, f"/payments/{paid}/refund", {"amount": "4.00"}, "refund-1")
     assert first.status_code == again.status_code == 201, (first.text, again.text)
     assert again.json() == first.json()
-    refunds = [p for p in _all(ctx, Payment) if p.refund_of_id is not None]
+    refunds = [p for p in _all(api_ctx, Payment) if p.refund_of_id is not None]
     assert [(r.refund_of_id, r.amount) for r in refunds] == [(paid, Decimal("-4"))]
     # The path is part of the request: the key cannot refund another payment.
     elsewhere = api.post(f"/payments/{other}/refund", json={"amount": "4.00"},
                          headers={KEY: "refund-1"})
     assert elsewhere.status_code == 422 and "with another path or body" in elsewhere.text
-    assert len([p for p in _all(ctx, Payment) if p.refund_of_id is not None]) == 1
+    assert len([p for p in _all(api_ctx, Payment) if p.refund_of_id is not None]) == 1
 
 
-def test_a_credit_note_sent_twice_with_one_key_is_made_once(ctx, api, org):
+def test_a_credit_note_sent_twice_with_one_key_is_made_once(api_ctx, api, org):
     body = {"organisation_id": org, "lines": [{"description": "goodwill", "unit_price": "5"}]}
     first, again = _twice(api, "/credit-notes", body, "cn-1")
     assert first.status_code == again.status_code == 201, (first.text, again.text)
     assert again.json() == first.json()
-    assert [n.id for n in _all(ctx, CreditNote)] == [first.json()["id"]]
+    assert [n.id for n in _all(api_ctx, CreditNote)] == [first.json()["id"]]
 
 
 def test_mark_paid_sent_twice_with_one_key_answers_the_payment_both_times(
-        ctx, api, acme_with_posted_invoice):
-    _, invoice = acme_with_posted_invoice(ctx.engine, number="INV-1",
+        api_ctx, api, acme_with_posted_invoice):
+    _, invoice = acme_with_posted_invoice(api_ctx.engine, number="INV-1",
                                           issue_date=dt.date(2025, 12, 1),
                                           due_date=dt.date(2025, 12, 15))
     first, again = _twice(api, f"/ledger/invoices/{invoice}/mark-paid", {}, "paid-1")
@@ -163,10 +151,10 @@ def test_mark_paid_sent_twice_with_one_key_answers_the_payment_both_times(
     # not tell "paid by my first request" from "refused".
     assert first.status_code == again.status_code == 201, (first.text, again.text)
     assert again.json() == first.json()
-    assert len(_all(ctx, Payment)) == 1
+    assert len(_all(api_ctx, Payment)) == 1
 
 
-def test_allocations_and_applied_credit_sent_twice_with_one_key_are_made_once(ctx, api, org):
+def test_allocations_and_applied_credit_sent_twice_with_one_key_are_made_once(api_ctx, api, org):
     payment = api.post("/payments", json={"organisation_id": org, "amount": "30.00"}).json()
     note = api.post("/credit-notes", json={"organisation_id": org, "lines": [
         {"description": "goodwill", "unit_price": "20"}]}).json()
@@ -184,29 +172,29 @@ def test_allocations_and_applied_credit_sent_twice_with_one_key_are_made_once(ct
     assert Decimal(due) == Decimal("82")
 
 
-def test_a_refused_request_stores_no_key_which_then_serves_the_fixed_request(ctx, api, org):
+def test_a_refused_request_stores_no_key_which_then_serves_the_fixed_request(api_ctx, api, org):
     refused = api.post("/payments", json={"organisation_id": org, "amount": "10.00",
                                           "invoice_id": 999}, headers={KEY: "k"})
     assert refused.status_code == 404, refused.text
-    assert _keys(ctx) == []
+    assert _keys(api_ctx) == []
     fixed, again = _twice(api, "/payments", {"organisation_id": org, "amount": "10.00"}, "k")
     assert fixed.status_code == again.status_code == 201 and again.json() == fixed.json()
-    assert len(_all(ctx, Payment)) == 1
+    assert len(_all(api_ctx, Payment)) == 1
 
 
-def test_a_key_is_remembered_for_24_hours_then_it_is_a_new_request(ctx, api, org, hub_clock):
+def test_a_key_is_remembered_for_24_hours_then_it_is_a_new_request(api_ctx, api, org, hub_clock):
     body = {"organisation_id": org, "amount": "10.00"}
     first = api.post("/payments", json=body, headers={KEY: "daily"})
     api.post("/payments", json=body, headers={KEY: "other"})
     hub_clock.advance(hours=23, minutes=59)
     assert api.post("/payments", json=body, headers={KEY: "daily"}).json() == first.json()
-    assert len(_all(ctx, Payment)) == 2
+    assert len(_all(api_ctx, Payment)) == 2
     hub_clock.advance(minutes=2)
     later = api.post("/payments", json=body, headers={KEY: "daily"})
     assert later.status_code == 201 and later.json()["id"] != first.json()["id"]
-    assert len(_all(ctx, Payment)) == 3
+    assert len(_all(api_ctx, Payment)) == 3
     # Storing a key forgot the expired ones, the other key's too.
-    [stored] = _keys(ctx)
+    [stored] = _keys(api_ctx)
     assert stored.key == "daily" and stored.response == later.json()
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import pytest
 
-from hub.testing.api import api_client
 from hub.testing.cli import real_cli
 from hub.testing.snapshots import every_row
 from hub.validation.fields import NOTE_LENGTH, REASON_LENGTH, REFERENCE_LENGTH
@@ -56,16 +55,11 @@ def test_the_cli_keeps_text_up_to_its_length(hub):
 
 
 @pytest.fixture
-def ctx(make_hub_context):
-    return make_hub_context()
-
-
-@pytest.fixture
-def api(ctx):
-    with api_client(ctx, "lengths") as client:
-        org = client.post("/organisations", json={"name": "Acme"}).json()["id"]
-        client.post("/payments", json={"organisation_id": org, "amount": "10.00"})
-        yield client, org
+def org_id(api) -> int:
+    """An organisation with a payment, made through the API."""
+    org = api.post("/organisations", json={"name": "Acme"}).json()["id"]
+    api.post("/payments", json={"organisation_id": org, "amount": "10.00"})
+    return org
 
 
 @pytest.mark.parametrize("path,body", [
@@ -75,8 +69,8 @@ def api(ctx):
     ("/credit-notes", {"lines": [{"description": "goodwill", "unit_price": "5"}],
                        "reason": "x" * (REASON_LENGTH + 1)}),
 ])
-def test_the_api_refuses_text_over_its_length_with_422(api, ctx, path, body):
-    client, org = api
+def test_the_api_refuses_text_over_its_length_with_422(api, api_ctx, org_id, path, body):
+    client, org, ctx = api, org_id, api_ctx
     before = every_row(ctx.engine.url.render_as_string(hide_password=False))
     answer = client.post(path, json={"organisation_id": org, **body})
     assert answer.status_code == 422, answer.text
