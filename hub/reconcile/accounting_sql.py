@@ -36,6 +36,9 @@ __all__ = ["AccountingSQL"]
 _LINK = ExternalLink.__table__.name
 _OUTBOX = OutboxEntry.__table__.name
 _JOB = JobRecord.__table__.name
+#: A bound parameter's name in a statement (``:name``). One pattern, compiled at import: a
+#: pattern per parameter name was compiled on first use inside every report (issue #21).
+_PARAMETER = re.compile(r":(\w+)")
 
 
 class AccountingSQL:
@@ -85,7 +88,8 @@ class AccountingSQL:
 
     def _statement(self, sql: str, *expanding: str) -> TextClause:
         """``sql`` with the report's parameters it names bound, and ``expanding`` as lists."""
-        params = [p for p in self._params if re.search(rf":{p.key}\b", sql)] + [
+        named = set(_PARAMETER.findall(sql))
+        params = [p for p in self._params if p.key in named] + [
             bindparam(name, expanding=True) for name in expanding]
         return text(sql).bindparams(*params)
 

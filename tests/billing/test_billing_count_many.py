@@ -173,6 +173,29 @@ def test_bulk_allocations_relaxes_collection_and_restores_it():
     assert gc.get_threshold() == before
 
 
+def test_bulk_allocations_freezes_what_exists_before_it_and_thaws_it_after():
+    made_before = [object() for _ in range(10)]  # noqa: F841  (kept alive across the block)
+    assert gc.get_freeze_count() == 0
+    with bulk_allocations():
+        frozen = gc.get_freeze_count()
+        assert frozen > 1000  # the modules, classes and objects of this process
+        with bulk_allocations():  # nested: nothing more frozen, nothing thawed
+            assert gc.get_freeze_count() == frozen
+        assert gc.get_freeze_count() == frozen
+    assert gc.get_freeze_count() == 0
+
+
+def test_bulk_allocations_keeps_a_freeze_the_process_made_itself():
+    gc.freeze()  # as a pre-forking server does
+    try:
+        frozen = gc.get_freeze_count()
+        with bulk_allocations():
+            assert gc.get_freeze_count() == frozen
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
+
+
 def test_bulk_allocations_leaves_switched_off_collection_off():
     before = gc.get_threshold()
     gc.set_threshold(0)
