@@ -43,6 +43,14 @@ def read_only(engine: Engine) -> Iterator[Engine]:
     yield engine.execution_options(postgresql_readonly=True)
 
 
+#: Page cache of a read-only connection, in KiB (SQLite's default is 2,000). Reads through it
+#: stream (a report, a billing run's next chunk): each page is read once or a few times, and
+#: the index pages that are read again stay among the most recent. A larger cache only costs
+#: memory that a fresh process must fault in page by page (about 3 us a page on a virtual
+#: machine): a 10,000-document reconciliation touched 1,200 pages fewer with this one and took
+#: a tenth less time; a million-document one took as long (issue #21).
+READER_CACHE_KIB = 256
+
 #: The read-only twin of each SQLite engine, made once and kept as long as that engine (a
 #: new engine per report meant a new connection that parses the schema again, and statements
 #: compiled again: SQLAlchemy's compiled cache is per engine). It is disposed with its engine.
@@ -63,6 +71,7 @@ def _sqlite_reader(engine: Engine) -> Engine:
         def _query_only(dbapi_connection, _record):
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA query_only=ON")
+            cursor.execute(f"PRAGMA cache_size=-{READER_CACHE_KIB}")
             cursor.close()
 
         @event.listens_for(engine, "engine_disposed")

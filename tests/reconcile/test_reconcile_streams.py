@@ -107,3 +107,20 @@ def test_reconcile_stream_tuples_reads_every_row_at_any_batch_size(hub_engine):
             keys = [row[0] for row in stream_tuples(conn, text("SELECT k FROM t ORDER BY k"),
                                                     batch)]
             assert keys == list(range(1, 2346)), batch
+
+
+def test_reconcile_reads_sqlite_through_a_read_only_connection_with_a_small_page_cache(
+        hub_engine):
+    from sqlalchemy import text
+    from sqlalchemy.exc import OperationalError
+
+    from hub.db.readers import READER_CACHE_KIB
+    from hub.reconcile.reading import read_only
+
+    with read_only(hub_engine) as reader, reader.connect() as conn:
+        assert reader is not hub_engine
+        assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -READER_CACHE_KIB
+        with pytest.raises(OperationalError, match="readonly"):
+            conn.execute(text("CREATE TABLE written (k INTEGER)"))
+    with hub_engine.connect() as conn:  # the hub's own connections keep SQLite's default
+        assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -2000
