@@ -370,9 +370,12 @@ def refund(session: Session, payment_id: int, amount: Decimal | str | None = Non
 
 def refund_from_balance(session: Session, organisation_id: int, amount: Decimal | str, *,
                         date: dt.date, method: PaymentMethod | str = PaymentMethod.other,
-                        reason: str = "", push_to: Sequence[str] | None = None) -> Payment:
-    """Pay account credit back to the customer (a standalone negative payment)."""
-    check_refund_entry(date, None, reason)
+                        reason: str = "", push_to: Sequence[str] | None = None,
+                        today: dt.date | None = None) -> Payment:
+    """Pay account credit back to the customer (a standalone negative payment, seed 002's
+    "payments with a negative value"), drawn from the oldest free credit first; more than the
+    free credit is refused. ``today`` refuses a ``date`` more than a year after it."""
+    check_refund_entry(date, today, reason)
     org = lock_account(session, organisation_id)
     value = Money(exact_amount(amount, org.currency, "refund"), org.currency)
     credits = [CreditSource(t.id, money(rest, org.currency), t.date, t.id)

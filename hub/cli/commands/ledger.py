@@ -121,6 +121,28 @@ def payment_refund(payment: int = typer.Argument(..., help="payment id"),
         console.print(f"refund {row.id}: {shown_money(row.amount, row.currency)}")
 
 
+@payment_app.command("refund-balance")
+def payment_refund_balance(organisation: int = typer.Argument(..., help="organisation id"),
+                           amount: str = typer.Argument(..., help="e.g. 40.00; at most the "
+                                                        "account's free credit"),
+                           method: str = typer.Option("bank_transfer",
+                                                      help="how the money goes back: "
+                                                           "bank_transfer, check, cash, ..."),
+                           reason: str = typer.Option("", help="why (shown on statements)"),
+                           date: Optional[str] = typer.Option(None, help="YYYY-MM-DD (default "
+                                                                         "today)")) -> None:
+    """Pay account credit back to the customer (an overpayment or a credit note's credit that
+    no invoice will use): recorded as a negative payment, drawn from the oldest credit first,
+    and pushed to accounting like any payment."""
+    from hub.ledger import refund_from_balance
+
+    with ledger_session() as session:
+        row = refund_from_balance(session, organisation, amount, date=parse_date(date),
+                                  method=method, reason=reason, today=context().today())
+        console.print(f"refund {row.id}: {shown_money(row.amount, row.currency)} of account "
+                      f"credit paid back to organisation {organisation} ({row.method})")
+
+
 @payment_app.command("allocate")
 def payment_allocate(payment: int = typer.Argument(..., help="payment id"),
                      pairs: List[str] = typer.Argument(
