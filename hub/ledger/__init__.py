@@ -17,6 +17,7 @@ from hub.ledger.account_states import (
 from hub.ledger.accounts import (
     account_calendar, account_state_view, account_summary, calendar_view, find_overdue, links_of_credit_note,
     links_of_invoice, links_of_payment, reminders, run_overdue_check, set_account_config,
+    account_config,
 )
 from hub.ledger.charging import charge_invoice, refund_payment
 from hub.ledger.credit_notes import (
@@ -45,7 +46,7 @@ __all__ = [
     "accounting_connections", "balance", "find_invoice", "ledger_session", "refresh_invoice",
     "account_calendar", "account_state_view", "account_summary", "calendar_view", "find_overdue",
     "links_of_credit_note", "links_of_invoice", "links_of_payment", "reminders",
-    "run_overdue_check", "set_account_config", "CreditLine", "apply_credit_note",
+    "run_overdue_check", "set_account_config", "account_config", "CreditLine", "apply_credit_note",
     "create_credit_note", "credit_note_view", "find_credit_note", "cancel_last_recurring_invoice", "delete_completely", "mark_deleted",
     "edit_invoice", "apply_payment_event", "allocate_payment", "apply_account_credit",
     "mark_paid", "record_payment", "refund", "refund_from_balance", "request_refund", "refund_where_taken", "add_future_item", "add_transaction",

@@ -27,7 +27,7 @@ from hub.ledger.amounts import exact_amount
 
 __all__ = ["account_calendar", "calendar_view", "CalendarView", "reminders", "find_overdue",
            "run_overdue_check", "links_of_invoice", "links_of_payment", "links_of_credit_note",
-           "account_summary", "account_state_view", "set_account_config"]
+           "account_summary", "account_state_view", "account_config", "set_account_config"]
 
 
 def set_account_config(session: Session, organisation_id: int, /,
@@ -51,9 +51,7 @@ def set_account_config(session: Session, organisation_id: int, /,
     from hub.billing.editing import apply_changes  # billing imports the ledger
     from hub.validation.changes import nothing_changed
 
-    row = session.exec(select(AccountConfig).where(
-        AccountConfig.organisation_id == organisation_id)).first() or AccountConfig(
-        organisation_id=organisation_id)
+    row = account_config(session, organisation_id)
     # Audited like every edit: a blocking day or minimum balance decides when a customer is
     # blocked, so the trail says who changed it, from what, to what. Values already stored
     # write nothing (and a config that would only hold the defaults is not made).
@@ -65,13 +63,20 @@ def set_account_config(session: Session, organisation_id: int, /,
     return row
 
 
+def account_config(session: Session, organisation_id: int) -> AccountConfig:
+    """The organisation's billing config: its stored row, or the defaults when none was set
+    (not stored)."""
+    get_organisation(session, organisation_id)
+    return session.exec(select(AccountConfig).where(
+        AccountConfig.organisation_id == organisation_id)).first() or AccountConfig(
+        organisation_id=organisation_id)
+
+
 def account_calendar(session: Session, organisation_id: int, *, default_due_days: int = 14
                      ) -> AccountCalendar:
     """The organisation's :class:`AccountCalendar` from its row and billing config."""
     org = get_organisation(session, organisation_id)
-    cfg = session.exec(select(AccountConfig).where(
-        AccountConfig.organisation_id == organisation_id)).first() or AccountConfig(
-        organisation_id=organisation_id)
+    cfg = account_config(session, organisation_id)
     return AccountCalendar(
         billing_day=org.billing_day,
         payment_due_days=org.payment_due_days if org.payment_due_days is not None

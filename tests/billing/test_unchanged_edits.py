@@ -5,6 +5,8 @@ the same: see test_api_empty_changes.py); a real change is still made and audite
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import select
 
@@ -133,6 +135,22 @@ def test_a_customer_billing_config_change_is_audited_and_the_same_values_write_n
     assert len(summaries) == 1
     assert "minimum_balance 0.00 → -50.00" in summaries[0] and "blocking_days" in summaries[0]
     before = _dump(tmp_path)
-    code, _, err = hub("account", "config", "1", "minimum_balance=-50.00", "blocking_days=2")
+    code, out, err = hub("account", "config", "1", "minimum_balance=-50.00", "blocking_days=2")
     assert code == 0, err
+    assert out.strip() == "Billing config of organisation 1: nothing changed."
     assert _dump(tmp_path) == before
+
+
+def test_a_customer_billing_config_is_shown_without_settings_and_stores_nothing(hub, tmp_path):
+    before = _dump(tmp_path)
+    code, out, err = hub("account", "config", "1")
+    assert code == 0, err
+    shown = json.loads(out)
+    assert (shown["organisation_id"], shown["blocking_days"], shown["minimum_balance"],
+            shown["id"]) == (1, 0, "0", None)  # the defaults: no config stored
+    assert _dump(tmp_path) == before
+    hub("account", "config", "1", "blocking_days=3")
+    code, out, err = hub("account", "config", "1")
+    assert code == 0 and json.loads(out)["blocking_days"] == 3, err
+    code, _, err = hub("account", "config", "99")
+    assert code == 2 and "no organisation with id 99" in err

@@ -345,16 +345,25 @@ def account_transaction(organisation: int, side: str = typer.Option(..., help="d
 
 @account_app.command("config")
 def account_config(organisation: int,
-                   setting: List[str] = typer.Argument(..., help="NAME=VALUE, e.g. "
-                                                       "minimum_balance=-50 blocking_days=2")) -> None:
-    """Set billing config values (minimum balance, blocking/deactivation days, holidays)."""
-    from hub.ledger import set_account_config
+                   setting: List[str] = typer.Argument(None, help="NAME=VALUE, e.g. "
+                                                       "minimum_balance=-50 blocking_days=2; "
+                                                       "none: show the config")) -> None:
+    """Show or set billing config values (minimum balance, blocking/deactivation days,
+    holidays); setting values already stored changes nothing and says so."""
+    from hub.ledger import account_config as config_of, set_account_config
+    from hub.validation.changes import nothing_changed
 
     values: dict = {}
-    for name, raw in parse_pairs(setting, "setting").items():
+    for name, raw in parse_pairs(setting or [], "setting").items():
         values[name] = json.loads(raw) if raw.startswith("[") else raw  # holidays lists
     with ledger_session() as session:
+        if not values:
+            print_json(config_of(session, organisation).model_dump())
+            return
         row = set_account_config(session, organisation, **values)
+        if nothing_changed(session):
+            console.print(f"Billing config of organisation {organisation}: nothing changed.")
+            return
         print_json(row.model_dump())
 
 
