@@ -7,6 +7,7 @@ nothing stored."""
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 import pytest
 
@@ -66,3 +67,68 @@ def test_a_refused_refund_of_credit_says_why_and_stores_nothing(hub, tmp_path, a
     assert code == 2 and says in err, err
     assert "Traceback" not in err
     assert _rows(tmp_path) == before
+
+
+# ------------------------------------------------------------------------------ REST API
+@pytest.fixture
+def credited(api) -> int:
+    """An organisation with 60.00 USD of account credit (a payment nothing used), via the API."""
+    org = api.post("/organisations", json={"name": "Acme"}).json()["id"]
+    assert api.post("/payments", json={"organisation_id": org, "amount": "60.00"}
+                    ).status_code == 201
+    return org
+
+
+def _balance(api, org: int) -> str:
+    return api.get(f"/organisations/{org}/account").json()["balance"]
+
+
+def test_the_api_pays_account_credit_back_once_per_key(api, credited):
+    org = credited
+    before = _balance(api, org)
+    body = {"amount": "45.00", "reason": "customer left", "date": "2026-01-01"}
+    first = api.post(f"/organisations/{org}/refund-balance", json=body,
+                     headers={"Idempotency-Key": "refund-balance-1"})
+    assert first.status_code == 201, first.text
+    assert (first.json()["amount"], first.json()["method"]) == ("-45.00", "bank_transfer")
+    again = api.post(f"/organisations/{org}/refund-balance", json=body,
+                     headers={"Idempotency-Key": "refund-balance-1"})
+    assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json()
+    payments = api.get("/payments", params={"organisation_id": org}).json()
+    assert sorted(Decimal(p["amount"]) for p in payments) == [Decimal("-45"), Decimal("60")]
+    assert _balance(api, org) != before
+
+
+@pytest.mark.parametrize("body,says", [
+    ({"amount": "60.01"}, "less than 60.01 USD"),
+    ({"amount": "0"}, "greater than 0"),
+    ({"amount": "5.001"}, "finer than USD allows"),
+    ({"amount": "5", "method": "teleport"}, "unknown payment method"),
+    ({"amount": "5", "date": "2031-01-01"}, "more than a year after today"),
+    ({"amount": "5", "reason": "x" * 501}, "at most 500"),
+    ({"amount": "5", "currency": "EUR"}, "currency"),
+])
+def test_the_api_refuses_a_bad_refund_of_credit_with_422_and_stores_nothing(
+        api, api_ctx, credited, body, says):
+    url = api_ctx.engine.url.render_as_string(hide_password=False)
+    before = every_row(url)
+    answer = api.post(f"/organisations/{credited}/refund-balance", json=body)
+    assert answer.status_code == 422, answer.text
+    assert says in answer.json()["detail"], answer.json()
+    assert every_row(url) == before
+
+
+def test_the_api_shows_and_changes_the_billing_config(api, credited):
+    org = credited
+    shown = api.get(f"/organisations/{org}/account/config").json()
+    assert (shown["blocking_days"], shown["id"]) == (0, None)
+    changed = api.patch(f"/organisations/{org}/account/config",
+                        json={"blocking_days": 2, "minimum_balance": "-50"})
+    assert changed.status_code == 200, changed.text
+    assert api.get(f"/organisations/{org}/account/config").json()["blocking_days"] == 2
+    for bad in ({"blocking_days": -1}, {"holidays": ["2026-02-30"]}, {"bogus": 1},
+                {"minimum_balance": "1.001"}):
+        answer = api.patch(f"/organisations/{org}/account/config", json=bad)
+        assert answer.status_code == 422, (bad, answer.text)
+    assert api.get("/organisations/999/account/config").status_code == 404

@@ -1,5 +1,6 @@
-"""Ledger over HTTP: payments and refunds, invoice edits and deletion (under ``/ledger``),
-credit notes, statements and accounts (pre-bills are in :mod:`.ledger_prebills`).
+"""Ledger over HTTP: payments and refunds, invoice edits and deletion (under ``/ledger``) and
+credit notes (accounts and statements are in :mod:`.ledger_accounts`, pre-bills in
+:mod:`.ledger_prebills`).
 
 Each request is one transaction: everything is validated before anything is written, and a
 refusal (status rules, locks, deleted documents) is a 4xx whose ``detail`` says what to do.
@@ -7,29 +8,25 @@ refusal (status rules, locks, deleted documents) is a 4xx whose ``detail`` says 
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
-from typing import Annotated, Any, Literal, Optional
+from typing import Any, Optional
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from hub.validation.fields import Amount, Day, Id, Note, Reason, Reference, TaxRate
 from hub.validation.records import InvoiceChanges
 from hub.host.context import HubContext
 from hub.web.deps import get_context, require_token
-from hub.web.idempotency import Once, once_per_key
+from hub.web.routers.ledger_common import (
+    Keyed, LedgerIn as _In, invoice_out as _invoice_out, payment_out as _payment_out,
+    session_of as _session,
+)
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["ledger"], dependencies=[Depends(require_token)])
 
-#: A money route's ``Idempotency-Key``: a repeat gets the first answer (hub.web.idempotency).
-Keyed = Annotated[Once, Depends(once_per_key)]
-
-
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class PaymentIn(_In):
@@ -93,24 +90,6 @@ class CreditNoteIn(_In):
     date: Optional[Day] = None
 
 
-def _session(ctx: HubContext):
-    from hub.ledger import ledger_session
-
-    return ledger_session(ctx)
-
-
-def _payment_out(session, payment) -> dict[str, Any]:
-    from hub.ledger import links_of_payment
-
-    return {**payment.model_dump(mode="json"), "links": links_of_payment(session, payment.id)}
-
-
-def _invoice_out(session, invoice) -> dict[str, Any]:
-    from hub.ledger import links_of_invoice
-
-    data = invoice.model_dump(mode="json")
-    return {**data, "amount_due": str(invoice.amount_due),
-            "links": links_of_invoice(session, invoice.id)}
 
 
 # ------------------------------------------------------------------------------ payments
@@ -316,85 +295,3 @@ def apply_note(credit_note_id: int, invoice_id: int, body: AmountIn, once: Keyed
     with _session(ctx) as session:
         return once.run(session, lambda: _invoice_out(session, apply_credit_note(
             session, credit_note_id, invoice_id, body.amount, today=ctx.today())))
-
-
-# ------------------------------------------------------------------------------ accounts
-# Annotated, not ``= Query(...)``: FastAPI drops a type's own validator (Day refuses numbers,
-# which pydantic's date reads as Unix time) when the default is a Query.
-@router.get("/organisations/{organisation_id:int}/statement", summary="A statement")
-def statement(organisation_id: int, start: Annotated[Day, Query()],
-              end: Annotated[Day, Query()],
-              mode: Literal["documents", "transactions"] = Query("documents"),
-              ctx: HubContext = Depends(get_context)) -> dict[str, Any]:
-    """Finance documents with the Total invoiced figures, or transactions with balances."""
-    from dataclasses import asdict
-
-    from hub.ledger import statement as make
-
-    with _session(ctx) as session:
-        st = make(session, organisation_id, start, end, mode)
-
-    def plain(value):
-        if isinstance(value, dict):
-            return {k: plain(v) for k, v in value.items()}
-        if isinstance(value, (list, tuple)):
-            return [plain(v) for v in value]
-        if isinstance(value, (dt.date, Decimal)):
-            return str(value)
-        return value
-
-    return plain(asdict(st))
-
-
-@router.get("/organisations/{organisation_id:int}/account", summary="Balance and calendar")
-def account(organisation_id: int, ctx: HubContext = Depends(get_context)) -> dict[str, Any]:
-    """Balance, credit, what is due; next due, block and deactivation dates; reminders; the
-    account's state (active, blocked, deactivated) and its recorded changes."""
-    from hub.ledger import (
-        account_state_view, account_summary, calendar_view, reminders, run_overdue_check,
-    )
-
-    run_overdue_check(ctx)  # statuses as of today, as the invoice list shows them
-    with _session(ctx) as session:
-        view = calendar_view(session, organisation_id, today=ctx.today(),
-                             default_due_days=ctx.settings.company.payment_due_days)
-        return {**{k: str(v) for k, v in account_summary(session, organisation_id).items()},
-                **account_state_view(session, organisation_id),
-                "next_billing": view.next_billing.billing_date,
-                "next_due": view.next_billing.due_date,
-                "next_block": view.next_billing.block_date,
-                "next_deactivation": view.next_billing.deactivation_date,
-                "block_state": view.block_state, "triggered_by": view.triggered_by,
-                "reminders": [{"invoice": r.invoice_key, "days_after": r.days_after,
-                               "send_on": r.send_on, "days_remaining": r.days_remaining}
-                              for r in reminders(session, organisation_id,
-                                                 ctx.settings.billing.reminder_days,
-                                                 today=ctx.today())]}
-
-
-class NextBlockDateIn(_In):
-    """Set next block date: moves the block date once, for the current unpaid invoice."""
-
-    date: Day
-
-
-@router.post("/organisations/{organisation_id:int}/next-block-date",
-             summary="Set next block date")
-def next_block_date(organisation_id: int, body: NextBlockDateIn,
-                    ctx: HubContext = Depends(get_context)) -> dict[str, Any]:
-    """Refused once the account is blocked, for a past date, or with nothing unpaid."""
-    from hub.ledger import set_next_block_date
-
-    with _session(ctx) as session:
-        set_next_block_date(session, organisation_id, body.date, today=ctx.today())
-    return account(organisation_id, ctx)
-
-
-@router.post("/organisations/{organisation_id:int}/cancel-last-recurring-invoice",
-             summary="Cancel the last recurring invoice")
-def cancel_last(organisation_id: int, ctx: HubContext = Depends(get_context)) -> dict[str, Any]:
-    """Delete the last recurring invoice completely; future items stay (with a warning)."""
-    from hub.ledger import cancel_last_recurring_invoice
-
-    with _session(ctx) as session:
-        return cancel_last_recurring_invoice(session, organisation_id, today=ctx.today()).__dict__
