@@ -1,5 +1,5 @@
-"""The ``Idempotency-Key`` header of the money-recording routes: a request sent again gets the
-first one's answer instead of recording the money twice.
+"""The ``Idempotency-Key`` header of the routes that record money or create records: a request
+sent again gets the first one's answer instead of recording the money (or the record) twice.
 
 A client that posts a payment and loses the answer (a timeout, a dropped connection) cannot know
 whether the payment was recorded. With a key — any 1–255 printable ASCII characters, a new one
@@ -27,10 +27,16 @@ is that it commits with the ledger's own transaction.
 A route uses it as::
 
     @router.post("/payments", status_code=201)
-    def add_payment(body: PaymentIn, ctx: HubContext = Depends(get_context),
-                    once: Once = Depends(once_per_key)):
+    def add_payment(body: PaymentIn, once: Keyed, ctx: HubContext = Depends(get_context)):
         with _session(ctx) as session:
             return once.run(session, lambda: record(session, body))
+
+(``Keyed`` is ``Annotated[Once, Depends(once_per_key)]``.) The routes that take it: those that
+record money (payments, refunds of payments and of credit, allocations, credit notes, paying an
+invoice) and those whose repeat would create a record twice (pre-bills, WIP and attaching it,
+draft invoices and their lines, organisations). The web admin's money forms keep their
+one-time keys in the same store through :func:`claim_key` and :func:`store_answer`
+(:mod:`hub.web.admin.once`).
 """
 
 from __future__ import annotations
@@ -57,7 +63,8 @@ from hub.errors import DocumentRefused, ValidationFailed
 from hub.host.context import HubContext
 from hub.web.deps import get_context, require_token
 
-__all__ = ["HEADER", "KEEP", "Once", "RequestInProgress", "once_per_key"]
+__all__ = ["HEADER", "KEEP", "Keyed", "Once", "RequestInProgress", "once_per_key", "Earlier",
+           "claim_key", "store_answer"]
 
 #: The header's name, as Stripe spells it.
 HEADER = "Idempotency-Key"
@@ -111,32 +118,21 @@ class Once:
             return earlier
         # What FastAPI would send for the returned value, so the replay is the same JSON.
         content = jsonable_encoder(work())
-        table = IdempotencyKey.__table__
-        session.execute(update(table).where(table.c.key == self.key)
-                        .values(status_code=self.status_code, response=content))
+        store_answer(session, self.key, self.status_code, content)
         return content
 
     def _claim(self, session: Session) -> Optional[JSONResponse]:
-        """Insert the key (waiting, on PostgreSQL, for a running request that holds it); the
-        stored answer if it was used for this request already, else None (go and do it)."""
-        table = IdempotencyKey.__table__
-        now = self.clock()
-        dialect = session.get_bind().dialect.name
-        claim = ((postgresql if dialect == "postgresql" else sqlite).insert(table)
-                 .values(key=self.key, route=self.route, request_hash=self.request_hash,
-                         token_name=self.token_name, created_at=now)
-                 .on_conflict_do_nothing(index_elements=["key"]).returning(table.c.id))
-        with _waiting_at_most(session, WAIT_SECONDS, key=self.key):
-            _forget_expired(session, self.key, now - KEEP)
-            inserted = session.execute(claim).first()
-        if inserted is not None:
-            return None
-        row = session.execute(select(table).where(table.c.key == self.key)).first()
-        if row is None or row.status_code is None:
-            # Not seen when transactions are as above (a committed row carries its answer);
-            # answered as "still running" rather than by running the request a second time.
+        """Take the key (see :func:`claim_key`); the stored answer if it was used for this
+        request already, else None (go and do it)."""
+        try:
+            row = claim_key(session, self.key, route=self.route,
+                            request_hash=self.request_hash, caller=self.token_name,
+                            now=self.clock())
+        except RequestInProgress:
             raise RequestInProgress(f"a request with the {HEADER} {self.key!r} is still in "
-                                    "progress", hint="send it again in a moment")
+                                    "progress", hint="send it again in a moment") from None
+        if row is None:
+            return None
         if row.route != self.route or row.request_hash != self.request_hash:
             used_for = (row.route if row.route != self.route
                         else f"{row.route} with another path or body")
@@ -216,8 +212,9 @@ async def once_per_key(
         key: Annotated[Optional[str], Header(alias=HEADER, description=_DOCUMENTED)] = None,
         token: ApiToken = Depends(require_token),
         ctx: HubContext = Depends(get_context)) -> Once:
-    """The dependency of every route that records money: the request's key, checked, with what
-    identifies the request (async only to read the body, which FastAPI has already read)."""
+    """The dependency of every keyed route (see :data:`Keyed`): the request's key, checked,
+    with what identifies the request (async only to read the body, which FastAPI has already
+    read)."""
     route = request.scope["route"]
     status_code = route.status_code or 200
     if key is None:
@@ -229,3 +226,64 @@ async def once_per_key(
     digest.update(_canonical(await request.body()))
     return Once(key, f"{request.method} {route.path_format}", digest.hexdigest(), token.name,
                 status_code, ctx.clock)
+
+
+#: The parameter type of a keyed route: ``def route(body: In, once: Keyed, ...)``.
+Keyed = Annotated[Once, Depends(once_per_key)]
+
+
+# The two steps of Once.run, for requests that are not the REST API's too: the admin's money
+# forms send their key in a form field and answer with a redirect, not JSON
+# (hub/web/admin/once.py). A caller words its refusals for its own users and gives a stored
+# answer back in its own form.
+
+
+@dataclass(frozen=True)
+class Earlier:
+    """The first use of a key: what it was for (``route``, ``request_hash``) and the answer
+    stored with it (``response``: any JSON value the caller stored)."""
+
+    route: str
+    request_hash: str
+    status_code: int
+    response: Any
+
+
+def claim_key(session: Session, key: str, *, route: str, request_hash: str, caller: str,
+              now: dt.datetime) -> Optional[Earlier]:
+    """Take ``key`` for a request in ``session``'s transaction, as :meth:`Once.run` does.
+
+    None: the key is this transaction's now; do the work in ``session`` and
+    :func:`store_answer` before it commits (a refusal or failure rolls the key back with the
+    work, so the request may be sent again). Otherwise the key's first use, whatever it was
+    for: the caller answers with it, or refuses a key used for another ``route`` or
+    ``request_hash`` in its own words. A request holding the key is waited for, or refused
+    with :class:`RequestInProgress`, exactly as for the API. ``key`` is checked by the caller
+    (at most :data:`MOST` characters); ``caller`` names who sent it, for the record."""
+    table = IdempotencyKey.__table__
+    dialect = session.get_bind().dialect.name
+    claim = ((postgresql if dialect == "postgresql" else sqlite).insert(table)
+             .values(key=key, route=route, request_hash=request_hash, token_name=caller,
+                     created_at=now)
+             .on_conflict_do_nothing(index_elements=["key"]).returning(table.c.id))
+    with _waiting_at_most(session, WAIT_SECONDS, key=key):
+        _forget_expired(session, key, now - KEEP)
+        inserted = session.execute(claim).first()
+    if inserted is not None:
+        return None
+    row = session.execute(select(table).where(table.c.key == key)).first()
+    if row is None or row.status_code is None:
+        # As in Once._claim: not seen when transactions are as the module says.
+        raise RequestInProgress(f"a request with the key {key!r} is still in progress",
+                                hint="send it again in a moment")
+    return Earlier(row.route, row.request_hash, row.status_code, row.response)
+
+
+def store_answer(session: Session, key: str, status_code: int, response: Any) -> None:
+    """Store the answer (``status_code``, and ``response``: a JSON value) of the request that
+    took ``key`` with :func:`claim_key` in this same transaction, so that both commit with
+    the work or not at all."""
+    table = IdempotencyKey.__table__
+    session.execute(update(table).where(table.c.key == key)
+                    .values(status_code=status_code, response=response))
+

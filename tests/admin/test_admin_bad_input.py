@@ -20,6 +20,7 @@ from hub.db.engine import session_scope
 from hub.db.models import CreditNote, Invoice, Payment
 from hub.db.models.access import Role, User
 from hub.ledger import record_payment
+from hub.web.admin.once import new_key
 
 from .conftest import PASSWORD, csrf_of, login
 
@@ -33,7 +34,9 @@ def _count(ctx, model) -> int:
 
 def _post(client: TestClient, page: str, action: str, **data):
     token = csrf_of(client.get(page).text)
-    return client.post(action, data={"csrf_token": token, **data}, follow_redirects=False)
+    # a money form's one-time key, fresh as each rendering's (hub/web/admin/once.py)
+    return client.post(action, data={"csrf_token": token, "once_key": new_key(), **data},
+                       follow_redirects=False)
 
 
 @pytest.mark.parametrize("amount", ["1,50", "1,2,3", "١٢", "1e2", "1e400",

@@ -18,6 +18,7 @@ from hub.db.models import AuditEvent, Organisation
 from hub.db.models.findings import Finding, ReconcileRun
 from hub.errors import ValidationFailed
 from hub.web.admin.findings_store import dismiss, findings_query, stake_rank
+from hub.web.admin.once import new_key
 from hub.web.admin.rendering import NAVIGATION
 
 from .conftest import csrf_of
@@ -59,7 +60,8 @@ def test_docs_and_pages_load_nothing_from_the_internet(admin_app, client_as):
 @pytest.mark.parametrize("path,data,message", [
     ("/admin/runs", {"run_date": "next tuesday"}, "is not a date"),
     ("/admin/invoices/999/payments", {"amount": "12,x"}, "is not a number"),
-    ("/admin/invoices/999/payments", {"amount": "12.00"}, "no invoice 999"),
+    ("/admin/invoices/999/payments", {"amount": "12.00", "once_key": new_key()},
+     "no invoice 999"),
     ("/admin/findings/run", {}, "unknown or no sections"),
     ("/admin/users", {"username": "eve", "password": "short", "role": "viewer"},
      "shorter than"),

@@ -20,6 +20,7 @@ from hub.db.engine import session_scope
 from hub.db.models import Invoice, OutboxEntry, Payment
 from hub.db.models.sync import Effect
 from hub.ledger import apply_payment_event, record_payment
+from hub.web.admin.once import new_key
 
 from .conftest import csrf_of
 
@@ -60,7 +61,8 @@ def _stripe_payment(ctx, invoice_id: int) -> int:
 def _refund(client, payment_id: int, amount: str = ""):
     token = csrf_of(client.get(f"/admin/payments/{payment_id}").text)
     return client.post(f"/admin/payments/{payment_id}/refund",
-                       data={"amount": amount, "reason": "goodwill", "csrf_token": token},
+                       data={"amount": amount, "reason": "goodwill", "csrf_token": token,
+                             "once_key": new_key()},
                        follow_redirects=False)
 
 

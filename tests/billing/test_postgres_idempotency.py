@@ -13,8 +13,9 @@ from sqlmodel import Session, select
 
 import hub.ledger
 import hub.web.idempotency
-from hub.db.models import Payment
+from hub.db.models import Invoice, Payment
 from hub.db.models.idempotency import IdempotencyKey
+from hub.db.models.ledger import PreBill
 from hub.testing.api import api_client
 
 pytestmark = pytest.mark.postgres
@@ -43,14 +44,28 @@ def slow_payments(monkeypatch):
     return set_delay
 
 
+@pytest.fixture
+def slow_prebills(monkeypatch):
+    """Making a pre-bill (its final invoice posted, nothing committed) takes half a second
+    more, inside its transaction."""
+    real = hub.ledger.create_prebill
+
+    def slow(*args, **kwargs):
+        prebill = real(*args, **kwargs)
+        time.sleep(0.5)
+        return prebill
+    monkeypatch.setattr(hub.ledger, "create_prebill", slow)
+
+
 def _payments(ctx) -> list[Payment]:
     with Session(ctx.engine) as session:
         return session.exec(select(Payment)).all()
 
 
-def _at_once(requests) -> tuple[list, list]:
-    """Send each ``(client, body, delay)`` from its own thread, all started together (after
-    its delay); the answers, and when each was sent and answered, in the same order."""
+def _at_once(requests, path: str = "/payments") -> tuple[list, list]:
+    """Send each ``(client, body, delay)`` to ``path`` from its own thread, all started
+    together (after its delay); the answers, and when each was sent and answered, in the same
+    order."""
     answers: list = [None] * len(requests)
     times: list = [None] * len(requests)
     start = threading.Barrier(len(requests))
@@ -59,7 +74,7 @@ def _at_once(requests) -> tuple[list, list]:
         start.wait()
         time.sleep(delay)
         sent = time.monotonic()
-        answers[i] = client.post("/payments", json=body, headers={KEY: "pay-once"})
+        answers[i] = client.post(path, json=body, headers={KEY: "pay-once"})
         times[i] = (sent, time.monotonic())
 
     threads = [threading.Thread(target=send, args=(i, *r)) for i, r in enumerate(requests)]
@@ -82,6 +97,24 @@ def test_two_requests_with_one_key_at_once_record_one_payment(ctx, slow_payments
     assert a.status_code == b.status_code == 201, (a.text, b.text)
     assert a.json() == b.json()
     assert [p.id for p in _payments(ctx)] == [a.json()["id"]]
+
+
+def test_two_prebills_with_one_key_at_once_make_one_prebill_and_one_invoice(ctx, slow_prebills):
+    """A creating route (tests/ledger/test_api_idempotency_creates.py) holds its key the same
+    way: without it these two would be two pre-bills, each a final invoice."""
+    with api_client(ctx, "first") as first, api_client(ctx, "second") as second:
+        org = first.post("/organisations", json={"name": "Acme"}).json()["id"]
+        body = {"organisation_id": org, "project": "Web", "stage": "Build",
+                "stage_fee": "1000", "percent": "50"}
+        (a, b), times = _at_once([(first, body, 0), (second, body, 0)], "/prebills")
+    assert max(sent for sent, _ in times) < min(answered for _, answered in times)
+    assert a.status_code == b.status_code == 201, (a.text, b.text)
+    assert a.json() == b.json()
+    assert {a.headers.get("Idempotent-Replayed"), b.headers.get("Idempotent-Replayed")} == \
+        {None, "true"}
+    with Session(ctx.engine) as session:
+        assert [p.id for p in session.exec(select(PreBill))] == [a.json()["id"]]
+        assert len(session.exec(select(Invoice)).all()) == 1
 
 
 def test_a_request_that_waits_too_long_for_its_key_is_refused_with_409(ctx, slow_payments,

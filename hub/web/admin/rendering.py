@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from hub.core.money import shown_figure
+from hub.web.admin.once import new_key
 
 __all__ = ["render", "error_page", "templates", "NAVIGATION", "page_url"]
 
@@ -80,7 +81,8 @@ def page_url(request: Request, **changes: Any) -> str:
 
 templates.env.filters.update(money=_money, amount=_amount, qty=_quantity, when=_when,
                              path_part=_path_part)
-templates.env.globals.update(NAVIGATION=NAVIGATION, page_url=page_url)
+# once_key(): a money form's fresh one-time key, made as the form is rendered (see once.py).
+templates.env.globals.update(NAVIGATION=NAVIGATION, page_url=page_url, once_key=new_key)
 
 
 def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:

@@ -1,6 +1,8 @@
 """Billing over HTTP: organisations, invoices (one-time, proforma, from a ticket), billing
 batches (preview → confirm/discard) and contract invoicing. Refusals are hub errors, turned
-into HTTP answers by the app. Amounts are strings (exact decimals), never JSON floats."""
+into HTTP answers by the app. Amounts are strings (exact decimals), never JSON floats. Creating
+an organisation, a draft invoice or a line takes an ``Idempotency-Key``
+(:mod:`hub.web.idempotency`): a repeat gets the first answer instead of a second record."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from hub.core.ledger.statuses import InvoiceStatus
 from hub.validation.fields import MAX_ID, Amount, Day, Id, Integer, Note, Quantity, TaxRate
 from hub.validation.records import OrganisationInput
 from hub.web.deps import get_context, require_token
+from hub.web.idempotency import Keyed
 
 __all__ = ["router"]
 
@@ -89,14 +92,17 @@ def organisations(ctx: HubContext = Depends(get_context)) -> list[dict]:
 
 
 @router.post("/organisations", status_code=201, summary="Create an organisation")
-def create_organisation(body: OrganisationInput, ctx: HubContext = Depends(get_context)) -> dict:
-    """``currency`` defaults to the company's (``[company] currency`` in hub.toml)."""
+def create_organisation(body: OrganisationInput, once: Keyed,
+                        ctx: HubContext = Depends(get_context)) -> dict:
+    """``currency`` defaults to the company's (``[company] currency`` in hub.toml). A repeat
+    without a key is refused (the name is taken); with the key it gets the first answer."""
     from hub.billing.catalogue import create_organisation as create
 
     with session_scope(ctx.engine) as s:
-        org = create(s, **body.model_dump(),
-                     default_currency=ctx.settings.company.currency)
-        return plain(org.model_dump(exclude={"attributes"}))
+        def created() -> dict:
+            org = create(s, **body.model_dump(), default_currency=ctx.settings.company.currency)
+            return plain(org.model_dump(exclude={"attributes"}))
+        return once.run(s, created)
 
 
 @router.get("/invoices", summary="Invoices, newest first")
@@ -123,24 +129,29 @@ def invoice(invoice_id: RowId, ctx: HubContext = Depends(get_context)) -> dict:
 
 
 @router.post("/invoices", status_code=201, summary="A draft one-time or proforma invoice")
-def create_invoice(body: InvoiceIn, ctx: HubContext = Depends(get_context)) -> dict:
+def create_invoice(body: InvoiceIn, once: Keyed, ctx: HubContext = Depends(get_context)) -> dict:
+    """A new draft, without lines (add them with ``POST /invoices/{id}/lines``)."""
     from hub.billing.invoices import create_invoice as create
     from hub.billing.views import invoice_view
 
     with session_scope(ctx.engine) as s:
-        made = create(ctx, s, body.organisation_id, issue_date=body.issue_date,
-                      proforma=body.proforma, note=body.note)
-        return plain(invoice_view(s, made.id))
+        return once.run(s, lambda: plain(invoice_view(s, create(
+            ctx, s, body.organisation_id, issue_date=body.issue_date, proforma=body.proforma,
+            note=body.note).id)))
 
 
 @router.post("/invoices/{invoice_id:int}/lines", status_code=201, summary="Add a line")
-def add_line(invoice_id: RowId, body: LineIn, ctx: HubContext = Depends(get_context)) -> dict:
+def add_line(invoice_id: RowId, body: LineIn, once: Keyed,
+             ctx: HubContext = Depends(get_context)) -> dict:
+    """A manual item or a catalogue product on a draft; the answer is the whole invoice."""
     from hub.billing.invoices import add_line as add
     from hub.billing.views import invoice_view
 
     with session_scope(ctx.engine) as s:
-        add(s, invoice_id, **body.model_dump())
-        return plain(invoice_view(s, invoice_id))
+        def added() -> dict:
+            add(s, invoice_id, **body.model_dump())
+            return plain(invoice_view(s, invoice_id))
+        return once.run(s, added)
 
 
 @router.post("/invoices/{invoice_id:int}/finalise", summary="Finalise a one-time draft")

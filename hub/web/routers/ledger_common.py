@@ -4,18 +4,14 @@ routes, the ledger's session and the JSON of a payment or an invoice with its li
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends
 from pydantic import BaseModel, ConfigDict
 
 from hub.host.context import HubContext
-from hub.web.idempotency import Once, once_per_key
+from hub.web.idempotency import Keyed
 
 __all__ = ["Keyed", "LedgerIn", "session_of", "payment_out", "invoice_out"]
-
-#: A money route's ``Idempotency-Key``: a repeat gets the first answer (hub.web.idempotency).
-Keyed = Annotated[Once, Depends(once_per_key)]
 
 
 class LedgerIn(BaseModel):

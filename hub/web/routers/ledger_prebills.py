@@ -1,5 +1,7 @@
 """Pre-bills over HTTP (seed 003): pre-bill a stage, record WIP, see the options for attaching
-it (markup, markdown, exact), attach, close."""
+it (markup, markdown, exact), attach, close. Pre-billing, recording WIP and attaching it take an
+``Idempotency-Key`` (:mod:`hub.web.idempotency`): a repeat gets the first answer instead of a
+second final invoice or WIP entry."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from pydantic import BaseModel, ConfigDict
 from hub.validation.fields import Amount, Day, Id
 from hub.host.context import HubContext
 from hub.web.deps import get_context, require_token
+from hub.web.idempotency import Keyed
 
 __all__ = ["router"]
 
@@ -62,30 +65,39 @@ def _session(ctx: HubContext):
 
 # ------------------------------------------------------------------------------ pre-bills
 @router.post("/prebills", status_code=201, summary="Pre-bill a stage")
-def add_prebill(body: PreBillIn, ctx: HubContext = Depends(get_context)) -> dict[str, Any]:
+def add_prebill(body: PreBillIn, once: Keyed,
+                ctx: HubContext = Depends(get_context)) -> dict[str, Any]:
     """A final invoice for a percentage or value of the stage fee."""
-    from hub.ledger import create_prebill, prebill_balance
+    from hub.ledger import create_prebill
 
     company = ctx.settings.company
     with _session(ctx) as session:
-        pb = create_prebill(session, body.organisation_id, project=body.project,
-                            stage=body.stage, stage_fee=body.stage_fee, percent=body.percent,
-                            value=body.value, issue_date=body.issue_date or ctx.today(),
-                            due_days=company.payment_due_days,
-                            number_format=company.invoice_number_format,
-                            partner_id=company.partner_id, today=ctx.today())
-        return {**pb.model_dump(mode="json"), "balance": str(prebill_balance(session, pb.id).rounded().amount)}
+        return once.run(session, lambda: _prebill_out(session, create_prebill(
+            session, body.organisation_id, project=body.project, stage=body.stage,
+            stage_fee=body.stage_fee, percent=body.percent, value=body.value,
+            issue_date=body.issue_date or ctx.today(), due_days=company.payment_due_days,
+            number_format=company.invoice_number_format, partner_id=company.partner_id,
+            today=ctx.today())))
+
+
+def _prebill_out(session, pb) -> dict[str, Any]:
+    """A pre-bill as JSON, with its balance (what its answers, keyed or not, hold)."""
+    from hub.ledger import prebill_balance
+
+    return {**pb.model_dump(mode="json"),
+            "balance": str(prebill_balance(session, pb.id).rounded().amount)}
 
 
 @router.post("/wip", status_code=201, summary="Record WIP")
-def add_wip(body: WipIn, ctx: HubContext = Depends(get_context)) -> dict[str, Any]:
+def add_wip(body: WipIn, once: Keyed, ctx: HubContext = Depends(get_context)) -> dict[str, Any]:
     """A WIP transaction on a project stage."""
     from hub.ledger import add_wip as add
 
     with _session(ctx) as session:
-        return add(session, body.organisation_id, project=body.project, stage=body.stage,
-                   date=body.date or ctx.today(), value=body.value,
-                   description=body.description).model_dump(mode="json")
+        return once.run(session, lambda: add(
+            session, body.organisation_id, project=body.project, stage=body.stage,
+            date=body.date or ctx.today(), value=body.value,
+            description=body.description).model_dump(mode="json"))
 
 
 @router.get("/prebills/{prebill_id:int}/options", summary="Options for attaching WIP")
@@ -103,23 +115,26 @@ def options(prebill_id: int, method: Literal["all", "range", "closest"] = Query(
 
 
 @router.post("/prebills/{prebill_id:int}/attach", summary="Attach WIP to a pre-bill")
-def attach(prebill_id: int, body: AttachIn, ctx: HubContext = Depends(get_context)) -> dict[str, Any]:
+def attach(prebill_id: int, body: AttachIn, once: Keyed,
+           ctx: HubContext = Depends(get_context)) -> dict[str, Any]:
     """Attach the chosen WIP; markup/markdown close the pre-bill, exact may leave a balance."""
     from hub.ledger import attach_wip
 
     with _session(ctx) as session:
-        result = attach_wip(session, prebill_id, body.method, body.use, start=body.start,
-                            end=body.end, close=body.close, when=ctx.clock())
-    return {"billed": {str(k): str(v.rounded().amount) for k, v in result.billed},
-            "adjustment": str(result.adjustment.rounded().amount),
-            "balance_after": str(result.balance_after.rounded().amount), "closed": result.closed}
+        def attached() -> dict[str, Any]:
+            result = attach_wip(session, prebill_id, body.method, body.use, start=body.start,
+                                end=body.end, close=body.close, when=ctx.clock())
+            return {"billed": {str(k): str(v.rounded().amount) for k, v in result.billed},
+                    "adjustment": str(result.adjustment.rounded().amount),
+                    "balance_after": str(result.balance_after.rounded().amount),
+                    "closed": result.closed}
+        return once.run(session, attached)
 
 
 @router.post("/prebills/{prebill_id:int}/close", summary="Close a pre-bill's balance")
 def close(prebill_id: int, ctx: HubContext = Depends(get_context)) -> dict[str, Any]:
     """Close the remaining balance."""
-    from hub.ledger import close_prebill, prebill_balance
+    from hub.ledger import close_prebill
 
     with _session(ctx) as session:
-        pb = close_prebill(session, prebill_id, when=ctx.clock())
-        return {**pb.model_dump(mode="json"), "balance": str(prebill_balance(session, pb.id).rounded().amount)}
+        return _prebill_out(session, close_prebill(session, prebill_id, when=ctx.clock()))

@@ -15,6 +15,7 @@ from hub.db.models import CreditNote, Invoice, InvoiceLine, InvoiceStatus, Organ
 from hub.db.models.sync import ExternalLink
 from hub.errors import NotFound, ValidationFailed
 from hub.web.admin.forms import date_field, decimal_field, required_text
+from hub.web.admin.once import Outcome, form_key, sent_once
 from hub.web.admin.paging import paginate
 from hub.web.admin.rendering import render
 from hub.web.admin.routes import page_router
@@ -117,28 +118,37 @@ def invoice_pdf(request: Request, invoice_id: int, user: PageUser = Depends(view
 @router.post("/invoices/{invoice_id:int}/payments")
 def record_payment(request: Request, invoice_id: int, amount: str = Form(""),
                    method: str = Form("bank_transfer"), date: str = Form(""),
-                   reference: str = Form(""), user: PageUser = Depends(approver)):
-    """Record a payment for this invoice (an overpayment stays on the account)."""
+                   reference: str = Form(""), once_key: str = Form(""),
+                   user: PageUser = Depends(approver)):
+    """Record a payment for this invoice (an overpayment stays on the account); once, however
+    often the form is sent (:mod:`hub.web.admin.once`)."""
     from hub.ledger import ledger_session, record_payment as record
 
     ctx = request.app.state.ctx
     value = decimal_field(amount, "amount")
     if value <= 0:
         raise ValidationFailed("a payment must be more than zero")
+    paid_on = date_field(date, "date", ctx.today())
+    key = form_key(once_key)
     with ledger_session(ctx) as session:
-        invoice = _invoice(session, invoice_id)
-        pay = record(session, invoice.organisation_id, value,
-                     date=date_field(date, "date", ctx.today()), today=ctx.today(),
-                     method=method, invoice_id=invoice_id, reference=reference)
-        pay_id = pay.id
-    return RedirectResponse(f"/admin/invoices/{invoice_id}?done=Payment+{pay_id}+recorded",
-                            status_code=303)
+        def work() -> Outcome:
+            invoice = _invoice(session, invoice_id)
+            pay = record(session, invoice.organisation_id, value, date=paid_on,
+                         today=ctx.today(), method=method, invoice_id=invoice_id,
+                         reference=reference)
+            return Outcome(f"/admin/invoices/{invoice_id}", f"Payment {pay.id} recorded",
+                           f"Payment {pay.id} was already recorded (the form was sent twice); "
+                           "nothing was recorded again")
+
+        return sent_once(request, session, key, work)
 
 
 @router.post("/invoices/{invoice_id:int}/credit")
 def credit(request: Request, invoice_id: int, mode: str = Form("whole"),
-           percent: str = Form(""), reason: str = Form(""), user: PageUser = Depends(approver)):
-    """Credit the whole invoice or a percentage of it (the way to correct a locked invoice)."""
+           percent: str = Form(""), reason: str = Form(""), once_key: str = Form(""),
+           user: PageUser = Depends(approver)):
+    """Credit the whole invoice or a percentage of it (the way to correct a locked invoice);
+    once, however often the form is sent (:mod:`hub.web.admin.once`)."""
     from hub.ledger import create_credit_note, ledger_session
 
     ctx = request.app.state.ctx
@@ -151,13 +161,17 @@ def credit(request: Request, invoice_id: int, mode: str = Form("whole"),
     share = decimal_field(percent, "percent") if mode == "percent" else None
     if share is not None and not Decimal(0) < share <= Decimal(100):
         raise ValidationFailed("the percentage must be above 0 and at most 100")
+    key = form_key(once_key)
     with ledger_session(ctx) as session:
-        note = create_credit_note(session, invoice_id=invoice_id, whole=mode == "whole",
-                                  percent=share, date=ctx.today(), today=ctx.today(),
-                                  reason=reason)
-        note_id = note.id
-    return RedirectResponse(f"/admin/credit-notes/{note_id}?done=Credit+note+created",
-                            status_code=303)
+        def work() -> Outcome:
+            note = create_credit_note(session, invoice_id=invoice_id, whole=mode == "whole",
+                                      percent=share, date=ctx.today(), today=ctx.today(),
+                                      reason=reason)
+            return Outcome(f"/admin/credit-notes/{note.id}", "Credit note created",
+                           f"Credit note {note.number or note.id} was already created (the "
+                           "form was sent twice); nothing was credited again")
+
+        return sent_once(request, session, key, work)
 
 
 @router.post("/invoices/{invoice_id:int}/send")

@@ -3,10 +3,7 @@ ways; credit-note PDFs; refunding a payment (approver)."""
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from fastapi import Depends, Form, Request, Response
-from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 
 from hub import audit
@@ -14,6 +11,7 @@ from hub.db.engine import session_scope
 from hub.db.models import CreditNote, CreditNoteLine, Organisation, Payment
 from hub.errors import NotFound, ValidationFailed
 from hub.web.admin.forms import decimal_field, required_text
+from hub.web.admin.once import Outcome, form_key, sent_once
 from hub.web.admin.paging import paginate
 from hub.web.admin.rendering import render
 from hub.web.admin.routes import page_router
@@ -101,9 +99,10 @@ def payment_page(request: Request, payment_id: int, user: PageUser = Depends(vie
 
 @router.post("/payments/{payment_id:int}/refund")
 def refund(request: Request, payment_id: int, amount: str = Form(""), reason: str = Form(""),
-           user: PageUser = Depends(approver)):
+           once_key: str = Form(""), user: PageUser = Depends(approver)):
     """Refund (part of) a payment as the REST API does: a payment taken by a processor is
-    refunded through it (the ledger refund follows its confirmation), any other in the ledger."""
+    refunded through it (the ledger refund follows its confirmation), any other in the ledger;
+    once, however often the form is sent (:mod:`hub.web.admin.once`)."""
     from hub.ledger import ledger_session, refund_where_taken
 
     ctx = request.app.state.ctx
@@ -111,14 +110,21 @@ def refund(request: Request, payment_id: int, amount: str = Form(""), reason: st
     value = decimal_field(amount, "amount") if amount.strip() else None
     if value is not None and value <= 0:
         raise ValidationFailed("a refund must be more than zero")
+    key, page = form_key(once_key), f"/admin/payments/{payment_id}"
     with ledger_session(ctx) as session:
-        row = refund_where_taken(session, payment_id, value, date=ctx.today(),
-                                 processors=ctx.connection_names("payments"),
-                                 today=ctx.today(), reason=reason)
-        if isinstance(row, Payment):
-            done = f"Refund {row.id} recorded"
-        else:
-            done = (f"Refund of {row.payload['amount']} {row.payload['currency']} requested "
-                    f"from {row.connection}; it is recorded when {row.connection} confirms")
-    return RedirectResponse(f"/admin/payments/{payment_id}?{urlencode({'done': done})}",
-                            status_code=303)
+        def work() -> Outcome:
+            row = refund_where_taken(session, payment_id, value, date=ctx.today(),
+                                     processors=ctx.connection_names("payments"),
+                                     today=ctx.today(), reason=reason)
+            if isinstance(row, Payment):
+                return Outcome(page, f"Refund {row.id} recorded",
+                               f"Refund {row.id} was already recorded (the form was sent "
+                               "twice); nothing was refunded again")
+            asked = f"{row.payload['amount']} {row.payload['currency']}"
+            return Outcome(page, f"Refund of {asked} requested from {row.connection}; it is "
+                                 f"recorded when {row.connection} confirms",
+                           f"The refund of {asked} was already requested from "
+                           f"{row.connection} (the form was sent twice); nothing was requested "
+                           "again")
+
+        return sent_once(request, session, key, work)

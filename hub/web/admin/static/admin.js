@@ -9,6 +9,26 @@ document.addEventListener("submit", function (event) {
   var question = (button && button.dataset.confirm) || event.target.dataset.confirm;
   if (question && !window.confirm(question)) { event.preventDefault(); }
 });
+// A money form's one-time key (hub/web/admin/once.py) is kept in this page's history entry
+// when the form is sent. Pages are never cached, so Back fetches this page again with a new
+// key; putting the sent key back makes the form sent again from there "already done" on the
+// server instead of done twice. A page reached anew (a link, the redirect after a form) has
+// a history entry of its own, without keys, and keeps its fresh ones.
+document.addEventListener("submit", function (event) {
+  var field = event.target.querySelector("input[name=once_key]");
+  if (event.defaultPrevented || !field) { return; }
+  var state = Object.assign({}, history.state);
+  state.onceKeys = Object.assign({}, state.onceKeys);
+  state.onceKeys[event.target.getAttribute("action")] = field.value;
+  history.replaceState(state, "");
+});
+(function restoreSentKeys() {
+  var sent = (history.state && history.state.onceKeys) || {};
+  document.querySelectorAll("form input[name=once_key]").forEach(function (field) {
+    var key = sent[field.form.getAttribute("action")];
+    if (key) { field.value = key; }
+  });
+})();
 // A form sent once is not sent again by a second click while its answer is on its way (a
 // double click recorded a payment twice). Registered after the question above, so a form the
 // user declined to send stays usable; the button is disabled after the browser has read the

@@ -1,0 +1,202 @@
+"""The ``Idempotency-Key`` on the routes that create records rather than move money between
+them: pre-bills, WIP and attaching WIP (``/prebills``, ``/wip``, ``/prebills/{id}/attach``),
+draft invoices and their lines (``/invoices``, ``/invoices/{id}/lines``) and organisations. A
+client that lost the answer repeats the request with the key and gets the first answer back
+instead of a second pre-bill, invoice or line; the key's other rules (another request refused,
+a refused request stores nothing) hold here as on the payment routes
+(tests/ledger/test_api_idempotency.py). Two such requests at once on PostgreSQL:
+tests/billing/test_postgres_idempotency.py."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import pytest
+from sqlmodel import Session, func, select
+
+from hub.db.models import Invoice, InvoiceLine, Organisation
+from hub.db.models.idempotency import IdempotencyKey
+from hub.db.models.ledger import PreBill, WipEntry
+from hub.testing.snapshots import every_row
+
+KEY = "Idempotency-Key"
+
+
+@dataclass(frozen=True)
+class Case:
+    """One keyed route: the request, another body for it, the table it adds to (None: it
+    changes rows rather than adding one) and what a repeat *without* a key answers."""
+
+    path: str
+    body: dict
+    other_body: dict
+    model: type | None
+    repeat_without_key: int
+
+
+def _org(api, name: str = "Acme") -> int:
+    made = api.post("/organisations", json={"name": name})
+    assert made.status_code == 201, made.text
+    return made.json()["id"]
+
+
+def _prebill_body(org: int, percent: str = "50") -> dict:
+    return {"organisation_id": org, "project": "Web", "stage": "Build", "stage_fee": "1000",
+            "percent": percent}
+
+
+def _wip_body(org: int, value: str = "800") -> dict:
+    return {"organisation_id": org, "project": "Web", "stage": "Build", "value": value}
+
+
+def _prebills(api) -> Case:
+    org = _org(api)
+    return Case("/prebills", _prebill_body(org), _prebill_body(org, "40"), PreBill, 201)
+
+
+def _wip(api) -> Case:
+    org = _org(api)
+    return Case("/wip", _wip_body(org), _wip_body(org, "700"), WipEntry, 201)
+
+
+def _attach(api) -> Case:
+    org = _org(api)
+    prebill = api.post("/prebills", json=_prebill_body(org)).json()["id"]
+    # Less WIP than the pre-bill's 500.00: "exact" leaves a balance, "markup" closes it.
+    assert api.post("/wip", json=_wip_body(org, "400")).status_code == 201
+    # Attached once, the WIP is gone: a repeat without a key finds nothing left to attach.
+    return Case(f"/prebills/{prebill}/attach", {"use": "exact"}, {"use": "markup"}, None, 422)
+
+
+def _invoices(api) -> Case:
+    org = _org(api)
+    return Case("/invoices", {"organisation_id": org},
+                {"organisation_id": org, "note": "another"}, Invoice, 201)
+
+
+def _lines(api) -> Case:
+    invoice = api.post("/invoices", json={"organisation_id": _org(api)}).json()["id"]
+    return Case(f"/invoices/{invoice}/lines", {"description": "Switch", "unit_price": "100"},
+                {"description": "Switch", "unit_price": "90"}, InvoiceLine, 201)
+
+
+def _organisations(api) -> Case:
+    # A repeat without a key is refused: the name is taken (by the first request).
+    return Case("/organisations", {"name": "Globex", "currency": "EUR"},
+                {"name": "Initech"}, Organisation, 422)
+
+
+CASES: dict[str, Callable] = {"prebills": _prebills, "wip": _wip, "attach": _attach,
+                              "invoices": _invoices, "lines": _lines,
+                              "organisations": _organisations}
+
+
+@pytest.fixture(params=sorted(CASES))
+def case(request, api) -> Case:
+    """Each keyed creating route, with what it needs already made."""
+    return CASES[request.param](api)
+
+
+def _rows(api_ctx) -> dict:
+    return every_row(api_ctx.engine.url.render_as_string(hide_password=False))
+
+
+def _count(api_ctx, model: type) -> int:
+    with Session(api_ctx.engine) as session:
+        return session.exec(select(func.count()).select_from(model)).one()
+
+
+def _keys(api_ctx) -> list:
+    with Session(api_ctx.engine) as session:
+        return session.exec(select(IdempotencyKey).order_by(IdempotencyKey.id)).all()
+
+
+def test_a_repeat_with_one_key_creates_nothing_new_and_replays_the_first_answer(api_ctx, api,
+                                                                                case):
+    before = _rows(api_ctx)
+    first = api.post(case.path, json=case.body, headers={KEY: "create-1"})
+    after_first = _rows(api_ctx)
+    again = api.post(case.path, json=case.body, headers={KEY: "create-1"})
+    assert first.status_code < 300, first.text
+    assert again.status_code == first.status_code, again.text
+    assert again.json() == first.json()
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert "Idempotent-Replayed" not in first.headers
+    assert after_first != before  # the first one did its work ...
+    assert _rows(api_ctx) == after_first  # ... and the repeat changed nothing at all
+    [stored] = _keys(api_ctx)
+    assert (stored.key, stored.status_code, stored.response) == \
+        ("create-1", first.status_code, first.json())
+
+
+def test_the_key_with_another_body_is_refused_and_stores_nothing(api_ctx, api, case):
+    first = api.post(case.path, json=case.body, headers={KEY: "create-1"})
+    assert first.status_code < 300, first.text
+    before = _rows(api_ctx)
+    other = api.post(case.path, json=case.other_body, headers={KEY: "create-1"})
+    assert other.status_code == 422, other.text
+    detail = other.json()["detail"]
+    assert "'create-1' was already used for another request" in detail, detail
+    assert "send a new Idempotency-Key" in detail
+    assert _rows(api_ctx) == before
+
+
+def test_without_a_key_a_repeat_is_answered_as_before_and_no_key_is_stored(api_ctx, api, case):
+    first = api.post(case.path, json=case.body)
+    counted = _count(api_ctx, case.model) if case.model else None
+    again = api.post(case.path, json=case.body)
+    assert first.status_code < 300, first.text
+    assert again.status_code == case.repeat_without_key, again.text
+    assert "Idempotent-Replayed" not in again.headers
+    if case.model is not None:
+        assert _count(api_ctx, case.model) == counted + (again.status_code == 201)
+    assert _keys(api_ctx) == []
+
+
+def test_a_refused_creation_stores_no_key_which_then_serves_the_fixed_request(api_ctx, api):
+    _org(api, "Acme")
+    before = _rows(api_ctx)
+    taken = api.post("/organisations", json={"name": "ACME "}, headers={KEY: "org-1"})
+    assert taken.status_code == 422 and "already named 'Acme'" in taken.text, taken.text
+    assert _rows(api_ctx) == before
+    fixed = api.post("/organisations", json={"name": "Acme Leeds"}, headers={KEY: "org-1"})
+    again = api.post("/organisations", json={"name": "Acme Leeds"}, headers={KEY: "org-1"})
+    assert fixed.status_code == again.status_code == 201, (fixed.text, again.text)
+    assert again.json() == fixed.json() and again.headers["Idempotent-Replayed"] == "true"
+    assert _count(api_ctx, Organisation) == 2
+
+
+def test_a_line_refused_on_a_final_invoice_stores_no_key_which_then_serves_a_draft(api_ctx,
+                                                                                     api):
+    org = _org(api)
+    final = api.post("/invoices", json={"organisation_id": org}).json()["id"]
+    api.post(f"/invoices/{final}/lines", json={"description": "Switch", "unit_price": "100"})
+    assert api.post(f"/invoices/{final}/finalise").status_code == 200
+    before = _rows(api_ctx)
+    refused = api.post(f"/invoices/{final}/lines", headers={KEY: "line-1"},
+                       json={"description": "Cable", "unit_price": "5"})
+    assert refused.status_code == 409, refused.text
+    assert _rows(api_ctx) == before
+    # Nothing was done, so the key is still free: the client sends the line to a draft.
+    draft = api.post("/invoices", json={"organisation_id": org}).json()["id"]
+    line = {"description": "Cable", "unit_price": "5"}
+    added, again = [api.post(f"/invoices/{draft}/lines", json=line, headers={KEY: "line-1"})
+                    for _ in range(2)]
+    assert added.status_code == again.status_code == 201, (added.text, again.text)
+    assert again.json() == added.json() and again.headers["Idempotent-Replayed"] == "true"
+    assert [l["description"] for l in again.json()["lines"]] == ["Cable"]
+
+
+def test_a_key_used_to_create_an_invoice_cannot_add_a_line(api_ctx, api):
+    """One key, one request: the same key on another keyed route is refused, naming the route
+    it was used for."""
+    org = _org(api)
+    made = api.post("/invoices", json={"organisation_id": org}, headers={KEY: "inv-1"})
+    assert made.status_code == 201, made.text
+    before = _rows(api_ctx)
+    line = api.post(f"/invoices/{made.json()['id']}/lines", headers={KEY: "inv-1"},
+                    json={"description": "Switch", "unit_price": "100"})
+    assert line.status_code == 422, line.text
+    assert "already used for another request (POST /invoices)" in line.json()["detail"]
+    assert _rows(api_ctx) == before
