@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from hub.db.engine import make_engine
 from hub.testing.cli import real_cli
-from hub.testing.snapshots import every_row
+from hub.testing.snapshots import cli_rows
 
 SETUP = [
     ["org", "create", "Acme", "--email", "billing@acme.test"],
@@ -132,15 +132,12 @@ def hub(tmp_path, monkeypatch, capsys):
         yield run
 
 
-def _dump(tmp_path) -> dict:
-    return every_row(tmp_path / "data" / "hub.sqlite")
-
 
 def test_every_command_refuses_bad_input_in_one_line_and_stores_nothing(hub, tmp_path):
     for args in SETUP:
         code, _, err = hub(*args)
         assert code == 0, (args, err)
-    before = _dump(tmp_path)
+    before = cli_rows(tmp_path)
     assert before["organisation"] and before["recurringline"]
     for args in BAD:
         code, out, err = hub(*args)
@@ -148,7 +145,7 @@ def test_every_command_refuses_bad_input_in_one_line_and_stores_nothing(hub, tmp
         assert code == 2, (args, code, out, err)
         assert len(lines) == 1 and lines[0].startswith("error:"), (args, err)
         assert "Traceback" not in err
-    assert _dump(tmp_path) == before
+    assert cli_rows(tmp_path) == before
 
 
 def test_exit_codes_are_distinct(hub, tmp_path):

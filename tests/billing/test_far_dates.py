@@ -10,7 +10,7 @@ import pytest
 
 from hub.testing.api import api_client
 from hub.testing.cli import real_cli
-from hub.testing.snapshots import every_row
+from hub.testing.snapshots import cli_rows
 from hub.validation.fields import MAX_DAYS_AHEAD
 
 TODAY = dt.date.today()  # the CLI's clock is the real one (a day off near midnight is fine:
@@ -49,11 +49,11 @@ def hub(tmp_path, monkeypatch, capsys):
 ])
 def test_a_date_more_than_a_year_ahead_is_refused_and_nothing_stored(hub, tmp_path, args,
                                                                      what):
-    before = every_row(tmp_path / "data" / "hub.sqlite")
+    before = cli_rows(tmp_path)
     code, _, err = hub(*args)
     assert code == 2 and f"the {what} " in err and "more than a year after today" in err, err
     assert "Traceback" not in err
-    assert every_row(tmp_path / "data" / "hub.sqlite") == before
+    assert cli_rows(tmp_path) == before
 
 
 def test_a_date_within_the_year_is_taken(hub):
@@ -95,10 +95,10 @@ def test_the_last_day_taken_is_a_year_and_a_day_after_today():
 
 
 def test_a_due_date_more_than_a_year_after_the_invoice_date_is_refused(hub, tmp_path):
-    before = every_row(tmp_path / "data" / "hub.sqlite")
+    before = cli_rows(tmp_path)
     code, _, err = hub("ledger", "edit", "id:2", "--due-date", FAR)
     assert code == 2 and "the due date" in err and "after the invoice date" in err, err
-    assert every_row(tmp_path / "data" / "hub.sqlite") == before
+    assert cli_rows(tmp_path) == before
 
 
 def test_a_refund_reported_by_the_processor_long_after_the_charge_is_booked(make_hub_context):

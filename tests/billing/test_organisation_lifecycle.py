@@ -91,7 +91,7 @@ def test_a_retired_organisation_takes_no_new_schedule_or_future_item(ctx):
 
 
 def _rows(ctx):
-    return every_row(ctx.engine.url.render_as_string(hide_password=False))
+    return every_row(ctx.engine)
 
 
 def test_pulled_duplicates_keep_their_names_and_any_case_is_one_name(ctx):

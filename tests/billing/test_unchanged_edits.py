@@ -13,7 +13,7 @@ from sqlalchemy import select
 from hub.db.engine import make_engine
 from hub.db.models import AuditEvent
 from hub.testing.cli import real_cli
-from hub.testing.snapshots import every_row
+from hub.testing.snapshots import cli_rows
 
 SETUP = [
     ["org", "create", "Acme", "--email", "billing@acme.test"],
@@ -61,27 +61,24 @@ def hub(tmp_path, monkeypatch, capsys):
         yield run
 
 
-def _dump(tmp_path) -> dict:
-    return every_row(tmp_path / "data" / "hub.sqlite")
-
 
 @pytest.mark.parametrize("args", SAME, ids=[" ".join(a[:2]) for a in SAME])
 def test_an_edit_to_the_stored_values_says_nothing_changed_and_writes_nothing(hub, tmp_path,
                                                                              args):
-    before = _dump(tmp_path)
+    before = cli_rows(tmp_path)
     code, out, err = hub(*args)
     assert code == 0, err
     assert "nothing changed" in out and "\n" not in out.strip(), out
-    assert _dump(tmp_path) == before  # no audit event, no row touched
+    assert cli_rows(tmp_path) == before  # no audit event, no row touched
 
 
 def test_ending_an_agreement_on_its_end_date_again_changes_nothing(hub, tmp_path):
     code, out, _ = hub("recurring", "end", "1", "--on", "2026-06-30")
     assert code == 0 and "ends after 2026-06-30" in out
-    before = _dump(tmp_path)
+    before = cli_rows(tmp_path)
     code, out, _ = hub("recurring", "end", "1", "--on", "2026-06-30")
     assert code == 0 and "nothing changed" in out
-    assert _dump(tmp_path) == before
+    assert cli_rows(tmp_path) == before
 
 
 def _summaries(tmp_path) -> list[str]:
@@ -119,11 +116,11 @@ def test_a_new_filter_on_a_template_line_is_audited_from_and_to(hub, tmp_path):
 
 
 def test_a_refused_line_edit_leaves_its_filters_as_they_were(hub, tmp_path):
-    before = _dump(tmp_path)
+    before = cli_rows(tmp_path)
     code, _, err = hub("recurring", "edit-line", "1", "--filters", '{"asset_type": "server"}',
                        "--price", "1e15")
     assert code != 0 and "Traceback" not in err
-    assert _dump(tmp_path) == before
+    assert cli_rows(tmp_path) == before
 
 
 def test_a_customer_billing_config_change_is_audited_and_the_same_values_write_nothing(
@@ -134,21 +131,21 @@ def test_a_customer_billing_config_change_is_audited_and_the_same_values_write_n
     summaries = _summaries(tmp_path)[events:]
     assert len(summaries) == 1
     assert "minimum_balance 0.00 → -50.00" in summaries[0] and "blocking_days" in summaries[0]
-    before = _dump(tmp_path)
+    before = cli_rows(tmp_path)
     code, out, err = hub("account", "config", "1", "minimum_balance=-50.00", "blocking_days=2")
     assert code == 0, err
     assert out.strip() == "Billing config of organisation 1: nothing changed."
-    assert _dump(tmp_path) == before
+    assert cli_rows(tmp_path) == before
 
 
 def test_a_customer_billing_config_is_shown_without_settings_and_stores_nothing(hub, tmp_path):
-    before = _dump(tmp_path)
+    before = cli_rows(tmp_path)
     code, out, err = hub("account", "config", "1")
     assert code == 0, err
     shown = json.loads(out)
     assert (shown["organisation_id"], shown["blocking_days"], shown["minimum_balance"],
             shown["id"]) == (1, 0, "0", None)  # the defaults: no config stored
-    assert _dump(tmp_path) == before
+    assert cli_rows(tmp_path) == before
     hub("account", "config", "1", "blocking_days=3")
     code, out, err = hub("account", "config", "1")
     assert code == 0 and json.loads(out)["blocking_days"] == 3, err

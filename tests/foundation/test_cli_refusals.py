@@ -15,7 +15,7 @@ import pytest
 from hub.cli import state as cli_state
 from hub.db.migrate import MIGRATIONS_DIR
 from hub.testing.cli import real_cli
-from hub.testing.snapshots import every_row
+from hub.testing.snapshots import cli_rows
 
 SETUP = [
     ["org", "create", "Acme", "--email", "billing@acme.test"],
@@ -60,9 +60,6 @@ def hub(tmp_path, monkeypatch, capsys):
         yield run
 
 
-def _dump(tmp_path) -> dict:
-    return every_row(tmp_path / "data" / "hub.sqlite")
-
 
 def _scripts() -> list[str]:
     """The packaged migration scripts and folders (not Python's caches)."""
@@ -80,11 +77,11 @@ def _one_line(code: int, err: str, words: str, *, exit_code: int = 2) -> None:
 
 @pytest.mark.parametrize("args,words", BAD, ids=[" ".join(a) for a, _ in BAD])
 def test_bad_input_is_one_line_and_stores_nothing(hub, tmp_path, args, words):
-    before = _dump(tmp_path)
+    before = cli_rows(tmp_path)
     packaged = _scripts()
     code, _, err = hub(*args)
     _one_line(code, err, words)
-    assert _dump(tmp_path) == before
+    assert cli_rows(tmp_path) == before
     assert _scripts() == packaged  # no x/ folder, no y_t.py migration
 
 
@@ -100,10 +97,10 @@ def test_a_company_term_past_a_year_is_one_line(hub, tmp_path):
     config = tmp_path / "far.toml"
     config.write_text(f'data_dir = "{tmp_path / "data"}"\n'
                       "[company]\npayment_due_days = 3000000\n")
-    before = _dump(tmp_path)
+    before = cli_rows(tmp_path)
     code, _, err = hub("--config", str(config), "invoice", "create", "1", "--date", "2026-01-01")
     _one_line(code, err, "company.payment_due_days: 3000000 is outside 0–365 days", exit_code=3)
-    assert _dump(tmp_path) == before
+    assert cli_rows(tmp_path) == before
 
 
 def test_paths_that_cannot_be_written_are_refused(hub, tmp_path):
@@ -157,9 +154,9 @@ def test_status_with_an_unreachable_broker_prints_what_it_can(hub, monkeypatch):
 def test_a_missing_password_is_one_line(hub, monkeypatch, tmp_path):
     monkeypatch.delenv("HUB_USER_PASSWORD", raising=False)
     monkeypatch.setattr(sys, "stdin", io.StringIO(""))  # as with </dev/null
-    before = _dump(tmp_path)
+    before = cli_rows(tmp_path)
     code, _, err = hub("user", "add", "u4")
     lines = [line for line in err.splitlines() if line.strip().startswith("error:")]
     assert code == 2 and "Traceback" not in err
     assert len(lines) == 1 and "HUB_USER_PASSWORD" in lines[0]
-    assert _dump(tmp_path) == before
+    assert cli_rows(tmp_path) == before

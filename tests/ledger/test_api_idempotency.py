@@ -24,7 +24,7 @@ def org(api):
 
 
 def _rows(api_ctx) -> dict:
-    return every_row(api_ctx.engine.url.render_as_string(hide_password=False))
+    return every_row(api_ctx.engine)
 
 
 def _all(api_ctx, model) -> list:

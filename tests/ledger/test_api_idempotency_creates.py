@@ -99,7 +99,7 @@ def case(request, api) -> Case:
 
 
 def _rows(api_ctx) -> dict:
-    return every_row(api_ctx.engine.url.render_as_string(hide_password=False))
+    return every_row(api_ctx.engine)
 
 
 def _count(api_ctx, model: type) -> int:

@@ -13,7 +13,7 @@ from sqlmodel import select
 from hub.db.models import CreditNote, OutboxEntry, Payment
 from hub.errors import NotFound, ValidationFailed
 from hub.ledger import find_credit_note, find_invoice, queue_reminders
-from hub.testing.snapshots import every_row
+from hub.testing.snapshots import cli_rows
 
 
 def test_a_number_that_is_another_invoices_id_is_refused_naming_both(session, make_invoice):
@@ -123,13 +123,13 @@ def _payments(tmp_path) -> list[tuple[int, str]]:
     ["credit-note", "create", "--invoice", "1", "--whole"],
 ])
 def test_cli_refuses_an_ambiguous_invoice_and_stores_nothing(hub, tmp_path, args):
-    before = every_row(tmp_path / "data" / "hub.sqlite")
+    before = cli_rows(tmp_path)
     code, _, err = hub(*args)
     lines = [line for line in err.splitlines() if line.strip()]
     assert code == 2 and "Traceback" not in err
     assert len(lines) == 1 and lines[0].startswith("error: '1' is ambiguous"), err
     assert "id:2 for the first or id:1 for the second" in lines[0]
-    assert every_row(tmp_path / "data" / "hub.sqlite") == before
+    assert cli_rows(tmp_path) == before
 
 
 def test_cli_pays_the_invoice_the_user_names(hub, tmp_path):
@@ -151,10 +151,10 @@ def test_cli_refuses_one_invoice_named_twice_or_numbered_like_an_id(hub, tmp_pat
                                                                      refusal):
     """One amount used to replace the other silently (the rest became account credit); a
     number "id:7" could never be found by its number."""
-    before = every_row(tmp_path / "data" / "hub.sqlite")
+    before = cli_rows(tmp_path)
     code, _, err = hub(*args)
     assert code == 2 and refusal in err and "Traceback" not in err, err
-    assert every_row(tmp_path / "data" / "hub.sqlite") == before
+    assert cli_rows(tmp_path) == before
 
 
 def test_cli_help_names_the_id_form(hub):

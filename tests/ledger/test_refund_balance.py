@@ -12,7 +12,7 @@ from decimal import Decimal
 import pytest
 
 from hub.testing.cli import real_cli
-from hub.testing.snapshots import every_row
+from hub.testing.snapshots import cli_rows, every_row
 
 SETUP = [
     ["org", "create", "Acme"],
@@ -28,9 +28,6 @@ def hub(tmp_path, monkeypatch, capsys):
     with real_cli(tmp_path, monkeypatch, capsys, setup=SETUP) as run:
         yield run
 
-
-def _rows(tmp_path) -> dict:
-    return every_row(tmp_path / "data" / "hub.sqlite")
 
 
 def test_account_credit_is_paid_back_as_a_negative_payment(hub):
@@ -62,11 +59,11 @@ def test_account_credit_is_paid_back_as_a_negative_payment(hub):
     (["1", "5", "--reason", "x" * 501], "the refund reason is 501 characters long"),
 ])
 def test_a_refused_refund_of_credit_says_why_and_stores_nothing(hub, tmp_path, args, says):
-    before = _rows(tmp_path)
+    before = cli_rows(tmp_path)
     code, _, err = hub("payment", "refund-balance", *args)
     assert code == 2 and says in err, err
     assert "Traceback" not in err
-    assert _rows(tmp_path) == before
+    assert cli_rows(tmp_path) == before
 
 
 # ------------------------------------------------------------------------------ REST API
@@ -111,12 +108,11 @@ def test_the_api_pays_account_credit_back_once_per_key(api, credited):
 ])
 def test_the_api_refuses_a_bad_refund_of_credit_with_422_and_stores_nothing(
         api, api_ctx, credited, body, says):
-    url = api_ctx.engine.url.render_as_string(hide_password=False)
-    before = every_row(url)
+    before = every_row(api_ctx.engine)
     answer = api.post(f"/organisations/{credited}/refund-balance", json=body)
     assert answer.status_code == 422, answer.text
     assert says in answer.json()["detail"], answer.json()
-    assert every_row(url) == before
+    assert every_row(api_ctx.engine) == before
 
 
 def test_the_api_shows_and_changes_the_billing_config(api, credited):

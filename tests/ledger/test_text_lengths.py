@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from hub.testing.cli import real_cli
-from hub.testing.snapshots import every_row
+from hub.testing.snapshots import cli_rows, every_row
 from hub.validation.fields import NOTE_LENGTH, REASON_LENGTH, REFERENCE_LENGTH
 
 SETUP = [
@@ -26,9 +26,6 @@ def hub(tmp_path, monkeypatch, capsys):
         yield run
 
 
-def _rows(tmp_path) -> dict:
-    return every_row(tmp_path / "data" / "hub.sqlite")
-
 
 @pytest.mark.parametrize("args,what,most", [
     (["payment", "add", "1", "5", "--reference", "x" * (REFERENCE_LENGTH + 1)],
@@ -42,11 +39,11 @@ def _rows(tmp_path) -> dict:
 ])
 def test_the_cli_refuses_text_over_its_length_and_stores_nothing(hub, tmp_path, args, what,
                                                                   most):
-    before = _rows(tmp_path)
+    before = cli_rows(tmp_path)
     code, _, err = hub(*args)
     assert code == 2 and f"the {what} is {most + 1:,} characters long" in err, err
     assert f"more than the {most:,} it may have" in err and "Traceback" not in err
-    assert _rows(tmp_path) == before
+    assert cli_rows(tmp_path) == before
 
 
 def test_the_cli_keeps_text_up_to_its_length(hub):
@@ -71,11 +68,11 @@ def org_id(api) -> int:
 ])
 def test_the_api_refuses_text_over_its_length_with_422(api, api_ctx, org_id, path, body):
     client, org, ctx = api, org_id, api_ctx
-    before = every_row(ctx.engine.url.render_as_string(hide_password=False))
+    before = every_row(ctx.engine)
     answer = client.post(path, json={"organisation_id": org, **body})
     assert answer.status_code == 422, answer.text
     assert "at most" in answer.json()["detail"]
-    assert every_row(ctx.engine.url.render_as_string(hide_password=False)) == before
+    assert every_row(ctx.engine) == before
 
 
 def test_a_refused_amount_is_shown_as_typed_not_as_python_writes_it():
