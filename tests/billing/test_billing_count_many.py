@@ -174,14 +174,17 @@ def test_bulk_allocations_relaxes_collection_and_restores_it():
 
 
 def test_bulk_allocations_freezes_what_exists_before_it_and_thaws_it_after():
-    made_before = [object() for _ in range(10)]  # noqa: F841  (kept alive across the block)
+    # Frozen objects may still be freed meanwhile (their count only goes down): the checks
+    # are that the block freezes, that a nested block freezes nothing more, and that all is
+    # thawed after.
     assert gc.get_freeze_count() == 0
     with bulk_allocations():
         frozen = gc.get_freeze_count()
         assert frozen > 1000  # the modules, classes and objects of this process
-        with bulk_allocations():  # nested: nothing more frozen, nothing thawed
-            assert gc.get_freeze_count() == frozen
-        assert gc.get_freeze_count() == frozen
+        made_inside = [[i] for i in range(5000)]  # tracked containers, made after the freeze
+        with bulk_allocations():  # nested (a preview inside a request): nothing more frozen
+            assert gc.get_freeze_count() <= frozen
+        assert gc.get_freeze_count() <= frozen and len(made_inside) == 5000
     assert gc.get_freeze_count() == 0
 
 
@@ -189,9 +192,10 @@ def test_bulk_allocations_keeps_a_freeze_the_process_made_itself():
     gc.freeze()  # as a pre-forking server does
     try:
         frozen = gc.get_freeze_count()
-        with bulk_allocations():
-            assert gc.get_freeze_count() == frozen
-        assert gc.get_freeze_count() == frozen
+        made_after = [[i] for i in range(5000)]
+        with bulk_allocations():  # neither freezes what was made since nor thaws
+            assert 0 < gc.get_freeze_count() <= frozen
+        assert 0 < gc.get_freeze_count() <= frozen and len(made_after) == 5000
     finally:
         gc.unfreeze()
 
