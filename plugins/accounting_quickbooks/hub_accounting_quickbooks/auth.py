@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+import threading
+import time
 from typing import Any
 from urllib.parse import urlencode
 
@@ -130,16 +132,29 @@ class TokenManager:
         return self.refresh(tokens)["access_token"]
 
     def refresh(self, tokens: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Trade the refresh token for a new pair and store it with compare-and-set."""
+        """Trade the refresh token for a new pair and store it with compare-and-set.
+
+        Intuit spends a refresh token when it is used, so two workers refreshing with the same
+        one would see the second refused as if the connection were revoked. The worker
+        threads of one process refresh one at a time (the second then finds the first's new
+        pair); a worker in another process that is refused waits a moment for the pair the
+        other stores (:data:`REFRESH_SETTLE_SECONDS`) before it calls the connection revoked."""
         old = tokens or self._stored()
+        with _refresh_lock(self.connection.name):
+            current = self._stored()
+            if current != old:
+                return current  # refreshed by another thread meanwhile: the live pair
+            return self._refreshed(old)
+
+    def _refreshed(self, old: dict[str, Any]) -> dict[str, Any]:
         response = _post_token(self.settings, self.http, {
             "grant_type": "refresh_token", "refresh_token": old["refresh_token"]})
         if response.status_code >= 500:
             raise TransientError(f"Intuit token endpoint answered {response.status_code}",
                                  retry_after=30)
         if response.status_code != 200:
-            current = self.connection.state.get(TOKENS)
-            if current and current != old:
+            current = self._stored_other_than(old)
+            if current is not None:
                 return current  # another worker refreshed first; its pair is the live one
             raise ConnectionRevoked(
                 f"Intuit refused to refresh the tokens of connection {self.connection.name!r} "
@@ -149,3 +164,30 @@ class TokenManager:
         if self.connection.state.compare_and_set(TOKENS, old, new, secret=True):
             return new
         return self._stored()
+
+    def _stored_other_than(self, old: dict[str, Any]) -> dict[str, Any] | None:
+        """The stored pair once it is not ``old`` (another process stored its refresh),
+        waiting at most :data:`REFRESH_SETTLE_SECONDS`; ``None`` if it stays ``old``."""
+        deadline = time.monotonic() + REFRESH_SETTLE_SECONDS
+        while True:
+            current = self.connection.state.get(TOKENS)
+            if current and current != old:
+                return current
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(0.1)
+
+
+#: How long a worker whose refresh Intuit refused waits for another worker's new pair to be
+#: stored before it calls the connection revoked (the other's answer and its store take
+#: milliseconds; a revoked connection is refused this much later).
+REFRESH_SETTLE_SECONDS = 2.0
+_refresh_locks: dict[str, threading.Lock] = {}
+_refresh_locks_guard = threading.Lock()
+
+
+def _refresh_lock(connection: str) -> threading.Lock:
+    """The lock that lets one thread of this process refresh ``connection``'s tokens at a
+    time."""
+    with _refresh_locks_guard:
+        return _refresh_locks.setdefault(connection, threading.Lock())
