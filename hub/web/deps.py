@@ -12,7 +12,7 @@ Routers write::
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Any, Annotated
 
 from fastapi import Depends, HTTPException, Path, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -23,11 +23,25 @@ from hub.db.models.api_tokens import ApiToken
 from hub.validation.fields import MAX_ID
 from hub.web.tokens import verify_token
 
-__all__ = ["get_context", "require_token", "RowId"]
+__all__ = ["get_context", "require_token", "RowId", "changes_given"]
 
 #: A row id in a path: a number past what an id column holds names no record, and is refused
 #: (422) before any query runs.
 RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
+def changes_given(body: Any) -> dict:
+    """The fields a ``PATCH`` body sets, or a refusal (422 "nothing to change") when it sets
+    none, as the CLI's ``edit`` commands refuse to run without an option (an empty edit would
+    still be written to the audit trail). The service parses them again from plain values."""
+    from hub.errors import ValidationFailed
+
+    given = body.model_dump(exclude_unset=True)
+    if not given:
+        raise ValidationFailed("nothing to change", hint="send at least one of "
+                               + ", ".join(type(body).model_fields))
+    return given
+
 
 _bearer = HTTPBearer(auto_error=False, description="a token made with `hub token create NAME`")
 

@@ -128,3 +128,7 @@ def test_the_api_shows_and_changes_the_billing_config(api, credited):
         answer = api.patch(f"/organisations/{org}/account/config", json=bad)
         assert answer.status_code == 422, (bad, answer.text)
     assert api.get("/organisations/999/account/config").status_code == 404
+    empty = api.patch(f"/organisations/{org}/account/config", json={})
+    assert empty.status_code == 422 and "nothing to change" in empty.json()["detail"]
+    huge = api.post("/organisations/99999999999999999999/refund-balance", json={"amount": "1"})
+    assert huge.status_code == 422 and "organisation_id" in huge.json()["detail"], huge.text

@@ -16,7 +16,7 @@ from pydantic import Field
 from hub.host.context import HubContext
 from hub.validation.accounts import AccountConfigChanges
 from hub.validation.fields import Amount, Day, Reason
-from hub.web.deps import get_context, require_token
+from hub.web.deps import RowId, changes_given, get_context, require_token
 from hub.web.routers.ledger_common import Keyed, LedgerIn, payment_out, session_of
 
 __all__ = ["router"]
@@ -27,7 +27,7 @@ _session = session_of
 # Annotated, not ``= Query(...)``: FastAPI drops a type's own validator (Day refuses numbers,
 # which pydantic's date reads as Unix time) when the default is a Query.
 @router.get("/organisations/{organisation_id:int}/statement", summary="A statement")
-def statement(organisation_id: int, start: Annotated[Day, Query()],
+def statement(organisation_id: RowId, start: Annotated[Day, Query()],
               end: Annotated[Day, Query()],
               mode: Literal["documents", "transactions"] = Query("documents"),
               ctx: HubContext = Depends(get_context)) -> dict[str, Any]:
@@ -52,7 +52,7 @@ def statement(organisation_id: int, start: Annotated[Day, Query()],
 
 
 @router.get("/organisations/{organisation_id:int}/account", summary="Balance and calendar")
-def account(organisation_id: int, ctx: HubContext = Depends(get_context)) -> dict[str, Any]:
+def account(organisation_id: RowId, ctx: HubContext = Depends(get_context)) -> dict[str, Any]:
     """Balance, credit, what is due; next due, block and deactivation dates; reminders; the
     account's state (active, blocked, deactivated) and its recorded changes."""
     from hub.ledger import (
@@ -85,7 +85,7 @@ class NextBlockDateIn(LedgerIn):
 
 @router.post("/organisations/{organisation_id:int}/next-block-date",
              summary="Set next block date")
-def next_block_date(organisation_id: int, body: NextBlockDateIn,
+def next_block_date(organisation_id: RowId, body: NextBlockDateIn,
                     ctx: HubContext = Depends(get_context)) -> dict[str, Any]:
     """Refused once the account is blocked, for a past date, or with nothing unpaid."""
     from hub.ledger import set_next_block_date
@@ -97,7 +97,7 @@ def next_block_date(organisation_id: int, body: NextBlockDateIn,
 
 @router.post("/organisations/{organisation_id:int}/cancel-last-recurring-invoice",
              summary="Cancel the last recurring invoice")
-def cancel_last(organisation_id: int, ctx: HubContext = Depends(get_context)) -> dict[str, Any]:
+def cancel_last(organisation_id: RowId, ctx: HubContext = Depends(get_context)) -> dict[str, Any]:
     """Delete the last recurring invoice completely; future items stay (with a warning)."""
     from hub.ledger import cancel_last_recurring_invoice
 
@@ -107,7 +107,7 @@ def cancel_last(organisation_id: int, ctx: HubContext = Depends(get_context)) ->
 
 @router.get("/organisations/{organisation_id:int}/account/config",
             summary="The billing config")
-def get_config(organisation_id: int, ctx: HubContext = Depends(get_context)) -> dict[str, Any]:
+def get_config(organisation_id: RowId, ctx: HubContext = Depends(get_context)) -> dict[str, Any]:
     """Minimum balance, blocking and deactivation days, holidays, reminder days (the defaults
     when none was set), as ``hub account config ORG`` shows them."""
     from hub.ledger import account_config
@@ -118,15 +118,16 @@ def get_config(organisation_id: int, ctx: HubContext = Depends(get_context)) -> 
 
 @router.patch("/organisations/{organisation_id:int}/account/config",
               summary="Change the billing config")
-def patch_config(organisation_id: int, changes: AccountConfigChanges,
+def patch_config(organisation_id: RowId, changes: AccountConfigChanges,
                  ctx: HubContext = Depends(get_context)) -> dict[str, Any]:
     """The settings sent change (each checked as ``hub account config`` checks it); the
-    others keep their value. Values already stored write nothing, not even an audit event."""
+    others keep their value. Values already stored write nothing, not even an audit event;
+    an empty body is refused (422 "nothing to change")."""
     from hub.ledger import set_account_config
 
     with _session(ctx) as session:
         return set_account_config(session, organisation_id,
-                                  **changes.given()).model_dump(mode="json")
+                                  **changes_given(changes)).model_dump(mode="json")
 
 
 class RefundBalanceIn(LedgerIn):
@@ -141,7 +142,7 @@ class RefundBalanceIn(LedgerIn):
 
 @router.post("/organisations/{organisation_id:int}/refund-balance", status_code=201,
              summary="Pay account credit back")
-def refund_balance(organisation_id: int, body: RefundBalanceIn, once: Keyed,
+def refund_balance(organisation_id: RowId, body: RefundBalanceIn, once: Keyed,
                    ctx: HubContext = Depends(get_context)) -> dict[str, Any]:
     """A negative payment drawn from the oldest free credit (an overpayment, a credit note's
     credit no invoice will use), pushed to accounting like any payment; more than the free

@@ -17,14 +17,13 @@ from fastapi import APIRouter, Body, Depends, Path
 from pydantic import BaseModel
 
 from hub.db.engine import session_scope
-from hub.errors import ValidationFailed
 from hub.host.context import HubContext
 from hub.validation.fields import MAX_ID, Day
 from hub.validation.records import (
     AssetChanges, ContactChanges, ContractChanges, FutureItemChanges, GroupChanges,
     LineChanges, MappingChanges, OrganisationChanges, ProductChanges, RecurringChanges, Strict,
 )
-from hub.web.deps import get_context, require_token
+from hub.web.deps import changes_given as _given, get_context, require_token
 
 __all__ = ["router"]
 
@@ -49,16 +48,6 @@ def _run(ctx: HubContext, work: Callable[[Any], Any]) -> dict:
         row = work(session)
         session.flush()
         return _row(row)
-
-
-def _given(body: Strict) -> dict:
-    """The fields the body sets, or a refusal when it sets none (an empty edit would still be
-    written to the audit trail). The service parses them again from plain values (one path)."""
-    given = body.model_dump(exclude_unset=True)
-    if not given:
-        raise ValidationFailed("nothing to change", hint="send at least one of "
-                               + ", ".join(type(body).model_fields))
-    return given
 
 
 class EndIn(Strict):
