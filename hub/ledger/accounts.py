@@ -51,7 +51,7 @@ def set_account_config(session: Session, organisation_id: int, /,
     from hub.billing.editing import apply_changes  # billing imports the ledger
     from hub.validation.changes import nothing_changed
 
-    row = account_config(session, organisation_id)
+    row = _config_row(session, organisation_id)  # the organisation was read above
     # Audited like every edit: a blocking day or minimum balance decides when a customer is
     # blocked, so the trail says who changed it, from what, to what. Values already stored
     # write nothing (and a config that would only hold the defaults is not made).
@@ -67,6 +67,10 @@ def account_config(session: Session, organisation_id: int) -> AccountConfig:
     """The organisation's billing config: its stored row, or the defaults when none was set
     (not stored)."""
     get_organisation(session, organisation_id)
+    return _config_row(session, organisation_id)
+
+
+def _config_row(session: Session, organisation_id: int) -> AccountConfig:
     return session.exec(select(AccountConfig).where(
         AccountConfig.organisation_id == organisation_id)).first() or AccountConfig(
         organisation_id=organisation_id)
@@ -76,7 +80,7 @@ def account_calendar(session: Session, organisation_id: int, *, default_due_days
                      ) -> AccountCalendar:
     """The organisation's :class:`AccountCalendar` from its row and billing config."""
     org = get_organisation(session, organisation_id)
-    cfg = account_config(session, organisation_id)
+    cfg = _config_row(session, organisation_id)
     return AccountCalendar(
         billing_day=org.billing_day,
         payment_due_days=org.payment_due_days if org.payment_due_days is not None
