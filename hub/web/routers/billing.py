@@ -10,9 +10,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any, Optional
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub.host.context import HubContext
@@ -20,14 +18,12 @@ from hub.db.engine import session_scope
 from hub.core.ledger.statuses import InvoiceStatus
 from hub.validation.fields import MAX_ID, Amount, Day, Id, Integer, Note, Quantity, TaxRate
 from hub.validation.records import OrganisationInput
-from hub.web.deps import get_context, require_token
+from hub.web.deps import RowId, get_context, require_token
 from hub.web.idempotency import Keyed
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["billing"], dependencies=[Depends(require_token)])
-
-RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 def plain(value: Any) -> Any:

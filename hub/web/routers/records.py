@@ -18,18 +18,16 @@ from pydantic import BaseModel
 
 from hub.db.engine import session_scope
 from hub.host.context import HubContext
-from hub.validation.fields import MAX_ID, Day
+from hub.validation.fields import Day
 from hub.validation.records import (
     AssetChanges, ContactChanges, ContractChanges, FutureItemChanges, GroupChanges,
     LineChanges, MappingChanges, OrganisationChanges, ProductChanges, RecurringChanges, Strict,
 )
-from hub.web.deps import changes_given as _given, get_context, require_token
+from hub.web.deps import RowId, changes_given as _given, get_context, require_token
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["records"], dependencies=[Depends(require_token)])
-
-RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 def _plain(value: Any) -> Any:
