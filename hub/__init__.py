@@ -12,8 +12,10 @@ sandbox kit :mod:`hub.testing.vendor_sandbox`):
   :func:`access_token_of`, :class:`RateLimiter`, :class:`TokenCache` (:mod:`hub.sources.vendor_http`,
   imported on first use so that ``import hub`` stays light for the CLI);
 - for accounting plugins: :class:`PushLedger` (what a plugin remembers per connection to push
-  each document exactly once) and :mod:`exact_json <hub.contract.exact_json>` (JSON whose
-  amounts are exact decimals), both imported on first use;
+  each document exactly once), :mod:`exact_json <hub.contract.exact_json>` (JSON whose
+  amounts are exact decimals) and OAuth 2.0 with rotating refresh tokens
+  (:class:`RotatingTokens`, :class:`OAuthProvider`, :class:`ConnectionRevoked` and the module
+  :mod:`oauth <hub.contract.oauth>`), all imported on first use;
 - shared rate budgets per vendor account: :func:`rate_budget`, :class:`BudgetLimits`,
   :class:`RateBudget` (:mod:`hub.sources.budgets`; one budget per account for every worker).
 """
@@ -25,6 +27,7 @@ if TYPE_CHECKING:  # what the names below are, for type checkers; at run time se
         Connection, ConnectionState, ConnectionType, MemoryState, owns,
     )
     from hub.contract.hookspecs import hookimpl  # noqa: F401
+    from hub.contract.oauth import ConnectionRevoked, OAuthProvider, RotatingTokens  # noqa: F401
     from hub.contract.records import *  # noqa: F401,F403
     from hub.core.money import CurrencyMismatch, Money, minor_unit  # noqa: F401
     from hub.errors import (  # noqa: F401
@@ -55,15 +58,17 @@ _CONFIG = ("ConnectionConfig",)
 #: Names served from :mod:`hub.sources.budgets` on first access.
 _BUDGETS = ("rate_budget", "BudgetLimits", "BudgetExhausted", "RateBudget")
 
-#: For accounting plugins, served on first access.
-_ACCOUNTING = ("PushLedger", "exact_json")
+#: For accounting plugins, served on first access (``exact_json`` and ``oauth`` are modules).
+_OAUTH = ("ConnectionRevoked", "OAuthProvider", "RotatingTokens")
+_ACCOUNTING = ("PushLedger", "exact_json", "oauth", *_OAUTH)
 
 
 #: Every lazily served name and the module it comes from (the records' names are looked up in
 #: their module's ``__all__``; ``exact_json`` is a module itself).
 _LAZY = {**_FROM, **dict.fromkeys(_VENDOR_HTTP, "hub.sources.vendor_http"),
          **dict.fromkeys(_BUDGETS, "hub.sources.budgets"), "ConnectionConfig": "hub.config",
-         "PushLedger": "hub.contract.push_ledger"}
+         "PushLedger": "hub.contract.push_ledger",
+         **dict.fromkeys(_OAUTH, "hub.contract.oauth")}
 
 
 def __getattr__(name: str):
@@ -71,8 +76,8 @@ def __getattr__(name: str):
 
     if name == "__all__":
         value = _public_names()
-    elif name == "exact_json":
-        value = importlib.import_module("hub.contract.exact_json")
+    elif name in ("exact_json", "oauth"):
+        value = importlib.import_module(f"hub.contract.{name}")
     elif name in _LAZY:
         value = getattr(importlib.import_module(_LAZY[name]), name)
     else:
