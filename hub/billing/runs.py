@@ -77,6 +77,17 @@ class BatchSummary:
     invoices: int
     notes: list[str] = field(default_factory=list)
     left_out: list[dict] = field(default_factory=list)
+    #: the other preview batches whose drafts hold some of what is due (nothing due but this
+    #: means it is waiting for approval there, not that nothing is to be billed)
+    held_by: list[int] = field(default_factory=list)
+
+    def nothing_due(self) -> str:
+        """What to tell the user when no batch was stored (``batch_id`` is None)."""
+        if not self.held_by:
+            return f"Nothing is due on or before {self.run_date}"
+        held = ", ".join(f"#{n}" for n in self.held_by)
+        return (f"Nothing new is due on or before {self.run_date}: what is due is already in "
+                f"preview batch {held}, waiting to be confirmed or discarded")
 
 
 def build_drafts(dues: list[DueInvoice], counter: Counter, now: dt.datetime,
@@ -144,7 +155,7 @@ def _preview_into(ctx: HubContext, batch_id: int, run_date: dt.date, now: dt.dat
                   ) -> BatchSummary:
     try:
         with bulk_allocations():
-            notes, left_out = _fill(ctx, batch_id, run_date, now)
+            notes, left_out, held_by = _fill(ctx, batch_id, run_date, now)
     except BaseException:
         # Nothing half-made stays behind: the partial batch's drafts go, reservations return.
         discard(ctx, batch_id)
@@ -156,7 +167,7 @@ def _preview_into(ctx: HubContext, batch_id: int, run_date: dt.date, now: dt.dat
         if not made and not left_out:
             session.execute(delete(BillingBatch.__table__).where(
                 BillingBatch.__table__.c.id == batch_id))
-            return BatchSummary(None, run_date, "nothing due", 0, notes)
+            return BatchSummary(None, run_date, "nothing due", 0, notes, held_by=held_by)
         batch = session.get(BillingBatch, batch_id)
         batch.invoice_count, batch.notes = made, notes + [describe(i) for i in left_out]
         batch.left_out, batch.filled_at = left_out, now
@@ -164,19 +175,21 @@ def _preview_into(ctx: HubContext, batch_id: int, run_date: dt.date, now: dt.dat
                      summary=f"run date {run_date}: {made} draft invoices"
                              + (f", {len(left_out)} left out" if left_out else ""))
         return BatchSummary(batch_id, run_date, BatchStatus.preview.value, made,
-                            list(batch.notes), left_out)
+                            list(batch.notes), left_out, held_by)
 
 
 def _fill(ctx: HubContext, batch_id: int, run_date: dt.date, now: dt.datetime
-          ) -> tuple[list[str], list[dict]]:
+          ) -> tuple[list[str], list[dict], list[int]]:
     """Draft every due schedule and contract cycle into the batch, a chunk at a time; returns
-    the notes and what was left out. Each chunk is stored while the next one is read, counted
-    and priced (:mod:`hub.billing.store_behind`)."""
+    the notes, what was left out and the other preview batches holding what was due. Each
+    chunk is stored while the next one is read, counted and priced
+    (:mod:`hub.billing.store_behind`)."""
     reader = reading_engine(ctx.engine)
     counter = Counter(ctx.plugins.pm, ctx.connections(), reader)
     due_days = ctx.settings.company.payment_due_days
     notes: list[str] = []
     left: list[LeftOut] = []
+    held_by: set[int] = set()
     usage_periods: set[tuple[dt.date, dt.date]] = set()
     # Planned from current statistics, not those of a database before its last bulk load.
     refresh_stale(ctx.engine, _READS)
@@ -187,8 +200,9 @@ def _fill(ctx: HubContext, batch_id: int, run_date: dt.date, now: dt.datetime
         nonlocal stored
         before, skipped, unstored = outcome
         left.extend(before + unstored)
-        notes.extend(describe_skipped([s for s in skipped
-                                       if s[2] != f"preview batch {batch_id}"]))
+        others = [s for s in skipped if s.preview_batch != batch_id]
+        notes.extend(describe_skipped(others))
+        held_by.update(s.preview_batch for s in others if s.preview_batch is not None)
         stored += 1
         if stored & (stored - 1) == 0:
             # After chunks 1, 2, 4, 8...: the drafts grow the invoice tables, and a
@@ -242,7 +256,7 @@ def _fill(ctx: HubContext, batch_id: int, run_date: dt.date, now: dt.datetime
                 behind.submit((chunk_left, drafts, names), names)
     if usage_periods:
         notes += usage_gap_notes(ctx.engine, ctx.connections("usage"), usage_periods)
-    return notes, [item.as_dict() for item in left]
+    return notes, [item.as_dict() for item in left], sorted(held_by)
 
 
 def _store(ctx: HubContext, batch_id: int, drafts: list[Draft], names: dict[int, str]

@@ -23,7 +23,10 @@ __all__ = ["store_drafts", "Skipped"]
 
 
 class Skipped(tuple):
-    """``(billing_key, period_start, holder)`` of a draft another batch or invoice holds."""
+    """``(billing_key, period_start, holder)`` of a draft another batch or invoice holds;
+    ``preview_batch`` is the id of the preview batch whose draft holds it, if one does."""
+
+    preview_batch: int | None = None
 
 
 def store_drafts(session: Session, batch_id: int | None, drafts: Sequence[Draft]
@@ -101,7 +104,10 @@ def _holders(session: Session, skipped: list[Skipped]) -> list[Skipped]:
             holder = f"preview batch {row.batch_id}"
         else:
             holder = f"invoice {row.number}"
-        result.append(Skipped((*key, holder)))
+        skip = Skipped((*key, holder))
+        if row is not None and row.status == "draft":
+            skip.preview_batch = row.batch_id
+        result.append(skip)
     return result
 
 

@@ -91,8 +91,8 @@ def test_a_preview_with_nothing_due_says_so_on_the_runs_page(client_as):
     token = csrf_of(client.get("/admin/runs").text)
     response = client.post("/admin/runs", data={"csrf_token": token, "run_date": "1990-01-01"})
     assert response.status_code == 200 and str(response.url).endswith("/admin/runs?done="
-                                                                      "Nothing+is+due+on+1990-01-01")
-    assert "Nothing is due on 1990-01-01" in response.text
+                                                                      "Nothing+is+due+on+or+before+1990-01-01")
+    assert "Nothing is due on or before 1990-01-01" in response.text
 
 
 def test_an_organisation_edit_is_audited_with_its_changes(admin_ctx, client_as, org_id):

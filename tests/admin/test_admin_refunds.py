@@ -127,3 +127,28 @@ def test_a_payment_read_from_an_accounting_system_is_refunded_in_the_ledger(
     assert "Refund in the ledger" in alice.get(f"/admin/payments/{payment_id}").text
     assert _refund(alice, payment_id, "1.00").status_code == 303
     assert _rows(admin_ctx) == ([], [Decimal("-1.00")])
+
+
+def test_a_requested_refund_is_told_in_the_currencys_minor_unit(admin_ctx, client_as,
+                                                                invoice_id):
+    """The page said "Refund of 1.5 USD requested" for 1.5 typed, and "642.5000 USD" (the
+    stored figure) for all that was left."""
+    payment_id = _stripe_payment(admin_ctx, invoice_id)
+    alice = client_as("alice")
+    told = unquote_plus(_refund(alice, payment_id, "1.5").headers["location"])
+    assert "Refund of 1.50 USD requested from stripe" in told
+    told = unquote_plus(_refund(alice, payment_id).headers["location"])
+    assert "Refund of 642.50 USD requested from stripe" in told
+
+
+def test_a_refund_asked_of_the_processor_shows_on_the_payment_until_it_is_confirmed(
+        admin_ctx, client_as, invoice_id):
+    """After a request the payment page said "Refunds: none" and nothing else: a clerk could
+    not see that a refund was on its way."""
+    payment_id = _stripe_payment(admin_ctx, invoice_id)
+    alice = client_as("alice")
+    assert "not yet confirmed" not in alice.get(f"/admin/payments/{payment_id}").text
+    assert _refund(alice, payment_id, "12.5").status_code == 303
+    page = alice.get(f"/admin/payments/{payment_id}").text
+    assert "Refunds asked of stripe, not yet confirmed" in page
+    assert "12.50 USD (outbox row" in page

@@ -182,6 +182,10 @@ def test_a_second_month_with_a_price_rise_a_retired_device_and_an_ended_agreemen
     assert "PC-02,workstation" in out and "retired" in out
     code, out, _ = hub("recurring", "list", "--format", "csv")
     assert "2026-03-31" in out  # the ended agreement stays listed with its end date
+    # previewed again before approval: what is due waits in batch 2, which is named
+    code, out, _ = hub("bill", "preview", "--date", "2026-04-01")
+    assert code == 0 and out.startswith("Nothing new is due on or before 2026-04-01")
+    assert "already in preview batch #2, waiting to be confirmed or discarded" in out
     assert hub("bill", "confirm", "2")[0] == 0
     assert hub("bill", "preview", "--date", "2026-04-02")[1].startswith("Nothing is due")
     # each change is in the audit trail: who (the CLI's OS user), what, from and to

@@ -21,7 +21,7 @@ from hub.db.engine import session_scope
 from hub.db.models._base import utcnow
 from hub.db.models.catalogue import Organisation
 from hub.db.models.findings import Finding, FindingDismissal, ReconcileRun
-from hub.errors import NotFound, ValidationFailed
+from hub.errors import EditNotAllowed, NotFound, ValidationFailed
 
 __all__ = ["run_and_store", "stake_rank", "latest_run", "findings_query", "dismiss", "act_on",
            "open_findings_count", "fingerprint", "FIX_ACTIONS"]
@@ -137,14 +137,24 @@ def _finding(session: Session, finding_id: int) -> Finding:
 
 def dismiss(session: Session, finding_id: int, reason: str) -> Finding:
     """Dismiss a finding with a reason: it stays dismissed while its figures stay the same."""
+    from hub.validation.fields import REASON_LENGTH, check_length
+
     reason = reason.strip()
     if not reason:
         raise ValidationFailed("say why the finding is dismissed",
                                hint="the reason is kept in the audit trail")
+    # the same bound as a credit note's or refund's reason (the page lists every reason)
+    check_length(reason, "dismissal reason", REASON_LENGTH)
     finding = _finding(session, finding_id)
     who = audit.current_actor().name
     row = session.execute(select(FindingDismissal).where(
         FindingDismissal.key == finding.key)).scalar_one_or_none()
+    if row is not None and row.figures == finding.figures:
+        # The form sent again (Back, reload, a second click): replacing the reason would
+        # rewrite who dismissed it and why, and audit a second dismissal.
+        raise EditNotAllowed(f"finding {finding.id} is already dismissed by {row.dismissed_by}: "
+                             f"{row.reason}", hint="nothing was changed; it stays dismissed "
+                                                   "while its figures stay the same")
     if row is None:
         row = FindingDismissal(key=finding.key, figures=finding.figures, reason=reason,
                                dismissed_by=who)
@@ -173,6 +183,10 @@ def act_on(ctx, runtime, finding_id: int) -> FixDone:
 
     with session_scope(ctx.engine) as session:
         finding = _finding(session, finding_id)
+        if finding.resolved_at is not None:
+            # The form sent again: doing the fix twice would push the document twice.
+            raise EditNotAllowed(f"finding {finding.id} was already fixed by "
+                                 f"{finding.resolved_by}", hint="nothing was done again")
         fix = (finding.fix or "").strip()
     if (match := _REPUSH.match(fix)) is not None:
         kind, document_id, connection = match.group(1), int(match.group(2)), match.group(3)

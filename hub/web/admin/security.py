@@ -177,6 +177,13 @@ class AdminRoute(APIRoute):
             except HubError as exc:
                 response = error_page(request, status_of(exc), "That did not work",
                                       exc.user_message())
+            except OverflowError:
+                # A number the parameter's type lets through but the database cannot take
+                # (``?page=99999999999999999999`` on the audit trail, an organisation id in a
+                # filter): bad input, answered with a page, not the REST API's JSON.
+                response = error_page(request, 422, "Please check the address",
+                                      "a number or date in the address or form is too large "
+                                      "to use; correct it, or start again from the navigation")
             new = getattr(request.state, "set_session", None)
             if new is not None:
                 _set_cookie(request, response, new)

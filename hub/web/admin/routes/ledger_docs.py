@@ -7,6 +7,7 @@ from fastapi import Depends, Form, Request, Response
 from sqlalchemy import select
 
 from hub import audit
+from hub.core.money import shown
 from hub.db.engine import session_scope
 from hub.db.models import CreditNote, CreditNoteLine, Organisation, Payment
 from hub.errors import NotFound, ValidationFailed
@@ -82,7 +83,7 @@ def payments(request: Request, page: int = 1, q: str = "", user: PageUser = Depe
 def payment_page(request: Request, payment_id: int, user: PageUser = Depends(viewer)):
     """One payment: the invoices it paid, its refunds, its history."""
     from hub.ledger import links_of_payment
-    from hub.ledger.refund_requests import taken_by_processor
+    from hub.ledger.refund_requests import refunds_on_their_way, taken_by_processor
 
     ctx = request.app.state.ctx
     with session_scope(ctx.engine) as session:
@@ -91,9 +92,12 @@ def payment_page(request: Request, payment_id: int, user: PageUser = Depends(vie
             raise NotFound(f"no payment {payment_id}")
         org = session.get(Organisation, payment.organisation_id)
         links = links_of_payment(session, payment_id)
+        # Asked of the processor, not yet in the ledger: without them the page showed no
+        # refund at all after one was requested, and the clerk would ask again.
+        asked = [(row.id, row.payload["amount"]) for row in refunds_on_their_way(session, payment)]
         history = audit.list_events(session, target_type="payment", target_id=payment_id).events
     return render(request, "payment.html", payment=payment, org=org, links=links,
-                  history=history, locked=lock_reason(payment), today=ctx.today(),
+                  asked=asked, history=history, locked=lock_reason(payment), today=ctx.today(),
                   by_processor=taken_by_processor(payment, ctx.connection_names("payments")))
 
 
@@ -120,7 +124,9 @@ def refund(request: Request, payment_id: int, amount: str = Form(""), reason: st
                 return Outcome(page, f"Refund {row.id} recorded",
                                f"Refund {row.id} was already recorded (the form was sent "
                                "twice); nothing was refunded again")
-            asked = f"{row.payload['amount']} {row.payload['currency']}"
+            # in the currency's minor unit: the payload keeps the amount as typed or as
+            # stored (``10.5``, ``900.5000``)
+            asked = shown(row.payload["amount"], row.payload["currency"])
             return Outcome(page, f"Refund of {asked} requested from {row.connection}; it is "
                                  f"recorded when {row.connection} confirms",
                            f"The refund of {asked} was already requested from "

@@ -43,9 +43,13 @@ def start_preview(request: Request, run_date: str = Form(""), user: PageUser = D
     day = date_field(run_date, "run date")
     summary = preview(request.app.state.ctx, day)
     if summary.batch_id is None:
-        # nothing due and nothing left out: no batch was stored, so there is no page to show
-        return RedirectResponse(f"/admin/runs?done={quote_plus(f'Nothing is due on {day}')}",
-                                status_code=303)
+        # No batch was stored. What is due may already be drafted in a preview waiting for
+        # approval (the form sent again, another clerk's preview): that batch is shown.
+        told = quote_plus(summary.nothing_due())
+        if summary.held_by:
+            return RedirectResponse(f"/admin/runs/{summary.held_by[0]}?done={told}",
+                                    status_code=303)
+        return RedirectResponse(f"/admin/runs?done={told}", status_code=303)
     return RedirectResponse(f"/admin/runs/{summary.batch_id}?done=Preview+made:+"
                             f"{summary.invoices}+draft+invoices", status_code=303)
 
@@ -97,11 +101,13 @@ def batch_page(request: Request, batch_id: int, page: int = 1, q: str = "",
 @router.get("/runs/{batch_id:int}/totals")
 def batch_totals_fragment(request: Request, batch_id: int, user: PageUser = Depends(viewer)):
     """The batch's total per currency (loaded after the page: adding up every invoice of a
-    large batch must not slow down showing its first page)."""
+    large batch must not slow down showing its first page); a page of its own when opened
+    by the batch page's link, with JavaScript off."""
     with session_scope(request.app.state.ctx.engine) as session:
-        _batch(session, batch_id)
+        batch = _batch(session, batch_id)
         totals = batch_totals(session, batch_id)
-    return render(request, "_batch_totals.html", totals=totals)
+    template = "_batch_totals.html" if request.headers.get("HX-Request") else "batch_total.html"
+    return render(request, template, totals=totals, batch=batch)
 
 
 def batch_totals(session, batch_id: int) -> list[tuple[str, int, Decimal]]:

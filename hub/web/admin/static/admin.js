@@ -47,3 +47,11 @@ window.addEventListener("pageshow", function (event) {
   document.querySelectorAll("form button[disabled], form input[type=submit][disabled]")
     .forEach(function (button) { button.disabled = false; });
 });
+// A refusal's "Go back" goes back in the history, where the browser keeps what was typed
+// into the form; its href (the form's page, loaded afresh) is for JavaScript off.
+document.addEventListener("click", function (event) {
+  var link = event.target.closest && event.target.closest("a[data-back]");
+  if (!link || history.length < 2) { return; }
+  event.preventDefault();
+  history.back();
+});
