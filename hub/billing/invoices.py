@@ -23,7 +23,8 @@ from hub.core.lines import FutureItemRef, price_line, take_future_items, totals
 from hub.core.money import Money, to_decimal
 from hub.validation import parse
 from hub.validation.fields import (
-    NOTE_LENGTH, check_length, check_line_amount, check_not_far_ahead, check_total_amount,
+    NOTE_LENGTH, check_length, check_line_amount, check_not_far_ahead, check_not_far_back,
+    check_total_amount,
 )
 from hub.validation.records import LineInput
 from hub.db.models import (
@@ -80,7 +81,8 @@ def create_invoice(ctx: HubContext, session: Session, organisation_id: int, *,
     """A new draft one-time (or proforma) invoice dated ``issue_date`` (default: today)."""
     check_length(note, "invoice note", NOTE_LENGTH)
     org = billable_organisation(session, organisation_id)
-    day = check_not_far_ahead(issue_date or ctx.today(), ctx.today(), "invoice date")
+    day = check_not_far_back(check_not_far_ahead(issue_date or ctx.today(), ctx.today(),
+                                                 "invoice date"), "invoice date")
     due_days = org.payment_due_days if org.payment_due_days is not None else \
         ctx.settings.company.payment_due_days
     invoice = Invoice(organisation_id=org.id, currency=org.currency, issue_date=day,

@@ -14,7 +14,9 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from hub.core.money import is_whole_minor_units, minor_unit, quantum, shown, to_decimal
 from hub.db.types import MAX_INTEGER_DIGITS
 from hub.errors import ValidationFailed
-from hub.validation.fields import REASON_LENGTH, check_length, check_not_far_ahead
+from hub.validation.fields import (
+    REASON_LENGTH, check_length, check_not_far_ahead, check_not_far_back,
+)
 
 __all__ = ["exact_amount", "refund_refused", "check_refund_entry", "MINOR_UNIT_RULE"]
 
@@ -70,3 +72,4 @@ def check_refund_entry(date: dt.date, today: dt.date | None, reason: str) -> Non
     a reason of a sensible length and a date within a year of ``today``."""
     check_length(reason, "refund reason", REASON_LENGTH)
     check_not_far_ahead(date, today, "refund date")
+    check_not_far_back(date, "refund date")

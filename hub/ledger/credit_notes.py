@@ -32,7 +32,9 @@ from hub.ledger._base import (
     refresh_invoice, sum_decimal, write_outbox,
 )
 from hub.ledger.payments import write_allocations
-from hub.validation.fields import REASON_LENGTH, check_length, check_not_far_ahead
+from hub.validation.fields import (
+    REASON_LENGTH, check_length, check_not_far_ahead, check_not_far_back,
+)
 
 __all__ = ["CreditLine", "create_credit_note", "apply_credit_note", "find_credit_note",
            "credit_note_view",
@@ -107,6 +109,7 @@ def create_credit_note(session: Session, *, organisation_id: int | None = None,
     """
     check_length(reason, "credit note reason", REASON_LENGTH)
     check_not_far_ahead(date, today, "credit note date")
+    check_not_far_back(date, "credit note date")
     invoice = None
     if invoice_id is not None:
         invoice = get_invoice(session, invoice_id)

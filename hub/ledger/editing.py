@@ -25,7 +25,9 @@ from hub.ledger._base import get_invoice, lock_account, refresh_invoice
 from hub.ledger.posting import auto_transactions
 from hub.validation import parse
 from hub.validation.changes import note_edit
-from hub.validation.fields import check_line_amount, check_not_far_ahead, check_total_amount
+from hub.validation.fields import (
+    check_line_amount, check_not_far_ahead, check_not_far_back, check_total_amount,
+)
 from hub.validation.records import InvoiceChanges, InvoiceLineInput
 
 __all__ = ["edit_invoice"]
@@ -107,6 +109,7 @@ def edit_invoice(session: Session, invoice_id: int, changes: Mapping[str, Any], 
     new_issue = changes.get("issue_date", invoice.issue_date)
     if "issue_date" in changes:
         check_not_far_ahead(new_issue, today, "invoice date")
+        check_not_far_back(new_issue, "invoice date")
     if changes.get("due_date", invoice.due_date) < new_issue:
         raise ValidationFailed("the payment due date cannot be before the document date")
     if "due_date" in changes:  # a term of at most a year from the (new) document date

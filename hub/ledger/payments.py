@@ -32,7 +32,7 @@ from hub.ledger.account_states import lift_if_paid
 from hub.ledger.amounts import check_refund_entry, exact_amount, refund_refused
 from hub.ledger.refundable import refundable, refuse_reinstatement
 from hub.validation.fields import (
-    NOTE_LENGTH, REFERENCE_LENGTH, check_length, check_not_far_ahead,
+    NOTE_LENGTH, REFERENCE_LENGTH, check_length, check_not_far_ahead, check_not_far_back,
 )
 from hub.ledger._base import (
     ZERO, free_credits, get_invoice, is_live, live_invoices_due, lock_account,
@@ -201,6 +201,7 @@ def record_payment(session: Session, organisation_id: int, amount: Decimal | str
     check_length(reference, "payment reference", REFERENCE_LENGTH)
     check_length(note, "payment note", NOTE_LENGTH)
     check_not_far_ahead(date, today, "payment date")
+    check_not_far_back(date, "payment date")
     if invoice_id is not None and allocations:
         raise ValidationFailed("a payment is either for one invoice or split by allocations, "
                                "not both", hint="give --invoice alone, or --allocate "

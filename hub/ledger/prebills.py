@@ -23,7 +23,7 @@ from hub.errors import NotFound, ValidationFailed
 from hub.ledger._base import get_organisation, push_targets, sum_decimal, write_outbox
 from hub.ledger.amounts import exact_amount
 from hub.ledger.posting import post_invoice
-from hub.validation.fields import check_not_far_ahead
+from hub.validation.fields import check_not_far_ahead, check_not_far_back
 
 __all__ = ["create_prebill", "add_wip", "prebill_balance", "attach_options", "attach_wip",
            "close_prebill", "DEFAULT_INVOICE_FORMAT"]
@@ -43,6 +43,7 @@ def create_prebill(session: Session, organisation_id: int, *, project: str, stag
     from hub.billing.catalogue import billable_organisation  # billing imports the ledger
 
     check_not_far_ahead(issue_date, today, "invoice date")
+    check_not_far_back(issue_date, "invoice date")
     org = billable_organisation(session, organisation_id)
     fee = Money(exact_amount(stage_fee, org.currency, "stage fee"), org.currency)
     amount = rules.prebill_amount(fee, percent=percent,

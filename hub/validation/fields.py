@@ -28,7 +28,8 @@ from hub.host.setting_values import refuse_non_whole
 __all__ = ["MAX_ID", "MAX_DUE_DAYS", "Integer", "Id", "CurrencyCode", "Amount", "Quantity",
            "TaxRate", "BillingDay", "DueDays", "Name", "Email", "Day", "DocumentNumber",
            "Reference", "Reason", "Note", "REFERENCE_LENGTH", "REASON_LENGTH", "NOTE_LENGTH",
-           "check_length", "MAX_DAYS_AHEAD", "check_not_far_ahead", "check_currency",
+           "check_length", "MAX_DAYS_AHEAD", "check_not_far_ahead", "EARLIEST_DAY",
+           "check_not_far_back", "check_currency",
            "parse_decimal",
            "check_filters", "AMOUNT_LIMIT", "largest_amount", "check_line_amount",
            "check_total_amount",
@@ -210,6 +211,22 @@ def check_not_far_ahead(day: dt.date, today: dt.date | None, what: str,
         latest = today + dt.timedelta(days=MAX_DAYS_AHEAD)
         raise ValidationFailed(f"the {what} {day} is more than a year after {since} ({today})",
                                hint=f"check the year: the latest {what} taken is {latest}")
+    return day
+
+
+#: The earliest date a document or payment may carry. An earlier one is a typo (0026 for 2026,
+#: 1026 for 2026): it would sort before every real record of its organisation, age for a
+#: thousand years in every reminder and statement, and no accounting system takes it.
+EARLIEST_DAY = dt.date(2000, 1, 1)
+
+
+def check_not_far_back(day: dt.date, what: str) -> dt.date:
+    """``day`` unless it is before :data:`EARLIEST_DAY`; :class:`ValidationFailed` names the
+    earliest date taken."""
+    if day < EARLIEST_DAY:
+        raise ValidationFailed(f"the {what} {day} is before {EARLIEST_DAY}",
+                               hint=f"check the year: the earliest {what} taken is "
+                                    f"{EARLIEST_DAY}")
     return day
 
 

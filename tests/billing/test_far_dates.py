@@ -1,6 +1,7 @@
 """A billing run's, invoice's, payment's, refund's or credit note's date more than a year after
 today is a typo (2072 for 2027, 9999-12-31): refused in the CLI (exit 2) and the API (422)
-with the latest date taken, and nothing is stored. A date within the year is taken."""
+with the latest date taken, and nothing is stored. A date within the year is taken. So is a
+document's or payment's date before 2000 (0001-01-01, 0026 for 2026), with the earliest taken."""
 
 from __future__ import annotations
 
@@ -56,6 +57,27 @@ def test_a_date_more_than_a_year_ahead_is_refused_and_nothing_stored(hub, tmp_pa
     assert cli_rows(tmp_path) == before
 
 
+OLD = "0026-03-01"  # 2026 typed without its century
+
+
+@pytest.mark.parametrize("args,what", [
+    (["invoice", "create", "1", "--date", OLD], "invoice date"),
+    (["payment", "add", "1", "5", "--date", "0001-01-01"], "payment date"),
+    (["payment", "refund", "1", "--amount", "5", "--date", OLD], "refund date"),
+    (["credit-note", "create", "--invoice", "id:1", "--whole", "--date", OLD],
+     "credit note date"),
+    (["prebill", "create", "1", "--project", "Web", "--stage", "Build", "--fee", "100",
+      "--value", "50", "--date", OLD], "invoice date"),
+    (["ledger", "edit", "id:2", "--issue-date", "1999-12-31"], "invoice date"),
+])
+def test_a_date_before_2000_is_refused_and_nothing_stored(hub, tmp_path, args, what):
+    before = cli_rows(tmp_path)
+    code, _, err = hub(*args)
+    assert code == 2 and f"the {what} " in err and "is before 2000-01-01" in err, err
+    assert f"the earliest {what} taken is 2000-01-01" in err and "Traceback" not in err
+    assert cli_rows(tmp_path) == before
+
+
 def test_a_date_within_the_year_is_taken(hub):
     assert hub("payment", "add", "1", "5", "--date", NEAR)[0] == 0
     code, out, err = hub("bill", "preview", "--date", NEAR)
@@ -79,6 +101,14 @@ def test_the_api_refuses_a_date_more_than_a_year_ahead_with_422(api, path, body)
                          if path == "/payments" else body)
     assert answer.status_code == 422, answer.text
     assert "more than a year after today" in answer.json()["detail"]
+
+
+def test_the_api_refuses_a_payment_dated_in_year_one_with_422(api):
+    client, org = api
+    answer = client.post("/payments", json={"organisation_id": org, "amount": "5.00",
+                                            "date": "0001-01-01"})
+    assert answer.status_code == 422 and "before 2000-01-01" in answer.json()["detail"]
+    assert client.get("/payments").json() == []
 
 
 def test_the_last_day_taken_is_a_year_and_a_day_after_today():
