@@ -81,8 +81,8 @@ def create_invoice(ctx: HubContext, session: Session, organisation_id: int, *,
     """A new draft one-time (or proforma) invoice dated ``issue_date`` (default: today)."""
     check_length(note, "invoice note", NOTE_LENGTH)
     org = billable_organisation(session, organisation_id)
-    day = check_not_far_back(check_not_far_ahead(issue_date or ctx.today(), ctx.today(),
-                                                 "invoice date"), "invoice date")
+    day = check_not_far_ahead(issue_date or ctx.today(), ctx.today(), "invoice date")
+    check_not_far_back(day, ctx.today(), "invoice date")
     due_days = org.payment_due_days if org.payment_due_days is not None else \
         ctx.settings.company.payment_due_days
     invoice = Invoice(organisation_id=org.id, currency=org.currency, issue_date=day,

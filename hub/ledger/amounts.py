@@ -72,4 +72,4 @@ def check_refund_entry(date: dt.date, today: dt.date | None, reason: str) -> Non
     a reason of a sensible length and a date within a year of ``today``."""
     check_length(reason, "refund reason", REASON_LENGTH)
     check_not_far_ahead(date, today, "refund date")
-    check_not_far_back(date, "refund date")
+    check_not_far_back(date, today, "refund date")

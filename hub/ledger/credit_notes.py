@@ -109,7 +109,7 @@ def create_credit_note(session: Session, *, organisation_id: int | None = None,
     """
     check_length(reason, "credit note reason", REASON_LENGTH)
     check_not_far_ahead(date, today, "credit note date")
-    check_not_far_back(date, "credit note date")
+    check_not_far_back(date, today, "credit note date")
     invoice = None
     if invoice_id is not None:
         invoice = get_invoice(session, invoice_id)

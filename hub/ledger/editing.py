@@ -109,7 +109,7 @@ def edit_invoice(session: Session, invoice_id: int, changes: Mapping[str, Any], 
     new_issue = changes.get("issue_date", invoice.issue_date)
     if "issue_date" in changes:
         check_not_far_ahead(new_issue, today, "invoice date")
-        check_not_far_back(new_issue, "invoice date")
+        check_not_far_back(new_issue, today, "invoice date")
     if changes.get("due_date", invoice.due_date) < new_issue:
         raise ValidationFailed("the payment due date cannot be before the document date")
     if "due_date" in changes:  # a term of at most a year from the (new) document date

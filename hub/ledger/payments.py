@@ -201,7 +201,7 @@ def record_payment(session: Session, organisation_id: int, amount: Decimal | str
     check_length(reference, "payment reference", REFERENCE_LENGTH)
     check_length(note, "payment note", NOTE_LENGTH)
     check_not_far_ahead(date, today, "payment date")
-    check_not_far_back(date, "payment date")
+    check_not_far_back(date, today, "payment date")
     if invoice_id is not None and allocations:
         raise ValidationFailed("a payment is either for one invoice or split by allocations, "
                                "not both", hint="give --invoice alone, or --allocate "

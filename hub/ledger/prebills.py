@@ -43,7 +43,7 @@ def create_prebill(session: Session, organisation_id: int, *, project: str, stag
     from hub.billing.catalogue import billable_organisation  # billing imports the ledger
 
     check_not_far_ahead(issue_date, today, "invoice date")
-    check_not_far_back(issue_date, "invoice date")
+    check_not_far_back(issue_date, today, "invoice date")
     org = billable_organisation(session, organisation_id)
     fee = Money(exact_amount(stage_fee, org.currency, "stage fee"), org.currency)
     amount = rules.prebill_amount(fee, percent=percent,

@@ -220,10 +220,11 @@ def check_not_far_ahead(day: dt.date, today: dt.date | None, what: str,
 EARLIEST_DAY = dt.date(2000, 1, 1)
 
 
-def check_not_far_back(day: dt.date, what: str) -> dt.date:
+def check_not_far_back(day: dt.date, today: dt.date | None, what: str) -> dt.date:
     """``day`` unless it is before :data:`EARLIEST_DAY`; :class:`ValidationFailed` names the
-    earliest date taken."""
-    if day < EARLIEST_DAY:
+    earliest date taken. Like :func:`check_not_far_ahead`, for dates people type: no check
+    without a ``today`` (a processor's or accounting system's record is booked as dated)."""
+    if today is not None and day < EARLIEST_DAY:
         raise ValidationFailed(f"the {what} {day} is before {EARLIEST_DAY}",
                                hint=f"check the year: the earliest {what} taken is "
                                     f"{EARLIEST_DAY}")
