@@ -27,6 +27,7 @@ from decimal import Decimal
 
 from sqlmodel import Session, select
 
+from hub import audit
 from hub.core.money import shown
 from hub.db.models.ledger import Payment, PaymentStatus
 from hub.db.models.sync import Effect, OutboxEntry, OutboxStatus
@@ -141,6 +142,12 @@ def request_refund(session: Session, payment_id: int, amount: Decimal | str | No
                                "reason": reason})
     session.add(row)
     session.flush()
+    # The request is what a person did; the ledger's refund (and its own audit event) follows
+    # when the processor confirms, which may be days later or never.
+    audit.record(session, "payment.refund_requested", "payment", original.id,
+                 summary=f"{shown(value, original.currency)} refund requested from "
+                         f"{original.processor} (request {row.id})"
+                         + (f": {reason}" if reason else ""))
     return row
 
 

@@ -309,3 +309,21 @@ def test_a_refund_whose_failure_arrives_before_its_success_gives_nothing_back(ct
         rows = s.execute(select(Payment).where(Payment.amount < 0)).scalars().all()
         assert [r.status.value for r in rows] == ["failed"]
         assert s.get(Invoice, invoice_id).status == InvoiceStatus.paid
+
+
+def test_a_refund_request_is_in_the_payments_history_and_a_refused_one_is_not(ctx, kit, client):
+    """Asking the processor for a refund is what a person did: it is audited on the payment
+    when asked (the ledger's own refund event follows the processor's confirmation); a refused
+    second request leaves no event."""
+    from hub import audit
+
+    payment_id = _card_payment(ctx, kit)
+    assert client.post(f"/payments/{payment_id}/refund",
+                       json={"amount": "20.50", "reason": "one seat too many"}).status_code == 201
+    assert _refund(client, payment_id, "500.00").status_code == 409  # more than is left
+    with session_scope(ctx.engine) as s:
+        events = audit.list_events(s, target_type="payment", target_id=payment_id).events
+    asked = [e for e in events if e.action == "payment.refund_requested"]
+    assert len(asked) == 1, [e.action for e in events]
+    assert asked[0].summary.startswith("20.50 USD refund requested from ")
+    assert asked[0].summary.endswith(": one seat too many")
