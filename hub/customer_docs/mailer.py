@@ -19,11 +19,12 @@ retry can fix (no recipient, an unreadable password reference) are
 
 from __future__ import annotations
 
+import re
 import smtplib
 import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import formataddr, formatdate, getaddresses, make_msgid
+from email.utils import formataddr, formatdate, make_msgid
 from typing import Callable, Iterable, Sequence
 
 from hub.config import MailSettings
@@ -56,14 +57,29 @@ def _text(value: bytes | str) -> str:
     return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
 
 
+#: A comma or semicolon between two addresses (one inside a quoted display name is not).
+_BETWEEN_ADDRESSES = re.compile(r'[,;](?=(?:[^"]*"[^"]*")*[^"]*$)')
+
+
 def parse_recipients(value: str | Iterable[str] | None) -> list[str]:
-    """Addresses from ``"a@x, b@y"`` or a list; refuses anything that is not an address."""
+    """Addresses from ``"a@x, Ann <b@y>"`` or a list; refuses anything that is not an address
+    (by the rules of :func:`hub.validation.fields.check_email`, the organisation e-mail's too).
+    Not ``email.utils.getaddresses``: a header parser, it drops what it cannot read (``ap@``
+    became no recipient, and the send went to the organisation's address instead) and joins
+    what it can (``ap@acme co.uk`` became ``ap@acmeco.uk``)."""
+    from hub.validation.fields import check_email
+
     if value is None:
         return []
     items = [value] if isinstance(value, str) else list(value)
-    addresses = [addr for _name, addr in getaddresses(items) if addr]
-    bad = [addr for addr in addresses if "@" not in addr or addr.startswith("@")
-           or addr.endswith("@")]
+    addresses, bad = [], []
+    for piece in (p.strip() for item in items for p in _BETWEEN_ADDRESSES.split(item)):
+        if not piece:
+            continue
+        try:
+            addresses.append(check_email(piece, display_name=True))
+        except ValueError:
+            bad.append(piece[:80] + ("…" if len(piece) > 80 else ""))
     if bad:
         raise PermanentError(f"not an email address: {', '.join(bad)}",
                              hint="give addresses like name@example.com")

@@ -36,7 +36,8 @@ def test_records_are_changed_and_retired_through_the_api(api, ctx):
     org = c.post("/organisations", json={"name": "Acme"}).json()
     assert org["currency"] == "EUR"
     for bad in ({"currency": "usd"}, {"currency": "ZZZ"}, {"billing_day": 0},
-                {"name": " "}, {"email": "x"}, {"colour": "red"}, {"payment_due_days": -1}):
+                {"name": " "}, {"email": "x"}, {"email": "<x>@y.com"}, {"colour": "red"},
+                {"payment_due_days": -1}):
         answer = c.patch(f"/organisations/{org['id']}", json=bad)
         assert answer.status_code == 422, bad
         assert answer.json()["error"] == "ValidationFailed" and "\n" not in answer.json()["detail"]

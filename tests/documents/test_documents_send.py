@@ -302,3 +302,19 @@ def test_credit_note_is_sent_by_kind_once(make_context, one_time_invoice, engine
     assert "Total credited $100.00" in re.sub(r"\s+", " ", pdf_text_of(attachment.get_content()))
     with pytest.raises(PermanentError, match="kind 'payment'"):
         send_document(ctx, "payment", 1, {})
+
+
+@pytest.mark.parametrize("to", ["x" * 600 + "@acme.example", "<x>@y.com", "ap@acme co.uk",
+                                "ap@", "Ann <ann@acme.example>, bob"])
+def test_a_recipient_that_is_not_an_address_is_refused_before_anything_is_queued(to):
+    """The admin's and the CLI's "send to" go through the mailer's recipients, by the rules
+    of the organisation e-mail (hub.validation.fields.check_email): a 600-character name or
+    ``<x>@y.com`` was queued, to fail in the worker; ``ap@`` was dropped (the send went to the
+    organisation's address) and ``ap@acme co.uk`` sent to ``ap@acmeco.uk``."""
+    from hub.customer_docs.mailer import parse_recipients
+
+    with pytest.raises(PermanentError, match="not an email address"):
+        parse_recipients(to)
+    assert parse_recipients('Ann <ann@acme.example>, "Doe, Bob" <bob@acme.example>; '
+                            'carol@acme.example') == [
+        "ann@acme.example", "bob@acme.example", "carol@acme.example"]
