@@ -1,5 +1,9 @@
 """``hub pull`` and ``hub mapping``: pull a CSV usage connection, see its unmapped tenants, map
-one, and the next pull assigns its usage to the organisation."""
+one, and the next pull assigns its usage to the organisation. ``hub mapping set`` refuses what
+no pull would ever read, and stores nothing then: a connection hub.toml does not name (exit 3,
+the configured names listed, as ``hub pull`` and ``hub outbox repush`` answer) and an
+organisation id past what an id column holds (exit 2, a usage error naming the argument, not
+the database driver's overflow message)."""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from sqlmodel import Session, select
 
 from hub.cli.main import main
 from hub.db.engine import make_engine
-from hub.db.models import Organisation, UsageSnapshot, metadata
+from hub.db.models import Organisation, OrganisationMapping, UsageSnapshot, metadata
 
 
 def test_pull_then_map_then_pull(tmp_path, capsys):
@@ -152,3 +156,53 @@ quantity = "Seats"
     assert main(["--config", str(config), "status"]) == 0
     row = capsys.readouterr().out.split("acronis", 1)[1].splitlines()[0]
     assert "never" not in row.split("csv_usage", 1)[1].split()[1], row
+
+def _hub(tmp_path):
+    """A hub with one organisation and the usage connection ``pax``: (engine, config, org id)."""
+    engine, config = _usage_config(tmp_path, "")
+    with Session(engine) as session:
+        org = Organisation(name="Acme")
+        session.add(org)
+        session.commit()
+        return engine, str(config), org.id
+
+
+def _mappings(engine):
+    with Session(engine) as session:
+        return [(m.connection, m.external_id, m.organisation_id)
+                for m in session.exec(select(OrganisationMapping)).all()]
+
+
+def test_an_unknown_connection_is_refused_and_nothing_stored(tmp_path, capsys):
+    engine, config, org_id = _hub(tmp_path)
+
+    assert main(["--config", config, "mapping", "set", "paxx", "T-1", str(org_id)]) == 3
+    err = capsys.readouterr().err
+    assert "no connection named 'paxx'" in err and "pax" in err
+    assert _mappings(engine) == []
+
+    assert main(["--config", config, "mapping", "set", "pax", "T-1", str(org_id)]) == 0
+    assert _mappings(engine) == [("pax", "T-1", org_id)]
+    engine.dispose()
+
+
+def test_an_organisation_id_out_of_range_is_a_usage_error(tmp_path, capsys):
+    engine, config, _ = _hub(tmp_path)
+
+    assert main(["--config", config, "mapping", "set", "pax", "T-1",
+                 "99999999999999999999"]) == 2
+    err = capsys.readouterr().err
+    assert "organisation_id" in err and "2147483647" in err and "SQLite" not in err
+    assert main(["--config", config, "mapping", "set", "pax", "T-1", "0"]) == 2
+    assert _mappings(engine) == []
+    engine.dispose()
+
+
+def test_outbox_repush_refuses_a_document_id_out_of_range(tmp_path, capsys):
+    engine, config, _ = _hub(tmp_path)
+
+    assert main(["--config", config, "outbox", "repush", "invoice", "99999999999999999999",
+                 "-c", "pax"]) == 2
+    err = capsys.readouterr().err
+    assert "document_id" in err and "2147483647" in err and "SQLite" not in err
+    engine.dispose()

@@ -68,6 +68,15 @@ def _database_error(exc: Exception) -> HubError | None:
     return None
 
 
+def _not_storable(exc: Exception) -> bool:
+    """Whether ``exc`` is the database refusing a value (SQLAlchemy's ``DataError``)."""
+    if "sqlalchemy" not in sys.modules:
+        return False  # no SQLAlchemy error can have been raised if it was never imported
+    from sqlalchemy.exc import DataError
+
+    return isinstance(exc, DataError)
+
+
 def _root_callback(
     config: Optional[Path] = typer.Option(None, "--config", "-c", envvar="HUB_CONFIG",
                                           help="path to hub.toml (default: ./hub.toml)"),
@@ -197,6 +206,14 @@ def main(argv: list[str] | None = None) -> int:
                     "smaller value (dates end at 9999-12-31)")
         return EXIT_USAGE
     except Exception as exc:
+        if _not_storable(exc) and not cli_state.state.debug:
+            # A value the database refuses (on PostgreSQL a NUL in a text, e.g. from --lines
+            # JSON): bad input, as the REST API answers it; the session rolled back.
+            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            _error_line(f"a value cannot be stored ({reason}); nothing was stored — remove "
+                        "control characters such as NUL from texts and keep numbers within "
+                        "their limits")
+            return EXIT_USAGE
         known = _database_error(exc)
         if known is None or cli_state.state.debug:
             raise

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 
 from hub.errors import HubError
 from hub.web.refusals import ERROR_RESPONSES, ERROR_STATUS, ErrorBody, status_of as _status_of
@@ -28,6 +29,23 @@ __all__ = ["create_app", "ERROR_STATUS", "ErrorBody", "ERROR_RESPONSES"]
 
 
 log = logging.getLogger("hub.web")
+
+#: The refusal of a request whose body is missing or is not a JSON object.
+_BODY_REFUSAL = ("the request body must be a JSON object sent with Content-Type: "
+                 "application/json (send {} when no field is needed) — see /docs for the "
+                 "fields this takes")
+#: pydantic's error types for a body that is missing or not an object (text, list, null).
+_NO_OBJECT = frozenset({"missing", "model_attributes_type", "model_type", "dict_type"})
+
+
+def _not_storable_message(exc: DataError) -> str:
+    """The one-line refusal of a value the database cannot store (``exc``), naming the
+    database's reason (the CLI says the same, see :func:`hub.cli.main.main`)."""
+    reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+    return (f"a value in the request cannot be stored ({reason}); nothing was stored — "
+            "remove control characters such as NUL from texts and keep numbers within their "
+            "limits")
+
 
 def create_app(ctx: "HubContext", runtime: "JobRuntime | None" = None) -> FastAPI:
     """The web app for ``ctx``. ``runtime`` is where webhooks enqueue jobs (default: one on
@@ -56,7 +74,15 @@ def create_app(ctx: "HubContext", runtime: "JobRuntime | None" = None) -> FastAP
         from hub.validation import describe_errors
 
         # The same one-line refusal as the CLI's, from the same rules.
-        message = describe_errors(exc.errors())
+        errors = exc.errors()
+        message = describe_errors(errors)
+        if any(tuple(e.get("loc", ())) == ("body",) and e.get("type") in _NO_OBJECT
+               for e in errors):
+            # pydantic names no field when the body as a whole is missing or not a JSON
+            # object ("Field required"); say what the request lacks and how to send it. A
+            # model's own rule on a body that is an object ("unit_price cannot be null") is
+            # also located at the body, and keeps its message.
+            message = _BODY_REFUSAL
         return JSONResponse({"detail": message, "error": "ValidationFailed"}, status_code=422)
 
     @app.exception_handler(OverflowError)
@@ -68,6 +94,14 @@ def create_app(ctx: "HubContext", runtime: "JobRuntime | None" = None) -> FastAP
         return JSONResponse({"detail": "a number or date in the request is too large to use "
                                        f"({exc}); check the values sent",
                              "error": "ValidationFailed"}, status_code=422)
+
+    @app.exception_handler(DataError)
+    async def _not_storable(request: Request, exc: DataError) -> JSONResponse:
+        # A value the fields' own rules let through and the database still refuses (on
+        # PostgreSQL a text with a NUL character, a number past a column's range) is bad
+        # input, answered as such; the request's transaction was rolled back.
+        return JSONResponse({"detail": _not_storable_message(exc), "error": "ValidationFailed"},
+                            status_code=422)
 
     for info in sorted(pkgutil.iter_modules(routers_pkg.__path__), key=lambda m: m.name):
         module = importlib.import_module(f"{routers_pkg.__name__}.{info.name}")

@@ -34,7 +34,8 @@ def _session():
 @bill_app.command("preview")
 def bill_preview(date: Optional[str] = typer.Option(None, "--date", help="run date (YYYY-MM-DD); "
                                                     "may be in the future"),
-                 limit: int = typer.Option(20, help="invoices to show")) -> None:
+                 limit: int = typer.Option(20, min=1, max=1000, help="invoices to show")
+                 ) -> None:
     """Make a preview batch of DRAFT invoices for everything due on or before DATE."""
     from hub.billing import preview
     from hub.billing.views import batch_view
@@ -74,7 +75,8 @@ _PROVENANCE_HELP = "list under each line the devices, users, licences or time en
 
 @bill_app.command("show")
 def bill_show(batch: int = typer.Argument(..., help="batch id"),
-              limit: Optional[int] = typer.Option(None, help="invoices to show"),
+              limit: Optional[int] = typer.Option(None, min=1, max=1000,
+                                                  help="invoices to show (default: all)"),
               provenance: bool = typer.Option(False, "--provenance", help=_PROVENANCE_HELP)
               ) -> None:
     """Every invoice of a batch and, per line, the change and its cause (and with

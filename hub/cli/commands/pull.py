@@ -94,7 +94,7 @@ def mapping_list(connection: Optional[str] = typer.Option(None, "--connection", 
 
 @mapping_app.command("set")
 def mapping_set(connection: str = typer.Argument(...), external_id: str = typer.Argument(...),
-                organisation_id: int = typer.Argument(...)) -> None:
+                organisation_id: int = typer.Argument(..., min=1, max=2**31 - 1)) -> None:
     """Map a source company to an organisation (the next pull stores its facts)."""
     from sqlmodel import select
 
@@ -102,6 +102,9 @@ def mapping_set(connection: str = typer.Argument(...), external_id: str = typer.
     from hub.db.models import Organisation, OrganisationMapping
     from hub.errors import NotFound
 
+    # A misspelt connection would store a mapping no pull ever reads: refuse it, naming the
+    # configured connections, as `hub pull` and `hub outbox repush` do.
+    context().settings.connection(connection)
     with session_scope(context().engine) as session:
         if session.get(Organisation, organisation_id) is None:
             raise NotFound(f"organisation {organisation_id} does not exist",

@@ -228,7 +228,8 @@ outbox_app = typer.Typer(help="requested external effects", no_args_is_help=True
 
 @outbox_app.command("repush")
 def outbox_repush(kind: str = typer.Argument(..., help="invoice, credit_note or payment"),
-                  document_id: int = typer.Argument(..., help="the document's id"),
+                  document_id: int = typer.Argument(..., min=1, max=2**31 - 1,
+                                                    help="the document's id"),
                   connection: str = typer.Option(..., "--connection", "-c",
                                                  help="accounting connection to push to")) -> None:
     """Push a document to an accounting connection again (safe: never duplicates)."""

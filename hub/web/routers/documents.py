@@ -1,5 +1,6 @@
 """Customer documents over HTTP: invoice, credit note and statement PDFs, the sends of an
-invoice, and asking for an invoice to be sent (a retried job)."""
+invoice, and asking for an invoice to be sent (a retried job; it takes an ``Idempotency-Key``,
+:mod:`hub.web.idempotency`, so a repeated request queues one email)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from hub.host.context import HubContext
 from hub.db.engine import session_scope
 from hub.validation.fields import Day, Email
 from hub.web.deps import RowId, get_context, require_token
+from hub.web.idempotency import Keyed
 
 __all__ = ["router"]
 
@@ -35,7 +37,7 @@ def _renderer(ctx: HubContext):
 @router.get("/invoices/{invoice_id:int}.pdf", summary="An invoice as PDF",
             response_class=Response,
             responses={200: {"content": {"application/pdf": {}}}})
-def invoice_pdf(invoice_id: int, download: bool = Query(False, description="save, not view"),
+def invoice_pdf(invoice_id: RowId, download: bool = Query(False, description="save, not view"),
                 ctx: HubContext = Depends(get_context)) -> Response:
     """The invoice rendered with the configured template, company details and locale."""
     with session_scope(ctx.engine) as session:
@@ -46,7 +48,7 @@ def invoice_pdf(invoice_id: int, download: bool = Query(False, description="save
 @router.get("/credit-notes/{credit_note_id:int}.pdf", summary="A credit note as PDF",
             response_class=Response,
             responses={200: {"content": {"application/pdf": {}}}})
-def credit_note_pdf(credit_note_id: int, download: bool = Query(False),
+def credit_note_pdf(credit_note_id: RowId, download: bool = Query(False),
                     ctx: HubContext = Depends(get_context)) -> Response:
     """The credit note rendered with the configured template."""
     with session_scope(ctx.engine) as session:
@@ -57,7 +59,7 @@ def credit_note_pdf(credit_note_id: int, download: bool = Query(False),
 @router.get("/organisations/{organisation_id:int}/statement.pdf",
             summary="An organisation's statement for a period as PDF", response_class=Response,
             responses={200: {"content": {"application/pdf": {}}}})
-def statement_pdf(organisation_id: int,
+def statement_pdf(organisation_id: RowId,
                   start: Annotated[Day, Query(description="first day of the period")],
                   end: Annotated[Day, Query(description="last day of the period")],
                   mode: Literal["documents", "transactions"] = Query("documents"),
@@ -120,10 +122,16 @@ class SendRequest(BaseModel):
 
 @router.post("/invoices/{invoice_id:int}/send", status_code=202,
              summary="Send an invoice by email (a retried job)")
-def send_invoice(invoice_id: RowId, body: SendRequest | None = None,
+def send_invoice(invoice_id: RowId, once: Keyed, body: SendRequest | None = None,
                  ctx: HubContext = Depends(get_context)) -> dict:
-    """Queue the send; a worker delivers it and retries failures. See ``/sends``."""
+    """Queue the send; a worker delivers it and retries failures. See ``/sends``. With no
+    ``to`` and an organisation without email it is refused (422), nothing queued. A repeat
+    with the same ``Idempotency-Key`` gets the first answer and queues no second email."""
     from hub.customer_docs.sending import queue_invoice_send
 
-    row_id = queue_invoice_send(ctx.engine, invoice_id, to=(body.to if body else None) or None)
-    return {"outbox_id": row_id, "status": "queued"}
+    to = (body.to if body else None) or None
+    with session_scope(ctx.engine) as session:
+        # The send is queued in the transaction that claims the key: both commit or neither.
+        return once.run(session, lambda: {
+            "outbox_id": queue_invoice_send(ctx.engine, invoice_id, to=to, session=session),
+            "status": "queued"})

@@ -14,10 +14,10 @@ from typing import Any, Optional
 from fastapi import APIRouter, Depends, Query
 from pydantic import Field
 
-from hub.validation.fields import Amount, Day, Id, Note, Reason, Reference, TaxRate
+from hub.validation.fields import MAX_ID, Amount, Day, Id, Note, Reason, Reference, TaxRate
 from hub.validation.records import InvoiceChanges
 from hub.host.context import HubContext
-from hub.web.deps import get_context, require_token
+from hub.web.deps import RowId, get_context, require_token
 from hub.web.routers.ledger_common import (
     Keyed, LedgerIn as _In, invoice_out as _invoice_out, payment_out as _payment_out,
     session_of as _session,
@@ -116,7 +116,7 @@ def _tell_account_changes(ctx: HubContext) -> None:
 
 
 @router.get("/payments", summary="List payments and refunds")
-def list_payments(organisation_id: Optional[int] = Query(None),
+def list_payments(organisation_id: Optional[int] = Query(None, ge=1, le=MAX_ID),
                   ctx: HubContext = Depends(get_context)) -> list[dict[str, Any]]:
     """Payments (refunds have negative amounts) with the invoices they paid."""
     from sqlmodel import select
@@ -131,7 +131,7 @@ def list_payments(organisation_id: Optional[int] = Query(None),
 
 
 @router.get("/payments/{payment_id:int}", summary="A payment with its links")
-def show_payment(payment_id: int, ctx: HubContext = Depends(get_context)) -> dict[str, Any]:
+def show_payment(payment_id: RowId, ctx: HubContext = Depends(get_context)) -> dict[str, Any]:
     """The payment, the invoices it paid and its refunds."""
     from hub.db.models import Payment
     from hub.errors import NotFound
@@ -144,7 +144,7 @@ def show_payment(payment_id: int, ctx: HubContext = Depends(get_context)) -> dic
 
 
 @router.post("/payments/{payment_id:int}/refund", status_code=201, summary="Refund a payment")
-def refund_payment(payment_id: int, body: RefundIn, once: Keyed,
+def refund_payment(payment_id: RowId, body: RefundIn, once: Keyed,
                    ctx: HubContext = Depends(get_context)) -> dict[str, Any]:
     """A negative payment; it reopens what the payment paid if its free part is not enough.
     A processor's payment is refunded at the processor (answer ``requested``); the ledger
@@ -166,7 +166,7 @@ def refund_payment(payment_id: int, body: RefundIn, once: Keyed,
 
 
 @router.post("/payments/{payment_id:int}/allocate", summary="Allocate a payment manually")
-def allocate(payment_id: int, body: dict[Id, Amount], once: Keyed,
+def allocate(payment_id: RowId, body: dict[Id, Amount], once: Keyed,
              ctx: HubContext = Depends(get_context)) -> dict[str, Any]:
     """Allocate the unallocated part of the payment: ``{invoice_id: amount}``."""
     from hub.db.models import Payment
@@ -181,7 +181,7 @@ def allocate(payment_id: int, body: dict[Id, Amount], once: Keyed,
 
 # ------------------------------------------------------------------------------ invoices
 @router.get("/ledger/invoices/{invoice_id:int}", summary="An invoice's ledger view")
-def invoice_ledger(invoice_id: int, ctx: HubContext = Depends(get_context)) -> dict[str, Any]:
+def invoice_ledger(invoice_id: RowId, ctx: HubContext = Depends(get_context)) -> dict[str, Any]:
     """Status, amounts and the linked payments and credit notes."""
     from hub.ledger._base import get_invoice
 
@@ -190,7 +190,7 @@ def invoice_ledger(invoice_id: int, ctx: HubContext = Depends(get_context)) -> d
 
 
 @router.patch("/ledger/invoices/{invoice_id:int}", summary="Edit an invoice")
-def edit(invoice_id: int, changes: InvoiceChanges,
+def edit(invoice_id: RowId, changes: InvoiceChanges,
          ctx: HubContext = Depends(get_context)) -> dict[str, Any]:
     """Change fields the invoice's status allows (``lines`` replaces every item); a badly
     typed or unknown field is a 422, as is an empty body (nothing to change, as in the CLI:
@@ -203,7 +203,7 @@ def edit(invoice_id: int, changes: InvoiceChanges,
 
 
 @router.delete("/ledger/invoices/{invoice_id:int}", summary="Delete an invoice")
-def delete(invoice_id: int, completely: bool = Query(False, description="delete for good"),
+def delete(invoice_id: RowId, completely: bool = Query(False, description="delete for good"),
            ctx: HubContext = Depends(get_context)) -> dict[str, Any]:
     """Mark an unpaid invoice as deleted, or delete it completely; never a synced one."""
     from hub.ledger import delete_completely, mark_deleted
@@ -216,7 +216,7 @@ def delete(invoice_id: int, completely: bool = Query(False, description="delete 
 
 @router.post("/ledger/invoices/{invoice_id:int}/mark-paid", status_code=201,
              summary="Quick payment")
-def mark_paid(invoice_id: int, body: MarkPaidIn, once: Keyed,
+def mark_paid(invoice_id: RowId, body: MarkPaidIn, once: Keyed,
               ctx: HubContext = Depends(get_context)) -> dict[str, Any]:
     """Pay the whole amount due with one call."""
     from hub.ledger import mark_paid as pay
@@ -228,7 +228,7 @@ def mark_paid(invoice_id: int, body: MarkPaidIn, once: Keyed,
 
 
 @router.post("/ledger/invoices/{invoice_id:int}/pay-from-balance", summary="Paid from balance")
-def pay_from_balance(invoice_id: int, body: AmountIn, once: Keyed,
+def pay_from_balance(invoice_id: RowId, body: AmountIn, once: Keyed,
                      ctx: HubContext = Depends(get_context)) -> dict[str, Any]:
     """Apply the customer's account credit to the invoice."""
     from hub.ledger import apply_account_credit
@@ -260,7 +260,7 @@ def add_credit_note(body: CreditNoteIn, once: Keyed,
 
 
 @router.get("/credit-notes", summary="List credit notes")
-def list_credit_notes(organisation_id: Optional[int] = Query(None),
+def list_credit_notes(organisation_id: Optional[int] = Query(None, ge=1, le=MAX_ID),
                       ctx: HubContext = Depends(get_context)) -> list[dict[str, Any]]:
     """Credit notes with their lines, unapplied credit and links (the invoice each corrects,
     the invoices it was applied to)."""
@@ -287,7 +287,7 @@ def show_credit_note(ref: str, ctx: HubContext = Depends(get_context)) -> dict[s
 
 @router.post("/credit-notes/{credit_note_id:int}/apply/{invoice_id:int}",
              summary="Apply a credit note to an invoice")
-def apply_note(credit_note_id: int, invoice_id: int, body: AmountIn, once: Keyed,
+def apply_note(credit_note_id: RowId, invoice_id: RowId, body: AmountIn, once: Keyed,
                ctx: HubContext = Depends(get_context)) -> dict[str, Any]:
     """Apply the credit note's unapplied credit to an invoice of the same organisation."""
     from hub.ledger import apply_credit_note

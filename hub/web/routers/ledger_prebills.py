@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict
 
 from hub.validation.fields import Amount, Day, Id
 from hub.host.context import HubContext
-from hub.web.deps import get_context, require_token
+from hub.web.deps import RowId, get_context, require_token
 from hub.web.idempotency import Keyed
 
 __all__ = ["router"]
@@ -101,7 +101,7 @@ def add_wip(body: WipIn, once: Keyed, ctx: HubContext = Depends(get_context)) ->
 
 
 @router.get("/prebills/{prebill_id:int}/options", summary="Options for attaching WIP")
-def options(prebill_id: int, method: Literal["all", "range", "closest"] = Query("all"),
+def options(prebill_id: RowId, method: Literal["all", "range", "closest"] = Query("all"),
             start: Optional[Day] = Query(None), end: Optional[Day] = Query(None),
             ctx: HubContext = Depends(get_context)) -> list[dict[str, Any]]:
     """Markup, markdown or exact, with what each bills and leaves open."""
@@ -115,7 +115,7 @@ def options(prebill_id: int, method: Literal["all", "range", "closest"] = Query(
 
 
 @router.post("/prebills/{prebill_id:int}/attach", summary="Attach WIP to a pre-bill")
-def attach(prebill_id: int, body: AttachIn, once: Keyed,
+def attach(prebill_id: RowId, body: AttachIn, once: Keyed,
            ctx: HubContext = Depends(get_context)) -> dict[str, Any]:
     """Attach the chosen WIP; markup/markdown close the pre-bill, exact may leave a balance."""
     from hub.ledger import attach_wip
@@ -132,7 +132,7 @@ def attach(prebill_id: int, body: AttachIn, once: Keyed,
 
 
 @router.post("/prebills/{prebill_id:int}/close", summary="Close a pre-bill's balance")
-def close(prebill_id: int, ctx: HubContext = Depends(get_context)) -> dict[str, Any]:
+def close(prebill_id: RowId, ctx: HubContext = Depends(get_context)) -> dict[str, Any]:
     """Close the remaining balance."""
     from hub.ledger import close_prebill
 
