@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from hub.core.periods import Frequency
 from hub.validation.fields import (
@@ -39,13 +39,35 @@ ProductKind = Literal["service", "labor", "hardware", "license"]
 
 
 class Strict(BaseModel):
-    """Unknown fields are refused; values are checked again when assigned."""
+    """Unknown fields are refused; values are checked again when assigned; no text may hold a
+    NUL character."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    @field_validator("*")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        # PostgreSQL stores no NUL in a text or JSON column (SQLite does): refused here, with
+        # every other rule, so both databases take the same input and refuse it the same way.
+        if _holds_nul(value):
+            raise ValueError("holds a NUL character (\\x00), which cannot be stored; remove it")
+        return value
 
     def given(self) -> dict[str, Any]:
         """The fields that were set (an edit changes only these)."""
         return self.model_dump(exclude_unset=True)
+
+
+def _holds_nul(value: Any) -> bool:
+    """Whether ``value`` (a text, or a list or mapping of them, as filters and extra fields
+    are) holds a NUL character anywhere, keys included."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(_holds_nul(v) for v in value)
+    return False
 
 
 class Changes(Strict):
