@@ -19,7 +19,9 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
 
 from hub.errors import HubError
-from hub.web.refusals import ERROR_RESPONSES, ERROR_STATUS, ErrorBody, status_of as _status_of
+from hub.web.refusals import (
+    ERROR_RESPONSES, ERROR_STATUS, ErrorBody, not_storable_message, status_of as _status_of,
+)
 
 if TYPE_CHECKING:
     from hub.host.context import HubContext
@@ -36,15 +38,6 @@ _BODY_REFUSAL = ("the request body must be a JSON object sent with Content-Type:
                  "fields this takes")
 #: pydantic's error types for a body that is missing or not an object (text, list, null).
 _NO_OBJECT = frozenset({"missing", "model_attributes_type", "model_type", "dict_type"})
-
-
-def _not_storable_message(exc: DataError) -> str:
-    """The one-line refusal of a value the database cannot store (``exc``), naming the
-    database's reason (the CLI says the same, see :func:`hub.cli.main.main`)."""
-    reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-    return (f"a value in the request cannot be stored ({reason}); nothing was stored — "
-            "remove control characters such as NUL from texts and keep numbers within their "
-            "limits")
 
 
 def create_app(ctx: "HubContext", runtime: "JobRuntime | None" = None) -> FastAPI:
@@ -100,7 +93,7 @@ def create_app(ctx: "HubContext", runtime: "JobRuntime | None" = None) -> FastAP
         # A value the fields' own rules let through and the database still refuses (on
         # PostgreSQL a text with a NUL character, a number past a column's range) is bad
         # input, answered as such; the request's transaction was rolled back.
-        return JSONResponse({"detail": _not_storable_message(exc), "error": "ValidationFailed"},
+        return JSONResponse({"detail": not_storable_message(exc), "error": "ValidationFailed"},
                             status_code=422)
 
     for info in sorted(pkgutil.iter_modules(routers_pkg.__path__), key=lambda m: m.name):

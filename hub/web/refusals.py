@@ -10,7 +10,7 @@ from hub.errors import (
     ConfigError, DocumentRefused, HubError, NotFound, PluginError, ValidationFailed,
 )
 
-__all__ = ["ErrorBody", "ERROR_RESPONSES", "ERROR_STATUS", "status_of"]
+__all__ = ["ErrorBody", "ERROR_RESPONSES", "ERROR_STATUS", "status_of", "not_storable_message"]
 
 
 class ErrorBody(BaseModel):
@@ -41,3 +41,13 @@ def status_of(exc: HubError) -> int:
         if isinstance(exc, kind):
             return code
     return 400
+
+
+def not_storable_message(exc: Exception) -> str:
+    """The one-line refusal of a value the database cannot store (SQLAlchemy's ``DataError``:
+    on PostgreSQL a text with a NUL character, a number past a column's range), naming the
+    database's reason; the API and the admin pages answer it as bad input, not a failure."""
+    reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+    return (f"a value in the request cannot be stored ({reason}); nothing was stored — "
+            "remove control characters such as NUL from texts and keep numbers within their "
+            "limits")

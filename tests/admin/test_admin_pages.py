@@ -95,6 +95,25 @@ def test_a_preview_with_nothing_due_says_so_on_the_runs_page(client_as):
     assert "Nothing is due on or before 1990-01-01" in response.text
 
 
+def test_a_value_the_database_refuses_is_a_page_not_the_apis_json(client_as, monkeypatch):
+    """A form value its rules let through and the database refuses (a NUL on PostgreSQL)
+    answers with the admin's page saying so, as the API answers it with a 422."""
+    import hub.billing
+    from sqlalchemy.exc import DataError
+
+    def refused(*args, **kwargs):
+        raise DataError("INSERT ...", {}, Exception("invalid byte sequence 0x00"))
+
+    monkeypatch.setattr(hub.billing, "preview", refused)
+    client = client_as("ann")
+    token = csrf_of(client.get("/admin/runs").text)
+    response = client.post("/admin/runs", data={"csrf_token": token, "run_date": "2026-01-01"})
+    assert response.status_code == 422
+    assert response.headers["content-type"].startswith("text/html")
+    assert "cannot be stored (invalid byte sequence 0x00); nothing was stored" in response.text
+    assert "<h1>Please check the form</h1>" in response.text
+
+
 def test_an_organisation_edit_is_audited_with_its_changes(admin_ctx, client_as, org_id):
     client = client_as("alice")
     token = csrf_of(client.get(f"/admin/organisations/{org_id}").text)

@@ -23,6 +23,7 @@ from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.routing import APIRoute
+from sqlalchemy.exc import DataError
 
 from hub.access.sessions import SESSION_COOKIE, SESSION_MAX_AGE, SessionData, SessionSigner, session_key
 from hub.access.users import allowed
@@ -30,7 +31,7 @@ from hub.audit.actor import set_actor
 from hub.db.engine import session_scope
 from hub.db.models.access import Role, User
 from hub.errors import HubError, NotFound
-from hub.web.refusals import status_of as refusal_status
+from hub.web.refusals import not_storable_message, status_of as refusal_status
 
 __all__ = ["AdminRoute", "PageUser", "viewer", "approver", "admin", "signer_of",
            "start_session", "LoginRequired", "Forbidden"]
@@ -184,6 +185,11 @@ class AdminRoute(APIRoute):
                 response = error_page(request, 422, "Please check the address",
                                       "a number or date in the address or form is too large "
                                       "to use; correct it, or start again from the navigation")
+            except DataError as exc:
+                # A value the form's rules let through and the database refuses (a NUL on
+                # PostgreSQL): a page saying so, as the REST API answers it with a 422.
+                response = error_page(request, 422, "Please check the form",
+                                      not_storable_message(exc))
             new = getattr(request.state, "set_session", None)
             if new is not None:
                 _set_cookie(request, response, new)
