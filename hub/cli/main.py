@@ -209,10 +209,9 @@ def main(argv: list[str] | None = None) -> int:
         if _not_storable(exc) and not cli_state.state.debug:
             # A value the database refuses (on PostgreSQL a NUL in a text, e.g. from --lines
             # JSON): bad input, as the REST API answers it; the session rolled back.
-            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-            _error_line(f"a value cannot be stored ({reason}); nothing was stored — remove "
-                        "control characters such as NUL from texts and keep numbers within "
-                        "their limits")
+            from hub.web.refusals import not_storable_message
+
+            _error_line(not_storable_message(exc, "a value"))
             return EXIT_USAGE
         known = _database_error(exc)
         if known is None or cli_state.state.debug:

@@ -43,11 +43,11 @@ def status_of(exc: HubError) -> int:
     return 400
 
 
-def not_storable_message(exc: Exception) -> str:
+def not_storable_message(exc: Exception, what: str = "a value in the request") -> str:
     """The one-line refusal of a value the database cannot store (SQLAlchemy's ``DataError``:
     on PostgreSQL a text with a NUL character, a number past a column's range), naming the
-    database's reason; the API and the admin pages answer it as bad input, not a failure."""
+    database's reason; the API, the admin pages and the CLI answer it as bad input."""
     reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-    return (f"a value in the request cannot be stored ({reason}); nothing was stored — "
+    return (f"{what} cannot be stored ({reason}); nothing was stored — "
             "remove control characters such as NUL from texts and keep numbers within their "
             "limits")
