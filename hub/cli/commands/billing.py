@@ -43,7 +43,7 @@ def bill_preview(date: Optional[str] = typer.Option(None, "--date", help="run da
     run_date = parse_date(date)
     summary = preview(context(), run_date)
     if summary.batch_id is None:
-        console.print(f"{summary.nothing_due()}: no batch stored.")
+        console.print(f"{summary.nothing_due()}; no batch stored.")
         return
     with _session() as session:
         render_batch(batch_view(session, summary.batch_id, limit=limit))
