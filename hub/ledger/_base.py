@@ -36,7 +36,8 @@ if TYPE_CHECKING:
     from hub.host.context import HubContext
 
 __all__ = ["PUSH_TO", "accounting_connections", "ledger_session", "push_targets", "get_invoice",
-           "get_organisation", "lock_account", "find_invoice", "find_by_reference", "ID_PREFIX",
+           "get_organisation", "ORGANISATION_HINT", "lock_account", "find_invoice",
+           "find_by_reference", "ID_PREFIX",
            "money", "is_live", "refresh_invoice", "open_debits",
            "free_credits", "live_invoices_due", "balance", "write_outbox", "sum_decimal"]
 
@@ -148,6 +149,10 @@ def find_invoice(session: Session, ref: str | int) -> Invoice:
                              "list invoices and their ids with `hub invoice list`")
 
 
+#: What to do when an organisation id names none.
+ORGANISATION_HINT = "list organisations and their ids with `hub org list`"
+
+
 def lock_account(session: Session, organisation_id: int) -> Organisation:
     """Take the organisation's row lock (``SELECT ... FOR NO KEY UPDATE`` on PostgreSQL) so
     that ledger changes to one account run one at a time: two payments racing for the same
@@ -158,7 +163,7 @@ def lock_account(session: Session, organisation_id: int) -> Organisation:
     org = session.exec(select(Organisation).where(Organisation.id == organisation_id)
                        .with_for_update(key_share=True)).first()
     if org is None:
-        raise NotFound(f"no organisation with id {organisation_id}")
+        raise NotFound(f"no organisation with id {organisation_id}", hint=ORGANISATION_HINT)
     return org
 
 
@@ -166,7 +171,7 @@ def get_organisation(session: Session, organisation_id: int) -> Organisation:
     """The organisation, or a clear NotFound."""
     org = session.get(Organisation, organisation_id)
     if org is None:
-        raise NotFound(f"no organisation with id {organisation_id}")
+        raise NotFound(f"no organisation with id {organisation_id}", hint=ORGANISATION_HINT)
     return org
 
 

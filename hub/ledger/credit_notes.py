@@ -9,7 +9,7 @@ later apply to any invoice.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, Sequence
 
@@ -33,7 +33,7 @@ from hub.ledger._base import (
 )
 from hub.ledger.payments import write_allocations
 from hub.validation.fields import (
-    REASON_LENGTH, check_length, check_not_far_ahead, check_not_far_back,
+    REASON_LENGTH, check_length, check_name, check_not_far_ahead, check_not_far_back,
 )
 
 __all__ = ["CreditLine", "create_credit_note", "apply_credit_note", "find_credit_note",
@@ -96,6 +96,18 @@ def _check_credited_lines(session: Session, invoice: Invoice | None,
                                     f"`hub invoice show {invoice.id}`")
 
 
+def _check_one_way(whole: bool, percent: object, lines: Sequence[CreditLine]) -> None:
+    """Refuse a credit note asked for in two ways at once (whole and a percentage, or either
+    with lines): which one was meant is not known."""
+    ways = [name for name, given in (("whole", whole), ("percent", percent is not None),
+                                     ("lines", bool(lines))) if given]
+    if len(ways) > 1:
+        raise ValidationFailed(
+            f"a credit note is the whole invoice, a percentage of it or given lines, not "
+            f"{' and '.join(ways)} together",
+            hint="give only one of whole (--whole), percent (--percent) or lines (--line)")
+
+
 def create_credit_note(session: Session, *, organisation_id: int | None = None,
                        invoice_id: int | None = None, lines: Sequence[CreditLine] = (),
                        whole: bool = False, percent: Decimal | str | None = None,
@@ -105,9 +117,14 @@ def create_credit_note(session: Session, *, organisation_id: int | None = None,
     """Create a credit note and, when it is against an invoice and ``apply`` is true, apply it
     there (up to the amount due); the rest is account credit.
 
-    ``whole`` credits every line of the invoice; ``percent`` credits that share of its total.
+    ``whole`` credits every line of the invoice; ``percent`` credits that share of its total;
+    one of ``whole``, ``percent`` and ``lines`` is given, never two (neither silently wins).
     """
     check_length(reason, "credit note reason", REASON_LENGTH)
+    _check_one_way(whole, percent, lines)
+    # the same bounds as an invoice line's description: it is printed and pushed like one
+    lines = [replace(l, description=check_name(l.description, "credit note line description"))
+             for l in lines]
     check_not_far_ahead(date, today, "credit note date")
     check_not_far_back(date, today, "credit note date")
     invoice = None
@@ -142,7 +159,10 @@ def create_credit_note(session: Session, *, organisation_id: int | None = None,
             raise ValidationFailed(f"percent: {exc}",
                                    hint="give a share between 0 and 100") from None
         if not Decimal(0) < share <= Decimal(100):
-            raise ValidationFailed(f"{share}% is not between 0 and 100")
+            raise ValidationFailed(f"cannot credit {share}% of the invoice: the percentage must "
+                                   "be more than 0 and at most 100",
+                                   hint="give e.g. 50 to credit half of it, or 100 (--whole) "
+                                        "to credit all of it")
         priced = [price_line((p.amount * share / 100).rounded(), 1, p.tax_rate) for p in priced]
     sums = totals(((p.amount, p.tax) for p in priced), currency)
     if sums.total.amount <= 0:

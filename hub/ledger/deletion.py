@@ -15,6 +15,16 @@
 - **Cancel last recurring invoice**: delete completely the customer's latest recurring invoice;
   if it took future items as well as the service charge, say so (they stay, as future items).
 - An invoice synced to accounting (locked) is never deleted: credit it instead.
+- **Drafts**: a draft inside a preview batch goes with its batch (discard the batch). A draft
+  outside any batch (a one-time or proforma invoice being built) was never numbered, posted or
+  pushed, so there is nothing to keep marked as deleted: either deletion removes it, and what it
+  reserved (ticket charges, future items) is released, as discarding a batch releases it. A
+  proforma an invoice was converted from stays: the invoice names it.
+- **Pre-bills** (seed 003): a pre-bill is its invoice plus the WIP attached to it later.
+  Deleting the invoice of a pre-bill with no WIP attached and not closed removes the pre-bill
+  too, so the stage is free to be pre-billed again and its WIP waits for that; once WIP is
+  attached or the pre-bill is closed, the invoice is revenue that WIP was billed against, and
+  it is corrected with a credit note (which reduces the pre-bill's balance), never deleted.
 """
 
 from __future__ import annotations
@@ -28,7 +38,7 @@ from hub import audit
 from hub.db.models.catalogue import LaborStatus, TicketCharge
 from hub.db.models.future_items import FutureItem
 from hub.db.models.invoices import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus
-from hub.db.models.ledger import Allocation, CreditNote, Payment, Transaction
+from hub.db.models.ledger import Allocation, CreditNote, Payment, PreBill, Transaction, WipEntry
 from hub.db.models.sync import Effect, OutboxEntry, OutboxStatus
 from hub.contract.records import PaymentEvent
 from hub.core.money import shown
@@ -50,6 +60,7 @@ class DeletionResult:
     released_future_items: list[int] = field(default_factory=list)
     kept_manual_transactions: list[int] = field(default_factory=list)
     released_allocations: int = 0
+    released_prebill: int | None = None
     warnings: list[str] = field(default_factory=list)
 
 
@@ -80,6 +91,63 @@ def check_deletable(session: Session, invoice: Invoice) -> None:
     if in_flight is not None:
         raise DocumentRefused(f"invoice {invoice.number} is being pushed to accounting right now",
                               hint="wait for the push to finish, then create a credit note")
+
+
+def _refuse_draft_in_batch(invoice: Invoice) -> None:
+    """A draft of a preview batch is deleted by discarding its batch (which releases what the
+    whole batch reserved, in run-date order), never on its own."""
+    if invoice.status == InvoiceStatus.draft and invoice.batch_id is not None:
+        raise ValidationFailed(
+            f"invoice {invoice.id} is a draft in preview batch {invoice.batch_id}",
+            hint=f"discard the preview batch instead: `hub bill discard {invoice.batch_id}`")
+
+
+def _refuse_converted_proforma(session: Session, invoice: Invoice) -> None:
+    """The invoice made from a proforma names it (``converted_from_id``): the proforma stays."""
+    made = session.exec(select(Invoice).where(Invoice.converted_from_id == invoice.id)).first()
+    if made is not None:
+        made_name = made.number or f"draft {made.id}"
+        raise EditNotAllowed(
+            f"proforma {invoice.id} was converted to invoice {made_name}, which names it as "
+            "the proforma it was made from; it cannot be deleted",
+            hint=f"keep the proforma; to undo the conversion, delete invoice {made_name} "
+                 f"completely first (`hub ledger delete id:{made.id} --completely`)")
+
+
+def _deletable_prebill(session: Session, invoice: Invoice, action: str) -> PreBill | None:
+    """The pre-bill ``invoice`` made, if any, once it is clear it can go with its invoice (see
+    the module docstring); refuses when WIP was attached to it or it was closed."""
+    prebill = session.exec(select(PreBill).where(PreBill.invoice_id == invoice.id)).first()
+    if prebill is None:
+        return None
+    attached = session.exec(select(WipEntry.id).where(WipEntry.prebill_id == prebill.id)).first()
+    if attached is not None or prebill.closed_at is not None:
+        why = "has WIP attached" if attached is not None else "is closed"
+        raise EditNotAllowed(
+            f"invoice {invoice.number} is the invoice of pre-bill {prebill.id} (stage "
+            f"{prebill.stage!r} of project {prebill.project!r}), which {why}: it cannot be "
+            f"{action}",
+            hint=f"correct it with a credit note instead (`hub credit-note create --invoice "
+                 f"{invoice.number} --whole`), which also reduces the pre-bill's balance")
+    return prebill
+
+
+def _release_prebill(session: Session, prebill: PreBill, result: DeletionResult) -> None:
+    """Remove the pre-bill with its invoice: nothing was attached to it, and a pre-bill without
+    its invoice's revenue would offer a balance nobody was billed for."""
+    result.released_prebill = prebill.id
+    result.warnings.append(
+        f"pre-bill {prebill.id} (stage {prebill.stage!r} of project {prebill.project!r}) was "
+        "removed with its invoice; the stage can be pre-billed again (`hub prebill create`)")
+    # recorded against the invoice: SQLite may hand a deleted pre-bill's id to the next one
+    # (the pre-bill table has no AUTOINCREMENT), the invoice's id is never reused
+    audit.record(session, "prebill.removed", "invoice", result.invoice_id,
+                 summary=f"pre-bill {prebill.id} (stage {prebill.stage!r} of project "
+                         f"{prebill.project!r}) removed with invoice {result.number}",
+                 detail={"prebill_id": prebill.id, "project": prebill.project,
+                         "stage": prebill.stage, "amount": str(prebill.amount)})
+    session.delete(prebill)
+    session.flush()  # before the invoice row goes: the pre-bill refers to it
 
 
 def _forget_pending_pushes(session: Session, invoice_id: int) -> None:
@@ -114,7 +182,8 @@ def _remove_from_ledger(session: Session, invoice: Invoice, result: DeletionResu
     _forget_pending_pushes(session, invoice.id)
     if result.released_future_items:
         result.warnings.append(
-            f"invoice {invoice.number} included future items {result.released_future_items}: "
+            f"invoice {invoice.number or f'draft {invoice.id}'} included future items "
+            f"{result.released_future_items}: "
             "they stay on the account as future items and can only be removed manually")
     if result.kept_manual_transactions:
         result.warnings.append(
@@ -130,12 +199,19 @@ def mark_deleted(session: Session, invoice_id: int, *, when: dt.datetime) -> Del
         raise EditNotAllowed(f"invoice {invoice.number} is already marked as deleted",
                              hint="it cannot return to unpaid; only 'delete completely' remains")
     check_deletable(session, invoice)
+    _refuse_draft_in_batch(invoice)
     if invoice.status == InvoiceStatus.draft:
-        raise ValidationFailed(f"invoice {invoice.id} is a draft in a preview batch",
-                               hint="discard the preview batch instead")
+        # never numbered, posted or pushed: nothing to keep marked as deleted (module docstring)
+        result = _delete_rows(session, invoice)
+        result.warnings.append(f"invoice {invoice.id} was a draft, never final: it was removed, "
+                               "not marked as deleted")
+        return result
     check_nothing_applied(invoice, "marked as deleted")
+    prebill = _deletable_prebill(session, invoice, "marked as deleted")
     result = DeletionResult(invoice.id, invoice.number)
     _remove_from_ledger(session, invoice, result)
+    if prebill is not None:
+        _release_prebill(session, prebill, result)
     invoice.status = InvoiceStatus.deleted
     invoice.deleted_at = when
     session.add(invoice)
@@ -178,16 +254,25 @@ def delete_completely(session: Session, invoice_id: int, *, today: dt.date) -> D
     invoice = get_invoice(session, invoice_id)
     lock_account(session, invoice.organisation_id)
     check_deletable(session, invoice)
-    if invoice.status == InvoiceStatus.draft:
-        raise ValidationFailed(f"invoice {invoice.id} is a draft in a preview batch",
-                               hint="discard the preview batch instead")
+    _refuse_draft_in_batch(invoice)
     credited = session.exec(select(CreditNote.number).where(CreditNote.invoice_id == invoice.id)).all()
     if credited:
         raise DocumentRefused(
             f"invoice {invoice.number} has credit notes {', '.join(credited)}; deleting it would "
             "break their link", hint="keep the invoice; its credit notes already correct it")
     check_nothing_applied(invoice, "deleted completely")
+    return _delete_rows(session, invoice)
+
+
+def _delete_rows(session: Session, invoice: Invoice) -> DeletionResult:
+    """Delete ``invoice`` and its lines for good, releasing what it reserved or recorded;
+    the caller has checked that it may go."""
+    _refuse_converted_proforma(session, invoice)
+    prebill = _deletable_prebill(session, invoice, "deleted completely")
+    invoice_id = invoice.id
     result = DeletionResult(invoice.id, invoice.number)
+    if prebill is not None:
+        _release_prebill(session, prebill, result)
     for alloc in session.exec(select(Allocation).where(Allocation.invoice_id == invoice.id)):
         result.released_allocations += 1
         session.delete(alloc)  # the money stays on the account as credit
@@ -217,7 +302,7 @@ def delete_completely(session: Session, invoice_id: int, *, today: dt.date) -> D
     session.delete(invoice)
     session.flush()
     audit.record(session, "invoice.deleted_completely", "invoice", invoice_id,
-                 summary=f"invoice {result.number} deleted completely")
+                 summary=f"invoice {result.number or f'draft {invoice_id}'} deleted completely")
     return result
 
 

@@ -21,7 +21,7 @@ from hub.core.ledger.allocation import (
 )
 from hub.core.ledger.statuses import check_not_deleted
 from hub.core.money import Money, shown
-from hub.db.models.invoices import Invoice
+from hub.db.models.invoices import Invoice, InvoiceKind
 from hub.db.models.ledger import (
     Allocation, AllocationKind, Payment, PaymentMethod, PaymentStatus, Side, Transaction,
     TransactionCategory,
@@ -70,9 +70,20 @@ def _payable_invoice(session: Session, invoice_id: int) -> Invoice:
     invoice = get_invoice(session, invoice_id)
     check_not_deleted(invoice.status, f"invoice {invoice.number}")
     if not is_live(invoice):
-        raise ValidationFailed(f"invoice {invoice.number or invoice.id} is not final, so it cannot "
-                               "be paid", hint="confirm its billing batch first")
+        raise ValidationFailed(f"invoice {invoice.number or invoice.id} is a draft, not final, so "
+                               "it cannot be paid", hint=_finalise_hint(invoice))
     return invoice
+
+
+def _finalise_hint(draft: Invoice) -> str:
+    """How ``draft`` becomes payable: by its batch, by finalising it, or (a proforma, which is
+    never final) by converting it."""
+    if draft.batch_id is not None:
+        return f"confirm its billing batch first: `hub bill confirm {draft.batch_id}`"
+    if draft.kind == InvoiceKind.proforma:
+        return (f"a proforma is never paid; convert it to an invoice first: "
+                f"`hub invoice convert-proforma {draft.id}`")
+    return f"finalise the invoice first: `hub invoice finalise {draft.id}`"
 
 
 def payment_transaction(session: Session, payment: Payment) -> Transaction | None:

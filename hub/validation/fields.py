@@ -28,7 +28,8 @@ from hub.host.setting_values import refuse_non_whole
 __all__ = ["MAX_ID", "MAX_DUE_DAYS", "Integer", "Id", "CurrencyCode", "Amount", "Quantity",
            "TaxRate", "BillingDay", "DueDays", "Name", "Email", "Day", "DocumentNumber",
            "Reference", "Reason", "Note", "REFERENCE_LENGTH", "REASON_LENGTH", "NOTE_LENGTH",
-           "check_length", "MAX_DAYS_AHEAD", "check_not_far_ahead", "EARLIEST_DAY",
+           "NAME_LENGTH", "check_length", "check_name", "MAX_DAYS_AHEAD", "check_not_far_ahead",
+           "EARLIEST_DAY",
            "check_not_far_back", "check_currency", "check_email",
            "parse_decimal",
            "check_filters", "AMOUNT_LIMIT", "largest_amount", "check_line_amount",
@@ -185,8 +186,10 @@ CurrencyCode = Annotated[str, AfterValidator(check_currency),
 BillingDay = Annotated[Integer, Field(ge=1, le=28)]
 #: Days until an invoice is due.
 DueDays = Annotated[Integer, Field(ge=0, le=MAX_DUE_DAYS)]
+#: The longest name or line description, in characters (:data:`Name`).
+NAME_LENGTH = 200
 #: A non-empty name or description.
-Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_name)]
+Name = Annotated[str, Field(min_length=1, max_length=NAME_LENGTH), AfterValidator(_name)]
 #: An e-mail address.
 Email = Annotated[str, Field(max_length=254), AfterValidator(check_email)]
 #: A calendar date written YYYY-MM-DD (or a ``date``); numbers are refused.
@@ -248,6 +251,16 @@ def check_length(value: str, what: str, most: int) -> str:
         raise ValidationFailed(f"the {what} is {len(value):,} characters long, more than the "
                                f"{most:,} it may have", hint=f"shorten the {what}")
     return value
+
+
+def check_name(value: str, what: str) -> str:
+    """``value`` without surrounding blanks if it is not blank and at most
+    :data:`NAME_LENGTH` characters, else :class:`ValidationFailed` (the services' side of
+    :data:`Name`, for values the API's models do not check, e.g. credit note lines)."""
+    value = value.strip()
+    if not value:
+        raise ValidationFailed(f"the {what} is empty", hint=f"give the {what}")
+    return check_length(value, what, NAME_LENGTH)
 
 
 def largest_amount(currency: str | None = None) -> Decimal:

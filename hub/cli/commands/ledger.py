@@ -240,7 +240,11 @@ def delete_cmd(invoice: str = typer.Argument(..., help=INVOICE_REF),
         invoice_id = invoice_id_of(session, invoice)
         result = (delete_completely(session, invoice_id, today=context().today()) if completely
                   else mark_deleted(session, invoice_id, when=context().clock()))
-        console.print(f"invoice {result.number} {'deleted' if completely else 'marked as deleted'}")
+        if result.number is None:  # a draft outside any batch: removed either way
+            console.print(f"draft invoice {result.invoice_id} deleted")
+        else:
+            console.print(f"invoice {result.number} "
+                          f"{'deleted' if completely else 'marked as deleted'}")
         for warning in result.warnings:
             console.print(f"warning: {warning}")
 
