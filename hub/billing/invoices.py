@@ -26,7 +26,7 @@ from hub.validation.fields import (
     NOTE_LENGTH, check_length, check_line_amount, check_not_far_ahead, check_not_far_back,
     check_total_amount,
 )
-from hub.validation.records import LineInput
+from hub.validation.records import LineChanges, LineInput
 from hub.db.models import (
     FutureItem, Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, LaborStatus,
     Ticket, TicketCharge,
@@ -128,7 +128,10 @@ def add_line(session: Session, invoice_id: int, *, description: str | None = Non
 
 
 def edit_line_description(session: Session, line_id: int, description: str) -> InvoiceLine:
-    """Change a line's description after adding it (seed 000's bonus step)."""
+    """Change a line's description after adding it (seed 000's bonus step); the new one
+    follows the rules of :func:`add_line`'s (not empty, not over-long)."""
+    # The rules of a new line's description (add_line): not empty, at most Name's length.
+    description = parse(LineChanges, description=description).description
     line = get_or_404(session, InvoiceLine, line_id, "invoice line", "see `hub invoice show ID`")
     invoice = session.get(Invoice, line.invoice_id)
     if invoice.locked_at is not None:
@@ -209,9 +212,18 @@ def convert_proforma(ctx: HubContext, session: Session, proforma_id: int, *,
                                hint="only proforma invoices are converted")
     done = session.exec(select(Invoice).where(Invoice.converted_from_id == proforma.id)).first()
     if done is not None:
+        # A proforma converts once, whatever became of its invoice (crediting it does not free
+        # the proforma): the advice is what can actually be done.
         raise ValidationFailed(f"proforma {proforma_id} was already converted "
                                f"(invoice {done.number or done.id})",
-                               hint="use that invoice, or credit it and convert again")
+                               hint="use that invoice (a credit note corrects it); to bill "
+                                    "the work again, make a new draft with `hub invoice "
+                                    f"create {proforma.organisation_id}` and add its lines")
+    if not lines_of(session, proforma.id):
+        # As `finalise` refuses an empty draft: converting would number an invoice of 0.00
+        # that is "paid" at once.
+        raise ValidationFailed(f"proforma {proforma_id} has no lines",
+                               hint="add one with `hub invoice add-line`, then convert it")
     invoice = create_invoice(ctx, session, proforma.organisation_id, issue_date=issue_date,
                              note=proforma.note)
     invoice.converted_from_id = proforma.id

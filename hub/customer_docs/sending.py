@@ -172,12 +172,22 @@ def _deliver(ctx: "HubContext", *, kind: str, document_id: int, request_key: str
     return SendOutcome(record, delivered_now=True)
 
 
-def _recipients(explicit: str | Iterable[str] | None, organisation_email: str | None,
-                what: str) -> list[str]:
-    recipients = parse_recipients(explicit) or parse_recipients(organisation_email)
+def _set_email(organisation: Organisation | None) -> str:
+    """How to give the organisation an email address, naming it where it is known."""
+    org = organisation.id if organisation is not None and organisation.id else "ORG"
+    return f"set the organisation's email with `hub org edit {org} --email ADDRESS`"
+
+
+def _recipients(explicit: str | Iterable[str] | None, organisation: Organisation | None,
+                what: str, *, give: str = "pass --to ADDRESS") -> list[str]:
+    """The addresses to send to: ``explicit`` ones, else the organisation's; a send with
+    neither is a :class:`PermanentError` whose hint says ``give`` (how this caller takes
+    addresses) or how to set the organisation's email."""
+    recipients = (parse_recipients(explicit)
+                  or parse_recipients(organisation.email if organisation else None))
     if not recipients:
         raise PermanentError(f"{what} has no recipient: the organisation has no email",
-                             hint="set the organisation's email, or pass --to ADDRESS")
+                             hint=f"{give}, or {_set_email(organisation)}")
     return recipients
 
 
@@ -201,8 +211,7 @@ def send_invoice(ctx: "HubContext", invoice_id: int,
         if refusal is not None:
             raise PermanentError(refusal[0], hint=refusal[1])
         organisation = session.get(Organisation, invoice.organisation_id)
-        recipients = _recipients(payload.get("to"), organisation.email if organisation else None,
-                                 f"invoice {invoice.number}")
+        recipients = _recipients(payload.get("to"), organisation, f"invoice {invoice.number}")
         return renderer.invoice(session, invoice_id), recipients
 
     return _deliver(ctx, kind="invoice", document_id=invoice_id, request_key=request_key,
@@ -220,8 +229,7 @@ def send_credit_note(ctx: "HubContext", credit_note_id: int, *,
         if note is None:
             raise PermanentError(f"credit note {credit_note_id} does not exist")
         organisation = session.get(Organisation, note.organisation_id)
-        recipients = _recipients(to, organisation.email if organisation else None,
-                                 f"credit note {note.number}")
+        recipients = _recipients(to, organisation, f"credit note {note.number}")
         return renderer.credit_note(session, credit_note_id), recipients
 
     return _deliver(ctx, kind="credit_note", document_id=credit_note_id,
@@ -243,7 +251,9 @@ def send_statement(ctx: "HubContext", organisation_id: int, start: dt.date, end:
         organisation = session.get(Organisation, organisation_id)
         if organisation is None:
             raise PermanentError(f"organisation {organisation_id} does not exist")
-        recipients = _recipients(to, organisation.email, f"the statement of {organisation.name}")
+        # `hub send statement` takes recipients with --email: its --to is the period's end.
+        recipients = _recipients(to, organisation, f"the statement of {organisation.name}",
+                                 give="pass --email ADDRESS")
         return renderer.statement(session, organisation_id, start, end, mode), recipients
 
     key = request_key or f"statement-{start.isoformat()}-{end.isoformat()}-{mode}"
@@ -279,12 +289,24 @@ def unsendable(invoice: Invoice) -> tuple[str, str] | None:
     return None
 
 
-def queue_invoice_send(engine: Engine, invoice_id: int, *,
-                       to: str | Iterable[str] | None = None) -> int:
+#: How a queued send takes its addresses: ``to`` in the API's body and the admin's form,
+#: ``--to`` on the command line.
+_GIVE_TO = "give `to` (the API's and the admin's field) or `--to ADDRESS` (`hub send invoice`)"
+
+
+def queue_invoice_send(engine: Engine | None, invoice_id: int, *,
+                       to: str | Iterable[str] | None = None,
+                       session: Session | None = None) -> int:
     """Ask the job runtime to send invoice ``invoice_id`` (retried on failure, recorded like
     every send): an outbox row with effect ``send`` and a fresh request key, one generation
     above the last. Returns the outbox row id. An invoice that would not be sent (a draft, a
-    deleted one) or an address that is none is refused now, not left for the worker to fail."""
+    deleted one), an address that is none, or no address at all (no ``to`` and an
+    organisation without email) is refused now (:class:`ValidationFailed`,
+    :class:`EditNotAllowed`), not left for the worker to fail.
+
+    The row is written in ``session`` when given — the caller's transaction, e.g. the one an
+    API request claims its ``Idempotency-Key`` in, so that the key and the queued send commit
+    together or not at all — else in a transaction of its own on ``engine``."""
     try:
         recipients = parse_recipients(to)
     except PermanentError as exc:
@@ -292,24 +314,38 @@ def queue_invoice_send(engine: Engine, invoice_id: int, *,
     payload: dict[str, Any] = {"request": new_request_key("queued")}
     if recipients:
         payload["to"] = recipients
-    with session_scope(engine) as session:
-        invoice = session.get(Invoice, invoice_id)
-        if invoice is None:
-            raise NotFound(f"invoice {invoice_id} does not exist",
-                           hint="find its id with `hub invoice list`")
-        refusal = unsendable(invoice)
-        if refusal is not None:
-            raise EditNotAllowed(refusal[0], hint=refusal[1])
-        last = session.execute(select(func.max(OutboxEntry.generation)).where(
-            OutboxEntry.effect == Effect.send, OutboxEntry.document_kind == "invoice",
-            OutboxEntry.document_id == invoice_id,
-            OutboxEntry.connection == SEND_CONNECTION)).scalar()
-        row = OutboxEntry(effect=Effect.send, document_kind="invoice", document_id=invoice_id,
-                          connection=SEND_CONNECTION, generation=0 if last is None else last + 1,
-                          payload=payload)
-        session.add(row)
-        session.flush()
-        return row.id
+    if session is not None:
+        return _queue_invoice_send(session, invoice_id, payload)
+    with session_scope(engine) as own:
+        return _queue_invoice_send(own, invoice_id, payload)
+
+
+def _queue_invoice_send(session: Session, invoice_id: int, payload: dict[str, Any]) -> int:
+    """The outbox row of :func:`queue_invoice_send`, in ``session``; its id."""
+    invoice = session.get(Invoice, invoice_id)
+    if invoice is None:
+        raise NotFound(f"invoice {invoice_id} does not exist",
+                       hint="find its id with `hub invoice list`")
+    refusal = unsendable(invoice)
+    if refusal is not None:
+        raise EditNotAllowed(refusal[0], hint=refusal[1])
+    # The worker would find no address (send_invoice's prepare): refuse it while the caller
+    # can still give one, rather than queue a job that can only fail.
+    try:
+        _recipients(payload.get("to"), session.get(Organisation, invoice.organisation_id),
+                    f"invoice {invoice.number}", give=_GIVE_TO)
+    except PermanentError as exc:
+        raise ValidationFailed(str(exc), hint=exc.hint) from None
+    last = session.execute(select(func.max(OutboxEntry.generation)).where(
+        OutboxEntry.effect == Effect.send, OutboxEntry.document_kind == "invoice",
+        OutboxEntry.document_id == invoice_id,
+        OutboxEntry.connection == SEND_CONNECTION)).scalar()
+    row = OutboxEntry(effect=Effect.send, document_kind="invoice", document_id=invoice_id,
+                      connection=SEND_CONNECTION, generation=0 if last is None else last + 1,
+                      payload=payload)
+    session.add(row)
+    session.flush()
+    return row.id
 
 
 def list_sends(engine: Engine, *, kind: str | None = None, document_id: int | None = None,

@@ -23,13 +23,39 @@ from hub.errors import NotFound, ValidationFailed
 from hub.ledger._base import get_organisation, push_targets, sum_decimal, write_outbox
 from hub.ledger.amounts import exact_amount
 from hub.ledger.posting import post_invoice
-from hub.validation.fields import check_not_far_ahead, check_not_far_back
+from hub.validation import parse
+from hub.validation.fields import Name, check_not_far_ahead, check_not_far_back
+from hub.validation.records import LineChanges, Strict
 
 __all__ = ["create_prebill", "add_wip", "prebill_balance", "attach_options", "attach_wip",
            "close_prebill", "DEFAULT_INVOICE_FORMAT"]
 
 DEFAULT_INVOICE_FORMAT = "{year}{partner_id|2}{next|6}"
 Method = Literal["all", "range", "closest"]
+
+
+class _Stage(Strict):
+    """A project stage's names, by the rules of every name (not empty, not over-long); WIP is
+    attached by them, so a pre-bill and its WIP take them alike."""
+
+    project: Name
+    stage: Name
+
+
+def _stage(project: str, stage: str) -> _Stage:
+    """The names checked (and trimmed, as every name is), or :class:`ValidationFailed`."""
+    return parse(_Stage, project=project, stage=stage)
+
+
+def _line_description(names: _Stage) -> str:
+    """The pre-bill line's description, refused as an added line's would be (too long)."""
+    text = rules.line_description(names.project, names.stage)
+    try:
+        return parse(LineChanges, description=text).description
+    except ValidationFailed as exc:
+        raise ValidationFailed(f"the pre-bill's invoice line \"pre-bill: PROJECT / STAGE\" "
+                               f"would be {len(text):,} characters long ({exc})",
+                               hint="shorten the project or stage name") from None
 
 
 def create_prebill(session: Session, organisation_id: int, *, project: str, stage: str,
@@ -42,6 +68,8 @@ def create_prebill(session: Session, organisation_id: int, *, project: str, stag
     (its date at most a year after ``today``, when given)."""
     from hub.billing.catalogue import billable_organisation  # billing imports the ledger
 
+    names = _stage(project, stage)
+    description = _line_description(names)
     check_not_far_ahead(issue_date, today, "invoice date")
     check_not_far_back(issue_date, today, "invoice date")
     org = billable_organisation(session, organisation_id)
@@ -60,13 +88,13 @@ def create_prebill(session: Session, organisation_id: int, *, project: str, stag
     session.add(invoice)
     session.flush()
     session.add(InvoiceLine(invoice_id=invoice.id, line_type=LineType.prebill,
-                            description=f"pre-bill: {project} / {stage}", quantity=Decimal(1),
+                            description=description, quantity=Decimal(1),
                             unit_price=amount.amount, amount=priced.amount.amount,
                             tax_rate=priced.tax_rate, tax_amount=priced.tax.amount))
     post_invoice(session, invoice, today=issue_date)
     write_outbox(session, "invoice", invoice.id, push_targets(session, push_to))
-    prebill = PreBill(organisation_id=org.id, invoice_id=invoice.id, project=project, stage=stage,
-                      currency=org.currency, stage_fee=fee.amount,
+    prebill = PreBill(organisation_id=org.id, invoice_id=invoice.id, project=names.project,
+                      stage=names.stage, currency=org.currency, stage_fee=fee.amount,
                       percent=to_decimal(percent) if percent is not None else None,
                       amount=amount.amount)
     session.add(prebill)
@@ -76,12 +104,13 @@ def create_prebill(session: Session, organisation_id: int, *, project: str, stag
 
 def add_wip(session: Session, organisation_id: int, *, project: str, stage: str, date: dt.date,
             value: Decimal | str, description: str = "") -> WipEntry:
-    """Record a WIP transaction on a project stage."""
+    """Record a WIP transaction on a project stage (named as a pre-bill's is)."""
+    names = _stage(project, stage)
     org = get_organisation(session, organisation_id)
     amount = exact_amount(value, org.currency, "WIP value")
     if amount <= 0:
         raise ValidationFailed("WIP must be worth more than zero")
-    row = WipEntry(organisation_id=org.id, project=project, stage=stage, date=date,
+    row = WipEntry(organisation_id=org.id, project=names.project, stage=names.stage, date=date,
                    description=description, currency=org.currency, value=amount)
     session.add(row)
     session.flush()

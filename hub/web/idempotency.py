@@ -33,8 +33,9 @@ A route uses it as::
 
 (``Keyed`` is ``Annotated[Once, Depends(once_per_key)]``.) The routes that take it: those that
 record money (payments, refunds of payments and of credit, allocations, credit notes, paying an
-invoice) and those whose repeat would create a record twice (pre-bills, WIP and attaching it,
-draft invoices and their lines, organisations). The web admin's money forms keep their
+invoice), those whose repeat would create a record twice (pre-bills, WIP and attaching it,
+draft invoices and their lines, organisations) and sending an invoice by email, whose repeat
+would email the customer twice. The web admin's money forms keep their
 one-time keys in the same store through :func:`claim_key` and :func:`store_answer`
 (:mod:`hub.web.admin.once`).
 """

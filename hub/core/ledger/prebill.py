@@ -29,8 +29,8 @@ from typing import Hashable, Literal, Sequence
 from hub.core.money import Money
 from hub.errors import ValidationFailed
 
-__all__ = ["Wip", "Option", "Attachment", "prebill_amount", "select_all", "select_range",
-           "closest_runs", "options_for", "attach", "prebill_balance"]
+__all__ = ["Wip", "Option", "Attachment", "prebill_amount", "line_description", "select_all",
+           "select_range", "closest_runs", "options_for", "attach", "prebill_balance"]
 
 Use = Literal["markup", "markdown", "exact"]
 
@@ -94,6 +94,13 @@ def prebill_amount(stage_fee: Money, *, percent: Decimal | str | None = None,
         raise ValidationFailed(f"the pre-bill comes to {amount.amount} {amount.currency}",
                                hint="pre-bill a larger share of the stage fee")
     return amount
+
+
+def line_description(project: str, stage: str) -> str:
+    """The description of the pre-bill's invoice line, naming the project and stage. It is an
+    invoice line like any other, so the service holds it to the rules of a line's description
+    (:func:`hub.ledger.prebills.create_prebill`)."""
+    return f"pre-bill: {project} / {stage}"
 
 
 def _in_order(wip: Sequence[Wip]) -> list[Wip]:

@@ -10,7 +10,7 @@ from typing import Any, Literal, Optional
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict
 
-from hub.validation.fields import Amount, Day, Id
+from hub.validation.fields import Amount, Day, Id, Name
 from hub.host.context import HubContext
 from hub.web.deps import RowId, get_context, require_token
 from hub.web.idempotency import Keyed
@@ -28,8 +28,8 @@ class PreBillIn(_In):
     """Pre-bill a stage by ``percent`` of its fee or a ``value``."""
 
     organisation_id: Id
-    project: str
-    stage: str
+    project: Name
+    stage: Name
     stage_fee: Amount
     percent: Optional[Amount] = None
     value: Optional[Amount] = None
@@ -40,8 +40,8 @@ class WipIn(_In):
     """A WIP transaction on a stage."""
 
     organisation_id: Id
-    project: str
-    stage: str
+    project: Name
+    stage: Name
     value: Amount
     date: Optional[Day] = None
     description: str = ""
