@@ -16,6 +16,7 @@ from hub.billing.catalogue import billable_organisation, get_or_404
 from hub.billing.counters import Counter
 from hub.billing.finalise import finalise_invoices
 from hub.billing.loading import due_for_cycles
+from hub.billing.recurring import check_agreement_date
 from hub.billing.runs import build_drafts
 from hub.billing.store import store_drafts
 from hub.db.engine import session_scope
@@ -58,12 +59,16 @@ def create_contract(session: Session, organisation_id: int, name: str, start_dat
                     cycles: int = 12, frequency: str = "monthly", interval: int = 1,
                     billing_day: int | None = None, auto_charge: bool = False,
                     auto_sync: bool = True, auto_send: bool = False,
-                    refund_policy: str = "") -> BillingContract:
-    """A billing contract and its first ``cycles`` billing cycles."""
+                    refund_policy: str = "", today: dt.date | None = None
+                    ) -> BillingContract:
+    """A billing contract and its first ``cycles`` billing cycles. A start before 2000 or
+    more than a year after ``today`` is refused as a typo
+    (:func:`~hub.billing.recurring.check_agreement_date`); the cycles may run on for years."""
     given = parse(ContractInput, organisation_id=organisation_id, name=name,
                   start_date=start_date, cycles=cycles, frequency=frequency, interval=interval,
                   billing_day=billing_day, auto_charge=auto_charge, auto_sync=auto_sync,
                   auto_send=auto_send, refund_policy=refund_policy)
+    check_agreement_date(given.start_date, "contract start", today, ahead=False)
     org = billable_organisation(session, given.organisation_id)
     name, frequency = given.name, given.frequency.value
     try:
@@ -82,6 +87,8 @@ def create_contract(session: Session, organisation_id: int, name: str, start_dat
         raise ValidationFailed(f"start {start_date} with {cycles} {frequency} cycle(s) runs past "
                                f"{dt.date.max}", hint="give an earlier start or fewer cycles"
                                ) from None
+    # After the cycles: a start near 9999 is refused for leaving them no room, which says more.
+    check_agreement_date(given.start_date, "contract start", today)
     contract = BillingContract(organisation_id=org.id, name=name, frequency=frequency,
                                interval=interval, billing_day=cadence.billing_day,
                                start_date=start_date, auto_charge=auto_charge,

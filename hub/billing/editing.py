@@ -16,7 +16,7 @@ import datetime as dt
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlmodel import Session
 
 from hub import audit
@@ -26,6 +26,7 @@ from hub.db.models import (
     Asset, Contact, FutureItem, Invoice, Organisation, OrganisationMapping, Product,
     RecurringLine,
 )
+from hub.db.models.ledger import CreditNote, Payment, PaymentStatus, Transaction, WipEntry
 from hub.errors import EditNotAllowed, ValidationFailed
 from hub.validation import parse
 from hub.validation.changes import differing, note_edit
@@ -98,13 +99,35 @@ def _retired(session: Session, row: Any, kind: str, action: str = "retired") -> 
     return row
 
 
-def _money_in_currency(session: Session, organisation_id: int) -> bool:
-    """Whether the organisation has invoices or waiting future items (in its currency)."""
-    invoices = session.execute(select(func.count()).select_from(Invoice).where(
-        Invoice.organisation_id == organisation_id, Invoice.status != "deleted")).scalar()
-    futures = session.execute(select(func.count()).select_from(FutureItem).where(
-        FutureItem.organisation_id == organisation_id, FutureItem.used.is_(False))).scalar()
-    return bool(invoices or futures)
+def _money_in_currency(session: Session, organisation_id: int) -> list[str]:
+    """What holds money of the organisation in its currency: invoices, waiting future items,
+    payments, refunds, credit notes, work in progress and account transactions (its credit
+    and debits); empty when nothing does."""
+    def has(model: Any, *where: Any) -> bool:
+        return session.execute(select(model.id).where(
+            model.organisation_id == organisation_id, *where).limit(1)).first() is not None
+
+    # A payment (or refund) that failed moved no money; every other state did or will.
+    paid = Payment.status != PaymentStatus.failed
+    held = {
+        "invoices": has(Invoice, Invoice.status != "deleted"),
+        "future items": has(FutureItem, FutureItem.used.is_(False)),
+        "payments": has(Payment, paid, Payment.amount >= 0),
+        "refunds": has(Payment, paid, Payment.amount < 0),
+        "credit notes": has(CreditNote),
+        "work in progress": has(WipEntry),
+        # A manual credit or debit has no document of its own to name.
+        "account transactions": has(Transaction, Transaction.category == "manual"),
+    }
+    names = [name for name, found in held.items() if found]
+    # The other transactions belong to the documents above; one left without its document
+    # (whatever removed it) still holds money in the currency, and is named as what it is.
+    return names or (["account transactions"] if has(Transaction) else [])
+
+
+def _listed(names: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``: what a refusal names."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 def edit_organisation(session: Session, organisation_id: int, values: dict[str, Any]
@@ -115,9 +138,12 @@ def edit_organisation(session: Session, organisation_id: int, values: dict[str, 
     if changes.get("name", org.name) != org.name:  # a name kept as it is stays allowed
         check_name_free(session, changes["name"], org.id)
     currency = changes.get("currency")
-    if currency and currency != org.currency and _money_in_currency(session, org.id):
+    held = _money_in_currency(session, org.id) if currency and currency != org.currency else []
+    if held:
+        # Amounts are stored without their currency's name being checked again: changed,
+        # 100 JPY of credit would read as 100 KWD.
         raise EditNotAllowed(
-            f"organisation {org.id} already has invoices or future items in {org.currency}",
+            f"organisation {org.id} already has {_listed(held)} in {org.currency}",
             hint="its currency cannot change; create a new organisation for the new currency")
     return apply_changes(session, org, changes, "organisation")
 

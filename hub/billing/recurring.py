@@ -26,10 +26,11 @@ from hub.db.models import (
 )
 from hub.errors import EditNotAllowed, ValidationFailed
 from hub.validation import parse
+from hub.validation.fields import check_not_far_ahead, check_not_far_back
 from hub.validation.records import GroupInput, LineInput, RecurringInput
 
 __all__ = ["create_recurring", "add_recurring_line", "create_group", "join_group",
-           "set_master", "set_combine", "group_ref", "LINE_TYPES"]
+           "set_master", "set_combine", "group_ref", "check_agreement_date", "LINE_TYPES"]
 
 LINE_TYPES = ("standard", "asset_counter", "user_counter", "vendor_usage")
 ORDERS = ("oldest_first", "newest_first", "by_ticket")
@@ -42,6 +43,20 @@ def group_ref(group: InvoiceGroup) -> GroupRef:
                     group.next_date)
 
 
+def check_agreement_date(day: dt.date, what: str, today: dt.date | None = None, *,
+                         ahead: bool = True) -> dt.date:
+    """``day``, a date a person typed for an agreement (a recurring invoice's service start or
+    end, a contract's start), unless it is before :data:`~hub.validation.fields.EARLIEST_DAY`
+    or, with ``ahead``, more than a year after ``today`` (by default the machine's date: the
+    callers have no hub clock, and a day's difference is nothing against a year); else
+    :class:`ValidationFailed` naming the earliest or latest date taken, as for documents."""
+    # Checked every time, unlike a processor's record: an agreement is always typed by
+    # someone, and a start in year 1 makes the next billing run bill two thousand years.
+    today = today or dt.date.today()
+    check_not_far_back(day, today, what)
+    return check_not_far_ahead(day, today, what) if ahead else day
+
+
 def create_recurring(session: Session, organisation_id: int, service_start: dt.date, *,
                      name: str = "Recurring invoice", frequency: str = "monthly",
                      interval: int = 1, billing_day: int | None = None,
@@ -50,9 +65,12 @@ def create_recurring(session: Session, organisation_id: int, service_start: dt.d
                      ticket_status_filter: list[str] | None = None,
                      ticket_charge_order: str = "oldest_first",
                      group_id: int | None = None, payment_due_days: int | None = None,
-                     end_date: dt.date | None = None) -> RecurringInvoice:
+                     end_date: dt.date | None = None,
+                     today: dt.date | None = None) -> RecurringInvoice:
     """A new recurring invoice. When the account requires an invoice group the new agreement
-    joins one (chosen automatically when exactly one exists)."""
+    joins one (chosen automatically when exactly one exists). A service start before 2000 or
+    more than a year after ``today``, or an end before 2000, is refused as a typo
+    (:func:`check_agreement_date`); an end years ahead is an agreement's ordinary term."""
     given = parse(RecurringInput, organisation_id=organisation_id, service_start=service_start,
                   name=name, frequency=frequency, interval=interval, billing_day=billing_day,
                   first_run=first_run, auto_bill=auto_bill,
@@ -60,6 +78,9 @@ def create_recurring(session: Session, organisation_id: int, service_start: dt.d
                   ticket_status_filter=list(ticket_status_filter or []),
                   ticket_charge_order=ticket_charge_order, group_id=group_id,
                   payment_due_days=payment_due_days, end_date=end_date)
+    check_agreement_date(given.service_start, "service start", today)
+    if given.end_date is not None:
+        check_agreement_date(given.end_date, "end date", today, ahead=False)
     org = billable_organisation(session, given.organisation_id)
     frequency, interval, name = given.frequency, given.interval, given.name
     ticket_status_filter = given.ticket_status_filter

@@ -18,7 +18,7 @@ from sqlmodel import Session
 
 from hub.billing.catalogue import get_or_404
 from hub.billing.editing import apply_changes, audit_change
-from hub.billing.recurring import check_total
+from hub.billing.recurring import check_agreement_date, check_total
 from hub.ledger.amounts import exact_amount
 from hub.db.models import (
     BillingContract, FutureItem, InvoiceGroup, Organisation, RecurringInvoice, RecurringLine,
@@ -53,6 +53,9 @@ def edit_recurring(session: Session, recurring_id: int, values: dict[str, Any]
     schedule = get_or_404(session, RecurringInvoice, recurring_id, "recurring invoice",
                           _RECURRING_HINT)
     if changes.get("end_date") is not None:
+        # Before what was invoiced is refused too, but a year-1 end deserves the typo's
+        # message, with the earliest date taken; an end years ahead is an ordinary term.
+        check_agreement_date(changes["end_date"], "end date", ahead=False)
         _check_end(schedule, changes["end_date"])
     return apply_changes(session, schedule, changes, "recurring_invoice")
 

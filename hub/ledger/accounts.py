@@ -18,7 +18,7 @@ from hub.db.models.invoices import Invoice, InvoiceStatus
 from hub.db.models.ledger import (
     AccountConfig, AccountStateChange, Allocation, CreditNote, Payment,
 )
-from hub.errors import NotFound
+from hub.errors import NotFound, ValidationFailed
 from hub.ledger._base import (
     balance, free_credits, get_organisation, is_live, live_invoices_due, open_debits,
     refresh_invoice, sum_decimal,
@@ -52,6 +52,8 @@ def set_account_config(session: Session, organisation_id: int, /,
     from hub.validation.changes import nothing_changed
 
     row = _config_row(session, organisation_id)  # the organisation was read above
+    if {"holiday_country", "holiday_subdivision"} & changes.keys():
+        _check_holiday_region(changes, row)
     # Audited like every edit: a blocking day or minimum balance decides when a customer is
     # blocked, so the trail says who changed it, from what, to what. Values already stored
     # write nothing (and a config that would only hold the defaults is not made).
@@ -61,6 +63,26 @@ def set_account_config(session: Session, organisation_id: int, /,
         session.add(row)
         session.flush()
     return row
+
+
+def _check_holiday_region(changes: dict[str, Any], row: AccountConfig) -> None:
+    """Refuse a subdivision the holiday registry does not know for the config's country, as
+    it will be after ``changes`` (either may be set by an earlier edit: a subdivision set for
+    "US" is checked again when the country becomes "GB"). A known one is stored as the
+    registry spells it."""
+    from hub.validation.accounts import check_subdivision
+
+    country = changes.get("holiday_country", row.holiday_country)
+    subdivision = changes.get("holiday_subdivision", row.holiday_subdivision)
+    if subdivision and not country and "holiday_subdivision" in changes:
+        # Unchecked until a country came, it could then stop that edit; said now instead.
+        raise ValidationFailed(f"holiday_subdivision {subdivision!r} needs a holiday country",
+                               hint="set holiday_country with it, e.g. holiday_country=US "
+                                    "holiday_subdivision=CA")
+    if country and subdivision:
+        known = check_subdivision(country, subdivision)
+        if "holiday_subdivision" in changes:
+            changes["holiday_subdivision"] = known
 
 
 def account_config(session: Session, organisation_id: int) -> AccountConfig:
@@ -81,15 +103,38 @@ def account_calendar(session: Session, organisation_id: int, *, default_due_days
     """The organisation's :class:`AccountCalendar` from its row and billing config."""
     org = get_organisation(session, organisation_id)
     cfg = _config_row(session, organisation_id)
+    country, subdivision = _stored_region(cfg) if cfg.holiday_country else (None, None)
     return AccountCalendar(
         billing_day=org.billing_day,
         payment_due_days=org.payment_due_days if org.payment_due_days is not None
         else default_due_days,
         blocking_days=cfg.blocking_days, deactivation_days=cfg.deactivation_days,
         minimum_balance=cfg.minimum_balance, block_on_weekends=cfg.block_on_weekends,
-        block_on_holidays=cfg.block_on_holidays, holiday_country=cfg.holiday_country,
-        holiday_subdivision=cfg.holiday_subdivision,
+        block_on_holidays=cfg.block_on_holidays, holiday_country=country,
+        holiday_subdivision=subdivision,
         extra_holidays=frozenset(dt.date.fromisoformat(str(d)) for d in cfg.holidays))
+
+
+def _stored_region(cfg: AccountConfig) -> tuple[str, str | None]:
+    """The config's holiday country and subdivision as the holiday registry spells them.
+
+    One stored before it was checked at entry (subdivision "ZZ" for the US, an unknown
+    country) would make the registry raise NotImplementedError at the first date the
+    calendar looks at: refused here instead, before any date is worked out, saying which
+    setting to fix and how (the daily account calendar skips the account and names it)."""
+    from hub.validation.accounts import check_country, check_subdivision
+
+    org = cfg.organisation_id
+    where = f"hub account config {org} ..., or PATCH /organisations/{org}/account/config"
+    try:
+        country = check_country(cfg.holiday_country)
+        subdivision = (check_subdivision(country, cfg.holiday_subdivision)
+                       if cfg.holiday_subdivision else None)
+    except ValidationFailed as exc:
+        raise ValidationFailed(
+            f"the billing config of organisation {org} cannot make its calendar: {exc}",
+            hint=f"{exc.hint} ({where})") from None
+    return country, subdivision
 
 
 @dataclass

@@ -20,6 +20,7 @@ from hub.db.models.ledger import (
 from hub.errors import DocumentRefused, ValidationFailed
 from hub.ledger._base import ZERO, get_organisation, is_live, refresh_invoice
 from hub.ledger.amounts import exact_amount
+from hub.validation.fields import check_not_far_ahead, check_not_far_back
 
 __all__ = ["post_invoice", "post_invoices", "auto_transactions", "add_transaction",
            "remove_transaction"]
@@ -280,13 +281,20 @@ def _refresh_fresh(session: Session, invoices: Sequence[Invoice], today: dt.date
 
 
 def add_transaction(session: Session, organisation_id: int, *, side: str, amount: Decimal | str,
-                    date: dt.date, description: str = "", invoice_id: int | None = None
-                    ) -> Transaction:
+                    date: dt.date, description: str = "", invoice_id: int | None = None,
+                    today: dt.date | None = None) -> Transaction:
     """A manual debit or credit on the account (e.g. an opening balance or a fee).
 
     A manual transaction stays when an invoice it refers to is deleted (seed 002); only a
-    person removes it, with :func:`remove_transaction`.
+    person removes it, with :func:`remove_transaction`. Its date may not be before 2000 nor
+    more than a year after ``today`` (by default the machine's date), as a payment's.
     """
+    # Always checked: a manual transaction is typed by a person (a processor's or accounting
+    # system's record comes through the payment and document services instead). The callers
+    # have no hub clock; a day's difference is nothing against the year the rule allows.
+    today = today or dt.date.today()
+    check_not_far_back(date, today, "transaction date")
+    check_not_far_ahead(date, today, "transaction date")
     org = get_organisation(session, organisation_id)
     value = exact_amount(amount, org.currency, "transaction")
     if value <= 0:
