@@ -157,7 +157,7 @@ def recurring_create(org: int, start: str = typer.Option(..., help="service star
                              first_run="start" if bill_from_start else "next",
                              auto_bill=auto_bill, add_pending_ticket_charges=ticket_charges,
                              ticket_status_filter=ticket_status, ticket_charge_order=order,
-                             group_id=group)
+                             group_id=group, today=context().today())
         console.print(f"Recurring invoice {r.id} created; next run {r.next_run_date}.")
 
 
@@ -249,7 +249,7 @@ def contract_create(org: int, name: str, start: str = typer.Option(...), cycles:
     with _session() as s:
         c = create_contract(s, org, name, parse_date(start), cycles=cycles,
                             frequency=frequency, auto_charge=auto_charge, auto_sync=auto_sync,
-                            auto_send=auto_send)
+                            auto_send=auto_send, today=context().today())
         console.print(f"Billing contract {c.id} created with {cycles} cycle(s).")
 
 

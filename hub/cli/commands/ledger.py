@@ -343,7 +343,7 @@ def account_transaction(organisation: int, side: str = typer.Option(..., help="d
 
     with ledger_session() as session:
         tx = add_transaction(session, organisation, side=side, amount=amount, date=parse_date(date),
-                             description=description)
+                             description=description, today=context().today())
         console.print(f"transaction {tx.id}: {tx.side} {shown_money(tx.amount, tx.currency)}")
 
 
