@@ -1,5 +1,5 @@
-"""A billing run's, invoice's, payment's, refund's or credit note's date more than a year after
-today is a typo (2072 for 2027, 9999-12-31): refused in the CLI (exit 2) and the API (422)
+"""A billing run's, invoice's, payment's, refund's, credit note's, agreement start's or account
+transaction's date more than a year after today is a typo (2072 for 2027, 9999-12-31): refused in the CLI (exit 2) and the API (422)
 with the latest date taken, and nothing is stored. A date within the year is taken. So is a
 document's or payment's date before 2000 (0001-01-01, 0026 for 2026), with the earliest taken."""
 
@@ -47,6 +47,10 @@ def hub(tmp_path, monkeypatch, capsys):
     (["prebill", "create", "1", "--project", "Web", "--stage", "Build", "--fee", "100",
       "--value", "50", "--date", FAR], "invoice date"),
     (["ledger", "edit", "id:2", "--issue-date", FAR, "--due-date", FAR], "invoice date"),
+    (["recurring", "create", "1", "--start", FAR], "service start"),
+    (["contract", "create", "1", "Support", "--start", FAR], "contract start"),
+    (["account", "transaction", "1", "--side", "credit", "--amount", "5", "--date", FAR],
+     "transaction date"),
 ])
 def test_a_date_more_than_a_year_ahead_is_refused_and_nothing_stored(hub, tmp_path, args,
                                                                      what):
@@ -69,6 +73,16 @@ OLD = "0026-03-01"  # 2026 typed without its century
     (["prebill", "create", "1", "--project", "Web", "--stage", "Build", "--fee", "100",
       "--value", "50", "--date", OLD], "invoice date"),
     (["ledger", "edit", "id:2", "--issue-date", "1999-12-31"], "invoice date"),
+    (["recurring", "create", "1", "--start", "0001-01-01"], "service start"),
+    (["recurring", "create", "1", "--start", "0026-03-01", "--bill-from-start"],
+     "service start"),
+    (["recurring", "edit", "1", "--end", "1999-12-31"], "end date"),
+    (["recurring", "end", "1", "--on", "0001-01-01"], "end date"),
+    (["contract", "create", "1", "Support", "--start", "0001-01-01"], "contract start"),
+    (["account", "transaction", "1", "--side", "credit", "--amount", "5",
+      "--date", "0001-01-01"], "transaction date"),
+    (["account", "transaction", "1", "--side", "debit", "--amount", "5",
+      "--date", "1999-12-31"], "transaction date"),
 ])
 def test_a_date_before_2000_is_refused_and_nothing_stored(hub, tmp_path, args, what):
     before = cli_rows(tmp_path)
