@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from sqlmodel import Session, select
 
-from hub.core.ledger.statuses import invoice_status
+from hub.core.ledger.statuses import check_not_deleted, invoice_status
 from hub.core.money import Money
 from hub.db.models.catalogue import Organisation
 from hub.db.models.invoices import Invoice, InvoiceKind, InvoiceStatus
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 __all__ = ["PUSH_TO", "accounting_connections", "ledger_session", "push_targets", "get_invoice",
            "get_organisation", "ORGANISATION_HINT", "lock_account", "find_invoice",
            "find_by_reference", "ID_PREFIX",
-           "money", "is_live", "refresh_invoice", "open_debits",
+           "money", "is_live", "payable_invoice", "finalise_hint", "refresh_invoice", "open_debits",
            "free_credits", "live_invoices_due", "balance", "write_outbox", "sum_decimal"]
 
 #: ``session.info`` key holding the accounting connections payments and credit notes go to.
@@ -259,3 +259,25 @@ def balance(session: Session, organisation_id: int) -> Decimal:
     for tx in session.exec(select(Transaction).where(Transaction.organisation_id == organisation_id)):
         total += tx.amount if tx.side == Side.credit else -tx.amount
     return total
+
+
+def payable_invoice(session: Session, invoice_id: int) -> Invoice:
+    """The invoice, if it can be paid: not deleted and final (a draft's refusal says how it
+    becomes final)."""
+    invoice = get_invoice(session, invoice_id)
+    check_not_deleted(invoice.status, f"invoice {invoice.number}")
+    if not is_live(invoice):
+        raise ValidationFailed(f"invoice {invoice.number or invoice.id} is a draft, not final, so "
+                               "it cannot be paid", hint=finalise_hint(invoice))
+    return invoice
+
+
+def finalise_hint(draft: Invoice) -> str:
+    """How ``draft`` becomes payable: by its batch, by finalising it, or (a proforma, which is
+    never final) by converting it."""
+    if draft.batch_id is not None:
+        return f"confirm its billing batch first: `hub bill confirm {draft.batch_id}`"
+    if draft.kind == InvoiceKind.proforma:
+        return (f"a proforma is never paid; convert it to an invoice first: "
+                f"`hub invoice convert-proforma {draft.id}`")
+    return f"finalise the invoice first: `hub invoice finalise {draft.id}`"

@@ -19,9 +19,8 @@ from hub import audit
 from hub.core.ledger.allocation import (
     CreditSource, OpenItem, Plan, allocate_automatically, allocate_manually, draw_from_credits,
 )
-from hub.core.ledger.statuses import check_not_deleted
 from hub.core.money import Money, shown
-from hub.db.models.invoices import Invoice, InvoiceKind
+from hub.db.models.invoices import Invoice
 from hub.db.models.ledger import (
     Allocation, AllocationKind, Payment, PaymentMethod, PaymentStatus, Side, Transaction,
     TransactionCategory,
@@ -35,9 +34,8 @@ from hub.validation.fields import (
     NOTE_LENGTH, REFERENCE_LENGTH, check_length, check_not_far_ahead, check_not_far_back,
 )
 from hub.ledger._base import (
-    ZERO, free_credits, get_invoice, is_live, live_invoices_due, lock_account,
-    money,
-    open_debits, push_targets, refresh_invoice, write_outbox,
+    ZERO, free_credits, get_invoice, live_invoices_due, lock_account, money, open_debits,
+    payable_invoice, push_targets, refresh_invoice, write_outbox,
 )
 
 __all__ = ["record_payment", "mark_paid", "allocate_payment", "apply_account_credit", "refund",
@@ -64,26 +62,6 @@ def _open_items(session: Session, organisation_id: int, currency: str) -> list[O
     items += [OpenItem(("inv", i.id), money(i.amount_due, currency), dt.date.min, i.id)
               for i in live_invoices_due(session, organisation_id) if i.amount_due > 0]
     return items
-
-
-def _payable_invoice(session: Session, invoice_id: int) -> Invoice:
-    invoice = get_invoice(session, invoice_id)
-    check_not_deleted(invoice.status, f"invoice {invoice.number}")
-    if not is_live(invoice):
-        raise ValidationFailed(f"invoice {invoice.number or invoice.id} is a draft, not final, so "
-                               "it cannot be paid", hint=_finalise_hint(invoice))
-    return invoice
-
-
-def _finalise_hint(draft: Invoice) -> str:
-    """How ``draft`` becomes payable: by its batch, by finalising it, or (a proforma, which is
-    never final) by converting it."""
-    if draft.batch_id is not None:
-        return f"confirm its billing batch first: `hub bill confirm {draft.batch_id}`"
-    if draft.kind == InvoiceKind.proforma:
-        return (f"a proforma is never paid; convert it to an invoice first: "
-                f"`hub invoice convert-proforma {draft.id}`")
-    return f"finalise the invoice first: `hub invoice finalise {draft.id}`"
 
 
 def payment_transaction(session: Session, payment: Payment) -> Transaction | None:
@@ -119,7 +97,7 @@ def _own_invoice(session: Session, organisation_id: int, currency: str, invoice_
                  ) -> Invoice:
     """A payable invoice of the paying organisation, in the payment's currency: a payment
     (or a credit) never pays another customer's invoice, whatever is still due on it."""
-    invoice = _payable_invoice(session, invoice_id)
+    invoice = payable_invoice(session, invoice_id)
     if invoice.organisation_id != organisation_id:
         raise ValidationFailed(f"invoice {invoice.number or invoice.id} belongs to another "
                                "organisation",
@@ -243,7 +221,7 @@ def mark_paid(session: Session, invoice_id: int, *, date: dt.date, today: dt.dat
               method: PaymentMethod | str = PaymentMethod.other, reference: str = "",
               push_to: Sequence[str] | None = None) -> Payment:
     """Quick payment: pay the invoice's whole amount due with one click."""
-    invoice = _payable_invoice(session, invoice_id)
+    invoice = payable_invoice(session, invoice_id)
     if invoice.amount_due <= 0:
         raise ValidationFailed(f"invoice {invoice.number} has nothing due",
                                hint="it is already paid; record a payment without an invoice "
@@ -276,7 +254,7 @@ def allocate_payment(session: Session, payment_id: int, allocations: Mapping[int
 def apply_account_credit(session: Session, invoice_id: int, amount: Decimal | str | None = None,
                          *, today: dt.date) -> Invoice:
     """Pay an invoice from the customer's account credit ("paid from balance")."""
-    invoice = _payable_invoice(session, invoice_id)
+    invoice = payable_invoice(session, invoice_id)
     lock_account(session, invoice.organisation_id)
     session.refresh(invoice)
     if invoice.amount_due <= 0:

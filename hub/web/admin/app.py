@@ -14,12 +14,11 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hub.audit.actor import acting_as
+from hub.web.admin.paths import PREFIX
 
 __all__ = ["install", "STATIC_DIR", "PREFIX"]
 
 STATIC_DIR = Path(__file__).with_name("static")
-#: Where the pages live.
-PREFIX = "/admin"
 
 
 class AuditActorMiddleware:

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from hub.core.money import shown_figure
-from hub.web.admin.app import PREFIX
+from hub.web.admin.paths import PREFIX
 from hub.web.admin.once import new_key
 
 __all__ = ["render", "error_page", "templates", "NAVIGATION", "page_url"]
