@@ -17,6 +17,7 @@ import datetime as dt
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from pydantic import BaseModel, ConfigDict
@@ -192,16 +193,21 @@ def _combine(answers: Iterable[Counted]) -> CountResult:
     sources: set[str] = set()
     items: dict[str, dict[str, Any]] = {}
     for counted in answers:
-        if counted.source in sources:
+        source = counted.source
+        if source in sources:
             continue
-        sources.add(counted.source)
+        sources.add(source)
         for item in counted.items:
-            if item.ref not in items:
-                items[item.ref] = {"ref": item.ref, "label": item.label,
-                                   "quantity": item.quantity, "source": counted.source}
-    quantity = sum(map(Decimal, [i["quantity"] for i in items.values()]), Decimal(0))
-    return CountResult(quantity, sorted(items.values(), key=_by_ref))
+            ref = item.ref
+            if ref not in items:
+                items[ref] = {"ref": ref, "label": item.label, "quantity": item.quantity,
+                              "source": source}
+    provenance = list(items.values())
+    quantity = sum(map(Decimal, map(_QUANTITY, provenance)), Decimal(0))
+    # sorted by ref in C (itemgetter), not a Python key function per item: a run combines
+    # one answer per counter line
+    provenance.sort(key=_REF)
+    return CountResult(quantity, provenance)
 
 
-def _by_ref(item: dict[str, Any]) -> str:
-    return item["ref"]
+_QUANTITY, _REF = itemgetter("quantity"), itemgetter("ref")

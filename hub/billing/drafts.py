@@ -92,6 +92,28 @@ class Draft:
         return self.invoice["billing_key"], self.invoice["period_start"]
 
 
+def _unit_price(price: Decimal, currency: str, rate: Decimal, includes_tax: bool,
+                inclusive_document: bool) -> Money:
+    """A template line's unit price as its invoice shows it (:func:`unit_price_for`),
+    remembered by value: a run prices the same few catalogue prices for every organisation."""
+    key = (price, currency, rate, includes_tax, inclusive_document)
+    unit = _UNITS.get(key)
+    if unit is None:
+        unit = unit_price_for(Money(price, currency), rate, includes_tax=includes_tax,
+                              inclusive_document=inclusive_document)
+        if len(_UNITS) >= _UNITS_KEPT:
+            _UNITS.clear()
+        _UNITS[key] = unit
+    return unit
+
+
+#: Unit prices by (price, currency, rate, includes tax, inclusive document); at most
+#: _UNITS_KEPT. Equal prices written differently (12.5 and 12.50) share one: the line's
+#: unit_price column is the Money's amount, and ExactDecimal stores equal values alike.
+_UNITS: dict[tuple, Money] = {}
+_UNITS_KEPT = 4096
+
+
 def _sum(lines: list[dict[str, Any]], key: str) -> Decimal:
     return sum((line[key] for line in lines), Decimal(0))
 
@@ -148,6 +170,9 @@ def build_draft(due: DueInvoice, counts: Mapping[int, CountResult], now: dt.date
     says, on prices that include it when the organisation's do."""
     currency = due.currency
     first, last = due.segments[0].covered, due.segments[-1].covered
+    # each segment's figures once per invoice, not once per template line
+    spans = [(segment.fraction, segment.covered.start, segment.covered.end,
+              segment.explain() if segment.is_partial else None) for segment in due.segments]
     lines: list[dict[str, Any]] = []
     for template in due.lines:
         counted = counts.get(template.id)
@@ -158,15 +183,12 @@ def build_draft(due: DueInvoice, counts: Mapping[int, CountResult], now: dt.date
         before = due.previous.get(f"line:{template.id}") if due.previous else None
         # a price typed on the line is as the organisation prints it; a product's price is
         # as the catalogue has it
-        from_product = template.product_id is not None
-        unit = unit_price_for(Money(template.unit_price, currency), template.tax_rate,
-                              includes_tax=(template.product_id in due.gross_products
-                                            if from_product else due.prices_include_tax),
-                              inclusive_document=due.prices_include_tax)
-        for segment in due.segments:
-            priced = price_line(unit, quantity, template.tax_rate, segment.fraction)
-            partial = segment.is_partial
-            note = segment.explain() if partial else None
+        unit = _unit_price(template.unit_price, currency, template.tax_rate,
+                           template.product_id in due.gross_products
+                           if template.product_id is not None else due.prices_include_tax,
+                           due.prices_include_tax)
+        for fraction, start, end, note in spans:
+            priced = price_line(unit, quantity, template.tax_rate, fraction)
             if due.previous is None:
                 change = "first invoice"
             else:  # per segment: a pro-rata line and a full one differ in amount
@@ -175,9 +197,9 @@ def build_draft(due: DueInvoice, counts: Mapping[int, CountResult], now: dt.date
                     priced.amount.amount, note))
             lines.append(_line(
                 len(lines), template.line_type,
-                template.description + (" (pro-rata)" if partial else ""), template.product_id,
-                priced, segment.covered.start, segment.covered.end, f"line:{template.id}",
-                provenance, change, note))
+                template.description if note is None else template.description + " (pro-rata)",
+                template.product_id, priced, start, end, f"line:{template.id}", provenance,
+                change, note))
     for charge in due.charges:
         priced = price_line(Money(charge.unit_price, currency), charge.quantity)
         lines.append(_line(len(lines), "ticket_charge", charge.description, charge.product_id,
@@ -186,7 +208,8 @@ def build_draft(due: DueInvoice, counts: Mapping[int, CountResult], now: dt.date
                            f"pending ticket charge: {charge.label}"))
     inclusive = due.prices_include_tax
     _retax(lines, currency, inclusive, tax_rounding)
-    gross = _sum(lines, "amount") + (Decimal(0) if inclusive else _sum(lines, "tax_amount"))
+    amounts, tax = _sum(lines, "amount"), _sum(lines, "tax_amount")
+    gross = amounts if inclusive else amounts + tax
     taken = take_future_items(Money(gross, currency), due.future_items) if due.future_items \
         else []
     for item in taken:
@@ -198,8 +221,9 @@ def build_draft(due: DueInvoice, counts: Mapping[int, CountResult], now: dt.date
                              "label": item.item.description}],
                            f"future item ({kind}) #{item.item.id}"))
     # Every amount is already rounded to the currency, so plain Decimal sums are exact.
-    tax = _sum(lines, "tax_amount")
-    subtotal = _sum(lines, "amount") - (tax if inclusive else Decimal(0))
+    if taken:
+        amounts, tax = _sum(lines, "amount"), _sum(lines, "tax_amount")
+    subtotal = amounts - tax if inclusive else amounts
     extra = dict(due.extra)
     if due.previous:
         # Template lines billed last time and not now (removed from the template): their end

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from typing import Any, Callable, Sequence, TypeVar
 
 from hub.billing.counters import Counter
@@ -95,8 +96,8 @@ _FITS_KEPT = 10_000
 
 
 def _line_problem(line) -> str | None:
-    for name in ("quantity", "unit_price", "tax_rate"):
-        value = getattr(line, name)
+    for name, value in (("quantity", line.quantity), ("unit_price", line.unit_price),
+                        ("tax_rate", line.tax_rate)):
         if _too_fine(value):
             return f"line {line.id} has {name} {value}; fix it with `hub recurring edit-line`"
     if not 0 <= line.tax_rate <= 100:
@@ -107,10 +108,31 @@ def _line_problem(line) -> str | None:
                 f"`hub recurring edit-line {line.id} --qty N`")
     if not line.counter_filters and line.line_type not in LineKind.COUNTERS:
         return None  # most lines: a flat line without filters
+    problem = _filters_problem(line.line_type, line.counter_filters)
+    if problem:
+        return f"line {line.id}: {problem}; fix it with `hub recurring edit-line {line.id} --filters`"
+    return None
+
+
+def _filters_problem(line_type: str, filters: Any) -> str | None:
+    """Why ``filters`` do not suit a ``line_type`` line (:func:`check_filters`), or None;
+    remembered by value (a run's counter lines share a handful of filters)."""
     try:
-        check_filters(line.line_type, line.counter_filters)
+        return _filters_problem_of(line_type, tuple(filters.items()) if filters else ())
+    except TypeError:  # a list value is not hashable: checked each time
+        return _check(line_type, filters)
+
+
+@lru_cache(maxsize=1024)
+def _filters_problem_of(line_type: str, items: tuple) -> str | None:
+    return _check(line_type, dict(items))
+
+
+def _check(line_type: str, filters: Any) -> str | None:
+    try:
+        check_filters(line_type, filters)
     except ValueError as exc:
-        return f"line {line.id}: {exc}; fix it with `hub recurring edit-line {line.id} --filters`"
+        return str(exc)
     return None
 
 

@@ -59,16 +59,37 @@ def price_line(unit_price: Money, quantity: object, tax_rate: object = "0",
     """Price one line. ``tax_rate`` is a percentage (``"20"`` for 20 %)."""
     qty = quantity if type(quantity) is Decimal else to_decimal(quantity)
     rate = tax_rate if type(tax_rate) is Decimal else to_decimal(tax_rate)
+    # A billing run prices the same few (price, quantity, rate, fraction) combinations for
+    # thousands of organisations: the rounded amount and tax are remembered by value. Equal
+    # Decimals written differently (3 and 3.00) share an entry, which is right: quantizing
+    # gives both the same amount, written alike; the line keeps its own quantity, price and
+    # rate as given. (functools.lru_cache would hash the Fraction in Python on every call.)
+    key = (unit_price.amount, unit_price.currency, qty, rate, fraction.numerator,
+           fraction.denominator)
+    figures = _PRICED.get(key)
+    if figures is None:
+        figures = _amount_and_tax(unit_price, qty, rate, fraction)
+        if len(_PRICED) >= _PRICED_KEPT:
+            _PRICED.clear()
+        _PRICED[key] = figures
+    return PricedLine(qty, unit_price, fraction, figures[0], rate, figures[1])
+
+
+#: Rounded (amount, tax) by the values priced (see price_line); at most _PRICED_KEPT kept.
+_PRICED: dict[tuple, tuple[Money, Money]] = {}
+_PRICED_KEPT = 4096
+
+
+def _amount_and_tax(unit_price: Money, qty: Decimal, rate: Decimal, fraction: Fraction
+                    ) -> tuple[Money, Money]:
     if rate < 0:
         raise ValueError("a tax rate cannot be negative")
-    # Same rounding as Money.rounded() (half-up to the minor unit), done on Decimals directly:
-    # a billing run prices hundreds of thousands of lines.
+    # Same rounding as Money.rounded() (half-up to the minor unit), done on Decimals directly.
     quantum = _quantum(unit_price.currency)
     amount = scale(unit_price.amount * qty, fraction).quantize(quantum, ROUND_HALF_UP)
     tax = (amount * rate / 100).quantize(quantum, ROUND_HALF_UP)
-    return PricedLine(qty, unit_price, fraction,
-                      _no_negative_zero(Money(amount, unit_price.currency)), rate,
-                      _no_negative_zero(Money(tax, unit_price.currency)))
+    return (_no_negative_zero(Money(amount, unit_price.currency)),
+            _no_negative_zero(Money(tax, unit_price.currency)))
 
 
 @lru_cache(maxsize=64)

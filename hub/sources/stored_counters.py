@@ -222,17 +222,28 @@ def _filters_of(query: CountQuery) -> tuple[Mapping[str, Any], Mapping[str, Any]
 
 def _selection(query: CountQuery, column_filters: Mapping[str, Any]) -> tuple[Any, Any]:
     """What a count keeps besides its filters, in SQL (a function making the conditions: they
-    are built only when used) and in Python: devices in service only unless a ``status`` is
-    asked for, never retired ones; usage whose period overlaps the query's."""
+    are built only when used) and in Python (:func:`_kept`): devices in service only unless a
+    ``status`` is asked for, never retired ones; usage whose period overlaps the query's."""
+    keep = _kept(query, column_filters)
     if query.kind == "assets" and "status" not in column_filters:
         Asset = _models()[0]
-        return (lambda: (Asset.status.not_in(OUT_OF_SERVICE_ASSET_STATUSES),)), _in_service
+        return (lambda: (Asset.status.not_in(OUT_OF_SERVICE_ASSET_STATUSES),)), keep
     if query.kind == "usage":
         UsageSnapshot = _models()[2]
         start, end = query.period_start, query.period_end
-        return (lambda: (UsageSnapshot.period_start <= end, UsageSnapshot.period_end >= start)), \
-            (lambda row: row.period_start <= end and row.period_end >= start)
-    return tuple, None
+        return (lambda: (UsageSnapshot.period_start <= end,
+                         UsageSnapshot.period_end >= start)), keep
+    return tuple, keep
+
+
+def _kept(query: CountQuery, column_filters: Mapping[str, Any]) -> Any:
+    """The Python half of :func:`_selection` alone (a prefetched chunk needs no SQL)."""
+    if query.kind == "assets":
+        return None if "status" in column_filters else _in_service
+    if query.kind == "usage":
+        start, end = query.period_start, query.period_end
+        return lambda row: row.period_start <= end and row.period_end >= start
+    return None
 
 
 def _in_service(row: Any) -> bool:
@@ -308,19 +319,26 @@ def hub_count_many(connection: Connection, queries: Sequence[CountQuery]
     # The chunk's rows are prefetched: each query is answered from them here, in one loop (a
     # run asks three counter lines per organisation and connection).
     source, covered, models = _source_of(connection), prefetched.organisation_ids, _models()
+    name = connection.name
+    tables: dict[str, Any] = {}  # each kind's grouped rows, read when first asked
     answers: list[Counted | None] = []
     for query in queries:
+        kind, organisation_id = query.kind, query.organisation_id
         column_filters, attribute_filters = _filters_of(query)
-        every = prefetched.grouped(models[_KINDS[query.kind][0]]).get(
-            (query.organisation_id, source), []) if query.organisation_id in covered else None
-        if every is None or (every and not comparable_in_python(column_filters)):
-            answers.append(_count_one(connection, query))  # asked of the database
-        elif not every:
-            answers.append(None)  # this source knows nothing of the organisation
-        else:
-            rows = _matching(every, column_filters, _selection(query, column_filters)[1])
-            answers.append(Counted(source=connection.name,
-                                   items=_items(query.kind, rows, attribute_filters)))
+        if organisation_id in covered:
+            grouped = tables.get(kind)
+            if grouped is None:
+                grouped = tables[kind] = prefetched.grouped(models[_KINDS[kind][0]])
+            every = grouped.get((organisation_id, source))
+            if every is None:
+                answers.append(None)  # this source knows nothing of the organisation
+                continue
+            if comparable_in_python(column_filters):
+                rows = _matching(every, column_filters, _kept(query, column_filters))
+                answers.append(Counted(source=name,
+                                       items=_items(kind, rows, attribute_filters)))
+                continue
+        answers.append(_count_one(connection, query))  # asked of the database
     return answers
 
 
