@@ -18,7 +18,8 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Iterable, Sequence
 
 __all__ = ["Money", "CurrencyMismatch", "minor_unit", "quantum", "is_whole_minor_units", "to_decimal",
-           "STORAGE_PLACES", "decimal_places", "shown", "shown_figure", "as_typed"]
+           "STORAGE_PLACES", "decimal_places", "shown", "shown_figure", "plain_figure", "as_typed",
+           "not_money"]
 
 #: Places kept in storage and in unit prices: four, so per-unit prices like 0.0125 stay exact.
 STORAGE_PLACES = 4
@@ -41,6 +42,32 @@ def minor_unit(currency: str) -> int:
     from babel.numbers import get_currency_precision
 
     return get_currency_precision(currency)
+
+
+@lru_cache(maxsize=None)
+def _not_money_codes() -> frozenset[str]:
+    # ISO 4217 keeps the X codes outside any country for things that are not money: XXX ("no
+    # currency"), XTS (testing), the metals XAU/XAG/XPD/XPT, the SDR (XDR), XSU, XUA and the
+    # bond-market units. CLDR lists them as legal tender nowhere; the X codes that are money
+    # (XAF, XOF, XCD, XPF, XCG) are tender in their territories, so they stay. Other
+    # non-tender codes (fund codes such as CLF, offshore CNH) are left alone on purpose.
+    from babel.core import get_global
+
+    tender = {code for items in get_global("territory_currencies").values()
+              for code, _start, _end, is_tender in items if is_tender}
+    return frozenset(code for items in get_global("territory_currencies").values()
+                     for code, *_ in items if code.startswith("X") and code not in tender)
+
+
+def not_money(code: str) -> str | None:
+    """What ``code`` names when it is an ISO 4217 code for something that is not money
+    (``'Unknown Currency'`` for XXX, ``'Gold'`` for XAU), else None. An invoice cannot be
+    in one of these."""
+    if code not in _not_money_codes():
+        return None
+    from babel.numbers import get_currency_name
+
+    return get_currency_name(code, locale="en")
 
 
 def quantum(currency: str) -> Decimal:
@@ -73,6 +100,17 @@ def shown_figure(amount: object, currency: str) -> str:
     if is_whole_minor_units(value, currency):
         return f"{value.quantize(quantum(currency)):,}"
     return f"{value.normalize():,}"  # has a fraction finer than the minor unit: no exponent
+
+
+def plain_figure(amount: object, currency: str) -> str:
+    """``amount`` as plain text in ``currency``'s minor unit, as the API writes amounts:
+    ``946.00`` for the stored ``946.0000`` USD, ``1500`` JPY, ``1.250`` KWD. An amount finer
+    than the minor unit keeps its decimals, as :func:`shown` does: an answer never rounds one
+    away (none is stored; see :mod:`hub.db.minor_units`)."""
+    value = to_decimal(amount)
+    if is_whole_minor_units(value, currency):
+        value = value.quantize(quantum(currency))
+    return format(value, "f")
 
 
 def as_typed(value: object) -> str:

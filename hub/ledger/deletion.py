@@ -25,6 +25,8 @@
   too, so the stage is free to be pre-billed again and its WIP waits for that; once WIP is
   attached or the pre-bill is closed, the invoice is revenue that WIP was billed against, and
   it is corrected with a credit note (which reduces the pre-bill's balance), never deleted.
+  An invoice voided in accounting takes its pre-bill with it in every case, attached WIP
+  detached again: the void has already happened there and cannot be refused here.
 """
 
 from __future__ import annotations
@@ -132,9 +134,11 @@ def _deletable_prebill(session: Session, invoice: Invoice, action: str) -> PreBi
     return prebill
 
 
-def _release_prebill(session: Session, prebill: PreBill, result: DeletionResult) -> None:
+def _release_prebill(session: Session, prebill: PreBill, result: DeletionResult,
+                     **detail: object) -> None:
     """Remove the pre-bill with its invoice: nothing was attached to it, and a pre-bill without
-    its invoice's revenue would offer a balance nobody was billed for."""
+    its invoice's revenue would offer a balance nobody was billed for. ``detail`` joins the
+    audit event's."""
     result.released_prebill = prebill.id
     result.warnings.append(
         f"pre-bill {prebill.id} (stage {prebill.stage!r} of project {prebill.project!r}) was "
@@ -145,7 +149,7 @@ def _release_prebill(session: Session, prebill: PreBill, result: DeletionResult)
                  summary=f"pre-bill {prebill.id} (stage {prebill.stage!r} of project "
                          f"{prebill.project!r}) removed with invoice {result.number}",
                  detail={"prebill_id": prebill.id, "project": prebill.project,
-                         "stage": prebill.stage, "amount": str(prebill.amount)})
+                         "stage": prebill.stage, "amount": str(prebill.amount), **detail})
     session.delete(prebill)
     session.flush()  # before the invoice row goes: the pre-bill refers to it
 
@@ -228,7 +232,8 @@ def apply_external_void(session: Session, connection: str, event: PaymentEvent) 
     with "mark as deleted". This is the one way a locked invoice changes, because the change
     comes from the very system that holds the lock. Idempotent; an invoice with payments or
     credit is left alone (accounting systems refuse to void those) and the event changes
-    nothing. Returns what was removed, or None when nothing changed.
+    nothing. A pre-bill of the invoice goes with it (:func:`_release_voided_prebill`); the void
+    is an audit event. Returns what was removed, or None when nothing changed.
     """
     if event.invoice_id is None:
         return None
@@ -240,13 +245,46 @@ def apply_external_void(session: Session, connection: str, event: PaymentEvent) 
         return None
     result = DeletionResult(invoice.id, invoice.number)
     _remove_from_ledger(session, invoice, result)
+    _release_voided_prebill(session, invoice, result, connection)
     invoice.status = InvoiceStatus.deleted
     invoice.deleted_at = event.occurred_at
     invoice.extra_fields = {**(invoice.extra_fields or {}),
                             "voided_in": {"connection": connection, "external_id": event.object_id}}
     session.add(invoice)
     session.flush()
+    audit.record(session, "invoice.voided", "invoice", invoice.id,
+                 summary=f"invoice {invoice.number} voided in {connection}: marked as deleted",
+                 detail={"connection": connection, "external_id": event.object_id,
+                         "released_prebill": result.released_prebill,
+                         "warnings": result.warnings})
     return result
+
+
+def _release_voided_prebill(session: Session, invoice: Invoice, result: DeletionResult,
+                            connection: str) -> None:
+    """The pre-bill of an invoice voided in accounting goes with it, as with a deletion by
+    hand; WIP attached to it is detached and waits for the stage's next pre-bill."""
+    prebill = session.exec(select(PreBill).where(PreBill.invoice_id == invoice.id)).first()
+    if prebill is None:
+        return
+    # Unlike a deletion by hand, a void cannot be refused when WIP is attached or the pre-bill
+    # is closed: it already happened in the system that holds the invoice's lock. Kept, the
+    # pre-bill would point at a deleted invoice and still offer revenue nobody is billed for;
+    # so it goes, and WIP billed against that revenue is unbilled again (the audit event keeps
+    # what it was attached as).
+    detached = []
+    for wip in session.exec(select(WipEntry).where(WipEntry.prebill_id == prebill.id)):
+        detached.append({"wip_id": wip.id, "billed_value": str(wip.billed_value),
+                         "use": wip.attached_use})
+        wip.prebill_id, wip.billed_value, wip.attached_use, wip.attached_at = (None,) * 4
+        session.add(wip)
+    session.flush()
+    if detached:
+        result.warnings.append(
+            f"WIP {[d['wip_id'] for d in detached]} was attached to pre-bill {prebill.id}; it "
+            "waits again for the stage's next pre-bill")
+    _release_prebill(session, prebill, result, voided_in=connection,
+                     closed_at=prebill.closed_at, detached_wip=detached)
 
 
 def delete_completely(session: Session, invoice_id: int, *, today: dt.date) -> DeletionResult:

@@ -20,24 +20,24 @@ from typing import Annotated, Any, Mapping
 from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, WithJsonSchema
 
 from hub.core.lines import LineKind
-from hub.core.money import STORAGE_PLACES, as_typed, decimal_places, quantum, to_decimal
+from hub.core.money import (
+    STORAGE_PLACES, as_typed, decimal_places, not_money, quantum, to_decimal,
+)
 from hub.db.types import MAX_INTEGER_DIGITS
 from hub.errors import ValidationFailed
 from hub.host.setting_values import refuse_non_whole
+from hub.validation.limits import MAX_ID
 
 __all__ = ["MAX_ID", "MAX_DUE_DAYS", "Integer", "Id", "CurrencyCode", "Amount", "Quantity",
            "TaxRate", "BillingDay", "DueDays", "Name", "Email", "Day", "DocumentNumber",
            "Reference", "Reason", "Note", "REFERENCE_LENGTH", "REASON_LENGTH", "NOTE_LENGTH",
            "NAME_LENGTH", "check_length", "check_name", "MAX_DAYS_AHEAD", "check_not_far_ahead",
            "EARLIEST_DAY",
-           "check_not_far_back", "check_currency", "check_email",
+           "check_not_far_back", "check_currency", "check_money_currency", "check_email",
            "parse_decimal",
            "check_filters", "AMOUNT_LIMIT", "largest_amount", "check_line_amount",
            "check_total_amount",
            "LINE_TYPES", "DECIMAL_PATTERN"]
-
-#: Largest id a row can have (PostgreSQL ``integer``); larger ids cannot exist.
-MAX_ID = 2**31 - 1
 
 #: The longest payment term, in days: a year (the company default and each organisation's).
 MAX_DUE_DAYS = 365
@@ -70,6 +70,19 @@ def check_currency(code: str) -> str:
 
 #: Codes check_currency has accepted (plain str only: a subclass may compare otherwise).
 _KNOWN_CURRENCIES: set[str] = set()
+
+
+def check_money_currency(code: str) -> str:
+    """``code`` if it is a currency an organisation or a price can be in: one
+    :func:`check_currency` accepts that is money, not XXX ("no currency"), the test code XTS,
+    a metal (XAU) or a unit such as XDR. Only new input is checked this way: a stored code
+    stays readable and billable (:func:`check_currency`)."""
+    code = check_currency(code)
+    name = not_money(code)
+    if name is not None:
+        raise ValueError(f"{code!r} is the ISO 4217 code for {name}, not a currency to bill "
+                         f"in; write a real currency code such as 'USD', 'EUR' or 'GBP'")
+    return code
 
 
 def parse_decimal(value: Any) -> Decimal:
@@ -178,8 +191,8 @@ TaxRate = Annotated[Decimal, BeforeValidator(parse_decimal), AfterValidator(_tax
 Integer = Annotated[int, BeforeValidator(_whole_number)]
 #: A row id (1 to PostgreSQL's largest integer).
 Id = Annotated[Integer, Field(ge=1, le=MAX_ID)]
-#: An ISO 4217 currency code Babel knows.
-CurrencyCode = Annotated[str, AfterValidator(check_currency),
+#: An ISO 4217 currency code Babel knows that is money (not XXX, XTS, a metal or XDR).
+CurrencyCode = Annotated[str, AfterValidator(check_money_currency),
                          WithJsonSchema({"type": "string", "pattern": "^[A-Z]{3}$",
                                          "examples": ["USD"]})]
 #: The day of the month invoices are made (1–28, so every month has it).

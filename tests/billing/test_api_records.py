@@ -9,12 +9,17 @@ import datetime as dt
 import pytest
 from dramatiq.brokers.stub import StubBroker
 from fastapi.testclient import TestClient
+from sqlmodel import select
 
 from hub.db.engine import session_scope
 from hub.db.models import ApiToken, Organisation
 from hub.jobs.assemble import build_runtime
 from hub.web.app import create_app
 from hub.web.tokens import create_token, revoke_token
+
+
+#: ISO 4217 codes that are not money: "no currency", the test code, a metal, the IMF's unit.
+NOT_MONEY = [{"currency": code} for code in ("XXX", "XTS", "XAU", "XDR", "XSU", "XUA")]
 
 
 @pytest.fixture
@@ -37,10 +42,12 @@ def test_records_are_changed_and_retired_through_the_api(api, ctx):
     assert org["currency"] == "EUR"
     for bad in ({"currency": "usd"}, {"currency": "ZZZ"}, {"billing_day": 0},
                 {"name": " "}, {"email": "x"}, {"email": "<x>@y.com"}, {"colour": "red"},
-                {"payment_due_days": -1}):
+                {"payment_due_days": -1}, *NOT_MONEY):
         answer = c.patch(f"/organisations/{org['id']}", json=bad)
         assert answer.status_code == 422, bad
         assert answer.json()["error"] == "ValidationFailed" and "\n" not in answer.json()["detail"]
+        if bad in NOT_MONEY:
+            assert "real currency code such as 'USD'" in answer.json()["detail"], bad
     changed = c.patch(f"/organisations/{org['id']}", json={"currency": "GBP", "billing_day": 5})
     assert changed.status_code == 200 and changed.json()["currency"] == "GBP"
     assert c.patch("/organisations/2147483648", json={"name": "x"}).status_code == 422
@@ -65,3 +72,22 @@ def test_token_scopes_expiry_revocation_and_last_use(api, ctx):
     assert writer.get("/organisations").status_code == 200
     revoke_token(ctx.engine, "writer")
     assert writer.get("/organisations").status_code == 401
+
+
+@pytest.mark.parametrize("currency", [body["currency"] for body in NOT_MONEY])
+def test_an_organisation_in_a_code_that_is_not_money_is_refused_but_one_stored_still_reads(
+        api, ctx, currency):
+    c = api()
+    answer = c.post("/organisations", json={"name": "Metals Ltd", "currency": currency})
+    assert answer.status_code == 422, answer.text
+    assert "real currency code such as 'USD'" in answer.json()["detail"]
+    for money in ("USD", "JPY", "KWD", "XOF", "XPF"):  # XOF, XPF: real X codes stay
+        assert c.post("/organisations", json={"name": f"In {money}", "currency": money}
+                      ).status_code == 201, money
+    with session_scope(ctx.engine) as s:
+        assert [o.currency for o in s.exec(select(Organisation).order_by(Organisation.id))] == [
+            "USD", "JPY", "KWD", "XOF", "XPF"]
+        s.add(Organisation(name="Stored earlier", currency=currency))  # before the rule
+    [stored] = [o for o in c.get("/organisations").json() if o["name"] == "Stored earlier"]
+    assert stored["currency"] == currency  # read as stored, and other changes still apply
+    assert c.patch(f"/organisations/{stored['id']}", json={"name": "Renamed"}).status_code == 200

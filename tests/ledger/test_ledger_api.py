@@ -81,21 +81,21 @@ def test_api_payment_credit_note_statement(api):
                                             "method": "cash", "invoice_id": invoice_id})
     assert answer.status_code == 201, answer.text
     pay = answer.json()
-    assert pay["links"]["invoices"][0]["applied"] == "30.0000"
+    assert pay["links"]["invoices"][0]["applied"] == "30.00"
     answer = client.post("/credit-notes", json={"invoice_id": invoice_id, "lines": [
         {"description": "discount", "unit_price": "20"}]})
     assert answer.status_code == 201, answer.text
     view = client.get(f"/ledger/invoices/{invoice_id}").json()
     # past due on the hub clock (2026-01-01): overdue, not partially paid (seed 002)
-    assert (view["status"], view["amount_due"]) == ("overdue", "50.0000")
+    assert (view["status"], view["amount_due"]) == ("overdue", "50.00")
     assert len(view["links"]["payments"]) == 1 and len(view["links"]["credit_notes"]) == 1
     refused = client.post(f"/payments/{pay['id']}/refund", json={"amount": "31"})
     assert refused.status_code == 422
     assert "between 0.01 USD and 30.00 USD" in refused.json()["detail"]
     st = client.get(f"/organisations/{org_id}/statement",
                     params={"start": "2025-12-01", "end": "2026-01-31"}).json()
-    assert st["totals"]["paid"]["amount"] == "50.0000"
-    assert client.get(f"/organisations/{org_id}/account").json()["balance"] == "-50.0000"
+    assert st["totals"]["paid"]["amount"] == "50.00"
+    assert client.get(f"/organisations/{org_id}/account").json()["balance"] == "-50.00"
 
 
 def test_api_prebill_september_october(api):

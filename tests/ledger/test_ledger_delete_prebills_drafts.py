@@ -14,13 +14,26 @@
 
 from __future__ import annotations
 
+import json
+import time
+
 import pytest
-from sqlalchemy import func, select
+from dramatiq.brokers.stub import StubBroker
+from fastapi.testclient import TestClient
+from pydantic import BaseModel
+from sqlalchemy import func, select, update
+from sqlmodel import Session
+
+from hub import ConnectionType, PaymentEvent, PaymentEventKind, hookimpl, owns
 
 from hub.db.engine import make_engine
 from hub.db.models import (
-    FutureItem, Invoice, InvoiceStatus, LaborStatus, PreBill, TicketCharge,
+    AuditEvent, FutureItem, InboxEvent, InboxStatus, Invoice, InvoiceStatus, LaborStatus,
+    PreBill, TicketCharge, WipEntry,
 )
+from hub.jobs import JobSettings, build_runtime
+from hub.web.app import create_app
+from hub.web.tokens import create_token
 from hub.testing.api import api_client
 from hub.testing.cli import real_cli
 from hub.testing.snapshots import cli_rows, every_row
@@ -158,6 +171,93 @@ def test_api_refuses_to_delete_a_prebills_invoice_with_wip_attached(api, api_ctx
         assert "has WIP attached" in answer.json()["detail"]
         assert "credit note" in answer.json()["detail"]
     assert every_row(api_ctx.engine) == before
+
+
+class VoidingBooks:
+    """A throwaway accounting plugin whose webhook says "this hub invoice was voided here"
+    (``{"id": event id, "invoice_id": N}``), as Xero's and QuickBooks' do."""
+
+    @hookimpl
+    def hub_register_connection_types(self, register):
+        register(ConnectionType("voiding_books", _NoSettings, frozenset({"payments"})))
+
+    @hookimpl
+    def hub_receive_payment(self, connection, request):
+        if not owns(connection, "voiding_books"):
+            return None
+        data = json.loads(request.body)
+        return [PaymentEvent(event_id=data["id"], kind=PaymentEventKind.invoice_voided,
+                             object_id=f"X{data['invoice_id']}", occurred_at=request.received_at,
+                             invoice_id=data["invoice_id"], status="VOIDED")]
+
+
+class _NoSettings(BaseModel):
+    pass
+
+
+def _deliver_void(ctx, client, runtime, invoice_id: int) -> None:
+    """The void's webhook, twice (a repeat changes nothing), applied by the inbox's worker."""
+    body = json.dumps({"id": f"void-{invoice_id}", "invoice_id": invoice_id}).encode()
+    for _ in range(2):
+        assert client.post("/webhooks/books", content=body).status_code == 200
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with Session(ctx.engine) as s:
+            if s.exec(select(InboxEvent.status)).scalar_one() != InboxStatus.pending:
+                break
+        time.sleep(0.05)
+    runtime.worker.join()
+    with Session(ctx.engine) as s:
+        assert s.exec(select(InboxEvent.status)).scalar_one() == InboxStatus.processed
+
+
+@pytest.mark.parametrize("used", [[], ["wip", "attach"], ["close"]],
+                         ids=["open", "wip-attached", "closed"])
+def test_a_prebills_invoice_voided_in_accounting_releases_the_prebill(make_hub_context, used):
+    """A void received from accounting cannot be refused as a deletion by hand is (it already
+    happened there): in every case the pre-bill goes with its invoice, attached WIP waits
+    again, and the void is an audit event. Before: the pre-bill stayed on the deleted
+    invoice, its revenue still offered to WIP."""
+    ctx = make_hub_context(VoidingBooks(), connections=[
+        {"name": "books", "plugin": "voiding_books", "settings": {}}])
+    runtime = build_runtime(ctx, broker=StubBroker(),
+                            settings=JobSettings(min_backoff_seconds=0.01, max_attempts=3))
+    runtime.start_worker(2)
+    try:
+        with TestClient(create_app(ctx, runtime), headers={
+                "Authorization": f"Bearer {create_token(ctx.engine, 'books')}"}) as client:
+            prebill = _prebill(client)
+            wip = {"organisation_id": prebill["organisation_id"], "project": "Web",
+                   "stage": "Build", "value": "100"}
+            calls = {"wip": lambda: client.post("/wip", json=wip),
+                     "attach": lambda: client.post(f"/prebills/{prebill['id']}/attach",
+                                                   json={"method": "all", "use": "exact"}),
+                     "close": lambda: client.post(f"/prebills/{prebill['id']}/close")}
+            for step in used:
+                assert calls[step]().status_code in (200, 201), step
+            with Session(ctx.engine) as s:  # synced: only the accounting system changes it
+                s.exec(update(Invoice).values(locked_by="books", locked_at=func.now()))
+                s.commit()
+            _deliver_void(ctx, client, runtime, prebill["invoice_id"])
+            rows = every_row(ctx.engine)
+            assert rows["prebill"] == []
+            with Session(ctx.engine) as s:
+                assert s.get(Invoice, prebill["invoice_id"]).status == InvoiceStatus.deleted
+                assert [(w.prebill_id, w.billed_value) for w in s.exec(select(WipEntry))
+                        .scalars()] == ([(None, None)] if "wip" in used else [])
+                events = {e.action: e for e in s.exec(select(AuditEvent)).scalars()}
+            assert events["invoice.voided"].target_id == str(prebill["invoice_id"])
+            assert events["prebill.removed"].detail["voided_in"] == "books"
+            # the stage is free again, and its WIP waits for the new pre-bill
+            again = client.post("/prebills", json={
+                "organisation_id": prebill["organisation_id"], "project": "Web",
+                "stage": "Build", "stage_fee": "1000", "percent": "40"})
+            assert again.status_code == 201, again.text
+            if "wip" in used:
+                assert client.post(f"/prebills/{again.json()['id']}/attach", json={
+                    "method": "all", "use": "exact"}).status_code == 200
+    finally:
+        runtime.close()
 
 
 # ----------------------------------------------------------------------------------- drafts

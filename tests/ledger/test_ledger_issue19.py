@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 import hub.db.models as models
 from hub.cli import state as cli_state
 from hub.cli.main import build_app
+from hub.core.money import minor_unit
 from hub.config import load_settings
 from hub.db.engine import make_engine
 from hub.db.models import (
@@ -117,6 +118,70 @@ def test_api_payment_finer_than_the_minor_unit_is_422_and_stores_nothing(api):
                                             "invoice_id": invoice_id})
     assert answer.status_code == 201, answer.text
     assert [p.amount for p in _rows(ctx.engine, Payment)] == [D("500")]
+
+
+def _places(text: str) -> int:
+    return len(text.partition(".")[2])
+
+
+#: The money amounts of the answers below, by where they are; every one must be written in the
+#: currency's minor unit, whether the row was just written (POST) or read back (GET).
+_AMOUNTS = [
+    ("GET /invoices", lambda a: [a["total"], a["subtotal"], a["tax_total"]]),
+    ("GET /invoices/{id}", lambda a: [a["total"], a["lines"][0]["amount"],
+                                      a["lines"][0]["tax_amount"]]),
+    ("GET /ledger/invoices/{id}", lambda a: [a["total"], a["amount_paid"], a["amount_due"],
+                                             a["credit_applied"],
+                                             a["links"]["payments"][0]["amount"],
+                                             a["links"]["payments"][0]["applied"]]),
+    ("GET /payments", lambda a: [a["amount"], a["links"]["invoices"][0]["applied"]]),
+    ("GET /organisations/{org}/statement",
+     lambda a: [a["documents"][0]["amount"]["amount"], a["totals"]["paid"]["amount"],
+                a["totals"]["unpaid"]["amount"]]),
+    ("GET /organisations/{org}/account",
+     lambda a: [a["balance"], a["credit"], a["invoices_due"], a["open_debits"]]),
+    ("GET /organisations/{org}/account/config", lambda a: [a["minimum_balance"]]),
+    ("GET /credit-notes", lambda a: [a["total"], a["unapplied"], a["lines"][0]["amount"]]),
+]
+
+
+@pytest.mark.parametrize("currency, total, paid, shown", [
+    ("USD", "45", "30", "45.00"), ("JPY", "500", "300", "500"), ("KWD", "45", "30", "45.000"),
+])
+def test_api_answers_write_amounts_in_the_currencys_minor_unit(api, currency, total, paid, shown):
+    # The columns keep 4 places: a row read back held "45.0000" in GET answers while the POST
+    # answer of the same amount said "45.00". Unit prices and quantities keep their places.
+    ctx, client = api
+    org_id, invoice_id = _org_with_invoice(ctx.engine, currency=currency, total=total)
+    pay = client.post("/payments", json={"organisation_id": org_id, "amount": paid,
+                                         "invoice_id": invoice_id})
+    assert pay.status_code == 201, pay.text
+    note = client.post("/credit-notes", json={"organisation_id": org_id, "lines": [
+        {"description": "goodwill", "unit_price": "1"}]})
+    assert note.status_code == 201, note.text
+    places = minor_unit(currency)
+    answers = {
+        "POST /payments": pay.json(),
+        "GET /invoices": client.get("/invoices", params={"organisation_id": org_id}).json()[0],
+        "GET /invoices/{id}": client.get(f"/invoices/{invoice_id}").json(),
+        "GET /ledger/invoices/{id}": client.get(f"/ledger/invoices/{invoice_id}").json(),
+        "GET /payments": client.get("/payments").json()[0],
+        "GET /organisations/{org}/statement": client.get(
+            f"/organisations/{org_id}/statement",
+            params={"start": "2026-03-01", "end": "2026-03-31"}).json(),
+        "GET /organisations/{org}/account": client.get(
+            f"/organisations/{org_id}/account").json(),
+        "GET /organisations/{org}/account/config": client.get(
+            f"/organisations/{org_id}/account/config").json(),
+        "GET /credit-notes": client.get("/credit-notes").json()[0],
+    }
+    assert answers["GET /invoices"]["total"] == shown
+    assert answers["POST /payments"]["amount"] == answers["GET /payments"]["amount"]
+    for where, amounts in _AMOUNTS:
+        for amount in amounts(answers[where]):
+            assert _places(amount) == places, (where, amount)
+    line = answers["GET /invoices/{id}"]["lines"][0]
+    assert (line["unit_price"], line["quantity"]) == (f"{total}.0000", "1.0000")
 
 
 def test_cli_transactions_refunds_wip_and_future_items_refuse_finer_amounts(cli):

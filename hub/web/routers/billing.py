@@ -6,7 +6,6 @@ an organisation, a draft invoice or a line takes an ``Idempotency-Key``
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 from typing import Any, Optional
 
@@ -18,6 +17,7 @@ from hub.db.engine import session_scope
 from hub.core.ledger.statuses import InvoiceStatus
 from hub.validation.fields import MAX_ID, Amount, Day, Id, Integer, Note, Quantity, TaxRate
 from hub.validation.records import OrganisationInput
+from hub.web.amounts import json_ready
 from hub.web.deps import RowId, get_context, require_token
 from hub.web.idempotency import Keyed
 
@@ -27,16 +27,9 @@ router = APIRouter(tags=["billing"], dependencies=[Depends(require_token)])
 
 
 def plain(value: Any) -> Any:
-    """JSON-ready: Decimals as exact strings, dates as ISO strings."""
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    return value
+    """JSON-ready: Decimals as exact strings, dates as ISO strings, money amounts in their
+    currency's minor unit (:func:`hub.web.amounts.json_ready`)."""
+    return json_ready(value)
 
 
 class _Body(BaseModel):

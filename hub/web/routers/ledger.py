@@ -19,7 +19,7 @@ from hub.validation.records import InvoiceChanges
 from hub.host.context import HubContext
 from hub.web.deps import RowId, get_context, require_token
 from hub.web.routers.ledger_common import (
-    Keyed, LedgerIn as _In, invoice_out as _invoice_out, payment_out as _payment_out,
+    Keyed, LedgerIn as _In, invoice_out as _invoice_out, json_ready, payment_out as _payment_out,
     session_of as _session,
 )
 
@@ -254,8 +254,8 @@ def add_credit_note(body: CreditNoteIn, once: Keyed,
                 percent=body.percent, date=body.date or ctx.today(), today=ctx.today(),
                 reason=body.reason, apply=body.apply,
                 number_format=company.credit_note_number_format, partner_id=company.partner_id)
-            return {**note.model_dump(mode="json"),
-                    "links": links_of_credit_note(session, note.id)}
+            return json_ready({**note.model_dump(mode="json"),
+                               "links": links_of_credit_note(session, note.id)})
         return once.run(session, create)
 
 
@@ -273,7 +273,7 @@ def list_credit_notes(organisation_id: Optional[int] = Query(None, ge=1, le=MAX_
         query = select(CreditNote).order_by(CreditNote.id)
         if organisation_id is not None:
             query = query.where(CreditNote.organisation_id == organisation_id)
-        return [credit_note_view(session, n) for n in session.exec(query)]
+        return [json_ready(credit_note_view(session, n)) for n in session.exec(query)]
 
 
 @router.get("/credit-notes/{ref}", summary="A credit note by number or id")
@@ -282,7 +282,7 @@ def show_credit_note(ref: str, ctx: HubContext = Depends(get_context)) -> dict[s
     from hub.ledger import credit_note_view, find_credit_note
 
     with _session(ctx) as session:
-        return credit_note_view(session, find_credit_note(session, ref))
+        return json_ready(credit_note_view(session, find_credit_note(session, ref)))
 
 
 @router.post("/credit-notes/{credit_note_id:int}/apply/{invoice_id:int}",

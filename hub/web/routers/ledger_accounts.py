@@ -6,8 +6,6 @@ Each request is one transaction; a refusal is a 4xx whose ``detail`` says what t
 
 from __future__ import annotations
 
-import datetime as dt
-from decimal import Decimal
 from typing import Annotated, Any, Literal, Optional
 
 from fastapi import APIRouter, Depends, Query
@@ -17,7 +15,9 @@ from hub.host.context import HubContext
 from hub.validation.accounts import AccountConfigChanges
 from hub.validation.fields import Amount, Day, Reason
 from hub.web.deps import RowId, changes_given, get_context, require_token
-from hub.web.routers.ledger_common import Keyed, LedgerIn, payment_out, session_of
+from hub.web.routers.ledger_common import (
+    Keyed, LedgerIn, json_ready, organisation_currency, payment_out, session_of,
+)
 
 __all__ = ["router"]
 
@@ -38,17 +38,7 @@ def statement(organisation_id: RowId, start: Annotated[Day, Query()],
 
     with _session(ctx) as session:
         st = make(session, organisation_id, start, end, mode)
-
-    def plain(value):
-        if isinstance(value, dict):
-            return {k: plain(v) for k, v in value.items()}
-        if isinstance(value, (list, tuple)):
-            return [plain(v) for v in value]
-        if isinstance(value, (dt.date, Decimal)):
-            return str(value)
-        return value
-
-    return plain(asdict(st))
+    return json_ready(asdict(st))
 
 
 @router.get("/organisations/{organisation_id:int}/account", summary="Balance and calendar")
@@ -63,7 +53,9 @@ def account(organisation_id: RowId, ctx: HubContext = Depends(get_context)) -> d
     with _session(ctx) as session:
         view = calendar_view(session, organisation_id, today=ctx.today(),
                              default_due_days=ctx.settings.company.payment_due_days)
-        return {**{k: str(v) for k, v in account_summary(session, organisation_id).items()},
+        summary = json_ready(account_summary(session, organisation_id),
+                             organisation_currency(session, organisation_id))
+        return {**summary,
                 **account_state_view(session, organisation_id),
                 "next_billing": view.next_billing.billing_date,
                 "next_due": view.next_billing.due_date,
@@ -113,7 +105,8 @@ def get_config(organisation_id: RowId, ctx: HubContext = Depends(get_context)) -
     from hub.ledger import account_config
 
     with _session(ctx) as session:
-        return account_config(session, organisation_id).model_dump(mode="json")
+        return json_ready(account_config(session, organisation_id).model_dump(mode="json"),
+                          organisation_currency(session, organisation_id))
 
 
 @router.patch("/organisations/{organisation_id:int}/account/config",
@@ -126,8 +119,9 @@ def patch_config(organisation_id: RowId, changes: AccountConfigChanges,
     from hub.ledger import set_account_config
 
     with _session(ctx) as session:
-        return set_account_config(session, organisation_id,
-                                  **changes_given(changes)).model_dump(mode="json")
+        return json_ready(set_account_config(session, organisation_id,
+                                             **changes_given(changes)).model_dump(mode="json"),
+                          organisation_currency(session, organisation_id))
 
 
 class RefundBalanceIn(LedgerIn):
