@@ -10,11 +10,12 @@ from hub.access.passwords import hash_password, verify_password
 from hub.access.sessions import SessionSigner, csrf_token_for
 from hub.access.users import (
     MAX_FREE_FAILURES, LoginRefused, TooManyAttempts, add_user, allowed, authenticate,
-    disable_user, enable_user, get_user, list_users, set_password,
+    check_new_user, disable_user, enable_user, get_user, list_users, set_password,
 )
 
 __all__ = [
     "hash_password", "verify_password", "SessionSigner", "csrf_token_for", "add_user",
+    "check_new_user",
     "allowed", "authenticate", "disable_user", "enable_user", "get_user", "list_users",
     "set_password",
     "LoginRefused", "TooManyAttempts", "MAX_FREE_FAILURES",

@@ -22,7 +22,7 @@ from hub.db.engine import session_scope
 from hub.db.models.access import Role, User
 from hub.errors import EditNotAllowed, HubError, NotFound, ValidationFailed
 
-__all__ = ["add_user", "list_users", "disable_user", "enable_user", "set_password", "get_user", "authenticate",
+__all__ = ["add_user", "check_new_user", "list_users", "disable_user", "enable_user", "set_password", "get_user", "authenticate",
            "allowed", "LoginRefused", "TooManyAttempts", "MAX_FREE_FAILURES", "ROLE_RANK"]
 
 #: Wrong passwords allowed before logging in is slowed down.
@@ -101,10 +101,16 @@ def get_user(session: Session, username: str) -> User:
     return user
 
 
+def check_new_user(session: Session, username: str, role: str = "viewer") -> tuple[str, Role]:
+    """The stripped name and the role of a user that may be added, else the refusal: what a
+    caller asks for the password only after (no one types a password twice for a name or a
+    role that is then refused)."""
+    return _check_username(session, username), _parse_role(role)
+
+
 def add_user(session: Session, username: str, password: str, role: str = "viewer") -> User:
     """Create a user; the password is stored only as an argon2 hash."""
-    username = _check_username(session, username)
-    parsed = _parse_role(role)
+    username, parsed = check_new_user(session, username, role)
     _check_password(password)
     user = User(username=username, role=parsed, password_hash=hash_password(password))
     session.add(user)

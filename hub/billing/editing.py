@@ -96,6 +96,14 @@ def apply_changes(session: Session, row: Any, changes: dict[str, Any], kind: str
 
 def _retired(session: Session, row: Any, kind: str, action: str = "retired") -> Any:
     audit_change(session, kind, getattr(row, "code", None) or row.id, action)
+    note_edit(session, True)
+    return row
+
+
+def _already(session: Session, row: Any) -> Any:
+    """A retirement already made: nothing written, no second audit event; callers read
+    :func:`hub.validation.changes.nothing_changed` to say "already retired"."""
+    note_edit(session, False)
     return row
 
 
@@ -152,6 +160,8 @@ def retire_organisation(session: Session, organisation_id: int) -> Organisation:
     """Stop billing an organisation (its recurring invoices and contracts are no longer run);
     its invoices, payments and statements stay."""
     org = get_or_404(session, Organisation, organisation_id, "organisation", _ORG_HINT)
+    if not org.active:
+        return _already(session, org)
     org.active = False
     return _retired(session, org, "organisation")
 
@@ -179,7 +189,9 @@ def retire_contact(session: Session, contact_id: int, now: dt.datetime) -> Conta
     """The person left: no longer counted from ``now`` (the row stays for old invoices)."""
     contact = get_or_404(session, Contact, contact_id, "contact",
                          "list contacts with `hub contact list`")
-    contact.deleted_at_source = contact.deleted_at_source or now
+    if contact.deleted_at_source is not None:
+        return _already(session, contact)
+    contact.deleted_at_source = now
     return _retired(session, contact, "contact")
 
 
@@ -194,6 +206,8 @@ def retire_asset(session: Session, asset_id: int, now: dt.datetime) -> Asset:
     """The device is gone: status ``retired`` and no longer counted from ``now``; invoices
     that counted it keep it in their provenance."""
     asset = get_or_404(session, Asset, asset_id, "asset", "list assets with `hub asset list`")
+    if asset.status == "retired" and asset.deleted_at_source is not None:
+        return _already(session, asset)
     asset.status = "retired"
     asset.deleted_at_source = asset.deleted_at_source or now
     return _retired(session, asset, "asset")
@@ -225,6 +239,8 @@ def retire_product(session: Session, code: str) -> Product:
     from hub.billing.catalogue import product_by_code
 
     product = product_by_code(session, code)
+    if not product.active:
+        return _already(session, product)
     product.active = False
     return _retired(session, product, "product")
 

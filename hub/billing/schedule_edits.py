@@ -25,6 +25,7 @@ from hub.db.models import (
 )
 from hub.errors import EditNotAllowed, ValidationFailed
 from hub.validation import parse
+from hub.validation.changes import note_edit
 from hub.validation.fields import check_filters, check_line_amount
 from hub.validation.records import (
     ContractChanges, FutureItemChanges, GroupChanges, LineChanges, RecurringChanges,
@@ -111,6 +112,9 @@ def edit_line(session: Session, line_id: int, values: dict[str, Any]) -> Recurri
 def retire_line(session: Session, line_id: int) -> RecurringLine:
     """Stop billing a template line from the next invoice on (earlier invoices keep it)."""
     line = _line(session, line_id)
+    if not line.active:
+        note_edit(session, False)  # already retired: nothing written, nothing audited
+        return line
     line.active = False
     try:
         check_total(session, line, recurring_id=line.recurring_invoice_id,
@@ -119,6 +123,7 @@ def retire_line(session: Session, line_id: int) -> RecurringLine:
         line.active = True
         raise
     audit_change(session, "template_line", line.id, "retired")
+    note_edit(session, True)
     return line
 
 

@@ -24,8 +24,9 @@ from hub.ledger._base import get_organisation, push_targets, sum_decimal, write_
 from hub.ledger.amounts import exact_amount
 from hub.ledger.posting import post_invoice
 from hub.validation import parse
-from hub.validation.fields import Name, check_not_far_ahead, check_not_far_back
-from hub.validation.records import LineChanges, Strict
+from hub.validation.fields import check_not_far_ahead, check_not_far_back
+from hub.validation.prebills import PreBillInput, WipInput
+from hub.validation.records import LineChanges
 
 __all__ = ["create_prebill", "add_wip", "prebill_balance", "attach_options", "attach_wip",
            "close_prebill", "DEFAULT_INVOICE_FORMAT"]
@@ -34,20 +35,7 @@ DEFAULT_INVOICE_FORMAT = "{year}{partner_id|2}{next|6}"
 Method = Literal["all", "range", "closest"]
 
 
-class _Stage(Strict):
-    """A project stage's names, by the rules of every name (not empty, not over-long); WIP is
-    attached by them, so a pre-bill and its WIP take them alike."""
-
-    project: Name
-    stage: Name
-
-
-def _stage(project: str, stage: str) -> _Stage:
-    """The names checked (and trimmed, as every name is), or :class:`ValidationFailed`."""
-    return parse(_Stage, project=project, stage=stage)
-
-
-def _line_description(names: _Stage) -> str:
+def _line_description(names: PreBillInput) -> str:
     """The pre-bill line's description, refused as an added line's would be (too long)."""
     text = rules.line_description(names.project, names.stage)
     try:
@@ -68,8 +56,11 @@ def create_prebill(session: Session, organisation_id: int, *, project: str, stag
     (its date at most a year after ``today``, when given)."""
     from hub.billing.catalogue import billable_organisation  # billing imports the ledger
 
-    names = _stage(project, stage)
-    description = _line_description(names)
+    # the rules the API's POST /prebills takes: names, amounts, a percentage in (0, 100]
+    given = parse(PreBillInput, organisation_id=organisation_id, project=project, stage=stage,
+                  stage_fee=stage_fee, percent=percent, value=value, issue_date=issue_date,
+                  what="pre-bill")
+    description = _line_description(given)
     check_not_far_ahead(issue_date, today, "invoice date")
     check_not_far_back(issue_date, today, "invoice date")
     org = billable_organisation(session, organisation_id)
@@ -93,8 +84,8 @@ def create_prebill(session: Session, organisation_id: int, *, project: str, stag
                             tax_rate=priced.tax_rate, tax_amount=priced.tax.amount))
     post_invoice(session, invoice, today=issue_date)
     write_outbox(session, "invoice", invoice.id, push_targets(session, push_to))
-    prebill = PreBill(organisation_id=org.id, invoice_id=invoice.id, project=names.project,
-                      stage=names.stage, currency=org.currency, stage_fee=fee.amount,
+    prebill = PreBill(organisation_id=org.id, invoice_id=invoice.id, project=given.project,
+                      stage=given.stage, currency=org.currency, stage_fee=fee.amount,
                       percent=to_decimal(percent) if percent is not None else None,
                       amount=amount.amount)
     session.add(prebill)
@@ -104,14 +95,16 @@ def create_prebill(session: Session, organisation_id: int, *, project: str, stag
 
 def add_wip(session: Session, organisation_id: int, *, project: str, stage: str, date: dt.date,
             value: Decimal | str, description: str = "") -> WipEntry:
-    """Record a WIP transaction on a project stage (named as a pre-bill's is)."""
-    names = _stage(project, stage)
+    """Record a WIP transaction on a project stage (named as a pre-bill's is), checked by
+    the rules the API's ``POST /wip`` takes (:class:`~hub.validation.prebills.WipInput`)."""
+    wip = parse(WipInput, organisation_id=organisation_id, project=project, stage=stage,
+                value=value, date=date, description=description, what="WIP")
     org = get_organisation(session, organisation_id)
-    amount = exact_amount(value, org.currency, "WIP value")
+    amount = exact_amount(wip.value, org.currency, "WIP value")
     if amount <= 0:
         raise ValidationFailed("WIP must be worth more than zero")
-    row = WipEntry(organisation_id=org.id, project=names.project, stage=names.stage, date=date,
-                   description=description, currency=org.currency, value=amount)
+    row = WipEntry(organisation_id=org.id, project=wip.project, stage=wip.stage, date=date,
+                   description=wip.description, currency=org.currency, value=amount)
     session.add(row)
     session.flush()
     return row

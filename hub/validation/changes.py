@@ -10,11 +10,13 @@ the record as it is.
 
 from __future__ import annotations
 
+import typing
 from typing import Any, Mapping
 
 from sqlalchemy.orm import Session
 
-__all__ = ["differing", "line_changes", "note_edit", "nothing_changed"]
+__all__ = ["differing", "line_changes", "note_edit", "nothing_changed", "cleared_value",
+           "clearable"]
 
 #: ``Session.info`` key: whether the last edit made in the session changed a stored value.
 _EDIT_CHANGED = "hub.edit_changed"
@@ -35,6 +37,39 @@ def nothing_changed(session: Session) -> bool:
     """Whether the last edit made in ``session`` found every value already stored (and so
     wrote nothing); ``False`` when no edit noted its outcome."""
     return session.info.get(_EDIT_CHANGED) is False
+
+
+def _is_list(annotation: Any) -> bool:
+    """Whether ``annotation`` (``Optional[Annotated[list[...], ...]]``, ...) is a list."""
+    if typing.get_origin(annotation) is list:
+        return True
+    return any(_is_list(arg) for arg in typing.get_args(annotation))
+
+
+def clearable(model: Any) -> list[str]:
+    """The fields of the :class:`~hub.validation.records.Changes` model ``model`` that can be
+    cleared: its ``NULLABLE`` ones and its lists (cleared to an empty list)."""
+    return sorted(name for name, field in model.model_fields.items()
+                  if name in model.NULLABLE or _is_list(field.annotation))
+
+
+def cleared_value(model: Any, name: str) -> Any:
+    """The value that clears field ``name`` of ``model`` when a user gives it none (``NAME=``
+    in the CLI): ``None`` for a ``NULLABLE`` one, ``[]`` for a list. A field that must always
+    have a value is refused, saying so (not with the parse error of an empty number); a name
+    that is no field is left to the model, which names it."""
+    from hub.errors import ValidationFailed
+
+    field = model.model_fields.get(name)
+    if field is None:
+        return ""
+    if name in model.NULLABLE:
+        return None
+    if _is_list(field.annotation):
+        return []
+    raise ValidationFailed(f"{name} cannot be empty: it always has a value",
+                           hint=f"give {name} a value; these can be cleared with an empty "
+                                f"value: {', '.join(clearable(model))}")
 
 
 def line_changes(session: Session, line_id: int, values: Mapping[str, Any]) -> dict[str, Any]:

@@ -94,12 +94,18 @@ def list_tokens(engine: Engine, *, limit: int = 50, offset: int = 0) -> list[dic
                  "revoked_at": r.revoked_at} for r in rows]
 
 
-def revoke_token(engine: Engine, name: str, now: dt.datetime | None = None) -> None:
-    """Revoke the token called ``name``: it stops working at once."""
+def revoke_token(engine: Engine, name: str, now: dt.datetime | None = None
+                 ) -> dt.datetime | None:
+    """Revoke the token called ``name``: it stops working at once. Returns ``None`` when this
+    revoked it, else when it was revoked before (nothing is changed: revoking is idempotent,
+    and the first moment stays the one the token stopped working)."""
     from hub.errors import NotFound
 
     with session_scope(engine) as session:
         row = session.execute(select(ApiToken).where(ApiToken.name == name)).scalar_one_or_none()
         if row is None:
             raise NotFound(f"no token named {name!r}", hint="list them with `hub token list`")
-        row.revoked_at = row.revoked_at or now or dt.datetime.now(dt.timezone.utc)
+        if row.revoked_at is not None:
+            return row.revoked_at
+        row.revoked_at = now or dt.datetime.now(dt.timezone.utc)
+        return None

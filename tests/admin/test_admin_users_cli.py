@@ -93,3 +93,26 @@ def test_user_names_passwords_and_states_are_checked(tmp_path, monkeypatch, caps
     assert code == 2 and "already disabled" in err and "hub user enable ann" in err
     assert run("user", "enable", "ann")[0] == 0
     assert run("user", "list")[0] == 0
+
+
+@pytest.mark.parametrize("args,says", [
+    (["user", "add", "a b"], "not a valid username"),
+    (["user", "add", "ANN"], "already exists"),
+    (["user", "add", "bob", "--role", "owner"], "unknown role 'owner'"),
+    (["user", "passwd", "nobody"], "no user 'nobody'"),
+])
+def test_a_bad_name_or_role_is_refused_before_the_password_is_asked(hub_cli, capsys,
+                                                                   monkeypatch, args, says):
+    run, engine = hub_cli
+    monkeypatch.delenv("HUB_USER_PASSWORD", raising=False)
+    assert run("user", "add", "ann", "--password", "first password") == 0
+    capsys.readouterr()
+
+    def no_prompt(*_args, **_kwargs):
+        raise AssertionError("asked for the password of a user that is refused anyway")
+
+    monkeypatch.setattr("typer.prompt", no_prompt)
+    assert run(*args) == 2
+    assert says in capsys.readouterr().err
+    with session_scope(engine) as session:
+        assert session.execute(select(User.username)).scalars().all() == ["ann"]

@@ -151,3 +151,26 @@ def test_a_customer_billing_config_is_shown_without_settings_and_stores_nothing(
     assert code == 0 and json.loads(out)["blocking_days"] == 3, err
     code, _, err = hub("account", "config", "99")
     assert code == 2 and "no organisation with id 99" in err
+
+
+#: Each retire command; run twice, the second finds it retired already.
+RETIRE = [
+    ["contact", "retire", "1"],
+    ["asset", "retire", "1"],
+    ["product", "retire", "WS"],
+    ["recurring", "remove-line", "2"],
+    ["org", "retire", "1"],
+]
+
+
+@pytest.mark.parametrize("args", RETIRE, ids=[" ".join(a[:2]) for a in RETIRE])
+def test_retiring_twice_says_it_already_was_and_audits_once(hub, tmp_path, args):
+    events = len(_summaries(tmp_path))
+    code, out, err = hub(*args)
+    assert code == 0 and "retired" in out and "already" not in out, (out, err)
+    assert len(_summaries(tmp_path)) == events + 1
+    before = cli_rows(tmp_path)
+    code, out, err = hub(*args)
+    assert code == 0, err
+    assert "was already retired: nothing changed" in out, out
+    assert cli_rows(tmp_path) == before  # no second audit event, nothing touched

@@ -13,9 +13,12 @@ from pathlib import Path
 import pytest
 
 from hub.cli import state as cli_state
+from hub.cli.ids import MAX_ID
 from hub.db.migrate import MIGRATIONS_DIR
 from hub.testing.cli import real_cli
 from hub.testing.snapshots import cli_rows
+
+BIG = "99999999999999999999"
 
 SETUP = [
     ["org", "create", "Acme", "--email", "billing@acme.test"],
@@ -51,7 +54,22 @@ BAD = [
     (["run", "--port", "0"], "--port"),
     (["worker", "-t", "0"], "--threads"),
     (["worker", "-t", "-1"], "--threads"),
+    # ids past what an id column holds, once the driver's "Python int too large to convert to
+    # SQLite INTEGER": refused by the shared id type (hub.cli.ids) of every command
+    *[(args, "less than or equal to 2147483647") for args in (
+        ["bill", "confirm", BIG], ["invoice", "show", BIG], ["invoice", "add-line", BIG],
+        ["contract", "invoice-many", "1", BIG], ["org", "add-contact", BIG, "Bob"],
+        ["recurring", "create", "1", "--start", "2026-01-01", "--group", BIG],
+        ["recurring", "join", "1", BIG], ["credit-note", "create", "--organisation", BIG],
+        ["payment", "refund", BIG], ["account", "show", BIG], ["account", "config", BIG],
+        ["prebill", "close", BIG], ["statement", BIG], ["pdf", "statement", BIG],
+        ["jobs", "retry", BIG], ["invoice", "sends", BIG])],
+    (["prebill", "close", "0"], "greater than or equal to 1"),
 ]
+
+#: The whole numbers of the CLI that are not ids (every other one must be an id: test below).
+NOT_IDS = {"limit", "offset", "port", "threads", "organisations", "seed", "stale_days", "cycle",
+           "cycles", "billing_day", "due_days", "interval", "expires_days"}
 
 
 @pytest.fixture
@@ -83,6 +101,32 @@ def test_bad_input_is_one_line_and_stores_nothing(hub, tmp_path, args, words):
     _one_line(code, err, words)
     assert cli_rows(tmp_path) == before
     assert _scripts() == packaged  # no x/ folder, no y_t.py migration
+
+
+def _whole_number_parameters(app, path=("hub",)):
+    """(command path, name, Typer's parameter info) for every ``int`` argument and option of
+    ``app``'s commands (``Optional[int]`` and ``List[int]`` too), read from their signatures."""
+    import inspect
+    import typing
+
+    for group in app.registered_groups:
+        yield from _whole_number_parameters(group.typer_instance, (*path, group.name or ""))
+    for command in app.registered_commands:
+        hints = typing.get_type_hints(command.callback)
+        for name, parameter in inspect.signature(command.callback).parameters.items():
+            if int in (hints[name], *typing.get_args(hints[name])):
+                yield " ".join((*path, command.name or command.callback.__name__)), name, \
+                    parameter.default
+
+
+def test_every_id_of_every_command_is_bounded_by_the_shared_id_type():
+    from hub.cli.main import build_app
+
+    params = list(_whole_number_parameters(build_app(with_plugins=False)))
+    unbounded = [f"{path} {name}" for path, name, info in params
+                 if name not in NOT_IDS and (getattr(info, "min", None),
+                                             getattr(info, "max", None)) != (1, MAX_ID)]
+    assert len(params) > 60 and not unbounded, unbounded
 
 
 def test_upgrade_reports_the_revision_the_database_is_at(hub):

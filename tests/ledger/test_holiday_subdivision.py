@@ -97,6 +97,31 @@ def test_a_stored_unknown_country_is_reported_by_the_account_view(hub, tmp_path)
     assert "holiday_country 'ZZ' is not a country" in err and "ISO 3166" in err, err
 
 
+def test_an_empty_value_clears_a_setting_that_can_be_empty(hub):
+    assert hub("account", "config", "1", "holiday_country=US", "holiday_subdivision=CA",
+               'holidays=["2026-12-24"]')[0] == 0
+    code, out, err = hub("account", "config", "1", "holiday_subdivision=", "holidays=")
+    assert code == 0, err
+    assert "holiday_subdivision, holidays cleared" in out
+    assert '"holiday_subdivision": null' in out and '"holidays": []' in out
+    code, out, err = hub("account", "config", "1", "holiday_subdivision=")
+    assert code == 0 and "nothing changed" in out, err
+    code, out, err = hub("account", "config", "1", "holiday_country=")
+    assert code == 0 and '"holiday_country": null' in out, err
+
+
+@pytest.mark.parametrize("setting", ["blocking_days=", "minimum_balance= ",
+                                     "block_on_weekends="])
+def test_an_empty_value_for_a_setting_that_cannot_be_empty_is_refused(hub, tmp_path,
+                                                                      setting):
+    before = cli_rows(tmp_path)
+    code, _, err = hub("account", "config", "1", setting)
+    name = setting.partition("=")[0]
+    assert code == 2 and f"{name} cannot be empty" in err, err
+    assert "can be cleared" in err and "holiday_subdivision" in err
+    assert cli_rows(tmp_path) == before
+
+
 @pytest.fixture
 def api(make_hub_context):
     ctx = make_hub_context()
@@ -113,6 +138,17 @@ def test_the_api_refuses_an_unknown_subdivision_with_422(api):
     assert "'ZZ' is not a subdivision of US" in answer.json()["detail"]
     assert client.get(f"/organisations/{org}/account/config").json()["holiday_country"] is None
     assert client.get(f"/organisations/{org}/account").status_code == 200
+
+
+def test_the_api_clears_with_null_what_the_cli_clears_with_an_empty_value(api):
+    _, client, org = api
+    url = f"/organisations/{org}/account/config"
+    assert client.patch(url, json={"holiday_country": "US",
+                                   "holiday_subdivision": "CA"}).status_code == 200
+    answer = client.patch(url, json={"holiday_subdivision": None})
+    assert answer.status_code == 200 and answer.json()["holiday_subdivision"] is None
+    answer = client.patch(url, json={"blocking_days": None})
+    assert answer.status_code == 422 and "blocking_days cannot be null" in answer.text
 
 
 def test_the_api_account_view_of_a_stored_unknown_subdivision_is_a_422_not_a_500(api):

@@ -4,7 +4,8 @@
 - an organisation id that names none points at `hub org list`;
 - paying a draft says how it becomes final: finalise a one-time draft, confirm the batch of a
   batch's draft, convert a proforma (it said "confirm its billing batch first" for all);
-- a credit note of 0 % (or over 100 %) says the percentage must be more than 0 and at most 100;
+- a credit note or a pre-bill of 0 % (or over 100 %) says the percentage must be more than 0
+  and at most 100;
 - a credit note line needs a description, at most as long as an invoice line's (the API took
   "" and 600 characters);
 - a credit note is the whole invoice, a percentage of it or lines: two at once are refused
@@ -56,6 +57,10 @@ def hub(tmp_path, monkeypatch, capsys):
      "the percentage must be more than 0 and at most 100"),
     (["credit-note", "create", "--invoice", "id:1", "--whole", "--percent", "10"],
      "not whole and percent together"),
+    *[(["prebill", "create", "1", "--project", "Web", "--stage", "Build", "--fee", "1000",
+        "--percent", share], f"percent: {share} % is no share of the stage fee: the "
+                            "percentage must be more than 0 and at most 100")
+      for share in ("0", "101", "-5")],
     (["credit-note", "create", "--invoice", "id:1", "--whole", "--line", "goodwill=5"],
      "not whole and lines together"),
     (["credit-note", "create", "--organisation", "1", "--line", "  =5"],
@@ -116,6 +121,20 @@ def test_the_api_refuses_a_bad_credit_note_with_422(api, api_ctx, final_invoice,
     answer = api.post("/credit-notes", json={"invoice_id": final_invoice, **body})
     assert answer.status_code == 422, answer.text
     assert said in answer.json()["detail"]
+    assert every_row(api_ctx.engine) == before
+
+
+@pytest.mark.parametrize("share", ["0", "0.00", "100.01"])
+def test_the_api_refuses_a_prebill_of_no_share_of_the_fee_with_422(api, api_ctx, share):
+    org = api.post("/organisations", json={"name": "Acme"}).json()["id"]
+    before = every_row(api_ctx.engine)
+    answer = api.post("/prebills", json={"organisation_id": org, "project": "Web",
+                                         "stage": "Build", "stage_fee": "1000",
+                                         "percent": share})
+    assert answer.status_code == 422, answer.text
+    detail = answer.json()["detail"]
+    assert "the percentage must be more than 0 and at most 100" in detail, detail
+    assert "is not between 0 and 100" not in detail
     assert every_row(api_ctx.engine) == before
 
 

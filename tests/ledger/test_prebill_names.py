@@ -47,6 +47,22 @@ def test_the_cli_refuses_a_name_that_is_empty_or_too_long(hub, tmp_path, command
     assert cli_rows(tmp_path) == before
 
 
+@pytest.mark.parametrize("description,message", [
+    ("d" * 201, "at most 200 characters"),
+    (LONG, "at most 200 characters"),
+    ("a\x00b", "NUL"),
+])
+def test_the_cli_refuses_a_wip_description_longer_than_a_lines(hub, tmp_path, description,
+                                                               message):
+    before = cli_rows(tmp_path)
+    code, out, err = hub(*_wip("Web", "Build"), "--description", description)
+    assert code == 2, (out, err)
+    assert "description: " in err and message in err and "Traceback" not in err, err
+    assert cli_rows(tmp_path) == before
+    code, _, err = hub(*_wip("Web", "Build"), "--description", "d" * 200)  # a line's length
+    assert code == 0, err
+
+
 def test_the_prebill_line_is_held_to_a_lines_length(hub, tmp_path):
     before = cli_rows(tmp_path)
     code, _, err = hub(*_prebill("p" * 150, "s" * 150))
@@ -68,12 +84,14 @@ def test_names_a_line_can_hold_are_kept(hub, tmp_path):
     assert code == 0 and "\"wip_total\": \"100.00\"" in out, (out, err)
 
 
-@pytest.mark.parametrize("path", ["/prebills", "/wip"])
-@pytest.mark.parametrize("field,value,message", [
-    ("project", "", "at least 1 character"),
-    ("stage", "  ", "is empty"),
-    ("project", LONG, "at most 200 characters"),
-    ("stage", LONG, "at most 200 characters"),
+@pytest.mark.parametrize("path,field,value,message", [
+    *[(path, field, value, message) for path in ("/prebills", "/wip")
+      for field, value, message in (
+          ("project", "", "at least 1 character"),
+          ("stage", "  ", "is empty"),
+          ("project", LONG, "at most 200 characters"),
+          ("stage", LONG, "at most 200 characters"))],
+    ("/wip", "description", "d" * 201, "at most 200 characters"),
 ])
 def test_the_api_refuses_a_name_that_is_empty_or_too_long(api, api_ctx, path, field, value,
                                                           message):

@@ -46,6 +46,23 @@ def test_token_create_shows_it_once_and_stores_its_hash(hub_dir, capsys):
     assert "already exists" in capsys.readouterr().err
 
 
+def test_revoking_a_revoked_token_says_it_already_was_and_keeps_the_first_moment(hub_dir,
+                                                                                  capsys):
+    tmp_path, engine = hub_dir
+    assert main(["token", "create", "ops"]) == 0
+    assert main(["token", "revoke", "ops"]) == 0
+    assert "token 'ops' revoked." in capsys.readouterr().out
+    with session_scope(engine) as session:
+        first = session.execute(select(ApiToken.revoked_at)).scalar_one()
+    assert main(["token", "revoke", "ops"]) == 0  # idempotent: nothing to do is no error
+    out = capsys.readouterr().out
+    assert "already revoked" in out and "nothing changed" in out, out
+    with session_scope(engine) as session:
+        assert session.execute(select(ApiToken.revoked_at)).scalar_one() == first
+    assert main(["token", "revoke", "nobody"]) == 2
+    assert "no token named 'nobody'" in capsys.readouterr().err
+
+
 def test_jobs_list_and_retry(hub_dir, capsys):
     tmp_path, engine = hub_dir
     with session_scope(engine) as session:

@@ -12,6 +12,7 @@ from typing import List, Optional
 import typer
 
 from hub.cli.helpers import parse_date, parse_issue_date
+from hub.cli.ids import id_argument, id_option
 from hub.cli.invoice_tables import render_batch, render_invoice, render_settlement
 from hub.cli.listing import FORMAT, LIMIT, OFFSET, OutputFormat, emit
 from hub.cli.state import Table, console, context
@@ -52,7 +53,7 @@ def bill_preview(date: Optional[str] = typer.Option(None, "--date", help="run da
 
 
 @bill_app.command("confirm")
-def bill_confirm(batch: int = typer.Argument(..., help="batch id")) -> None:
+def bill_confirm(batch: int = id_argument("batch id")) -> None:
     """Finalise the batch's invoices: numbers, ledger, charges invoiced, outbox rows."""
     from hub.billing import confirm
 
@@ -61,7 +62,7 @@ def bill_confirm(batch: int = typer.Argument(..., help="batch id")) -> None:
 
 
 @bill_app.command("discard")
-def bill_discard(batch: int = typer.Argument(..., help="batch id")) -> None:
+def bill_discard(batch: int = id_argument("batch id")) -> None:
     """Throw a preview batch away (its drafts are deleted, reservations released)."""
     from hub.billing import discard
 
@@ -74,7 +75,7 @@ _PROVENANCE_HELP = "list under each line the devices, users, licences or time en
 
 
 @bill_app.command("show")
-def bill_show(batch: int = typer.Argument(..., help="batch id"),
+def bill_show(batch: int = id_argument("batch id"),
               limit: Optional[int] = typer.Option(None, min=1, max=1000,
                                                   help="invoices to show (default: all)"),
               provenance: bool = typer.Option(False, "--provenance", help=_PROVENANCE_HELP)
@@ -121,8 +122,7 @@ def bill_list(status: Optional[BatchStatusChoice] = typer.Option(None, case_sens
 
 
 @invoice_app.command("list")
-def invoice_list(org: Optional[int] = typer.Option(None, min=1, max=2**31 - 1,
-                                                   help="organisation id"),
+def invoice_list(org: Optional[int] = id_option(help="organisation id"),
                  status: Optional[InvoiceStatusChoice] = typer.Option(None, case_sensitive=False),
                  limit: int = LIMIT, offset: int = OFFSET, fmt: OutputFormat = FORMAT) -> None:
     """The latest invoices (overdue statuses brought up to today first)."""
@@ -139,7 +139,7 @@ def invoice_list(org: Optional[int] = typer.Option(None, min=1, max=2**31 - 1,
 
 
 @invoice_app.command("show")
-def invoice_show(invoice: int = typer.Argument(..., help="invoice id"),
+def invoice_show(invoice: int = id_argument("invoice id"),
                  provenance: bool = typer.Option(False, "--provenance", help=_PROVENANCE_HELP)
                  ) -> None:
     """An invoice with its lines and changes (and with --provenance, the items behind each
@@ -159,7 +159,7 @@ def invoice_show(invoice: int = typer.Argument(..., help="invoice id"),
 
 
 @invoice_app.command("create")
-def invoice_create(org: int = typer.Argument(..., help="organisation id"),
+def invoice_create(org: int = id_argument("organisation id"),
                    date: Optional[str] = typer.Option(None, help="issue date"),
                    proforma: bool = typer.Option(False, help="a proforma (never final)"),
                    note: str = typer.Option("", help="note on the invoice")) -> None:
@@ -173,7 +173,7 @@ def invoice_create(org: int = typer.Argument(..., help="organisation id"),
 
 
 @invoice_app.command("add-line")
-def invoice_add_line(invoice: int = typer.Argument(...),
+def invoice_add_line(invoice: int = id_argument("invoice id"),
                      product: Optional[str] = typer.Option(None, help="catalogue product code"),
                      description: Optional[str] = typer.Option(None),
                      qty: str = typer.Option("1", help="quantity"),
@@ -192,8 +192,8 @@ def invoice_add_line(invoice: int = typer.Argument(...),
 
 
 @invoice_app.command("edit-line")
-def invoice_edit_line(line: int = typer.Argument(...), description: str = typer.Argument(...)
-                      ) -> None:
+def invoice_edit_line(line: int = id_argument("invoice line id"),
+                      description: str = typer.Argument(...)) -> None:
     """Change a line's description."""
     from hub.billing.invoices import edit_line_description
 
@@ -203,7 +203,7 @@ def invoice_edit_line(line: int = typer.Argument(...), description: str = typer.
 
 
 @invoice_app.command("finalise")
-def invoice_finalise(invoice: int = typer.Argument(...)) -> None:
+def invoice_finalise(invoice: int = id_argument("invoice id")) -> None:
     """Finalise a one-time draft: number, ledger, outbox."""
     from hub.billing.invoices import finalise
 
@@ -213,7 +213,7 @@ def invoice_finalise(invoice: int = typer.Argument(...)) -> None:
 
 
 @invoice_app.command("from-ticket")
-def invoice_from_ticket(ticket: int = typer.Argument(..., help="ticket id"),
+def invoice_from_ticket(ticket: int = id_argument("ticket id"),
                         finalise_now: bool = typer.Option(False, "--finalise",
                                                           help="finalise at once")) -> None:
     """A draft invoice from a ticket's charged time and items."""
@@ -228,7 +228,7 @@ def invoice_from_ticket(ticket: int = typer.Argument(..., help="ticket id"),
 
 
 @invoice_app.command("load-future-items")
-def invoice_load_future_items(invoice: int = typer.Argument(...)) -> None:
+def invoice_load_future_items(invoice: int = id_argument("invoice id")) -> None:
     """Take the organisation's waiting future items into this draft."""
     from hub.billing.invoices import load_future_items
 
@@ -238,7 +238,7 @@ def invoice_load_future_items(invoice: int = typer.Argument(...)) -> None:
 
 
 @invoice_app.command("convert-proforma")
-def invoice_convert_proforma(proforma: int = typer.Argument(...)) -> None:
+def invoice_convert_proforma(proforma: int = id_argument("proforma invoice id")) -> None:
     """Make a final invoice from a proforma (the proforma is kept)."""
     from hub.billing.invoices import convert_proforma
 
@@ -262,7 +262,7 @@ def _components(done) -> None:
 
 
 @contract_app.command("invoice")
-def contract_invoice(contract: int = typer.Argument(..., help="billing contract id"),
+def contract_invoice(contract: int = id_argument("billing contract id"),
                      cycle: Optional[int] = typer.Option(None, help="cycle number (default: "
                                                          "the next un-invoiced one)"),
                      replace: bool = typer.Option(False, help="invoice an invoiced cycle again "
@@ -288,7 +288,7 @@ def contract_invoice(contract: int = typer.Argument(..., help="billing contract 
 
 
 @contract_app.command("invoice-many")
-def contract_invoice_many(contracts: List[int] = typer.Argument(..., help="contract ids"),
+def contract_invoice_many(contracts: List[int] = id_argument("contract ids"),
                           post_tasks: bool = typer.Option(False, "--post-tasks"),
                           preview_only: bool = typer.Option(
                               False, "--preview", help="show each contract's components, "
@@ -326,7 +326,7 @@ def contract_invoice_many(contracts: List[int] = typer.Argument(..., help="contr
 
 
 @contract_app.command("cycles")
-def contract_cycles(contract: int = typer.Argument(...)) -> None:
+def contract_cycles(contract: int = id_argument("billing contract id")) -> None:
     """A contract's cycles; the preselected (next un-invoiced) one is marked."""
     from hub.billing.contracts import cycles_of, preselected_cycle
 

@@ -11,6 +11,7 @@ import typer
 
 from hub.cli.commands.billing import contract_app
 from hub.cli.helpers import parse_date
+from hub.cli.ids import id_argument, id_option
 from hub.cli.state import console, context
 from hub.errors import ValidationFailed
 
@@ -60,9 +61,10 @@ def org_create(name: str, currency: Optional[str] = typer.Option(
 
 
 @org_app.command("add-contact")
-def org_add_contact(org: int, name: str, email: Optional[str] = None,
-                    attributes: Optional[str] = typer.Option(None, help='JSON, e.g. '
-                                                             '\'{"remote_access": true}\'')) -> None:
+def org_add_contact(org: int = id_argument("organisation id"), name: str = typer.Argument(...),
+                    email: Optional[str] = None,
+                    attributes: Optional[str] = typer.Option(
+                        None, help='JSON, e.g. \'{"remote_access": true}\'')) -> None:
     """A contact; attributes feed user counters."""
     from hub.billing.catalogue import add_contact
 
@@ -72,7 +74,8 @@ def org_add_contact(org: int, name: str, email: Optional[str] = None,
 
 
 @org_app.command("add-asset")
-def org_add_asset(org: int, name: str, asset_type: str = "workstation",
+def org_add_asset(org: int = id_argument("organisation id"), name: str = typer.Argument(...),
+                  asset_type: str = "workstation",
                   policy: Optional[str] = None, status: str = "active") -> None:
     """A managed device."""
     from hub.billing.catalogue import add_asset
@@ -96,7 +99,8 @@ def org_add_product(code: str, name: str, price: str, tax: str = "0",
 
 
 @org_app.command("ticket")
-def org_ticket(org: int, number: str, subject: str, status: str = "New") -> None:
+def org_ticket(org: int = id_argument("organisation id"), number: str = typer.Argument(...),
+               subject: str = typer.Argument(...), status: str = "New") -> None:
     """Open a ticket."""
     from hub.billing.catalogue import open_ticket
 
@@ -106,7 +110,8 @@ def org_ticket(org: int, number: str, subject: str, status: str = "New") -> None
 
 
 @org_app.command("ticket-charge")
-def org_ticket_charge(ticket: int, description: str, qty: str = "1", price: str = "0",
+def org_ticket_charge(ticket: int = id_argument("ticket id"),
+                      description: str = typer.Argument(...), qty: str = "1", price: str = "0",
                       labor: bool = True, charged: bool = False) -> None:
     """Add time or an item to a ticket (labour starts Not Charged unless --charged)."""
     from hub.billing.catalogue import add_ticket_charge
@@ -118,7 +123,7 @@ def org_ticket_charge(ticket: int, description: str, qty: str = "1", price: str 
 
 
 @org_app.command("charge-labor")
-def org_charge_labor(charge: int) -> None:
+def org_charge_labor(charge: int = id_argument("ticket charge id")) -> None:
     """Not Charged → Charged."""
     from hub.billing.catalogue import charge_labor
 
@@ -128,7 +133,9 @@ def org_charge_labor(charge: int) -> None:
 
 
 @org_app.command("future-item")
-def org_future_item(org: int, description: str, amount: str,
+def org_future_item(org: int = id_argument("organisation id"),
+                    description: str = typer.Argument(...),
+                    amount: str = typer.Argument(...),
                     date: Optional[str] = None) -> None:
     """A debit (+) or credit (-) for the next invoice."""
     from hub.billing.catalogue import add_future_item
@@ -139,7 +146,8 @@ def org_future_item(org: int, description: str, amount: str,
 
 
 @recurring_app.command("create")
-def recurring_create(org: int, start: str = typer.Option(..., help="service start"),
+def recurring_create(org: int = id_argument("organisation id"),
+                     start: str = typer.Option(..., help="service start"),
                      name: str = "Recurring invoice", frequency: str = "monthly",
                      interval: int = 1, billing_day: Optional[int] = None,
                      bill_from_start: bool = typer.Option(
@@ -147,7 +155,8 @@ def recurring_create(org: int, start: str = typer.Option(..., help="service star
                      auto_bill: Optional[bool] = None,
                      ticket_charges: bool = typer.Option(False, help="add pending ticket charges"),
                      ticket_status: List[str] = typer.Option([], help="only these statuses"),
-                     order: str = "oldest_first", group: Optional[int] = None) -> None:
+                     order: str = "oldest_first",
+                     group: Optional[int] = id_option(help="join this invoice group")) -> None:
     """A recurring invoice (joins a group when the account requires one)."""
     from hub.billing.recurring import create_recurring
 
@@ -173,7 +182,8 @@ def _add_line(owner: dict, line_type: str, description: Optional[str], price: Op
 
 
 @recurring_app.command("add-line")
-def recurring_add_line(recurring: int, line_type: str = typer.Option("standard", "--type"),
+def recurring_add_line(recurring: int = id_argument("recurring invoice id"),
+                       line_type: str = typer.Option("standard", "--type"),
                        description: Optional[str] = None, price: Optional[str] = None,
                        qty: str = "1", tax: Optional[str] = None, product: Optional[str] = None,
                        filters: Optional[str] = typer.Option(None, help="counter filters JSON")
@@ -184,7 +194,8 @@ def recurring_add_line(recurring: int, line_type: str = typer.Option("standard",
 
 
 @recurring_app.command("group-create")
-def recurring_group_create(org: int, description: str,
+def recurring_group_create(org: int = id_argument("organisation id"),
+                           description: str = typer.Argument(...),
                            date: str = typer.Option(..., help="the group's next invoice date"),
                            frequency: str = "monthly",
                            combine: bool = typer.Option(
@@ -203,7 +214,7 @@ def recurring_group_create(org: int, description: str,
 
 
 @recurring_app.command("group-combine")
-def recurring_group_combine(group: int,
+def recurring_group_combine(group: int = id_argument("invoice group id"),
                             combine: bool = typer.Option(
                                 ..., "--combine/--separate",
                                 help="one invoice per period for all agreements, or one each")
@@ -219,7 +230,8 @@ def recurring_group_combine(group: int,
 
 
 @recurring_app.command("join")
-def recurring_join(recurring: int, group: int) -> None:
+def recurring_join(recurring: int = id_argument("recurring invoice id"),
+                   group: int = id_argument("invoice group id")) -> None:
     """Align a live agreement to an invoice group (pro-rata added for the gap)."""
     from hub.billing.recurring import join_group
 
@@ -230,7 +242,8 @@ def recurring_join(recurring: int, group: int) -> None:
 
 
 @recurring_app.command("master")
-def recurring_master(group: int, recurring: int) -> None:
+def recurring_master(group: int = id_argument("invoice group id"),
+                     recurring: int = id_argument("recurring invoice id")) -> None:
     """Make RECURRING the group's master agreement."""
     from hub.billing.recurring import set_master
 
@@ -240,7 +253,8 @@ def recurring_master(group: int, recurring: int) -> None:
 
 
 @contract_app.command("create")
-def contract_create(org: int, name: str, start: str = typer.Option(...), cycles: int = 12,
+def contract_create(org: int = id_argument("organisation id"), name: str = typer.Argument(...),
+                    start: str = typer.Option(...), cycles: int = 12,
                     frequency: str = "monthly", auto_charge: bool = False,
                     auto_sync: bool = True, auto_send: bool = False) -> None:
     """A billing contract with its cycles."""
@@ -254,7 +268,8 @@ def contract_create(org: int, name: str, start: str = typer.Option(...), cycles:
 
 
 @contract_app.command("add-line")
-def contract_add_line(contract: int, line_type: str = typer.Option("standard", "--type"),
+def contract_add_line(contract: int = id_argument("billing contract id"),
+                      line_type: str = typer.Option("standard", "--type"),
                       description: Optional[str] = None, price: Optional[str] = None,
                       qty: str = "1", tax: Optional[str] = None, product: Optional[str] = None,
                       filters: Optional[str] = typer.Option(None, help="counter filters JSON")

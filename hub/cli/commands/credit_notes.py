@@ -15,6 +15,7 @@ from hub.cli.helpers import (
     CREDIT_NOTE_REF, INVOICE_REF, invoice_id_of, ledger_session, parse_amount, parse_date,
     parse_pairs, print_json,
 )
+from hub.cli.ids import id_option
 from hub.cli.listing import (
     FORMAT, LIMIT, OFFSET, OutputFormat, emit, page, shown_amount, shown_money,
 )
@@ -29,7 +30,7 @@ credit_app = typer.Typer(help="Credit notes: correct an invoice, or give account
 @credit_app.command("create")
 def credit_create(invoice: Optional[str] = typer.Option(
                       None, help=f"invoice to correct: {INVOICE_REF}"),
-                  organisation: Optional[int] = typer.Option(None, help="for a standalone one"),
+                  organisation: Optional[int] = id_option(help="for a standalone one"),
                   whole: bool = typer.Option(False, help="credit every line of the invoice"),
                   percent: Optional[str] = typer.Option(None, help="credit this share"),
                   line: List[str] = typer.Option([], help="DESCRIPTION=AMOUNT, repeatable"),
@@ -67,8 +68,7 @@ def credit_apply(credit_note: str = typer.Argument(..., help=CREDIT_NOTE_REF),
 
 
 @credit_app.command("list")
-def credit_list(organisation: Optional[int] = typer.Option(None, min=1, max=2**31 - 1,
-                                                           help="organisation id"),
+def credit_list(organisation: Optional[int] = id_option(help="organisation id"),
                 limit: int = LIMIT, offset: int = OFFSET, fmt: OutputFormat = FORMAT) -> None:
     """Credit notes, newest first: number, date, total, the invoice it corrects, where it was
     applied."""

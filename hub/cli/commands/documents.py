@@ -13,6 +13,7 @@ import typer
 
 from hub.cli import state as cli_state
 from hub.cli.helpers import CREDIT_NOTE_REF, INVOICE_REF, file_target, folder_target, write_file
+from hub.cli.ids import id_argument, id_option
 from hub.cli.listing import FORMAT, LIMIT, OFFSET, OutputFormat, emit
 from hub.cli.state import console
 from hub.errors import ValidationFailed
@@ -136,7 +137,7 @@ def pdf_credit_note(credit_note_id: str = typer.Argument(..., help=CREDIT_NOTE_R
 
 
 @pdf_app.command("statement")
-def pdf_statement(organisation_id: int = typer.Argument(..., help="organisation id"),
+def pdf_statement(organisation_id: int = id_argument("organisation id"),
                   start: Optional[str] = typer.Option(None, "--start", "--from",
                                                       help="first day, YYYY-MM-DD"),
                   end: Optional[str] = typer.Option(None, "--end", "--to",
@@ -233,7 +234,7 @@ def send_credit_note(credit_note_ref: str = typer.Argument(..., metavar="CREDIT_
 
 
 @send_app.command("statement")
-def send_statement(organisation_id: int = typer.Argument(..., help="organisation id"),
+def send_statement(organisation_id: int = id_argument("organisation id"),
                    start: Optional[str] = typer.Option(None, "--start", "--from",
                                                        help="first day, YYYY-MM-DD"),
                    end: Optional[str] = typer.Option(None, "--end", "--to",
@@ -274,8 +275,7 @@ _SEND_ALL = ["id", "document_kind", "document_id", "reference", "request_key", "
 def send_list(failed: bool = typer.Option(False, "--failed", help="failed sends only"),
               kind: Optional[SendKind] = typer.Option(None, "--kind", case_sensitive=False,
                                                       help="invoice, credit_note or statement"),
-              document_id: Optional[int] = typer.Option(None, "--id", min=1, max=2**31 - 1,
-                                                        help="document id"),
+              document_id: Optional[int] = id_option("--id", help="document id"),
               limit: int = LIMIT, offset: int = OFFSET, fmt: OutputFormat = FORMAT,
               as_json: bool = typer.Option(False, "--json", help="same as --format json")
               ) -> None:
@@ -294,7 +294,7 @@ def send_list(failed: bool = typer.Option(False, "--failed", help="failed sends 
     emit(shown, _SEND_TABLE if fmt is OutputFormat.table else _SEND_ALL, fmt)
 
 
-def invoice_sends(invoice_id: int = typer.Argument(..., help="invoice id"),
+def invoice_sends(invoice_id: int = id_argument("invoice id"),
                   as_json: bool = typer.Option(False, "--json", help="machine-readable")) -> None:
     """Every email send of an invoice: to whom, status, attempts, the server's answer."""
     send_list(failed=False, kind=SendKind.invoice, document_id=invoice_id, limit=10000,

@@ -16,6 +16,7 @@ import typer
 
 from hub.cli.commands.billing import contract_app
 from hub.cli.commands.billing_setup import org_app, recurring_app
+from hub.cli.ids import id_argument, id_option
 from hub.cli.helpers import parse_optional_date
 from hub.cli.state import console, context
 from hub.errors import ValidationFailed
@@ -27,7 +28,7 @@ contact_app = typer.Typer(help="Contacts: list, edit, retire.", no_args_is_help=
 product_app = typer.Typer(help="Catalogue products: list, edit (price), retire.",
                           no_args_is_help=True)
 
-ID = typer.Argument(..., min=1, max=2**31 - 1, help="the record's id")
+ID = id_argument()
 
 
 def _session():
@@ -49,6 +50,15 @@ def _changed(session, what: str) -> None:
     from hub.validation.changes import nothing_changed
 
     console.print(f"{what}: nothing changed." if nothing_changed(session) else f"{what} changed.")
+
+
+def _retired(session, what: str, done: str = "retired.") -> None:
+    """Say whether the retirement just asked in ``session`` was made, or had been before
+    (nothing is written then, and no second audit event)."""
+    from hub.validation.changes import nothing_changed
+
+    console.print(f"{what} was already retired: nothing changed." if nothing_changed(session)
+                  else f"{what} {done}")
 
 
 def _json_object(value: Optional[str], what: str) -> Optional[dict]:
@@ -90,7 +100,7 @@ def org_retire(org: int = ID) -> None:
 
     with _session() as s:
         retire_organisation(s, org)
-    console.print(f"Organisation {org} retired: no longer billed.")
+    _retired(s, f"Organisation {org}", "retired: no longer billed.")
 
 
 @org_app.command("reactivate")
@@ -104,7 +114,7 @@ def org_reactivate(org: int = ID) -> None:
 
 
 @org_app.command("map")
-def org_map(mapping: int = ID, org: Optional[int] = typer.Option(None, min=1, max=2**31 - 1),
+def org_map(mapping: int = ID, org: Optional[int] = id_option(help="organisation id"),
             unmap: bool = typer.Option(False, help="forget the link")) -> None:
     """Point a connector's company (a mapping) at an organisation, or unmap it."""
     from hub.billing.editing import map_organisation
@@ -161,7 +171,7 @@ def contact_retire(contact: int = ID) -> None:
 
     with _session() as s:
         retire_contact(s, contact, context().clock())
-    console.print(f"Contact {contact} retired.")
+    _retired(s, f"Contact {contact}")
 
 
 @asset_app.command("edit")
@@ -184,7 +194,7 @@ def asset_retire(asset: int = ID) -> None:
 
     with _session() as s:
         retire_asset(s, asset, context().clock())
-    console.print(f"Asset {asset} retired.")
+    _retired(s, f"Asset {asset}")
 
 
 @product_app.command("edit")
@@ -215,7 +225,7 @@ def product_retire(code: str) -> None:
 
     with _session() as s:
         retire_product(s, code)
-    console.print(f"Product {code} retired.")
+    _retired(s, f"Product {code}")
 
 
 @recurring_app.command("edit")
@@ -280,7 +290,7 @@ def recurring_remove_line(line: int = ID) -> None:
 
     with _session() as s:
         retire_line(s, line)
-    console.print(f"Line {line} retired.")
+    _retired(s, f"Line {line}")
 
 
 @recurring_app.command("group-edit")

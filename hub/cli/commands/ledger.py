@@ -17,6 +17,7 @@ from hub.cli.helpers import (
     INVOICE_REF, invoice_amounts, invoice_id_of, ledger_session, parse_date, parse_pairs,
     print_json,
 )
+from hub.cli.ids import id_argument, id_option
 from hub.cli.listing import (
     FORMAT, LIMIT, OFFSET, OutputFormat, emit, page, shown_amount, shown_money,
 )
@@ -41,7 +42,7 @@ def _tell_account_changes() -> None:
 
 # ------------------------------------------------------------------------------ payments
 @payment_app.command("add")
-def payment_add(organisation: int = typer.Argument(..., help="organisation id"),
+def payment_add(organisation: int = id_argument("organisation id"),
                 amount: str = typer.Argument(..., help="e.g. 120.00; whole minor units of the "
                                              "currency (finer amounts are refused)"),
                 currency: Optional[str] = typer.Option(
@@ -69,8 +70,7 @@ def payment_add(organisation: int = typer.Argument(..., help="organisation id"),
 
 
 @payment_app.command("list")
-def payment_list(organisation: Optional[int] = typer.Option(None, min=1, max=2**31 - 1,
-                                                            help="organisation id"),
+def payment_list(organisation: Optional[int] = id_option(help="organisation id"),
                  limit: int = LIMIT, offset: int = OFFSET, fmt: OutputFormat = FORMAT) -> None:
     """Payments and refunds, newest first, with the invoices they paid."""
     from sqlmodel import select
@@ -100,7 +100,7 @@ def payment_list(organisation: Optional[int] = typer.Option(None, min=1, max=2**
 
 
 @payment_app.command("refund")
-def payment_refund(payment: int = typer.Argument(..., help="payment id"),
+def payment_refund(payment: int = id_argument("payment id"),
                    amount: Optional[str] = typer.Option(None, help="default: all refundable"),
                    reason: str = typer.Option(""),
                    date: Optional[str] = typer.Option(None)) -> None:
@@ -122,7 +122,7 @@ def payment_refund(payment: int = typer.Argument(..., help="payment id"),
 
 
 @payment_app.command("refund-balance")
-def payment_refund_balance(organisation: int = typer.Argument(..., help="organisation id"),
+def payment_refund_balance(organisation: int = id_argument("organisation id"),
                            amount: str = typer.Argument(..., help="e.g. 40.00; at most the "
                                                         "account's free credit"),
                            method: str = typer.Option("bank_transfer",
@@ -144,7 +144,7 @@ def payment_refund_balance(organisation: int = typer.Argument(..., help="organis
 
 
 @payment_app.command("allocate")
-def payment_allocate(payment: int = typer.Argument(..., help="payment id"),
+def payment_allocate(payment: int = id_argument("payment id"),
                      pairs: List[str] = typer.Argument(
                          ..., help=f"INVOICE=AMOUNT ...; INVOICE is the {INVOICE_REF}")) -> None:
     """Allocate the unallocated part of a payment to invoices."""
@@ -250,7 +250,7 @@ def delete_cmd(invoice: str = typer.Argument(..., help=INVOICE_REF),
 
 
 @ledger_app.command("cancel-last-recurring")
-def cancel_last(organisation: int) -> None:
+def cancel_last(organisation: int = id_argument("organisation id")) -> None:
     """Cancel the organisation's last recurring invoice (delete it and its auto transaction)."""
     from hub.ledger import cancel_last_recurring_invoice
 
@@ -280,7 +280,7 @@ def overdue_cmd() -> None:
 
 
 @account_app.command("show")
-def account_show(organisation: int) -> None:
+def account_show(organisation: int = id_argument("organisation id")) -> None:
     """Balance, account credit, what is due, the calendar (next due, block, deactivation)
     and the account's state (active, blocked, deactivated) with its recorded changes."""
     from hub.ledger import account_state_view, account_summary, calendar_view, run_overdue_check
@@ -300,7 +300,7 @@ def account_show(organisation: int) -> None:
 
 
 @account_app.command("next-block-date")
-def account_next_block_date(organisation: int,
+def account_next_block_date(organisation: int = id_argument("organisation id"),
                             date: str = typer.Argument(..., help="YYYY-MM-DD")) -> None:
     """Set next block date (seed 002): move the block date once, for the current unpaid
     invoice; afterwards the configured date applies again. Refused once blocked."""
@@ -322,7 +322,7 @@ def account_calendar_run() -> None:
 
 
 @account_app.command("reminders")
-def account_reminders(organisation: int) -> None:
+def account_reminders(organisation: int = id_argument("organisation id")) -> None:
     """Reminder send dates for the unpaid and partially paid invoices."""
     from hub.ledger import reminders
 
@@ -335,7 +335,8 @@ def account_reminders(organisation: int) -> None:
 
 
 @account_app.command("transaction")
-def account_transaction(organisation: int, side: str = typer.Option(..., help="debit or credit"),
+def account_transaction(organisation: int = id_argument("organisation id"),
+                        side: str = typer.Option(..., help="debit or credit"),
                         amount: str = typer.Option(...), description: str = typer.Option(""),
                         date: Optional[str] = typer.Option(None)) -> None:
     """Add a manual debit or credit transaction."""
@@ -348,18 +349,23 @@ def account_transaction(organisation: int, side: str = typer.Option(..., help="d
 
 
 @account_app.command("config")
-def account_config(organisation: int,
+def account_config(organisation: int = id_argument("organisation id"),
                    setting: List[str] = typer.Argument(None, help="NAME=VALUE, e.g. "
                                                        "minimum_balance=-50 blocking_days=2; "
                                                        "none: show the config")) -> None:
     """Show or set billing config values (minimum balance, blocking/deactivation days,
-    holidays); setting values already stored changes nothing and says so."""
+    holidays); NAME= (no value) clears a setting that can be empty (holiday_country, holidays,
+    ...); setting values already stored changes nothing and says so."""
     from hub.ledger import account_config as config_of, set_account_config
-    from hub.validation.changes import nothing_changed
+    from hub.validation.accounts import AccountConfigChanges
+    from hub.validation.changes import cleared_value, nothing_changed
 
     values: dict = {}
     for name, raw in parse_pairs(setting or [], "setting").items():
-        values[name] = json.loads(raw) if raw.startswith("[") else raw  # holidays lists
+        if not raw.strip():  # "NAME=": clear it, or a refusal saying it cannot be empty
+            values[name] = cleared_value(AccountConfigChanges, name)
+        else:
+            values[name] = json.loads(raw) if raw.startswith("[") else raw  # holidays lists
     with ledger_session() as session:
         if not values:
             print_json(config_of(session, organisation).model_dump())
@@ -368,6 +374,10 @@ def account_config(organisation: int,
         if nothing_changed(session):
             console.print(f"Billing config of organisation {organisation}: nothing changed.")
             return
+        cleared = [name for name, value in values.items() if value in (None, [])]
+        if cleared:
+            console.print(f"Billing config of organisation {organisation}: "
+                          f"{', '.join(cleared)} cleared.")
         print_json(row.model_dump())
 
 

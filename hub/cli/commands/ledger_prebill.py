@@ -8,6 +8,7 @@ import typer
 
 from hub.cli.helpers import parse_optional_date as _date
 from hub.cli.helpers import ledger_session, print_json
+from hub.cli.ids import id_argument, id_option
 from hub.cli.listing import FORMAT, LIMIT, OFFSET, OutputFormat, emit, page, shown_money
 from hub.cli.state import console, context
 
@@ -20,7 +21,7 @@ prebill_app = typer.Typer(help="Pre-bills: bill a stage up-front, attach WIP lat
                           no_args_is_help=True)
 
 
-def statement_cmd(organisation: int,
+def statement_cmd(organisation: int = id_argument("organisation id"),
                   start: Optional[str] = typer.Option(None, "--start", "--from",
                                                       help="first day, YYYY-MM-DD"),
                   end: Optional[str] = typer.Option(None, "--end", "--to",
@@ -57,7 +58,8 @@ def statement_cmd(organisation: int,
 
 
 @prebill_app.command("create")
-def prebill_create(organisation: int, project: str = typer.Option(...),
+def prebill_create(organisation: int = id_argument("organisation id"),
+                   project: str = typer.Option(...),
                    stage: str = typer.Option(...), fee: str = typer.Option(..., help="stage fee"),
                    percent: Optional[str] = typer.Option(None, help="Invoiced %"),
                    value: Optional[str] = typer.Option(None, help="Total ex. tax"),
@@ -77,7 +79,8 @@ def prebill_create(organisation: int, project: str = typer.Option(...),
 
 
 @prebill_app.command("wip")
-def prebill_wip(organisation: int, project: str = typer.Option(...),
+def prebill_wip(organisation: int = id_argument("organisation id"),
+                project: str = typer.Option(...),
                 stage: str = typer.Option(...), value: str = typer.Option(...),
                 date: Optional[str] = typer.Option(None),
                 description: str = typer.Option("")) -> None:
@@ -91,7 +94,8 @@ def prebill_wip(organisation: int, project: str = typer.Option(...),
 
 
 @prebill_app.command("options")
-def prebill_options(prebill: int, method: str = typer.Option("all", help="all, range, closest"),
+def prebill_options(prebill: int = id_argument("pre-bill id"),
+                    method: str = typer.Option("all", help="all, range, closest"),
                     start: Optional[str] = typer.Option(None),
                     end: Optional[str] = typer.Option(None)) -> None:
     """The options offered for attaching WIP (markup, markdown, exact)."""
@@ -105,7 +109,8 @@ def prebill_options(prebill: int, method: str = typer.Option("all", help="all, r
 
 
 @prebill_app.command("attach")
-def prebill_attach(prebill: int, method: str = typer.Option("all", help="all, range, closest"),
+def prebill_attach(prebill: int = id_argument("pre-bill id"),
+                   method: str = typer.Option("all", help="all, range, closest"),
                    use: str = typer.Option(..., help="markup, markdown or exact"),
                    start: Optional[str] = typer.Option(None),
                    end: Optional[str] = typer.Option(None),
@@ -122,7 +127,7 @@ def prebill_attach(prebill: int, method: str = typer.Option("all", help="all, ra
 
 
 @prebill_app.command("close")
-def prebill_close(prebill: int) -> None:
+def prebill_close(prebill: int = id_argument("pre-bill id")) -> None:
     """Close a pre-bill's remaining balance."""
     from hub.ledger import close_prebill
 
@@ -132,8 +137,7 @@ def prebill_close(prebill: int) -> None:
 
 
 @prebill_app.command("list")
-def prebill_list(organisation: Optional[int] = typer.Option(None, min=1, max=2**31 - 1,
-                                                            help="organisation id"),
+def prebill_list(organisation: Optional[int] = id_option(help="organisation id"),
                  limit: int = LIMIT, offset: int = OFFSET, fmt: OutputFormat = FORMAT) -> None:
     """Pre-bills, newest first, with what is left of each (its balance)."""
     from sqlmodel import select

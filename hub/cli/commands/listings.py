@@ -13,12 +13,13 @@ import typer
 from hub.cli.commands.billing import contract_app
 from hub.cli.commands.billing_setup import org_app, recurring_app
 from hub.cli.commands.edits import asset_app, contact_app, product_app
+from hub.cli.ids import id_argument, id_option
 from hub.cli.listing import FORMAT, LIMIT, OFFSET, OutputFormat, emit, page
 from hub.cli.state import context
 
 __all__ = ["Standing"]
 
-ORG = typer.Option(None, "--org", min=1, max=2**31 - 1, help="only this organisation")
+ORG = id_option("--org", help="only this organisation")
 
 
 class Standing(str, Enum):
@@ -205,7 +206,7 @@ def recurring_list(org: Optional[int] = ORG,
 
 
 @recurring_app.command("lines")
-def recurring_lines(recurring: Optional[int] = typer.Argument(None, min=1, max=2**31 - 1),
+def recurring_lines(recurring: Optional[int] = id_argument("recurring invoice id", default=None),
                     status: Standing = typer.Option(Standing.active, case_sensitive=False),
                     limit: int = LIMIT, offset: int = OFFSET,
                     fmt: OutputFormat = FORMAT) -> None:

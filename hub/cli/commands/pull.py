@@ -7,6 +7,7 @@ from typing import List, Optional
 
 import typer
 
+from hub.cli.ids import id_argument
 from hub.cli.listing import FORMAT, LIMIT, OFFSET, OutputFormat, emit
 from hub.cli.state import Table, console, context
 
@@ -94,7 +95,7 @@ def mapping_list(connection: Optional[str] = typer.Option(None, "--connection", 
 
 @mapping_app.command("set")
 def mapping_set(connection: str = typer.Argument(...), external_id: str = typer.Argument(...),
-                organisation_id: int = typer.Argument(..., min=1, max=2**31 - 1)) -> None:
+                organisation_id: int = id_argument("organisation id")) -> None:
     """Map a source company to an organisation (the next pull stores its facts)."""
     from sqlmodel import select
 

@@ -9,6 +9,7 @@ from typing import Optional
 
 import typer
 
+from hub.cli.ids import id_argument
 from hub.cli.listing import FORMAT, LIMIT, OFFSET, OutputFormat, emit
 from hub.cli.state import console, context
 from hub.errors import ValidationFailed
@@ -104,7 +105,7 @@ def jobs_list(failed: bool = typer.Option(False, "--failed", help="failed jobs o
 
 
 @jobs_app.command("retry")
-def jobs_retry(job_id: Optional[int] = typer.Argument(None, help="job id from `hub jobs list`"),
+def jobs_retry(job_id: Optional[int] = id_argument("job id from `hub jobs list`", default=None),
                all_failed: bool = typer.Option(False, "--all", help="replay every failed job")
                ) -> None:
     """Replay a failed job (or all of them); a running worker picks it up."""
@@ -219,7 +220,11 @@ def token_revoke(name: str = typer.Argument(..., help="the token's name")) -> No
     """Revoke a token: it stops working at once."""
     from hub.web.tokens import revoke_token
 
-    revoke_token(context().engine, name, context().clock())
+    before = revoke_token(context().engine, name, context().clock())
+    if before is not None:
+        console.print(f"token {name!r} was already revoked (on {before:%Y-%m-%d %H:%M}); "
+                      "nothing changed.")
+        return
     console.print(f"token {name!r} revoked.")
 
 
@@ -228,8 +233,7 @@ outbox_app = typer.Typer(help="requested external effects", no_args_is_help=True
 
 @outbox_app.command("repush")
 def outbox_repush(kind: str = typer.Argument(..., help="invoice, credit_note or payment"),
-                  document_id: int = typer.Argument(..., min=1, max=2**31 - 1,
-                                                    help="the document's id"),
+                  document_id: int = id_argument("the document's id"),
                   connection: str = typer.Option(..., "--connection", "-c",
                                                  help="accounting connection to push to")) -> None:
     """Push a document to an accounting connection again (safe: never duplicates)."""

@@ -36,9 +36,11 @@ def add(username: str = typer.Argument(..., help="login name"),
             None, envvar="HUB_USER_PASSWORD",
             help="default: asked for (also read from HUB_USER_PASSWORD)")) -> None:
     """Add a user; the password is stored only as an argon2 hash."""
-    from hub.access import add_user
+    from hub.access import add_user, check_new_user
     from hub.db.engine import session_scope
 
+    with session_scope(context().engine) as session:
+        check_new_user(session, username, role)  # a bad name or role before the prompt
     secret = _password(password)
     with session_scope(context().engine) as session:
         user = add_user(session, username, secret, role)
@@ -94,9 +96,11 @@ def passwd(username: str,
            password: Optional[str] = typer.Option(None, envvar="HUB_USER_PASSWORD",
                                                   help="default: asked for")) -> None:
     """Set a user's password (their open sessions end)."""
-    from hub.access import set_password
+    from hub.access import get_user, set_password
     from hub.db.engine import session_scope
 
+    with session_scope(context().engine) as session:
+        get_user(session, username)  # an unknown user before the prompt
     secret = _password(password)
     with session_scope(context().engine) as session:
         set_password(session, username, secret)

@@ -10,8 +10,10 @@ from typing import Any, Literal, Optional
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict
 
-from hub.validation.fields import Amount, Day, Id, Name
+from hub.validation.fields import Day
+from hub.validation.prebills import PreBillInput, WipInput
 from hub.host.context import HubContext
+from hub.web.amounts import json_ready
 from hub.web.deps import RowId, get_context, require_token
 from hub.web.idempotency import Keyed
 
@@ -24,27 +26,13 @@ class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class PreBillIn(_In):
-    """Pre-bill a stage by ``percent`` of its fee or a ``value``."""
-
-    organisation_id: Id
-    project: Name
-    stage: Name
-    stage_fee: Amount
-    percent: Optional[Amount] = None
-    value: Optional[Amount] = None
-    issue_date: Optional[Day] = None
+class PreBillIn(PreBillInput):
+    """Pre-bill a stage by ``percent`` of its fee or a ``value`` (the CLI's rules:
+    :mod:`hub.validation.prebills`)."""
 
 
-class WipIn(_In):
-    """A WIP transaction on a stage."""
-
-    organisation_id: Id
-    project: Name
-    stage: Name
-    value: Amount
-    date: Optional[Day] = None
-    description: str = ""
+class WipIn(WipInput):
+    """A WIP transaction on a stage (the CLI's rules: :mod:`hub.validation.prebills`)."""
 
 
 class AttachIn(_In):
@@ -84,8 +72,8 @@ def _prebill_out(session, pb) -> dict[str, Any]:
     """A pre-bill as JSON, with its balance (what its answers, keyed or not, hold)."""
     from hub.ledger import prebill_balance
 
-    return {**pb.model_dump(mode="json"),
-            "balance": str(prebill_balance(session, pb.id).rounded().amount)}
+    return json_ready({**pb.model_dump(mode="json"),
+                       "balance": str(prebill_balance(session, pb.id).rounded().amount)})
 
 
 @router.post("/wip", status_code=201, summary="Record WIP")
@@ -94,10 +82,10 @@ def add_wip(body: WipIn, once: Keyed, ctx: HubContext = Depends(get_context)) ->
     from hub.ledger import add_wip as add
 
     with _session(ctx) as session:
-        return once.run(session, lambda: add(
+        return once.run(session, lambda: json_ready(add(
             session, body.organisation_id, project=body.project, stage=body.stage,
             date=body.date or ctx.today(), value=body.value,
-            description=body.description).model_dump(mode="json"))
+            description=body.description).model_dump(mode="json")))
 
 
 @router.get("/prebills/{prebill_id:int}/options", summary="Options for attaching WIP")
