@@ -324,15 +324,18 @@ def hub_count_many(connection: Connection, queries: Sequence[CountQuery]
     answers: list[Counted | None] = []
     for query in queries:
         kind, organisation_id = query.kind, query.organisation_id
-        column_filters, attribute_filters = _filters_of(query)
         if organisation_id in covered:
             grouped = tables.get(kind)
             if grouped is None:
                 grouped = tables[kind] = prefetched.grouped(models[_KINDS[kind][0]])
             every = grouped.get((organisation_id, source))
             if every is None:
-                answers.append(None)  # this source knows nothing of the organisation
+                # this source knows nothing of the organisation (a billing run's lines had
+                # their filters checked by the same rules before they were counted:
+                # hub.validation.fields.check_filters)
+                answers.append(None)
                 continue
+            column_filters, attribute_filters = _filters_of(query)
             if comparable_in_python(column_filters):
                 rows = _matching(every, column_filters, _kept(query, column_filters))
                 answers.append(Counted(source=name,

@@ -325,6 +325,10 @@ def check_filters(line_type: str, filters: Mapping[str, Any]) -> dict[str, Any]:
         return filters
     allowed = FILTER_COLUMNS[kind]
     for key, value in filters.items():
+        if kind == "usage" and key.startswith("attributes."):
+            # a usage snapshot has no attributes (the stored counter refuses them too)
+            raise ValueError(f"{key!r}: usage counters take no attributes.* filters; filter "
+                             f"usage on {' or '.join(allowed)}")
         if not (key in allowed or (key.startswith("attributes.") and len(key) > 11)):
             raise ValueError(f"{key!r} is not a filter the {kind} counter understands; use one "
                              f"of {', '.join(allowed)} or attributes.<name>")

@@ -82,6 +82,9 @@ BAD = [
     ["recurring", "add-line", "1", "--type", "asset_counter", "--price", "5",
      "--filters", "not json"],
     ["recurring", "add-line", "1", "--type", "bogus", "--price", "5"],
+    # a usage snapshot has no attributes: refused here, not left out of every billing run
+    ["recurring", "add-line", "1", "--type", "vendor_usage", "--price", "5",
+     "--filters", '{"attributes.plan": "E3"}'],
     ["recurring", "add-line", "1"],
     ["recurring", "add-line", "99", "--price", "5"],
     ["recurring", "add-line", "1", "--product", "NOPE"],
