@@ -191,7 +191,7 @@ def _reconcile(engine, *, shuffled: bool) -> int:
         """The stand-in table read as the accounting system would page it."""
         from hub.reconcile.reading import key_order
 
-        order = "random()" if shuffled else str(key_order(column("external_id"), engine)
+        order = "random()" if shuffled else str(key_order(column("external_id"), engine, conn)
                                                 .compile(engine))
         rows = stream_tuples(conn, text("SELECT external_id, total, currency, status, doc_date, "
                                         f"number FROM bench_external ORDER BY {order}"))

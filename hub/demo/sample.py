@@ -36,7 +36,7 @@ from decimal import Decimal
 __all__ = ["Sample", "SampleOrganisation", "Device", "Person", "Licence", "TimeEntry",
            "generate", "months_for", "PRICES", "GROUP_ORG", "CONTRACT_ORG", "PREBILL_ORG",
            "WORKSTATIONS_ONLY_ORG", "NO_TICKET_CHARGES_ORG", "TRUE_UP_ORG", "UNBILLED_SKU_ORG",
-           "DECLINING_ORG", "MIN_ORGANISATIONS"]
+           "DECLINING_ORG", "MIN_ORGANISATIONS", "MAX_ORGANISATIONS"]
 
 #: What the MSP charges (the catalogue); time is billed at the PSA's hourly rate.
 PRICES = {"device": Decimal("45.00"), "user": Decimal("12.00"),
@@ -47,6 +47,8 @@ GROUP_ORG, CONTRACT_ORG, PREBILL_ORG = 1, 2, 3
 WORKSTATIONS_ONLY_ORG, NO_TICKET_CHARGES_ORG, TRUE_UP_ORG, UNBILLED_SKU_ORG = 4, 5, 6, 7
 DECLINING_ORG = 8
 MIN_ORGANISATIONS = 8
+#: The most organisations a demo makes (a sample month, not a load test).
+MAX_ORGANISATIONS = 10_000
 #: How much Pax8's count rises for the true-up organisation after billing.
 TRUE_UP = 2
 #: The pre-bill: 50 % of a stage fee, and the WIP recorded against it.

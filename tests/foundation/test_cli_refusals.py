@@ -168,6 +168,15 @@ def test_paths_that_cannot_be_written_are_refused(hub, tmp_path):
         _one_line(code, err, "cannot make that folder")
 
 
+@pytest.mark.parametrize("size,words", [("7", "at least 8"), ("10001", "at most 10,000"),
+                                        ("99999999999999999999", "at most 10,000")])
+def test_a_demo_of_too_few_or_too_many_organisations_is_refused_before_it_starts(
+        hub, tmp_path, size, words):
+    code, _, err = hub("demo", "--dir", str(tmp_path / "demo"), "-n", size)
+    _one_line(code, err, words)
+    assert not (tmp_path / "demo").exists()
+
+
 @pytest.mark.parametrize("url,words", [
     ("nonsense", "HUB_DATABASE_URL"),
     ("mysql://a:secret@b/c", "mysql database"),

@@ -31,7 +31,7 @@ def demo(directory: Path = typer.Option(Path("demo-data"), "--dir",
     from hub.demo import run_demo
     from hub.demo.summary import print_summary
 
-    from hub.demo.sample import MIN_ORGANISATIONS
+    from hub.demo.sample import MAX_ORGANISATIONS, MIN_ORGANISATIONS
     from hub.demo.sandboxes import ACCOUNTING
     from hub.errors import ValidationFailed
 
@@ -42,6 +42,10 @@ def demo(directory: Path = typer.Option(Path("demo-data"), "--dir",
         raise ValidationFailed(f"the demo needs at least {MIN_ORGANISATIONS} organisations "
                                "(each of the first eight plays a part)",
                                hint=f"pass --organisations {MIN_ORGANISATIONS} or more")
+    if organisations > MAX_ORGANISATIONS:
+        # a sample month, not a load test: a typo such as -n 5000000 would run for hours
+        raise ValidationFailed(f"the demo makes at most {MAX_ORGANISATIONS:,} organisations",
+                               hint="for a larger run use bench/billing_run.py --n N")
     folder_target(directory, "--dir")  # before any sandbox starts
     if not state.debug:
         # The planted declined card fails its charge job on purpose; the summary counts it, so
