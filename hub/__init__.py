@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # what the names below are, for type checkers; at run time se
     from hub.contract.oauth import ConnectionRevoked, OAuthProvider, RotatingTokens  # noqa: F401
     from hub.contract.records import *  # noqa: F401,F403
     from hub.core.money import CurrencyMismatch, Money, minor_unit  # noqa: F401
+    from hub.validation.limits import MAX_ID  # noqa: F401
     from hub.errors import (  # noqa: F401
         ConfigError, ConnectorError, HubError, PermanentError, PluginError, TransientError,
         WebhookRejected,
@@ -43,6 +44,7 @@ _FROM = {
                     "hub.contract.connections"),
     "hookimpl": "hub.contract.hookspecs",
     **dict.fromkeys(("CurrencyMismatch", "Money", "minor_unit"), "hub.core.money"),
+    "MAX_ID": "hub.validation.limits",  # the largest row id: a plugin's CLI bounds ids by it
     **dict.fromkeys(("ConfigError", "ConnectorError", "HubError", "PermanentError",
                      "PluginError", "TransientError", "WebhookRejected"), "hub.errors"),
 }

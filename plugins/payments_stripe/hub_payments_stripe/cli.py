@@ -11,6 +11,8 @@ from typing import Optional
 
 import typer
 
+from hub import MAX_ID
+
 __all__ = ["register"]
 
 
@@ -42,7 +44,8 @@ def register(app: typer.Typer) -> None:
 
     @group.command("card")
     def card(connection: str = typer.Argument(..., help="the Stripe connection's name"),
-             organisation: int = typer.Option(..., help="hub organisation id"),
+             organisation: int = typer.Option(..., min=1, max=MAX_ID,
+                                              help="hub organisation id"),
              name: str = typer.Option(..., help="customer name at Stripe"),
              email: Optional[str] = None,
              payment_method: Optional[str] = typer.Option(
