@@ -18,15 +18,26 @@ from hub.db.locks import ORGANISATION_NAMES, serialise
 from hub.db.models import (
     Asset, Contact, FutureItem, LaborStatus, Organisation, Product, Ticket, TicketCharge,
 )
-from hub.errors import EditNotAllowed, NotFound, ValidationFailed
+from hub.errors import ConfigError, EditNotAllowed, NotFound, ValidationFailed
 from hub.validation import parse
-from hub.validation.fields import MAX_ID, check_currency
+from hub.validation.fields import MAX_ID, check_money_currency
 from hub.validation.records import (
     AssetInput, ContactInput, FutureItemInput, OrganisationInput, ProductInput,
     TicketChargeInput, TicketInput,
 )
 
 _ORG_HINT = "list organisations with `hub org list`"
+
+
+def _company_currency(code: str) -> str:
+    """The company's currency (``[company] currency``), which a new organisation or product
+    without one of its own is in: held to the rules of a currency typed for it (not XXX)."""
+    try:
+        return check_money_currency(code)
+    except ValueError as exc:
+        raise ConfigError(f"company.currency: {exc}",
+                          hint="set [company] currency in hub.toml (or HUB_COMPANY__CURRENCY) "
+                               "to the currency you bill in") from None
 
 __all__ = ["create_organisation", "billable_organisation", "check_name_free", "add_contact",
            "add_asset", "add_product", "product_by_code",
@@ -66,7 +77,7 @@ def create_organisation(session: Session, name: str, *, currency: str | None = N
                   auto_bill=auto_bill, require_invoice_group=require_invoice_group)
     check_name_free(session, given.name)
     org = Organisation(**given.model_dump(exclude={"currency"}),
-                       currency=given.currency or check_currency(default_currency),
+                       currency=given.currency or _company_currency(default_currency),
                        prices_include_tax=prices_include_tax)
     session.add(org)
     session.flush()
@@ -153,7 +164,7 @@ def add_product(session: Session, code: str, name: str, unit_price: object, *,
                                hint=f"change it with `hub product edit {given.code} ...` or "
                                     f"choose another code")
     product = Product(**given.model_dump(exclude={"currency", "description"}),
-                      currency=given.currency or check_currency(default_currency),
+                      currency=given.currency or _company_currency(default_currency),
                       description=given.description or given.name,
                       prices_include_tax=prices_include_tax)
     session.add(product)

@@ -148,6 +148,23 @@ def test_a_company_term_past_a_year_is_one_line(hub, tmp_path):
     assert cli_rows(tmp_path) == before
 
 
+@pytest.mark.parametrize("code,words", [("XXX", "Unknown Currency"),
+                                        ("ZZZ", "not an ISO 4217 currency")])
+def test_a_company_currency_that_is_no_money_is_a_config_error_for_new_records(
+        hub, tmp_path, code, words):
+    config = tmp_path / "xxx.toml"
+    config.write_text(f'data_dir = "{tmp_path / "data"}"\n[company]\ncurrency = "{code}"\n')
+    before = cli_rows(tmp_path)
+    for args in (["org", "create", "Beta"], ["org", "add-product", "P9", "Thing", "10"]):
+        code_, _, err = hub("--config", str(config), *args)
+        _one_line(code_, err, f"company.currency: '{code}'", exit_code=3)
+        assert words in err
+    assert cli_rows(tmp_path) == before
+    # a currency of its own needs none of the company's
+    code_, out, err = hub("--config", str(config), "org", "create", "Gamma", "--currency", "EUR")
+    assert code_ == 0, err
+
+
 def test_paths_that_cannot_be_written_are_refused(hub, tmp_path):
     a_file = tmp_path / "existing.txt"
     a_file.write_text("mine")
