@@ -242,6 +242,7 @@ def apply_external_void(session: Session, connection: str, event: PaymentEvent) 
     if invoice.status in (InvoiceStatus.deleted, InvoiceStatus.draft):
         return None
     if invoice.amount_paid + invoice.credit_applied > 0:
+        _void_not_followed(session, invoice, connection, event)
         return None
     result = DeletionResult(invoice.id, invoice.number)
     _remove_from_ledger(session, invoice, result)
@@ -258,6 +259,28 @@ def apply_external_void(session: Session, connection: str, event: PaymentEvent) 
                          "released_prebill": result.released_prebill,
                          "warnings": result.warnings})
     return result
+
+
+def _void_not_followed(session: Session, invoice: Invoice, connection: str,
+                       event: PaymentEvent) -> None:
+    """A void of an invoice the hub holds payments or credit on is not followed (the money
+    would lose its invoice), but it is not silent either: the audit trail says so, once per
+    void, and the reconciliation shows the two sides' statuses apart until someone decides."""
+    from hub.db.models import AuditEvent
+
+    already = session.exec(select(AuditEvent.id).where(
+        AuditEvent.action == "invoice.void_not_followed",
+        AuditEvent.target_type == "invoice", AuditEvent.target_id == str(invoice.id))).first()
+    if already is not None:
+        return
+    held = shown(invoice.amount_paid + invoice.credit_applied, invoice.currency)
+    audit.record(session, "invoice.void_not_followed", "invoice", invoice.id,
+                 summary=f"invoice {invoice.number} was voided in {connection}, but the hub "
+                         f"holds {held} of payments or credit on it: not voided here",
+                 detail={"connection": connection, "external_id": event.object_id,
+                         "held": str(invoice.amount_paid + invoice.credit_applied),
+                         "hint": "unallocate or refund the money and void it again, or "
+                                 f"reinstate the invoice in {connection}"})
 
 
 def _release_voided_prebill(session: Session, invoice: Invoice, result: DeletionResult,
