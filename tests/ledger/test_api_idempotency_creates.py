@@ -1,6 +1,8 @@
 """The ``Idempotency-Key`` on the routes that create records rather than move money between
 them: pre-bills, WIP and attaching WIP (``/prebills``, ``/wip``, ``/prebills/{id}/attach``),
-draft invoices and their lines (``/invoices``, ``/invoices/{id}/lines``) and organisations. A
+draft invoices and their lines (``/invoices``, ``/invoices/{id}/lines``), a proforma's
+conversion (``/invoices/{id}/convert``), a ticket's invoice (``/tickets/{id}/invoice``) and
+organisations. A
 client that lost the answer repeats the request with the key and gets the first answer back
 instead of a second pre-bill, invoice or line; the key's other rules (another request refused,
 a refused request stores nothing) hold here as on the payment routes
@@ -87,15 +89,37 @@ def _organisations(api) -> Case:
                 {"name": "Initech"}, Organisation, 422)
 
 
+def _convert(api) -> Case:
+    proforma = api.post("/invoices", json={"organisation_id": _org(api), "proforma": True})
+    invoice = proforma.json()["id"]
+    api.post(f"/invoices/{invoice}/lines", json={"description": "Switch", "unit_price": "100"})
+    # Converted once, it is no proforma any more: a repeat without a key is refused.
+    return Case(f"/invoices/{invoice}/convert", {}, {"note": "again"}, Invoice, 422)
+
+
+def _ticket_invoice(api, ctx) -> Case:
+    from hub.billing.catalogue import add_ticket_charge, open_ticket
+    from hub.db.engine import session_scope
+
+    org = _org(api)
+    with session_scope(ctx.engine) as session:
+        ticket = open_ticket(session, org, "T-1", "Printer").id
+        add_ticket_charge(session, ticket, "Toner", unit_price="40", is_labor=False)
+    # Invoiced once, nothing on the ticket is pending: a repeat without a key is refused.
+    return Case(f"/tickets/{ticket}/invoice", {}, {"note": "again"}, Invoice, 422)
+
+
 CASES: dict[str, Callable] = {"prebills": _prebills, "wip": _wip, "attach": _attach,
                               "invoices": _invoices, "lines": _lines,
-                              "organisations": _organisations}
+                              "organisations": _organisations, "convert": _convert,
+                              "ticket-invoice": _ticket_invoice}
 
 
 @pytest.fixture(params=sorted(CASES))
-def case(request, api) -> Case:
+def case(request, api, api_ctx) -> Case:
     """Each keyed creating route, with what it needs already made."""
-    return CASES[request.param](api)
+    make = CASES[request.param]
+    return make(api, api_ctx) if make is _ticket_invoice else make(api)
 
 
 def _rows(api_ctx) -> dict:

@@ -154,24 +154,29 @@ def finalise(invoice_id: RowId, ctx: HubContext = Depends(get_context)) -> dict:
 
 
 @router.post("/invoices/{invoice_id:int}/convert", summary="Convert a proforma to an invoice")
-def convert(invoice_id: RowId, ctx: HubContext = Depends(get_context)) -> dict:
+def convert(invoice_id: RowId, once: Keyed, ctx: HubContext = Depends(get_context)) -> dict:
+    """The proforma's invoice. A repeat without a key is refused (it is converted); with the
+    key it gets the first answer."""
     from hub.billing.invoices import convert_proforma
     from hub.billing.views import invoice_view
 
     with session_scope(ctx.engine) as s:
-        made = convert_proforma(ctx, s, invoice_id)
-        return plain(invoice_view(s, made.id))
+        return once.run(s, lambda: plain(invoice_view(
+            s, convert_proforma(ctx, s, invoice_id).id)))
 
 
 @router.post("/tickets/{ticket_id:int}/invoice", status_code=201,
              summary="A draft invoice from a ticket's charges")
-def invoice_ticket(ticket_id: RowId, ctx: HubContext = Depends(get_context)) -> dict:
+def invoice_ticket(ticket_id: RowId, once: Keyed,
+                   ctx: HubContext = Depends(get_context)) -> dict:
+    """A draft of the ticket's pending charges. A repeat without a key is refused (nothing is
+    pending any more); with the key it gets the first answer."""
     from hub.billing.invoices import invoice_from_ticket
     from hub.billing.views import invoice_view
 
     with session_scope(ctx.engine) as s:
-        made = invoice_from_ticket(ctx, s, ticket_id)
-        return plain(invoice_view(s, made.id))
+        return once.run(s, lambda: plain(invoice_view(
+            s, invoice_from_ticket(ctx, s, ticket_id).id)))
 
 
 @router.get("/batches", summary="Billing batches, newest first")
