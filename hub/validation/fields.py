@@ -330,8 +330,9 @@ def check_filters(line_type: str, filters: Mapping[str, Any]) -> dict[str, Any]:
             raise ValueError(f"{key!r}: usage counters take no attributes.* filters; filter "
                              f"usage on {' or '.join(allowed)}")
         if not (key in allowed or (key.startswith("attributes.") and len(key) > 11)):
+            others = "" if kind == "usage" else " or attributes.<name>"
             raise ValueError(f"{key!r} is not a filter the {kind} counter understands; use one "
-                             f"of {', '.join(allowed)} or attributes.<name>")
+                             f"of {', '.join(allowed)}{others}")
         if isinstance(value, (dict,)) or (isinstance(value, list) and any(
                 isinstance(v, (dict, list)) for v in value)):
             raise ValueError(f"filter {key!r} must be a value or a list of values")

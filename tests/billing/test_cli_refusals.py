@@ -159,6 +159,19 @@ def test_every_command_refuses_bad_input_in_one_line_and_stores_nothing(hub, tmp
     assert cli_rows(tmp_path) == before
 
 
+@pytest.mark.parametrize("filters,words", [
+    ('{"skuu": "E3"}', "use one of sku, tenant_external_id"),
+    ('{"attributes.plan": "E3"}', "usage counters take no attributes.* filters"),
+])
+def test_a_usage_line_is_told_the_filters_it_takes_and_never_attributes(hub, filters, words):
+    for args in SETUP[:7]:  # up to the recurring invoice
+        assert hub(*args)[0] == 0, args
+    code, _, err = hub("recurring", "add-line", "1", "--type", "vendor_usage", "--price", "5",
+                       "--filters", filters)
+    assert code == 2 and words in err, err
+    assert "attributes.<name>" not in err
+
+
 def test_exit_codes_are_distinct(hub, tmp_path):
     assert hub("org", "list")[0] == 0
     assert hub("org", "edit", "42", "--name", "x")[0] == 2
