@@ -120,15 +120,15 @@ def _filters_problem(line_type: str, filters: Any) -> str | None:
     try:
         return _filters_problem_of(line_type, tuple(filters.items()) if filters else ())
     except TypeError:  # a list value is not hashable: checked each time
-        return _check(line_type, filters)
+        return _filters_refusal(line_type, filters)
 
 
 @lru_cache(maxsize=1024)
 def _filters_problem_of(line_type: str, items: tuple) -> str | None:
-    return _check(line_type, dict(items))
+    return _filters_refusal(line_type, dict(items))
 
 
-def _check(line_type: str, filters: Any) -> str | None:
+def _filters_refusal(line_type: str, filters: Any) -> str | None:
     try:
         check_filters(line_type, filters)
     except ValueError as exc:

@@ -34,7 +34,6 @@ from hub.db.models import (
 from hub.jobs import JobSettings, build_runtime
 from hub.web.app import create_app
 from hub.web.tokens import create_token
-from hub.testing.api import api_client
 from hub.testing.cli import real_cli
 from hub.testing.snapshots import cli_rows, every_row
 
@@ -122,18 +121,6 @@ def test_a_used_prebills_invoice_is_refused_and_nothing_is_stored(hub, tmp_path,
     assert "pre-bill 1" in err and why in err
     assert "hub credit-note create --invoice" in err  # what to do instead
     assert cli_rows(tmp_path) == before
-
-
-@pytest.fixture
-def api_ctx(make_hub_context):
-    """A hub over an empty database, for the API tests."""
-    return make_hub_context()
-
-
-@pytest.fixture
-def api(api_ctx):
-    with api_client(api_ctx, "deletions") as client:
-        yield client
 
 
 def _prebill(api) -> dict:

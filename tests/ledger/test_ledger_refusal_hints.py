@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import pytest
 
-from hub.testing.api import api_client
 from hub.testing.cli import real_cli
 from hub.testing.snapshots import cli_rows, every_row
 from hub.validation.fields import NAME_LENGTH
@@ -81,18 +80,6 @@ def test_the_cli_keeps_a_credit_line_description_up_to_its_length(hub):
     code, out, err = hub("credit-note", "create", "--organisation", "1",
                          "--line", "d" * NAME_LENGTH + "=5")
     assert code == 0, err
-
-
-@pytest.fixture
-def api_ctx(make_hub_context):
-    """A hub over an empty database, for the API tests."""
-    return make_hub_context()
-
-
-@pytest.fixture
-def api(api_ctx):
-    with api_client(api_ctx, "refusals") as client:
-        yield client
 
 
 @pytest.fixture
