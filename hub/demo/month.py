@@ -106,8 +106,9 @@ def run_demo(directory: Path = Path("demo-data"), organisations: int = 50, *,
     opening, billing = S.months_for(day)
     validate = specs_available()
     if not validate:
-        console.print("[yellow]warning:[/] vendor specs (../shared/specs) not found: the "
-                      "accounting and Stripe sandboxes run without checking requests against them",
+        console.print("[yellow]warning:[/] a vendor spec named by HUB_XERO_SPEC, "
+                      "HUB_QUICKBOOKS_XSD_DIR or HUB_STRIPE_SPEC is not there: the accounting and "
+                      "Stripe sandboxes run without checking requests against the specs",
                       markup=True)
     with ExitStack() as stack:
         with steps.step(f"Starting the vendor sandboxes (NinjaOne, Autotask, Pax8, "

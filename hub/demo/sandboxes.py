@@ -2,9 +2,9 @@
 
 NinjaOne (devices), Autotask (companies, contacts, tickets, time), Pax8 (licences), Xero or
 QuickBooks Online (accounting, ``ACCOUNTING``) and Stripe (cards; it POSTs signed webhooks to
-the hub). The accounting and Stripe sandboxes check requests against the vendor specs in
-``../shared/specs``; a newcomer's machine may not have that folder, so the demo then runs them
-without checking (one warning line).
+the hub). The accounting and Stripe sandboxes check requests against the vendors' own specs,
+which their plugins ship; if an environment variable points them at a file that is not there,
+the demo runs them without checking (one warning line).
 """
 
 from __future__ import annotations
@@ -27,15 +27,13 @@ _STAMPS = ("2026-01-01T09:00:00.000000Z", "2026-02-01T09:00:00.000000Z",
 
 
 def specs_available() -> bool:
-    """Whether the Xero and Stripe specs can be found (tests and CI have them)."""
+    """Whether the Xero, QuickBooks and Stripe specs in use exist (the packaged copies do,
+    unless ``HUB_XERO_SPEC``, ``HUB_QUICKBOOKS_XSD_DIR`` or ``HUB_STRIPE_SPEC`` point elsewhere)."""
     from hub_accounting_quickbooks.sandbox.schema import xsd_path
     from hub_accounting_xero.sandbox.schema import spec_path
     from hub_payments_stripe.sandbox.spec import default_spec_path
 
-    try:
-        return spec_path().exists() and default_spec_path().exists() and xsd_path().exists()
-    except FileNotFoundError:
-        return False
+    return spec_path().exists() and default_spec_path().exists() and xsd_path().exists()
 
 
 def _device(make_device: Callable[..., dict[str, Any]], device_id: int, org_id: int,

@@ -29,11 +29,13 @@ from xml.etree.ElementTree import Element
 
 import xmlschema
 
-__all__ = ["XsdChecker", "load_checker", "xsd_path", "READ_ONLY"]
+__all__ = ["XsdChecker", "load_checker", "xsd_path", "READ_ONLY", "PACKAGED_DIR"]
 
 NS = "http://schema.intuit.com/finance/v3"
 _ROOT_FILE = "IntuitRestServiceDef.xsd"
-_DEFAULT_DIR = Path("/work/shared/specs/quickbooks")
+#: Intuit's XSDs byte for byte as intuit/QuickBooks-V3-Java-SDK publishes them (Apache-2.0, see
+#: ``specs/LICENSE`` and ``specs/SOURCE.md``), shipped so that a clone anywhere can test.
+PACKAGED_DIR = Path(__file__).with_name("specs")
 
 #: Calculated fields Intuit's API reference marks read-only that the XSD does not annotate.
 READ_ONLY: dict[str, frozenset[str]] = {
@@ -49,15 +51,8 @@ _UPDATE_OPERATIONS = frozenset({"update", "delete", "void"})
 
 
 def xsd_path() -> Path:
-    """Where Intuit's XSDs are: ``HUB_QUICKBOOKS_XSD_DIR`` or the shared specs folder."""
-    env = os.environ.get("HUB_QUICKBOOKS_XSD_DIR")
-    if env:
-        return Path(env) / _ROOT_FILE
-    for parent in Path(__file__).resolve().parents:
-        candidate = parent / "shared" / "specs" / "quickbooks" / _ROOT_FILE
-        if candidate.exists():
-            return candidate
-    return _DEFAULT_DIR / _ROOT_FILE
+    """Where Intuit's XSDs are: ``HUB_QUICKBOOKS_XSD_DIR`` or the packaged copy."""
+    return Path(os.environ.get("HUB_QUICKBOOKS_XSD_DIR") or PACKAGED_DIR) / _ROOT_FILE
 
 
 def _text(value: Any, where: str, problems: list[str]) -> str | None:

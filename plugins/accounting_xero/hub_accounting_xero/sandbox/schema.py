@@ -23,23 +23,17 @@ from typing import Any, Mapping
 import yaml
 from openapi_schema_validator import OAS30WriteValidator
 
-__all__ = ["SpecChecker", "spec_path", "load_checker"]
+__all__ = ["SpecChecker", "spec_path", "load_checker", "PACKAGED_SPEC"]
 
 _METHODS = {"get", "put", "post", "delete", "patch"}
-_DEFAULT_SPEC = Path("/work/shared/specs/xero/xero_accounting.yaml")
+#: xero_accounting.yaml byte for byte as XeroAPI/Xero-OpenAPI publishes it (MIT, see
+#: ``specs/LICENSE`` and ``specs/SOURCE.md``), shipped so that a clone anywhere can test.
+PACKAGED_SPEC = Path(__file__).with_name("specs") / "xero_accounting.yaml"
 
 
 def spec_path() -> Path:
-    """Where the Xero Accounting OpenAPI file is: ``HUB_XERO_SPEC`` or the shared specs folder."""
-    env = os.environ.get("HUB_XERO_SPEC")
-    if env:
-        return Path(env)
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        candidate = parent / "shared" / "specs" / "xero" / "xero_accounting.yaml"
-        if candidate.exists():
-            return candidate
-    return _DEFAULT_SPEC
+    """Where the Xero Accounting OpenAPI file is: ``HUB_XERO_SPEC`` or the packaged copy."""
+    return Path(os.environ.get("HUB_XERO_SPEC") or PACKAGED_SPEC)
 
 
 def _tighten(node: Any) -> None:

@@ -21,19 +21,10 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(12)}"
 
 
-#: The example objects this sandbox builds, copied from fixtures3.json, for machines without the
-#: shared specs folder (``hub demo`` on a fresh clone); the full file wins when it is there.
-BUNDLED_FIXTURES = Path(__file__).with_name("fixtures_bundled.json")
-
-
 @lru_cache(maxsize=1)
 def _fixtures() -> dict[str, Any]:
-    try:
-        path = Path(default_spec_path()).with_name("fixtures3.json")
-    except FileNotFoundError:
-        path = BUNDLED_FIXTURES
-    if not path.exists():
-        path = BUNDLED_FIXTURES
+    """Stripe's fixtures3.json, the one beside the spec in use."""
+    path = Path(default_spec_path()).with_name("fixtures3.json")
     return json.loads(path.read_text(encoding="utf-8"))["resources"]
 
 
