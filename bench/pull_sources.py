@@ -6,7 +6,7 @@ invoice with an asset counter for November, removes one of its devices at NinjaO
 previews December: the device is marked deleted at the source, no longer counted, and the
 preview's line says ``-1 device: NAME``. Prints the figures::
 
-    /work/venv/bin/python bench/pull_sources.py [--organisations 500] [--devices 20000]
+    .venv/bin/python bench/pull_sources.py [--organisations 500] [--devices 20000]
                                                 [--time-entries 3000] [--database URL]
 """
 

@@ -1,7 +1,7 @@
 """Benchmark: push N invoices into the Xero sandbox under Xero's limits and count API calls.
 
-    /work/venv/bin/python bench/xero_push.py            # N = 5000, time x2
-    /work/venv/bin/python bench/xero_push.py -n 1000 --scale 120 --orgs 200
+    .venv/bin/python bench/xero_push.py            # N = 5000, time x2
+    .venv/bin/python bench/xero_push.py -n 1000 --scale 120 --orgs 200
 
 The sandbox enforces 60 calls/minute, 5 in flight and 5,000/day per organisation on a clock
 sped up ``--scale`` times, and checks every request against xero_accounting.yaml. The hook is
