@@ -34,18 +34,23 @@ amounts before tax.
 from __future__ import annotations
 
 import logging
+from contextlib import closing
 from itertools import chain, islice
 from decimal import Decimal
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 from sqlalchemy.engine import Engine
 
+from hub.db.models import ExternalLink
 from hub.errors import PluginError
 from hub.host.gc_pacing import bulk_allocations
 from hub.reconcile.core import Difference, Options, Progress
 from hub.reconcile.documents import OtherDoc, status_class
+from hub.reconcile.background import (
+    CURSOR_FROM, BackgroundRows, LookupConnection, StreamedRows,
+)
 from hub.reconcile.reading import (
-    BackgroundRows, exact_decimal, key_collation, partitions, read_only,
+    STREAM_BATCH, estimated_rows, exact_decimal, key_collation, partitions, read_only,
     stream_tuples,
 )
 from hub.reconcile.accounting_differences import AccountingComparer
@@ -92,13 +97,21 @@ def run(ctx: "HubContext", options: Options, progress: Progress) -> Iterator[Dif
             yield from compare_kind(ctx.engine, connection.name, kind, others, options, progress)
 
 
-def hub_stream(conn, engine: Engine, sql: AccountingSQL) -> Iterator[tuple]:
+def hub_stream(lookup: LookupConnection, reader: Engine, engine: Engine, sql: AccountingSQL
+               ) -> Iterable[tuple]:
     """The hub's documents of ``sql``'s kind linked to its connection, in external-id order, as
     ``(external id, total, status, currency)`` tuples straight from the driver: the hot path
     of a million-document run reads, builds and converts nothing more for a document that
     agrees (the rest of a differing one is read by key in batches, see
-    :meth:`AccountingComparer.resolve`)."""
-    return stream_tuples(conn, sql.hub_stream(key_collation(engine, conn)))
+    :meth:`AccountingComparer.resolve`). On SQLite read on ``lookup``'s connection; on
+    PostgreSQL streamed on a connection of the stream's own (:class:`StreamedRows`)."""
+    if reader.url.get_backend_name() == "sqlite":
+        conn = lookup()
+        return stream_tuples(conn, sql.hub_stream(key_collation(engine, conn)))
+    # one query while the links are few, a cursor from CURSOR_FROM on (see there)
+    return StreamedRows(reader, lambda conn: sql.hub_stream(key_collation(engine, conn)),
+                        STREAM_BATCH, server_cursor=lambda conn: estimated_rows(
+                            conn, ExternalLink.__table__.name) >= CURSOR_FROM)
 
 
 def compare_kind(engine: Engine, connection: str, kind: DocumentKind,
@@ -112,15 +125,16 @@ def compare_kind(engine: Engine, connection: str, kind: DocumentKind,
     # bulk_allocations: a pair allocates a few tuples and strings, all freed at once by
     # reference counting; the default pacing (a collection every 700) rescans the heap
     # throughout, which was a third of a 10,000-document run
-    with bulk_allocations(), read_only(engine) as reader, reader.connect() as conn:
+    with bulk_allocations(), read_only(engine) as reader, \
+            closing(LookupConnection(reader)) as lookup:
         # One connection for the hub's stream and the batched lookups of differences (each
         # new connection costs: on SQLite it parses the whole schema, on PostgreSQL it is a
         # new server process). SQLite steps through the stream's rows on demand, and other
-        # statements may run between two steps; on PostgreSQL a thread fetches the stream's
-        # server-side cursor (stream_tuples) while lookups run here, which psycopg allows (its
-        # connections are thread-safe, one operation at a time) and PostgreSQL too (a cursor
-        # stays open across other statements of its transaction).
-        comparer = AccountingComparer(conn, conn, reader, connection, kind, options)
+        # statements may run between two steps. On PostgreSQL the stream's thread makes the
+        # connection (while this one reads the other side) and holds it until the last row:
+        # differences found before then (a batch of them: a large report) are looked up on a
+        # second connection.
+        comparer = AccountingComparer(lookup, reader, connection, kind, options)
         # The documents missing at the other side: read in the background once the report is
         # seen to be large (see _MissingRows), else afterwards on this connection.
         with _MissingRows(reader, engine, comparer) as missing:
@@ -130,9 +144,11 @@ def compare_kind(engine: Engine, connection: str, kind: DocumentKind,
                 sorted_stream(others, key=_other_key), _other_key,
                 on_duplicate=lambda d: log.warning("%s listed %s %s twice; compared once",
                                                    connection, kind.label, d.key))
+            lookup.stream = hub_stream(lookup, reader, engine, comparer.sql)
             hub_rows = missing.started_after(
-                hub_stream(conn, engine, comparer.sql),
-                BACKGROUND_AFTER if conn.dialect.name == "sqlite" else BACKGROUND_AFTER_POSTGRES)
+                lookup.stream,
+                BACKGROUND_AFTER if reader.url.get_backend_name() == "sqlite"
+                else BACKGROUND_AFTER_POSTGRES)
             yield from _compare(comparer, hub_rows, ordered, kind.absolute, progress)
             yield from comparer.missing(missing.rows())
 

@@ -8,13 +8,14 @@ from functools import cached_property
 from typing import Any, Iterator
 
 from sqlalchemy import select
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from hub.core.money import Money
 from hub.db.models import InvoiceLine
 from hub.db.models.ledger import CreditNoteLine
 from hub.reconcile.core import Difference, Options
 from hub.reconcile.documents import HubDoc, LineFigures, OtherDoc, money, status_class
+from hub.reconcile.background import LookupConnection
 from hub.reconcile.reading import Lookups
 from hub.reconcile.accounting_kinds import BATCH, SECTION, DocumentKind
 from hub.reconcile.accounting_missing import MissingDocuments, hub_doc
@@ -29,17 +30,20 @@ class AccountingComparer(MissingDocuments):
     """Turns matched pairs and strays of one (connection, kind) into differences, and finds
     the documents missing at the other side (:class:`MissingDocuments`)."""
 
-    def __init__(self, conn, streaming, reader: Engine, connection: str,
+    def __init__(self, lookup: LookupConnection, reader: Engine, connection: str,
                  kind: DocumentKind, options: Options) -> None:
-        self.conn, self.connection = conn, connection
-        # the missing-documents stream runs while the batched lookups are asked
-        self.streaming = streaming
+        self._lookup, self.connection = lookup, connection
         self.kind, self.options = kind, options
-        self.sql = AccountingSQL(kind, connection, options, conn.dialect.name)
+        self.sql = AccountingSQL(kind, connection, options, reader.url.get_backend_name())
         self.systems = f"hub ↔ {connection}"
         self.lookups = Lookups(reader)
         self.claimed: set[int] = set()  # unlinked hub documents found at the other side
         self.line_queue: list[tuple[HubDoc, OtherDoc]] = []
+
+    @property
+    def conn(self) -> Connection:
+        """The connection to look differences up on (the stream's, once it has ended)."""
+        return self._lookup()
 
     # -- lookups for differences: built on first use (most reports need only some), then asked
     # once per batch of differences (SQL text, see accounting_sql).

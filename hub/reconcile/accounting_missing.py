@@ -33,7 +33,7 @@ def hub_doc(key: str, row: Any, start: int = 0) -> HubDoc:
 class MissingDocuments:
     """The missing-documents half of :class:`~hub.reconcile.accounting_differences.
     AccountingComparer` (a mixin: it uses the comparer's ``kind``, ``options``,
-    ``connection``, ``conn``, ``streaming``, ``claimed``, ``sql``, ``_diff`` and
+    ``connection``, ``conn``, ``claimed``, ``sql``, ``_diff`` and
     ``_repush``)."""
 
     @cached_property
@@ -86,10 +86,10 @@ class MissingDocuments:
         of :meth:`missing_statement` (read here when not given), less those found at the other
         side under another key (:attr:`claimed`)."""
         if rows is None:
-            rows = stream(self.streaming, self.missing_statement())
+            rows = stream(self.conn, self.missing_statement())
         batch: list[HubDoc] = []
-        for row in rows:
-            if row.id in self.claimed:
+        for row in rows:  # ('', id, number, ...): Rows or plain tuples (partitions)
+            if row[1] in self.claimed:
                 continue
             batch.append(hub_doc(row[0], row, 1))
             if len(batch) >= _BATCH:

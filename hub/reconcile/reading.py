@@ -6,7 +6,8 @@
   PostgreSQL read-only transactions.
 - :func:`stream` runs a query and yields rows in batches (a server-side cursor on PostgreSQL), so
   a million documents never sit in memory at once; :func:`stream_tuples` does the same for the
-  hot paths with plain driver tuples and no per-row Python work.
+  hot paths with plain driver tuples and no per-row Python work (on PostgreSQL streamed by a
+  thread: :mod:`hub.reconcile.background`).
 - :func:`key_order` orders a text key the way Python compares strings (code point order): binary
   on SQLite; on PostgreSQL the database's own order when it is code point order (``C``,
   ``C.UTF-8``), else ``COLLATE "C"``.
@@ -15,8 +16,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import queue
-import threading
 from functools import lru_cache
 from itertools import chain
 from typing import Any, Callable, Iterable, Iterator
@@ -25,22 +24,21 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
 
 from hub.db.readers import read_only
+from hub.reconcile.background import (
+    BackgroundRows, LookupConnection, StreamedRows, stream_batches,
+)
 from hub.db.sql import exact_decimal, raw_columns
 from hub.db.models import Organisation, OrganisationMapping
 
-__all__ = ["read_only", "stream", "stream_tuples", "partitions", "BackgroundRows",
-           "key_order", "key_collation", "Lookups", "STREAM_BATCH", "raw_columns",
+__all__ = ["read_only", "stream", "stream_tuples", "StreamedRows", "LookupConnection",
+           "partitions", "BackgroundRows",
+           "key_order", "key_collation", "estimated_rows", "Lookups", "STREAM_BATCH", "raw_columns",
            "exact_decimal", "as_date"]
 
 #: Rows fetched per round trip when streaming.
 STREAM_BATCH = 5_000
 #: Rows fetched per call from SQLite, at most (see :func:`stream_tuples`).
 SQLITE_BATCH = 1_000
-#: Batches a streaming cursor may fetch ahead of the comparison.
-PREFETCH_BATCHES = 2
-#: Rows of a prefetched stream's first batch; each next one is twice as large, up to the
-#: stream's batch (see :func:`_prefetched`).
-FIRST_BATCH = 500
 #: Per statement, never ``conn.execution_options(...)``: that sets the option on the
 #: connection itself (SQLAlchemy 2), and every later statement on it, the small batched
 #: lookups of a report included, then ran through a server-side cursor on PostgreSQL
@@ -57,29 +55,43 @@ def stream(conn: Connection, statement: Any, batch: int = STREAM_BATCH) -> Itera
 
 def partitions(statement: Any, batch: int = STREAM_BATCH
                ) -> Callable[[Connection], Iterable[list]]:
-    """Reads ``statement`` in batches of ``batch`` rows as :func:`stream` does (for
-    :class:`BackgroundRows`)."""
+    """Reads ``statement`` in batches of ``batch`` rows (for :class:`BackgroundRows`): on
+    PostgreSQL as plain tuples (:func:`~hub.reconcile.background.stream_batches`), elsewhere
+    as :func:`stream` does."""
     def read(conn: Connection) -> Iterable[list]:
-        result = conn.execute(statement, execution_options=_STREAM)
-        return result.partitions(batch)
+        if conn.dialect.name == "sqlite":
+            return conn.execute(statement, execution_options=_STREAM).partitions(batch)
+        return _rows_only(stream_batches(conn, statement, batch))
 
     return read
 
 
-def stream_tuples(conn: Connection, statement: Any, batch: int = STREAM_BATCH
-                  ) -> Iterator[tuple]:
-    """Plain tuples of ``statement`` straight from the driver's cursor, ``batch`` at a time.
+def _rows_only(batches: Iterator[tuple[list[tuple], bool]]) -> Iterator[list[tuple]]:
+    """The non-empty batches of :func:`stream_batches`; closing this closes the stream."""
+    try:
+        for rows, _ in batches:
+            if rows:
+                yield rows
+    finally:
+        batches.close()
 
-    For the hot paths: SQLAlchemy compiles the statement, binds its parameters and opens the
-    (server-side, where possible) cursor, but rows skip its per-row processing, and the
-    iterator is built from C parts only (no Python frame per row). Select
-    :func:`raw_columns` (or run a text statement) so the values need no type processing
-    either. The cursor closes with
-    ``conn``.
+
+def stream_tuples(conn: Connection, statement: Any, batch: int = STREAM_BATCH
+                  ) -> Iterable[tuple]:
+    """Plain tuples of ``statement`` straight from the driver, ``batch`` at a time.
+
+    For the hot paths: rows skip SQLAlchemy's per-row processing, and the iterator is built
+    from C parts only (no Python frame per row). Select :func:`raw_columns` (or run a text
+    statement) so the values need no type processing either; bound parameters must be values
+    the driver adapts itself (text, numbers, dates).
+
+    On PostgreSQL a :class:`~hub.reconcile.background.StreamedRows`: ``conn`` is busy until the
+    stream has ended (ask other statements on another connection meanwhile, see
+    :class:`~hub.reconcile.background.LookupConnection`), and a reader that stops early may
+    close it (closing ``conn`` does too).
     """
     if conn.dialect.name != "sqlite":
-        # the query runs in the server while this thread reads the other side's first rows
-        return _prefetched(conn, statement, batch)
+        return StreamedRows(conn, statement, batch)
     # SQLite has no server-side cursor, so SQLAlchemy buffers nothing: the driver's cursor
     # gives every row, with no Row object built for the first batch either. It runs in this
     # process: nothing to wait for that a thread could overlap (the driver holds the GIL
@@ -95,132 +107,6 @@ def stream_tuples(conn: Connection, statement: Any, batch: int = STREAM_BATCH
     if len(first) < batch:
         return iter(first)
     return chain(first, chain.from_iterable(iter(lambda: fetch(batch), [])))
-
-
-class _Failed:
-    """An error raised by the prefetching thread, handed to the reader to raise."""
-
-    def __init__(self, error: BaseException) -> None:
-        self.error = error
-
-
-def _prefetched(conn: Connection, statement: Any, batch: int) -> Iterator[tuple]:
-    """The rows of ``statement`` from a server-side cursor, run and fetched by a thread: the
-    query starts at once and runs in the database while the caller does other work (reads the
-    other side's first page), and the next batch is fetched while this one is being compared,
-    so waiting for the database and comparing overlap (the driver releases the GIL while it
-    waits). At most :data:`PREFETCH_BATCHES` batches are held. The thread owns ``conn`` until
-    it has handed over the first batch (the caller uses ``conn`` only once it has rows), and the
-    cursor until it has handed over the last (empty) batch; it stops if ``conn`` closes."""
-    handover: queue.Queue = queue.Queue(maxsize=PREFETCH_BATCHES)
-
-    def hand_over(item: Any) -> bool:
-        while True:
-            try:
-                handover.put(item, timeout=0.2)
-                return True
-            except queue.Full:
-                if conn.closed:  # the reader gave up (an error, or it stopped early)
-                    return False
-
-    def fetcher() -> None:
-        try:
-            result = conn.execute(statement, execution_options=_STREAM)
-            # The first batch through SQLAlchemy: with a server-side cursor it has already
-            # prefetched a row into its own buffer, and this drains that buffer exactly.
-            # Small, then doubling up to ``batch``: the comparison starts on the first rows
-            # instead of waiting for ``batch`` of them, and the database produces the next
-            # batch meanwhile.
-            size = min(batch, FIRST_BATCH)
-            rows = result.fetchmany(size)
-            if len(rows) < size:  # all there is (and SQLAlchemy has closed the cursor)
-                if rows and not hand_over(rows):
-                    return
-                hand_over([])
-                return
-            if not hand_over(rows):
-                return
-            fetch = result.cursor.fetchmany
-            while True:
-                size = min(batch, 2 * size)
-                rows = fetch(size)
-                if not hand_over(rows) or not rows:
-                    return
-        except BaseException as exc:  # handed to the reader, who raises it
-            hand_over(_Failed(exc))
-
-    threading.Thread(target=fetcher, name="hub-reconcile-prefetch", daemon=True).start()
-
-    def take() -> Any:
-        item = handover.get()
-        if isinstance(item, _Failed):
-            raise item.error
-        return item
-
-    # chain/iter run in C: no Python frame per row
-    return chain.from_iterable(iter(take, []))
-
-
-class BackgroundRows:
-    """Batches of rows read by a thread from the moment this is made: ``read(conn)`` yields
-    them (lists) from a connection to ``engine`` (see :func:`partitions`).
-
-    For a query whose time is spent inside the database (an anti-join over every document
-    that returns a few rows): it runs while the caller does other work, and its batches wait
-    in a bounded queue (:data:`PREFETCH_BATCHES` batches) until they are wanted. The thread
-    connects to ``engine`` itself (on PostgreSQL a new connection takes as long as a small
-    query, so that overlaps too) and closes the connection when done or stopped; :meth:`close`
-    stops it and waits for it (use it as a context manager). The thread needs the GIL for
-    each row it receives, and waits for it while the caller computes: a query read this way
-    must return its rows a batch at a time (PostgreSQL's cursor) or few rows (SQLite).
-    """
-
-    def __init__(self, engine: Engine, read: Callable[[Connection], Iterable[list]]) -> None:
-        self._handover: queue.Queue = queue.Queue(maxsize=PREFETCH_BATCHES)
-        self._stop = threading.Event()
-
-        def reader() -> None:
-            try:
-                with engine.connect() as conn:
-                    for batch in read(conn):
-                        if not self._put(batch):
-                            return
-                self._put([])
-            except BaseException as exc:  # handed to the reader, who raises it
-                self._put(_Failed(exc))
-
-        self._thread = threading.Thread(target=reader, name="hub-reconcile-background",
-                                        daemon=True)
-        self._thread.start()
-
-    def _put(self, item: Any) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._handover.put(item, timeout=0.2)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def _take(self) -> Any:
-        item = self._handover.get()
-        if isinstance(item, _Failed):
-            raise item.error
-        return item
-
-    def __iter__(self) -> Iterator[tuple]:
-        return chain.from_iterable(iter(self._take, []))
-
-    def close(self) -> None:
-        """Stop the thread (a batch it is fetching is finished first) and wait for it."""
-        self._stop.set()
-        self._thread.join()
-
-    def __enter__(self) -> "BackgroundRows":
-        return self
-
-    def __exit__(self, *_exc: Any) -> None:
-        self.close()
 
 
 def as_date(value: Any) -> dt.date | None:
@@ -276,6 +162,15 @@ def _codepoint_collation(engine: Engine) -> bool:
         with engine.connect() as conn:
             _learn_collation(engine, conn)
     return _collation_of[url]
+
+
+def estimated_rows(conn: Connection, table: str) -> float:
+    """The PostgreSQL planner's estimate of ``table``'s rows (``pg_class.reltuples``, kept by
+    ANALYZE and autovacuum; -1 before either has run): a question that reads no table."""
+    estimate = conn.exec_driver_sql(
+        "SELECT reltuples FROM pg_class WHERE oid = %(table)s::regclass", {"table": table}
+    ).scalar()
+    return float(estimate or 0)
 
 
 class Lookups:

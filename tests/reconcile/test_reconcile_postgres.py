@@ -56,17 +56,17 @@ def test_reconcile_postgres_finds_exactly_the_planted_differences(
 
 
 @pytest.mark.postgres
-def test_reconcile_postgres_streams_every_row_through_the_prefetching_cursor(hub_postgres_url,
+def test_reconcile_postgres_streams_every_row_through_the_streaming_thread(hub_postgres_url,
                                                                             monkeypatch):
-    """Server-side cursor plus prefetching thread: every row once, in order, at any batch size
-    (SQLAlchemy's own one-row prefetch included); a reader that stops early stops the thread."""
+    """A stream read by a thread: every row once, in order, at any batch size; a reader that
+    stops early and closes its connection stops the thread (and does not wait for it)."""
     import threading
     import time
 
     from sqlalchemy import text
 
     from hub.db.engine import make_engine
-    from hub.reconcile import reading
+    from hub.reconcile import background
     from hub.reconcile.reading import read_only, stream_tuples
 
     engine = make_engine(hub_postgres_url)
@@ -81,18 +81,89 @@ def test_reconcile_postgres_streams_every_row_through_the_prefetching_cursor(hub
                         conn, text("SELECT k FROM t ORDER BY k"), batch)]
                 assert keys == list(range(1, 12346)), batch
             # batches that start small and double (3, 6, 12, ... up to 1000) miss nothing
-            monkeypatch.setattr(reading, "FIRST_BATCH", 3)
+            monkeypatch.setattr(background, "FIRST_BATCH", 3)
             with reader.connect() as conn:
                 keys = [row[0] for row in stream_tuples(
                     conn, text("SELECT k FROM t ORDER BY k"), 1000)]
             assert keys == list(range(1, 12346))
             with reader.connect() as conn:
-                rows = stream_tuples(conn, text("SELECT k FROM t ORDER BY k"), 100)
+                rows = iter(stream_tuples(conn, text("SELECT k FROM t ORDER BY k"), 100))
                 assert [next(rows)[0] for _ in range(3)] == [1, 2, 3]
             deadline = time.monotonic() + 5
             while any(t.name == "hub-reconcile-prefetch" for t in threading.enumerate()):
                 assert time.monotonic() < deadline, "prefetching thread outlived its reader"
                 time.sleep(0.05)
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_reconcile_postgres_stream_holds_its_connection_until_its_last_row(hub_postgres_url):
+    """Lookups asked while a stream is being read go to a connection of their own, made on
+    first need; once the stream has ended, or has been closed early, they go to the stream's.
+    A stream may make its connection itself (in its thread), and closing it closes that. A
+    server error in the middle of a stream reaches the reader as SQLAlchemy's error."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from hub.db.engine import make_engine
+    from hub.reconcile.background import LookupConnection, StreamedRows
+    from hub.reconcile.reading import read_only, stream_tuples
+
+    engine = make_engine(hub_postgres_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE t (k INTEGER PRIMARY KEY)"))
+            conn.execute(text("INSERT INTO t SELECT generate_series(1, 12345)"))
+        query = text("SELECT k FROM t ORDER BY k")
+        with read_only(engine) as reader, reader.connect() as conn:
+            lookup = LookupConnection(reader)
+            lookup.stream = stream_tuples(conn, query, 100)
+            rows = iter(lookup.stream)
+            assert [next(rows)[0] for _ in range(3)] == [1, 2, 3]
+            assert not lookup.stream.finished
+            own = lookup()
+            assert own is not conn
+            assert own.execute(text("SELECT count(*) FROM t")).scalar() == 12345
+            assert lookup() is own  # made once
+            lookup.stream.close()  # stopped early: the query is cancelled
+            assert lookup.stream.finished and lookup() is conn
+            assert conn.execute(text("SELECT max(k) FROM t")).scalar() == 12345
+            lookup.close()
+            assert own.closed and not conn.closed
+
+            lookup.stream = stream_tuples(conn, query, 1000)
+            assert sum(1 for _ in lookup.stream) == 12345
+            assert lookup.stream.finished and lookup() is conn
+
+            # the stream's own connection, made in its thread from a statement it builds
+            made = []
+            owned = StreamedRows(reader, lambda c: made.append(c) or query, 1000)
+            assert [row[0] for row in owned] == list(range(1, 12346))
+            assert owned.finished and owned.connection is made[0]
+            assert owned.connection.execute(text("SELECT 1")).scalar() == 1
+            owned.close()
+            assert made[0].closed
+            early = StreamedRows(reader, query, 100)
+            assert next(iter(early))[0] == 1
+            early.close()
+            assert early.finished and early.connection.closed
+
+        failing = text("SELECT 1 / (k - 5000) FROM t ORDER BY k")
+        for server_cursor in (True, False):  # a cursor's batches, or one query's rows
+            with read_only(engine) as reader, reader.connect() as conn:
+                rows = StreamedRows(conn, query, 100, server_cursor)
+                assert [row[0] for row in rows] == list(range(1, 12346))
+                early = StreamedRows(conn, query, 100, server_cursor)
+                assert next(iter(early))[0] == 1
+                early.close()
+                if not server_cursor:  # its query was cancelled, which ends the transaction
+                    conn.rollback()
+                assert conn.execute(text("SELECT count(*) FROM t")).scalar() == 12345
+                broken = StreamedRows(conn, failing, 100, server_cursor)
+                with pytest.raises(DBAPIError, match="division by zero"):
+                    list(broken)
+                assert broken.finished
     finally:
         engine.dispose()
 

@@ -1,0 +1,340 @@
+"""Reading the hub's database in a thread while a report compares: the database works (and the
+driver waits for it with the GIL released) while this thread computes.
+
+- :class:`StreamedRows`: one statement's rows on PostgreSQL, streamed by a thread in batches
+  (the hub's side of a reconciliation);
+- :class:`BackgroundRows`: any reader's batches, on a connection of the thread's own (the
+  documents missing at the other side: an anti-join whose time is spent in the database);
+- :class:`LookupConnection`: the connection a report asks its small lookups on, given that a
+  stream holds its own connection until its last row.
+
+Both readers hand batches over through a bounded queue (:data:`PREFETCH_BATCHES`), so memory
+stays flat at any size, and stop their thread when closed.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from itertools import chain, islice
+from typing import Any, Callable, Iterable, Iterator
+
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
+
+__all__ = ["StreamedRows", "BackgroundRows", "LookupConnection", "stream_batches",
+           "PREFETCH_BATCHES", "FIRST_BATCH", "STREAM_CHUNK", "CURSOR_FROM"]
+
+#: Batches a reading thread may hold ahead of the comparison.
+PREFETCH_BATCHES = 2
+#: Rows of a stream's first batch; each next one is twice as large, up to the stream's batch:
+#: the comparison starts on the first rows instead of waiting for a whole batch.
+FIRST_BATCH = 500
+#: Rows (the planner's estimate for a table) from which a stream that may choose goes through
+#: a server-side cursor rather than as one query's rows (:func:`stream_batches`). As one
+#: query, the server of a join in key order joins and sorts every row before it sends the
+#: first: at 10,000 documents that is the quickest way (41 to 44 against 47 to 48 ms, best
+#: of 15 and 20), but from 100,000 on the comparison waits idle meanwhile, while a cursor's
+#: plan sends rows at once, and psycopg hands a stream's rows over one Python call each
+#: (287 against 244 ms at 100,000; 3.00 against 2.53 s at a million; issue #21).
+CURSOR_FROM = 50_000
+#: Rows per message the server sends a stream in (libpq's chunked rows mode): 1,000 read a
+#: 10,000-document report faster than 5,000 or 200 (issue #21).
+STREAM_CHUNK = 1_000
+
+
+class _Failed:
+    """An error raised by a reading thread, handed to the reader to raise."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+class _Handover:
+    """A thread's batches handed to the reader through a bounded queue (see module docstring);
+    an empty batch ends them. :meth:`close` stops the thread and waits for it."""
+
+    _thread: threading.Thread
+
+    def __init__(self) -> None:
+        self._handover: queue.Queue = queue.Queue(maxsize=PREFETCH_BATCHES)
+        self._stop = threading.Event()
+
+    def _start(self, target: Callable[[], None], name: str) -> None:
+        self._thread = threading.Thread(target=target, name=name, daemon=True)
+        self._thread.start()
+
+    def _put(self, item: Any) -> bool:
+        """Hand ``item`` over; False once the reader has stopped the thread."""
+        while not self._stop.is_set():
+            try:
+                self._handover.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _take(self) -> Any:
+        item = self._handover.get()
+        if isinstance(item, _Failed):
+            raise item.error
+        return item
+
+    def __iter__(self) -> Iterator[tuple]:
+        # chain/iter run in C: no Python frame per row
+        return chain.from_iterable(iter(self._take, []))
+
+    def close(self) -> None:
+        """Stop the thread (the batch it is reading is finished first) and wait for it."""
+        self._stop.set()
+        while True:  # a thread waiting to hand a batch over sees the stop at once
+            try:
+                self._handover.get_nowait()
+            except queue.Empty:
+                break
+        self._thread.join()
+
+    def __enter__(self) -> "_Handover":
+        return self
+
+    def __exit__(self, *_exc: Any) -> None:
+        self.close()
+
+
+def _driver_statement(conn: Connection, statement: Any) -> tuple[str, dict[str, Any]]:
+    """``statement`` as the driver takes it: SQL text and parameters, as SQLAlchemy would
+    send them on ``conn``."""
+    state = statement.compile(dialect=conn.dialect).construct_expanded_state()
+    processors = state.processors
+    return state.statement, {name: processors[name](value) if name in processors else value
+                             for name, value in state.parameters.items()}
+
+
+def _cursor_batches(conn: Connection, statement: Any, batch: int
+                    ) -> Iterator[tuple[list[Any], bool]]:
+    """:func:`stream_batches` through a server-side cursor: the first batch through
+    SQLAlchemy's result (which has fetched a row ahead into its own buffer: this drains it
+    exactly, as ``Row`` objects, indexed like tuples), the next ones straight from the
+    driver's cursor."""
+    result = conn.execute(statement, execution_options={"stream_results": True})
+    fetch = result.fetchmany
+    size = min(batch, FIRST_BATCH)
+    while True:
+        taken = fetch(size)
+        if len(taken) < size:
+            yield taken, True
+            return
+        yield taken, False
+        fetch = result.cursor.fetchmany
+        size = min(batch, 2 * size)
+
+
+def _chunk_rows() -> int:
+    """Rows per message of a stream: :data:`STREAM_CHUNK` with libpq 17's chunked rows mode,
+    else 1 (single-row mode, which every libpq has; slower, equally bounded)."""
+    from psycopg import capabilities
+
+    return STREAM_CHUNK if capabilities.has_stream_chunked() else 1
+
+
+def stream_batches(conn: Connection, statement: Any, batch: int,
+                   server_cursor: bool = True) -> Iterator[tuple[list[tuple], bool]]:
+    """The rows of ``statement`` on PostgreSQL as ``(rows, ended)``: :data:`FIRST_BATCH`
+    rows, then twice as many each time up to ``batch``.
+
+    ``server_cursor`` (the default): through a server-side cursor (``DECLARE``, then a
+    ``FETCH`` per batch), planned for its first rows, so that they come at once rather than
+    after a sort of every row; the driver builds each batch's rows in C. ``conn`` is free
+    between two batches.
+
+    Else one query whose rows the server sends as it produces them (psycopg's
+    ``Cursor.stream``), as plain tuples: no round trip per batch, the query is planned for
+    all its rows, but psycopg hands rows over one Python call each; quicker for a small
+    result (see :data:`CURSOR_FROM`). ``conn`` is busy until the batch that says ``ended``
+    (psycopg holds its lock throughout); closing this generator before then cancels the
+    query. The driver's errors are raised as SQLAlchemy raises them."""
+    dbapi = conn.dialect.loaded_dbapi
+    try:
+        if server_cursor:
+            yield from _cursor_batches(conn, statement, batch)
+        else:
+            yield from _query_batches(conn, statement, batch)
+    except dbapi.Error as exc:  # the driver's own: SQLAlchemy's are raised as they are
+        raise DBAPIError.instance(str(statement), None, exc, dbapi.Error,
+                                  dialect=conn.dialect) from None
+
+
+def _query_batches(conn: Connection, statement: Any, batch: int
+                   ) -> Iterator[tuple[list[tuple], bool]]:
+    """:func:`stream_batches` as one query's rows (psycopg's ``Cursor.stream``)."""
+    sql, params = _driver_statement(conn, statement)
+    rows = conn.connection.driver_connection.cursor().stream(sql, params, size=_chunk_rows())
+    try:
+        size = min(batch, FIRST_BATCH)
+        while True:
+            taken = list(islice(rows, size))
+            if len(taken) < size:
+                yield taken, True
+                return
+            yield taken, False
+            size = min(batch, 2 * size)
+    finally:
+        rows.close()
+
+
+class StreamedRows(_Handover):
+    """One statement's rows on PostgreSQL, streamed by a thread (:func:`stream_batches`).
+
+    The query starts at once and runs in the server while the caller does other work (reads
+    the other side's first page), and the next rows arrive while these are compared.
+    ``source`` is either the connection to stream on, or an engine: the thread then connects
+    itself (a new PostgreSQL connection is a new server process: that too overlaps the
+    caller's work), ``statement`` may be a function of that connection, and the connection
+    is :attr:`connection` for other statements once the stream has ended; :meth:`close`
+    closes it. ``server_cursor`` as for :func:`stream_batches`, or (with an engine) a
+    function of the connection that decides.
+
+    A caller's connection is busy until the stream has ended: ask other statements on another
+    one meanwhile (:class:`LookupConnection`). Its rollback or commit (closing it does one)
+    first stops the stream: the thread cancels the query and lets the connection go. A
+    stream of one query's rows closed early is cancelled too, which ends the connection's
+    transaction: roll it back before asking anything else on it.
+    """
+
+    def __init__(self, source: Connection | Engine, statement: Any, batch: int,
+                 server_cursor: Callable[[Connection], bool] | bool = True) -> None:
+        super().__init__()
+        self._released = threading.Event()
+        self.connection: Connection | None = None
+        self._owned = isinstance(source, Engine)
+        if self._owned:
+            self._start(lambda: self._read(source, statement, batch, server_cursor),
+                        "hub-reconcile-prefetch")
+            return
+        batches = stream_batches(source, statement, batch,  # runs in the thread
+                                 bool(server_cursor))
+        if not source.in_transaction():
+            source.begin()  # so that closing the connection rolls back, which stops the stream
+        event.listen(source, "rollback", self._stop_on_end)
+        event.listen(source, "commit", self._stop_on_end)
+        self.connection = source
+        self._start(lambda: self._hand_over(batches), "hub-reconcile-prefetch")
+
+    @property
+    def finished(self) -> bool:
+        """True once the stream has let go of its connection (last row read, or stopped)."""
+        return self._released.is_set()
+
+    def _read(self, engine: Engine, statement: Any, batch: int,
+              server_cursor: Callable[[Connection], bool] | bool) -> None:
+        try:
+            conn = engine.connect()
+        except BaseException as exc:  # handed to the reader, who raises it
+            self._released.set()
+            self._put(_Failed(exc))
+            return
+        self.connection = conn
+        try:
+            made = statement(conn) if callable(statement) else statement
+            cursor = server_cursor(conn) if callable(server_cursor) else server_cursor
+            batches = stream_batches(conn, made, batch, cursor)
+        except BaseException as exc:
+            self._released.set()
+            self._put(_Failed(exc))
+            return
+        self._hand_over(batches)
+
+    def _hand_over(self, batches: Iterator[tuple[list[tuple], bool]]) -> None:
+        try:
+            for rows, ended in batches:
+                if ended:  # the connection is free before the last rows are handed over
+                    self._released.set()
+                    if rows and not self._put(rows):
+                        return
+                    self._put([])
+                    return
+                if not self._put(rows):
+                    return  # stopped: closing the stream below cancels the query
+        except BaseException as exc:  # handed to the reader, who raises it
+            self._released.set()
+            self._put(_Failed(exc))
+        finally:
+            batches.close()
+            self._released.set()
+
+    def close(self) -> None:
+        """Stop the stream (its query is cancelled), wait until its connection is free, and
+        close that connection if the stream made it."""
+        super().close()
+        if self._owned and self.connection is not None:
+            self.connection.close()
+
+    def _stop_on_end(self, _conn: Connection) -> None:
+        if not self._released.is_set():
+            super().close()
+
+
+class BackgroundRows(_Handover):
+    """Batches of rows read by a thread from the moment this is made: ``read(conn)`` yields
+    them (lists) from a connection to ``engine`` (see :func:`hub.reconcile.reading.partitions`).
+
+    For a query whose time is spent inside the database (an anti-join over every document
+    that returns a few rows): it runs while the caller does other work, and its batches wait
+    until they are wanted. The thread connects to ``engine`` itself (on PostgreSQL a new
+    connection takes as long as a small query, so that overlaps too) and closes the
+    connection when done or stopped. The thread needs the GIL for each row it receives, and
+    waits for it while the caller computes: a query read this way must return its rows a
+    batch at a time (PostgreSQL's stream) or few rows (SQLite).
+    """
+
+    def __init__(self, engine: Engine, read: Callable[[Connection], Iterable[list]]) -> None:
+        super().__init__()
+
+        def reader() -> None:
+            try:
+                with engine.connect() as conn:
+                    batches = read(conn)
+                    try:
+                        for batch in batches:
+                            if not self._put(batch):
+                                return
+                    finally:  # a stream stopped early is cancelled before the connection goes
+                        close = getattr(batches, "close", None)
+                        if close is not None:
+                            close()
+                self._put([])
+            except BaseException as exc:  # handed to the reader, who raises it
+                self._put(_Failed(exc))
+
+        self._start(reader, "hub-reconcile-background")
+
+
+class LookupConnection:
+    """The connection a report asks its small lookups on (differences read whole, outbox rows):
+    the connection of its stream (:class:`StreamedRows`) once that has ended, else one of its
+    own, made on first need and closed by :meth:`close` (with the stream). A report with few
+    differences looks them up after its stream has ended, and needs no other connection; on
+    SQLite, whose stream steps through rows between other statements, the stream is read on
+    this connection too."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._own: Connection | None = None
+        self.stream: Iterable[tuple] | None = None
+
+    def __call__(self) -> Connection:
+        stream = self.stream
+        if isinstance(stream, StreamedRows) and stream.finished and stream.connection is not None:
+            return stream.connection
+        if self._own is None:
+            self._own = self._engine.connect()
+        return self._own
+
+    def close(self) -> None:
+        """Stop the stream, and close the connections."""
+        if isinstance(self.stream, StreamedRows):
+            self.stream.close()
+        if self._own is not None:
+            self._own.close()
+            self._own = None
