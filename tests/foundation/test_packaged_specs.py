@@ -62,6 +62,21 @@ def test_an_environment_variable_points_a_sandbox_at_another_spec(monkeypatch, t
     assert quickbooks_schema.xsd_path() == tmp_path / "IntuitRestServiceDef.xsd"
 
 
+def test_a_stripe_spec_elsewhere_keeps_the_packaged_example_objects(monkeypatch, tmp_path):
+    """With ``HUB_STRIPE_SPEC`` naming a file that is not there (``hub demo`` then runs the
+    sandbox without checking requests), the sandbox still builds Stripe's example objects."""
+    from hub.demo.sandboxes import specs_available
+    from hub_payments_stripe.sandbox import objects
+
+    monkeypatch.setenv(stripe_spec.SPEC_ENV, str(tmp_path / "missing" / "spec3.yaml"))
+    objects._fixtures.cache_clear()
+    try:
+        assert not specs_available()
+        assert objects.fixture("payment_intent")["object"] == "payment_intent"
+    finally:
+        objects._fixtures.cache_clear()
+
+
 @pytest.mark.parametrize("plugin", sorted(PACKAGED))
 def test_each_plugin_ships_its_specs_with_their_licence(plugin):
     package, _, files = PACKAGED[plugin]

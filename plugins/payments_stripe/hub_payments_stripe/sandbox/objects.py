@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from hub_payments_stripe.sandbox.spec import default_spec_path
+from hub_payments_stripe.sandbox.spec import PACKAGED_SPEC, default_spec_path
 
 __all__ = ["new_id", "fixture", "build", "error_body", "card_details", "TestCard", "TEST_CARDS"]
 
@@ -23,8 +23,12 @@ def new_id(prefix: str) -> str:
 
 @lru_cache(maxsize=1)
 def _fixtures() -> dict[str, Any]:
-    """Stripe's fixtures3.json, the one beside the spec in use."""
+    """Stripe's fixtures3.json: the one beside the spec in use, else the packaged one (a
+    ``HUB_STRIPE_SPEC`` without fixtures beside it, or one that is not there: ``hub demo``
+    then runs the sandbox without checking requests, and still needs its objects)."""
     path = Path(default_spec_path()).with_name("fixtures3.json")
+    if not path.is_file():
+        path = PACKAGED_SPEC.with_name("fixtures3.json")
     return json.loads(path.read_text(encoding="utf-8"))["resources"]
 
 
