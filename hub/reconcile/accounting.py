@@ -127,9 +127,9 @@ def compare_kind(engine: Engine, connection: str, kind: DocumentKind,
     # throughout, which was a third of a 10,000-document run
     with bulk_allocations(), read_only(engine) as reader, \
             closing(LookupConnection(reader)) as lookup:
-        # One connection for the hub's stream and the batched lookups of differences (each
-        # new connection costs: on SQLite it parses the whole schema, on PostgreSQL it is a
-        # new server process). SQLite steps through the stream's rows on demand, and other
+        # One connection for the hub's stream and, once it has ended, the batched lookups of
+        # differences (each new connection costs: on SQLite it parses the whole schema, on
+        # PostgreSQL it is a new server process). SQLite steps through the stream's rows on demand, and other
         # statements may run between two steps. On PostgreSQL the stream's thread makes the
         # connection (while this one reads the other side) and holds it until the last row:
         # differences found before then (a batch of them: a large report) are looked up on a
@@ -167,7 +167,7 @@ def _compare(comparer: AccountingComparer, hub_rows: Iterable[tuple],
     8 status, 9 lines).
     """
     hub_iter, other_iter = iter(hub_rows), iter(others)
-    # the other side first: on PostgreSQL the hub's query runs meanwhile (stream_tuples)
+    # the other side first: on PostgreSQL the hub's query runs meanwhile (StreamedRows)
     other = next(other_iter, None)
     hub = next(hub_iter, None)
     # An exhausted side's key is _END, greater than every key: the loop then needs no test

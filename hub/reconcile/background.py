@@ -21,7 +21,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, ResourceClosedError
 
 __all__ = ["StreamedRows", "BackgroundRows", "LookupConnection", "stream_batches",
            "PREFETCH_BATCHES", "FIRST_BATCH", "STREAM_CHUNK", "CURSOR_FROM"]
@@ -76,7 +76,13 @@ class _Handover:
         return False
 
     def _take(self) -> Any:
-        item = self._handover.get()
+        while True:
+            try:
+                item = self._handover.get(timeout=0.2)
+                break
+            except queue.Empty:
+                if self._stop.is_set():  # closed: no end marker will come
+                    raise ResourceClosedError("the rows were closed before their end") from None
         if isinstance(item, _Failed):
             raise item.error
         return item
@@ -118,16 +124,20 @@ def _cursor_batches(conn: Connection, statement: Any, batch: int
     exactly, as ``Row`` objects, indexed like tuples), the next ones straight from the
     driver's cursor."""
     result = conn.execute(statement, execution_options={"stream_results": True})
-    fetch = result.fetchmany
-    size = min(batch, FIRST_BATCH)
-    while True:
-        taken = fetch(size)
-        if len(taken) < size:
-            yield taken, True
-            return
-        yield taken, False
-        fetch = result.cursor.fetchmany
-        size = min(batch, 2 * size)
+    try:
+        fetch = result.fetchmany
+        size = min(batch, FIRST_BATCH)
+        while True:
+            taken = fetch(size)
+            if len(taken) < size:
+                result.close()  # the server's cursor, before the connection is free
+                yield taken, True
+                return
+            yield taken, False
+            fetch = result.cursor.fetchmany
+            size = min(batch, 2 * size)
+    finally:
+        result.close()
 
 
 def _chunk_rows() -> int:
@@ -206,14 +216,17 @@ class StreamedRows(_Handover):
                  server_cursor: Callable[[Connection], bool] | bool = True) -> None:
         super().__init__()
         self._released = threading.Event()
+        #: True once the stream has failed: its connection is then no use for anything else
+        self.failed = False
         self.connection: Connection | None = None
         self._owned = isinstance(source, Engine)
         if self._owned:
             self._start(lambda: self._read(source, statement, batch, server_cursor),
                         "hub-reconcile-prefetch")
             return
-        batches = stream_batches(source, statement, batch,  # runs in the thread
-                                 bool(server_cursor))
+        if callable(server_cursor):
+            server_cursor = server_cursor(source)
+        batches = stream_batches(source, statement, batch, server_cursor)  # run by the thread
         if not source.in_transaction():
             source.begin()  # so that closing the connection rolls back, which stops the stream
         event.listen(source, "rollback", self._stop_on_end)
@@ -231,8 +244,7 @@ class StreamedRows(_Handover):
         try:
             conn = engine.connect()
         except BaseException as exc:  # handed to the reader, who raises it
-            self._released.set()
-            self._put(_Failed(exc))
+            self._fail(exc)
             return
         self.connection = conn
         try:
@@ -240,8 +252,7 @@ class StreamedRows(_Handover):
             cursor = server_cursor(conn) if callable(server_cursor) else server_cursor
             batches = stream_batches(conn, made, batch, cursor)
         except BaseException as exc:
-            self._released.set()
-            self._put(_Failed(exc))
+            self._fail(exc)
             return
         self._hand_over(batches)
 
@@ -257,11 +268,15 @@ class StreamedRows(_Handover):
                 if not self._put(rows):
                     return  # stopped: closing the stream below cancels the query
         except BaseException as exc:  # handed to the reader, who raises it
-            self._released.set()
-            self._put(_Failed(exc))
+            self._fail(exc)
         finally:
             batches.close()
             self._released.set()
+
+    def _fail(self, exc: BaseException) -> None:
+        self.failed = True
+        self._released.set()
+        self._put(_Failed(exc))
 
     def close(self) -> None:
         """Stop the stream (its query is cancelled), wait until its connection is free, and
@@ -271,8 +286,7 @@ class StreamedRows(_Handover):
             self.connection.close()
 
     def _stop_on_end(self, _conn: Connection) -> None:
-        if not self._released.is_set():
-            super().close()
+        super().close()  # also a thread that still holds the last rows
 
 
 class BackgroundRows(_Handover):
@@ -325,7 +339,8 @@ class LookupConnection:
 
     def __call__(self) -> Connection:
         stream = self.stream
-        if isinstance(stream, StreamedRows) and stream.finished and stream.connection is not None:
+        if (isinstance(stream, StreamedRows) and stream.finished and not stream.failed
+                and stream.connection is not None):
             return stream.connection
         if self._own is None:
             self._own = self._engine.connect()
@@ -333,8 +348,10 @@ class LookupConnection:
 
     def close(self) -> None:
         """Stop the stream, and close the connections."""
-        if isinstance(self.stream, StreamedRows):
-            self.stream.close()
-        if self._own is not None:
-            self._own.close()
-            self._own = None
+        try:
+            if isinstance(self.stream, StreamedRows):
+                self.stream.close()
+        finally:
+            if self._own is not None:
+                self._own.close()
+                self._own = None

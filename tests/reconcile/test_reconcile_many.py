@@ -1,6 +1,6 @@
 """The accounting section over more documents than one streamed batch, with differences looked
-up while the hub's stream is still being read: on PostgreSQL its server-side cursor is fetched
-by a thread while the lookups run on the same connection; on SQLite the stream is stepped
+up while the hub's stream is still being read: on PostgreSQL the stream is read by a thread on
+its own connection while the lookups run on a second one; on SQLite the stream is stepped
 through between them. Every planted difference is found, once, with the same words."""
 
 from __future__ import annotations

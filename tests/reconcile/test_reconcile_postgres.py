@@ -169,6 +169,65 @@ def test_reconcile_postgres_stream_holds_its_connection_until_its_last_row(hub_p
 
 
 @pytest.mark.postgres
+@pytest.mark.parametrize("server_cursor", [True, False])
+def test_reconcile_postgres_a_stream_stops_with_its_connection(hub_postgres_url, server_cursor):
+    """A stream whose last rows wait to be taken stops when its connection commits or closes;
+    reading it afterwards says it was closed (rather than waiting for ever); and a stream that
+    failed does not lend its connection to lookups."""
+    import threading
+    import time
+
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError, ResourceClosedError
+
+    from hub.db.engine import make_engine
+    from hub.reconcile.background import LookupConnection, StreamedRows
+    from hub.reconcile.reading import read_only
+
+    def streaming_threads():
+        return [t for t in threading.enumerate() if t.name == "hub-reconcile-prefetch"]
+
+    engine = make_engine(hub_postgres_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE t (k INTEGER PRIMARY KEY)"))
+            conn.execute(text("INSERT INTO t SELECT generate_series(1, 300)"))
+        query = text("SELECT k FROM t ORDER BY k")
+        with read_only(engine) as reader:
+            with reader.connect() as conn:  # the whole stream is read; the reader stops early
+                rows = iter(StreamedRows(conn, query, 100, server_cursor))
+                assert next(rows)[0] == 1
+                time.sleep(0.3)  # the thread reads every row and waits to hand the last over
+            deadline = time.monotonic() + 5
+            while streaming_threads():
+                assert time.monotonic() < deadline, "the stream's thread outlived its connection"
+                time.sleep(0.05)
+
+            with reader.connect() as conn:
+                rows = iter(StreamedRows(conn, query, 100, server_cursor))
+                assert next(rows)[0] == 1
+                conn.commit()
+                with pytest.raises(ResourceClosedError):
+                    for _ in range(400):
+                        next(rows)
+
+            with reader.connect() as conn:
+                failing = StreamedRows(reader, text("SELECT 1 / (k - 250) FROM t ORDER BY k"),
+                                       100, server_cursor)
+                lookup = LookupConnection(reader)
+                lookup.stream = failing
+                with pytest.raises(DBAPIError, match="division by zero"):
+                    list(failing)
+                assert failing.failed
+                assert lookup() is not failing.connection
+                assert lookup().execute(text("SELECT count(*) FROM t")).scalar() == 300
+                lookup.close()
+                assert failing.connection.closed
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
 def test_reconcile_postgres_streaming_leaves_the_connection_to_client_side_cursors(
         hub_postgres_url):
     """A stream is a server-side cursor for its own statement only: the lookups asked on the
