@@ -28,6 +28,15 @@ def _scenario(url, tmp_path, hub_clock, make_plugin_host, scenario_module):
     return ctx, systems
 
 
+def _numbers_table(engine, count: int) -> None:
+    """Table ``t`` of the integers 1..``count`` (column ``k``), for the streaming tests."""
+    from sqlalchemy import text
+
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (k INTEGER PRIMARY KEY)"))
+        conn.execute(text("INSERT INTO t SELECT generate_series(1, :count)"), {"count": count})
+
+
 @pytest.mark.postgres
 @pytest.mark.parametrize("force_collate", [False, True])
 def test_reconcile_postgres_finds_exactly_the_planted_differences(
@@ -71,9 +80,7 @@ def test_reconcile_postgres_streams_every_row_through_the_streaming_thread(hub_p
 
     engine = make_engine(hub_postgres_url)
     try:
-        with engine.begin() as conn:
-            conn.execute(text("CREATE TABLE t (k INTEGER PRIMARY KEY)"))
-            conn.execute(text("INSERT INTO t SELECT generate_series(1, 12345)"))
+        _numbers_table(engine, 12345)
         with read_only(engine) as reader:
             for batch in (1, 7, 1000, 12345, 20000):
                 with reader.connect() as conn:
@@ -112,9 +119,7 @@ def test_reconcile_postgres_stream_holds_its_connection_until_its_last_row(hub_p
 
     engine = make_engine(hub_postgres_url)
     try:
-        with engine.begin() as conn:
-            conn.execute(text("CREATE TABLE t (k INTEGER PRIMARY KEY)"))
-            conn.execute(text("INSERT INTO t SELECT generate_series(1, 12345)"))
+        _numbers_table(engine, 12345)
         query = text("SELECT k FROM t ORDER BY k")
         with read_only(engine) as reader, reader.connect() as conn:
             lookup = LookupConnection(reader)
@@ -189,9 +194,7 @@ def test_reconcile_postgres_a_stream_stops_with_its_connection(hub_postgres_url,
 
     engine = make_engine(hub_postgres_url)
     try:
-        with engine.begin() as conn:
-            conn.execute(text("CREATE TABLE t (k INTEGER PRIMARY KEY)"))
-            conn.execute(text("INSERT INTO t SELECT generate_series(1, 300)"))
+        _numbers_table(engine, 300)
         query = text("SELECT k FROM t ORDER BY k")
         with read_only(engine) as reader:
             with reader.connect() as conn:  # the whole stream is read; the reader stops early
@@ -239,9 +242,7 @@ def test_reconcile_postgres_streaming_leaves_the_connection_to_client_side_curso
 
     engine = make_engine(hub_postgres_url)
     try:
-        with engine.begin() as conn:
-            conn.execute(text("CREATE TABLE t (k INTEGER PRIMARY KEY)"))
-            conn.execute(text("INSERT INTO t SELECT generate_series(1, 20)"))
+        _numbers_table(engine, 20)
         with read_only(engine) as reader, reader.connect() as conn:
             assert len(list(stream_tuples(conn, text("SELECT k FROM t ORDER BY k"), 7))) == 20
             assert len(list(stream(conn, text("SELECT k FROM t ORDER BY k"), 7))) == 20
