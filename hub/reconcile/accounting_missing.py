@@ -88,7 +88,7 @@ class MissingDocuments:
         if rows is None:
             rows = stream(self.conn, self.missing_statement())
         batch: list[HubDoc] = []
-        for row in rows:  # ('', id, number, ...): Rows or plain tuples (partitions)
+        for row in rows:  # ('', id, number, ...), read by position like hub_doc's
             if row[1] in self.claimed:
                 continue
             batch.append(hub_doc(row[0], row, 1))

@@ -299,7 +299,7 @@ class BackgroundRows(_Handover):
     connection takes as long as a small query, so that overlaps too) and closes the
     connection when done or stopped. The thread needs the GIL for each row it receives, and
     waits for it while the caller computes: a query read this way must return its rows a
-    batch at a time (PostgreSQL's stream) or few rows (SQLite).
+    batch at a time (PostgreSQL's cursor) or few rows (SQLite).
     """
 
     def __init__(self, engine: Engine, read: Callable[[Connection], Iterable[list]]) -> None:
@@ -308,15 +308,9 @@ class BackgroundRows(_Handover):
         def reader() -> None:
             try:
                 with engine.connect() as conn:
-                    batches = read(conn)
-                    try:
-                        for batch in batches:
-                            if not self._put(batch):
-                                return
-                    finally:  # a stream stopped early is cancelled before the connection goes
-                        close = getattr(batches, "close", None)
-                        if close is not None:
-                            close()
+                    for batch in read(conn):
+                        if not self._put(batch):
+                            return
                 self._put([])
             except BaseException as exc:  # handed to the reader, who raises it
                 self._put(_Failed(exc))

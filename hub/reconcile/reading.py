@@ -24,16 +24,12 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
 
 from hub.db.readers import read_only
-from hub.reconcile.background import (
-    BackgroundRows, LookupConnection, StreamedRows, stream_batches,
-)
 from hub.db.sql import exact_decimal, raw_columns
 from hub.db.models import Organisation, OrganisationMapping
+from hub.reconcile.background import StreamedRows
 
-__all__ = ["read_only", "stream", "stream_tuples", "StreamedRows", "LookupConnection",
-           "partitions", "BackgroundRows",
-           "key_order", "key_collation", "estimated_rows", "Lookups", "STREAM_BATCH", "raw_columns",
-           "exact_decimal", "as_date"]
+__all__ = ["read_only", "stream", "stream_tuples", "partitions", "key_order", "key_collation",
+           "estimated_rows", "Lookups", "STREAM_BATCH", "raw_columns", "exact_decimal", "as_date"]
 
 #: Rows fetched per round trip when streaming.
 STREAM_BATCH = 5_000
@@ -55,25 +51,13 @@ def stream(conn: Connection, statement: Any, batch: int = STREAM_BATCH) -> Itera
 
 def partitions(statement: Any, batch: int = STREAM_BATCH
                ) -> Callable[[Connection], Iterable[list]]:
-    """Reads ``statement`` in batches of ``batch`` rows (for :class:`BackgroundRows`): on
-    PostgreSQL as plain tuples (:func:`~hub.reconcile.background.stream_batches`), elsewhere
-    as :func:`stream` does."""
+    """Reads ``statement`` in batches of ``batch`` rows as :func:`stream` does (for
+    :class:`~hub.reconcile.background.BackgroundRows`)."""
     def read(conn: Connection) -> Iterable[list]:
-        if conn.dialect.name == "sqlite":
-            return conn.execute(statement, execution_options=_STREAM).partitions(batch)
-        return _rows_only(stream_batches(conn, statement, batch))
+        result = conn.execute(statement, execution_options=_STREAM)
+        return result.partitions(batch)
 
     return read
-
-
-def _rows_only(batches: Iterator[tuple[list[tuple], bool]]) -> Iterator[list[tuple]]:
-    """The non-empty batches of :func:`stream_batches`; closing this closes the stream."""
-    try:
-        for rows, _ in batches:
-            if rows:
-                yield rows
-    finally:
-        batches.close()
 
 
 def stream_tuples(conn: Connection, statement: Any, batch: int = STREAM_BATCH
