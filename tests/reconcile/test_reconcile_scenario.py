@@ -170,6 +170,9 @@ def test_reconcile_cli_refuses_unknown_names(scenario, cli):
     assert isinstance(bad.exception, ConfigError) and "books, cards, vendor" in str(bad.exception)
     missing = cli("reconcile", "--organisation", "Initech")
     assert isinstance(missing.exception, NotFound)
+    for value in ("99999999999999999999", "²"):  # past any id; a digit int() refuses
+        beyond = cli("reconcile", "--organisation", value)
+        assert isinstance(beyond.exception, NotFound), value
     ok = cli("reconcile", "time", "--organisation", "acme", "--format", "json")
     assert ok.exit_code == 1
     assert len(json.loads(ok.stdout)["differences"]) == 1

@@ -156,11 +156,14 @@ def _organisation_id(engine, value: str | None) -> int | None:
 
     from hub.db.models import Organisation
     from hub.reconcile.reading import read_only
+    from hub.validation.limits import MAX_ID
 
     with read_only(engine) as reader, reader.connect() as conn:
-        if value.isdigit():
+        if value.isdecimal():  # (isdigit takes "²", which int() refuses)
+            number = int(value)
+            # an id past MAX_ID cannot exist, and the database would refuse to compare it
             found = conn.execute(select(Organisation.id).where(
-                Organisation.id == int(value))).scalar()
+                Organisation.id == number)).scalar() if number <= MAX_ID else None
             if found is None:
                 raise NotFound(f"no organisation {value}", hint="give an id or an exact name")
             return found
