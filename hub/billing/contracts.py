@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 from hub.host.context import HubContext
 from hub.billing.catalogue import billable_organisation, get_or_404
 from hub.billing.counters import Counter
+from hub.billing.drafts import Draft
 from hub.billing.finalise import finalise_invoices
 from hub.billing.loading import due_for_cycles
 from hub.billing.recurring import check_agreement_date
@@ -30,7 +31,8 @@ from hub.validation import parse
 from hub.validation.records import ContractInput
 
 __all__ = ["create_contract", "cycles_of", "preselected_cycle", "invoice_contract",
-           "invoice_many", "ContractInvoiced"]
+           "draft_contract_invoice", "store_contract_invoice", "previewed", "invoice_many",
+           "ContractDraft", "ContractInvoiced"]
 
 _HINT = "list contracts with `hub contract list`"
 
@@ -121,6 +123,17 @@ def preselected_cycle(session: Session, contract_id: int) -> BillingCycle | None
     return pending[0] if pending else None
 
 
+@dataclass
+class ContractDraft:
+    """One cycle's invoice worked out and not yet stored (:func:`draft_contract_invoice`)."""
+
+    contract_id: int
+    organisation_id: int
+    cycle: BillingCycle
+    replaced_invoice_id: int | None
+    drafts: list[Draft]
+
+
 def invoice_contract(ctx: HubContext, contract_id: int, *, cycle: int | None = None,
                      replace: bool = False, post_tasks: bool = False, preview: bool = False,
                      issue_date: dt.date | None = None) -> ContractInvoiced:
@@ -128,8 +141,24 @@ def invoice_contract(ctx: HubContext, contract_id: int, *, cycle: int | None = N
 
     The invoice is final at once (numbered, in the ledger). Automations — charge, sync, send,
     as enabled on the contract — run only with ``post_tasks`` (seed 004). Uses its own
-    transactions: none is open while the counter hooks run.
+    transactions: none is open while the counter hooks run. The two steps,
+    :func:`draft_contract_invoice` and :func:`store_contract_invoice`, are for a caller that
+    stores something with the invoice in its transaction (the API's idempotency key).
     """
+    draft = draft_contract_invoice(ctx, contract_id, cycle=cycle, replace=replace,
+                                   issue_date=issue_date)
+    if preview:
+        return previewed(draft)
+    with session_scope(ctx.engine) as session:
+        return store_contract_invoice(ctx, session, draft, post_tasks=post_tasks)
+
+
+def draft_contract_invoice(ctx: HubContext, contract_id: int, *, cycle: int | None = None,
+                           replace: bool = False, issue_date: dt.date | None = None
+                           ) -> ContractDraft:
+    """The invoice of one cycle (the next un-invoiced one by default), worked out and not
+    stored: the cycle is chosen and checked in a transaction, then the counter hooks run with
+    none open."""
     with session_scope(ctx.engine) as session:
         rows = cycles_of(session, contract_id)
         choice: CycleChoice = choose_cycle(_refs(rows), cycle, replace=replace)
@@ -147,29 +176,39 @@ def invoice_contract(ctx: HubContext, contract_id: int, *, cycle: int | None = N
         replace_map = {row.id: choice.replaces_invoice_id} if choice.replaces_invoice_id else {}
         dues = due_for_cycles(session, [row], issue_date or ctx.today(),
                               ctx.settings.company.payment_due_days, replace=replace_map)
+        organisation_id = contract.organisation_id
     drafts = build_drafts(dues, Counter(ctx.plugins.pm, ctx.connections(), ctx.engine),
                           ctx.clock(), ctx.settings.billing.tax_rounding)
-    if preview:
-        invoice = Invoice(**drafts[0].invoice)
-        return ContractInvoiced(contract_id, row.number, invoice, choice.replaces_invoice_id,
-                                True, lines=list(drafts[0].lines))
-    with session_scope(ctx.engine) as session:
-        if row.invoice_id is None:
-            # again, in the transaction that makes the invoice: a retirement committed while
-            # the counters ran is seen, and one under way waits (the row lock is held)
-            billable_organisation(session, contract.organisation_id)
-        ids, skipped = store_drafts(session, None, drafts)
-        if not ids:
-            raise ValidationFailed(f"cycle {row.number} is already invoiced or being invoiced "
-                                   f"({skipped[0][2]})",
-                                   hint="confirm or discard that batch, or pass --replace")
-        invoice = session.get(Invoice, ids[0])
-        finalise_invoices(session, ctx, [invoice], run_post_tasks=post_tasks)
-        lines = [{c: getattr(line, c) for c in _LINE_COLUMNS} for line in session.exec(
-            select(InvoiceLine).where(InvoiceLine.invoice_id == invoice.id)
-            .order_by(InvoiceLine.position)).all()]
-    return ContractInvoiced(contract_id, row.number, invoice, choice.replaces_invoice_id, False,
-                            lines=lines)
+    return ContractDraft(contract_id, organisation_id, row, choice.replaces_invoice_id, drafts)
+
+
+def previewed(draft: ContractDraft) -> ContractInvoiced:
+    """What storing ``draft`` would make: the invoice (unsaved) and its components."""
+    return ContractInvoiced(draft.contract_id, draft.cycle.number,
+                            Invoice(**draft.drafts[0].invoice), draft.replaced_invoice_id, True,
+                            lines=list(draft.drafts[0].lines))
+
+
+def store_contract_invoice(ctx: HubContext, session: Session, draft: ContractDraft, *,
+                           post_tasks: bool = False) -> ContractInvoiced:
+    """Store and finalise ``draft``'s invoice in ``session``'s transaction (the cycle is
+    refused if another request has invoiced it meanwhile)."""
+    if draft.cycle.invoice_id is None:
+        # again, in the transaction that makes the invoice: a retirement committed while
+        # the counters ran is seen, and one under way waits (the row lock is held)
+        billable_organisation(session, draft.organisation_id)
+    ids, skipped = store_drafts(session, None, draft.drafts)
+    if not ids:
+        raise ValidationFailed(f"cycle {draft.cycle.number} is already invoiced or being "
+                               f"invoiced ({skipped[0][2]})",
+                               hint="confirm or discard that batch, or pass --replace")
+    invoice = session.get(Invoice, ids[0])
+    finalise_invoices(session, ctx, [invoice], run_post_tasks=post_tasks)
+    lines = [{c: getattr(line, c) for c in _LINE_COLUMNS} for line in session.exec(
+        select(InvoiceLine).where(InvoiceLine.invoice_id == invoice.id)
+        .order_by(InvoiceLine.position)).all()]
+    return ContractInvoiced(draft.contract_id, draft.cycle.number, invoice,
+                            draft.replaced_invoice_id, False, lines=lines)
 
 
 _LINE_COLUMNS = ("description", "line_type", "quantity", "unit_price", "amount", "tax_amount",

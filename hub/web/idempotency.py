@@ -34,9 +34,10 @@ A route uses it as::
 (``Keyed`` is ``Annotated[Once, Depends(once_per_key)]``.) The routes that take it: those that
 record money (payments, refunds of payments and of credit, allocations, credit notes, paying an
 invoice), those whose repeat would create a record twice (pre-bills, WIP and attaching it,
-draft invoices and their lines, organisations) and sending an invoice by email, whose repeat
-would email the customer twice. The web admin's money forms keep their
-one-time keys in the same store through :func:`claim_key` and :func:`store_answer`
+draft invoices and their lines, organisations, a proforma's conversion, a ticket's invoice), a
+contract cycle's invoice (a repeat without a key would invoice the next cycle) and sending an
+invoice by email, whose repeat would email the customer twice. The web admin's money forms
+keep their one-time keys in the same store through :func:`claim_key` and :func:`store_answer`
 (:mod:`hub.web.admin.once`).
 """
 
@@ -122,6 +123,23 @@ class Once:
         store_answer(session, self.key, self.status_code, content)
         return content
 
+    def answered(self, session: Session) -> Optional[JSONResponse]:
+        """The stored answer if the key has already served this request (refused if it
+        served another), else None; takes nothing. For a route that works out what it will
+        store before its storing transaction opens (a contract's invoice, whose counters run
+        with no transaction open): a repeat is answered before that work, which could refuse
+        it now that the first request is done. :meth:`run` then takes the key in the storing
+        transaction, as for any route."""
+        if self.key is None:
+            return None
+        table = IdempotencyKey.__table__
+        row = session.execute(select(table).where(
+            table.c.key == self.key, table.c.created_at >= self.clock() - KEEP)).first()
+        if row is None or row.status_code is None:  # unused, or its request still running
+            return None
+        return self._replay(Earlier(row.route, row.request_hash, row.status_code,
+                                    row.response))
+
     def _claim(self, session: Session) -> Optional[JSONResponse]:
         """Take the key (see :func:`claim_key`); the stored answer if it was used for this
         request already, else None (go and do it)."""
@@ -134,6 +152,10 @@ class Once:
                                     "progress", hint="send it again in a moment") from None
         if row is None:
             return None
+        return self._replay(row)
+
+    def _replay(self, row: "Earlier") -> JSONResponse:
+        """The key's first answer, for a repeat of its request; refused for another one."""
         if row.route != self.route or row.request_hash != self.request_hash:
             used_for = (row.route if row.route != self.route
                         else f"{row.route} with another path or body")

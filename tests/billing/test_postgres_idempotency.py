@@ -150,3 +150,36 @@ def test_a_key_older_than_a_day_is_a_new_request_on_postgresql(ctx):
     assert len(_payments(ctx)) == 3
     with Session(ctx.engine) as session:  # storing it forgot the expired keys
         assert session.exec(select(IdempotencyKey.key)).all() == ["daily"]
+
+
+def test_two_contract_invoices_with_one_key_at_once_make_one_invoice(ctx, monkeypatch):
+    """Both requests choose the same cycle (neither has stored it yet) and meet at the key in
+    their storing transactions: the second answers with the first's invoice, not a refusal
+    and not a second invoice."""
+    import datetime as dt
+
+    import hub.billing.contracts as contracts
+    from hub.billing.recurring import add_recurring_line
+    from hub.db.engine import session_scope
+
+    real = contracts.store_contract_invoice
+
+    def slow(*args, **kwargs):
+        done = real(*args, **kwargs)
+        time.sleep(0.5)  # the invoice stored and the key taken, nothing committed
+        return done
+    monkeypatch.setattr(contracts, "store_contract_invoice", slow)
+    with api_client(ctx, "first") as first, api_client(ctx, "second") as second:
+        org = first.post("/organisations", json={"name": "Acme"}).json()["id"]
+        with session_scope(ctx.engine) as session:
+            contract = contracts.create_contract(session, org, "Support", dt.date(2026, 1, 1),
+                                                 cycles=3, today=dt.date(2026, 1, 1)).id
+            add_recurring_line(session, contract_id=contract, description="Plan",
+                               unit_price="100")
+        (a, b), times = _at_once([(first, {}, 0), (second, {}, 0)],
+                                 f"/contracts/{contract}/invoice")
+    assert max(sent for sent, _ in times) < min(answered for _, answered in times)
+    assert a.status_code == b.status_code == 200, (a.text, b.text)
+    assert a.json() == b.json() and a.json()["cycle"] == 1
+    with Session(ctx.engine) as session:
+        assert [i.id for i in session.exec(select(Invoice))] == [a.json()["invoice"]["id"]]

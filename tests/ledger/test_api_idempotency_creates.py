@@ -2,7 +2,7 @@
 them: pre-bills, WIP and attaching WIP (``/prebills``, ``/wip``, ``/prebills/{id}/attach``),
 draft invoices and their lines (``/invoices``, ``/invoices/{id}/lines``), a proforma's
 conversion (``/invoices/{id}/convert``), a ticket's invoice (``/tickets/{id}/invoice``) and
-organisations. A
+organisations, and a contract cycle's invoice (``/contracts/{id}/invoice``). A
 client that lost the answer repeats the request with the key and gets the first answer back
 instead of a second pre-bill, invoice or line; the key's other rules (another request refused,
 a refused request stores nothing) hold here as on the payment routes
@@ -109,17 +109,42 @@ def _ticket_invoice(api, ctx) -> Case:
     return Case(f"/tickets/{ticket}/invoice", {}, {"note": "again"}, Invoice, 422)
 
 
+def _contract(api, ctx, cycles: int = 3) -> int:
+    """A monthly billing contract of ``cycles`` cycles billing 100.00 each."""
+    import datetime as dt
+
+    from hub.billing.contracts import create_contract
+    from hub.billing.recurring import add_recurring_line
+    from hub.db.engine import session_scope
+
+    org = _org(api)
+    with session_scope(ctx.engine) as session:
+        contract = create_contract(session, org, "Support", dt.date(2026, 1, 1), cycles=cycles,
+                                   today=dt.date(2026, 1, 1))
+        add_recurring_line(session, contract_id=contract.id, description="Support plan",
+                           unit_price="100")
+        return contract.id
+
+
+def _contract_invoice(api, ctx) -> Case:
+    contract = _contract(api, ctx)
+    # Naming the cycle: invoiced once, a repeat without a key is refused (it is invoiced).
+    return Case(f"/contracts/{contract}/invoice", {"cycle": 1}, {"cycle": 2}, Invoice, 422)
+
+
 CASES: dict[str, Callable] = {"prebills": _prebills, "wip": _wip, "attach": _attach,
                               "invoices": _invoices, "lines": _lines,
                               "organisations": _organisations, "convert": _convert,
-                              "ticket-invoice": _ticket_invoice}
+                              "ticket-invoice": _ticket_invoice,
+                              "contract-invoice": _contract_invoice}
+_NEED_CONTEXT = (_ticket_invoice, _contract_invoice)
 
 
 @pytest.fixture(params=sorted(CASES))
 def case(request, api, api_ctx) -> Case:
     """Each keyed creating route, with what it needs already made."""
     make = CASES[request.param]
-    return make(api, api_ctx) if make is _ticket_invoice else make(api)
+    return make(api, api_ctx) if make in _NEED_CONTEXT else make(api)
 
 
 def _rows(api_ctx) -> dict:
@@ -224,3 +249,44 @@ def test_a_key_used_to_create_an_invoice_cannot_add_a_line(api_ctx, api):
     assert line.status_code == 422, line.text
     assert "already used for another request (POST /invoices)" in line.json()["detail"]
     assert _rows(api_ctx) == before
+
+
+def test_a_contract_invoiced_again_with_its_key_bills_no_further_cycle(api_ctx, api):
+    """Without a cycle named, each request invoices the next cycle: a lost answer sent again
+    without a key bills the customer for a second month. With the key it is answered with the
+    first invoice, also once every cycle is invoiced (the repeat is answered before the cycle
+    is chosen, which would refuse it then)."""
+    contract = _contract(api, api_ctx, cycles=1)
+    first = api.post(f"/contracts/{contract}/invoice", json={}, headers={KEY: "cycle-1"})
+    assert first.status_code == 200, first.text
+    assert first.json()["cycle"] == 1 and first.json()["invoice"]["status"] == "unpaid"
+    after_first = _rows(api_ctx)
+    again = api.post(f"/contracts/{contract}/invoice", json={}, headers={KEY: "cycle-1"})
+    assert again.status_code == 200, again.text
+    assert again.json() == first.json() and again.headers["Idempotent-Replayed"] == "true"
+    assert _rows(api_ctx) == after_first
+    # without the key the repeat is a new request: here every cycle is invoiced
+    unkeyed = api.post(f"/contracts/{contract}/invoice", json={})
+    assert unkeyed.status_code == 422 and "invoiced" in unkeyed.json()["detail"], unkeyed.text
+
+
+def test_a_contract_repeat_without_a_key_invoices_the_next_cycle(api_ctx, api):
+    contract = _contract(api, api_ctx, cycles=2)
+    first, second = [api.post(f"/contracts/{contract}/invoice", json={}) for _ in range(2)]
+    assert (first.json()["cycle"], second.json()["cycle"]) == (1, 2), (first.text, second.text)
+    keyed = [api.post(f"/contracts/{contract}/invoice", json={"cycle": 1, "replace": True},
+                      headers={KEY: "replace-1"}) for _ in range(2)]
+    assert [k.status_code for k in keyed] == [200, 200], [k.text for k in keyed]
+    assert keyed[0].json()["replaces_invoice_id"] == first.json()["invoice"]["id"]
+    assert keyed[1].json() == keyed[0].json()
+    assert _count(api_ctx, Invoice) == 3  # two cycles and one replacement, not two
+
+
+def test_a_contract_preview_with_a_key_stores_nothing(api_ctx, api):
+    contract = _contract(api, api_ctx)
+    before = _rows(api_ctx)
+    shown = [api.post(f"/contracts/{contract}/invoice", json={"preview": True},
+                      headers={KEY: "look-1"}) for _ in range(2)]
+    assert [s.status_code for s in shown] == [200, 200], [s.text for s in shown]
+    assert shown[0].json()["invoice"]["total"] == shown[1].json()["invoice"]["total"]
+    assert _rows(api_ctx) == before and _keys(api_ctx) == []

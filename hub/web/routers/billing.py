@@ -1,8 +1,9 @@
 """Billing over HTTP: organisations, invoices (one-time, proforma, from a ticket), billing
 batches (preview → confirm/discard) and contract invoicing. Refusals are hub errors, turned
 into HTTP answers by the app. Amounts are strings (exact decimals), never JSON floats. Creating
-an organisation, a draft invoice or a line takes an ``Idempotency-Key``
-(:mod:`hub.web.idempotency`): a repeat gets the first answer instead of a second record."""
+an organisation, a draft invoice or a line, and invoicing a contract's cycle, take an
+``Idempotency-Key`` (:mod:`hub.web.idempotency`): a repeat gets the first answer instead of a
+second record."""
 
 from __future__ import annotations
 
@@ -230,24 +231,43 @@ def discard_batch(batch_id: RowId, ctx: HubContext = Depends(get_context)) -> di
 
 @router.post("/contracts/{contract_id:int}/invoice",
              summary="Invoice one billing contract's cycle")
-def invoice_contract(contract_id: RowId, body: ContractInvoiceIn,
+def invoice_contract(contract_id: RowId, body: ContractInvoiceIn, once: Keyed,
                      ctx: HubContext = Depends(get_context)) -> dict:
-    from hub.billing.contracts import invoice_contract as make
+    """The cycle's final invoice (the next un-invoiced cycle unless ``cycle`` is given), or
+    with ``preview`` what it would be. A repeat without a key invoices the *next* cycle (or,
+    naming the cycle, is refused: it is invoiced); with the key it gets the first answer and
+    invoices nothing more."""
+    from hub.billing.contracts import (
+        draft_contract_invoice, previewed, store_contract_invoice,
+    )
     from hub.billing.views import invoice_view
 
-    done = make(ctx, contract_id, cycle=body.cycle, replace=body.replace,
-                post_tasks=body.post_tasks, preview=body.preview)
-    result = {"contract_id": contract_id, "cycle": done.cycle_number, "preview": done.preview,
-              "replaces_invoice_id": done.replaced_invoice_id}
-    if done.preview:
-        result["invoice"] = {k: getattr(done.invoice, k) for k in
-                             ("period_start", "period_end", "subtotal", "tax_total", "total",
-                              "currency")}
-        result["invoice"]["lines"] = done.lines  # the components (seed 004's preview)
-    else:
-        with session_scope(ctx.engine) as s:
-            result["invoice"] = invoice_view(s, done.invoice.id)
-    return plain(result)
+    with session_scope(ctx.engine) as s:
+        earlier = once.answered(s)
+    if earlier is not None:
+        return earlier
+    draft = draft_contract_invoice(ctx, contract_id, cycle=body.cycle, replace=body.replace)
+    if body.preview:
+        done = previewed(draft)
+        invoice = {k: getattr(done.invoice, k) for k in
+                   ("period_start", "period_end", "subtotal", "tax_total", "total",
+                    "currency")}
+        invoice["lines"] = done.lines  # the components (seed 004's preview)
+        return plain(_contract_answer(done, invoice))
+
+    def store() -> dict:
+        done = store_contract_invoice(ctx, s, draft, post_tasks=body.post_tasks)
+        return plain(_contract_answer(done, invoice_view(s, done.invoice.id)))
+
+    # the key is stored in the transaction that stores the invoice: both or neither
+    with session_scope(ctx.engine) as s:
+        return once.run(s, store)
+
+
+def _contract_answer(done, invoice: dict) -> dict:
+    return {"contract_id": done.contract_id, "cycle": done.cycle_number,
+            "preview": done.preview, "replaces_invoice_id": done.replaced_invoice_id,
+            "invoice": invoice}
 
 
 @router.post("/contracts/invoice-many",
