@@ -35,10 +35,11 @@ A route uses it as::
 record money (payments, refunds of payments and of credit, allocations, credit notes, paying an
 invoice), those whose repeat would create a record twice (pre-bills, WIP and attaching it,
 draft invoices and their lines, organisations, a proforma's conversion, a ticket's invoice), a
-contract cycle's invoice (a repeat without a key would invoice the next cycle) and sending an
-invoice by email, whose repeat would email the customer twice. The web admin's money forms
-keep their one-time keys in the same store through :func:`claim_key` and :func:`store_answer`
-(:mod:`hub.web.admin.once`).
+contract cycle's invoice, one contract's or many's (a repeat without a key would invoice the
+next cycle; many contracts are each invoiced and keyed on their own, :meth:`Once.part`) and
+sending an invoice by email, whose repeat would email the customer twice. The web admin's
+money forms keep their one-time keys in the same store through :func:`claim_key` and
+:func:`store_answer` (:mod:`hub.web.admin.once`).
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ import hashlib
 import json
 import re
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated, Any, Callable, Iterator, Optional
 
 from fastapi import Depends, Header, Request
@@ -65,7 +66,8 @@ from hub.errors import DocumentRefused, ValidationFailed
 from hub.host.context import HubContext
 from hub.web.deps import get_context, require_token
 
-__all__ = ["HEADER", "KEEP", "Keyed", "Once", "RequestInProgress", "once_per_key", "Earlier",
+__all__ = ["HEADER", "KEEP", "Keyed", "Once", "RequestInProgress", "REPLAYED", "once_per_key",
+           "Earlier",
            "claim_key", "store_answer"]
 
 #: The header's name, as Stripe spells it.
@@ -107,6 +109,8 @@ class Once:
     token_name: str
     status_code: int
     clock: Callable[[], dt.datetime]
+    #: The key as the client sent it, for messages (a :meth:`part` stores a key of its own)
+    shown: Optional[str] = None
 
     def run(self, session: Session, work: Callable[[], Any]) -> Any:
         """``work()``'s answer, stored with the key in ``session``'s transaction; or, if the
@@ -117,18 +121,25 @@ class Once:
             return work()
         earlier = self._claim(session)
         if earlier is not None:
-            return earlier
-        # What FastAPI would send for the returned value, so the replay is the same JSON.
-        content = jsonable_encoder(work())
-        store_answer(session, self.key, self.status_code, content)
-        return content
+            return _replayed(earlier)
+        return self._do(session, work)
 
-    def answered(self, session: Session) -> Optional[JSONResponse]:
-        """The stored answer if the key has already served this request (refused if it
-        served another), else None; takes nothing. For a route that works out what it will
-        store before its storing transaction opens (a contract's invoice, whose counters run
-        with no transaction open): a repeat is answered before that work, which could refuse
-        it now that the first request is done. :meth:`run` then takes the key in the storing
+    def outcome(self, session: Session, work: Callable[[], Any]) -> tuple[Any, bool]:
+        """As :meth:`run`, for one part of a request's answer: the JSON itself, and whether
+        it is the stored one (True) rather than ``work()``'s."""
+        if self.key is None:
+            return work(), False
+        earlier = self._claim(session)
+        if earlier is not None:
+            return earlier.response, True
+        return self._do(session, work), False
+
+    def earlier(self, session: Session) -> Optional["Earlier"]:
+        """The key's first use if it has already served this request (refused if it served
+        another), else None; takes nothing. For a route that works out what it will store
+        before its storing transaction opens (a contract's invoice, whose counters run with no
+        transaction open): a repeat is answered before that work, which could refuse it now
+        that the first request is done. :meth:`run` then takes the key in the storing
         transaction, as for any route."""
         if self.key is None:
             return None
@@ -137,32 +148,62 @@ class Once:
             table.c.key == self.key, table.c.created_at >= self.clock() - KEEP)).first()
         if row is None or row.status_code is None:  # unused, or its request still running
             return None
-        return self._replay(Earlier(row.route, row.request_hash, row.status_code,
-                                    row.response))
+        return self._checked(Earlier(row.route, row.request_hash, row.status_code,
+                                     row.response))
 
-    def _claim(self, session: Session) -> Optional[JSONResponse]:
-        """Take the key (see :func:`claim_key`); the stored answer if it was used for this
-        request already, else None (go and do it)."""
+    def answered(self, session: Session) -> Optional[JSONResponse]:
+        """:meth:`earlier`'s stored answer as the response to send, or None."""
+        earlier = self.earlier(session)
+        return _replayed(earlier) if earlier is not None else None
+
+    def part(self, name: str) -> "Once":
+        """The key of one part of this request, stored on its own (``name``: which part), for
+        a request whose parts are each done and committed on their own (many contracts
+        invoiced at once): a repeat answers the parts done the first time with their stored
+        answers and does the others. Unkeyed, this same request."""
+        if self.key is None:
+            return self
+        digest = hashlib.sha256(f"{self.key}\n{name}".encode()).hexdigest()
+        return replace(self, key=f"part:{digest}", shown=self.shown or self.key)
+
+    def _do(self, session: Session, work: Callable[[], Any]) -> Any:
+        # What FastAPI would send for the returned value, so the replay is the same JSON.
+        content = jsonable_encoder(work())
+        store_answer(session, self.key, self.status_code, content)
+        return content
+
+    def _claim(self, session: Session) -> Optional["Earlier"]:
+        """Take the key (see :func:`claim_key`); its first use if that was this request
+        already, else None (go and do it)."""
         try:
             row = claim_key(session, self.key, route=self.route,
                             request_hash=self.request_hash, caller=self.token_name,
                             now=self.clock())
         except RequestInProgress:
-            raise RequestInProgress(f"a request with the {HEADER} {self.key!r} is still in "
-                                    "progress", hint="send it again in a moment") from None
+            raise RequestInProgress(f"a request with the {HEADER} {self.shown or self.key!r} "
+                                    "is still in progress",
+                                    hint="send it again in a moment") from None
         if row is None:
             return None
-        return self._replay(row)
+        return self._checked(row)
 
-    def _replay(self, row: "Earlier") -> JSONResponse:
-        """The key's first answer, for a repeat of its request; refused for another one."""
+    def _checked(self, row: "Earlier") -> "Earlier":
+        """The key's first use, for a repeat of its request; refused for another one."""
         if row.route != self.route or row.request_hash != self.request_hash:
             used_for = (row.route if row.route != self.route
                         else f"{row.route} with another path or body")
-            raise ValidationFailed(f"the {HEADER} {self.key!r} was already used for another "
-                                   f"request ({used_for}); nothing was done", hint=_TO_SEND)
-        return JSONResponse(row.response, status_code=row.status_code,
-                            headers={"Idempotent-Replayed": "true"})
+            raise ValidationFailed(f"the {HEADER} {self.shown or self.key!r} was already used "
+                                   f"for another request ({used_for}); nothing was done",
+                                   hint=_TO_SEND)
+        return row
+
+
+#: The header of an answer given again from the store.
+REPLAYED = {"Idempotent-Replayed": "true"}
+
+
+def _replayed(earlier: "Earlier") -> JSONResponse:
+    return JSONResponse(earlier.response, status_code=earlier.status_code, headers=REPLAYED)
 
 
 def _forget_expired(session: Session, key: str, cutoff: dt.datetime) -> None:

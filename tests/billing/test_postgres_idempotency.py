@@ -152,10 +152,11 @@ def test_a_key_older_than_a_day_is_a_new_request_on_postgresql(ctx):
         assert session.exec(select(IdempotencyKey.key)).all() == ["daily"]
 
 
-def test_two_contract_invoices_with_one_key_at_once_make_one_invoice(ctx, monkeypatch):
-    """Both requests choose the same cycle (neither has stored it yet) and meet at the key in
-    their storing transactions: the second answers with the first's invoice, not a refusal
-    and not a second invoice."""
+@pytest.fixture
+def contract(ctx, monkeypatch):
+    """A contract of three monthly cycles (100.00 each) for ``Acme``, whose invoice takes half
+    a second more to store, inside its transaction (the invoice stored and the key taken,
+    nothing committed): the moment a second request must not slip in."""
     import datetime as dt
 
     import hub.billing.contracts as contracts
@@ -166,20 +167,31 @@ def test_two_contract_invoices_with_one_key_at_once_make_one_invoice(ctx, monkey
 
     def slow(*args, **kwargs):
         done = real(*args, **kwargs)
-        time.sleep(0.5)  # the invoice stored and the key taken, nothing committed
+        time.sleep(0.5)
         return done
     monkeypatch.setattr(contracts, "store_contract_invoice", slow)
+    with api_client(ctx, "setup") as client:
+        org = client.post("/organisations", json={"name": "Acme"}).json()["id"]
+    with session_scope(ctx.engine) as session:
+        made = contracts.create_contract(session, org, "Support", dt.date(2026, 1, 1),
+                                         cycles=3, today=dt.date(2026, 1, 1)).id
+        add_recurring_line(session, contract_id=made, description="Plan", unit_price="100")
+    return made
+
+
+@pytest.mark.parametrize("many", [False, True], ids=["one", "many"])
+def test_two_contract_invoices_with_one_key_at_once_make_one_invoice(ctx, contract, many):
+    """Both requests choose the same cycle (neither has stored it yet) and meet at the key in
+    their storing transactions: the second answers with the first's invoice, not a refusal
+    and not a second invoice (``/contracts/invoice-many`` keeps a key per contract)."""
+    path, body = ((f"/contracts/{contract}/invoice", {}) if not many
+                  else ("/contracts/invoice-many", {"contracts": [contract]}))
     with api_client(ctx, "first") as first, api_client(ctx, "second") as second:
-        org = first.post("/organisations", json={"name": "Acme"}).json()["id"]
-        with session_scope(ctx.engine) as session:
-            contract = contracts.create_contract(session, org, "Support", dt.date(2026, 1, 1),
-                                                 cycles=3, today=dt.date(2026, 1, 1)).id
-            add_recurring_line(session, contract_id=contract, description="Plan",
-                               unit_price="100")
-        (a, b), times = _at_once([(first, {}, 0), (second, {}, 0)],
-                                 f"/contracts/{contract}/invoice")
+        (a, b), times = _at_once([(first, body, 0), (second, body, 0)], path)
     assert max(sent for sent, _ in times) < min(answered for _, answered in times)
     assert a.status_code == b.status_code == 200, (a.text, b.text)
-    assert a.json() == b.json() and a.json()["cycle"] == 1
+    assert a.json() == b.json()
+    made = a.json()["outcomes"][0] if many else a.json()
+    assert made["cycle"] == 1
     with Session(ctx.engine) as session:
-        assert [i.id for i in session.exec(select(Invoice))] == [a.json()["invoice"]["id"]]
+        assert [i.id for i in session.exec(select(Invoice))] == [made["invoice"]["id"]]

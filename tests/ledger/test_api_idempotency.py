@@ -211,7 +211,7 @@ CREATING_ROUTES = {
     ("post", "/prebills"), ("post", "/wip"), ("post", "/prebills/{prebill_id}/attach"),
     ("post", "/invoices"), ("post", "/invoices/{invoice_id}/lines"), ("post", "/organisations"),
     ("post", "/invoices/{invoice_id}/convert"), ("post", "/tickets/{ticket_id}/invoice"),
-    ("post", "/contracts/{contract_id}/invoice"),
+    ("post", "/contracts/{contract_id}/invoice"), ("post", "/contracts/invoice-many"),
 }
 #: Routes whose repeat would email the customer twice (tests/documents/test_send_idempotency.py).
 SENDING_ROUTES = {("post", "/invoices/{invoice_id}/send")}

@@ -109,15 +109,16 @@ def _ticket_invoice(api, ctx) -> Case:
     return Case(f"/tickets/{ticket}/invoice", {}, {"note": "again"}, Invoice, 422)
 
 
-def _contract(api, ctx, cycles: int = 3) -> int:
-    """A monthly billing contract of ``cycles`` cycles billing 100.00 each."""
+def _contract(api, ctx, cycles: int = 3, organisation: str = "Acme") -> int:
+    """A monthly billing contract of ``cycles`` cycles billing 100.00 each, for a new
+    organisation."""
     import datetime as dt
 
     from hub.billing.contracts import create_contract
     from hub.billing.recurring import add_recurring_line
     from hub.db.engine import session_scope
 
-    org = _org(api)
+    org = _org(api, organisation)
     with session_scope(ctx.engine) as session:
         contract = create_contract(session, org, "Support", dt.date(2026, 1, 1), cycles=cycles,
                                    today=dt.date(2026, 1, 1))
@@ -290,3 +291,61 @@ def test_a_contract_preview_with_a_key_stores_nothing(api_ctx, api):
     assert [s.status_code for s in shown] == [200, 200], [s.text for s in shown]
     assert shown[0].json()["invoice"]["total"] == shown[1].json()["invoice"]["total"]
     assert _rows(api_ctx) == before and _keys(api_ctx) == []
+
+
+def test_many_contracts_sent_again_with_the_key_are_not_invoiced_again(api_ctx, api):
+    """``/contracts/invoice-many`` stores each contract's outcome with its invoice: the
+    request sent again answers with the same outcomes and invoices no further cycle."""
+    one, two = _contract(api, api_ctx, organisation="Acme"), _contract(api, api_ctx,
+                                                                        organisation="Globex")
+    body = {"contracts": [one, two]}
+    first = api.post("/contracts/invoice-many", json=body, headers={KEY: "many-1"})
+    assert first.status_code == 200, first.text
+    assert [o["cycle"] for o in first.json()["outcomes"]] == [1, 1]
+    after_first = _rows(api_ctx)
+    again = api.post("/contracts/invoice-many", json=body, headers={KEY: "many-1"})
+    assert again.status_code == 200, again.text
+    assert again.json() == first.json() and again.headers["Idempotent-Replayed"] == "true"
+    assert _rows(api_ctx) == after_first
+    # the key with other contracts is another request: refused, nothing invoiced
+    other = api.post("/contracts/invoice-many", json={"contracts": [two]},
+                     headers={KEY: "many-1"})
+    assert other.status_code == 422, other.text
+    assert "'many-1' was already used for another request" in other.json()["detail"]
+    assert _rows(api_ctx) == after_first
+    # ... and a key used for another route too, in either order
+    used = api.post("/invoices", json={"organisation_id": _org(api, "Initech")},
+                    headers={KEY: "used-1"})
+    assert used.status_code == 201, used.text
+    elsewhere = api.post("/contracts/invoice-many", json=body, headers={KEY: "used-1"})
+    assert elsewhere.status_code == 422 and "(POST /invoices)" in elsewhere.json()["detail"]
+    reused = api.post("/invoices", json={"organisation_id": 1}, headers={KEY: "many-1"})
+    assert reused.status_code == 422, reused.text
+    assert "(POST /contracts/invoice-many)" in reused.json()["detail"]
+    assert _count(api_ctx, Invoice) == 3  # two contracts' and the draft made with used-1
+    # without a key each contract is invoiced for its next cycle
+    unkeyed = api.post("/contracts/invoice-many", json=body)
+    assert [o["cycle"] for o in unkeyed.json()["outcomes"]] == [2, 2], unkeyed.text
+    assert "Idempotent-Replayed" not in unkeyed.headers
+
+
+def test_many_contracts_sent_again_retry_the_one_that_failed(api_ctx, api):
+    """A contract that could not be invoiced stores nothing: sent again with the key, the
+    others are answered from the store and that one is tried again."""
+    one, two = _contract(api, api_ctx, organisation="Acme"), _contract(api, api_ctx,
+                                                                        organisation="Globex")
+    globex = api.get("/organisations").json()[1]["id"]
+    assert api.post(f"/organisations/{globex}/retire").status_code == 200
+    body = {"contracts": [one, two]}
+    first = api.post("/contracts/invoice-many", json=body, headers={KEY: "many-2"})
+    done, refused = first.json()["outcomes"]
+    assert done["invoiced"] and not refused["invoiced"] and first.json()["failed"] == 1
+    assert "retired" in refused["error"], refused
+    assert api.post(f"/organisations/{globex}/reactivate").status_code == 200
+    again = api.post("/contracts/invoice-many", json=body, headers={KEY: "many-2"})
+    assert again.status_code == 200, again.text
+    redone, now_done = again.json()["outcomes"]
+    assert redone == done  # the first answer, not cycle 2
+    assert now_done["invoiced"] and now_done["cycle"] == 1 and again.json()["failed"] == 0
+    assert "Idempotent-Replayed" not in again.headers  # something was invoiced anew
+    assert _count(api_ctx, Invoice) == 2

@@ -11,7 +11,9 @@ from decimal import Decimal
 from typing import Any, Optional
 
 from fastapi import APIRouter, Depends, Query
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel import Session
 
 from hub.host.context import HubContext
 from hub.db.engine import session_scope
@@ -20,7 +22,8 @@ from hub.validation.fields import MAX_ID, Amount, Day, Id, Integer, Note, Quanti
 from hub.validation.records import OrganisationInput
 from hub.web.amounts import json_ready
 from hub.web.deps import RowId, get_context, require_token
-from hub.web.idempotency import Keyed
+from hub.errors import HubError
+from hub.web.idempotency import REPLAYED, Keyed, Once
 
 __all__ = ["router"]
 
@@ -242,10 +245,11 @@ def invoice_contract(contract_id: RowId, body: ContractInvoiceIn, once: Keyed,
     )
     from hub.billing.views import invoice_view
 
-    with session_scope(ctx.engine) as s:
-        earlier = once.answered(s)
-    if earlier is not None:
-        return earlier
+    if once.key is not None:
+        with session_scope(ctx.engine) as s:
+            earlier = once.answered(s)
+        if earlier is not None:
+            return earlier
     draft = draft_contract_invoice(ctx, contract_id, cycle=body.cycle, replace=body.replace)
     if body.preview:
         done = previewed(draft)
@@ -272,27 +276,78 @@ def _contract_answer(done, invoice: dict) -> dict:
 
 @router.post("/contracts/invoice-many",
              summary="Invoice many contracts' next cycles, each contract on its own")
-def invoice_contracts(body: ContractsInvoiceIn, ctx: HubContext = Depends(get_context)) -> dict:
+def invoice_contracts(body: ContractsInvoiceIn, once: Keyed,
+                      ctx: HubContext = Depends(get_context)) -> dict:
     """Per contract, not all-or-nothing: every contract's outcome is listed (its invoice, or
-    the error that kept it from being invoiced); ``failed`` counts the latter."""
-    from hub.billing.contracts import invoice_many
+    the error that kept it from being invoiced); ``failed`` counts the latter.
 
-    outcomes = invoice_many(ctx, body.contracts, post_tasks=body.post_tasks,
-                            preview=body.preview)
+    With an ``Idempotency-Key`` each contract's outcome is stored with its invoice, in its
+    transaction: the request sent again answers the contracts invoiced the first time with
+    their first outcome (without the key each would be invoiced for its next cycle) and tries
+    the others again. The answer says ``Idempotent-Replayed`` when nothing was invoiced anew."""
+    from hub.billing.contracts import ContractInvoiced, invoice_many
+
+    if body.preview:
+        outcomes = invoice_many(ctx, body.contracts, preview=True)
+        return plain({"preview": True, "outcomes": [_many_row(done) for done in outcomes],
+                      "failed": sum(1 for d in outcomes if not d.ok)})
+    if once.key is not None:
+        with session_scope(ctx.engine) as s:
+            # a key used for another request is refused whole, before any work (a
+            # contract's own part of it could only be taken by another request sent with
+            # the key at this same moment: that contract's outcome is then the refusal)
+            once.earlier(s)
+    rows, replayed = [], []
+    for contract_id in dict.fromkeys(body.contracts):  # a contract named twice: once
+        try:
+            row, again = _invoice_one(ctx, contract_id, body.post_tasks,
+                                      once.part(f"contract {contract_id}"))
+        except HubError as exc:  # the message and its hint; nothing of it was stored
+            row, again = _many_row(ContractInvoiced(contract_id, None, None, None, False,
+                                                    error=str(exc))), False
+        rows.append(row)
+        replayed.append(again)
+    answer = plain({"preview": False, "outcomes": rows,
+                    "failed": sum(1 for r in rows if not r["invoiced"])})
+    if once.key is None:
+        return answer
+    # The key itself is this request's from now on (another request with it is refused);
+    # its first answer is kept but not replayed: each contract's own is.
+    with session_scope(ctx.engine) as s:
+        once.outcome(s, lambda: answer)
+    return JSONResponse(answer, headers=REPLAYED) if all(replayed) else answer
+
+
+def _invoice_one(ctx: HubContext, contract_id: int, post_tasks: bool, once: Once
+                 ) -> tuple[dict, bool]:
+    """One contract's outcome row of ``/contracts/invoice-many``, and whether it is the one
+    stored with ``once`` (its part of the request's key) by an earlier request. The contract
+    is invoiced as :func:`~hub.billing.contracts.invoice_many` does, in two steps so that its
+    part of the key is stored in the transaction that stores its invoice."""
+    from hub.billing.contracts import draft_contract_invoice, store_contract_invoice
+
+    if once.key is not None:
+        with session_scope(ctx.engine) as s:
+            earlier = once.earlier(s)
+        if earlier is not None:
+            return earlier.response, True
+    draft = draft_contract_invoice(ctx, contract_id)
+    with session_scope(ctx.engine) as s:
+        return once.outcome(s, lambda: plain(_many_row(
+            store_contract_invoice(ctx, s, draft, post_tasks=post_tasks), s)))
+
+
+def _many_row(done, session: Session | None = None) -> dict:
+    """One contract's outcome in ``/contracts/invoice-many``: a stored invoice is shown whole
+    (read in ``session``), a preview's in brief with its components."""
     from hub.billing.views import invoice_view
 
-    rows = []
-    for done in outcomes:
-        row: dict[str, Any] = {"contract_id": done.contract_id, "cycle": done.cycle_number,
-                               "invoiced": done.ok and not done.preview, "error": done.error}
-        if done.ok and done.preview:
-            inv = done.invoice
-            row["invoice"] = {"period_start": inv.period_start, "period_end": inv.period_end,
-                              "total": inv.total, "currency": inv.currency,
-                              "lines": done.lines}
-        elif done.ok:
-            with session_scope(ctx.engine) as s:
-                row["invoice"] = invoice_view(s, done.invoice.id)
-        rows.append(row)
-    return plain({"preview": body.preview, "outcomes": rows,
-                  "failed": sum(1 for d in outcomes if not d.ok)})
+    row: dict[str, Any] = {"contract_id": done.contract_id, "cycle": done.cycle_number,
+                           "invoiced": done.ok and not done.preview, "error": done.error}
+    if done.ok and done.preview:
+        inv = done.invoice
+        row["invoice"] = {"period_start": inv.period_start, "period_end": inv.period_end,
+                          "total": inv.total, "currency": inv.currency, "lines": done.lines}
+    elif done.ok:
+        row["invoice"] = invoice_view(session, done.invoice.id)
+    return row
