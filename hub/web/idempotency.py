@@ -148,7 +148,7 @@ class Once:
             table.c.key == self.key, table.c.created_at >= self.clock() - KEEP)).first()
         if row is None or row.status_code is None:  # unused, or its request still running
             return None
-        return self._checked(Earlier(row.route, row.request_hash, row.status_code,
+        return self._same_request(Earlier(row.route, row.request_hash, row.status_code,
                                      row.response))
 
     def answered(self, session: Session) -> Optional[JSONResponse]:
@@ -185,9 +185,9 @@ class Once:
                                     hint="send it again in a moment") from None
         if row is None:
             return None
-        return self._checked(row)
+        return self._same_request(row)
 
-    def _checked(self, row: "Earlier") -> "Earlier":
+    def _same_request(self, row: "Earlier") -> "Earlier":
         """The key's first use, for a repeat of its request; refused for another one."""
         if row.route != self.route or row.request_hash != self.request_hash:
             used_for = (row.route if row.route != self.route

@@ -349,3 +349,72 @@ def test_many_contracts_sent_again_retry_the_one_that_failed(api_ctx, api):
     assert now_done["invoiced"] and now_done["cycle"] == 1 and again.json()["failed"] == 0
     assert "Idempotent-Replayed" not in again.headers  # something was invoiced anew
     assert _count(api_ctx, Invoice) == 2
+
+
+def test_a_contract_invoice_that_fails_after_taking_its_key_stores_no_key(api_ctx, api,
+                                                                           monkeypatch):
+    """The key is taken first in the storing transaction; a failure after that rolls the key
+    back with the invoice, and the request sent again with the key is done then."""
+    import hub.billing.contracts as contracts
+    from hub.errors import ValidationFailed
+
+    contract = _contract(api, api_ctx)
+    real = contracts.store_contract_invoice
+
+    def failing(*args, **kwargs):
+        real(*args, **kwargs)  # the invoice stored and finalised, the key taken ...
+        raise ValidationFailed("the ledger refused it")  # ... and then a refusal
+
+    monkeypatch.setattr(contracts, "store_contract_invoice", failing)
+    one = f"/contracts/{contract}/invoice"
+    refused = api.post(one, json={}, headers={KEY: "fail-1"})
+    assert refused.status_code == 422 and "the ledger refused it" in refused.text
+    many = api.post("/contracts/invoice-many", json={"contracts": [contract]},
+                    headers={KEY: "fail-2"})
+    assert many.json()["failed"] == 1 and "the ledger refused it" in many.text, many.text
+    assert _count(api_ctx, Invoice) == 0
+    # no key of the contract's: only invoice-many's own, which marks the request as its
+    assert [k.route for k in _keys(api_ctx)] == ["POST /contracts/invoice-many"]
+    monkeypatch.setattr(contracts, "store_contract_invoice", real)
+    again = api.post("/contracts/invoice-many", json={"contracts": [contract]},
+                     headers={KEY: "fail-2"})
+    assert again.json()["failed"] == 0 and again.json()["outcomes"][0]["cycle"] == 1
+    assert "Idempotent-Replayed" not in again.headers
+    done = api.post(one, json={}, headers={KEY: "fail-1"})
+    assert done.status_code == 200 and done.json()["cycle"] == 2, done.text
+    assert _count(api_ctx, Invoice) == 2
+
+
+def test_a_keyed_preview_of_many_contracts_refuses_a_key_used_elsewhere(api_ctx, api):
+    contract = _contract(api, api_ctx)
+    assert api.post("/invoices", json={"organisation_id": 1},
+                    headers={KEY: "used-2"}).status_code == 201
+    for path, body in ((f"/contracts/{contract}/invoice", {"preview": True}),
+                       ("/contracts/invoice-many", {"contracts": [contract], "preview": True})):
+        shown = api.post(path, json=body, headers={KEY: "used-2"})
+        assert shown.status_code == 422 and "(POST /invoices)" in shown.text, shown.text
+
+
+def test_a_repeat_that_looked_before_the_first_committed_still_gets_its_answer(api_ctx, api,
+                                                                               monkeypatch):
+    """A repeat looks for the key's answer, finds none (the first request has not committed
+    yet), and then finds the cycle invoiced (the first has committed meanwhile): it is
+    answered with the first answer, not refused."""
+    from hub.web.idempotency import Once
+
+    contract = _contract(api, api_ctx)
+    first = api.post(f"/contracts/{contract}/invoice", json={"cycle": 1},
+                     headers={KEY: "race-1"})
+    assert first.status_code == 200, first.text
+    real, looks = Once.answered, []
+
+    def too_early(self, session):
+        looks.append(self.key)
+        return None if len(looks) == 1 else real(self, session)
+
+    monkeypatch.setattr(Once, "answered", too_early)
+    again = api.post(f"/contracts/{contract}/invoice", json={"cycle": 1},
+                     headers={KEY: "race-1"})
+    assert looks == ["race-1", "race-1"]
+    assert again.status_code == 200 and again.json() == first.json(), again.text
+    assert again.headers["Idempotent-Replayed"] == "true"

@@ -7,6 +7,7 @@ second record."""
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal
 from typing import Any, Optional
 
@@ -22,10 +23,12 @@ from hub.validation.fields import MAX_ID, Amount, Day, Id, Integer, Note, Quanti
 from hub.validation.records import OrganisationInput
 from hub.web.amounts import json_ready
 from hub.web.deps import RowId, get_context, require_token
-from hub.errors import HubError
+from hub.errors import HubError, ValidationFailed
 from hub.web.idempotency import REPLAYED, Keyed, Once
 
 __all__ = ["router"]
+
+log = logging.getLogger("hub.web")
 
 router = APIRouter(tags=["billing"], dependencies=[Depends(require_token)])
 
@@ -250,7 +253,17 @@ def invoice_contract(contract_id: RowId, body: ContractInvoiceIn, once: Keyed,
             earlier = once.answered(s)
         if earlier is not None:
             return earlier
-    draft = draft_contract_invoice(ctx, contract_id, cycle=body.cycle, replace=body.replace)
+    try:
+        draft = draft_contract_invoice(ctx, contract_id, cycle=body.cycle, replace=body.replace)
+    except HubError:
+        # A repeat sent while the first request was storing: the cycle is invoiced now, and
+        # the first answer is the one to give
+        if once.key is not None:
+            with session_scope(ctx.engine) as s:
+                earlier = once.answered(s)
+            if earlier is not None:
+                return earlier
+        raise
     if body.preview:
         done = previewed(draft)
         invoice = {k: getattr(done.invoice, k) for k in
@@ -284,19 +297,20 @@ def invoice_contracts(body: ContractsInvoiceIn, once: Keyed,
     With an ``Idempotency-Key`` each contract's outcome is stored with its invoice, in its
     transaction: the request sent again answers the contracts invoiced the first time with
     their first outcome (without the key each would be invoiced for its next cycle) and tries
-    the others again. The answer says ``Idempotent-Replayed`` when nothing was invoiced anew."""
+    the others again. The answer says ``Idempotent-Replayed`` when every outcome in it is one
+    stored the first time."""
     from hub.billing.contracts import ContractInvoiced, invoice_many
 
-    if body.preview:
-        outcomes = invoice_many(ctx, body.contracts, preview=True)
-        return plain({"preview": True, "outcomes": [_many_row(done) for done in outcomes],
-                      "failed": sum(1 for d in outcomes if not d.ok)})
     if once.key is not None:
         with session_scope(ctx.engine) as s:
             # a key used for another request is refused whole, before any work (a
             # contract's own part of it could only be taken by another request sent with
             # the key at this same moment: that contract's outcome is then the refusal)
             once.earlier(s)
+    if body.preview:
+        outcomes = invoice_many(ctx, body.contracts, preview=True)
+        return plain({"preview": True, "outcomes": [_many_row(done) for done in outcomes],
+                      "failed": sum(1 for d in outcomes if not d.ok)})
     rows, replayed = [], []
     for contract_id in dict.fromkeys(body.contracts):  # a contract named twice: once
         try:
@@ -311,10 +325,15 @@ def invoice_contracts(body: ContractsInvoiceIn, once: Keyed,
                     "failed": sum(1 for r in rows if not r["invoiced"])})
     if once.key is None:
         return answer
-    # The key itself is this request's from now on (another request with it is refused);
-    # its first answer is kept but not replayed: each contract's own is.
-    with session_scope(ctx.engine) as s:
-        once.outcome(s, lambda: answer)
+    # The key itself is this request's from now on (another request with it is refused).
+    # What it keeps is a summary, never replayed: each contract's own outcome is.
+    try:
+        with session_scope(ctx.engine) as s:
+            once.outcome(s, lambda: {"contracts": len(rows), "failed": answer["failed"]})
+    except ValidationFailed as refused:
+        # Another request sent with this key at the same moment took it first. This one's
+        # invoices are made and stored under their own parts of the key: say what was done.
+        log.warning("invoice-many: %s; the outcomes are answered all the same", refused)
     return JSONResponse(answer, headers=REPLAYED) if all(replayed) else answer
 
 
