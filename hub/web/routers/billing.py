@@ -248,21 +248,17 @@ def invoice_contract(contract_id: RowId, body: ContractInvoiceIn, once: Keyed,
     )
     from hub.billing.views import invoice_view
 
-    if once.key is not None:
-        with session_scope(ctx.engine) as s:
-            earlier = once.answered(s)
-        if earlier is not None:
-            return earlier
+    earlier = _answered(ctx, once)
+    if earlier is not None:
+        return earlier
     try:
         draft = draft_contract_invoice(ctx, contract_id, cycle=body.cycle, replace=body.replace)
     except HubError:
         # A repeat sent while the first request was storing: the cycle is invoiced now, and
         # the first answer is the one to give
-        if once.key is not None:
-            with session_scope(ctx.engine) as s:
-                earlier = once.answered(s)
-            if earlier is not None:
-                return earlier
+        earlier = _answered(ctx, once)
+        if earlier is not None:
+            return earlier
         raise
     if body.preview:
         done = previewed(draft)
@@ -279,6 +275,15 @@ def invoice_contract(contract_id: RowId, body: ContractInvoiceIn, once: Keyed,
     # the key is stored in the transaction that stores the invoice: both or neither
     with session_scope(ctx.engine) as s:
         return once.run(s, store)
+
+
+def _answered(ctx: HubContext, once: Once) -> JSONResponse | None:
+    """The key's first answer to this request, to send again (None: no key, or no answer
+    stored yet); takes nothing."""
+    if once.key is None:
+        return None
+    with session_scope(ctx.engine) as s:
+        return once.answered(s)
 
 
 def _contract_answer(done, invoice: dict) -> dict:
