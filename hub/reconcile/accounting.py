@@ -19,9 +19,9 @@ Cost: an agreeing pair costs a few comparisons on plain driver tuples, inside th
 own loop (:func:`_compare`); everything a difference needs (the whole document, its link,
 outbox row, failed job) is read in batches of :data:`_BATCH` differences, one query each, so a
 million documents with thousands of differences take a few thousand round trips, not
-millions. The missing documents' anti-join runs in a background thread while the streams are
-compared, once the report is seen to be large (:class:`_MissingRows`); the stream and the
-lookups share one connection.
+millions. The missing documents come in the hub's stream's own pass on PostgreSQL (its
+tail), or from an anti-join run in the background while the streams are compared
+(:class:`_MissingRows`); the stream and the lookups share one connection.
 
 What plugins return (``ExternalDocument``): ``external_id``; ``hub_id`` and ``number`` when the
 system keeps them; ``organisation_ref`` (the customer's id there, as in ``OrganisationMapping``);
@@ -34,12 +34,13 @@ amounts before tax.
 from __future__ import annotations
 
 import logging
+import threading
 from contextlib import closing
 from itertools import chain, islice
 from decimal import Decimal
-from typing import TYPE_CHECKING, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from hub.db.models import ExternalLink
 from hub.errors import PluginError
@@ -71,9 +72,10 @@ log = logging.getLogger("hub.reconcile")
 #: second core it overlaps the comparison (issue #21: a 10,000-document report took 55 ms
 #: with the query read afterwards, 50 ms with it in the background, best of 15 each).
 BACKGROUND_AFTER = 0
-#: The same on PostgreSQL: at once. The query then runs in the server while the streams are
-#: compared; read afterwards it was about a tenth of a 10,000-document report.
-BACKGROUND_AFTER_POSTGRES = 0
+#: Other-side documents read at most while the hub's first rows are awaited (see
+#: :func:`_read_ahead`), and how many are read between two looks at the hub's stream.
+READ_AHEAD = 10_000
+_READ_AHEAD_STEP = 100
 
 
 def run(ctx: "HubContext", options: Options, progress: Progress) -> Iterator[Difference]:
@@ -97,21 +99,35 @@ def run(ctx: "HubContext", options: Options, progress: Progress) -> Iterator[Dif
             yield from compare_kind(ctx.engine, connection.name, kind, others, options, progress)
 
 
-def hub_stream(lookup: LookupConnection, reader: Engine, engine: Engine, sql: AccountingSQL
-               ) -> Iterable[tuple]:
+def hub_stream(lookup: LookupConnection, reader: Engine, engine: Engine, sql: AccountingSQL,
+               missing: "_MissingRows | None" = None) -> Iterable[tuple]:
     """The hub's documents of ``sql``'s kind linked to its connection, in external-id order, as
     ``(external id, total, status, currency)`` tuples straight from the driver: the hot path
     of a million-document run reads, builds and converts nothing more for a document that
     agrees (the rest of a differing one is read by key in batches, see
     :meth:`AccountingComparer.resolve`). On SQLite read on ``lookup``'s connection; on
-    PostgreSQL streamed on a connection of the stream's own (:class:`StreamedRows`)."""
+    PostgreSQL streamed on a connection of the stream's own (:class:`StreamedRows`), with
+    ``missing``'s documents as its tail when it goes as one query."""
     if reader.url.get_backend_name() == "sqlite":
         conn = lookup()
         return stream_tuples(conn, sql.hub_stream(key_collation(engine, conn)))
+
+    def with_tail(conn: Connection, cursor: bool) -> Any:
+        # As one query, the documents missing at the other side come in the same pass, last
+        # (see _MissingRows); through a cursor, planned for its first rows, they are read in
+        # the background on a connection of their own.
+        if missing is None:
+            return None
+        if cursor:
+            missing.start()
+            return None
+        return sql.hub_stream_with_missing()
+
     # one query while the links are few, a cursor from CURSOR_FROM on (see there)
     return StreamedRows(reader, lambda conn: sql.hub_stream(key_collation(engine, conn)),
                         STREAM_BATCH, server_cursor=lambda conn: estimated_rows(
-                            conn, ExternalLink.__table__.name) >= CURSOR_FROM)
+                            conn, ExternalLink.__table__.name, engine) >= CURSOR_FROM,
+                        with_tail=with_tail)
 
 
 def compare_kind(engine: Engine, connection: str, kind: DocumentKind,
@@ -144,18 +160,20 @@ def compare_kind(engine: Engine, connection: str, kind: DocumentKind,
                 sorted_stream(others, key=_other_key), _other_key,
                 on_duplicate=lambda d: log.warning("%s listed %s %s twice; compared once",
                                                    connection, kind.label, d.key))
-            lookup.stream = hub_stream(lookup, reader, engine, comparer.sql)
-            hub_rows = missing.started_after(
-                lookup.stream,
-                BACKGROUND_AFTER if reader.url.get_backend_name() == "sqlite"
-                else BACKGROUND_AFTER_POSTGRES)
-            yield from _compare(comparer, hub_rows, ordered, kind.absolute, progress)
+            lookup.stream = missing.stream = hub_stream(lookup, reader, engine,
+                                                        comparer.sql, missing)
+            hub_rows = (missing.started_after(lookup.stream, BACKGROUND_AFTER)
+                        if reader.url.get_backend_name() == "sqlite" else lookup.stream)
+            waiting = (lookup.stream.waiting if isinstance(lookup.stream, StreamedRows)
+                       else None)
+            yield from _compare(comparer, hub_rows, ordered, kind.absolute, progress,
+                                waiting)
             yield from comparer.missing(missing.rows())
 
 
 def _compare(comparer: AccountingComparer, hub_rows: Iterable[tuple],
-             others: Iterable[OtherDoc], absolute: bool, progress: Progress
-             ) -> Iterator[Difference]:
+             others: Iterable[OtherDoc], absolute: bool, progress: Progress,
+             hub_waiting: Callable[[], bool] | None = None) -> Iterator[Difference]:
     """Merge-join the hub's rows with the other side's documents and compare each pair.
 
     :func:`~hub.reconcile.streams.merge_join` with the comparison written into its loop: this
@@ -169,6 +187,8 @@ def _compare(comparer: AccountingComparer, hub_rows: Iterable[tuple],
     hub_iter, other_iter = iter(hub_rows), iter(others)
     # the other side first: on PostgreSQL the hub's query runs meanwhile (StreamedRows)
     other = next(other_iter, None)
+    if hub_waiting is not None and other is not None:
+        other_iter = _read_ahead(other_iter, hub_waiting)
     hub = next(hub_iter, None)
     # An exhausted side's key is _END, greater than every key: the loop then needs no test
     # for an exhausted side (comparing a key with _END runs Python code, at the tail only).
@@ -257,6 +277,25 @@ def _compare(comparer: AccountingComparer, hub_rows: Iterable[tuple],
     yield from comparer.flush_lines()
 
 
+def _read_ahead(others: Iterator[OtherDoc], hub_waiting: Callable[[], bool]
+                ) -> Iterator[OtherDoc]:
+    """``others`` unchanged, after reading about :data:`READ_AHEAD` of them (whole steps) while
+    ``hub_waiting()`` (the hub's first rows are still being joined and sorted by the server).
+
+    The comparison cannot start before the hub's first row, and until then this process has
+    nothing else to do: the other side's documents read now (driver rows, pages of a
+    plugin) are work taken off the comparison's own time (issue #21: the hub's first row
+    came 17 to 25 ms after the other side's at 10,000 documents). Bounded, so that memory
+    stays flat at any size."""
+    ahead: list[OtherDoc] = []
+    while len(ahead) < READ_AHEAD and hub_waiting():
+        taken = list(islice(others, _READ_AHEAD_STEP))
+        ahead.extend(taken)
+        if len(taken) < _READ_AHEAD_STEP:
+            break
+    return chain(ahead, others) if ahead else others
+
+
 class _Last:
     """The key of an exhausted side: greater than every key, equal only to itself."""
 
@@ -281,46 +320,68 @@ _END = _Last()
 
 
 class _MissingRows:
-    """The rows of the missing-documents query (an anti-join over every document, whose time
-    is spent in the database), read by a thread while the streams are compared, from the
-    start (:data:`BACKGROUND_AFTER`, :data:`BACKGROUND_AFTER_POSTGRES`; a count above the
-    report's size reads them after the comparison on its own connection, and :meth:`rows` is
-    ``None`` then). On PostgreSQL the query runs in the server, and the thread only waits: its
-    connection (a new server process) is made while the streams start. On SQLite it runs in
-    the driver's C code, which lets go of the GIL while the database steps through it.
+    """The documents missing at the other side: the rows of an anti-join over every document,
+    whose time is spent in the database, read while the streams are compared.
 
-    In the background on PostgreSQL the rows themselves, a batch per round trip. On SQLite,
-    where the query runs in this process, only the ids, a few thousand per row: a thread given
-    one row per document needs the GIL back for each, waits for the comparison to let go of it
-    every time, and made a million-document report twice as slow; the documents are then read
-    here by id. An in-memory SQLite database (one connection, one thread) is always read
-    afterwards.
+    On PostgreSQL, while the hub's stream is one query (its links are few, see
+    :data:`~hub.reconcile.background.CURSOR_FROM`), they come in that query's own pass, after
+    its linked documents (:meth:`~hub.reconcile.accounting_sql.AccountingSQL.
+    hub_stream_with_missing`, the stream's :meth:`~hub.reconcile.background.StreamedRows.tail`):
+    a join and an anti-join over the same tables were two passes, in two server processes,
+    and the second one's connection, thread and query were a tenth of a 10,000-document
+    report (issue #21). Through a cursor, the stream's thread starts the anti-join
+    (:meth:`start`) in the background on a connection of its own: the server runs it while
+    the streams are compared.
+
+    On SQLite the query runs in the driver's C code, which lets go of the GIL while the
+    database steps through it: started by :meth:`started_after`, a thread reads only the ids,
+    a few thousand per row (a thread given one row per document needs the GIL back for each,
+    waits for the comparison to let go of it every time, and made a million-document report
+    twice as slow); the documents are then read here by id. An in-memory SQLite database (one
+    connection, one thread) is read afterwards.
     """
 
     def __init__(self, reader: Engine, engine: Engine, comparer: AccountingComparer) -> None:
         self._reader, self._engine, self._comparer = reader, engine, comparer
         self._background: BackgroundRows | None = None
+        #: the hub's stream (PostgreSQL), whose tail may hold the missing documents
+        self.stream: Iterable[tuple] | None = None
+        # start() is called by the stream's thread, which may still be choosing when the
+        # report ends early (a plugin's error on its first page): nothing starts after that
+        self._lock = threading.Lock()
+        self._closed = False
 
     def started_after(self, rows: Iterable[tuple], count: int) -> Iterator[tuple]:
-        """``rows`` unchanged; the background query starts when ``count`` of them are read and
-        more follow (``0``: now). Built from C parts (no Python frame per row): ``chain`` asks
-        for its second iterable only when the first ``count`` rows are consumed."""
+        """``rows`` unchanged; on SQLite the background query starts when ``count`` of them
+        are read and more follow (``0``: now). Built from C parts (no Python frame per row):
+        ``chain`` asks for its second iterable only when the first ``count`` rows are
+        consumed."""
         if count <= 0:
-            self._start()
+            self._start_ids()
             return iter(rows)
         rows = iter(rows)
-        return chain(islice(rows, count), _Then(self._start, rows))
+        return chain(islice(rows, count), _Then(self._start_ids, rows))
 
-    def _start(self) -> None:
-        if self._reader.url.get_backend_name() != "sqlite":
-            self._background = BackgroundRows(
-                self._reader, partitions(self._comparer.missing_statement()))
-        elif self._reader is not self._engine:
+    def _start_ids(self) -> None:
+        if self._reader is not self._engine:
             self._background = BackgroundRows(self._reader, self._comparer.missing_ids)
 
+    def start(self) -> None:
+        """Read the missing documents in the background (PostgreSQL, a stream through a
+        cursor): called by the stream's thread once it has chosen; nothing once closed."""
+        with self._lock:
+            if not self._closed:
+                self._background = BackgroundRows(
+                    self._reader, partitions(self._comparer.missing_statement()))
+
     def rows(self) -> Iterable | None:
-        """The background query's rows, or ``None`` when it was not started (read them on the
-        report's connection then)."""
+        """The missing documents' rows as :meth:`~hub.reconcile.accounting_sql.AccountingSQL.
+        missing` gives them, or ``None`` when nothing has read them (read them on the report's
+        connection then). Ask once the hub's stream has been read to its end."""
+        stream = self.stream
+        if isinstance(stream, StreamedRows) and stream.has_tail:
+            # (None, total, status, currency, id, number, organisation, date), few rows
+            return (("", r[4], r[5], r[6], r[3], r[1], r[2], r[7]) for r in stream.tail())
         if self._background is None:
             return None
         if self._reader.url.get_backend_name() != "sqlite":
@@ -331,6 +392,8 @@ class _MissingRows:
         return self
 
     def __exit__(self, *_exc: object) -> None:
+        with self._lock:
+            self._closed = True
         if self._background is not None:
             self._background.close()
 

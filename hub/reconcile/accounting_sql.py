@@ -107,6 +107,31 @@ class AccountingSQL:
             f"ON t.id = l.document_id WHERE l.connection = :connection "
             f"AND l.document_kind = :kind{self.filters()} ORDER BY {order}")
 
+    def hub_stream_with_missing(self) -> TextClause:
+        """:meth:`hub_stream`'s rows, then those of :meth:`missing` in one pass over the
+        documents (a left join of the documents to their links instead of a join and an
+        anti-join: issue #21), keyed ``None`` and sorted last. Each row is ``(external id,
+        total, status, currency, id, number, organisation id, date)``; the last four are
+        ``NULL`` on a linked document's row (the stream reads only the first four).
+
+        PostgreSQL only, and for a stream that is one query: its rows are sorted whole, with
+        no index to read in order, so the key is always sorted ``COLLATE "C"`` (code point
+        order), which PostgreSQL sorts fastest (byte comparisons of abbreviated keys: 0.8 ms
+        of 8.6 at 10,000 documents against a ``C.UTF-8`` database's own collation), and no
+        question about the database's collation is needed."""
+        sql = self.kind.sql
+        order = 'l.external_id COLLATE "C"'
+        extra = "".join(f", CASE WHEN l.external_id IS NULL THEN {sql[i].format(t='t')} END"
+                        for i in (0, 1, 2, 6))
+        pushable = self.kind.sql_pushable.format(t="t")
+        belongs = f" AND (l.external_id IS NOT NULL OR ({pushable}))" if pushable else ""
+        return self._statement(
+            f"SELECT l.external_id, {sql[4].format(t='t')}, {sql[5].format(t='t')}, "
+            f"{sql[3].format(t='t')}{extra} FROM {self._table} t LEFT JOIN {_LINK} l "
+            f"ON l.document_id = t.id AND l.connection = :connection "
+            f"AND l.document_kind = :kind WHERE 1 = 1{belongs}{self.filters()} "
+            f"ORDER BY {order} NULLS LAST, t.id")
+
     def missing(self, by_ids: bool = False) -> TextClause:
         """Documents that should be at the other system and have no link there, as ``('',
         *columns)`` in id order (``by_ids``: only those of the list ``ids``)."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import queue
 import threading
+from bisect import bisect_left
 from itertools import chain, islice
 from typing import Any, Callable, Iterable, Iterator
 
@@ -44,6 +45,14 @@ CURSOR_FROM = 50_000
 STREAM_CHUNK = 1_000
 
 
+#: Rows of a stream's tail held by its thread (see :meth:`StreamedRows._hand_over_tail`).
+TAIL_HELD = 5_000
+
+
+def _keyless(row: tuple) -> bool:
+    return row[0] is None
+
+
 class _Failed:
     """An error raised by a reading thread, handed to the reader to raise."""
 
@@ -57,6 +66,9 @@ class _Handover:
 
     _thread: threading.Thread
 
+    #: True once the reader has taken the end of the rows
+    drained = False
+
     def __init__(self) -> None:
         self._handover: queue.Queue = queue.Queue(maxsize=PREFETCH_BATCHES)
         self._stop = threading.Event()
@@ -65,26 +77,30 @@ class _Handover:
         self._thread = threading.Thread(target=target, name=name, daemon=True)
         self._thread.start()
 
-    def _put(self, item: Any) -> bool:
+    def _put(self, item: Any, handover: queue.Queue | None = None) -> bool:
         """Hand ``item`` over; False once the reader has stopped the thread."""
+        handover = self._handover if handover is None else handover
         while not self._stop.is_set():
             try:
-                self._handover.put(item, timeout=0.2)
+                handover.put(item, timeout=0.2)
                 return True
             except queue.Full:
                 continue
         return False
 
-    def _take(self) -> Any:
+    def _take(self, handover: queue.Queue | None = None) -> Any:
+        handover = self._handover if handover is None else handover
         while True:
             try:
-                item = self._handover.get(timeout=0.2)
+                item = handover.get(timeout=0.2)
                 break
             except queue.Empty:
                 if self._stop.is_set():  # closed: no end marker will come
                     raise ResourceClosedError("the rows were closed before their end") from None
         if isinstance(item, _Failed):
             raise item.error
+        if handover is self._handover and item == []:
+            self.drained = True
         return item
 
     def __iter__(self) -> Iterator[tuple]:
@@ -94,12 +110,16 @@ class _Handover:
     def close(self) -> None:
         """Stop the thread (the batch it is reading is finished first) and wait for it."""
         self._stop.set()
-        while True:  # a thread waiting to hand a batch over sees the stop at once
-            try:
-                self._handover.get_nowait()
-            except queue.Empty:
-                break
+        for handover in self._queues():
+            while True:  # a thread waiting to hand a batch over sees the stop at once
+                try:
+                    handover.get_nowait()
+                except queue.Empty:
+                    break
         self._thread.join()
+
+    def _queues(self) -> list[queue.Queue]:
+        return [self._handover]
 
     def __enter__(self) -> "_Handover":
         return self
@@ -213,15 +233,21 @@ class StreamedRows(_Handover):
     """
 
     def __init__(self, source: Connection | Engine, statement: Any, batch: int,
-                 server_cursor: Callable[[Connection], bool] | bool = True) -> None:
+                 server_cursor: Callable[[Connection], bool] | bool = True,
+                 with_tail: Callable[[Connection, bool], Any] | None = None) -> None:
         super().__init__()
         self._released = threading.Event()
+        #: set once :meth:`tail` can be read without holding the connection any longer than
+        #: needed: the tail has been read whole (the connection is free), or is too long to
+        #: be held and comes through its own bounded queue (the connection stays busy)
+        self._settled = threading.Event()
+        self._tail: queue.Queue | None = None
         #: True once the stream has failed: its connection is then no use for anything else
         self.failed = False
         self.connection: Connection | None = None
         self._owned = isinstance(source, Engine)
         if self._owned:
-            self._start(lambda: self._read(source, statement, batch, server_cursor),
+            self._start(lambda: self._read(source, statement, batch, server_cursor, with_tail),
                         "hub-reconcile-prefetch")
             return
         if callable(server_cursor):
@@ -232,7 +258,13 @@ class StreamedRows(_Handover):
         event.listen(source, "rollback", self._stop_on_end)
         event.listen(source, "commit", self._stop_on_end)
         self.connection = source
+        self._settled.set()
         self._start(lambda: self._hand_over(batches), "hub-reconcile-prefetch")
+
+    def waiting(self) -> bool:
+        """True while no row (nor the end, nor an error) has come yet: the query is still
+        running in the server."""
+        return self._handover.empty() and not self._released.is_set()
 
     @property
     def finished(self) -> bool:
@@ -240,7 +272,8 @@ class StreamedRows(_Handover):
         return self._released.is_set()
 
     def _read(self, engine: Engine, statement: Any, batch: int,
-              server_cursor: Callable[[Connection], bool] | bool) -> None:
+              server_cursor: Callable[[Connection], bool] | bool,
+              with_tail: Callable[[Connection, bool], Any] | None) -> None:
         try:
             conn = engine.connect()
         except BaseException as exc:  # handed to the reader, who raises it
@@ -248,8 +281,14 @@ class StreamedRows(_Handover):
             return
         self.connection = conn
         try:
-            made = statement(conn) if callable(statement) else statement
+            # the choice first: its question may answer the statement's too (estimated_rows)
             cursor = server_cursor(conn) if callable(server_cursor) else server_cursor
+            made = with_tail(conn, cursor) if with_tail is not None else None
+            if made is not None:
+                self._tail = queue.Queue(maxsize=PREFETCH_BATCHES)
+            else:
+                made = statement(conn) if callable(statement) else statement
+                self._settled.set()
             batches = stream_batches(conn, made, batch, cursor)
         except BaseException as exc:
             self._fail(exc)
@@ -259,11 +298,16 @@ class StreamedRows(_Handover):
     def _hand_over(self, batches: Iterator[tuple[list[tuple], bool]]) -> None:
         try:
             for rows, ended in batches:
+                if self._tail is not None and rows and rows[-1][0] is None:
+                    self._hand_over_tail(rows, ended, batches)
+                    return
                 if ended:  # the connection is free before the last rows are handed over
                     self._released.set()
                     if rows and not self._put(rows):
                         return
-                    self._put([])
+                    if self._put([]) and self._tail is not None:
+                        self._settled.set()
+                        self._put([], self._tail)  # no tail
                     return
                 if not self._put(rows):
                     return  # stopped: closing the stream below cancels the query
@@ -272,11 +316,61 @@ class StreamedRows(_Handover):
         finally:
             batches.close()
             self._released.set()
+            self._settled.set()
+
+    def _hand_over_tail(self, rows: list[tuple], ended: bool,
+                        batches: Iterator[tuple[list[tuple], bool]]) -> None:
+        """The keyed rows' last part and their end, then the rows with no key (see
+        :meth:`tail`): held here until the result ends (the connection is then free for the
+        lookups that come before the tail is read), or, when there are more than
+        :data:`TAIL_HELD`, handed over through the tail's queue as they are read."""
+        cut = bisect_left(rows, True, key=_keyless)
+        if (cut and not self._put(rows[:cut])) or not self._put([]):
+            return
+        held = rows[cut:]
+        while not ended:
+            if len(held) >= TAIL_HELD:  # too many to hold: hand them over as they come
+                self._settled.set()
+                if not self._put(held, self._tail):
+                    return
+                held = []
+            more, ended = next(batches)
+            held.extend(more)
+        self._released.set()
+        self._settled.set()
+        if held and not self._put(held, self._tail):
+            return
+        self._put([], self._tail)
+
+    def tail(self) -> Iterable[tuple]:
+        """The rows after the keyed ones, whose key (first column) is ``None``, of a stream
+        read with ``with_tail`` (see :class:`StreamedRows`); ask once the keyed rows have been
+        read to their end."""
+        if self._tail is None:
+            raise ResourceClosedError("this stream has no tail")
+        handover = self._tail
+        return chain.from_iterable(iter(lambda: self._take(handover), []))
+
+    @property
+    def has_tail(self) -> bool:
+        """True when this stream reads a tail (decided by its thread before its first row)."""
+        return self._tail is not None
+
+    def settle(self) -> None:
+        """Wait until the tail, if any, no longer needs this process to read it before the
+        stream's connection is free (see :meth:`_hand_over_tail`). Only once the keyed rows
+        have been read to their end: until then the thread may be waiting for the reader."""
+        self._settled.wait()
+
+    def _queues(self) -> list[queue.Queue]:
+        return [self._handover] + ([self._tail] if self._tail is not None else [])
 
     def _fail(self, exc: BaseException) -> None:
         self.failed = True
         self._released.set()
-        self._put(_Failed(exc))
+        self._settled.set()
+        if self._put(_Failed(exc)) and self._tail is not None:
+            self._put(_Failed(exc), self._tail)
 
     def close(self) -> None:
         """Stop the stream (its query is cancelled), wait until its connection is free, and
@@ -333,9 +427,11 @@ class LookupConnection:
 
     def __call__(self) -> Connection:
         stream = self.stream
-        if (isinstance(stream, StreamedRows) and stream.finished and not stream.failed
-                and stream.connection is not None):
-            return stream.connection
+        if isinstance(stream, StreamedRows):
+            if stream.drained:
+                stream.settle()  # its tail may be read to its end in a moment
+            if stream.finished and not stream.failed and stream.connection is not None:
+                return stream.connection
         if self._own is None:
             self._own = self._engine.connect()
         return self._own

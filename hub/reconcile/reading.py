@@ -148,12 +148,23 @@ def _codepoint_collation(engine: Engine) -> bool:
     return _collation_of[url]
 
 
-def estimated_rows(conn: Connection, table: str) -> float:
+def estimated_rows(conn: Connection, table: str, engine: Engine | None = None) -> float:
     """The PostgreSQL planner's estimate of ``table``'s rows (``pg_class.reltuples``, kept by
-    ANALYZE and autovacuum; -1 before either has run): a question that reads no table."""
-    estimate = conn.exec_driver_sql(
-        "SELECT reltuples FROM pg_class WHERE oid = %(table)s::regclass", {"table": table}
-    ).scalar()
+    ANALYZE and autovacuum; -1 before either has run): a question that reads no table.
+
+    With ``engine``, the database's collation (:func:`key_collation`) is learnt in the same
+    round trip when it is not known yet: a stream asks both before its query, whose first
+    row a report waits for (issue #21)."""
+    url = engine.url.render_as_string(hide_password=True) if engine is not None else None
+    if url is None or url in _collation_of:
+        estimate = conn.exec_driver_sql(
+            "SELECT reltuples FROM pg_class WHERE oid = %(table)s::regclass", {"table": table}
+        ).scalar()
+        return float(estimate or 0)
+    estimate, collation = conn.exec_driver_sql(
+        f"SELECT (SELECT reltuples FROM pg_class WHERE oid = %(table)s::regclass), "
+        f"({_COLLATION})", {"table": table}).one()
+    _collation_of[url] = str(collation or "").lower() in _CODEPOINT_COLLATIONS
     return float(estimate or 0)
 
 

@@ -131,14 +131,14 @@ def test_reconcile_compare_loop_handles_empty_sides(hub_keys, other_keys):
 
 
 def test_reconcile_missing_query_starts_at_once_or_after_its_count_of_hub_rows():
-    """``started_after(rows, 0)`` starts the background query before any row is read (the
-    PostgreSQL default); a count starts it once that many rows are read and more follow."""
+    """``started_after(rows, 0)`` starts the background query (SQLite) before any row is read
+    (the default); a count starts it once that many rows are read and more follow."""
     from hub.reconcile import accounting
 
-    assert accounting.BACKGROUND_AFTER_POSTGRES == 0
+    assert accounting.BACKGROUND_AFTER == 0
     started = []
     missing = accounting._MissingRows.__new__(accounting._MissingRows)
-    missing._start = lambda: started.append(True)
+    missing._start_ids = lambda: started.append(True)
     rows = missing.started_after(iter([("a",), ("b",)]), 0)
     assert started == [True]
     assert list(rows) == [("a",), ("b",)]
@@ -149,3 +149,33 @@ def test_reconcile_missing_query_starts_at_once_or_after_its_count_of_hub_rows()
     started.clear()
     assert list(missing.started_after(iter([("a",), ("b",)]), 2)) == [("a",), ("b",)]
     assert started == []  # nothing followed: no query in the background
+
+
+def test_reconcile_reads_the_other_side_ahead_only_while_the_hub_stream_is_awaited(
+        monkeypatch):
+    """While the hub's first rows are awaited (its query still sorting in the server), the
+    other side is read ahead, up to READ_AHEAD documents (a step more at most); the
+    documents then come in their order, none lost or repeated, and none is read ahead once
+    the hub's rows are there."""
+    from hub.reconcile import accounting
+
+    monkeypatch.setattr(accounting, "READ_AHEAD", 250)
+    taken = []
+
+    def others(count):
+        for i in range(count):
+            taken.append(i)
+            yield i
+
+    looks = iter([True, True, False])  # the hub's first rows come at the third look
+    rows = accounting._read_ahead(others(1000), lambda: next(looks))
+    assert len(taken) == 2 * accounting._READ_AHEAD_STEP and list(rows) == list(range(1000))
+    taken.clear()
+    rows = accounting._read_ahead(others(1000), lambda: True)  # bounded
+    assert len(taken) == 300 and list(rows) == list(range(1000))
+    taken.clear()
+    rows = accounting._read_ahead(others(150), lambda: True)  # fewer than a step
+    assert list(rows) == list(range(150))
+    taken.clear()
+    rows = accounting._read_ahead(others(1000), lambda: False)
+    assert taken == [] and list(rows) == list(range(1000))

@@ -53,15 +53,20 @@ def _seed(engine) -> list:
     return sorted(others, key=lambda d: d.key)
 
 
-#: when the missing-documents query starts in the background (accounting.BACKGROUND_AFTER, and
-#: BACKGROUND_AFTER_POSTGRES): at once (the default), in the middle of the hub's stream, or
+#: when the missing-documents query starts in the background on SQLite
+#: (accounting.BACKGROUND_AFTER): at once (the default), in the middle of the hub's stream, or
 #: never (more than N: read after the comparison)
 BACKGROUND = [None, 6_000, 10 * N]
+#: how the missing documents are read on PostgreSQL: in the stream's own pass, held by its
+#: thread (the default at this size); the same with more of them than the thread holds (they
+#: come through a queue, and the lookups before them go to a connection of their own); or, the
+#: stream going through a cursor, by a query in the background
+POSTGRES_PATHS = {"tail": {}, "long tail": {"TAIL_HELD": 50}, "cursor": {"CURSOR_FROM": 0}}
 
 
-def _check(engine, monkeypatch, background_after) -> None:
+def _check(engine, monkeypatch, background_after=None, path=None) -> None:
     from hub.db.models import metadata
-    from hub.reconcile import accounting
+    from hub.reconcile import accounting, background
     from hub.reconcile.core import NullProgress, Options
 
     metadata.create_all(engine)
@@ -69,9 +74,13 @@ def _check(engine, monkeypatch, background_after) -> None:
     monkeypatch.setattr(accounting, "_BATCH", 7)  # look differences up while streaming
     if background_after is not None:
         monkeypatch.setattr(accounting, "BACKGROUND_AFTER", background_after)
-        monkeypatch.setattr(accounting, "BACKGROUND_AFTER_POSTGRES", background_after)
     else:
-        assert accounting.BACKGROUND_AFTER == accounting.BACKGROUND_AFTER_POSTGRES == 0
+        assert accounting.BACKGROUND_AFTER == 0
+    assert background.CURSOR_FROM > N  # the default path here: one query with its tail
+    for name, value in (path or {}).items():
+        monkeypatch.setattr(background, name, value)
+    if "CURSOR_FROM" in (path or {}):
+        monkeypatch.setattr(accounting, "CURSOR_FROM", path["CURSOR_FROM"])
     options = Options(today=dt.date(2026, 3, 1))
     found = list(accounting.compare_kind(engine, "books", accounting.KINDS["invoice"], others,
                                          options, NullProgress(), presorted=True))
@@ -98,12 +107,12 @@ def test_reconcile_many_documents_on_sqlite(hub_engine, monkeypatch, background_
 
 
 @pytest.mark.postgres
-@pytest.mark.parametrize("background_after", BACKGROUND)
-def test_reconcile_many_documents_on_postgres(hub_postgres_url, monkeypatch, background_after):
+@pytest.mark.parametrize("path", list(POSTGRES_PATHS))
+def test_reconcile_many_documents_on_postgres(hub_postgres_url, monkeypatch, path):
     from hub.db.engine import make_engine
 
     engine = make_engine(hub_postgres_url)
     try:
-        _check(engine, monkeypatch, background_after)
+        _check(engine, monkeypatch, path=POSTGRES_PATHS[path])
     finally:
         engine.dispose()

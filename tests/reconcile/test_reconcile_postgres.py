@@ -275,3 +275,143 @@ def test_reconcile_postgres_accounting_filters_by_organisation_and_window(
             today=ctx.today(), until=dt.date(2026, 1, 31)), NullProgress())) == []
     finally:
         engine.dispose()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("held", [5_000, 100])
+def test_reconcile_postgres_stream_with_a_tail(hub_postgres_url, monkeypatch, held):
+    """A stream read as one query with a tail (the documents missing at the other side, in
+    the hub's stream's own pass) hands its keyed rows over, ends them at the first row with
+    no key, and gives the rest as its tail. A tail the thread holds whole frees the stream's
+    connection for the lookups asked after the keyed rows (they wait for it); a longer one
+    comes through a queue while they go to a connection of their own. Through a cursor there
+    is no tail."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import ResourceClosedError
+
+    from hub.db.engine import make_engine
+    from hub.reconcile import background
+    from hub.reconcile.background import LookupConnection, StreamedRows
+    from hub.reconcile.reading import read_only
+
+    monkeypatch.setattr(background, "TAIL_HELD", held)
+    engine = make_engine(hub_postgres_url)
+    try:
+        _numbers_table(engine, 12345)
+        keyed = text("SELECT lpad(k::text, 6, '0'), k FROM t ORDER BY 1")
+        tailed = text("SELECT CASE WHEN k % 10 <> 0 THEN lpad(k::text, 6, '0') END, k FROM t "
+                      "ORDER BY 1 NULLS LAST, k")
+        chosen = []
+
+        def with_tail(conn, cursor):
+            chosen.append(cursor)
+            return None if cursor else tailed
+
+        with read_only(engine) as reader:
+            lookup = LookupConnection(reader)
+            lookup.stream = StreamedRows(reader, keyed, 1000, False, with_tail)
+            assert [row[1] for row in lookup.stream] == [
+                k for k in range(1, 12346) if k % 10]
+            assert chosen == [False] and lookup.stream.has_tail
+            conn = lookup()
+            assert (conn is lookup.stream.connection) == (held > 1234)
+            assert conn.execute(text("SELECT count(*) FROM t")).scalar() == 12345
+            assert [row for row in lookup.stream.tail()] == [
+                (None, k) for k in range(10, 12346, 10)]
+            assert lookup.stream.finished
+            lookup.close()
+
+            through_cursor = StreamedRows(reader, keyed, 1000, True, with_tail)
+            assert sum(1 for _ in through_cursor) == 12345
+            assert chosen == [False, True] and not through_cursor.has_tail
+            with pytest.raises(ResourceClosedError):
+                through_cursor.tail()
+            through_cursor.close()
+
+            # stopped in the middle of its tail: the thread ends, the connection is closed
+            early = StreamedRows(reader, keyed, 1000, False, with_tail)
+            assert sum(1 for _ in early) == 12345 - 1234
+            early.close()
+            assert early.connection.closed
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_reconcile_postgres_row_estimate_learns_the_collation_in_the_same_question(
+        hub_postgres_url):
+    """``estimated_rows`` with the engine learns the database's collation in its own round
+    trip when it is not known yet (a stream asks both before its query), with the answer
+    ``key_collation`` gives on its own."""
+    from sqlalchemy import event
+
+    from hub.db.engine import make_engine
+    from hub.reconcile import reading
+
+    engine = make_engine(hub_postgres_url)
+    try:
+        _numbers_table(engine, 10)
+        url = engine.url.render_as_string(hide_password=True)
+        reading._collation_of.pop(url, None)
+        asked = []
+        event.listen(engine, "before_cursor_execute", lambda *a: asked.append(a[2]))
+        with engine.connect() as conn:
+            conn.exec_driver_sql("ANALYZE t")
+            asked.clear()
+            assert reading.estimated_rows(conn, "t", engine) == 10
+            assert len(asked) == 1 and "datcollate" in asked[0]
+            learnt = reading._collation_of[url]
+            assert reading.estimated_rows(conn, "t", engine) == 10
+            assert len(asked) == 2 and "datcollate" not in asked[1]
+            reading._collation_of.pop(url)
+            assert reading.key_collation(engine, conn) == (None if learnt else "C")
+            assert reading._collation_of[url] == learnt
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_reconcile_postgres_report_ended_early_starts_no_background_query(
+        hub_postgres_url, monkeypatch):
+    """The stream's thread chooses its way (and starts the missing documents' query in the
+    background for a cursor) while the report reads the other side. A report that ends before
+    it has chosen (a plugin's error on its first page) leaves no thread and no connection
+    behind."""
+    import datetime as dt
+    import threading
+    import time
+
+    from hub.db.engine import make_engine
+    from hub.db.models import metadata
+    from hub.reconcile import accounting
+    from hub.reconcile.core import NullProgress, Options
+
+    def slow_estimate(conn, table, engine=None):
+        time.sleep(0.3)  # still choosing when the report ends
+        return 10 ** 9  # a cursor: the missing documents would be read in the background
+
+    def failing_plugin():
+        raise RuntimeError("the accounting system is down")
+        yield
+
+    started = []
+    real_background = accounting.BackgroundRows
+    monkeypatch.setattr(accounting, "estimated_rows", slow_estimate)
+    monkeypatch.setattr(accounting, "BackgroundRows",
+                        lambda *a: started.append(real_background(*a)) or started[-1])
+    engine = make_engine(hub_postgres_url)
+    try:
+        metadata.create_all(engine)
+        with pytest.raises(RuntimeError, match="is down"):
+            list(accounting.compare_kind(engine, "books", accounting.KINDS["invoice"],
+                                         failing_plugin(), Options(today=dt.date(2026, 3, 1)),
+                                         NullProgress(),
+                                         presorted=True))
+        deadline = time.monotonic() + 5
+        while any(t.name.startswith("hub-reconcile") for t in threading.enumerate()):
+            assert time.monotonic() < deadline, [t.name for t in threading.enumerate()]
+            time.sleep(0.05)
+        assert started == []  # chosen after the report ended: nothing started
+        assert engine.pool.checkedout() == 0
+    finally:
+        engine.dispose()
