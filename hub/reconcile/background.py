@@ -293,6 +293,10 @@ class StreamedRows(_Handover):
         except BaseException as exc:
             self._fail(exc)
             return
+        if self._stop.is_set():  # closed while choosing: the query is never sent
+            self._released.set()
+            self._settled.set()
+            return
         self._hand_over(batches)
 
     def _hand_over(self, batches: Iterator[tuple[list[tuple], bool]]) -> None:
@@ -329,6 +333,8 @@ class StreamedRows(_Handover):
             return
         held = rows[cut:]
         while not ended:
+            if self._stop.is_set():
+                return  # closed: the query is cancelled (see _hand_over)
             if len(held) >= TAIL_HELD:  # too many to hold: hand them over as they come
                 self._settled.set()
                 if not self._put(held, self._tail):

@@ -61,7 +61,8 @@ BACKGROUND = [None, 6_000, 10 * N]
 #: thread (the default at this size); the same with more of them than the thread holds (they
 #: come through a queue, and the lookups before them go to a connection of their own); or, the
 #: stream going through a cursor, by a query in the background
-POSTGRES_PATHS = {"tail": {}, "long tail": {"TAIL_HELD": 50}, "cursor": {"CURSOR_FROM": 0}}
+POSTGRES_PATHS = {"tail": {}, "long tail": {"TAIL_HELD": 50},
+                  "cursor": {"CURSOR_FROM": -1}}  # -1: the estimate of a table never analysed
 
 
 def _check(engine, monkeypatch, background_after=None, path=None) -> None:
@@ -81,6 +82,12 @@ def _check(engine, monkeypatch, background_after=None, path=None) -> None:
         monkeypatch.setattr(background, name, value)
     if "CURSOR_FROM" in (path or {}):
         monkeypatch.setattr(accounting, "CURSOR_FROM", path["CURSOR_FROM"])
+    streams, started = [], []
+    real_stream, real_background = accounting.hub_stream, accounting.BackgroundRows
+    monkeypatch.setattr(accounting, "hub_stream",
+                        lambda *a: streams.append(real_stream(*a)) or streams[-1])
+    monkeypatch.setattr(accounting, "BackgroundRows",
+                        lambda *a: started.append(real_background(*a)) or started[-1])
     options = Options(today=dt.date(2026, 3, 1))
     found = list(accounting.compare_kind(engine, "books", accounting.KINDS["invoice"], others,
                                          options, NullProgress(), presorted=True))
@@ -90,6 +97,10 @@ def _check(engine, monkeypatch, background_after=None, path=None) -> None:
         "status_differs": len(range(3, N, EVERY)),
         "extra_in_accounting": len(range(4, N, EVERY))}
     assert len({d.document for d in found}) == len(found)
+    if path is not None:  # PostgreSQL: the way asked for was taken
+        cursor = "CURSOR_FROM" in path
+        assert [s.has_tail for s in streams] == [not cursor]
+        assert len(started) == (1 if cursor else 0)
     differs = next(d for d in found if d.kind == "total_differs")
     assert differs.document == "invoice INV-000002"
     assert (differs.hub_value, differs.other_value) == ("102.02 USD", "92.02 USD")

@@ -286,6 +286,8 @@ def test_reconcile_postgres_stream_with_a_tail(hub_postgres_url, monkeypatch, he
     connection for the lookups asked after the keyed rows (they wait for it); a longer one
     comes through a queue while they go to a connection of their own. Through a cursor there
     is no tail."""
+    import time
+
     from sqlalchemy import text
     from sqlalchemy.exc import ResourceClosedError
 
@@ -299,7 +301,9 @@ def test_reconcile_postgres_stream_with_a_tail(hub_postgres_url, monkeypatch, he
     try:
         _numbers_table(engine, 12345)
         keyed = text("SELECT lpad(k::text, 6, '0'), k FROM t ORDER BY 1")
-        tailed = text("SELECT CASE WHEN k % 10 <> 0 THEN lpad(k::text, 6, '0') END, k FROM t "
+        # a tail of 3,086 rows: held whole by the thread, or (held=100) more than the tail's
+        # queue takes, so that the thread is still reading it when the keyed rows have ended
+        tailed = text("SELECT CASE WHEN k % 4 <> 0 THEN lpad(k::text, 6, '0') END, k FROM t "
                       "ORDER BY 1 NULLS LAST, k")
         chosen = []
 
@@ -311,13 +315,13 @@ def test_reconcile_postgres_stream_with_a_tail(hub_postgres_url, monkeypatch, he
             lookup = LookupConnection(reader)
             lookup.stream = StreamedRows(reader, keyed, 1000, False, with_tail)
             assert [row[1] for row in lookup.stream] == [
-                k for k in range(1, 12346) if k % 10]
+                k for k in range(1, 12346) if k % 4]
             assert chosen == [False] and lookup.stream.has_tail
             conn = lookup()
-            assert (conn is lookup.stream.connection) == (held > 1234)
+            assert (conn is lookup.stream.connection) == (held > 3086)
             assert conn.execute(text("SELECT count(*) FROM t")).scalar() == 12345
             assert [row for row in lookup.stream.tail()] == [
-                (None, k) for k in range(10, 12346, 10)]
+                (None, k) for k in range(4, 12346, 4)]
             assert lookup.stream.finished
             lookup.close()
 
@@ -328,11 +332,23 @@ def test_reconcile_postgres_stream_with_a_tail(hub_postgres_url, monkeypatch, he
                 through_cursor.tail()
             through_cursor.close()
 
-            # stopped in the middle of its tail: the thread ends, the connection is closed
+            # stopped in the middle of its tail (held=100: the thread waits to hand it over):
+            # the thread ends, the connection is closed
             early = StreamedRows(reader, keyed, 1000, False, with_tail)
-            assert sum(1 for _ in early) == 12345 - 1234
+            assert sum(1 for _ in early) == 12345 - 3086
+            early.settle()
+            assert early.finished == (held > 3086)
             early.close()
             assert early.connection.closed
+
+            # closed while it chooses: no query is sent, the thread ends
+            def slow_choice(conn):
+                time.sleep(0.3)
+                return False
+
+            closed_early = StreamedRows(reader, keyed, 1000, slow_choice, with_tail)
+            closed_early.close()
+            assert closed_early.finished and closed_early.connection.closed
     finally:
         engine.dispose()
 
