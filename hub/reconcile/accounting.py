@@ -47,9 +47,8 @@ from hub.errors import PluginError
 from hub.host.gc_pacing import bulk_allocations
 from hub.reconcile.core import Difference, Options, Progress
 from hub.reconcile.documents import OtherDoc, status_class
-from hub.reconcile.background import (
-    CURSOR_FROM, BackgroundRows, LookupConnection, StreamedRows,
-)
+from hub.reconcile.background import BackgroundRows, LookupConnection, StreamedRows
+from hub.reconcile.batches import CURSOR_FROM
 from hub.reconcile.reading import (
     STREAM_BATCH, estimated_rows, exact_decimal, key_collation, partitions, read_only,
     stream_tuples,
@@ -57,7 +56,7 @@ from hub.reconcile.reading import (
 from hub.reconcile.accounting_differences import AccountingComparer
 from hub.reconcile.accounting_kinds import BATCH as _BATCH, KINDS, SECTION, DocumentKind
 from hub.reconcile.accounting_sql import AccountingSQL
-from hub.reconcile.streams import order_error, sorted_stream, unique_by_key
+from hub.reconcile.streams import order_error, read_ahead, sorted_stream, unique_by_key
 
 if TYPE_CHECKING:
     from hub.host.context import HubContext
@@ -72,10 +71,6 @@ log = logging.getLogger("hub.reconcile")
 #: second core it overlaps the comparison (issue #21: a 10,000-document report took 55 ms
 #: with the query read afterwards, 50 ms with it in the background, best of 15 each).
 BACKGROUND_AFTER = 0
-#: Other-side documents read at most while the hub's first rows are awaited (see
-#: :func:`_read_ahead`), and how many are read between two looks at the hub's stream.
-READ_AHEAD = 10_000
-_READ_AHEAD_STEP = 100
 
 
 def run(ctx: "HubContext", options: Options, progress: Progress) -> Iterator[Difference]:
@@ -188,7 +183,7 @@ def _compare(comparer: AccountingComparer, hub_rows: Iterable[tuple],
     # the other side first: on PostgreSQL the hub's query runs meanwhile (StreamedRows)
     other = next(other_iter, None)
     if hub_waiting is not None and other is not None:
-        other_iter = _read_ahead(other_iter, hub_waiting)
+        other_iter = read_ahead(other_iter, hub_waiting)
     hub = next(hub_iter, None)
     # An exhausted side's key is _END, greater than every key: the loop then needs no test
     # for an exhausted side (comparing a key with _END runs Python code, at the tail only).
@@ -277,25 +272,6 @@ def _compare(comparer: AccountingComparer, hub_rows: Iterable[tuple],
     yield from comparer.flush_lines()
 
 
-def _read_ahead(others: Iterator[OtherDoc], hub_waiting: Callable[[], bool]
-                ) -> Iterator[OtherDoc]:
-    """``others`` unchanged, after reading about :data:`READ_AHEAD` of them (whole steps) while
-    ``hub_waiting()`` (the hub's first rows are still being joined and sorted by the server).
-
-    The comparison cannot start before the hub's first row, and until then this process has
-    nothing else to do: the other side's documents read now (driver rows, pages of a
-    plugin) are work taken off the comparison's own time (issue #21: the hub's first row
-    came 17 to 25 ms after the other side's at 10,000 documents). Bounded, so that memory
-    stays flat at any size."""
-    ahead: list[OtherDoc] = []
-    while len(ahead) < READ_AHEAD and hub_waiting():
-        taken = list(islice(others, _READ_AHEAD_STEP))
-        ahead.extend(taken)
-        if len(taken) < _READ_AHEAD_STEP:
-            break
-    return chain(ahead, others) if ahead else others
-
-
 class _Last:
     """The key of an exhausted side: greater than every key, equal only to itself."""
 
@@ -324,7 +300,7 @@ class _MissingRows:
     whose time is spent in the database, read while the streams are compared.
 
     On PostgreSQL, while the hub's stream is one query (its links are few, see
-    :data:`~hub.reconcile.background.CURSOR_FROM`), they come in that query's own pass, after
+    :data:`~hub.reconcile.batches.CURSOR_FROM`), they come in that query's own pass, after
     its linked documents (:meth:`~hub.reconcile.accounting_sql.AccountingSQL.
     hub_stream_with_missing`, the stream's :meth:`~hub.reconcile.background.StreamedRows.tail`):
     a join and an anti-join over the same tables were two passes, in two server processes,

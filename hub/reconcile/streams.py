@@ -20,12 +20,13 @@ from __future__ import annotations
 import heapq
 import pickle
 import tempfile
+from itertools import chain, islice
 from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 from hub.errors import HubError
 
 __all__ = ["merge_join", "sorted_stream", "unique_by_key", "StreamOrderError", "order_error",
-           "DEFAULT_CHUNK_SIZE"]
+           "read_ahead", "DEFAULT_CHUNK_SIZE", "READ_AHEAD"]
 
 L = TypeVar("L")
 R = TypeVar("R")
@@ -198,3 +199,28 @@ def _read_run(handle) -> Iterator[Any]:
         except EOFError:
             return
         yield from batch
+
+
+#: Other-side documents read at most while the hub's first rows are awaited (see
+#: :func:`read_ahead`), and how many are read between two looks at the hub's stream.
+READ_AHEAD = 10_000
+_READ_AHEAD_STEP = 100
+
+
+def read_ahead(others: Iterator[T], hub_waiting: Callable[[], bool]) -> Iterator[T]:
+    """``others`` unchanged, after reading about :data:`READ_AHEAD` of them (whole steps) while
+    ``hub_waiting()`` (the hub's first rows are still being joined and sorted by the server:
+    :func:`hub.reconcile.accounting.compare_kind` on PostgreSQL).
+
+    The comparison cannot start before the hub's first row, and until then this process has
+    nothing else to do: the other side's documents read now (driver rows, pages of a
+    plugin) are work taken off the comparison's own time (issue #21: the hub's first row
+    came 17 to 25 ms after the other side's at 10,000 documents). Bounded, so that memory
+    stays flat at any size."""
+    ahead: list[T] = []
+    while len(ahead) < READ_AHEAD and hub_waiting():
+        taken = list(islice(others, _READ_AHEAD_STEP))
+        ahead.extend(taken)
+        if len(taken) < _READ_AHEAD_STEP:
+            break
+    return chain(ahead, others) if ahead else others

@@ -157,9 +157,9 @@ def test_reconcile_reads_the_other_side_ahead_only_while_the_hub_stream_is_await
     other side is read ahead, up to READ_AHEAD documents (a step more at most); the
     documents then come in their order, none lost or repeated, and none is read ahead once
     the hub's rows are there."""
-    from hub.reconcile import accounting
+    from hub.reconcile import streams
 
-    monkeypatch.setattr(accounting, "READ_AHEAD", 250)
+    monkeypatch.setattr(streams, "READ_AHEAD", 250)
     taken = []
 
     def others(count):
@@ -168,14 +168,14 @@ def test_reconcile_reads_the_other_side_ahead_only_while_the_hub_stream_is_await
             yield i
 
     looks = iter([True, True, False])  # the hub's first rows come at the third look
-    rows = accounting._read_ahead(others(1000), lambda: next(looks))
-    assert len(taken) == 2 * accounting._READ_AHEAD_STEP and list(rows) == list(range(1000))
+    rows = streams.read_ahead(others(1000), lambda: next(looks))
+    assert len(taken) == 2 * streams._READ_AHEAD_STEP and list(rows) == list(range(1000))
     taken.clear()
-    rows = accounting._read_ahead(others(1000), lambda: True)  # bounded
+    rows = streams.read_ahead(others(1000), lambda: True)  # bounded
     assert len(taken) == 300 and list(rows) == list(range(1000))
     taken.clear()
-    rows = accounting._read_ahead(others(150), lambda: True)  # fewer than a step
+    rows = streams.read_ahead(others(150), lambda: True)  # fewer than a step
     assert list(rows) == list(range(150))
     taken.clear()
-    rows = accounting._read_ahead(others(1000), lambda: False)
+    rows = streams.read_ahead(others(1000), lambda: False)
     assert taken == [] and list(rows) == list(range(1000))

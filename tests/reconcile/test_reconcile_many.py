@@ -67,7 +67,7 @@ POSTGRES_PATHS = {"tail": {}, "long tail": {"TAIL_HELD": 50},
 
 def _check(engine, monkeypatch, background_after=None, path=None) -> None:
     from hub.db.models import metadata
-    from hub.reconcile import accounting, background
+    from hub.reconcile import accounting, background, batches
     from hub.reconcile.core import NullProgress, Options
 
     metadata.create_all(engine)
@@ -77,9 +77,9 @@ def _check(engine, monkeypatch, background_after=None, path=None) -> None:
         monkeypatch.setattr(accounting, "BACKGROUND_AFTER", background_after)
     else:
         assert accounting.BACKGROUND_AFTER == 0
-    assert background.CURSOR_FROM > N  # the default path here: one query with its tail
-    for name, value in (path or {}).items():
-        monkeypatch.setattr(background, name, value)
+    assert batches.CURSOR_FROM > N  # the default path here: one query with its tail
+    if "TAIL_HELD" in (path or {}):
+        monkeypatch.setattr(background, "TAIL_HELD", path["TAIL_HELD"])
     if "CURSOR_FROM" in (path or {}):
         monkeypatch.setattr(accounting, "CURSOR_FROM", path["CURSOR_FROM"])
     streams, started = [], []

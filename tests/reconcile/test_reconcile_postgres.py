@@ -75,7 +75,7 @@ def test_reconcile_postgres_streams_every_row_through_the_streaming_thread(hub_p
     from sqlalchemy import text
 
     from hub.db.engine import make_engine
-    from hub.reconcile import background
+    from hub.reconcile import batches
     from hub.reconcile.reading import read_only, stream_tuples
 
     engine = make_engine(hub_postgres_url)
@@ -88,7 +88,7 @@ def test_reconcile_postgres_streams_every_row_through_the_streaming_thread(hub_p
                         conn, text("SELECT k FROM t ORDER BY k"), batch)]
                 assert keys == list(range(1, 12346)), batch
             # batches that start small and double (3, 6, 12, ... up to 1000) miss nothing
-            monkeypatch.setattr(background, "FIRST_BATCH", 3)
+            monkeypatch.setattr(batches, "FIRST_BATCH", 3)
             with reader.connect() as conn:
                 keys = [row[0] for row in stream_tuples(
                     conn, text("SELECT k FROM t ORDER BY k"), 1000)]
