@@ -95,7 +95,7 @@ def run(ctx: "HubContext", options: Options, progress: Progress) -> Iterator[Dif
 
 
 def hub_stream(lookup: LookupConnection, reader: Engine, engine: Engine, sql: AccountingSQL,
-               missing: "_MissingRows | None" = None) -> Iterable[tuple]:
+               missing: "_MissingRows") -> Iterable[tuple]:
     """The hub's documents of ``sql``'s kind linked to its connection, in external-id order, as
     ``(external id, total, status, currency)`` tuples straight from the driver: the hot path
     of a million-document run reads, builds and converts nothing more for a document that
@@ -111,8 +111,6 @@ def hub_stream(lookup: LookupConnection, reader: Engine, engine: Engine, sql: Ac
         # As one query, the documents missing at the other side come in the same pass, last
         # (see _MissingRows); through a cursor, planned for its first rows, they are read in
         # the background on a connection of their own.
-        if missing is None:
-            return None
         if cursor:
             missing.start()
             return None
@@ -155,15 +153,14 @@ def compare_kind(engine: Engine, connection: str, kind: DocumentKind,
                 sorted_stream(others, key=_other_key), _other_key,
                 on_duplicate=lambda d: log.warning("%s listed %s %s twice; compared once",
                                                    connection, kind.label, d.key))
-            lookup.stream = missing.stream = hub_stream(lookup, reader, engine,
-                                                        comparer.sql, missing)
+            lookup.stream = hub_stream(lookup, reader, engine, comparer.sql, missing)
             hub_rows = (missing.started_after(lookup.stream, BACKGROUND_AFTER)
                         if reader.url.get_backend_name() == "sqlite" else lookup.stream)
             waiting = (lookup.stream.waiting if isinstance(lookup.stream, StreamedRows)
                        else None)
             yield from _compare(comparer, hub_rows, ordered, kind.absolute, progress,
                                 waiting)
-            yield from comparer.missing(missing.rows())
+            yield from comparer.missing(missing.rows(lookup.stream))
 
 
 def _compare(comparer: AccountingComparer, hub_rows: Iterable[tuple],
@@ -320,8 +317,6 @@ class _MissingRows:
     def __init__(self, reader: Engine, engine: Engine, comparer: AccountingComparer) -> None:
         self._reader, self._engine, self._comparer = reader, engine, comparer
         self._background: BackgroundRows | None = None
-        #: the hub's stream (PostgreSQL), whose tail may hold the missing documents
-        self.stream: Iterable[tuple] | None = None
         # start() is called by the stream's thread, which may still be choosing when the
         # report ends early (a plugin's error on its first page): nothing starts after that
         self._lock = threading.Lock()
@@ -350,11 +345,11 @@ class _MissingRows:
                 self._background = BackgroundRows(
                     self._reader, partitions(self._comparer.missing_statement()))
 
-    def rows(self) -> Iterable | None:
+    def rows(self, stream: Iterable[tuple]) -> Iterable | None:
         """The missing documents' rows as :meth:`~hub.reconcile.accounting_sql.AccountingSQL.
         missing` gives them, or ``None`` when nothing has read them (read them on the report's
-        connection then). Ask once the hub's stream has been read to its end."""
-        stream = self.stream
+        connection then). Ask once the hub's ``stream`` (whose tail may hold them) has been
+        read to its end."""
         if isinstance(stream, StreamedRows) and stream.has_tail:
             # (None, total, status, currency, id, number, organisation, date), few rows
             return (("", r[4], r[5], r[6], r[3], r[1], r[2], r[7]) for r in stream.tail())
