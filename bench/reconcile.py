@@ -192,13 +192,20 @@ def _reconcile(engine, *, shuffled: bool) -> int:
     from hub.reconcile.reading import read_only, stream_tuples
 
     def other_side(conn):
-        """The stand-in table read as the accounting system would page it."""
-        from hub.reconcile.reading import key_order
+        """The stand-in table read as the accounting system would page it: read the way the
+        hub's own stream is (one query's rows while the table is small, a cursor from
+        CURSOR_FROM rows on; see hub.reconcile.accounting.hub_stream)."""
+        from hub.reconcile.batches import CURSOR_FROM
+        from hub.reconcile.reading import estimated_rows, key_order
 
+        # one round trip: the row estimate, and the collation that key_order needs
+        cursor = (engine.url.get_backend_name() == "postgresql"
+                  and estimated_rows(conn, "bench_external", engine) >= CURSOR_FROM)
         order = "random()" if shuffled else str(key_order(column("external_id"), engine, conn)
                                                 .compile(engine))
         rows = stream_tuples(conn, text("SELECT external_id, total, currency, status, doc_date, "
-                                        f"number FROM bench_external ORDER BY {order}"))
+                                        f"number FROM bench_external ORDER BY {order}"),
+                             server_cursor=cursor)
         empty: dict = {}
         for key, total, currency, status, day, number in rows:
             yield other_doc((key, "invoice", None, number, None, day, currency,

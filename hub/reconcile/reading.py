@@ -60,8 +60,8 @@ def partitions(statement: Any, batch: int = STREAM_BATCH
     return read
 
 
-def stream_tuples(conn: Connection, statement: Any, batch: int = STREAM_BATCH
-                  ) -> Iterable[tuple]:
+def stream_tuples(conn: Connection, statement: Any, batch: int = STREAM_BATCH,
+                  server_cursor: bool = True) -> Iterable[tuple]:
     """Plain tuples of ``statement`` straight from the driver, ``batch`` at a time.
 
     For the hot paths: rows skip SQLAlchemy's per-row processing, and the iterator is built
@@ -69,13 +69,14 @@ def stream_tuples(conn: Connection, statement: Any, batch: int = STREAM_BATCH
     statement) so the values need no type processing either; bound parameters must be values
     the driver adapts itself (text, numbers, dates).
 
-    On PostgreSQL a :class:`~hub.reconcile.background.StreamedRows`: ``conn`` is busy until the
-    stream has ended (ask other statements on another connection meanwhile, see
+    On PostgreSQL a :class:`~hub.reconcile.background.StreamedRows` (through a server-side
+    cursor, or with ``server_cursor`` false as one query's rows: see
+    :func:`~hub.reconcile.batches.stream_batches`): ``conn`` is busy until the stream has ended (ask other statements on another connection meanwhile, see
     :class:`~hub.reconcile.background.LookupConnection`), and a reader that stops early may
     close it (closing ``conn`` does too).
     """
     if conn.dialect.name != "sqlite":
-        return StreamedRows(conn, statement, batch)
+        return StreamedRows(conn, statement, batch, server_cursor)
     # SQLite has no server-side cursor, so SQLAlchemy buffers nothing: the driver's cursor
     # gives every row, with no Row object built for the first batch either. It runs in this
     # process: nothing to wait for that a thread could overlap (the driver holds the GIL

@@ -67,12 +67,13 @@ def test_reconcile_postgres_finds_exactly_the_planted_differences(
 @pytest.mark.postgres
 def test_reconcile_postgres_streams_every_row_through_the_streaming_thread(hub_postgres_url,
                                                                             monkeypatch):
-    """A stream read by a thread: every row once, in order, at any batch size; a reader that
-    stops early and closes its connection stops the thread (and does not wait for it)."""
+    """A stream read by a thread: every row once, in order, at any batch size, through a
+    server-side cursor or as one query's rows; a reader that stops early and closes its
+    connection stops the thread (and does not wait for it)."""
     import threading
     import time
 
-    from sqlalchemy import text
+    from sqlalchemy import event, text
 
     from hub.db.engine import make_engine
     from hub.reconcile import batches
@@ -83,10 +84,19 @@ def test_reconcile_postgres_streams_every_row_through_the_streaming_thread(hub_p
         _numbers_table(engine, 12345)
         with read_only(engine) as reader:
             for batch in (1, 7, 1000, 12345, 20000):
-                with reader.connect() as conn:
-                    keys = [row[0] for row in stream_tuples(
-                        conn, text("SELECT k FROM t ORDER BY k"), batch)]
-                assert keys == list(range(1, 12346)), batch
+                for cursor in (True, False):
+                    with reader.connect() as conn:
+                        # SQLAlchemy runs a cursor's statement; one query goes to the driver
+                        through = []
+                        event.listen(conn, "before_cursor_execute",
+                                     lambda _c, cur, *_a: through.append(cur))
+                        keys = [row[0] for row in stream_tuples(
+                            conn, text("SELECT k FROM t ORDER BY k"), batch, cursor)]
+                        declared = conn.exec_driver_sql(
+                            "SELECT count(*) FROM pg_cursors").scalar()
+                    assert keys == list(range(1, 12346)), (batch, cursor)
+                    assert bool(through[:-1]) is cursor, (batch, cursor)
+                    assert declared == 0, (batch, cursor)  # a cursor is closed at its end
             # batches that start small and double (3, 6, 12, ... up to 1000) miss nothing
             monkeypatch.setattr(batches, "FIRST_BATCH", 3)
             with reader.connect() as conn:
