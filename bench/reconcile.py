@@ -192,15 +192,14 @@ def _reconcile(engine, *, shuffled: bool) -> int:
     from hub.reconcile.reading import read_only, stream_tuples
 
     def other_side(conn):
-        """The stand-in table read as the accounting system would page it: read the way the
-        hub's own stream is (one query's rows while the table is small, a cursor from
-        CURSOR_FROM rows on; see hub.reconcile.accounting.hub_stream)."""
-        from hub.reconcile.batches import CURSOR_FROM
-        from hub.reconcile.reading import estimated_rows, key_order
+        """The stand-in table read as the accounting system would page it, the way the hub
+        reads its own stream (hub.reconcile.reading.stream_reading: one query's rows while
+        the table is small, read in its key's index order from CURSOR_FROM rows on)."""
+        from hub.reconcile.reading import key_order, stream_reading
 
         # one round trip: the row estimate, and the collation that key_order needs
-        cursor = (engine.url.get_backend_name() == "postgresql"
-                  and estimated_rows(conn, "bench_external", engine) >= CURSOR_FROM)
+        cursor = (stream_reading(conn, "bench_external", engine)
+                  if engine.url.get_backend_name() == "postgresql" else True)
         order = "random()" if shuffled else str(key_order(column("external_id"), engine, conn)
                                                 .compile(engine))
         rows = stream_tuples(conn, text("SELECT external_id, total, currency, status, doc_date, "

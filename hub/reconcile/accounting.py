@@ -48,9 +48,9 @@ from hub.host.gc_pacing import bulk_allocations
 from hub.reconcile.core import Difference, Options, Progress
 from hub.reconcile.documents import OtherDoc, status_class
 from hub.reconcile.background import BackgroundRows, LookupConnection, StreamedRows
-from hub.reconcile.batches import CURSOR_FROM
+from hub.reconcile.batches import Reading
 from hub.reconcile.reading import (
-    STREAM_BATCH, estimated_rows, exact_decimal, key_collation, partitions, read_only,
+    STREAM_BATCH, exact_decimal, key_collation, partitions, read_only, stream_reading,
     stream_tuples,
 )
 from hub.reconcile.accounting_differences import AccountingComparer
@@ -107,19 +107,21 @@ def hub_stream(lookup: LookupConnection, reader: Engine, engine: Engine, sql: Ac
         conn = lookup()
         return stream_tuples(conn, sql.hub_stream(key_collation(engine, conn)))
 
-    def with_tail(conn: Connection, cursor: bool) -> Any:
-        # As one query, the documents missing at the other side come in the same pass, last
-        # (see _MissingRows); through a cursor, planned for its first rows, they are read in
-        # the background on a connection of their own.
-        if cursor:
+    def with_tail(conn: Connection, reading: Reading) -> Any:
+        # As one query planned for all its rows, the documents missing at the other side come
+        # in the same pass, last (see _MissingRows); read in the key's order as the server
+        # finds it (a large report), they are read in the background on a connection of
+        # their own.
+        if reading is not Reading.QUERY:
             missing.start()
             return None
         return sql.hub_stream_with_missing()
 
-    # one query while the links are few, a cursor from CURSOR_FROM on (see there)
+    # one query while the links are few, read in index order from CURSOR_FROM on (see
+    # stream_reading)
     return StreamedRows(reader, lambda conn: sql.hub_stream(key_collation(engine, conn)),
-                        STREAM_BATCH, server_cursor=lambda conn: estimated_rows(
-                            conn, ExternalLink.__table__.name, engine) >= CURSOR_FROM,
+                        STREAM_BATCH, server_cursor=lambda conn: stream_reading(
+                            conn, ExternalLink.__table__.name, engine),
                         with_tail=with_tail)
 
 

@@ -24,7 +24,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import ResourceClosedError
 
-from hub.reconcile.batches import stream_batches
+from hub.reconcile.batches import Reading, stream_batches
 
 __all__ = ["StreamedRows", "BackgroundRows", "LookupConnection", "PREFETCH_BATCHES",
            "TAIL_HELD"]
@@ -33,6 +33,10 @@ __all__ = ["StreamedRows", "BackgroundRows", "LookupConnection", "PREFETCH_BATCH
 PREFETCH_BATCHES = 2
 #: Rows of a stream's tail held by its thread (see :meth:`StreamedRows._hand_over_tail`).
 TAIL_HELD = 5_000
+
+#: How a stream is read: a :class:`~hub.reconcile.batches.Reading`, or ``True`` (a cursor)
+#: or ``False`` (one query)
+Choice = Reading | bool
 
 
 def _keyless(row: tuple) -> bool:
@@ -125,9 +129,10 @@ class StreamedRows(_Handover):
     caller's work), ``statement`` may be a function of that connection, and the connection
     is :attr:`connection` for other statements once the stream has ended; :meth:`close`
     closes it. ``server_cursor`` as for :func:`~hub.reconcile.batches.stream_batches`, or
-    (with an engine) a function of the connection that decides. ``with_tail(conn, cursor)``
-    (with an engine) may give, once that is decided, a statement to stream instead, whose
-    rows keyed ``None`` (first column), sorted last, are its :meth:`tail`.
+    (with an engine) a function of the connection that decides (its answer is
+    :attr:`reading`). ``with_tail(conn, reading)`` (with an engine) may give, once that is
+    decided, a statement to stream instead, whose rows keyed ``None`` (first column), sorted
+    last, are its :meth:`tail`.
 
     A caller's connection is busy until the stream has ended: ask other statements on another
     one meanwhile (:class:`LookupConnection`). Its rollback or commit (closing it does one)
@@ -137,8 +142,8 @@ class StreamedRows(_Handover):
     """
 
     def __init__(self, source: Connection | Engine, statement: Any, batch: int,
-                 server_cursor: Callable[[Connection], bool] | bool = True,
-                 with_tail: Callable[[Connection, bool], Any] | None = None) -> None:
+                 server_cursor: Callable[[Connection], Choice] | Choice = True,
+                 with_tail: Callable[[Connection, Choice], Any] | None = None) -> None:
         super().__init__()
         self._released = threading.Event()
         #: set once :meth:`tail` can be read without holding the connection any longer than
@@ -149,6 +154,8 @@ class StreamedRows(_Handover):
         #: True once the stream has failed: its connection is then no use for anything else
         self.failed = False
         self.connection: Connection | None = None
+        #: how the rows are read, once decided (:class:`~hub.reconcile.batches.Reading`)
+        self.reading: Choice | None = None
         self._owned = isinstance(source, Engine)
         if self._owned:
             self._start(lambda: self._read(source, statement, batch, server_cursor, with_tail),
@@ -156,6 +163,7 @@ class StreamedRows(_Handover):
             return
         if callable(server_cursor):
             server_cursor = server_cursor(source)
+        self.reading = server_cursor
         batches = stream_batches(source, statement, batch, server_cursor)  # run by the thread
         if not source.in_transaction():
             source.begin()  # so that closing the connection rolls back, which stops the stream
@@ -176,8 +184,8 @@ class StreamedRows(_Handover):
         return self._released.is_set()
 
     def _read(self, engine: Engine, statement: Any, batch: int,
-              server_cursor: Callable[[Connection], bool] | bool,
-              with_tail: Callable[[Connection, bool], Any] | None) -> None:
+              server_cursor: Callable[[Connection], Choice] | Choice,
+              with_tail: Callable[[Connection, Choice], Any] | None) -> None:
         try:
             conn = engine.connect()
         except BaseException as exc:  # handed to the reader, who raises it
@@ -187,6 +195,7 @@ class StreamedRows(_Handover):
         try:
             # the choice first: its question may answer the statement's too (estimated_rows)
             cursor = server_cursor(conn) if callable(server_cursor) else server_cursor
+            self.reading = cursor
             made = with_tail(conn, cursor) if with_tail is not None else None
             if made is not None:
                 self._tail = queue.Queue(maxsize=PREFETCH_BATCHES)

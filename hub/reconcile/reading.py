@@ -26,10 +26,13 @@ from sqlalchemy.engine import Connection, Engine
 from hub.db.readers import read_only
 from hub.db.sql import exact_decimal, raw_columns
 from hub.db.models import Organisation, OrganisationMapping
+from hub.reconcile import batches
 from hub.reconcile.background import StreamedRows
+from hub.reconcile.batches import Reading
 
 __all__ = ["read_only", "stream", "stream_tuples", "partitions", "key_order", "key_collation",
-           "estimated_rows", "Lookups", "STREAM_BATCH", "raw_columns", "exact_decimal", "as_date"]
+           "estimated_rows", "stream_reading", "Lookups", "STREAM_BATCH", "raw_columns",
+           "exact_decimal", "as_date"]
 
 #: Rows fetched per round trip when streaming.
 STREAM_BATCH = 5_000
@@ -61,7 +64,7 @@ def partitions(statement: Any, batch: int = STREAM_BATCH
 
 
 def stream_tuples(conn: Connection, statement: Any, batch: int = STREAM_BATCH,
-                  server_cursor: bool = True) -> Iterable[tuple]:
+                  server_cursor: bool | Reading = True) -> Iterable[tuple]:
     """Plain tuples of ``statement`` straight from the driver, ``batch`` at a time.
 
     For the hot paths: rows skip SQLAlchemy's per-row processing, and the iterator is built
@@ -69,9 +72,10 @@ def stream_tuples(conn: Connection, statement: Any, batch: int = STREAM_BATCH,
     statement) so the values need no type processing either; bound parameters must be values
     the driver adapts itself (text, numbers, dates).
 
-    On PostgreSQL a :class:`~hub.reconcile.background.StreamedRows` (through a server-side
-    cursor, or with ``server_cursor`` false as one query's rows: see
-    :func:`~hub.reconcile.batches.stream_batches`): ``conn`` is busy until the stream has ended (ask other statements on another connection meanwhile, see
+    On PostgreSQL a :class:`~hub.reconcile.background.StreamedRows`, read as
+    ``server_cursor`` says (:class:`~hub.reconcile.batches.Reading`; ``True``: through a
+    server-side cursor, ``False``: as one query's rows): ``conn`` is busy until the stream has
+    ended (ask other statements on another connection meanwhile, see
     :class:`~hub.reconcile.background.LookupConnection`), and a reader that stops early may
     close it (closing ``conn`` does too).
     """
@@ -167,6 +171,19 @@ def estimated_rows(conn: Connection, table: str, engine: Engine | None = None) -
         f"({_COLLATION})", {"table": table}).one()
     _collation_of[url] = str(collation or "").lower() in _CODEPOINT_COLLATIONS
     return float(estimate or 0)
+
+
+def stream_reading(conn: Connection, table: str, engine: Engine) -> Reading:
+    """How to stream a statement over ``table`` in key order on PostgreSQL
+    (:class:`~hub.reconcile.batches.Reading`): as one query planned for all its rows while the
+    table is small by the planner's estimate (under :data:`~hub.reconcile.batches.
+    CURSOR_FROM`); else in the key's index order when the database orders keys by code point
+    (an index on the key is then in the order the comparison needs); else, the key being
+    ordered ``COLLATE "C"`` where no index is, through a cursor planned for its first rows.
+    One question: the estimate, and the collation if it is not known yet."""
+    if estimated_rows(conn, table, engine) < batches.CURSOR_FROM:
+        return Reading.QUERY
+    return Reading.INDEX_ORDER if key_collation(engine, conn) is None else Reading.CURSOR
 
 
 class Lookups:

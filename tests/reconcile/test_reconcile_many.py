@@ -57,17 +57,21 @@ def _seed(engine) -> list:
 #: (accounting.BACKGROUND_AFTER): at once (the default), in the middle of the hub's stream, or
 #: never (more than N: read after the comparison)
 BACKGROUND = [None, 6_000, 10 * N]
-#: how the missing documents are read on PostgreSQL: in the stream's own pass, held by its
-#: thread (the default at this size); the same with more of them than the thread holds (they
-#: come through a queue, and the lookups before them go to a connection of their own); or, the
-#: stream going through a cursor, by a query in the background
+#: how the hub's stream and the missing documents are read on PostgreSQL: the missing ones in
+#: the stream's own pass, held by its thread (the default at this size); the same with more of
+#: them than the thread holds (they come through a queue, and the lookups before them go to a
+#: connection of their own); or, the stream read in its key's index order as a large one is
+#: (CURSOR_FROM -1: the estimate of a table never analysed), or through a cursor as on a
+#: database whose collation is not code point order, by a query in the background
 POSTGRES_PATHS = {"tail": {}, "long tail": {"TAIL_HELD": 50},
-                  "cursor": {"CURSOR_FROM": -1}}  # -1: the estimate of a table never analysed
+                  "index order": {"CURSOR_FROM": -1},
+                  "cursor": {"CURSOR_FROM": -1, "locale order": True}}
 
 
 def _check(engine, monkeypatch, background_after=None, path=None) -> None:
     from hub.db.models import metadata
-    from hub.reconcile import accounting, background, batches
+    from hub.reconcile import accounting, background, batches, reading
+    from hub.reconcile.batches import Reading
     from hub.reconcile.core import NullProgress, Options
 
     metadata.create_all(engine)
@@ -81,7 +85,9 @@ def _check(engine, monkeypatch, background_after=None, path=None) -> None:
     if "TAIL_HELD" in (path or {}):
         monkeypatch.setattr(background, "TAIL_HELD", path["TAIL_HELD"])
     if "CURSOR_FROM" in (path or {}):
-        monkeypatch.setattr(accounting, "CURSOR_FROM", path["CURSOR_FROM"])
+        monkeypatch.setattr(batches, "CURSOR_FROM", path["CURSOR_FROM"])
+    if (path or {}).get("locale order"):  # keys then ordered COLLATE "C", where no index is
+        monkeypatch.setattr(reading, "_codepoint_collation", lambda _engine: False)
     streams, started = [], []
     real_stream, real_background = accounting.hub_stream, accounting.BackgroundRows
     monkeypatch.setattr(accounting, "hub_stream",
@@ -98,9 +104,11 @@ def _check(engine, monkeypatch, background_after=None, path=None) -> None:
         "extra_in_accounting": len(range(4, N, EVERY))}
     assert len({d.document for d in found}) == len(found)
     if path is not None:  # PostgreSQL: the way asked for was taken
-        cursor = "CURSOR_FROM" in path
-        assert [s.has_tail for s in streams] == [not cursor]
-        assert len(started) == (1 if cursor else 0)
+        expected = (Reading.QUERY if "CURSOR_FROM" not in path else
+                    Reading.CURSOR if path.get("locale order") else Reading.INDEX_ORDER)
+        assert [s.reading for s in streams] == [expected]
+        assert [s.has_tail for s in streams] == [expected is Reading.QUERY]
+        assert len(started) == (0 if expected is Reading.QUERY else 1)
     differs = next(d for d in found if d.kind == "total_differs")
     assert differs.document == "invoice INV-000002"
     assert (differs.hub_value, differs.other_value) == ("102.02 USD", "92.02 USD")

@@ -68,8 +68,9 @@ def test_reconcile_postgres_finds_exactly_the_planted_differences(
 def test_reconcile_postgres_streams_every_row_through_the_streaming_thread(hub_postgres_url,
                                                                             monkeypatch):
     """A stream read by a thread: every row once, in order, at any batch size, through a
-    server-side cursor or as one query's rows; a reader that stops early and closes its
-    connection stops the thread (and does not wait for it)."""
+    server-side cursor or as one query's rows (planned as usual, or in index order, after
+    which the connection's statements are planned as usual again); a reader that stops early
+    and closes its connection stops the thread (and does not wait for it)."""
     import threading
     import time
 
@@ -77,6 +78,7 @@ def test_reconcile_postgres_streams_every_row_through_the_streaming_thread(hub_p
 
     from hub.db.engine import make_engine
     from hub.reconcile import batches
+    from hub.reconcile.batches import Reading
     from hub.reconcile.reading import read_only, stream_tuples
 
     engine = make_engine(hub_postgres_url)
@@ -84,19 +86,27 @@ def test_reconcile_postgres_streams_every_row_through_the_streaming_thread(hub_p
         _numbers_table(engine, 12345)
         with read_only(engine) as reader:
             for batch in (1, 7, 1000, 12345, 20000):
-                for cursor in (True, False):
+                for reading in (True, False, Reading.INDEX_ORDER):
                     with reader.connect() as conn:
                         # SQLAlchemy runs a cursor's statement; one query goes to the driver
                         through = []
                         event.listen(conn, "before_cursor_execute",
                                      lambda _c, cur, *_a: through.append(cur))
-                        keys = [row[0] for row in stream_tuples(
-                            conn, text("SELECT k FROM t ORDER BY k"), batch, cursor)]
-                        declared = conn.exec_driver_sql(
-                            "SELECT count(*) FROM pg_cursors").scalar()
-                    assert keys == list(range(1, 12346)), (batch, cursor)
-                    assert bool(through[:-1]) is cursor, (batch, cursor)
-                    assert declared == 0, (batch, cursor)  # a cursor is closed at its end
+                        rows = list(stream_tuples(conn, text(
+                            "SELECT k, current_setting('enable_sort') FROM t ORDER BY k"),
+                            batch, reading))
+                        keys = [row[0] for row in rows]
+                        # planned without a sort while it ran, as usual afterwards
+                        assert {row[1] for row in rows} == {
+                            "off" if reading is Reading.INDEX_ORDER else "on"}
+                        declared, sorts, workers = conn.exec_driver_sql(
+                            "SELECT count(*), current_setting('enable_sort'), "
+                            "current_setting('max_parallel_workers_per_gather') "
+                            "FROM pg_cursors").one()
+                    assert keys == list(range(1, 12346)), (batch, reading)
+                    assert bool(through[:-1]) is (reading is True), (batch, reading)
+                    assert declared == 0, (batch, reading)  # a cursor is closed at its end
+                    assert (sorts, workers) == ("on", "2"), (batch, reading)
             # batches that start small and double (3, 6, 12, ... up to 1000) miss nothing
             monkeypatch.setattr(batches, "FIRST_BATCH", 3)
             with reader.connect() as conn:
@@ -400,7 +410,7 @@ def test_reconcile_postgres_row_estimate_learns_the_collation_in_the_same_questi
 def test_reconcile_postgres_report_ended_early_starts_no_background_query(
         hub_postgres_url, monkeypatch):
     """The stream's thread chooses its way (and starts the missing documents' query in the
-    background for a cursor) while the report reads the other side. A report that ends before
+    background for a large report) while the report reads the other side. A report that ends before
     it has chosen (a plugin's error on its first page) leaves no thread and no connection
     behind."""
     import datetime as dt
@@ -410,11 +420,12 @@ def test_reconcile_postgres_report_ended_early_starts_no_background_query(
     from hub.db.engine import make_engine
     from hub.db.models import metadata
     from hub.reconcile import accounting
+    from hub.reconcile.batches import Reading
     from hub.reconcile.core import NullProgress, Options
 
-    def slow_estimate(conn, table, engine=None):
+    def slow_choice(conn, table, engine):
         time.sleep(0.3)  # still choosing when the report ends
-        return 10 ** 9  # a cursor: the missing documents would be read in the background
+        return Reading.INDEX_ORDER  # the missing documents would be read in the background
 
     def failing_plugin():
         raise RuntimeError("the accounting system is down")
@@ -422,7 +433,7 @@ def test_reconcile_postgres_report_ended_early_starts_no_background_query(
 
     started = []
     real_background = accounting.BackgroundRows
-    monkeypatch.setattr(accounting, "estimated_rows", slow_estimate)
+    monkeypatch.setattr(accounting, "stream_reading", slow_choice)
     monkeypatch.setattr(accounting, "BackgroundRows",
                         lambda *a: started.append(real_background(*a)) or started[-1])
     engine = make_engine(hub_postgres_url)
