@@ -194,17 +194,18 @@ def _reconcile(engine, *, shuffled: bool) -> int:
     def other_side(conn):
         """The stand-in table read as the accounting system would page it, the way the hub
         reads its own stream (hub.reconcile.reading.stream_reading: one query's rows while
-        the table is small, read in its key's index order from CURSOR_FROM rows on)."""
+        the table is small; from LARGE_FROM rows on in its key's index order, or through a
+        cursor where the key is ordered COLLATE "C")."""
         from hub.reconcile.reading import key_order, stream_reading
 
         # one round trip: the row estimate, and the collation that key_order needs
-        cursor = (stream_reading(conn, "bench_external", engine)
-                  if engine.url.get_backend_name() == "postgresql" else True)
+        reading = (stream_reading(conn, "bench_external", engine)
+                   if engine.url.get_backend_name() == "postgresql" else True)
         order = "random()" if shuffled else str(key_order(column("external_id"), engine, conn)
                                                 .compile(engine))
         rows = stream_tuples(conn, text("SELECT external_id, total, currency, status, doc_date, "
                                         f"number FROM bench_external ORDER BY {order}"),
-                             server_cursor=cursor)
+                             server_cursor=reading)
         empty: dict = {}
         for key, total, currency, status, day, number in rows:
             yield other_doc((key, "invoice", None, number, None, day, currency,

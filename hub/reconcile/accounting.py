@@ -102,7 +102,8 @@ def hub_stream(lookup: LookupConnection, reader: Engine, engine: Engine, sql: Ac
     agrees (the rest of a differing one is read by key in batches, see
     :meth:`AccountingComparer.resolve`). On SQLite read on ``lookup``'s connection; on
     PostgreSQL streamed on a connection of the stream's own (:class:`StreamedRows`), with
-    ``missing``'s documents as its tail when it goes as one query."""
+    ``missing``'s documents as its tail when it goes as one query planned for all its rows
+    (``Reading.QUERY``: the links are few)."""
     if reader.url.get_backend_name() == "sqlite":
         conn = lookup()
         return stream_tuples(conn, sql.hub_stream(key_collation(engine, conn)))
@@ -117,11 +118,12 @@ def hub_stream(lookup: LookupConnection, reader: Engine, engine: Engine, sql: Ac
             return None
         return sql.hub_stream_with_missing()
 
-    # one query while the links are few, read in index order from CURSOR_FROM on (see
-    # stream_reading)
+    # one query while the links are few; from LARGE_FROM on read in the links' index order,
+    # or through a cursor for a filtered report or keys no index orders (see stream_reading)
     return StreamedRows(reader, lambda conn: sql.hub_stream(key_collation(engine, conn)),
                         STREAM_BATCH, server_cursor=lambda conn: stream_reading(
-                            conn, ExternalLink.__table__.name, engine),
+                            conn, ExternalLink.__table__.name, engine,
+                            index_order=not sql.filters()),
                         with_tail=with_tail)
 
 
@@ -299,14 +301,15 @@ class _MissingRows:
     whose time is spent in the database, read while the streams are compared.
 
     On PostgreSQL, while the hub's stream is one query (its links are few, see
-    :data:`~hub.reconcile.batches.CURSOR_FROM`), they come in that query's own pass, after
+    :data:`~hub.reconcile.batches.LARGE_FROM`), they come in that query's own pass, after
     its linked documents (:meth:`~hub.reconcile.accounting_sql.AccountingSQL.
     hub_stream_with_missing`, the stream's :meth:`~hub.reconcile.background.StreamedRows.tail`):
     a join and an anti-join over the same tables were two passes, in two server processes,
     and the second one's connection, thread and query were a tenth of a 10,000-document
-    report (issue #21). Through a cursor, the stream's thread starts the anti-join
-    (:meth:`start`) in the background on a connection of its own: the server runs it while
-    the streams are compared.
+    report (issue #21). For a large report (its stream read in the key's order as the server
+    finds the rows, or through a cursor: :func:`~hub.reconcile.reading.stream_reading`), the
+    stream's thread starts the anti-join (:meth:`start`) in the background on a connection of
+    its own: the server runs it while the streams are compared.
 
     On SQLite the query runs in the driver's C code, which lets go of the GIL while the
     database steps through it: started by :meth:`started_after`, a thread reads only the ids,
@@ -340,8 +343,8 @@ class _MissingRows:
             self._background = BackgroundRows(self._reader, self._comparer.missing_ids)
 
     def start(self) -> None:
-        """Read the missing documents in the background (PostgreSQL, a stream through a
-        cursor): called by the stream's thread once it has chosen; nothing once closed."""
+        """Read the missing documents in the background (PostgreSQL, a large report's
+        stream): called by the stream's thread once it has chosen; nothing once closed."""
         with self._lock:
             if not self._closed:
                 self._background = BackgroundRows(

@@ -24,7 +24,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import ResourceClosedError
 
-from hub.reconcile.batches import Reading, stream_batches
+from hub.reconcile.batches import Reading, as_reading, stream_batches
 
 __all__ = ["StreamedRows", "BackgroundRows", "LookupConnection", "PREFETCH_BATCHES",
            "TAIL_HELD"]
@@ -138,12 +138,13 @@ class StreamedRows(_Handover):
     one meanwhile (:class:`LookupConnection`). Its rollback or commit (closing it does one)
     first stops the stream: the thread cancels the query and lets the connection go. A
     stream of one query's rows closed early is cancelled too, which ends the connection's
-    transaction: roll it back before asking anything else on it.
+    transaction (unless every row had been sent): roll it back before asking anything else
+    on it.
     """
 
     def __init__(self, source: Connection | Engine, statement: Any, batch: int,
                  server_cursor: Callable[[Connection], Choice] | Choice = True,
-                 with_tail: Callable[[Connection, Choice], Any] | None = None) -> None:
+                 with_tail: Callable[[Connection, Reading], Any] | None = None) -> None:
         super().__init__()
         self._released = threading.Event()
         #: set once :meth:`tail` can be read without holding the connection any longer than
@@ -154,17 +155,16 @@ class StreamedRows(_Handover):
         #: True once the stream has failed: its connection is then no use for anything else
         self.failed = False
         self.connection: Connection | None = None
-        #: how the rows are read, once decided (:class:`~hub.reconcile.batches.Reading`)
-        self.reading: Choice | None = None
+        #: how the rows are read, once decided
+        self.reading: Reading | None = None
         self._owned = isinstance(source, Engine)
         if self._owned:
             self._start(lambda: self._read(source, statement, batch, server_cursor, with_tail),
                         "hub-reconcile-prefetch")
             return
-        if callable(server_cursor):
-            server_cursor = server_cursor(source)
-        self.reading = server_cursor
-        batches = stream_batches(source, statement, batch, server_cursor)  # run by the thread
+        self.reading = as_reading(server_cursor(source) if callable(server_cursor)
+                                  else server_cursor)
+        batches = stream_batches(source, statement, batch, self.reading)  # run by the thread
         if not source.in_transaction():
             source.begin()  # so that closing the connection rolls back, which stops the stream
         event.listen(source, "rollback", self._stop_on_end)
@@ -185,7 +185,7 @@ class StreamedRows(_Handover):
 
     def _read(self, engine: Engine, statement: Any, batch: int,
               server_cursor: Callable[[Connection], Choice] | Choice,
-              with_tail: Callable[[Connection, Choice], Any] | None) -> None:
+              with_tail: Callable[[Connection, Reading], Any] | None) -> None:
         try:
             conn = engine.connect()
         except BaseException as exc:  # handed to the reader, who raises it
@@ -194,15 +194,15 @@ class StreamedRows(_Handover):
         self.connection = conn
         try:
             # the choice first: its question may answer the statement's too (estimated_rows)
-            cursor = server_cursor(conn) if callable(server_cursor) else server_cursor
-            self.reading = cursor
-            made = with_tail(conn, cursor) if with_tail is not None else None
+            reading = self.reading = as_reading(
+                server_cursor(conn) if callable(server_cursor) else server_cursor)
+            made = with_tail(conn, reading) if with_tail is not None else None
             if made is not None:
                 self._tail = queue.Queue(maxsize=PREFETCH_BATCHES)
             else:
                 made = statement(conn) if callable(statement) else statement
                 self._settled.set()
-            batches = stream_batches(conn, made, batch, cursor)
+            batches = stream_batches(conn, made, batch, reading)
         except BaseException as exc:
             self._fail(exc)
             return

@@ -173,17 +173,22 @@ def estimated_rows(conn: Connection, table: str, engine: Engine | None = None) -
     return float(estimate or 0)
 
 
-def stream_reading(conn: Connection, table: str, engine: Engine) -> Reading:
+def stream_reading(conn: Connection, table: str, engine: Engine,
+                   index_order: bool = True) -> Reading:
     """How to stream a statement over ``table`` in key order on PostgreSQL
     (:class:`~hub.reconcile.batches.Reading`): as one query planned for all its rows while the
     table is small by the planner's estimate (under :data:`~hub.reconcile.batches.
-    CURSOR_FROM`); else in the key's index order when the database orders keys by code point
-    (an index on the key is then in the order the comparison needs); else, the key being
-    ordered ``COLLATE "C"`` where no index is, through a cursor planned for its first rows.
-    One question: the estimate, and the collation if it is not known yet."""
-    if estimated_rows(conn, table, engine) < batches.CURSOR_FROM:
+    LARGE_FROM`); else in the key's index order when the database orders keys by code point
+    (an index on the key is then in the order the comparison needs) and ``index_order``
+    allows it; else through a cursor planned for its first rows (the key ordered ``COLLATE
+    "C"``, which no index gives, or a statement that keeps few of the table's rows: a
+    filtered report, whose planner may do better than walk the whole index). One question:
+    the estimate, and the collation if it is not known yet."""
+    if estimated_rows(conn, table, engine) < batches.LARGE_FROM:
         return Reading.QUERY
-    return Reading.INDEX_ORDER if key_collation(engine, conn) is None else Reading.CURSOR
+    if index_order and key_collation(engine, conn) is None:
+        return Reading.INDEX_ORDER
+    return Reading.CURSOR
 
 
 class Lookups:

@@ -61,11 +61,13 @@ BACKGROUND = [None, 6_000, 10 * N]
 #: the stream's own pass, held by its thread (the default at this size); the same with more of
 #: them than the thread holds (they come through a queue, and the lookups before them go to a
 #: connection of their own); or, the stream read in its key's index order as a large one is
-#: (CURSOR_FROM -1: the estimate of a table never analysed), or through a cursor as on a
-#: database whose collation is not code point order, by a query in the background
+#: (LARGE_FROM -1: the estimate of a table never analysed), or through a cursor as on a
+#: database whose collation is not code point order or for a report with a date window (an
+#: `until` that keeps every document here), by a query in the background
 POSTGRES_PATHS = {"tail": {}, "long tail": {"TAIL_HELD": 50},
-                  "index order": {"CURSOR_FROM": -1},
-                  "cursor": {"CURSOR_FROM": -1, "locale order": True}}
+                  "index order": {"LARGE_FROM": -1},
+                  "cursor": {"LARGE_FROM": -1, "locale order": True},
+                  "filtered": {"LARGE_FROM": -1, "filtered": True}}
 
 
 def _check(engine, monkeypatch, background_after=None, path=None) -> None:
@@ -81,20 +83,23 @@ def _check(engine, monkeypatch, background_after=None, path=None) -> None:
         monkeypatch.setattr(accounting, "BACKGROUND_AFTER", background_after)
     else:
         assert accounting.BACKGROUND_AFTER == 0
-    assert batches.CURSOR_FROM > N  # the default path here: one query with its tail
+    assert batches.LARGE_FROM > N  # the default path here: one query with its tail
     if "TAIL_HELD" in (path or {}):
         monkeypatch.setattr(background, "TAIL_HELD", path["TAIL_HELD"])
-    if "CURSOR_FROM" in (path or {}):
-        monkeypatch.setattr(batches, "CURSOR_FROM", path["CURSOR_FROM"])
-    if (path or {}).get("locale order"):  # keys then ordered COLLATE "C", where no index is
-        monkeypatch.setattr(reading, "_codepoint_collation", lambda _engine: False)
+    if "LARGE_FROM" in (path or {}):
+        monkeypatch.setattr(batches, "LARGE_FROM", path["LARGE_FROM"])
+    if "LARGE_FROM" in (path or {}):  # as on a database in C order, or one in a locale's
+        # (keys then ordered COLLATE "C", where no index is), whatever the test server's is
+        monkeypatch.setattr(reading, "_codepoint_collation",
+                            lambda _engine: not path.get("locale order"))
     streams, started = [], []
     real_stream, real_background = accounting.hub_stream, accounting.BackgroundRows
     monkeypatch.setattr(accounting, "hub_stream",
                         lambda *a: streams.append(real_stream(*a)) or streams[-1])
     monkeypatch.setattr(accounting, "BackgroundRows",
                         lambda *a: started.append(real_background(*a)) or started[-1])
-    options = Options(today=dt.date(2026, 3, 1))
+    options = Options(today=dt.date(2026, 3, 1),
+                      until=dt.date(2100, 1, 1) if (path or {}).get("filtered") else None)
     found = list(accounting.compare_kind(engine, "books", accounting.KINDS["invoice"], others,
                                          options, NullProgress(), presorted=True))
     planted = len(range(1, N, EVERY))  # each kind is planted at the same rate
@@ -104,8 +109,9 @@ def _check(engine, monkeypatch, background_after=None, path=None) -> None:
         "extra_in_accounting": len(range(4, N, EVERY))}
     assert len({d.document for d in found}) == len(found)
     if path is not None:  # PostgreSQL: the way asked for was taken
-        expected = (Reading.QUERY if "CURSOR_FROM" not in path else
-                    Reading.CURSOR if path.get("locale order") else Reading.INDEX_ORDER)
+        expected = (Reading.QUERY if "LARGE_FROM" not in path else
+                    Reading.CURSOR if path.get("locale order") or path.get("filtered")
+                    else Reading.INDEX_ORDER)
         assert [s.reading for s in streams] == [expected]
         assert [s.has_tail for s in streams] == [expected is Reading.QUERY]
         assert len(started) == (0 if expected is Reading.QUERY else 1)

@@ -85,6 +85,8 @@ def test_reconcile_postgres_streams_every_row_through_the_streaming_thread(hub_p
     try:
         _numbers_table(engine, 12345)
         with read_only(engine) as reader:
+            with reader.connect() as conn:
+                usual = conn.exec_driver_sql(_PLANNER_SETTINGS).one()
             for batch in (1, 7, 1000, 12345, 20000):
                 for reading in (True, False, Reading.INDEX_ORDER):
                     with reader.connect() as conn:
@@ -99,14 +101,13 @@ def test_reconcile_postgres_streams_every_row_through_the_streaming_thread(hub_p
                         # planned without a sort while it ran, as usual afterwards
                         assert {row[1] for row in rows} == {
                             "off" if reading is Reading.INDEX_ORDER else "on"}
-                        declared, sorts, workers = conn.exec_driver_sql(
-                            "SELECT count(*), current_setting('enable_sort'), "
-                            "current_setting('max_parallel_workers_per_gather') "
-                            "FROM pg_cursors").one()
+                        declared = conn.exec_driver_sql(
+                            "SELECT count(*) FROM pg_cursors").scalar()
+                        after = conn.exec_driver_sql(_PLANNER_SETTINGS).one()
                     assert keys == list(range(1, 12346)), (batch, reading)
-                    assert bool(through[:-1]) is (reading is True), (batch, reading)
+                    assert bool(through[:-2]) is (reading is True), (batch, reading)
                     assert declared == 0, (batch, reading)  # a cursor is closed at its end
-                    assert (sorts, workers) == ("on", "2"), (batch, reading)
+                    assert after == usual, (batch, reading)
             # batches that start small and double (3, 6, 12, ... up to 1000) miss nothing
             monkeypatch.setattr(batches, "FIRST_BATCH", 3)
             with reader.connect() as conn:
@@ -124,6 +125,55 @@ def test_reconcile_postgres_streams_every_row_through_the_streaming_thread(hub_p
         engine.dispose()
 
 
+#: the planner settings a stream read in index order changes for its statement
+_PLANNER_SETTINGS = ("SELECT current_setting('enable_sort'), current_setting('enable_hashjoin'), "
+                     "current_setting('enable_mergejoin'), "
+                     "current_setting('max_parallel_workers_per_gather')")
+
+
+@pytest.mark.postgres
+def test_reconcile_postgres_index_order_settings_do_not_outlive_the_stream(hub_postgres_url):
+    """A stream read in index order changes the planner's settings for its statement only:
+    afterwards, in the same transaction, they are what they were before (a session's own
+    value included), whether its rows were all read or it was closed early after the server
+    had sent them. On an autocommit connection it is read as one query planned as usual."""
+    import time
+
+    from sqlalchemy import text
+
+    from hub.db.engine import make_engine
+    from hub.reconcile.batches import Reading
+    from hub.reconcile.reading import read_only, stream_tuples
+
+    engine = make_engine(hub_postgres_url)
+    try:
+        _numbers_table(engine, 3000)
+        query = text("SELECT k, current_setting('enable_sort') FROM t ORDER BY k")
+        with read_only(engine) as reader, reader.connect() as conn:
+            conn.exec_driver_sql("SET enable_hashjoin = off")  # the session's own value
+            before = conn.exec_driver_sql(_PLANNER_SETTINGS).one()
+            assert before[:2] == ("on", "off")
+            rows = list(stream_tuples(conn, query, 100, Reading.INDEX_ORDER))
+            assert [row[0] for row in rows] == list(range(1, 3001))
+            assert {row[1] for row in rows} == {"off"}
+            assert conn.exec_driver_sql(_PLANNER_SETTINGS).one() == before
+
+            # batches of 100: the thread waits to hand the third over, the rest unread, all
+            # sent by the server (closing then cancels nothing, and the transaction goes on)
+            early = stream_tuples(conn, query, 100, Reading.INDEX_ORDER)
+            assert next(iter(early))[0] == 1
+            time.sleep(0.3)
+            early.close()
+            assert conn.exec_driver_sql(_PLANNER_SETTINGS).one() == before
+            conn.exec_driver_sql("RESET enable_hashjoin")
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            rows = list(stream_tuples(conn, query, 100, Reading.INDEX_ORDER))
+            assert [row[0] for row in rows] == list(range(1, 3001))
+            assert {row[1] for row in rows} == {"on"}
+    finally:
+        engine.dispose()
+
+
 @pytest.mark.postgres
 def test_reconcile_postgres_stream_holds_its_connection_until_its_last_row(hub_postgres_url):
     """Lookups asked while a stream is being read go to a connection of their own, made on
@@ -135,6 +185,7 @@ def test_reconcile_postgres_stream_holds_its_connection_until_its_last_row(hub_p
 
     from hub.db.engine import make_engine
     from hub.reconcile.background import LookupConnection, StreamedRows
+    from hub.reconcile.batches import Reading
     from hub.reconcile.reading import read_only, stream_tuples
 
     engine = make_engine(hub_postgres_url)
@@ -175,14 +226,15 @@ def test_reconcile_postgres_stream_holds_its_connection_until_its_last_row(hub_p
             assert early.finished and early.connection.closed
 
         failing = text("SELECT 1 / (k - 5000) FROM t ORDER BY k")
-        for server_cursor in (True, False):  # a cursor's batches, or one query's rows
+        # a cursor's batches, or one query's rows (planned as usual, or in index order)
+        for server_cursor in (True, False, Reading.INDEX_ORDER):
             with read_only(engine) as reader, reader.connect() as conn:
                 rows = StreamedRows(conn, query, 100, server_cursor)
                 assert [row[0] for row in rows] == list(range(1, 12346))
                 early = StreamedRows(conn, query, 100, server_cursor)
                 assert next(iter(early))[0] == 1
                 early.close()
-                if not server_cursor:  # its query was cancelled, which ends the transaction
+                if server_cursor is not True:  # its query was cancelled: no transaction left
                     conn.rollback()
                 assert conn.execute(text("SELECT count(*) FROM t")).scalar() == 12345
                 broken = StreamedRows(conn, failing, 100, server_cursor)
@@ -194,7 +246,7 @@ def test_reconcile_postgres_stream_holds_its_connection_until_its_last_row(hub_p
 
 
 @pytest.mark.postgres
-@pytest.mark.parametrize("server_cursor", [True, False])
+@pytest.mark.parametrize("server_cursor", [True, False, "index order"])
 def test_reconcile_postgres_a_stream_stops_with_its_connection(hub_postgres_url, server_cursor):
     """A stream whose last rows wait to be taken stops when its connection commits or closes;
     reading it afterwards says it was closed (rather than waiting for ever); and a stream that
@@ -211,6 +263,11 @@ def test_reconcile_postgres_a_stream_stops_with_its_connection(hub_postgres_url,
 
     def streaming_threads():
         return [t for t in threading.enumerate() if t.name == "hub-reconcile-prefetch"]
+
+    if server_cursor == "index order":
+        from hub.reconcile.batches import Reading
+
+        server_cursor = Reading.INDEX_ORDER
 
     engine = make_engine(hub_postgres_url)
     try:
@@ -314,6 +371,7 @@ def test_reconcile_postgres_stream_with_a_tail(hub_postgres_url, monkeypatch, he
     from hub.db.engine import make_engine
     from hub.reconcile import background
     from hub.reconcile.background import LookupConnection, StreamedRows
+    from hub.reconcile.batches import Reading
     from hub.reconcile.reading import read_only
 
     monkeypatch.setattr(background, "TAIL_HELD", held)
@@ -327,16 +385,16 @@ def test_reconcile_postgres_stream_with_a_tail(hub_postgres_url, monkeypatch, he
                       "ORDER BY 1 NULLS LAST, k")
         chosen = []
 
-        def with_tail(conn, cursor):
-            chosen.append(cursor)
-            return None if cursor else tailed
+        def with_tail(conn, reading):
+            chosen.append(reading)
+            return tailed if reading is Reading.QUERY else None
 
         with read_only(engine) as reader:
             lookup = LookupConnection(reader)
             lookup.stream = StreamedRows(reader, keyed, 1000, False, with_tail)
             assert [row[1] for row in lookup.stream] == [
                 k for k in range(1, 12346) if k % 4]
-            assert chosen == [False] and lookup.stream.has_tail
+            assert chosen == [Reading.QUERY] and lookup.stream.has_tail
             conn = lookup()
             assert (conn is lookup.stream.connection) == (held > 3086)
             assert conn.execute(text("SELECT count(*) FROM t")).scalar() == 12345
@@ -347,7 +405,7 @@ def test_reconcile_postgres_stream_with_a_tail(hub_postgres_url, monkeypatch, he
 
             through_cursor = StreamedRows(reader, keyed, 1000, True, with_tail)
             assert sum(1 for _ in through_cursor) == 12345
-            assert chosen == [False, True] and not through_cursor.has_tail
+            assert chosen == [Reading.QUERY, Reading.CURSOR] and not through_cursor.has_tail
             with pytest.raises(ResourceClosedError):
                 through_cursor.tail()
             through_cursor.close()
