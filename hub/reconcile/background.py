@@ -24,7 +24,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import ResourceClosedError
 
-from hub.reconcile.batches import Reading, as_reading, stream_batches
+from hub.reconcile.batches import Choice, Reading, as_reading, stream_batches
 
 __all__ = ["StreamedRows", "BackgroundRows", "LookupConnection", "PREFETCH_BATCHES",
            "TAIL_HELD"]
@@ -33,10 +33,6 @@ __all__ = ["StreamedRows", "BackgroundRows", "LookupConnection", "PREFETCH_BATCH
 PREFETCH_BATCHES = 2
 #: Rows of a stream's tail held by its thread (see :meth:`StreamedRows._hand_over_tail`).
 TAIL_HELD = 5_000
-
-#: How a stream is read: a :class:`~hub.reconcile.batches.Reading`, or ``True`` (a cursor)
-#: or ``False`` (one query)
-Choice = Reading | bool
 
 
 def _keyless(row: tuple) -> bool:

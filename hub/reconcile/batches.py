@@ -12,8 +12,8 @@ from typing import Any, Iterator
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
-__all__ = ["stream_batches", "Reading", "as_reading", "FIRST_BATCH", "STREAM_CHUNK",
-           "LARGE_FROM"]
+__all__ = ["stream_batches", "Reading", "Choice", "as_reading", "FIRST_BATCH",
+           "STREAM_CHUNK", "LARGE_FROM"]
 
 #: Rows of a stream's first batch; each next one is twice as large, up to the stream's batch:
 #: the comparison starts on the first rows instead of waiting for a whole batch.
@@ -76,7 +76,12 @@ _PLAN_IN_INDEX_ORDER = "; ".join([f"SAVEPOINT {_SAVEPOINT}"] + [
 _PLAN_AS_BEFORE = f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}; RELEASE SAVEPOINT {_SAVEPOINT}"
 
 
-def as_reading(choice: "bool | Reading") -> Reading:
+#: How a stream is to be read: a :class:`Reading`, or ``True`` (a cursor) or ``False`` (one
+#: query), as callers before :class:`Reading` said it
+Choice = Reading | bool
+
+
+def as_reading(choice: Choice) -> Reading:
     """``choice`` as a :class:`Reading`: ``True`` is ``CURSOR``, ``False`` is ``QUERY``."""
     if isinstance(choice, Reading):
         return choice
@@ -124,7 +129,7 @@ def _chunk_rows() -> int:
 
 
 def stream_batches(conn: Connection, statement: Any, batch: int,
-                   server_cursor: bool | Reading = True) -> Iterator[tuple[list[tuple], bool]]:
+                   server_cursor: Choice = True) -> Iterator[tuple[list[tuple], bool]]:
     """The rows of ``statement`` on PostgreSQL as ``(rows, ended)``: :data:`FIRST_BATCH`
     rows, then twice as many each time up to ``batch``, read as ``server_cursor`` says
     (:class:`Reading`; ``True`` is ``CURSOR``, ``False`` is ``QUERY``).

@@ -28,7 +28,7 @@ from hub.db.sql import exact_decimal, raw_columns
 from hub.db.models import Organisation, OrganisationMapping
 from hub.reconcile import batches
 from hub.reconcile.background import StreamedRows
-from hub.reconcile.batches import Reading
+from hub.reconcile.batches import Choice, Reading
 
 __all__ = ["read_only", "stream", "stream_tuples", "partitions", "key_order", "key_collation",
            "estimated_rows", "stream_reading", "Lookups", "STREAM_BATCH", "raw_columns",
@@ -64,7 +64,7 @@ def partitions(statement: Any, batch: int = STREAM_BATCH
 
 
 def stream_tuples(conn: Connection, statement: Any, batch: int = STREAM_BATCH,
-                  server_cursor: bool | Reading = True) -> Iterable[tuple]:
+                  server_cursor: Choice = True) -> Iterable[tuple]:
     """Plain tuples of ``statement`` straight from the driver, ``batch`` at a time.
 
     For the hot paths: rows skip SQLAlchemy's per-row processing, and the iterator is built

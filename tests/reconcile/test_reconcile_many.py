@@ -88,8 +88,8 @@ def _check(engine, monkeypatch, background_after=None, path=None) -> None:
         monkeypatch.setattr(background, "TAIL_HELD", path["TAIL_HELD"])
     if "LARGE_FROM" in (path or {}):
         monkeypatch.setattr(batches, "LARGE_FROM", path["LARGE_FROM"])
-    if "LARGE_FROM" in (path or {}):  # as on a database in C order, or one in a locale's
-        # (keys then ordered COLLATE "C", where no index is), whatever the test server's is
+        # as on a database in C order, or one in a locale's (keys then ordered COLLATE "C",
+        # where no index is), whatever the test server's is
         monkeypatch.setattr(reading, "_codepoint_collation",
                             lambda _engine: not path.get("locale order"))
     streams, started = [], []
